@@ -1,0 +1,153 @@
+"""The application without Discord: config, store, clock, scheduler, outbox and the feature services.
+
+`KizunaBot` wraps one of these; the CLI (`preview`, `export`, `stats`) and service tests use it alone.
+Feature services plug in through FEATURES below: each module exposes `build(app)` returning the
+service, which may define `async start()` (re-arm timers, register jobs and actions) and
+`async stop()`.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.db import Database, open_database
+from bot.scheduler import KizunaScheduler
+from bot.services.audit import AuditService
+from bot.services.catalogue import Catalogue
+from bot.services.outbox import Outbox, OutboxSettings
+from bot.services.ports import GuildPort
+
+log = logging.getLogger(__name__)
+
+# attribute on App -> module with build(app). Order matters only for start(): earlier starts first.
+FEATURES: dict[str, str] = {
+    "membership": "bot.services.membership",
+    "participation": "bot.services.participation",
+    "content": "bot.services.content",
+    "drops": "bot.services.drops",
+    "feedback": "bot.services.feedback",
+    "ama": "bot.services.ama",
+    "stats": "bot.services.stats",
+    "schedules": "bot.services.schedules",  # last: actions from the others are registered by then
+}
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+class Actions:
+    """Named actions a schedule can trigger ("prompt.post", "quiz.start", "drop.open", ...)."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def register(self, name: str, handler: Handler) -> None:
+        if name in self._handlers:
+            raise ValueError(f"schedule action {name!r} registered twice")
+        self._handlers[name] = handler
+
+    def get(self, name: str) -> Handler:
+        return self._handlers[name]
+
+    def names(self) -> list[str]:
+        return sorted(self._handlers)
+
+
+class Events:
+    """In-process notifications between services ("points.changed", "member.left", ...)."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, list[Handler]] = defaultdict(list)
+
+    def on(self, name: str, handler: Handler) -> None:
+        self._handlers[name].append(handler)
+
+    async def emit(self, name: str, **payload: Any) -> None:
+        for handler in self._handlers.get(name, []):
+            try:
+                await handler(**payload)
+            except Exception:
+                log.exception("event handler for %s failed", name)
+
+
+def database_path(config: Config, override: str | Path | None = None) -> Path:
+    if override:
+        return Path(override)
+    if os.environ.get("KIZUNA_DB"):
+        return Path(os.environ["KIZUNA_DB"])
+    if config.community.community.database:
+        return Path(config.community.community.database)
+    return Path("data") / "kizuna.db"
+
+
+class App:
+    def __init__(self, config: Config, db: Database, clock: Clock, scheduler: KizunaScheduler,
+                 outbox: Outbox) -> None:
+        self.config = config
+        self.db = db
+        self.clock = clock
+        self.scheduler = scheduler
+        self.outbox = outbox
+        self.catalogue = Catalogue.for_config(config)
+        self.audit = AuditService(db, clock, outbox, config.community.moderation.mod_log)
+        self.actions = Actions()
+        self.events = Events()
+        self.guild: GuildPort | None = None  # set by the bot once Discord (real or fake) is there
+        self.guild_id: int | None = config.community.community.guild_id
+        self.features: dict[str, Any] = {}
+        for attr, module_name in FEATURES.items():
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name != module_name:
+                    raise
+                continue  # feature not built yet
+            self.features[attr] = module.build(self)
+
+    def __getattr__(self, name: str) -> Any:
+        features = self.__dict__.get("features", {})
+        if name in features:
+            return features[name]
+        raise AttributeError(name)
+
+    def t(self, key: str, **params: Any) -> str:
+        return self.catalogue.t(key, **params)
+
+    @classmethod
+    async def open(cls, config: Config, *, db_path: str | Path | None = None, clock: Clock | None = None,
+                   real_scheduler: bool = True, outbox_settings: OutboxSettings | None = None) -> "App":
+        clock = clock or SystemClock()
+        db = await open_database(database_path(config, db_path))
+        scheduler = KizunaScheduler(clock, real=real_scheduler)
+        outbox = Outbox(db, clock, outbox_settings)
+        return cls(config, db, clock, scheduler, outbox)
+
+    async def start(self) -> None:
+        """Re-arm everything from the database: timers, schedules, half-sent outbox rows."""
+        interrupted = await self.outbox.recover()
+        for row in interrupted:
+            if self.guild_id:
+                await self.audit.note(self.guild_id, self.t("core.outbox_unknown", key=row["dedupe_key"]),
+                                      dedupe_key=f"unknown:{row['id']}")
+        for service in self.features.values():
+            start = getattr(service, "start", None)
+            if start is not None:
+                await start()
+        self.scheduler.start()
+
+    async def close(self) -> None:
+        self.scheduler.shutdown()
+        await self.outbox.stop()
+        for service in reversed(list(self.features.values())):
+            stop = getattr(service, "stop", None)
+            if stop is not None:
+                try:
+                    await stop()
+                except Exception:
+                    log.exception("stopping %s failed", type(service).__name__)
+        await self.db.close()

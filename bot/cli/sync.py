@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from ._common import load_or_report, setup_logging
+from .run import NO_TOKEN, read_token
+
+HELP = "Register the slash commands with Discord (globally, or in one guild at once with --guild)."
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--guild", type=int, help="sync to this guild only (instant; global takes up to an hour)")
+    parser.add_argument("--db", help="SQLite file")
+
+
+def run(args) -> int:
+    token = read_token()
+    if token is None:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    config = load_or_report(args.config)
+    if config is None:
+        return 1
+    setup_logging()
+    return asyncio.run(_sync(config, token, args))
+
+
+async def _sync(config, token: str, args) -> int:
+    import discord
+
+    from bot.client import KizunaBot
+
+    bot = KizunaBot(config, db_path=args.db, real_scheduler=False)
+    async with bot:
+        await bot.login(token)
+        guild = discord.Object(args.guild) if args.guild else None
+        if guild:
+            bot.tree.copy_global_to(guild=guild)
+        synced = await bot.tree.sync(guild=guild)
+        print(f"synced {len(synced)} command(s) " + (f"to guild {args.guild}" if guild else "globally"))
+    return 0

@@ -1,0 +1,105 @@
+"""KizunaBot: the discord.py side of the application."""
+from __future__ import annotations
+
+import logging
+import pkgutil
+from pathlib import Path
+
+import discord
+from discord.ext import commands
+
+import cogs
+from bot.app import App
+from bot.clock import Clock
+from bot.config import Config
+from bot.discord_ports import DiscordGuildPort, DiscordSender
+from bot.services.outbox import OutboxSettings
+from bot.tree import KizunaTree
+
+log = logging.getLogger(__name__)
+
+
+def intents() -> discord.Intents:
+    """Minimal: guilds, members (joins/leaves, roles), guild messages (activity counts, no content),
+    reactions (feedback on announcements). Never the privileged message-content intent."""
+    i = discord.Intents.none()
+    i.guilds = True
+    i.members = True
+    i.guild_messages = True
+    i.guild_reactions = True
+    return i
+
+
+def cog_modules() -> list[str]:
+    """Every extension in cogs/: modules and packages not starting with '_'."""
+    return sorted(f"cogs.{m.name}" for m in pkgutil.iter_modules(cogs.__path__) if not m.name.startswith("_"))
+
+
+class KizunaBot(commands.Bot):
+    app: App
+
+    def __init__(self, config: Config, *, clock: Clock | None = None, db_path: str | Path | None = None,
+                 real_scheduler: bool = True, outbox_settings: OutboxSettings | None = None,
+                 guild_id: int | None = None, **kwargs) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # slash commands only; no prefix commands exist
+            intents=intents(),
+            tree_cls=KizunaTree,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            chunk_guilds_at_startup=kwargs.pop("chunk_guilds_at_startup", True),
+            **kwargs,
+        )
+        self.config = config
+        self._clock = clock
+        self._db_path = db_path
+        self._real_scheduler = real_scheduler
+        self._outbox_settings = outbox_settings
+        self._guild_id = guild_id
+        self._outbox_started = False
+
+    async def setup_hook(self) -> None:
+        self.app = await App.open(self.config, db_path=self._db_path, clock=self._clock,
+                                  real_scheduler=self._real_scheduler, outbox_settings=self._outbox_settings)
+        if self._guild_id:
+            self.app.guild_id = self._guild_id
+        self.app.guild = DiscordGuildPort(self)
+        self.app.outbox.sender = DiscordSender(self)
+        for name in cog_modules():
+            await self.load_extension(name)
+        await self.app.start()
+
+    async def on_ready(self) -> None:
+        if self.app.guild_id is None and self.guilds:
+            self.app.guild_id = self.guilds[0].id
+        if self._real_scheduler and not self._outbox_started:
+            self.app.outbox.start()
+            self._outbox_started = True
+        log.info("ready as %s in %d guild(s)", self.user, len(self.guilds))
+
+    async def close(self) -> None:
+        app = getattr(self, "app", None)
+        if app is not None:
+            await app.close()
+        await super().close()
+
+    # --- keys from YAML to Discord objects -------------------------------------------------------
+    def resolve_channel(self, guild: discord.Guild, key: str) -> discord.abc.GuildChannel | None:
+        spec = self.config.community.channels.get(key)
+        if spec is None:
+            return None
+        if spec.id:
+            return guild.get_channel(spec.id)
+        return discord.utils.get(guild.channels, name=spec.name or key)
+
+    def resolve_role(self, guild: discord.Guild, key: str) -> discord.Role | None:
+        spec = self.config.community.roles.get(key)
+        if spec is None:
+            return None
+        if spec.id:
+            return guild.get_role(spec.id)
+        return discord.utils.get(guild.roles, name=spec.name)
+
+    @property
+    def community_guild(self) -> discord.Guild | None:
+        return self.get_guild(self.app.guild_id) if self.app.guild_id else None

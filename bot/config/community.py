@@ -1,0 +1,119 @@
+"""community.yaml: who the community is, how it is laid out, and how the bot speaks."""
+from __future__ import annotations
+
+from typing import Iterator, Literal
+
+from pydantic import Field, model_validator
+
+from .base import Key, Model, TimeZoneName
+from .feedback import FeedbackSettings
+from .membership import MembershipSettings, Tier
+from .persona import Persona
+
+REQUIRED_ROLES = ("visitor", "member", "moderator")
+
+
+class CommunityInfo(Model):
+    name: str = Field(min_length=1, max_length=100)
+    purpose: str = Field(min_length=1, max_length=1000)
+    timezone: TimeZoneName = "UTC"
+    language: Literal["en", "ja"] = "en"
+    guild_id: int | None = None
+    database: str | None = None  # path of the SQLite file; env KIZUNA_DB wins
+
+
+class RoleSpec(Model):
+    name: str = Field(min_length=1, max_length=100)
+    id: int | None = None  # link an existing role instead of creating one
+    color: int | None = Field(default=None, ge=0, le=0xFFFFFF)
+
+
+class ChannelSpec(Model):
+    """A channel by key. public: all read, members write; readonly: all read, only the bot writes;
+    exclusive: its tier and above; mod: moderators only."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    kind: Literal["public", "readonly", "exclusive", "mod"] = "public"
+    tier: Key | None = None
+    topic: str = Field(default="", max_length=1024)
+    id: int | None = None
+
+    @model_validator(mode="after")
+    def _tier_only_for_exclusive(self) -> "ChannelSpec":
+        if self.kind == "exclusive" and self.tier is None:
+            raise ValueError("an exclusive channel needs `tier:` (the lowest tier that may see it)")
+        if self.kind != "exclusive" and self.tier is not None:
+            raise ValueError("`tier:` is only for channels of kind exclusive")
+        return self
+
+
+class Moderation(Model):
+    moderator_role: Key = "moderator"
+    mod_log: Key = "mod-log"
+    mod_queue: Key = "mod-queue"
+
+
+class CommunityFile(Model):
+    community: CommunityInfo
+    membership: MembershipSettings = MembershipSettings()
+    roles: dict[Key, RoleSpec]
+    tiers: tuple[Tier, ...] = ()
+    channels: dict[Key, ChannelSpec]
+    moderation: Moderation = Moderation()
+    persona: Persona = Persona()
+    feedback: FeedbackSettings = FeedbackSettings()
+    messages: dict[str, str] = {}  # overrides of the message catalogue, key -> template
+
+    def channel_name(self, key: str) -> str:
+        spec = self.channels[key]
+        return spec.name or key
+
+    def tier_rank(self, tier_key: str | None) -> int:
+        """0 for plain members, 1 for the first tier, and so on (tiers are listed lowest first)."""
+        if tier_key is None:
+            return 0
+        for i, tier in enumerate(self.tiers, start=1):
+            if tier.key == tier_key:
+                return i
+        raise KeyError(tier_key)
+
+    def tier(self, tier_key: str) -> Tier:
+        return self.tiers[self.tier_rank(tier_key) - 1]
+
+    def references(self, config) -> Iterator[tuple[tuple, str]]:
+        """Cross-field problems: (location, message)."""
+        for role in REQUIRED_ROLES:
+            if role not in self.roles:
+                yield ("roles",), f"the role key {role!r} is required (roles needed: {', '.join(REQUIRED_ROLES)})"
+        tier_keys = [t.key for t in self.tiers]
+        for i, tier in enumerate(self.tiers):
+            if tier_keys.count(tier.key) > 1:
+                yield ("tiers", i, "key"), f"tier key {tier.key!r} is used twice"
+            if tier.role not in self.roles:
+                yield ("tiers", i, "role"), _unknown("role", tier.role, self.roles)
+            if tier.grant.holder_role and tier.grant.holder_role not in self.roles:
+                yield ("tiers", i, "grant", "holder_role"), _unknown("role", tier.grant.holder_role, self.roles)
+        for key, spec in self.channels.items():
+            if spec.tier is not None and spec.tier not in tier_keys:
+                yield ("channels", key, "tier"), _unknown("tier", spec.tier, tier_keys)
+        for field in ("mod_log", "mod_queue"):
+            value = getattr(self.moderation, field)
+            if value not in self.channels:
+                yield ("moderation", field), _unknown("channel", value, self.channels)
+            elif self.channels[value].kind != "mod":
+                yield ("moderation", field), f"channel {value!r} must be of kind mod (moderators only)"
+        if self.moderation.moderator_role not in self.roles:
+            yield ("moderation", "moderator_role"), _unknown("role", self.moderation.moderator_role, self.roles)
+        if self.feedback.channel not in self.channels:
+            yield ("feedback", "channel"), _unknown("channel", self.feedback.channel, self.channels)
+        for i, key in enumerate(self.feedback.reactions_on):
+            if key not in self.channels:
+                yield ("feedback", "reactions_on", i), _unknown("channel", key, self.channels)
+        from bot.services.catalogue import override_problems
+
+        for key, problem in override_problems(self.messages):
+            yield ("messages", key), problem
+
+
+def _unknown(what: str, value: str, known) -> str:
+    return f"unknown {what} key {value!r} (known: {', '.join(sorted(known)) or 'none'})"

@@ -1,0 +1,191 @@
+"""Turn the YAML folder into one immutable `Config`, or a list of file:line: field: problem lines."""
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from pydantic import BaseModel, ValidationError
+
+from bot.errors import ConfigError
+
+from .registry import FILES, FileSpec
+from .yamlsrc import Loc, Source, YamlSyntaxError, load_source
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a brand team configured. Build with `load_config`; tests may build their own."""
+
+    dir: Path
+    files: dict[str, Any] = field(default_factory=dict)  # attr -> model, or {name: model} for globs
+    sources: dict[str, Source] = field(default_factory=dict, repr=False, compare=False)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["files"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def timezone(self):
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.community.community.timezone)
+
+
+def load_config(config_dir: str | Path) -> Config:
+    """Load and validate every registered file. Raises ConfigError listing every problem found."""
+    config_dir = Path(config_dir)
+    problems: list[str] = []
+    files: dict[str, Any] = {}
+    sources: dict[str, Source] = {}
+    if not config_dir.is_dir():
+        raise ConfigError([f"{config_dir}: config folder not found"])
+    for spec in FILES:
+        paths = sorted(config_dir.glob(spec.pattern))
+        if not paths:
+            if spec.required:
+                problems.append(f"{config_dir / spec.pattern}:1: file is required but missing")
+                continue
+            files[spec.attr] = {} if spec.many else spec.model()
+            continue
+        loaded: dict[str, Any] = {}
+        for path in paths:
+            model = _load_one(path, spec, problems, sources)
+            if model is not None:
+                loaded[path.stem] = model
+        if spec.many:
+            files[spec.attr] = loaded
+        elif loaded:
+            files[spec.attr] = next(iter(loaded.values()))
+    if problems:
+        raise ConfigError(problems)
+    config = Config(dir=config_dir, files=files, sources=sources)
+    problems.extend(_cross_check(config))
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _load_one(path: Path, spec: FileSpec, problems: list[str], sources: dict[str, Source]):
+    try:
+        source = load_source(path)
+    except YamlSyntaxError as exc:
+        problems.append(str(exc))
+        return None
+    key = f"{spec.attr}:{path.stem}" if spec.many else spec.attr
+    sources[key] = source
+    data = source.data if source.data is not None else {}
+    if not isinstance(data, dict):
+        problems.append(f"{path}:1: the file must be a mapping of keys (got {type(data).__name__})")
+        return None
+    try:
+        return spec.model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            problems.append(format_error(path, source, spec.model, err))
+        return None
+
+
+def _cross_check(config: Config) -> Iterable[str]:
+    for spec in FILES:
+        value = config.files.get(spec.attr)
+        items = value.items() if spec.many else [(None, value)]
+        for stem, model in items:
+            check = getattr(model, "references", None)
+            if check is None:
+                continue
+            key = f"{spec.attr}:{stem}" if spec.many else spec.attr
+            source = config.sources.get(key)
+            path = source.path if source else config.dir / spec.pattern
+            for loc, message in check(config):
+                line = source.line_of(loc) if source else 1
+                yield f"{path}:{line}: {dotted(loc)}: {message}"
+
+
+def dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def format_error(path: Path, source: Source, model: type[BaseModel], err: dict) -> str:
+    loc = tuple(p for p in err["loc"] if p != "[key]")
+    # pydantic adds the member of a union it tried (e.g. 'str', 'function-after[...]'); drop them
+    loc = _real_loc(loc, source)
+    kind = err["type"]
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        allowed = allowed_keys(model, loc[:-1])
+        message = f"unknown key {loc[-1]!r}" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+    elif kind == "missing":
+        message = "required field is missing"
+    elif kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        expected = expected.replace("'", "").replace(" or ", ", ")
+        message = f"{value!r} is not one of {expected}"
+    elif kind in ("value_error", "assertion_error"):
+        message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    else:
+        message = f"{err['msg']} (got {value!r})" if not isinstance(value, (dict, list)) else err["msg"]
+    return f"{path}:{source.line_of(loc)}: {dotted(loc)}: {message}"
+
+
+def _real_loc(loc: Loc, source: Source) -> Loc:
+    out: list = []
+    for part in loc:
+        candidate = tuple(out) + (part,)
+        if candidate in source.lines or isinstance(part, int) or not _looks_internal(part):
+            out.append(part)
+    return tuple(out)
+
+
+def _looks_internal(part: Any) -> bool:
+    return isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "bool", "list", "dict", "tuple"})
+
+
+def allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The field names allowed at `loc` inside `model` (for 'unknown key' messages)."""
+    tp: Any = model
+    for part in loc:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            info = tp.model_fields.get(str(part))
+            if info is None:
+                return []
+            tp = info.annotation
+        else:
+            args = typing.get_args(tp)
+            origin = typing.get_origin(tp)
+            if origin in (dict, typing.Mapping) and len(args) == 2:
+                tp = args[1]
+            elif origin in (tuple, list) and args:
+                tp = args[0]
+            else:
+                return []
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return list(tp.model_fields)
+    return []
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            models = [a for a in typing.get_args(tp) if a is not type(None)]
+            tp = models[0] if models else tp
+            if len(models) <= 1:
+                continue
+            return tp
+        else:
+            return tp

@@ -1,0 +1,52 @@
+"""The YAML files Kizuna reads. Adding a file = one model module + one line here.
+
+A model may define `references(self, config)` yielding (location, message) for problems that need
+other files (unknown channel keys, ...); the loader turns them into file:line errors.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import cached_property
+
+from .base import Model
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    attr: str  # Config.<attr>
+    pattern: str  # file name, or a glob for one-file-per-item folders
+    model_path: str  # "module:Class"
+    required: bool = False
+
+    @property
+    def many(self) -> bool:
+        return "*" in self.pattern
+
+    @cached_property
+    def model(self) -> type[Model]:
+        module, name = self.model_path.split(":")
+        return getattr(importlib.import_module(module), name)
+
+    def available(self) -> bool:
+        module = self.model_path.split(":")[0]
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                return False  # this feature's config is not built yet
+            raise
+        return True
+
+
+_ALL: list[FileSpec] = [
+    FileSpec("community", "community.yaml", "bot.config.community:CommunityFile", required=True),
+    FileSpec("schedules", "schedules.yaml", "bot.config.schedules:SchedulesFile"),
+    FileSpec("prompts", "prompts.yaml", "bot.config.prompts:PromptsFile"),
+    FileSpec("participation", "participation.yaml", "bot.config.participation:ParticipationFile"),
+    FileSpec("quizzes", "quizzes/*.yaml", "bot.config.quizzes:QuizBank"),
+    FileSpec("content", "content.yaml", "bot.config.content:ContentFile"),
+    FileSpec("drops", "drops.yaml", "bot.config.drops:DropsFile"),
+]
+
+FILES: list[FileSpec] = [spec for spec in _ALL if spec.available()]

@@ -1,0 +1,26 @@
+"""SQL for the moderator audit trail."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from .connection import Database, from_db_time, to_db_time
+
+
+async def record(db: Database, *, guild_id: int, actor_id: int, action: str, target: str | None,
+                 detail: str, at: datetime) -> int:
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
+            "INSERT INTO audit_log (guild_id, actor_id, action, target, detail, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (guild_id, actor_id, action, target, detail, to_db_time(at)),
+        )
+        return row[0]
+
+
+async def recent(db: Database, guild_id: int, limit: int = 50) -> list[dict]:
+    rows = await db.fetchall(
+        "SELECT id, actor_id, action, target, detail, created_at FROM audit_log"
+        " WHERE guild_id = ? ORDER BY id DESC LIMIT ?",
+        (guild_id, limit),
+    )
+    return [dict(row) | {"created_at": from_db_time(row["created_at"])} for row in rows]

@@ -1,0 +1,164 @@
+"""The SQLite connection: WAL, foreign keys, migrations, and a writer lock.
+
+One aiosqlite connection is shared by the whole bot. Because coroutines interleave on it, every write
+goes through `Database.transaction()` (or `Database.execute`, a one-statement transaction), which holds
+an asyncio lock; reads outside a transaction use `fetchone` / `fetchall`.
+The SQL in repositories sticks to what PostgreSQL also accepts (ON CONFLICT, RETURNING, no REPLACE).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterable, Sequence
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def to_db_time(value: datetime) -> str:
+    """Times are stored as ISO-8601 UTC text with microseconds, so text order is time order."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_db_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+class Tx:
+    """Statements inside one transaction (the writer lock is held)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        cur = await self.conn.execute(sql, params)
+        count = cur.rowcount
+        await cur.close()
+        return count
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self.conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+
+class Database:
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._lock = asyncio.Lock()
+        self._reader = Tx(conn)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Tx(self.conn)
+            except BaseException:
+                await self.conn.rollback()
+                raise
+            else:
+                await self.conn.commit()
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        async with self.transaction() as tx:
+            return await tx.execute(sql, params)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        return await self._reader.fetchone(sql, params)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        return await self._reader.fetchall(sql, params)
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return await self._reader.fetchval(sql, params)
+
+    async def migrate(self) -> list[str]:
+        """Apply every migration not yet applied, in order, each in its own transaction."""
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+        )
+        await self.conn.commit()
+        done = {row[0] for row in await self.fetchall("SELECT version FROM schema_migrations")}
+        applied = []
+        for version, name, sql in available_migrations():
+            if version in done:
+                continue
+            async with self._lock:
+                try:
+                    await self.conn.execute("BEGIN IMMEDIATE")
+                    for statement in _split_sql(sql):
+                        await self.conn.execute(statement)
+                    await self.conn.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name)
+                    )
+                    await self.conn.commit()
+                except BaseException:
+                    await self.conn.rollback()
+                    raise
+            log.info("applied migration %s", name)
+            applied.append(name)
+        return applied
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
+def available_migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files("bot.db") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [v for v, _, _ in found]
+    if len(versions) != len(set(versions)):
+        raise RuntimeError(f"two migrations share a number: {sorted(versions)}")
+    return found
+
+
+def _split_sql(sql: str) -> list[str]:
+    # migrations hold plain DDL/DML separated by semicolons at line ends (no triggers with bodies)
+    return [s.strip() for s in re.split(r";\s*(?:\n|$)", sql) if s.strip() and not _only_comments(s)]
+
+
+def _only_comments(statement: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in statement.splitlines())
+
+
+async def open_database(path: str | Path) -> Database:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    await conn.execute("PRAGMA journal_mode=WAL")
+    await conn.execute("PRAGMA foreign_keys=ON")
+    await conn.execute("PRAGMA synchronous=NORMAL")
+    await conn.execute("PRAGMA busy_timeout=5000")
+    db = Database(conn, path)
+    await db.migrate()
+    return db

@@ -1,0 +1,82 @@
+"""SQL for the outbox: messages the bot sends later, exactly once, paced."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from .connection import Database, to_db_time
+
+
+async def enqueue(db: Database, *, dedupe_key: str, guild_id: int, target_kind: str, target: str,
+                  payload: str, not_before: datetime, now: datetime) -> int | None:
+    """Insert once per dedupe key; returns the new id, or None when the key was already queued."""
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
+            "INSERT INTO outbox (dedupe_key, guild_id, target_kind, target, payload, not_before, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            (dedupe_key, guild_id, target_kind, target, payload, to_db_time(not_before), to_db_time(now)),
+        )
+        return None if row is None else row[0]
+
+
+async def claim_due(db: Database, now: datetime, limit: int) -> list[dict]:
+    """Mark up to `limit` due rows as 'sending' and return them (one writer, so no two workers share)."""
+    async with db.transaction() as tx:
+        rows = await tx.fetchall(
+            "SELECT id, dedupe_key, guild_id, target_kind, target, payload, attempts FROM outbox"
+            " WHERE status = 'pending' AND not_before <= ? ORDER BY not_before, id LIMIT ?",
+            (to_db_time(now), limit),
+        )
+        if rows:
+            marks = ",".join("?" * len(rows))
+            await tx.execute(
+                f"UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id IN ({marks})",
+                [r["id"] for r in rows],
+            )
+        return [dict(r) for r in rows]
+
+
+async def mark_sent(db: Database, outbox_id: int, message_id: int | None, now: datetime) -> None:
+    await db.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, error = NULL WHERE id = ?",
+        (to_db_time(now), message_id, outbox_id),
+    )
+
+
+async def mark_failed(db: Database, outbox_id: int, error: str) -> None:
+    await db.execute("UPDATE outbox SET status = 'failed', error = ? WHERE id = ?", (error, outbox_id))
+
+
+async def retry_later(db: Database, outbox_id: int, error: str, not_before: datetime) -> None:
+    await db.execute(
+        "UPDATE outbox SET status = 'pending', error = ?, not_before = ? WHERE id = ?",
+        (error, to_db_time(not_before), outbox_id),
+    )
+
+
+async def recover_interrupted(db: Database) -> list[dict]:
+    """Rows left 'sending' by a crash. DMs are re-queued (the same text to the same person);
+    channel posts are marked 'unknown' and returned so moderators can be told: never post twice."""
+    async with db.transaction() as tx:
+        rows = await tx.fetchall("SELECT id, dedupe_key, target_kind, target FROM outbox WHERE status = 'sending'")
+        await tx.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND target_kind = 'dm'")
+        await tx.execute(
+            "UPDATE outbox SET status = 'unknown', error = 'interrupted while sending'"
+            " WHERE status = 'sending' AND target_kind <> 'dm'"
+        )
+    return [dict(r) for r in rows if r["target_kind"] != "dm"]
+
+
+async def status_counts(db: Database, key_prefix: str) -> dict[str, int]:
+    rows = await db.fetchall(
+        "SELECT status, COUNT(*) FROM outbox WHERE dedupe_key LIKE ? GROUP BY status", (key_prefix + "%",)
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+async def failed_with_prefix(db: Database, key_prefix: str) -> list[dict]:
+    rows = await db.fetchall(
+        "SELECT id, dedupe_key, target_kind, target, error FROM outbox WHERE dedupe_key LIKE ? AND status = 'failed'"
+        " ORDER BY id",
+        (key_prefix + "%",),
+    )
+    return [dict(r) for r in rows]

@@ -1,0 +1,1 @@
+"""Domain services: the rules, as plain async Python. Never import discord here."""

@@ -1,0 +1,34 @@
+"""Every moderator action is recorded and posted to the mod-log."""
+from __future__ import annotations
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.db import audit as repo
+
+from .messages import OutMessage, Target
+from .outbox import Outbox
+
+
+class AuditService:
+    def __init__(self, db: Database, clock: Clock, outbox: Outbox, mod_log_key: str) -> None:
+        self.db = db
+        self.clock = clock
+        self.outbox = outbox
+        self.mod_log_key = mod_log_key
+
+    async def record(self, guild_id: int, actor_id: int, action: str, target: str | None = None,
+                     detail: str = "") -> int:
+        entry_id = await repo.record(self.db, guild_id=guild_id, actor_id=actor_id, action=action,
+                                     target=target, detail=detail, at=self.clock.now())
+        line = f"📝 <@{actor_id}> **{action}**" + (f" → {target}" if target else "") + (f": {detail}" if detail else "")
+        await self.outbox.post(guild_id, Target.channel(self.mod_log_key), OutMessage(content=line[:2000]),
+                               dedupe_key=f"audit:{entry_id}")
+        return entry_id
+
+    async def note(self, guild_id: int, text: str, *, dedupe_key: str) -> None:
+        """A line for moderators that is not a moderator action (e.g. a skipped scheduled post)."""
+        await self.outbox.post(guild_id, Target.channel(self.mod_log_key), OutMessage(content=text[:2000]),
+                               dedupe_key=dedupe_key)
+
+    async def recent(self, guild_id: int, limit: int = 50) -> list[dict]:
+        return await repo.recent(self.db, guild_id, limit)

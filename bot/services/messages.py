@@ -1,0 +1,63 @@
+"""What the bot sends, as plain data: the cogs and the outbox's sender turn it into Discord objects."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    custom_id: str | None = None
+    style: Literal["primary", "secondary", "success", "danger", "link"] = "primary"
+    url: str | None = None
+    emoji: str | None = None
+
+
+@dataclass(frozen=True)
+class OutMessage:
+    """A message the bot will send. `embeds` are Discord embed dicts; nothing in it ever pings."""
+
+    content: str = ""
+    embeds: tuple[dict[str, Any], ...] = ()
+    buttons: tuple[Button, ...] = ()
+    as_persona: bool = False  # post through the persona webhook when the bot may
+    thread_name: str | None = None  # open a thread on the posted message (e.g. prompt answers)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "OutMessage":
+        data = json.loads(text)
+        data["embeds"] = tuple(data.get("embeds", ()))
+        data["buttons"] = tuple(Button(**b) for b in data.get("buttons", ()))
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a message goes: a channel by config key, a raw channel id, or a member's DMs."""
+
+    kind: Literal["channel", "channel_id", "dm"]
+    value: str
+
+    @classmethod
+    def channel(cls, key: str) -> "Target":
+        return cls("channel", key)
+
+    @classmethod
+    def channel_id(cls, channel_id: int) -> "Target":
+        return cls("channel_id", str(channel_id))
+
+    @classmethod
+    def dm(cls, user_id: int) -> "Target":
+        return cls("dm", str(user_id))
+
+
+@dataclass
+class Sent:
+    message_id: int | None = None
+    channel_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,170 @@
+"""The one outbox: everything sent outside an interaction reply (scheduled posts, DMs, mod-log lines).
+
+Rows are queued in the database under a dedupe key, so a restart or a second job never sends the same
+thing twice; a worker drains them through a `Sender` (discord.py in production, the offline harness in
+tests), paced per target and retried on transient failures.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Awaitable, Callable, Protocol
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.db import outbox as repo
+
+from .messages import OutMessage, Sent, Target
+
+log = logging.getLogger(__name__)
+
+
+class Undeliverable(Exception):
+    """Permanent: closed DMs, a channel the bot cannot write to, a deleted channel."""
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited for {retry_after:.2f}s")
+        self.retry_after = retry_after
+
+
+class Sender(Protocol):
+    async def send(self, guild_id: int, target: Target, message: OutMessage) -> Sent: ...
+
+
+FailureHook = Callable[[dict, str], Awaitable[None]]
+SentHook = Callable[[dict, Sent], Awaitable[None]]
+
+
+@dataclass
+class OutboxSettings:
+    batch: int = 50
+    concurrency: int = 8
+    per_target_interval: float = 0.0  # seconds between two sends to one target (0 = as fast as allowed)
+    max_attempts: int = 5
+    backoff_seconds: float = 5.0
+
+
+class Outbox:
+    def __init__(self, db: Database, clock: Clock, settings: OutboxSettings | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings or OutboxSettings()
+        self.sender: Sender | None = None
+        self._wake = asyncio.Event()
+        self._failure_hooks: list[FailureHook] = []
+        self._sent_hooks: list[SentHook] = []
+        self._last_send: dict[str, float] = defaultdict(float)
+        self._worker: asyncio.Task | None = None
+
+    def on_failure(self, hook: FailureHook) -> None:
+        """Called with (row, error) when a message is given up on (e.g. closed DMs)."""
+        self._failure_hooks.append(hook)
+
+    def on_sent(self, hook: SentHook) -> None:
+        self._sent_hooks.append(hook)
+
+    async def post(self, guild_id: int, target: Target, message: OutMessage, *, dedupe_key: str,
+                   not_before: datetime | None = None) -> int | None:
+        """Queue `message` once per dedupe_key. Returns the outbox id, or None if already queued."""
+        now = self.clock.now()
+        outbox_id = await repo.enqueue(
+            self.db, dedupe_key=dedupe_key, guild_id=guild_id, target_kind=target.kind, target=target.value,
+            payload=message.to_json(), not_before=not_before or now, now=now,
+        )
+        self._wake.set()
+        return outbox_id
+
+    async def recover(self) -> list[dict]:
+        """At start-up: handle rows a crash left half-sent. Returns channel posts of unknown fate."""
+        return await repo.recover_interrupted(self.db)
+
+    async def drain(self) -> int:
+        """Send everything due now; returns how many were handled. Tests and the harness call this."""
+        total = 0
+        while True:
+            rows = await repo.claim_due(self.db, self.clock.now(), self.settings.batch)
+            if not rows:
+                return total
+            total += len(rows)
+            sem = asyncio.Semaphore(self.settings.concurrency)
+
+            async def one(row: dict) -> None:
+                async with sem:
+                    await self._send_one(row)
+
+            await asyncio.gather(*(one(r) for r in rows))
+
+    async def _send_one(self, row: dict) -> None:
+        if self.sender is None:
+            await repo.retry_later(self.db, row["id"], "no sender attached yet", self.clock.now())
+            return
+        target = Target(row["target_kind"], row["target"])
+        key = f"{row['guild_id']}:{target.kind}:{target.value}"
+        interval = self.settings.per_target_interval
+        if interval:
+            loop = asyncio.get_running_loop()
+            wait = self._last_send[key] + interval - loop.time()
+            self._last_send[key] = max(loop.time(), self._last_send[key] + interval)
+            if wait > 0:
+                await asyncio.sleep(wait)
+        try:
+            sent = await self.sender.send(row["guild_id"], target, OutMessage.from_json(row["payload"]))
+        except Undeliverable as exc:
+            await repo.mark_failed(self.db, row["id"], str(exc))
+            for hook in self._failure_hooks:
+                await _safely(hook(row, str(exc)))
+            return
+        except RateLimited as exc:
+            await repo.retry_later(self.db, row["id"], str(exc),
+                                   self.clock.now() + timedelta(seconds=exc.retry_after))
+            return
+        except Exception as exc:  # transient: network, 5xx
+            log.warning("outbox %s failed (attempt %s): %s", row["id"], row["attempts"] + 1, exc)
+            if row["attempts"] + 1 >= self.settings.max_attempts:
+                await repo.mark_failed(self.db, row["id"], f"gave up: {exc}")
+                for hook in self._failure_hooks:
+                    await _safely(hook(row, str(exc)))
+            else:
+                delay = self.settings.backoff_seconds * 2 ** row["attempts"]
+                await repo.retry_later(self.db, row["id"], str(exc), self.clock.now() + timedelta(seconds=delay))
+            return
+        await repo.mark_sent(self.db, row["id"], sent.message_id, self.clock.now())
+        for hook in self._sent_hooks:
+            await _safely(hook(row, sent))
+
+    def start(self, poll_seconds: float = 1.0) -> None:
+        """Run the worker in the background (production); tests call `drain()` instead."""
+        async def worker() -> None:
+            while True:
+                try:
+                    await self.drain()
+                except Exception:
+                    log.exception("outbox worker error")
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
+                except asyncio.TimeoutError:
+                    pass
+
+        self._worker = asyncio.create_task(worker(), name="kizuna-outbox")
+
+    async def stop(self) -> None:
+        if self._worker:
+            self._worker.cancel()
+            try:
+                await self._worker
+            except asyncio.CancelledError:
+                pass
+            self._worker = None
+
+
+async def _safely(awaitable: Awaitable[None]) -> None:
+    try:
+        await awaitable
+    except Exception:
+        log.exception("outbox hook failed")

@@ -1,0 +1,17 @@
+"""The narrow doors from the rules to Discord. The bot implements them with discord.py; the offline
+harness uses the same implementation against its fake Discord; service tests may use fakes."""
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class GuildPort(Protocol):
+    async def add_role(self, guild_id: int, user_id: int, role_key: str, reason: str = "") -> bool:
+        """Give a configured role; False if the member is gone or the bot may not."""
+
+    async def remove_role(self, guild_id: int, user_id: int, role_key: str, reason: str = "") -> bool: ...
+
+    async def member_role_keys(self, guild_id: int, user_id: int) -> set[str] | None:
+        """Configured role keys the member holds, or None if not in the guild."""
+
+    async def members_with_role(self, guild_id: int, role_key: str) -> list[int]: ...
