@@ -1,0 +1,78 @@
+"""The community's Discord layout, derived from community.yaml as plain data (no discord import).
+
+`/setup` creates or updates roles and channels to match it; the offline harness seeds its guild with
+it. Permission names are discord.py `Permissions` attribute names. Overwrite targets are
+"@everyone", "@bot" (the bot's own member) or a role key from the config.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+READ = frozenset({"view_channel", "read_message_history"})
+WRITE = frozenset({"send_messages", "send_messages_in_threads", "add_reactions", "create_public_threads",
+                   "attach_files", "embed_links"})
+BOT = READ | WRITE | frozenset({"manage_messages", "manage_threads", "manage_webhooks"})
+
+
+@dataclass(frozen=True)
+class Overwrite:
+    allow: frozenset[str] = frozenset()
+    deny: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ChannelLayout:
+    key: str
+    name: str
+    kind: str
+    topic: str
+    tier: str | None
+    overwrites: dict[str, Overwrite] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RoleLayout:
+    key: str
+    name: str
+    color: int | None
+    managed_elsewhere: bool  # a holder role synced by another bot: link it, never create or assign
+
+
+@dataclass(frozen=True)
+class Layout:
+    roles: tuple[RoleLayout, ...]
+    channels: tuple[ChannelLayout, ...]
+
+
+def tier_roles_at_or_above(community, tier_key: str) -> list[str]:
+    rank = community.tier_rank(tier_key)
+    return [t.role for t in community.tiers[rank - 1:]]
+
+
+def desired_layout(config) -> Layout:
+    c = config.community
+    holder_roles = {t.grant.holder_role for t in c.tiers if t.grant.holder_role}
+    roles = tuple(RoleLayout(key, spec.name, spec.color, key in holder_roles) for key, spec in c.roles.items())
+    mod = c.moderation.moderator_role
+    channels = []
+    for key, spec in c.channels.items():
+        ow: dict[str, Overwrite] = {"@bot": Overwrite(allow=BOT)}
+        if spec.kind == "public":
+            ow["@everyone"] = Overwrite(allow=READ, deny=WRITE)
+            ow["member"] = Overwrite(allow=WRITE)
+            ow[mod] = Overwrite(allow=WRITE)
+        elif spec.kind == "readonly":
+            ow["@everyone"] = Overwrite(allow=READ, deny=WRITE)
+            # members may react to announcements (feedback 👍/👎) but not post
+            ow["member"] = Overwrite(allow=frozenset({"add_reactions"}))
+            ow[mod] = Overwrite(allow=WRITE)
+        elif spec.kind == "exclusive":
+            ow["@everyone"] = Overwrite(deny=READ | WRITE)
+            for role in tier_roles_at_or_above(c, spec.tier):
+                ow[role] = Overwrite(allow=READ | WRITE)
+            ow[mod] = Overwrite(allow=READ | WRITE)
+        else:  # mod
+            ow["@everyone"] = Overwrite(deny=READ | WRITE)
+            ow[mod] = Overwrite(allow=READ | WRITE)
+        channels.append(ChannelLayout(key, spec.name or key, spec.kind, spec.topic, spec.tier, ow))
+    return Layout(roles, tuple(channels))
