@@ -1,0 +1,27 @@
+"""The command line, as a newcomer meets it."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_run_without_a_token_exits_2_with_one_clear_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    result = subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(ROOT / "config")],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "DISCORD_TOKEN" in lines[0] and "python -m bot playground" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_check_on_a_missing_folder_fails(tmp_path, capsys):
+    from bot.__main__ import main
+
+    assert main(["check", "--config", str(tmp_path / "nope")]) == 1
+    assert "config folder not found" in capsys.readouterr().err

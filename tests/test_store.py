@@ -1,0 +1,122 @@
+"""The store: migrations once, idempotent, data survives reopen; the outbox sends once."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.db import open_database
+from bot.db.connection import available_migrations
+from bot.services.messages import OutMessage, Sent, Target
+from bot.services.outbox import Outbox, Undeliverable
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+
+
+async def test_migrations_apply_once_and_twice_changes_nothing(tmp_path):
+    db = await open_database(tmp_path / "k.db")
+    versions = [row[0] for row in await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")]
+    assert versions == [v for v, _, _ in available_migrations()]
+    assert await db.migrate() == []  # nothing left to apply
+    assert await db.fetchval("PRAGMA journal_mode") == "wal"
+    assert await db.fetchval("PRAGMA foreign_keys") == 1
+    await db.close()
+    db = await open_database(tmp_path / "k.db")
+    assert await db.migrate() == []
+    count = await db.fetchval("SELECT COUNT(*) FROM schema_migrations")
+    assert count == len(available_migrations())
+    await db.close()
+
+
+async def test_data_survives_reopen(tmp_path):
+    from bot.db import audit
+
+    db = await open_database(tmp_path / "k.db")
+    await audit.record(db, guild_id=1, actor_id=2, action="test", target="x", detail="", at=T0)
+    await db.close()
+    db = await open_database(tmp_path / "k.db")
+    rows = await audit.recent(db, 1)
+    assert [(r["actor_id"], r["action"], r["created_at"]) for r in rows] == [(2, "test", T0)]
+    await db.close()
+
+
+async def test_failed_transaction_rolls_back(tmp_path):
+    db = await open_database(tmp_path / "k.db")
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO audit_log (guild_id, actor_id, action, created_at) VALUES (1, 1, 'a', 'x')")
+            raise RuntimeError("boom")
+    assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 0
+    await db.close()
+
+
+class RecordingSender:
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, Target, OutMessage]] = []
+        self.fail_dm = False
+
+    async def send(self, guild_id, target, message):
+        if target.kind == "dm" and self.fail_dm:
+            raise Undeliverable("closed DMs")
+        self.sent.append((guild_id, target, message))
+        return Sent(message_id=len(self.sent))
+
+
+async def test_outbox_sends_each_dedupe_key_once_even_across_reopen(tmp_path):
+    clock = FakeClock(T0)
+    db = await open_database(tmp_path / "k.db")
+    outbox = Outbox(db, clock)
+    outbox.sender = sender = RecordingSender()
+    assert await outbox.post(1, Target.channel("lounge"), OutMessage("hi"), dedupe_key="k1") is not None
+    assert await outbox.post(1, Target.channel("lounge"), OutMessage("hi"), dedupe_key="k1") is None
+    assert await outbox.drain() == 1
+    await db.close()
+    db = await open_database(tmp_path / "k.db")
+    outbox = Outbox(db, clock)
+    outbox.sender = sender
+    assert await outbox.post(1, Target.channel("lounge"), OutMessage("hi"), dedupe_key="k1") is None
+    assert await outbox.drain() == 0
+    assert [m.content for _, _, m in sender.sent] == ["hi"]
+    await db.close()
+
+
+async def test_outbox_waits_for_not_before_and_reports_undeliverable(tmp_path):
+    clock = FakeClock(T0)
+    db = await open_database(tmp_path / "k.db")
+    outbox = Outbox(db, clock)
+    outbox.sender = sender = RecordingSender()
+    sender.fail_dm = True
+    failures = []
+
+    async def on_failure(row, error):
+        failures.append((row["target"], error))
+
+    outbox.on_failure(on_failure)
+    await outbox.post(1, Target.dm(42), OutMessage("code"), dedupe_key="dm", not_before=T0 + timedelta(hours=1))
+    assert await outbox.drain() == 0
+    clock.advance(hours=1)
+    assert await outbox.drain() == 1
+    assert failures == [("42", "closed DMs")]
+    assert sender.sent == []
+    await db.close()
+
+
+async def test_interrupted_channel_post_is_not_resent_but_dm_is(tmp_path):
+    clock = FakeClock(T0)
+    db = await open_database(tmp_path / "k.db")
+    outbox = Outbox(db, clock)
+    await outbox.post(1, Target.channel("lounge"), OutMessage("post"), dedupe_key="post")
+    await outbox.post(1, Target.dm(7), OutMessage("dm"), dedupe_key="dm")
+    from bot.db import outbox as repo
+
+    await repo.claim_due(db, clock.now(), 10)  # as if the process died mid-send
+    await db.close()
+    db = await open_database(tmp_path / "k.db")
+    outbox = Outbox(db, clock)
+    outbox.sender = sender = RecordingSender()
+    unknown = await outbox.recover()
+    assert [r["dedupe_key"] for r in unknown] == ["post"]
+    await outbox.drain()
+    assert [m.content for _, _, m in sender.sent] == ["dm"]
+    await db.close()
