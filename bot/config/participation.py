@@ -1,0 +1,93 @@
+"""participation.yaml: points per action, quiz defaults and speed bonus, prompts, streaks, activity."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from pydantic import Field, field_validator
+
+from .base import Key, Model
+
+# Actions the bot awards today; other features add theirs (feedback, event_attend, ama_question).
+DEFAULT_POINTS: dict[str, int] = {
+    "prompt_answer": 10,
+    "quiz_answer": 2,
+    "quiz_correct": 10,
+    "feedback": 5,
+    "event_attend": 20,
+    "ama_question": 5,
+}
+
+
+class SpeedBonus(Model):
+    """Extra points for a right answer: `max` for an instant answer, falling linearly to 0 at the close."""
+
+    max: int = Field(default=10, ge=0, le=1000)
+
+
+class QuizSettings(Model):
+    channel: Key = "quiz"
+    bank: Key | None = None  # default bank for /quiz start and quiz.start; None = the first file
+    questions: int = Field(default=5, ge=1, le=25)
+    seconds: int = Field(default=30, ge=5, le=600)
+    pause_seconds: int = Field(default=5, ge=0, le=300)  # between a reveal and the next question
+    speed_bonus: SpeedBonus = SpeedBonus()
+
+
+class PromptSettings(Model):
+    channel: Key = "daily-prompt"
+    low_pool_threshold: int = Field(default=3, ge=0)  # tell moderators when this many unused remain
+    suggestion_max_length: int = Field(default=300, ge=20, le=1000)
+    suggestion_max_pending: int = Field(default=3, ge=1)  # per member
+
+
+class StreakSettings(Model):
+    """A day counts towards the streak when the member earned any ledger entry of these actions that
+    day (in the community's time zone). Empty = every action."""
+
+    actions: tuple[Key, ...] = ()
+
+
+class ActivitySettings(Model):
+    """Message counts per member per day (no content is read). `channels` empty = every public and
+    exclusive channel (threads count for their parent)."""
+
+    channels: tuple[Key, ...] = ()
+    flush_seconds: int = Field(default=30, ge=1, le=3600)
+    max_buffered: int = Field(default=20000, ge=100)  # distinct (member, day) pairs before an early flush
+
+
+class LeaderboardSettings(Model):
+    size: int = Field(default=10, ge=3, le=25)
+
+
+class ParticipationFile(Model):
+    points: dict[Key, int] = Field(default_factory=lambda: dict(DEFAULT_POINTS))
+    quiz: QuizSettings = QuizSettings()
+    prompts: PromptSettings = PromptSettings()
+    streaks: StreakSettings = StreakSettings()
+    activity: ActivitySettings = ActivitySettings()
+    leaderboard: LeaderboardSettings = LeaderboardSettings()
+
+    @field_validator("points")
+    @classmethod
+    def _with_defaults(cls, points: dict[str, int]) -> dict[str, int]:
+        for action, value in points.items():
+            if not -1000 <= value <= 10000:
+                raise ValueError(f"points for {action!r} must be between -1000 and 10000 (got {value})")
+        return DEFAULT_POINTS | dict(points)
+
+    def points_for(self, action: str) -> int:
+        return self.points.get(action, 0)
+
+    def references(self, config) -> Iterator[tuple[tuple, str]]:
+        channels = config.community.channels
+        known = ", ".join(sorted(channels))
+        for loc, key in ((("quiz", "channel"), self.quiz.channel), (("prompts", "channel"), self.prompts.channel)):
+            if key not in channels:
+                yield loc, f"unknown channel key {key!r} (known: {known})"
+        for i, key in enumerate(self.activity.channels):
+            if key not in channels:
+                yield ("activity", "channels", i), f"unknown channel key {key!r} (known: {known})"
+        banks = getattr(config, "quizzes", {}) or {}
+        if self.quiz.bank is not None and self.quiz.bank not in banks:
+            yield ("quiz", "bank"), f"unknown quiz bank {self.quiz.bank!r} (files in quizzes/: {', '.join(sorted(banks)) or 'none'})"
