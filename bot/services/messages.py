@@ -24,6 +24,7 @@ class OutMessage:
     buttons: tuple[Button, ...] = ()
     as_persona: bool = False  # post through the persona webhook when the bot may
     thread_name: str | None = None  # open a thread on the posted message (e.g. prompt answers)
+    files: tuple[tuple[str, str], ...] = ()  # attachments: (file name, base64 of the bytes), e.g. a chart
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -33,6 +34,7 @@ class OutMessage:
         data = json.loads(text)
         data["embeds"] = tuple(data.get("embeds", ()))
         data["buttons"] = tuple(Button(**b) for b in data.get("buttons", ()))
+        data["files"] = tuple((name, b64) for name, b64 in data.get("files", ()))
         return cls(**data)
 
 
