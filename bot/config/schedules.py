@@ -1,0 +1,457 @@
+"""schedules.yaml: the community's rhythm — what posts where and when, in the community's time.
+
+```yaml
+timezone: Asia/Tokyo        # optional; default: community.timezone
+grace: 1h                   # optional; how late a missed post may still go out (default 1h)
+pools:
+  monday-news:
+    order: shuffle          # sequential | shuffle (no repeat until every item was used)
+    items:
+      - "Plain text item"
+      - {text: "...", embed: {title: "...", description: "..."}}
+schedules:
+  - id: morning-prompt
+    daily: "09:00"          # or cron: "0 9 * * mon-fri" | weekly: {days: [mon, thu], at: "20:00"}
+                            #    | at: 2026-12-24T20:00 (one-off, local time)
+    action: prompt.post     # optional feature action, see KNOWN_ACTIONS
+    params: {}              # passed to the action as is
+  - id: monday-news
+    channel: announcements  # a channel key of community.yaml
+    weekly: {days: [mon], at: "10:00"}
+    pool: monday-news       # or text: / embed: (templated, see TEMPLATE_FIELDS)
+    start: 2026-12-01       # optional campaign window (local dates, inclusive)
+    end: 2026-12-31
+    enabled: true
+    grace: 2h
+```
+
+Time rules are evaluated on the wall clock of the schedule's time zone. Around daylight-saving
+changes (see `WallClockTrigger`): a time that does not exist that day (spring forward) fires once at
+the first valid instant after the gap; a time that happens twice (fall back) fires once, the first time.
+"""
+from __future__ import annotations
+
+import re
+import string
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Annotated, Any, Iterator, Literal
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from pydantic import AfterValidator, BeforeValidator, Field, HttpUrl, field_validator, model_validator
+
+from .base import Key, Model, TimeOfDay, TimeZoneName
+
+# Actions other features register on `app.actions`. Kept here so that `check` validates a file without
+# loading those services; `params:` is handed to the handler untouched.
+KNOWN_ACTIONS: tuple[str, ...] = (
+    "prompt.post",      # participation: today's prompt
+    "quiz.start",       # participation: start a quiz (params: bank, questions, ...)
+    "content.reveal",   # content: reveal the next scheduled content item
+    "drop.open",        # drops: open a drop
+    "feedback.digest",  # feedback: post the feedback digest
+    "stats.digest",     # stats: post the stats digest
+    "ama.announce",     # ama: announce the next AMA
+)
+
+# Placeholders a schedule's text and embed may use ({{ and }} for literal braces).
+TEMPLATE_FIELDS: tuple[str, ...] = (
+    "community.name", "persona.name", "persona.greeting", "persona.sign_off",
+    "date", "time", "weekday", "schedule.id",
+)
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAY = {name: name[:3] for name in
+             ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
+_UTC = timezone.utc
+_TINY = timedelta(microseconds=1)
+
+
+# --- small value types -------------------------------------------------------------------------------
+_DURATION = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
+
+
+def _parse_duration(value: object) -> object:
+    if isinstance(value, timedelta):
+        return value
+    if value == 0 and not isinstance(value, bool):
+        return timedelta(0)
+    if isinstance(value, str):
+        match = _DURATION.match(value.strip().lower())
+        if match and any(match.groups()):
+            d, h, m, s = (int(g or 0) for g in match.groups())
+            return timedelta(days=d, hours=h, minutes=m, seconds=s)
+    raise ValueError(f"{value!r} is not a duration (write it like 30m, 1h, 1h30m or 2d)")
+
+
+Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
+
+
+def _parse_local_datetime(value: object) -> object:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        raise ValueError(f"{value!r} has no time of day (write it like 2026-12-24T20:00)")
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip().replace(" ", "T"))
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a date and time (write it like 2026-12-24T20:00, local time)")
+
+
+LocalDateTime = Annotated[datetime, BeforeValidator(_parse_local_datetime)]
+
+
+def template_problem(template: str) -> str | None:
+    """Why `template` cannot be rendered, or None."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return f"broken template ({exc}); write {{{{ and }}}} for literal braces"
+    for _, field, _, _ in parsed:
+        if field is None:
+            continue
+        if field not in TEMPLATE_FIELDS:
+            allowed = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
+            return f"unknown placeholder {{{field}}} (allowed: {allowed}; {{{{ for a literal brace)"
+    return None
+
+
+def _check_template(value: str | None) -> str | None:
+    if value is not None:
+        problem = template_problem(value)
+        if problem:
+            raise ValueError(problem)
+    return value
+
+
+TemplateText = Annotated[str, AfterValidator(_check_template)]
+
+
+# --- content --------------------------------------------------------------------------------------------
+class EmbedField(Model):
+    name: TemplateText = Field(min_length=1, max_length=256)
+    value: TemplateText = Field(min_length=1, max_length=1024)
+    inline: bool = False
+
+
+
+class EmbedSpec(Model):
+    title: TemplateText | None = Field(default=None, max_length=256)
+    description: TemplateText | None = Field(default=None, max_length=4096)
+    url: HttpUrl | None = None
+    color: int | str | None = None
+    image: HttpUrl | None = None
+    thumbnail: HttpUrl | None = None
+    footer: TemplateText | None = Field(default=None, max_length=2048)
+    fields: tuple[EmbedField, ...] = Field(default=(), max_length=25)
+
+
+    @field_validator("color")
+    @classmethod
+    def _color(cls, value: int | str | None) -> int | str | None:
+        if value is None or isinstance(value, int) and 0 <= value <= 0xFFFFFF:
+            return value
+        if isinstance(value, str) and re.fullmatch(r"#?[0-9a-fA-F]{6}", value.strip()):
+            return value
+        raise ValueError(f"{value!r} is not a colour (write it like \"#f4a7b9\" or 16033721)")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "EmbedSpec":
+        if not (self.title or self.description or self.fields or self.image):
+            raise ValueError("an embed needs at least a title, a description, fields or an image")
+        return self
+
+    def color_value(self) -> int | None:
+        if self.color is None or isinstance(self.color, int):
+            return self.color
+        return int(self.color.strip().lstrip("#"), 16)
+
+    def first_line(self) -> str:
+        return (self.title or self.description or (self.fields[0].name if self.fields else "") or "").split("\n")[0]
+
+
+class PoolItem(Model):
+    text: TemplateText | None = Field(default=None, max_length=2000)
+    embed: EmbedSpec | None = None
+
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        return {"text": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _something(self) -> "PoolItem":
+        if not self.text and self.embed is None:
+            raise ValueError("a pool item needs text and/or an embed")
+        return self
+
+
+class Pool(Model):
+    order: Literal["sequential", "shuffle"] = "sequential"
+    items: tuple[PoolItem, ...]
+
+    @field_validator("items")
+    @classmethod
+    def _not_empty(cls, items: tuple[PoolItem, ...]) -> tuple[PoolItem, ...]:
+        if not items:
+            raise ValueError("a pool needs at least one item")
+        return items
+
+
+# --- time rules -----------------------------------------------------------------------------------------
+class Weekly(Model):
+    days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...]
+    at: TimeOfDay
+
+    @field_validator("days", mode="before")
+    @classmethod
+    def _short_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, (list, tuple)):
+            return tuple(_FULL_DAY.get(v.strip().lower(), v.strip().lower()) if isinstance(v, str) else v
+                         for v in value)
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _some_day(cls, days: tuple[str, ...]) -> tuple[str, ...]:
+        if not days:
+            raise ValueError("give at least one day (mon, tue, wed, thu, fri, sat, sun)")
+        return tuple(dict.fromkeys(days))
+
+
+_CRON_DOW_NUM = {0: "sun", 1: "mon", 2: "tue", 3: "wed", 4: "thu", 5: "fri", 6: "sat", 7: "sun"}
+
+
+def _cron_day_of_week(field: str) -> str:
+    """Crontab weekday numbers (0 or 7 = Sunday) to names: APScheduler 3.x counts 0 as Monday."""
+    out: list[str] = []
+    for part in field.split(","):
+        m = re.fullmatch(r"(\d)(?:-(\d))?(?:/(\d+))?", part.strip())
+        if not m:
+            out.append(part)  # names, '*', '*/2': APScheduler reads them the crontab way
+            continue
+        first = int(m.group(1))
+        last = int(m.group(2)) if m.group(2) else (7 if m.group(3) else first)
+        step = int(m.group(3) or 1)
+        if first > 7 or last > 7 or first > last:
+            raise ValueError(f"weekday {part!r} is not valid (0-7, 0 and 7 are Sunday, or mon..sun)")
+        out.extend(_CRON_DOW_NUM[d] for d in range(first, last + 1, step))
+    return ",".join(dict.fromkeys(out))
+
+
+def cron_fields(expr: str) -> dict[str, str]:
+    values = expr.split()
+    if len(values) != 5:
+        raise ValueError(f"{expr!r} is not a cron rule: it needs 5 fields (minute hour day month weekday),"
+                         " like \"0 9 * * mon-fri\"")
+    minute, hour, day, month, dow = values
+    fields = {"minute": minute, "hour": hour, "day": day, "month": month, "day_of_week": _cron_day_of_week(dow)}
+    try:
+        CronTrigger(timezone=_UTC, **fields)
+    except ValueError as exc:
+        raise ValueError(f"{expr!r} is not a valid cron rule ({exc}); 5 fields: minute hour day month weekday,"
+                         " like \"0 9 * * mon-fri\"") from None
+    return fields
+
+
+def local_to_utc(wall: datetime, tz: ZoneInfo) -> datetime:
+    """A naive wall-clock time in `tz` -> the instant it happens (UTC).
+
+    A time repeated by a fall-back change is its first occurrence; a time skipped by a spring-forward
+    change is the first instant after the gap (02:30 on the New York spring-forward day -> 03:00 EDT)."""
+    u0 = wall.replace(tzinfo=tz, fold=0).astimezone(_UTC)
+    if u0.astimezone(tz).replace(tzinfo=None) == wall:
+        return u0
+    u1 = wall.replace(tzinfo=tz, fold=1).astimezone(_UTC)
+    lo, hi = min(u0, u1), max(u0, u1)
+    after = hi.astimezone(tz).utcoffset()
+    while hi - lo > timedelta(seconds=1):  # the transition instant, to the second
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(tz).utcoffset() == after:
+            hi = mid
+        else:
+            lo = mid
+    return hi.replace(microsecond=0)
+
+
+class WallClockTrigger(BaseTrigger):
+    """An APScheduler trigger for cron rules read on a time zone's wall clock.
+
+    APScheduler 3.11's CronTrigger, given a zone with daylight saving, fires a skipped time at an
+    offset-shifted instant and, on fall-back days, keeps answering the same repeated time (the
+    scheduler would loop on it). This trigger runs a CronTrigger on naive wall-clock times and maps
+    each to its instant with `local_to_utc`, skipping candidates before `now` (the second pass of a
+    repeated hour)."""
+
+    __slots__ = ("tz", "floating")
+
+    def __init__(self, fields: dict[str, str], tz: ZoneInfo, start: date | None = None,
+                 end: date | None = None) -> None:
+        self.tz = tz
+        start_date = datetime.combine(start, time.min, _UTC) if start else None
+        end_date = datetime.combine(end, time.max, _UTC) if end else None
+        self.floating = CronTrigger(timezone=_UTC, start_date=start_date, end_date=end_date, **fields)
+
+    def get_next_fire_time(self, previous_fire_time, now):
+        wall = now.astimezone(self.tz).replace(tzinfo=_UTC)
+        candidate = self.floating.get_next_fire_time(None, wall)
+        for _ in range(1000):
+            if candidate is None:
+                return None
+            instant = local_to_utc(candidate.replace(tzinfo=None), self.tz)
+            if instant >= now:
+                return instant
+            candidate = self.floating.get_next_fire_time(None, candidate + timedelta(seconds=1))
+        return None
+
+    def __getstate__(self):
+        return {"tz": self.tz.key, "floating": self.floating}
+
+    def __setstate__(self, state):
+        self.tz = ZoneInfo(state["tz"])
+        self.floating = state["floating"]
+
+    def __repr__(self) -> str:
+        return f"<WallClockTrigger {self.floating} in {self.tz.key}>"
+
+
+def occurrences(trigger: BaseTrigger, after: datetime, until: datetime, limit: int = 1000) -> list[datetime]:
+    """Fire times t with after < t <= until, oldest first (at most `limit`)."""
+    out: list[datetime] = []
+    previous = None
+    cursor = after + _TINY
+    while len(out) < limit:
+        nxt = trigger.get_next_fire_time(previous, cursor)
+        if nxt is None or nxt > until:
+            break
+        if nxt > after:
+            out.append(nxt)
+        previous, cursor = nxt, max(cursor, nxt + _TINY)
+    return out
+
+
+# --- one schedule ---------------------------------------------------------------------------------------
+class Schedule(Model):
+    id: Key
+    channel: Key | None = None
+    cron: str | None = None
+    daily: TimeOfDay | None = None
+    weekly: Weekly | None = None
+    at: LocalDateTime | None = None
+    timezone: TimeZoneName | None = None
+    start: date | None = None
+    end: date | None = None
+    enabled: bool = True
+    grace: Duration | None = None
+    text: TemplateText | None = Field(default=None, max_length=2000)
+    embed: EmbedSpec | None = None
+    pool: Key | None = None
+    action: str | None = None
+    params: dict[str, Any] = {}
+
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            cron_fields(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Schedule":
+        rules = [name for name in ("cron", "daily", "weekly", "at") if getattr(self, name) is not None]
+        if len(rules) != 1:
+            raise ValueError("give exactly one time rule: cron, daily, weekly or at"
+                             + (f" (found {', '.join(rules)})" if rules else ""))
+        if self.at is not None and (self.start or self.end):
+            raise ValueError("start/end are for repeating rules; a one-off `at:` already has its date")
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        has_content = bool(self.text or self.embed)
+        if has_content and self.pool:
+            raise ValueError("use either text/embed or pool, not both")
+        if not (has_content or self.pool or self.action):
+            raise ValueError("nothing to do: give text, embed, pool or action")
+        if (has_content or self.pool) and not self.channel:
+            raise ValueError("a post needs `channel:` (a channel key of community.yaml)")
+        return self
+
+    # -- time --
+    def zone(self, default: str) -> ZoneInfo:
+        return ZoneInfo(self.timezone or default)
+
+    def trigger(self, default_tz: str) -> BaseTrigger:
+        tz = self.zone(default_tz)
+        if self.at is not None:
+            run = self.at if self.at.tzinfo else local_to_utc(self.at, tz)
+            return DateTrigger(run_date=run.astimezone(_UTC), timezone=_UTC)
+        if self.cron is not None:
+            fields = cron_fields(self.cron)
+        elif self.daily is not None:
+            fields = {"hour": str(self.daily.hour), "minute": str(self.daily.minute)}
+        else:
+            assert self.weekly is not None
+            fields = {"day_of_week": ",".join(self.weekly.days), "hour": str(self.weekly.at.hour),
+                      "minute": str(self.weekly.at.minute)}
+        return WallClockTrigger(fields, tz, self.start, self.end)
+
+    def rule_text(self) -> str:
+        """Short description for moderators: `daily 09:00`, `weekly mon,thu 20:00`, `cron 0 9 * * *`."""
+        if self.at is not None:
+            return f"once {self.at:%Y-%m-%d %H:%M}"
+        if self.cron is not None:
+            rule = f"cron {self.cron}"
+        elif self.daily is not None:
+            rule = f"daily {self.daily:%H:%M}"
+        else:
+            assert self.weekly is not None
+            rule = f"weekly {','.join(self.weekly.days)} {self.weekly.at:%H:%M}"
+        if self.start or self.end:
+            rule += f" ({self.start or '…'} → {self.end or '…'})"
+        return rule
+
+
+class SchedulesFile(Model):
+    timezone: TimeZoneName | None = None
+    grace: Duration = timedelta(hours=1)
+    pools: dict[Key, Pool] = {}
+    schedules: tuple[Schedule, ...] = ()
+
+    def by_id(self, schedule_id: str) -> Schedule | None:
+        for schedule in self.schedules:
+            if schedule.id == schedule_id:
+                return schedule
+        return None
+
+    def default_timezone(self, config) -> str:
+        return self.timezone or config.community.community.timezone
+
+    def grace_of(self, schedule: Schedule) -> timedelta:
+        return schedule.grace if schedule.grace is not None else self.grace
+
+    def references(self, config) -> Iterator[tuple[tuple, str]]:
+        channels = config.community.channels
+        seen: dict[str, int] = {}
+        for i, schedule in enumerate(self.schedules):
+            if schedule.id in seen:
+                yield ("schedules", i, "id"), (f"schedule id {schedule.id!r} is used twice"
+                                               f" (also schedules[{seen[schedule.id]}])")
+            seen.setdefault(schedule.id, i)
+            if schedule.channel and schedule.channel not in channels:
+                yield ("schedules", i, "channel"), _unknown("channel", schedule.channel, channels)
+            if schedule.pool and schedule.pool not in self.pools:
+                yield ("schedules", i, "pool"), _unknown("pool", schedule.pool, self.pools)
+            if schedule.action and schedule.action not in KNOWN_ACTIONS:
+                yield ("schedules", i, "action"), (f"unknown action {schedule.action!r}"
+                                                   f" (known: {', '.join(KNOWN_ACTIONS)})")
+
+
+def _unknown(what: str, value: str, known) -> str:
+    return f"unknown {what} key {value!r} (known: {', '.join(sorted(known)) or 'none'})"
