@@ -1,11 +1,12 @@
 """`membership:` and `tiers:` sections of community.yaml: how people join and what tiers unlock."""
 from __future__ import annotations
 
+from datetime import time
 from typing import Literal
 
 from pydantic import Field, field_validator
 
-from .base import Key, Model
+from .base import Key, Model, TimeOfDay
 
 
 class ApplicationQuestion(Model):
@@ -22,6 +23,7 @@ class InviteSettings(Model):
     default_max_uses: int = Field(default=1, ge=1)
     default_expiry_days: int = Field(default=7, ge=1)
     max_failed_attempts: int = Field(default=5, ge=1)
+    attempt_window_minutes: int = Field(default=15, ge=1)  # wrong codes counted over this window
     lockout_minutes: int = Field(default=30, ge=1)
 
 
@@ -32,6 +34,8 @@ class MembershipSettings(Model):
     reapply_cooldown_days: int = Field(default=7, ge=0)
     application_expiry_days: int = Field(default=14, ge=1)
     invites: InviteSettings = InviteSettings()
+    # when the daily review runs (community time zone): tier rules, expired applications
+    daily_review_at: TimeOfDay = time(4, 0)
 
     @field_validator("questions")
     @classmethod

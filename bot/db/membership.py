@@ -1,0 +1,338 @@
+"""SQL for membership: members and their events, applications, invite codes, lockouts, tiers.
+
+Every decision that two people could race on (approving an application, using the last seat of an
+invite) is one conditional UPDATE ... RETURNING, so the database picks exactly one winner.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from .connection import Database, Tx, from_db_time, to_db_time
+
+_TIME_COLUMNS = ("joined_at", "left_at", "rules_accepted_at", "created_at", "expires_at", "decided_at",
+                 "revoked_at", "used_at", "at", "locked_until", "updated_at")
+
+
+def _row(row) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    out = dict(row)
+    for column in _TIME_COLUMNS:
+        if column in out and isinstance(out[column], str):
+            out[column] = from_db_time(out[column])
+    if isinstance(out.get("answers"), str):
+        out["answers"] = json.loads(out["answers"])
+    return out
+
+
+# --- members and events ------------------------------------------------------------------------------
+async def add_event(tx: Tx, *, guild_id: int, user_id: int, kind: str, at: datetime, detail: str = "",
+                    actor_id: int | None = None) -> int:
+    row = await tx.fetchone(
+        "INSERT INTO member_events (guild_id, user_id, kind, detail, actor_id, at) VALUES (?, ?, ?, ?, ?, ?)"
+        " RETURNING id",
+        (guild_id, user_id, kind, detail, actor_id, to_db_time(at)),
+    )
+    return row[0]
+
+
+async def record_join(db: Database, *, guild_id: int, user_id: int, via: str, at: datetime,
+                      inviter_id: int | None = None, invite_id: int | None = None,
+                      application_id: int | None = None, actor_id: int | None = None,
+                      rules_accepted: bool = False) -> int:
+    """Mark the person a member (again) and log the join. Returns the event id."""
+    async with db.transaction() as tx:
+        return await record_join_tx(tx, guild_id=guild_id, user_id=user_id, via=via, at=at, inviter_id=inviter_id,
+                                    invite_id=invite_id, application_id=application_id, actor_id=actor_id,
+                                    rules_accepted=rules_accepted)
+
+
+async def record_join_tx(tx: Tx, *, guild_id: int, user_id: int, via: str, at: datetime,
+                         inviter_id: int | None = None, invite_id: int | None = None,
+                         application_id: int | None = None, actor_id: int | None = None,
+                         rules_accepted: bool = False) -> int:
+    when = to_db_time(at)
+    await tx.execute(
+        "INSERT INTO members (guild_id, user_id, status, via, inviter_id, invite_id, application_id,"
+        " rules_accepted_at, joined_at, left_at) VALUES (?, ?, 'member', ?, ?, ?, ?, ?, ?, NULL)"
+        " ON CONFLICT (guild_id, user_id) DO UPDATE SET status = 'member', via = excluded.via,"
+        " inviter_id = excluded.inviter_id, invite_id = excluded.invite_id,"
+        " application_id = excluded.application_id, rules_accepted_at = excluded.rules_accepted_at,"
+        " joined_at = excluded.joined_at, left_at = NULL",
+        (guild_id, user_id, via, inviter_id, invite_id, application_id, when if rules_accepted else None, when),
+    )
+    return await add_event(tx, guild_id=guild_id, user_id=user_id, kind="joined", at=at, detail=via,
+                           actor_id=actor_id if actor_id is not None else inviter_id)
+
+
+async def record_leave(db: Database, *, guild_id: int, user_id: int, at: datetime, detail: str = "") -> bool:
+    """Mark a member as left. False if they were not a recorded member (nothing logged then)."""
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
+            "UPDATE members SET status = 'left', left_at = ? WHERE guild_id = ? AND user_id = ? AND status = 'member'"
+            " RETURNING user_id",
+            (to_db_time(at), guild_id, user_id),
+        )
+        if row is None:
+            return False
+        await add_event(tx, guild_id=guild_id, user_id=user_id, kind="left", at=at, detail=detail)
+        await tx.execute("DELETE FROM member_tiers WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+        return True
+
+
+async def get_member(db: Database, guild_id: int, user_id: int) -> dict | None:
+    return _row(await db.fetchone("SELECT * FROM members WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)))
+
+
+async def member_ids(db: Database, guild_id: int) -> list[int]:
+    rows = await db.fetchall("SELECT user_id FROM members WHERE guild_id = ? AND status = 'member' ORDER BY user_id",
+                             (guild_id,))
+    return [r[0] for r in rows]
+
+
+async def count_members(db: Database, guild_id: int) -> int:
+    return await db.fetchval("SELECT COUNT(*) FROM members WHERE guild_id = ? AND status = 'member'", (guild_id,))
+
+
+async def events(db: Database, guild_id: int, *, since: datetime | None = None, until: datetime | None = None,
+                 kinds: tuple[str, ...] = ()) -> list[dict]:
+    """Membership events in time order (stats reads joins and leaves from here)."""
+    sql = "SELECT id, guild_id, user_id, kind, detail, actor_id, at FROM member_events WHERE guild_id = ?"
+    params: list[Any] = [guild_id]
+    if since is not None:
+        sql += " AND at >= ?"
+        params.append(to_db_time(since))
+    if until is not None:
+        sql += " AND at < ?"
+        params.append(to_db_time(until))
+    if kinds:
+        sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+        params.extend(kinds)
+    rows = await db.fetchall(sql + " ORDER BY at, id", params)
+    return [_row(r) for r in rows]
+
+
+async def log_event(db: Database, **kwargs: Any) -> int:
+    async with db.transaction() as tx:
+        return await add_event(tx, **kwargs)
+
+
+# --- applications --------------------------------------------------------------------------------------
+async def create_application(db: Database, *, guild_id: int, user_id: int, answers: list[dict], at: datetime,
+                             expires_at: datetime) -> dict | None:
+    """Insert a pending application; None if the person already has one pending."""
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
+            "INSERT INTO applications (guild_id, user_id, status, answers, created_at, expires_at)"
+            " VALUES (?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *",
+            (guild_id, user_id, json.dumps(answers, ensure_ascii=False), to_db_time(at), to_db_time(expires_at)),
+        )
+        if row is not None:
+            await add_event(tx, guild_id=guild_id, user_id=user_id, kind="applied", at=at, detail=str(row["id"]))
+        return _row(row)
+
+
+async def get_application(db: Database, application_id: int) -> dict | None:
+    return _row(await db.fetchone("SELECT * FROM applications WHERE id = ?", (application_id,)))
+
+
+async def pending_application(db: Database, guild_id: int, user_id: int) -> dict | None:
+    return _row(await db.fetchone(
+        "SELECT * FROM applications WHERE guild_id = ? AND user_id = ? AND status = 'pending'", (guild_id, user_id)))
+
+
+async def last_denial(db: Database, guild_id: int, user_id: int) -> dict | None:
+    return _row(await db.fetchone(
+        "SELECT * FROM applications WHERE guild_id = ? AND user_id = ? AND status = 'denied'"
+        " ORDER BY decided_at DESC LIMIT 1", (guild_id, user_id)))
+
+
+async def list_applications(db: Database, guild_id: int, status: str | None = "pending", limit: int = 25) -> list[dict]:
+    if status is None:
+        rows = await db.fetchall("SELECT * FROM applications WHERE guild_id = ? ORDER BY id DESC LIMIT ?",
+                                 (guild_id, limit))
+    else:
+        rows = await db.fetchall("SELECT * FROM applications WHERE guild_id = ? AND status = ? ORDER BY id LIMIT ?",
+                                 (guild_id, status, limit))
+    return [_row(r) for r in rows]
+
+
+async def all_pending(db: Database) -> list[dict]:
+    rows = await db.fetchall("SELECT * FROM applications WHERE status = 'pending' ORDER BY expires_at, id")
+    return [_row(r) for r in rows]
+
+
+async def decide_application(db: Database, application_id: int, *, status: str, by: int | None, at: datetime,
+                             reason: str | None = None, only_expired_by: datetime | None = None) -> dict | None:
+    """Move a pending application to `status`. Exactly one caller wins; the others get None.
+
+    `only_expired_by`: for expiry, only if it is due by then (a timer and the sweep may both try).
+    The event is logged in the same transaction, so it exists exactly once too.
+    """
+    sql = ("UPDATE applications SET status = ?, decided_at = ?, decided_by = ?, reason = ?"
+           " WHERE id = ? AND status = 'pending'")
+    params: list[Any] = [status, to_db_time(at), by, reason, application_id]
+    if only_expired_by is not None:
+        sql += " AND expires_at <= ?"
+        params.append(to_db_time(only_expired_by))
+    async with db.transaction() as tx:
+        row = await tx.fetchone(sql + " RETURNING *", params)
+        if row is not None:
+            await add_event(tx, guild_id=row["guild_id"], user_id=row["user_id"], kind=status, at=at,
+                            detail=str(application_id), actor_id=by)
+        return _row(row)
+
+
+async def due_applications(db: Database, now: datetime) -> list[dict]:
+    rows = await db.fetchall(
+        "SELECT * FROM applications WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at, id",
+        (to_db_time(now),))
+    return [_row(r) for r in rows]
+
+
+# --- invites -------------------------------------------------------------------------------------------
+async def create_invite(db: Database, *, guild_id: int, code_hash: str, hint: str, creator_id: int,
+                        by_moderator: bool, tier: str | None, max_uses: int, at: datetime,
+                        expires_at: datetime) -> dict:
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
+            "INSERT INTO invites (guild_id, code_hash, hint, creator_id, by_moderator, tier, max_uses, created_at,"
+            " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            (guild_id, code_hash, hint, creator_id, int(by_moderator), tier, max_uses, to_db_time(at),
+             to_db_time(expires_at)),
+        )
+        return _row(row)
+
+
+async def invite_by_hash(db: Database, guild_id: int, code_hash: str) -> dict | None:
+    return _row(await db.fetchone("SELECT * FROM invites WHERE guild_id = ? AND code_hash = ?", (guild_id, code_hash)))
+
+
+async def get_invite(db: Database, guild_id: int, invite_id: int) -> dict | None:
+    return _row(await db.fetchone("SELECT * FROM invites WHERE guild_id = ? AND id = ?", (guild_id, invite_id)))
+
+
+async def list_invites(db: Database, guild_id: int, *, now: datetime, creator_id: int | None = None,
+                       active_only: bool = True, limit: int = 25) -> list[dict]:
+    sql = "SELECT * FROM invites WHERE guild_id = ?"
+    params: list[Any] = [guild_id]
+    if creator_id is not None:
+        sql += " AND creator_id = ?"
+        params.append(creator_id)
+    if active_only:
+        sql += " AND revoked_at IS NULL AND uses < max_uses AND expires_at > ?"
+        params.append(to_db_time(now))
+    rows = await db.fetchall(sql + " ORDER BY id DESC LIMIT ?", params + [limit])
+    return [_row(r) for r in rows]
+
+
+async def count_active_invites(db: Database, guild_id: int, creator_id: int, now: datetime) -> int:
+    return await db.fetchval(
+        "SELECT COUNT(*) FROM invites WHERE guild_id = ? AND creator_id = ? AND revoked_at IS NULL"
+        " AND uses < max_uses AND expires_at > ?", (guild_id, creator_id, to_db_time(now)))
+
+
+async def revoke_invite(db: Database, guild_id: int, invite_id: int, *, by: int, at: datetime) -> dict | None:
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
+            "UPDATE invites SET revoked_at = ?, revoked_by = ? WHERE guild_id = ? AND id = ? AND revoked_at IS NULL"
+            " RETURNING *", (to_db_time(at), by, guild_id, invite_id))
+        return _row(row)
+
+
+async def use_invite(db: Database, *, guild_id: int, invite_id: int, user_id: int, at: datetime,
+                     via: str = "invite") -> dict | None:
+    """Take one seat of a live invite and record the join, atomically. None if it is no longer usable.
+    The returned invite row carries `event_id`, the join event."""
+    when = to_db_time(at)
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
+            "UPDATE invites SET uses = uses + 1 WHERE guild_id = ? AND id = ? AND revoked_at IS NULL"
+            " AND uses < max_uses AND expires_at > ? RETURNING *", (guild_id, invite_id, when))
+        if row is None:
+            return None
+        await tx.execute("INSERT INTO invite_uses (invite_id, user_id, used_at) VALUES (?, ?, ?)"
+                         " ON CONFLICT (invite_id, user_id) DO NOTHING", (invite_id, user_id, when))
+        event_id = await record_join_tx(tx, guild_id=guild_id, user_id=user_id, via=via, at=at,
+                                        inviter_id=row["creator_id"], invite_id=invite_id)
+        return _row(row) | {"event_id": event_id}
+
+
+async def lockout_until(db: Database, guild_id: int, user_id: int) -> datetime | None:
+    value = await db.fetchval("SELECT locked_until FROM invite_lockouts WHERE guild_id = ? AND user_id = ?",
+                              (guild_id, user_id))
+    return from_db_time(value)
+
+
+async def record_failure(db: Database, *, guild_id: int, user_id: int, at: datetime, window_start: datetime,
+                         max_failures: int, locked_until: datetime) -> tuple[int, datetime | None]:
+    """Count a wrong code. Returns (failures in the window, lock end if this one locked them out)."""
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO invite_failures (guild_id, user_id, at) VALUES (?, ?, ?)",
+                         (guild_id, user_id, to_db_time(at)))
+        count = await tx.fetchval(
+            "SELECT COUNT(*) FROM invite_failures WHERE guild_id = ? AND user_id = ? AND at > ?",
+            (guild_id, user_id, to_db_time(window_start)))
+        if count < max_failures:
+            return count, None
+        await tx.execute(
+            "INSERT INTO invite_lockouts (guild_id, user_id, locked_until) VALUES (?, ?, ?)"
+            " ON CONFLICT (guild_id, user_id) DO UPDATE SET locked_until = excluded.locked_until",
+            (guild_id, user_id, to_db_time(locked_until)))
+        # a fresh start after the lockout: the failures that caused it are spent
+        await tx.execute("DELETE FROM invite_failures WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+        return count, locked_until
+
+
+async def forget_failures(db: Database, guild_id: int, user_id: int) -> None:
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM invite_failures WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+
+
+# --- tiers ---------------------------------------------------------------------------------------------
+async def get_tier_row(db: Database, guild_id: int, user_id: int) -> dict | None:
+    return _row(await db.fetchone("SELECT * FROM member_tiers WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)))
+
+
+async def set_manual_tier(db: Database, *, guild_id: int, user_id: int, tier: str | None, by: int | None,
+                          at: datetime) -> None:
+    await db.execute(
+        "INSERT INTO member_tiers (guild_id, user_id, tier, manual_tier, manual_by, updated_at)"
+        " VALUES (?, ?, NULL, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET"
+        " manual_tier = excluded.manual_tier, manual_by = excluded.manual_by, updated_at = excluded.updated_at",
+        (guild_id, user_id, tier, by, to_db_time(at)))
+
+
+async def change_tier(db: Database, *, guild_id: int, user_id: int, old: str | None, new: str | None, at: datetime,
+                      kind: str, detail: str, actor_id: int | None) -> int | None:
+    """Move the stored tier from `old` to `new`; None if someone else changed it first. Returns the event id."""
+    async with db.transaction() as tx:
+        current = await tx.fetchone("SELECT tier FROM member_tiers WHERE guild_id = ? AND user_id = ?",
+                                    (guild_id, user_id))
+        if (current["tier"] if current else None) != old:
+            return None
+        await tx.execute(
+            "INSERT INTO member_tiers (guild_id, user_id, tier, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (guild_id, user_id) DO UPDATE SET tier = excluded.tier, updated_at = excluded.updated_at",
+            (guild_id, user_id, new, to_db_time(at)))
+        return await add_event(tx, guild_id=guild_id, user_id=user_id, kind=kind, at=at, detail=detail,
+                               actor_id=actor_id)
+
+
+async def tier_holders(db: Database, guild_id: int) -> list[dict]:
+    rows = await db.fetchall("SELECT * FROM member_tiers WHERE guild_id = ? AND (tier IS NOT NULL OR manual_tier IS NOT NULL)",
+                             (guild_id,))
+    return [_row(r) for r in rows]
+
+
+# --- small state ---------------------------------------------------------------------------------------
+async def get_state(db: Database, guild_id: int, key: str) -> str | None:
+    return await db.fetchval("SELECT value FROM membership_state WHERE guild_id = ? AND key = ?", (guild_id, key))
+
+
+async def set_state(db: Database, guild_id: int, key: str, value: str) -> None:
+    await db.execute(
+        "INSERT INTO membership_state (guild_id, key, value) VALUES (?, ?, ?)"
+        " ON CONFLICT (guild_id, key) DO UPDATE SET value = excluded.value", (guild_id, key, value))

@@ -1,0 +1,169 @@
+"""Membership: open / approval / invite joining, leaving, tiers, and what `/community info` shows.
+
+`build(app)` gives `app.membership`. Other services feed the tier rules through
+`set_points_provider`, `set_streak_provider` and the "points.changed" event; stats reads joins and
+leaves from `bot.db.membership.events`.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.db import membership as repo
+from bot.errors import UserError
+
+from ._applications import APPROVE_ID, DENY_ID, Applications
+from ._codes import format_code, normalise
+from ._invites import Invites
+from ._results import (Application, CommunityInfo, CreatedInvite, Decision, Invite, JoinResult, TierChange,
+                       TierInfo, TierStatus, discord_time)
+from ._roster import MEMBER_ROLE, VISITOR_ROLE, Roster
+from ._tiers import PointsProvider, StreakProvider, Tiers
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+__all__ = ["APPROVE_ID", "DENY_ID", "Application", "CommunityInfo", "CreatedInvite", "Decision", "Invite",
+           "JoinResult", "MembershipService", "TierChange", "TierInfo", "TierStatus", "build", "discord_time",
+           "format_code", "normalise"]
+
+log = logging.getLogger(__name__)
+
+DAILY_JOB = "membership:daily"
+
+
+class MembershipService:
+    def __init__(self, app: "App") -> None:
+        self.app = app
+        self.roster = Roster(app)
+        self.applications = Applications(app, self.roster)
+        self.tiers = Tiers(app, self.roster)
+        self.invites = Invites(app, self.roster, self.tiers)
+        app.events.on("points.changed", self._on_points_changed)
+
+    @property
+    def settings(self):
+        return self.app.config.community.membership
+
+    @property
+    def mode(self) -> str:
+        return self.settings.mode
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.applications.start()
+        at = self.settings.daily_review_at
+        self.app.scheduler.add_job(DAILY_JOB, CronTrigger(hour=at.hour, minute=at.minute,
+                                                          timezone=self.app.config.timezone), self.daily_review)
+
+    async def stop(self) -> None:
+        self.app.scheduler.remove_prefix("membership:")
+
+    async def daily_review(self, _fire: datetime | None = None) -> None:
+        """Expire overdue applications (in case a timer was missed) and re-run the tier rules."""
+        await self.applications.expire_due()
+        if self.app.guild_id is not None:
+            await self.tiers.review_all(self.app.guild_id)
+
+    # --- joining -----------------------------------------------------------------------------------------
+    async def begin_join(self, guild_id: int, user_id: int) -> str:
+        """What /join (or the Join button) should do now: the mode in force, after the checks that apply."""
+        if self.mode == "approval":
+            await self.applications.check_can_apply(guild_id, user_id)
+        elif await self.roster.is_member(guild_id, user_id):
+            raise UserError("membership.already_member")
+        return self.mode
+
+    async def join_open(self, guild_id: int, user_id: int) -> JoinResult:
+        """Open mode, after the member accepted the rules."""
+        if self.mode != "open":
+            raise UserError("membership.mode_changed")
+        if await self.roster.is_member(guild_id, user_id):
+            raise UserError("membership.already_member")
+        if not await self.roster.give_member_role(guild_id, user_id, reason="joined (rules accepted)"):
+            raise UserError("membership.role_failed")
+        event_id = await repo.record_join(self.app.db, guild_id=guild_id, user_id=user_id, via="open",
+                                          at=self.app.clock.now(), rules_accepted=True)
+        await self.roster.welcome(guild_id, user_id, event_id)
+        await self.app.events.emit("member.joined", guild_id=guild_id, user_id=user_id, via="open")
+        return JoinResult(user_id, "open")
+
+    async def apply(self, guild_id: int, user_id: int, answers: dict[str, str]) -> Application:
+        if self.mode != "approval":
+            raise UserError("membership.mode_changed")
+        return await self.applications.submit(guild_id, user_id, answers)
+
+    async def join_with_code(self, guild_id: int, user_id: int, code: str) -> JoinResult:
+        if self.mode != "invite":
+            raise UserError("membership.code_not_used", mode=self.app.t(f"membership.mode_{self.mode}"))
+        return await self.invites.redeem(guild_id, user_id, code)
+
+    # --- leaving -----------------------------------------------------------------------------------------
+    async def leave(self, guild_id: int, user_id: int) -> None:
+        """/leave: back to visitor. The server membership itself stays."""
+        if not await self.roster.is_member(guild_id, user_id):
+            raise UserError("membership.not_member")
+        await self.roster.take_member_roles(guild_id, user_id, reason="left the community (/leave)")
+        if not await repo.record_leave(self.app.db, guild_id=guild_id, user_id=user_id, at=self.app.clock.now(),
+                                       detail="leave"):
+            # a member from before the bot: log the leave all the same, so stats see it
+            await repo.log_event(self.app.db, guild_id=guild_id, user_id=user_id, kind="left",
+                                 at=self.app.clock.now(), detail="leave")
+        await self.app.events.emit("member.left", guild_id=guild_id, user_id=user_id)
+
+    async def member_removed(self, guild_id: int, user_id: int) -> None:
+        """They left (or were removed from) the server: withdraw any application, record the leave."""
+        await self.applications.withdraw(guild_id, user_id)
+        if await repo.record_leave(self.app.db, guild_id=guild_id, user_id=user_id, at=self.app.clock.now(),
+                                   detail="left server"):
+            await self.app.events.emit("member.left", guild_id=guild_id, user_id=user_id)
+
+    async def server_joined(self, guild_id: int, user_id: int) -> None:
+        """Someone arrived on the server: they read as a visitor until they join."""
+        if VISITOR_ROLE in self.app.config.community.roles and self.app.guild is not None:
+            keys = await self.app.guild.member_role_keys(guild_id, user_id) or set()
+            if MEMBER_ROLE not in keys:
+                await self.app.guild.add_role(guild_id, user_id, VISITOR_ROLE, reason="new on the server")
+
+    # --- tiers (the participation service feeds these) --------------------------------------------------
+    def set_points_provider(self, provider: PointsProvider) -> None:
+        self.tiers.points_provider = provider
+
+    def set_streak_provider(self, provider: StreakProvider) -> None:
+        self.tiers.streak_provider = provider
+
+    async def evaluate_tiers(self, guild_id: int, user_id: int) -> TierChange | None:
+        return await self.tiers.evaluate(guild_id, user_id)
+
+    async def _on_points_changed(self, guild_id: int, user_id: int, **_: object) -> None:
+        await self.tiers.evaluate(guild_id, user_id)
+
+    # --- /community info ---------------------------------------------------------------------------------
+    async def community_info(self, guild_id: int) -> CommunityInfo:
+        c = self.app.config.community
+        if self.app.guild is not None:
+            count = len(await self.app.guild.members_with_role(guild_id, MEMBER_ROLE))
+        else:
+            count = await repo.count_members(self.app.db, guild_id)
+        tiers = tuple(
+            TierInfo(t.key, t.name, t.description,
+                     tuple(w for w, on in (("holder", t.grant.holder_role), ("points", t.grant.points),
+                                           ("streak", t.grant.streak)) if on))
+            for t in c.tiers)
+        return CommunityInfo(c.community.name, c.community.purpose, self.mode, count, tiers)
+
+    # --- the welcome post with the Join button ----------------------------------------------------------
+    async def welcome_post_key(self, guild_id: int, *, fresh: bool) -> str:
+        """Dedupe key of the welcome post: /setup posts it once; `fresh` starts a new one."""
+        generation = int(await repo.get_state(self.app.db, guild_id, "welcome_generation") or 0)
+        if fresh or generation == 0:
+            generation += 1
+            await repo.set_state(self.app.db, guild_id, "welcome_generation", str(generation))
+        return f"membership:welcome-post:{guild_id}:{generation}"
+
+
+def build(app: "App") -> MembershipService:
+    return MembershipService(app)

@@ -1,0 +1,167 @@
+"""Tiers: granted by a moderator, by holding a role another bot syncs, or by points / streaks.
+
+A member holds one tier role, the highest they qualify for (exclusive channels already let higher
+tiers into lower tiers' rooms). A moderator's grant is a floor the rules never take away. Only tier
+roles this service gave are ever removed, so installing the bot never strips roles given by hand.
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Awaitable, Callable
+
+from bot.db import membership as repo
+from bot.errors import UserError
+
+from ._results import TierChange, TierStatus
+from ._roster import MEMBER_ROLE, Roster
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+PointsProvider = Callable[[int, int, int], Awaitable[int]]  # (guild_id, user_id, window_days) -> points
+StreakProvider = Callable[[int, int], Awaitable[int]]  # (guild_id, user_id) -> current streak (days)
+
+AUTOMATIC = 0  # actor id in the audit trail for changes the rules made
+
+
+class Tiers:
+    def __init__(self, app: "App", roster: Roster) -> None:
+        self.app = app
+        self.roster = roster
+        self.points_provider: PointsProvider | None = None
+        self.streak_provider: StreakProvider | None = None
+
+    @property
+    def community(self):
+        return self.app.config.community
+
+    def rank(self, tier_key: str | None) -> int:
+        """0 for none, and for a tier that is no longer in the YAML."""
+        try:
+            return self.community.tier_rank(tier_key)
+        except KeyError:
+            return 0
+
+    def name(self, tier_key: str | None) -> str:
+        if not self.rank(tier_key):
+            return self.app.t("membership.no_tier")
+        return self.community.tier(tier_key).name
+
+    async def rule_tier(self, guild_id: int, user_id: int, role_keys: set[str]) -> str | None:
+        """The highest tier whose rules the member meets now (any one way of earning it is enough)."""
+        best = None
+        for tier in self.community.tiers:
+            grant = tier.grant
+            earned = bool(grant.holder_role and grant.holder_role in role_keys)
+            if not earned and grant.points and self.points_provider is not None:
+                earned = await self.points_provider(guild_id, user_id, grant.points.window_days) >= grant.points.min
+            if not earned and grant.streak and self.streak_provider is not None:
+                earned = await self.streak_provider(guild_id, user_id) >= grant.streak.min
+            if earned:
+                best = tier.key
+        return best
+
+    async def evaluate(self, guild_id: int, user_id: int, *, actor_id: int | None = None, why: str = "rules",
+                       audit: bool = True) -> TierChange | None:
+        """Bring the member's tier in line with their grant and the rules. Returns the change, if any."""
+        role_keys = await self.roster.role_keys(guild_id, user_id)
+        if role_keys is None:
+            return None  # not on the server (or no connection): nothing to decide
+        row = await repo.get_tier_row(self.app.db, guild_id, user_id) or {}
+        current, manual = row.get("tier"), row.get("manual_tier")
+        target = None
+        if MEMBER_ROLE in role_keys:
+            rule = await self.rule_tier(guild_id, user_id, role_keys)
+            candidates = [k for k in (manual, rule) if self.rank(k)]
+            target = max(candidates, key=self.rank, default=None)
+        if target == current:
+            if target is not None and self.community.tier(target).role not in role_keys:
+                await self.app.guild.add_role(guild_id, user_id, self.community.tier(target).role, reason="tier")
+            return None
+        promoted = self.rank(target) > self.rank(current)
+        event = await repo.change_tier(self.app.db, guild_id=guild_id, user_id=user_id, old=current, new=target,
+                                       at=self.app.clock.now(), kind="tier_up" if promoted else "tier_down",
+                                       detail=f"{current or '-'}>{target or '-'}", actor_id=actor_id)
+        if event is None:
+            return None  # evaluated concurrently; the other run did it
+        await self._swap_roles(guild_id, user_id, current, target)
+        change = TierChange(user_id, current, target, promoted, why)
+        await self._tell(guild_id, change, event)
+        if audit:
+            await self.app.audit.record(guild_id, actor_id if actor_id is not None else AUTOMATIC,
+                                        "tier.promote" if promoted else "tier.demote", f"<@{user_id}>",
+                                        f"{self.name(current)} → {self.name(target)} ({why})")
+        await self.app.events.emit("tier.changed", guild_id=guild_id, user_id=user_id, old=current, new=target)
+        return change
+
+    async def _swap_roles(self, guild_id: int, user_id: int, old: str | None, new: str | None) -> None:
+        guild = self.app.guild
+        if self.rank(old):
+            await guild.remove_role(guild_id, user_id, self.community.tier(old).role, reason="tier change")
+        if self.rank(new):
+            await guild.add_role(guild_id, user_id, self.community.tier(new).role, reason="tier change")
+
+    async def _tell(self, guild_id: int, change: TierChange, event_id: int) -> None:
+        if change.new is None:
+            text = self.app.t("membership.tier_lost_dm", old=self.name(change.old))
+        elif change.promoted:
+            tier = self.community.tier(change.new)
+            text = self.app.t("membership.tier_up_dm", tier=tier.name, description=tier.description)
+        else:
+            text = self.app.t("membership.tier_down_dm", old=self.name(change.old), tier=self.name(change.new))
+        await self.roster.dm(guild_id, change.user_id, text, dedupe_key=f"membership:tier:{guild_id}:{event_id}")
+
+    async def grant(self, guild_id: int, moderator_id: int, user_id: int, tier_key: str, *, why: str = "manual",
+                    audit: bool = True) -> TierStatus:
+        if not self.rank(tier_key):
+            raise UserError("membership.unknown_tier", tier=tier_key)
+        if not await self.roster.is_member(guild_id, user_id):
+            raise UserError("membership.tier_needs_member", user=f"<@{user_id}>")
+        await repo.set_manual_tier(self.app.db, guild_id=guild_id, user_id=user_id, tier=tier_key, by=moderator_id,
+                                   at=self.app.clock.now())
+        change = await self.evaluate(guild_id, user_id, actor_id=moderator_id, why=why, audit=False)
+        if audit:
+            await self.app.audit.record(guild_id, moderator_id, "tier.grant", f"<@{user_id}>", self.name(tier_key))
+        return await self.status(guild_id, user_id, change)
+
+    async def revoke(self, guild_id: int, moderator_id: int, user_id: int) -> TierStatus:
+        """Remove a moderator's grant. The rules then decide (they may still earn a tier themselves)."""
+        row = await repo.get_tier_row(self.app.db, guild_id, user_id)
+        if row is None or row["manual_tier"] is None:
+            raise UserError("membership.tier_no_grant", user=f"<@{user_id}>")
+        await repo.set_manual_tier(self.app.db, guild_id=guild_id, user_id=user_id, tier=None, by=None,
+                                   at=self.app.clock.now())
+        change = await self.evaluate(guild_id, user_id, actor_id=moderator_id, why="manual", audit=False)
+        await self.app.audit.record(guild_id, moderator_id, "tier.revoke", f"<@{user_id}>",
+                                    self.name(row["manual_tier"]))
+        return await self.status(guild_id, user_id, change)
+
+    async def status(self, guild_id: int, user_id: int, change: TierChange | None = None) -> TierStatus:
+        row = await repo.get_tier_row(self.app.db, guild_id, user_id) or {}
+        keys = await self.roster.role_keys(guild_id, user_id) or set()
+        rule = await self.rule_tier(guild_id, user_id, keys) if MEMBER_ROLE in keys else None
+        return TierStatus(user_id, row.get("tier"), row.get("manual_tier"), rule, change)
+
+    async def check(self, guild_id: int, user_id: int, actor_id: int | None = None) -> TierStatus:
+        """On demand (`/tier check`): re-evaluate now and say where they stand."""
+        change = await self.evaluate(guild_id, user_id, actor_id=actor_id)
+        return await self.status(guild_id, user_id, change)
+
+    async def review_all(self, guild_id: int) -> list[TierChange]:
+        """The daily review: everyone who is a member, holds a tier, or holds a holder role."""
+        users = set(await repo.member_ids(self.app.db, guild_id))
+        users |= {r["user_id"] for r in await repo.tier_holders(self.app.db, guild_id)}
+        if self.app.guild is not None:
+            users |= set(await self.app.guild.members_with_role(guild_id, MEMBER_ROLE))
+        changes = []
+        for user_id in sorted(users):
+            try:
+                change = await self.evaluate(guild_id, user_id)
+            except Exception:
+                log.exception("tier review failed for %s", user_id)
+                continue
+            if change is not None:
+                changes.append(change)
+        return changes
