@@ -1,0 +1,192 @@
+"""SQL for participation: the points ledger, streak days, activity counts, daily prompts, suggestions."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable, Sequence
+
+from .connection import Database, Tx, from_db_time, to_db_time
+
+# --- ledger ---------------------------------------------------------------------------------------
+
+_INSERT_AWARD = (
+    "INSERT INTO participation_ledger (guild_id, user_id, action, ref, points, day, at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id, action, ref) DO NOTHING RETURNING id"
+)
+
+
+async def award_in(tx: Tx, *, guild_id: int, user_id: int, action: str, ref: str, points: int, day: str,
+                   at: datetime) -> bool:
+    """Inside a transaction: add a ledger row; False when this (member, action, ref) was counted already."""
+    row = await tx.fetchone(_INSERT_AWARD, (guild_id, user_id, action, ref, points, day, to_db_time(at)))
+    return row is not None
+
+
+async def award(db: Database, **kwargs) -> bool:
+    async with db.transaction() as tx:
+        return await award_in(tx, **kwargs)
+
+
+async def points_total(db: Database, guild_id: int, user_id: int, since: datetime | None = None) -> int:
+    if since is None:
+        value = await db.fetchval(
+            "SELECT COALESCE(SUM(points), 0) FROM participation_ledger WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id))
+    else:
+        value = await db.fetchval(
+            "SELECT COALESCE(SUM(points), 0) FROM participation_ledger WHERE guild_id = ? AND user_id = ?"
+            " AND at >= ?", (guild_id, user_id, to_db_time(since)))
+    return int(value or 0)
+
+
+def _ranked_sql(with_since: bool) -> str:
+    # Ties: more points first, then whoever reached the total first (their last scoring entry), then id.
+    where = "guild_id = ?" + (" AND at >= ?" if with_since else "")
+    return (
+        "SELECT user_id, total, reached, ROW_NUMBER() OVER (ORDER BY total DESC, reached ASC, user_id ASC) AS rank"
+        " FROM (SELECT user_id, SUM(points) AS total, MAX(CASE WHEN points <> 0 THEN at END) AS reached"
+        f" FROM participation_ledger WHERE {where} GROUP BY user_id HAVING SUM(points) > 0) AS totals"
+    )
+
+
+def _params(guild_id: int, since: datetime | None) -> tuple:
+    return (guild_id,) if since is None else (guild_id, to_db_time(since))
+
+
+async def leaderboard(db: Database, guild_id: int, since: datetime | None, limit: int) -> list[dict]:
+    rows = await db.fetchall(f"SELECT * FROM ({_ranked_sql(since is not None)}) AS ranked ORDER BY rank LIMIT ?",
+                             _params(guild_id, since) + (limit,))
+    return [{"user_id": r["user_id"], "points": r["total"], "reached": from_db_time(r["reached"]),
+             "rank": r["rank"]} for r in rows]
+
+
+async def rank_of(db: Database, guild_id: int, user_id: int, since: datetime | None) -> tuple[int | None, int]:
+    """(rank or None when the member has no points, number of ranked members)."""
+    sql = _ranked_sql(since is not None)
+    row = await db.fetchone(f"SELECT rank FROM ({sql}) AS ranked WHERE user_id = ?", _params(guild_id, since) + (user_id,))
+    count = await db.fetchval(f"SELECT COUNT(*) FROM ({sql}) AS ranked", _params(guild_id, since))
+    return (None if row is None else int(row[0])), int(count or 0)
+
+
+async def active_days(db: Database, guild_id: int, user_id: int, actions: Sequence[str] = ()) -> list[str]:
+    """Distinct community-local days (YYYY-MM-DD) with a ledger entry, newest first."""
+    sql = "SELECT DISTINCT day FROM participation_ledger WHERE guild_id = ? AND user_id = ?"
+    params: list = [guild_id, user_id]
+    if actions:
+        sql += f" AND action IN ({','.join('?' * len(actions))})"
+        params += list(actions)
+    rows = await db.fetchall(sql + " ORDER BY day DESC", params)
+    return [r[0] for r in rows]
+
+
+async def ledger_for(db: Database, guild_id: int, user_id: int) -> list[dict]:
+    rows = await db.fetchall(
+        "SELECT action, ref, points, day, at FROM participation_ledger WHERE guild_id = ? AND user_id = ? ORDER BY id",
+        (guild_id, user_id))
+    return [dict(r) | {"at": from_db_time(r["at"])} for r in rows]
+
+
+# --- activity -------------------------------------------------------------------------------------
+
+async def add_activity(db: Database, rows: Iterable[tuple[int, int, str, int]]) -> None:
+    """Add message counts: rows of (guild_id, user_id, day, messages), in one transaction."""
+    async with db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO activity_daily (guild_id, user_id, day, messages) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (guild_id, user_id, day) DO UPDATE SET messages = activity_daily.messages + excluded.messages",
+            rows)
+
+
+async def activity_total(db: Database, guild_id: int, *, user_id: int | None = None, day: str | None = None) -> int:
+    sql = "SELECT COALESCE(SUM(messages), 0) FROM activity_daily WHERE guild_id = ?"
+    params: list = [guild_id]
+    if user_id is not None:
+        sql += " AND user_id = ?"
+        params.append(user_id)
+    if day is not None:
+        sql += " AND day = ?"
+        params.append(day)
+    return int(await db.fetchval(sql, params) or 0)
+
+
+# --- daily prompts --------------------------------------------------------------------------------
+
+async def prompt_post_for(db: Database, guild_id: int, occurrence: str) -> dict | None:
+    row = await db.fetchone("SELECT * FROM prompt_posts WHERE guild_id = ? AND occurrence = ?", (guild_id, occurrence))
+    return None if row is None else dict(row)
+
+
+async def current_cycle(tx: Tx, guild_id: int) -> int:
+    return int(await tx.fetchval("SELECT COALESCE(MAX(cycle), 1) FROM prompt_posts WHERE guild_id = ?", (guild_id,)))
+
+
+async def used_in_cycle(tx: Tx | Database, guild_id: int, cycle: int) -> set[str]:
+    rows = await tx.fetchall("SELECT prompt_key FROM prompt_posts WHERE guild_id = ? AND cycle = ?", (guild_id, cycle))
+    return {r[0] for r in rows}
+
+
+async def insert_prompt_post(tx: Tx, *, guild_id: int, occurrence: str, cycle: int, prompt_key: str, text: str,
+                             channel: str, at: datetime) -> int | None:
+    row = await tx.fetchone(
+        "INSERT INTO prompt_posts (guild_id, occurrence, cycle, prompt_key, text, channel, posted_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+        (guild_id, occurrence, cycle, prompt_key, text, channel, to_db_time(at)))
+    return None if row is None else row[0]
+
+
+async def set_prompt_message(db: Database, post_id: int, message_id: int | None, thread_id: int | None) -> None:
+    await db.execute("UPDATE prompt_posts SET message_id = ?, thread_id = ? WHERE id = ?", (message_id, thread_id, post_id))
+
+
+async def prompt_post_by_thread(db: Database, thread_id: int) -> dict | None:
+    row = await db.fetchone("SELECT * FROM prompt_posts WHERE thread_id = ?", (thread_id,))
+    return None if row is None else dict(row)
+
+
+async def prompt_threads(db: Database) -> dict[int, int]:
+    """Answer thread id -> prompt post id, for every posted prompt."""
+    rows = await db.fetchall("SELECT thread_id, id FROM prompt_posts WHERE thread_id IS NOT NULL")
+    return {int(r[0]): int(r[1]) for r in rows}
+
+
+async def prompt_posts(db: Database, guild_id: int) -> list[dict]:
+    rows = await db.fetchall("SELECT * FROM prompt_posts WHERE guild_id = ? ORDER BY id", (guild_id,))
+    return [dict(r) for r in rows]
+
+
+# --- suggestions ----------------------------------------------------------------------------------
+
+async def add_suggestion(db: Database, *, guild_id: int, user_id: int, text: str, at: datetime,
+                         max_pending: int) -> int | None:
+    """Insert a pending suggestion; None when the member already has `max_pending` waiting."""
+    async with db.transaction() as tx:
+        pending = await tx.fetchval(
+            "SELECT COUNT(*) FROM prompt_suggestions WHERE guild_id = ? AND user_id = ? AND status = 'pending'",
+            (guild_id, user_id))
+        if pending >= max_pending:
+            return None
+        row = await tx.fetchone(
+            "INSERT INTO prompt_suggestions (guild_id, user_id, text, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+            (guild_id, user_id, text, to_db_time(at)))
+        return row[0]
+
+
+async def decide_suggestion(db: Database, suggestion_id: int, *, approve: bool, moderator_id: int,
+                            at: datetime) -> dict | None:
+    """pending -> approved/rejected; None when it was not pending (decided already, or unknown)."""
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
+            "UPDATE prompt_suggestions SET status = ?, decided_by = ?, decided_at = ?"
+            " WHERE id = ? AND status = 'pending' RETURNING id, guild_id, user_id, text, status",
+            ("approved" if approve else "rejected", moderator_id, to_db_time(at), suggestion_id))
+        return None if row is None else dict(row)
+
+
+async def suggestion(db: Database, suggestion_id: int) -> dict | None:
+    row = await db.fetchone("SELECT * FROM prompt_suggestions WHERE id = ?", (suggestion_id,))
+    return None if row is None else dict(row)
+
+
+async def approved_suggestions(db: Database, guild_id: int) -> list[dict]:
+    rows = await db.fetchall(
+        "SELECT id, text FROM prompt_suggestions WHERE guild_id = ? AND status = 'approved' ORDER BY id", (guild_id,))
+    return [dict(r) for r in rows]

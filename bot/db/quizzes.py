@@ -1,0 +1,131 @@
+"""SQL for quiz runs: questions (snapshotted), one answer per member per question, results."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from .connection import Database, Tx, from_db_time, to_db_time
+
+
+def _question(row) -> dict:
+    out = dict(row)
+    for key in ("opens_at", "opened_at", "closes_at"):
+        out[key] = from_db_time(out[key])
+    return out
+
+
+async def create_run(db: Database, *, guild_id: int, bank: str, channel: str, seconds: int, pause_seconds: int,
+                     speed_bonus: int, started_by: int | None, occurrence: str | None, snapshots: list[str],
+                     at: datetime) -> int | None:
+    """A run with its questions (all pending). None when one is already running in the guild, or this
+    schedule occurrence already started one."""
+    async with db.transaction() as tx:
+        running = await tx.fetchval("SELECT id FROM quiz_runs WHERE guild_id = ? AND status = 'running'", (guild_id,))
+        if running is not None:
+            return None
+        row = await tx.fetchone(
+            "INSERT INTO quiz_runs (guild_id, bank, channel, seconds, pause_seconds, speed_bonus, started_by,"
+            " occurrence, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+            (guild_id, bank, channel, seconds, pause_seconds, speed_bonus, started_by, occurrence, to_db_time(at)))
+        if row is None:
+            return None
+        run_id = row[0]
+        await tx.executemany(
+            "INSERT INTO quiz_questions (run_id, position, snapshot, opens_at) VALUES (?, ?, ?, ?)",
+            [(run_id, i, snap, to_db_time(at) if i == 1 else None) for i, snap in enumerate(snapshots, start=1)])
+        return run_id
+
+
+async def running_run(db: Database, guild_id: int) -> dict | None:
+    row = await db.fetchone("SELECT * FROM quiz_runs WHERE guild_id = ? AND status = 'running'", (guild_id,))
+    return None if row is None else dict(row)
+
+
+async def run_for_occurrence(db: Database, guild_id: int, occurrence: str) -> int | None:
+    return await db.fetchval("SELECT id FROM quiz_runs WHERE guild_id = ? AND occurrence = ?", (guild_id, occurrence))
+
+
+async def running_runs(db: Database) -> list[dict]:
+    return [dict(r) for r in await db.fetchall("SELECT * FROM quiz_runs WHERE status = 'running' ORDER BY id")]
+
+
+async def run(db: Database, run_id: int) -> dict | None:
+    row = await db.fetchone("SELECT * FROM quiz_runs WHERE id = ?", (run_id,))
+    return None if row is None else dict(row)
+
+
+async def questions(db: Database, run_id: int) -> list[dict]:
+    rows = await db.fetchall("SELECT * FROM quiz_questions WHERE run_id = ? ORDER BY position", (run_id,))
+    return [_question(r) for r in rows]
+
+
+async def question(db: Database, question_id: int) -> dict | None:
+    row = await db.fetchone(
+        "SELECT q.*, r.guild_id, r.seconds, r.speed_bonus, r.channel FROM quiz_questions q"
+        " JOIN quiz_runs r ON r.id = q.run_id WHERE q.id = ?", (question_id,))
+    return None if row is None else _question(row)
+
+
+async def schedule_open(db: Database, question_id: int, opens_at: datetime) -> datetime:
+    """Set when a pending question opens (once); returns the time in force."""
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE quiz_questions SET opens_at = ? WHERE id = ? AND opens_at IS NULL",
+                         (to_db_time(opens_at), question_id))
+        return from_db_time(await tx.fetchval("SELECT opens_at FROM quiz_questions WHERE id = ?", (question_id,)))
+
+
+async def open_question(db: Database, question_id: int, opened_at: datetime, closes_at: datetime) -> bool:
+    return await db.execute(
+        "UPDATE quiz_questions SET status = 'open', opened_at = ?, closes_at = ? WHERE id = ? AND status = 'pending'",
+        (to_db_time(opened_at), to_db_time(closes_at), question_id)) == 1
+
+
+async def add_answer(db: Database, *, question_id: int, user_id: int, choice: int, correct: bool, points: int,
+                     at: datetime) -> str:
+    """One answer per member per question: 'ok', 'duplicate' (answered already) or 'closed'."""
+    async with db.transaction() as tx:
+        status = await tx.fetchval("SELECT status FROM quiz_questions WHERE id = ?", (question_id,))
+        if status != "open":
+            return "closed"
+        row = await tx.fetchone(
+            "INSERT INTO quiz_answers (question_id, user_id, choice, correct, points, answered_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (question_id, user_id) DO NOTHING RETURNING user_id",
+            (question_id, user_id, choice, int(correct), points, to_db_time(at)))
+        return "ok" if row is not None else "duplicate"
+
+
+async def claim_close(tx: Tx, question_id: int) -> bool:
+    return await tx.execute("UPDATE quiz_questions SET status = 'closed' WHERE id = ? AND status = 'open'",
+                            (question_id,)) == 1
+
+
+_ANSWERS = ("SELECT user_id, choice, correct, points, answered_at FROM quiz_answers WHERE question_id = ?"
+            " ORDER BY answered_at, user_id")
+
+
+async def answers_in(tx: Tx, question_id: int) -> list[dict]:
+    rows = await tx.fetchall(_ANSWERS, (question_id,))
+    return [dict(r) | {"answered_at": from_db_time(r["answered_at"])} for r in rows]
+
+
+async def answers(db: Database, question_id: int) -> list[dict]:
+    rows = await db.fetchall(_ANSWERS, (question_id,))
+    return [dict(r) | {"answered_at": from_db_time(r["answered_at"])} for r in rows]
+
+
+async def mark_revealed(db: Database, question_id: int) -> None:
+    await db.execute("UPDATE quiz_questions SET revealed = 1 WHERE id = ?", (question_id,))
+
+
+async def finish_run(db: Database, run_id: int, at: datetime) -> bool:
+    return await db.execute(
+        "UPDATE quiz_runs SET status = 'finished', finished_at = ? WHERE id = ? AND status = 'running'",
+        (to_db_time(at), run_id)) == 1
+
+
+async def run_scores(db: Database, run_id: int) -> list[dict]:
+    """Per member: points and right answers in this run; best first, ties by who answered first."""
+    rows = await db.fetchall(
+        "SELECT a.user_id, SUM(a.points) AS points, SUM(a.correct) AS correct, MIN(a.answered_at) AS first_at"
+        " FROM quiz_answers a JOIN quiz_questions q ON q.id = a.question_id WHERE q.run_id = ?"
+        " GROUP BY a.user_id ORDER BY points DESC, correct DESC, first_at ASC, a.user_id ASC", (run_id,))
+    return [{"user_id": r["user_id"], "points": r["points"], "correct": r["correct"]} for r in rows]

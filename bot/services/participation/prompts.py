@@ -1,0 +1,185 @@
+"""Daily prompts: pick one a day without repeats until the pool is used up, post it with a thread for
+answers, award points for answering, and handle member suggestions for the pool."""
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.db import participation as repo
+from bot.db.connection import to_db_time
+from bot.errors import UserError
+from bot.services.messages import Button, OutMessage, Sent, Target
+
+from .ledger import Ledger
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+SUGGESTION_MIN_LENGTH = 10
+POST_KEY = "prompt:"  # outbox dedupe key prefix of prompt posts: prompt:<post id>
+
+
+@dataclass(frozen=True)
+class PoolPrompt:
+    key: str
+    text: str
+    image_url: str | None = None
+    tags: tuple[str, ...] = ()
+    suggested_by: int | None = None
+
+
+@dataclass(frozen=True)
+class PromptPost:
+    id: int
+    prompt_key: str
+    text: str
+    cycle: int
+    channel: str
+    unused_left: int  # prompts of the pool not yet used in this cycle, after this one
+    pool_size: int
+
+
+class PromptService:
+    def __init__(self, app: "App", ledger: Ledger) -> None:
+        self.app = app
+        self.ledger = ledger
+        self._threads: dict[int, int] = {}  # answer thread id -> prompt post id
+        app.outbox.on_sent(self._on_sent)
+
+    @property
+    def settings(self):
+        return self.app.config.participation.prompts
+
+    async def start(self) -> None:
+        self._threads.update(await repo.prompt_threads(self.app.db))
+
+    # --- the pool ---------------------------------------------------------------------------------
+    async def pool(self, guild_id: int) -> list[PoolPrompt]:
+        """prompts.yaml, then approved suggestions (key s-<id>)."""
+        out = [PoolPrompt(p.id, p.text, str(p.image_url) if p.image_url else None, p.tags)
+               for p in self.app.config.prompts.prompts]
+        for row in await repo.approved_suggestions(self.app.db, guild_id):
+            out.append(PoolPrompt(f"s-{row['id']}", row["text"], suggested_by=None))
+        return out
+
+    # --- posting ----------------------------------------------------------------------------------
+    async def action_post(self, guild_id: int, occurrence: datetime, params: dict[str, Any] | None = None) -> None:
+        """Schedule action `prompt.post` (params: channel)."""
+        await self.post(guild_id, occurrence, channel=(params or {}).get("channel"))
+
+    async def post(self, guild_id: int, occurrence: datetime, *, channel: str | None = None) -> PromptPost | None:
+        """Today's prompt for this schedule occurrence: picked once, posted once."""
+        occ = to_db_time(occurrence)
+        channel = channel or self.settings.channel
+        pool = await self.pool(guild_id)
+        by_key = {p.key: p for p in pool}
+        row = await repo.prompt_post_for(self.app.db, guild_id, occ)
+        if row is None:
+            if not pool:
+                await self.app.audit.note(guild_id, self.app.t("participation.prompt_pool_empty"),
+                                          dedupe_key=f"prompt-empty:{guild_id}:{occ}")
+                return None
+            async with self.app.db.transaction() as tx:
+                cycle = await repo.current_cycle(tx, guild_id)
+                used = await repo.used_in_cycle(tx, guild_id, cycle)
+                remaining = [p for p in pool if p.key not in used]
+                if not remaining:  # the whole pool has been used: a new cycle starts
+                    cycle, used, remaining = cycle + 1, set(), list(pool)
+                pick = random.Random(f"{guild_id}:{cycle}:{len(used)}").choice(remaining)
+                await repo.insert_prompt_post(tx, guild_id=guild_id, occurrence=occ, cycle=cycle,
+                                              prompt_key=pick.key, text=pick.text, channel=channel,
+                                              at=self.app.clock.now())
+            row = await repo.prompt_post_for(self.app.db, guild_id, occ)
+        used = await repo.used_in_cycle(self.app.db, guild_id, row["cycle"])
+        unused_left = sum(1 for p in pool if p.key not in used)
+        prompt = by_key.get(row["prompt_key"]) or PoolPrompt(row["prompt_key"], row["text"])
+        await self.app.outbox.post(guild_id, Target.channel(row["channel"]), self._message(prompt, occurrence),
+                                   dedupe_key=f"{POST_KEY}{row['id']}")
+        if unused_left <= self.settings.low_pool_threshold:
+            await self.app.audit.note(
+                guild_id, self.app.t("participation.prompt_pool_low", left=unused_left, total=len(pool)),
+                dedupe_key=f"prompt-low:{guild_id}:{row['cycle']}")
+        return PromptPost(row["id"], row["prompt_key"], row["text"], row["cycle"], row["channel"], unused_left,
+                          len(pool))
+
+    def _message(self, prompt: PoolPrompt, occurrence: datetime) -> OutMessage:
+        day = occurrence.astimezone(self.app.config.timezone).date().isoformat()
+        embed: dict[str, Any] = {
+            "title": self.app.t("participation.prompt_title", date=day),
+            "description": prompt.text,
+            "footer": {"text": self.app.t("participation.prompt_footer")},
+        }
+        if prompt.image_url:
+            embed["image"] = {"url": prompt.image_url}
+        return OutMessage(embeds=(embed,), thread_name=self.app.t("participation.prompt_thread", date=day)[:100])
+
+    async def _on_sent(self, row: dict, sent: Sent) -> None:
+        key = row.get("dedupe_key", "")
+        if not key.startswith(POST_KEY):
+            return
+        post_id = int(key[len(POST_KEY):])
+        thread_id = sent.extra.get("thread_id") if sent.extra else None
+        await repo.set_prompt_message(self.app.db, post_id, sent.message_id, thread_id)
+        if thread_id:
+            self._threads[int(thread_id)] = post_id
+
+    # --- answering ----------------------------------------------------------------------------------
+    def is_prompt_thread(self, channel_id: int) -> bool:
+        return channel_id in self._threads
+
+    async def record_answer(self, guild_id: int, user_id: int, channel_id: int, at: datetime | None = None) -> int | None:
+        """A message in a prompt's thread: points once per prompt. Returns points added (None: not
+        a prompt thread, or already counted)."""
+        post_id = self._threads.get(channel_id)
+        if post_id is None:
+            return None
+        return await self.ledger.award(guild_id, user_id, "prompt_answer", f"prompt:{post_id}", at=at)
+
+    # --- suggestions ----------------------------------------------------------------------------------
+    async def suggest(self, guild_id: int, user_id: int, text: str) -> int:
+        text = " ".join(text.split())
+        if len(text) < SUGGESTION_MIN_LENGTH:
+            raise UserError("participation.suggestion_too_short", min=SUGGESTION_MIN_LENGTH)
+        if len(text) > self.settings.suggestion_max_length:
+            raise UserError("participation.suggestion_too_long", max=self.settings.suggestion_max_length)
+        suggestion_id = await repo.add_suggestion(self.app.db, guild_id=guild_id, user_id=user_id, text=text,
+                                                  at=self.app.clock.now(),
+                                                  max_pending=self.settings.suggestion_max_pending)
+        if suggestion_id is None:
+            raise UserError("participation.suggestion_too_many", max=self.settings.suggestion_max_pending)
+        embed = {
+            "title": self.app.t("participation.suggestion_title", id=suggestion_id),
+            "description": text,
+            "fields": [{"name": self.app.t("participation.suggestion_from"), "value": f"<@{user_id}>"}],
+        }
+        buttons = (
+            Button(self.app.t("participation.approve"), custom_id=f"kizuna:prompt:approve:{suggestion_id}", style="success"),
+            Button(self.app.t("participation.reject"), custom_id=f"kizuna:prompt:reject:{suggestion_id}", style="danger"),
+        )
+        await self.app.outbox.post(guild_id, Target.channel(self.app.config.community.moderation.mod_queue),
+                                   OutMessage(embeds=(embed,), buttons=buttons),
+                                   dedupe_key=f"prompt-suggestion:{suggestion_id}")
+        return suggestion_id
+
+    async def decide(self, guild_id: int, suggestion_id: int, moderator_id: int, *, approve: bool) -> dict:
+        row = await repo.decide_suggestion(self.app.db, suggestion_id, approve=approve, moderator_id=moderator_id,
+                                           at=self.app.clock.now())
+        if row is None:
+            existing = await repo.suggestion(self.app.db, suggestion_id)
+            if existing is None or existing["guild_id"] != guild_id:
+                raise UserError("participation.suggestion_unknown", id=suggestion_id)
+            raise UserError("participation.suggestion_decided", id=suggestion_id,
+                            status=self.app.t(f"participation.status_{existing['status']}"))
+        action = "prompt.suggestion.approve" if approve else "prompt.suggestion.reject"
+        await self.app.audit.record(guild_id, moderator_id, action, f"suggestion #{suggestion_id}", row["text"][:200])
+        await self.app.outbox.post(
+            guild_id, Target.dm(row["user_id"]),
+            OutMessage(content=self.app.t("participation.suggestion_approved_dm" if approve
+                                          else "participation.suggestion_rejected_dm", text=row["text"])),
+            dedupe_key=f"prompt-suggestion:{suggestion_id}:decided")
+        return row

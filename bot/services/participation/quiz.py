@@ -1,0 +1,297 @@
+"""Quizzes: a run of questions from a bank, one answer per member per question, a timer that closes each
+question, the reveal, points with a speed bonus, and the final results.
+
+The database is the state machine (question: pending -> open -> closed -> revealed; run: running ->
+finished). `_advance(run)` reads it and does whatever is due, so a timer, a restart or a second call
+all converge on the same result; every post has an outbox dedupe key and every award a ledger key.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.db import quizzes as repo
+from bot.db.connection import to_db_time
+from bot.errors import UserError
+from bot.services.messages import Button, OutMessage, Target
+
+from .ledger import Ledger
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+LETTERS = "ABCDE"
+MIN_SECONDS, MAX_SECONDS = 5, 600
+
+
+def custom_id(question_id: int, choice: int) -> str:
+    """Matches the cog's DynamicItem template kizuna:quiz:(?P<question_run_id>\\d+):(?P<choice>\\d)."""
+    return f"kizuna:quiz:{question_id}:{choice}"
+
+
+@dataclass(frozen=True)
+class QuizStarted:
+    run_id: int
+    bank: str
+    bank_name: str
+    questions: int
+    seconds: int
+    channel: str
+
+
+@dataclass(frozen=True)
+class AnswerReceipt:
+    question_id: int
+    choice: int
+    label: str
+
+
+@dataclass(frozen=True)
+class _OpenQuestion:
+    guild_id: int
+    opened_at: datetime
+    closes_at: datetime
+    answer: int
+    choices: tuple[str, ...]
+    speed_bonus: int
+
+
+class QuizService:
+    def __init__(self, app: "App", ledger: Ledger) -> None:
+        self.app = app
+        self.ledger = ledger
+        self._open: dict[int, _OpenQuestion] = {}  # a cache of open questions; the DB decides
+        self._advancing = asyncio.Lock()
+
+    @property
+    def settings(self):
+        return self.app.config.participation.quiz
+
+    def banks(self) -> dict[str, str]:
+        """Bank key -> display name."""
+        return {stem: bank.name or stem for stem, bank in sorted(self.app.config.quizzes.items())}
+
+    async def start(self) -> None:
+        """Re-arm every running quiz: close questions whose time passed while the bot was down."""
+        for run in await repo.running_runs(self.app.db):
+            await self._advance(run["id"])
+
+    # --- starting ---------------------------------------------------------------------------------
+    async def action_start(self, guild_id: int, occurrence: datetime, params: dict[str, Any] | None = None) -> None:
+        """Schedule action `quiz.start` (params: bank, questions, seconds, channel)."""
+        params = params or {}
+        try:
+            await self.start_quiz(guild_id, bank=params.get("bank"), questions=params.get("questions"),
+                                  seconds=params.get("seconds"), channel=params.get("channel"),
+                                  occurrence=occurrence)
+        except UserError as exc:
+            await self.app.audit.note(
+                guild_id, self.app.t("participation.quiz_schedule_skipped", reason=self.app.t(exc.key, **exc.params)),
+                dedupe_key=f"quiz-skipped:{guild_id}:{to_db_time(occurrence)}")
+
+    async def start_quiz(self, guild_id: int, *, bank: str | None = None, questions: int | None = None,
+                         seconds: int | None = None, started_by: int | None = None, channel: str | None = None,
+                         occurrence: datetime | None = None) -> QuizStarted | None:
+        banks = self.app.config.quizzes
+        bank = bank or self.settings.bank or next(iter(sorted(banks)), None)
+        if bank not in banks:
+            raise UserError("participation.quiz_unknown_bank", bank=bank or "-", known=", ".join(sorted(banks)) or "-")
+        seconds = self.settings.seconds if seconds is None else int(seconds)
+        if not MIN_SECONDS <= seconds <= MAX_SECONDS:
+            raise UserError("participation.quiz_bad_seconds", min=MIN_SECONDS, max=MAX_SECONDS)
+        pool = banks[bank].questions
+        count = max(1, min(int(questions or self.settings.questions), len(pool)))
+        now = self.app.clock.now()
+        picked = random.Random(f"{guild_id}:{bank}:{to_db_time(now)}").sample(range(len(pool)), count)
+        snapshots = [json.dumps({
+            "bank": bank, "index": i, "question": pool[i].question, "choices": list(pool[i].choices),
+            "answer": pool[i].answer_index, "explanation": pool[i].explanation,
+            "image_url": str(pool[i].image_url) if pool[i].image_url else None,
+        }, ensure_ascii=False) for i in picked]
+        channel = channel or self.settings.channel
+        run_id = await repo.create_run(
+            self.app.db, guild_id=guild_id, bank=bank, channel=channel, seconds=seconds,
+            pause_seconds=self.settings.pause_seconds, speed_bonus=self.settings.speed_bonus.max,
+            started_by=started_by, occurrence=to_db_time(occurrence) if occurrence else None,
+            snapshots=snapshots, at=now)
+        if run_id is None:
+            if occurrence is not None and await repo.run_for_occurrence(self.app.db, guild_id, to_db_time(occurrence)):
+                return None  # this schedule occurrence already started its quiz
+            raise UserError("participation.quiz_running")
+        if started_by is not None:
+            await self.app.audit.record(guild_id, started_by, "quiz.start", bank,
+                                        f"{count} questions, {seconds}s each")
+        await self._advance(run_id)
+        return QuizStarted(run_id, bank, banks[bank].name or bank, count, seconds, channel)
+
+    # --- answering ----------------------------------------------------------------------------------
+    async def answer(self, guild_id: int, question_id: int, user_id: int, choice: int) -> AnswerReceipt:
+        """One answer per member per question; a second one (or a change) is refused."""
+        q = self._open.get(question_id)
+        if q is None:
+            q = await self._load_open(question_id)
+        now = self.app.clock.now()
+        if q is None or q.guild_id != guild_id or now >= q.closes_at:
+            raise UserError("participation.quiz_closed")
+        if not 0 <= choice < len(q.choices):
+            raise UserError("participation.quiz_closed")
+        correct = choice == q.answer
+        points = self.ledger.points_for("quiz_answer", None)
+        if correct:
+            points += self.ledger.points_for("quiz_correct", None) + speed_bonus(q, now)
+        outcome = await repo.add_answer(self.app.db, question_id=question_id, user_id=user_id, choice=choice,
+                                        correct=correct, points=points, at=now)
+        if outcome == "duplicate":
+            raise UserError("participation.quiz_already_answered")
+        if outcome == "closed":
+            raise UserError("participation.quiz_closed")
+        return AnswerReceipt(question_id, choice, f"{LETTERS[choice]}. {q.choices[choice]}")
+
+    async def _load_open(self, question_id: int) -> _OpenQuestion | None:
+        row = await repo.question(self.app.db, question_id)
+        if row is None or row["status"] != "open":
+            return None
+        snap = json.loads(row["snapshot"])
+        q = _OpenQuestion(row["guild_id"], row["opened_at"], row["closes_at"], snap["answer"],
+                          tuple(snap["choices"]), row["speed_bonus"])
+        self._open[question_id] = q
+        return q
+
+    # --- the state machine ----------------------------------------------------------------------
+    async def _advance(self, run_id: int) -> None:
+        async with self._advancing:
+            while await self._step(run_id):
+                pass
+
+    async def _step(self, run_id: int) -> bool:
+        """Do the next due thing for this run; True when there may be more to do now."""
+        run = await repo.run(self.app.db, run_id)
+        if run is None or run["status"] != "running":
+            return False
+        questions = await repo.questions(self.app.db, run_id)
+        now = self.app.clock.now()
+        current = next((q for q in questions if q["status"] == "open"), None)
+        if current is not None:
+            # (re)post: a no-op unless a crash came between opening and queueing the post
+            await self._post_question(run, current, len(questions))
+            if current["closes_at"] <= now:
+                await self._close(run, current)
+                return True
+            self._arm(run_id, current["closes_at"])
+            return False
+        unrevealed = next((q for q in questions if q["status"] == "closed" and not q["revealed"]), None)
+        if unrevealed is not None:
+            await self._post_reveal(run, unrevealed, len(questions))
+            await repo.mark_revealed(self.app.db, unrevealed["id"])
+            return True
+        upcoming = next((q for q in questions if q["status"] == "pending"), None)
+        if upcoming is not None:
+            opens_at = upcoming["opens_at"] or await repo.schedule_open(
+                self.app.db, upcoming["id"], now + timedelta(seconds=run["pause_seconds"]))
+            if opens_at > now:
+                self._arm(run_id, opens_at)
+                return False
+            await repo.open_question(self.app.db, upcoming["id"], now, now + timedelta(seconds=run["seconds"]))
+            return True
+        await self._post_results(run, len(questions))
+        await repo.finish_run(self.app.db, run_id, now)
+        self.app.scheduler.remove_job(f"quiz:{run_id}")
+        return False
+
+    def _arm(self, run_id: int, when: datetime) -> None:
+        async def fire(_: datetime) -> None:
+            await self._advance(run_id)
+
+        self.app.scheduler.add_timer(f"quiz:{run_id}", when, fire)
+
+    async def _close(self, run: dict, question: dict) -> None:
+        awarded: list[int] = []
+        guild_id = run["guild_id"]
+        async with self.app.db.transaction() as tx:
+            if await repo.claim_close(tx, question["id"]):
+                for a in await repo.answers_in(tx, question["id"]):
+                    action = "quiz_correct" if a["correct"] else "quiz_answer"
+                    if await self.ledger.award_in(tx, guild_id, a["user_id"], action, f"quiz:{question['id']}",
+                                                  a["points"], a["answered_at"]):
+                        awarded.append(a["user_id"])
+        self._open.pop(question["id"], None)
+        for user_id in awarded:
+            await self.app.events.emit("points.changed", guild_id=guild_id, user_id=user_id)
+
+    # --- rendering (plain data; the sender turns it into Discord objects) ------------------------
+    async def _post_question(self, run: dict, question: dict, total: int) -> None:
+        snap = json.loads(question["snapshot"])
+        bank = self.app.config.quizzes.get(run["bank"])
+        lines = [snap["question"], ""] + [f"**{LETTERS[i]}.** {c}" for i, c in enumerate(snap["choices"])]
+        lines += ["", self.app.t("participation.quiz_closes", when=f"<t:{int(question['closes_at'].timestamp())}:R>")]
+        embed: dict[str, Any] = {
+            "title": self.app.t("participation.quiz_question_title", bank=(bank.name if bank else "") or run["bank"],
+                                number=question["position"], total=total),
+            "description": "\n".join(lines),
+        }
+        if snap.get("image_url"):
+            embed["image"] = {"url": snap["image_url"]}
+        buttons = tuple(Button(f"{LETTERS[i]}. {c}"[:80], custom_id=custom_id(question["id"], i), style="secondary")
+                        for i, c in enumerate(snap["choices"]))
+        await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]),
+                                   OutMessage(embeds=(embed,), buttons=buttons),
+                                   dedupe_key=f"quiz:{run['id']}:q{question['position']}")
+
+    async def _post_reveal(self, run: dict, question: dict, total: int) -> None:
+        snap = json.loads(question["snapshot"])
+        answers = await repo.answers(self.app.db, question["id"])
+        right = [a for a in answers if a["correct"]]
+        answer = snap["answer"]
+        fields = [{"name": self.app.t("participation.quiz_reveal_count_name"),
+                   "value": self.app.t("participation.quiz_reveal_count", right=len(right), total=len(answers))}]
+        if right:
+            fields.append({"name": self.app.t("participation.quiz_reveal_fastest_name"), "value": f"<@{right[0]['user_id']}>"})
+        embed = {
+            "title": self.app.t("participation.quiz_reveal_title", number=question["position"], total=total),
+            "description": f"**{LETTERS[answer]}. {snap['choices'][answer]}**\n\n{snap['explanation']}",
+            "fields": fields,
+        }
+        await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]), OutMessage(embeds=(embed,)),
+                                   dedupe_key=f"quiz:{run['id']}:r{question['position']}")
+
+    async def _post_results(self, run: dict, total: int) -> None:
+        scores = await repo.run_scores(self.app.db, run["id"])
+        size = self.app.config.participation.leaderboard.size
+        lines = [self.app.t("participation.quiz_results_line", rank=i, user=f"<@{s['user_id']}>", points=s["points"],
+                            correct=s["correct"], total=total)
+                 for i, s in enumerate(scores[:size], start=1)]
+        embed = {
+            "title": self.app.t("participation.quiz_results_title"),
+            "description": "\n".join(lines) if lines else self.app.t("participation.quiz_results_empty"),
+        }
+        await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]), OutMessage(embeds=(embed,)),
+                                   dedupe_key=f"quiz:{run['id']}:end")
+
+    # --- reading ----------------------------------------------------------------------------------
+    async def results(self, run_id: int) -> list[dict]:
+        return await repo.run_scores(self.app.db, run_id)
+
+    async def current(self, guild_id: int) -> dict | None:
+        """The running quiz and its open question (snapshot included), or None."""
+        run = await repo.running_run(self.app.db, guild_id)
+        if run is None:
+            return None
+        questions = await repo.questions(self.app.db, run["id"])
+        return {"run": run, "questions": questions,
+                "open": next((q | {"snapshot": json.loads(q["snapshot"])} for q in questions if q["status"] == "open"), None)}
+
+
+def speed_bonus(q: _OpenQuestion, now: datetime) -> int:
+    """`max` for an instant answer, falling linearly to 0 at the close."""
+    span = (q.closes_at - q.opened_at).total_seconds()
+    if q.speed_bonus <= 0 or span <= 0:
+        return 0
+    left = max(0.0, (q.closes_at - now).total_seconds())
+    return round(q.speed_bonus * min(1.0, left / span))

@@ -1,0 +1,75 @@
+"""The participation facade other features and the cogs use: `app.participation`."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from .activity import ActivityCounter
+from .ledger import Board, Ledger, Profile, Streak
+from .prompts import PromptService
+from .quiz import QuizService
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+
+class ParticipationService:
+    def __init__(self, app: "App") -> None:
+        self.app = app
+        self.ledger = Ledger(app)
+        self.activity = ActivityCounter(app)
+        self.prompts = PromptService(app, self.ledger)
+        self.quiz = QuizService(app, self.ledger)
+        # registered at build time so the schedules feature (built after us) can validate against them
+        app.actions.register("prompt.post", self.prompts.action_post)
+        app.actions.register("quiz.start", self.quiz.action_start)
+
+    async def start(self) -> None:
+        self._feed_membership()
+        await self.prompts.start()
+        await self.quiz.start()
+
+    async def stop(self) -> None:
+        await self.activity.stop()
+
+    # --- for other features (feedback, ama, events) --------------------------------------------
+    async def award(self, guild_id: int, user_id: int, action: str, ref: str, points: int | None = None) -> int | None:
+        """Points for `action` on `ref`, counted once per member. None when already counted."""
+        return await self.ledger.award(guild_id, user_id, action, ref, points)
+
+    async def points(self, guild_id: int, user_id: int, window_days: int | None = None) -> int:
+        return await self.ledger.points(guild_id, user_id, window_days)
+
+    async def streak(self, guild_id: int, user_id: int) -> Streak:
+        return await self.ledger.streak(guild_id, user_id)
+
+    async def current_streak(self, guild_id: int, user_id: int) -> int:
+        return (await self.ledger.streak(guild_id, user_id)).current
+
+    async def leaderboard(self, guild_id: int, period: str = "week") -> Board:
+        return await self.ledger.leaderboard(guild_id, period)
+
+    async def profile(self, guild_id: int, user_id: int) -> Profile:
+        return await self.ledger.profile(guild_id, user_id)
+
+    # --- activity (from on_message; no content) ------------------------------------------------
+    def record_message(self, guild_id: int, user_id: int, channel_id: int | None, at: datetime) -> None:
+        self.activity.record_message(guild_id, user_id, channel_id, at)
+
+    async def flush_activity(self) -> int:
+        return await self.activity.flush()
+
+    # --- membership tiers ------------------------------------------------------------------------
+    def _feed_membership(self) -> None:
+        """Tier rules (points in a window, streak) read our ledger. The membership service may not
+        exist, or may not take providers: both are fine."""
+        membership = getattr(self.app, "membership", None)
+        if membership is None:
+            return
+        if hasattr(membership, "set_points_provider"):
+            membership.set_points_provider(self.points)
+        if hasattr(membership, "set_streak_provider"):
+            membership.set_streak_provider(self.current_streak)
