@@ -1,0 +1,147 @@
+"""SQL for guest sessions (AMA): sessions, questions and upvotes."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from .connection import Database, from_db_time, to_db_time
+
+_SESSION_COLUMNS = ("id, guild_id, guest_id, topic, channel_key, message_id, thread_id, opened_by, opened_at,"
+                    " ends_at, status, closed_at, closed_by")
+_QUESTION_COLUMNS = ("id, session_id, author_id, text, asked_at, votes, answer, answered_by, answered_at")
+
+
+def _session(row) -> dict | None:
+    if row is None:
+        return None
+    out = dict(row)
+    for key in ("opened_at", "ends_at", "closed_at"):
+        out[key] = from_db_time(out[key])
+    return out
+
+
+def _question(row) -> dict | None:
+    if row is None:
+        return None
+    out = dict(row)
+    for key in ("asked_at", "answered_at"):
+        out[key] = from_db_time(out[key])
+    return out
+
+
+async def open_session(db: Database, *, guild_id: int, guest_id: int, topic: str, channel_key: str,
+                       opened_by: int, now: datetime, ends_at: datetime | None) -> dict | None:
+    """Insert an open session; None if the guild already has one open."""
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
+            "INSERT INTO ama_sessions (guild_id, guest_id, topic, channel_key, opened_by, opened_at, ends_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (guild_id) WHERE status = 'open' DO NOTHING"
+            f" RETURNING {_SESSION_COLUMNS}",
+            (guild_id, guest_id, topic, channel_key, opened_by, to_db_time(now),
+             to_db_time(ends_at) if ends_at else None),
+        )
+        return _session(row)
+
+
+async def get_session(db: Database, session_id: int) -> dict | None:
+    return _session(await db.fetchone(f"SELECT {_SESSION_COLUMNS} FROM ama_sessions WHERE id = ?", (session_id,)))
+
+
+async def open_session_of(db: Database, guild_id: int) -> dict | None:
+    return _session(await db.fetchone(
+        f"SELECT {_SESSION_COLUMNS} FROM ama_sessions WHERE guild_id = ? AND status = 'open'", (guild_id,)))
+
+
+async def open_sessions(db: Database) -> list[dict]:
+    rows = await db.fetchall(f"SELECT {_SESSION_COLUMNS} FROM ama_sessions WHERE status = 'open' ORDER BY id")
+    return [_session(r) for r in rows]
+
+
+async def set_posted(db: Database, session_id: int, message_id: int | None, thread_id: int | None) -> None:
+    await db.execute(
+        "UPDATE ama_sessions SET message_id = COALESCE(?, message_id), thread_id = COALESCE(?, thread_id)"
+        " WHERE id = ?",
+        (message_id, thread_id, session_id),
+    )
+
+
+async def close_session(db: Database, session_id: int, *, closed_by: int | None, now: datetime) -> bool:
+    """Claim the close: True for the one caller that moved it from open to closed."""
+    changed = await db.execute(
+        "UPDATE ama_sessions SET status = 'closed', closed_at = ?, closed_by = ? WHERE id = ? AND status = 'open'",
+        (to_db_time(now), closed_by, session_id),
+    )
+    return changed == 1
+
+
+async def add_question(db: Database, *, session_id: int, author_id: int, text: str, now: datetime) -> dict:
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
+            "INSERT INTO ama_questions (session_id, author_id, text, asked_at) VALUES (?, ?, ?, ?)"
+            f" RETURNING {_QUESTION_COLUMNS}",
+            (session_id, author_id, text, to_db_time(now)),
+        )
+        return _question(row)
+
+
+async def count_questions_by(db: Database, session_id: int, author_id: int) -> int:
+    return await db.fetchval(
+        "SELECT COUNT(*) FROM ama_questions WHERE session_id = ? AND author_id = ?", (session_id, author_id))
+
+
+async def get_question(db: Database, question_id: int) -> dict | None:
+    return _question(await db.fetchone(f"SELECT {_QUESTION_COLUMNS} FROM ama_questions WHERE id = ?",
+                                       (question_id,)))
+
+
+async def upvote(db: Database, question_id: int, user_id: int, now: datetime) -> int | None:
+    """Record one upvote; returns the new vote count, or None if this member already voted."""
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
+            "INSERT INTO ama_votes (question_id, user_id, voted_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (question_id, user_id) DO NOTHING RETURNING question_id",
+            (question_id, user_id, to_db_time(now)),
+        )
+        if row is None:
+            return None
+        return await tx.fetchval(
+            "UPDATE ama_questions SET votes = votes + 1 WHERE id = ? RETURNING votes", (question_id,))
+
+
+async def answer(db: Database, question_id: int, *, text: str, answered_by: int, now: datetime) -> bool:
+    """Claim the answer: True for the one caller that answered it."""
+    changed = await db.execute(
+        "UPDATE ama_questions SET answer = ?, answered_by = ?, answered_at = ? WHERE id = ? AND answer IS NULL",
+        (text, answered_by, to_db_time(now), question_id),
+    )
+    return changed == 1
+
+
+async def ranked_questions(db: Database, session_id: int, *, unanswered_only: bool = False,
+                           limit: int | None = None) -> list[dict]:
+    """Most upvoted first; ties: asked earlier first (a stable, fair order)."""
+    sql = f"SELECT {_QUESTION_COLUMNS} FROM ama_questions WHERE session_id = ?"
+    if unanswered_only:
+        sql += " AND answer IS NULL"
+    sql += " ORDER BY votes DESC, id ASC"
+    params: tuple = (session_id,)
+    if limit is not None:
+        sql += " LIMIT ?"
+        params += (limit,)
+    return [_question(r) for r in await db.fetchall(sql, params)]
+
+
+async def question_counts(db: Database, session_id: int) -> tuple[int, int]:
+    """(answered, unanswered)."""
+    row = await db.fetchone(
+        "SELECT COALESCE(SUM(CASE WHEN answer IS NOT NULL THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN answer IS NULL THEN 1 ELSE 0 END), 0)"
+        " FROM ama_questions WHERE session_id = ?",
+        (session_id,),
+    )
+    return int(row[0]), int(row[1])
+
+
+async def session_by_message(db: Database, message_id: int) -> dict | None:
+    return _session(await db.fetchone(
+        f"SELECT {_SESSION_COLUMNS} FROM ama_sessions WHERE message_id = ?", (message_id,)))

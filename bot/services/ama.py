@@ -1,0 +1,385 @@
+"""Guest sessions (AMA): a guest answers members' questions in a thread for a while.
+
+A moderator opens a session (guest, topic, optional end); the opening post goes out through the outbox
+with an "Ask" button and a thread, the guest gets the `guest` role for the session. Members ask; each
+question is posted in the thread with an "Upvote" button (one upvote per member). The guest and the
+moderators see the questions ranked and answer them; the answer is posted in the thread with the
+question quoted. Closing (by a moderator, or when the end time passes) posts a summary and takes the
+guest role back. Everything is in the database: the expiry timer is re-armed at start.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+
+from bot.db import ama as repo
+from bot.errors import UserError
+
+from .messages import Button, OutMessage, Sent, Target
+
+log = logging.getLogger(__name__)
+
+GUEST_ROLE = "guest"
+DEFAULT_CHANNELS = ("lounge", "announcements")
+MAX_TOPIC = 200
+MAX_QUESTION = 500
+MAX_ANSWER = 1800
+MAX_QUESTIONS_PER_MEMBER = 5
+MAX_SESSION = timedelta(days=7)
+TOP_IN_SUMMARY = 3
+
+
+def ask_custom_id(session_id: int) -> str:
+    return f"kizuna:ama:ask:{session_id}"
+
+
+def upvote_custom_id(question_id: int) -> str:
+    return f"kizuna:ama:upvote:{question_id}"
+
+
+@dataclass(frozen=True)
+class Session:
+    id: int
+    guild_id: int
+    guest_id: int
+    topic: str
+    channel_key: str
+    message_id: int | None
+    thread_id: int | None
+    opened_by: int
+    opened_at: datetime
+    ends_at: datetime | None
+    status: str
+    closed_at: datetime | None
+    closed_by: int | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    @property
+    def target(self) -> Target:
+        """Where questions, answers and the summary go: the thread once it exists, else the channel."""
+        return Target.channel_id(self.thread_id) if self.thread_id else Target.channel(self.channel_key)
+
+
+@dataclass(frozen=True)
+class Question:
+    id: int
+    session_id: int
+    author_id: int
+    text: str
+    asked_at: datetime
+    votes: int
+    answer: str | None
+    answered_by: int | None
+    answered_at: datetime | None
+
+    @property
+    def answered(self) -> bool:
+        return self.answer is not None
+
+
+@dataclass(frozen=True)
+class Summary:
+    session: Session
+    answered: int
+    unanswered: int
+    top: tuple[Question, ...]
+    guest_role_removed: bool
+
+
+def quote(text: str) -> str:
+    """Markdown block quote of relayed text (every line), so it reads as the member's words."""
+    return "\n".join("> " + line for line in text.strip().splitlines() or [""])
+
+
+def parse_until(value: str, now: datetime, tz) -> datetime:
+    """'90m', '2h', '1h30m', '1d', 'HH:MM' (next such time, community time zone) or
+    'YYYY-MM-DD HH:MM' (community time zone) -> an aware UTC datetime in the future."""
+    text = value.strip().lower()
+    duration = re.fullmatch(r"(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?", text)
+    if text and duration and any(duration.groups()):
+        d, h, m = (int(g or 0) for g in duration.groups())
+        when = now + timedelta(days=d, hours=h, minutes=m)
+    elif re.fullmatch(r"\d{1,2}:\d{2}", text):
+        hh, mm = (int(p) for p in text.split(":"))
+        if hh > 23 or mm > 59:
+            raise UserError("ama.bad_until", value=value)
+        local_now = now.astimezone(tz)
+        when_local = local_now.replace(hour=hh, minute=mm, second=0, microsecond=0)
+        if when_local <= local_now:
+            when_local += timedelta(days=1)
+        when = when_local.astimezone(timezone.utc)
+    else:
+        try:
+            naive = datetime.strptime(text.replace("t", " "), "%Y-%m-%d %H:%M")
+        except ValueError:
+            raise UserError("ama.bad_until", value=value) from None
+        when = naive.replace(tzinfo=tz).astimezone(timezone.utc)
+    if when <= now:
+        raise UserError("ama.until_past", value=value)
+    if when - now > MAX_SESSION:
+        raise UserError("ama.until_too_far", days=MAX_SESSION.days)
+    return when
+
+
+class AmaService:
+    def __init__(self, app) -> None:
+        self.app = app
+        self.db = app.db
+        app.actions.register("ama.announce", self.announce)
+        app.outbox.on_sent(self._on_sent)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Re-arm the expiry timer of every open session (one that ended while down closes at once)."""
+        for row in await repo.open_sessions(self.db):
+            if row["ends_at"] is not None:
+                self._arm(row["id"], row["ends_at"])
+
+    def _arm(self, session_id: int, when: datetime) -> None:
+        async def fire(_fire_time: datetime) -> None:
+            await self.expire(session_id)
+
+        self.app.scheduler.add_timer(f"ama:expire:{session_id}", when, fire)
+
+    async def _on_sent(self, row: dict, sent: Sent) -> None:
+        key = row.get("dedupe_key") or ""
+        if key.startswith("ama:open:"):
+            session_id = int(key.rsplit(":", 1)[1])
+            await repo.set_posted(self.db, session_id, sent.message_id, (sent.extra or {}).get("thread_id"))
+
+    # --- reading -------------------------------------------------------------------------------
+    async def current(self, guild_id: int) -> Session | None:
+        row = await repo.open_session_of(self.db, guild_id)
+        return Session(**row) if row else None
+
+    async def session(self, session_id: int) -> Session | None:
+        row = await repo.get_session(self.db, session_id)
+        return Session(**row) if row else None
+
+    async def _open_session(self, guild_id: int, session_id: int | None = None) -> Session:
+        session = await (self.session(session_id) if session_id is not None else self.current(guild_id))
+        if session is None or session.guild_id != guild_id:
+            raise UserError("ama.no_session")
+        if not session.is_open:
+            raise UserError("ama.session_closed", topic=session.topic)
+        return session
+
+    async def _question(self, guild_id: int, question_id: int) -> tuple[Question, Session]:
+        row = await repo.get_question(self.db, question_id)
+        session = await self.session(row["session_id"]) if row else None
+        if row is None or session is None or session.guild_id != guild_id:
+            raise UserError("ama.no_question", id=question_id)
+        return Question(**row), session
+
+    async def ranked(self, guild_id: int, actor_id: int, *, is_moderator: bool,
+                     limit: int = 20) -> tuple[Session, list[Question]]:
+        """The open session's questions, most upvoted first: for the guest and the moderators."""
+        session = await self._open_session(guild_id)
+        self._require_guest_or_moderator(session, actor_id, is_moderator)
+        rows = await repo.ranked_questions(self.db, session.id, limit=limit)
+        return session, [Question(**r) for r in rows]
+
+    # --- moderator and guest actions -----------------------------------------------------------
+    async def open(self, guild_id: int, *, actor_id: int, guest_id: int, topic: str,
+                   channel_key: str | None = None, until: str | None = None) -> Session:
+        app = self.app
+        topic = " ".join((topic or "").split())
+        if not topic:
+            raise UserError("ama.topic_empty")
+        if len(topic) > MAX_TOPIC:
+            raise UserError("ama.topic_too_long", max=MAX_TOPIC)
+        channels = app.config.community.channels
+        if channel_key is None:
+            channel_key = next((k for k in DEFAULT_CHANNELS if k in channels), next(iter(channels)))
+        if channel_key not in channels:
+            raise UserError("ama.unknown_channel", channel=channel_key)
+        if channels[channel_key].kind == "mod":
+            # a session is for the community, never in a moderators-only channel
+            raise UserError("ama.channel_not_public", channel=channel_key)
+        now = app.clock.now()
+        ends_at = parse_until(until, now, app.config.timezone) if until else None
+        row = await repo.open_session(self.db, guild_id=guild_id, guest_id=guest_id, topic=topic,
+                                      channel_key=channel_key, opened_by=actor_id, now=now, ends_at=ends_at)
+        if row is None:
+            existing = await self.current(guild_id)
+            raise UserError("ama.already_open", topic=existing.topic if existing else "?")
+        session = Session(**row)
+        await self._set_guest_role(session, give=True)
+        until_text = self._local(ends_at) if ends_at else app.t("ama.no_end")
+        await app.outbox.post(
+            guild_id, Target.channel(channel_key),
+            OutMessage(content=app.t("ama.opened_post", guest=f"<@{guest_id}>", topic=topic, until=until_text),
+                       buttons=(Button(app.t("ama.ask_button"), custom_id=ask_custom_id(session.id)),),
+                       thread_name=app.t("ama.thread_name", topic=topic)[:100]),
+            dedupe_key=f"ama:open:{session.id}",
+        )
+        await app.audit.record(guild_id, actor_id, "ama.open", f"<@{guest_id}>", topic)
+        if ends_at:
+            self._arm(session.id, ends_at)
+        return session
+
+    async def answer(self, guild_id: int, actor_id: int, question_id: int, text: str, *,
+                     is_moderator: bool) -> Question:
+        app = self.app
+        question, session = await self._question(guild_id, question_id)
+        self._require_guest_or_moderator(session, actor_id, is_moderator)
+        if not session.is_open:
+            raise UserError("ama.session_closed", topic=session.topic)
+        text = (text or "").strip()
+        if not text:
+            raise UserError("ama.answer_empty")
+        if len(text) > MAX_ANSWER:
+            raise UserError("ama.answer_too_long", max=MAX_ANSWER)
+        if not await repo.answer(self.db, question_id, text=text, answered_by=actor_id, now=app.clock.now()):
+            raise UserError("ama.already_answered", id=question_id)
+        await app.outbox.post(
+            guild_id, session.target,
+            OutMessage(content=app.t("ama.answer_post", id=question_id, author=f"<@{question.author_id}>",
+                                     question=quote(question.text), answerer=f"<@{actor_id}>",
+                                     answer=text)),
+            dedupe_key=f"ama:answer:{question_id}",
+        )
+        return Question(**await repo.get_question(self.db, question_id))
+
+    async def close(self, guild_id: int, actor_id: int) -> Summary:
+        session = await self._open_session(guild_id)
+        summary = await self._close(session, closed_by=actor_id)
+        if summary is None:
+            raise UserError("ama.session_closed", topic=session.topic)
+        await self.app.audit.record(guild_id, actor_id, "ama.close", f"<@{session.guest_id}>", session.topic)
+        return summary
+
+    async def expire(self, session_id: int) -> Summary | None:
+        """Timer: close a session whose end time passed (no-op if it was closed already)."""
+        session = await self.session(session_id)
+        if session is None or not session.is_open:
+            return None
+        return await self._close(session, closed_by=None)
+
+    async def _close(self, session: Session, *, closed_by: int | None) -> Summary | None:
+        app = self.app
+        if not await repo.close_session(self.db, session.id, closed_by=closed_by, now=app.clock.now()):
+            return None  # someone else (a moderator, the timer) closed it first
+        app.scheduler.remove_job(f"ama:expire:{session.id}")
+        removed = await self._set_guest_role(session, give=False)
+        answered, unanswered = await repo.question_counts(self.db, session.id)
+        top = tuple(Question(**r) for r in await repo.ranked_questions(self.db, session.id, limit=TOP_IN_SUMMARY))
+        closed = await self.session(session.id)
+        summary = Summary(closed, answered, unanswered, top, removed)
+        await app.outbox.post(session.guild_id, closed.target, OutMessage(content=self.render_summary(summary)),
+                              dedupe_key=f"ama:summary:{session.id}")
+        return summary
+
+    def render_summary(self, summary: Summary) -> str:
+        t = self.app.t
+        lines = [t("ama.summary_title", topic=summary.session.topic, guest=f"<@{summary.session.guest_id}>"),
+                 t("ama.summary_counts", answered=summary.answered, unanswered=summary.unanswered)]
+        if summary.top:
+            lines.append(t("ama.summary_top"))
+            for rank, q in enumerate(summary.top, start=1):
+                key = "ama.summary_line_answered" if q.answered else "ama.summary_line_unanswered"
+                lines.append(t(key, rank=rank, id=q.id, votes=q.votes, text=_one_line(q.text, 120)))
+        else:
+            lines.append(t("ama.summary_no_questions"))
+        lines.append(t("ama.summary_thanks"))
+        return "\n".join(lines)[:2000]
+
+    # --- members -------------------------------------------------------------------------------
+    async def ask(self, guild_id: int, user_id: int, text: str, *, session_id: int | None = None) -> Question:
+        app = self.app
+        session = await self._open_session(guild_id, session_id)
+        text = (text or "").strip()
+        if not text:
+            raise UserError("ama.question_empty")
+        if len(text) > MAX_QUESTION:
+            raise UserError("ama.question_too_long", max=MAX_QUESTION)
+        if user_id == session.guest_id:
+            raise UserError("ama.guest_cannot_ask")
+        if await repo.count_questions_by(self.db, session.id, user_id) >= MAX_QUESTIONS_PER_MEMBER:
+            raise UserError("ama.too_many_questions", max=MAX_QUESTIONS_PER_MEMBER)
+        row = await repo.add_question(self.db, session_id=session.id, author_id=user_id, text=text,
+                                      now=app.clock.now())
+        question = Question(**row)
+        await app.outbox.post(
+            guild_id, session.target,
+            OutMessage(content=app.t("ama.question_post", id=question.id, author=f"<@{user_id}>",
+                                     question=quote(text)),
+                       buttons=(Button(app.t("ama.upvote_button", id=question.id),
+                                       custom_id=upvote_custom_id(question.id), style="secondary"),)),
+            dedupe_key=f"ama:question:{question.id}",
+        )
+        return question
+
+    async def upvote(self, guild_id: int, user_id: int, question_id: int) -> int:
+        question, session = await self._question(guild_id, question_id)
+        if not session.is_open:
+            raise UserError("ama.session_closed", topic=session.topic)
+        if question.author_id == user_id:
+            raise UserError("ama.own_question")
+        votes = await repo.upvote(self.db, question_id, user_id, self.app.clock.now())
+        if votes is None:
+            raise UserError("ama.already_upvoted", id=question_id)
+        return votes
+
+    # --- schedule action -----------------------------------------------------------------------
+    async def announce(self, guild_id: int, occurrence: datetime, params: Mapping[str, Any] | None) -> None:
+        """`ama.announce`: params `channel` (default announcements), and either `topic` (+ optional
+        `guest`, `when` as free text) for an upcoming session, or nothing to point at the open one."""
+        app = self.app
+        params = dict(params or {})
+        channel = str(params.get("channel") or "announcements")
+        topic = params.get("topic")
+        if topic:
+            content = app.t("ama.announce_upcoming", topic=topic, guest=params.get("guest") or "",
+                            when=params.get("when") or "")
+        else:
+            session = await self.current(guild_id)
+            if session is None:
+                await app.audit.note(guild_id, app.t("ama.announce_nothing"),
+                                     dedupe_key=f"ama:announce-none:{occurrence.isoformat()}")
+                return
+            where = f"<#{session.thread_id}>" if session.thread_id else f"#{session.channel_key}"
+            content = app.t("ama.announce_open", topic=session.topic, guest=f"<@{session.guest_id}>",
+                            where=where)
+        await app.outbox.post(guild_id, Target.channel(channel), OutMessage(content=content, as_persona=True),
+                              dedupe_key=f"ama:announce:{channel}:{occurrence.isoformat()}")
+
+    # --- helpers -------------------------------------------------------------------------------
+    def _require_guest_or_moderator(self, session: Session, actor_id: int, is_moderator: bool) -> None:
+        if not is_moderator and actor_id != session.guest_id:
+            raise UserError("ama.guest_or_moderator_only")
+
+    async def _set_guest_role(self, session: Session, *, give: bool) -> bool:
+        app = self.app
+        if GUEST_ROLE not in app.config.community.roles or app.guild is None:
+            return False
+        if give:
+            ok = await app.guild.add_role(session.guild_id, session.guest_id, GUEST_ROLE,
+                                          reason=f"AMA #{session.id}")
+        else:
+            ok = await app.guild.remove_role(session.guild_id, session.guest_id, GUEST_ROLE,
+                                             reason=f"AMA #{session.id} closed")
+        if not ok:
+            await app.audit.note(session.guild_id,
+                                 app.t("ama.role_failed" if give else "ama.role_remove_failed",
+                                       guest=f"<@{session.guest_id}>"),
+                                 dedupe_key=f"ama:role:{'give' if give else 'take'}:{session.id}")
+        return ok
+
+    def _local(self, when: datetime) -> str:
+        return when.astimezone(self.app.config.timezone).strftime("%Y-%m-%d %H:%M")
+
+
+def _one_line(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def build(app) -> AmaService:
+    return AmaService(app)

@@ -1,0 +1,323 @@
+"""Community health stats: joins and leaves, active members, prompt and quiz participation, feedback
+by status, top contributors, and a PNG chart of daily active members and joins.
+
+A period is N local days (week = 7, month = 30) ending on `last_day` inclusive, in the community's
+time zone: `/stats` ends today, the `stats.digest` schedule action ends the day before its occurrence
+(whole days only). Definitions, so figures can be checked by hand:
+- joined / left: `member_events` rows of kind joined / left in the period.
+- members: members at the end of the period (`members` table); the base of participation rates
+  (the active members when the community has no membership rows).
+- active: distinct members who posted (`activity_daily.messages > 0`) or participated (a
+  `participation_ledger` row, or a quiz answer) on a day of the period; per day for the chart.
+- prompts: prompts posted in the period, answers (`prompt_answer` ledger rows), distinct answerers,
+  rate = answerers / base. quizzes: runs started, answers (right or wrong), distinct players,
+  rate = players / base.
+- feedback: items received in the period, by their current status.
+- top contributors: messages + participations (ledger rows), then points, then user id.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import logging
+import threading
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Mapping
+
+from bot.db import stats as repo
+from bot.errors import UserError
+
+from .messages import OutMessage, Target
+
+log = logging.getLogger(__name__)
+
+PERIOD_DAYS = {"week": 7, "month": 30}
+CHART_SIZE = (1000, 500)  # pixels (width, height)
+CHART_DPI = 100
+TOP_CONTRIBUTORS = 5
+FEEDBACK_STATUSES = ("new", "under_review", "planned", "done", "declined")
+_CJK_FONTS = ("Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic", "TakaoGothic",
+              "Source Han Sans JP", "Hiragino Sans", "Yu Gothic", "Meiryo", "VL Gothic")
+_render_lock = threading.Lock()  # matplotlib's rcParams are process-global
+
+
+@dataclass(frozen=True)
+class Rate:
+    runs: int  # prompts posted / quiz runs started
+    answers: int
+    participants: int
+    rate: float | None  # participants / base, None when there is no base
+
+
+@dataclass(frozen=True)
+class Contributor:
+    user_id: int
+    messages: int
+    participations: int
+    points: int
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    day: date
+    active: int
+    joined: int
+    left: int
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    period: str
+    first_day: date
+    last_day: date
+    members: int
+    joined: int
+    left: int
+    active: int
+    posters: int
+    participants: int
+    messages: int
+    prompts: Rate
+    quizzes: Rate
+    feedback: dict[str, int]
+    top: tuple[Contributor, ...]
+    days: tuple[DayPoint, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["first_day"] = self.first_day.isoformat()
+        out["last_day"] = self.last_day.isoformat()
+        out["days"] = [dict(d, day=d["day"].isoformat()) for d in out["days"]]
+        return out
+
+
+def period_days(period: str) -> int:
+    try:
+        return PERIOD_DAYS[period]
+    except KeyError:
+        raise UserError("stats.bad_period", period=period) from None
+
+
+class StatsService:
+    def __init__(self, app) -> None:
+        self.app = app
+        self.db = app.db
+        self._tables: set[str] | None = None
+        app.actions.register("stats.digest", self.digest)
+
+    async def tables(self) -> set[str]:
+        if self._tables is None:  # migrations all ran at open: the set cannot change while running
+            self._tables = await repo.existing_tables(self.db)
+        return self._tables
+
+    def today(self) -> date:
+        return self.app.clock.now().astimezone(self.app.config.timezone).date()
+
+    def _utc_midnight(self, day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=self.app.config.timezone).astimezone(timezone.utc)
+
+    def _local_day(self, when: datetime) -> date:
+        return when.astimezone(self.app.config.timezone).date()
+
+    async def report(self, guild_id: int, period: str = "week", *, last_day: date | None = None) -> StatsReport:
+        n = period_days(period)
+        last_day = last_day or self.today()
+        first_day = last_day - timedelta(days=n - 1)
+        start, end = self._utc_midnight(first_day), self._utc_midnight(last_day + timedelta(days=1))
+        first, last = first_day.isoformat(), last_day.isoformat()
+        tables = await self.tables()
+        db = self.db
+
+        events = await repo.member_events(db, tables, guild_id, start, end)
+        posts = await repo.posters(db, tables, guild_id, first, last)
+        ledger = await repo.participations(db, tables, guild_id, first, last)
+        quiz = await repo.quiz_players(db, tables, guild_id, start, end)
+        members = await repo.member_count_at(db, tables, guild_id, end)
+
+        active_by_day: dict[str, set[int]] = defaultdict(set)
+        messages: Counter[int] = Counter()
+        for user_id, day, count in posts:
+            active_by_day[day].add(user_id)
+            messages[user_id] += count
+        participations: Counter[int] = Counter()
+        points: Counter[int] = Counter()
+        for user_id, day, _action, pts in ledger:
+            active_by_day[day].add(user_id)
+            participations[user_id] += 1
+            points[user_id] += pts
+        for user_id, at in quiz:
+            active_by_day[self._local_day(at).isoformat()].add(user_id)
+        joins_by_day: Counter[str] = Counter()
+        leaves_by_day: Counter[str] = Counter()
+        for kind, at in events:
+            (joins_by_day if kind == "joined" else leaves_by_day)[self._local_day(at).isoformat()] += 1
+
+        participants = {u for u, _, _, _ in ledger} | {u for u, _ in quiz}
+        active = set().union(*active_by_day.values()) if active_by_day else set()
+        base = members or len(active)
+
+        def rate(runs: int, answers: int, people: set[int]) -> Rate:
+            return Rate(runs, answers, len(people), (len(people) / base) if base else None)
+
+        prompt_rows = [(u, a) for u, _, a, _ in ledger if a == "prompt_answer"]
+        prompts = rate(await repo.prompts_posted(db, tables, guild_id, start, end), len(prompt_rows),
+                       {u for u, _ in prompt_rows})
+        quizzes = rate(await repo.quiz_runs(db, tables, guild_id, start, end), len(quiz), {u for u, _ in quiz})
+
+        everyone = set(messages) | set(participations)
+        ranked = sorted(everyone, key=lambda u: (-(messages[u] + participations[u]), -points[u], u))
+        top = tuple(Contributor(u, messages[u], participations[u], points[u]) for u in ranked[:TOP_CONTRIBUTORS])
+
+        days = tuple(
+            DayPoint(d, len(active_by_day.get(d.isoformat(), ())), joins_by_day[d.isoformat()],
+                     leaves_by_day[d.isoformat()])
+            for d in (first_day + timedelta(days=i) for i in range(n))
+        )
+        return StatsReport(
+            period=period, first_day=first_day, last_day=last_day, members=members,
+            joined=sum(joins_by_day.values()), left=sum(leaves_by_day.values()), active=len(active),
+            posters=len(messages), participants=len(participants), messages=sum(messages.values()),
+            prompts=prompts, quizzes=quizzes,
+            feedback=await repo.feedback_by_status(db, tables, guild_id, start, end),
+            top=top, days=days,
+        )
+
+    # --- rendering -----------------------------------------------------------------------------
+    def render(self, report: StatsReport, *, mention: bool = True) -> str:
+        t = self.app.t
+
+        def pct(r: Rate) -> str:
+            return "—" if r.rate is None else f"{round(r.rate * 100)}%"
+
+        lines = [
+            t("stats.title", period=t(f"stats.period_{report.period}"), first=report.first_day.isoformat(),
+              last=report.last_day.isoformat()),
+            t("stats.members", members=report.members, joined=report.joined, left=report.left,
+              net=f"{report.joined - report.left:+d}"),
+            t("stats.active", active=report.active, posters=report.posters, participants=report.participants,
+              messages=report.messages),
+            t("stats.prompts", runs=report.prompts.runs, answers=report.prompts.answers,
+              participants=report.prompts.participants, rate=pct(report.prompts)),
+            t("stats.quizzes", runs=report.quizzes.runs, answers=report.quizzes.answers,
+              participants=report.quizzes.participants, rate=pct(report.quizzes)),
+        ]
+        if report.feedback:
+            known = [s for s in FEEDBACK_STATUSES if s in report.feedback]
+            other = sorted(s for s in report.feedback if s not in FEEDBACK_STATUSES)
+            parts = [t("stats.feedback_item", status=self._status_label(s), count=report.feedback[s])
+                     for s in known + other]
+            lines.append(t("stats.feedback", total=sum(report.feedback.values()), items=" · ".join(parts)))
+        else:
+            lines.append(t("stats.feedback_none"))
+        if report.top:
+            lines.append(t("stats.top_title"))
+            for rank, c in enumerate(report.top, start=1):
+                who = f"<@{c.user_id}>" if mention else str(c.user_id)
+                lines.append(t("stats.top_line", rank=rank, member=who, messages=c.messages,
+                               participations=c.participations, points=c.points))
+        else:
+            lines.append(t("stats.top_none"))
+        return "\n".join(lines)[:2000]
+
+    def _status_label(self, status: str) -> str:
+        key = f"stats.status_{status}"
+        return self.app.t(key) if self.app.catalogue.has(key) else status
+
+    async def chart(self, report: StatsReport) -> bytes:
+        """The PNG, rendered in a worker thread: matplotlib is slow and must not block the event loop."""
+        labels = self._chart_labels(report)
+        return await asyncio.to_thread(render_chart, report, labels)
+
+    def _chart_labels(self, report: StatsReport) -> dict[str, str]:
+        catalogue = self.app.catalogue
+        if catalogue.language != "en" and cjk_font() is None:
+            # no font on this machine can draw the community's script: boxes would be worse than English
+            from .catalogue import Catalogue
+
+            c = self.app.config.community
+            catalogue = Catalogue("en", community_name=c.community.name, persona=c.persona)
+        t = catalogue.t
+        return {
+            "title": t("stats.chart_title", period=t(f"stats.period_{report.period}"),
+                       first=report.first_day.isoformat(), last=report.last_day.isoformat()),
+            "active": t("stats.chart_active"),
+            "joined": t("stats.chart_joined"),
+            "left": t("stats.chart_left"),
+        }
+
+    # --- schedule action -----------------------------------------------------------------------
+    async def digest(self, guild_id: int, occurrence: datetime, params: Mapping[str, Any] | None) -> bool:
+        """`stats.digest`: params `period` (week | month, default week) and `channel` (default the
+        mod-log). Covers the whole days before the occurrence; sent once per period end."""
+        app = self.app
+        params = dict(params or {})
+        period = str(params.get("period") or "week")
+        channel = str(params.get("channel") or app.config.community.moderation.mod_log)
+        last_day = self._local_day(occurrence) - timedelta(days=1)
+        report = await self.report(guild_id, period, last_day=last_day)
+        if not await repo.claim_digest(self.db, guild_id=guild_id, period=period, period_end=last_day.isoformat(),
+                                       summary=report.to_dict(), now=app.clock.now()):
+            return False
+        png = await self.chart(report)
+        name = f"stats-{period}-{last_day.isoformat()}.png"
+        await app.outbox.post(
+            guild_id, Target.channel(channel),
+            OutMessage(content=t_digest(app, self.render(report)),
+                       files=((name, base64.b64encode(png).decode("ascii")),)),
+            dedupe_key=f"stats:digest:{guild_id}:{period}:{last_day.isoformat()}",
+        )
+        return True
+
+
+def t_digest(app, body: str) -> str:
+    return (app.t("stats.digest_intro") + "\n" + body)[:2000]
+
+
+def cjk_font() -> str | None:
+    """The name of an installed font that can draw Japanese, if any."""
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((n for n in _CJK_FONTS if n in names), None)
+
+
+def render_chart(report: StatsReport, labels: Mapping[str, str]) -> bytes:
+    """Daily active members (line) and joins / leaves (bars) as a CHART_SIZE PNG. Thread-safe: uses
+    the object API (no pyplot state) and the Agg canvas."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    import matplotlib
+
+    width, height = CHART_SIZE
+    font = cjk_font()
+    rc = {"font.family": [font, "DejaVu Sans"]} if font else {}
+    with _render_lock, matplotlib.rc_context(rc):
+        fig = Figure(figsize=(width / CHART_DPI, height / CHART_DPI), dpi=CHART_DPI)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot(1, 1, 1)
+        xs = list(range(len(report.days)))
+        ax.bar([x - 0.2 for x in xs], [d.joined for d in report.days], width=0.4, color="#7fbf7f",
+               label=labels["joined"])
+        ax.bar([x + 0.2 for x in xs], [d.left for d in report.days], width=0.4, color="#e8a0a0",
+               label=labels["left"])
+        ax.plot(xs, [d.active for d in report.days], color="#d6457a", marker="o", linewidth=2,
+                label=labels["active"])
+        step = max(1, len(xs) // 10)
+        ax.set_xticks(xs[::step])
+        ax.set_xticklabels([d.day.strftime("%m-%d") for d in report.days][::step])
+        ax.set_ylim(bottom=0)
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.set_title(labels["title"])
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(loc="upper left")
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=CHART_DPI)  # no bbox_inches: keep the exact pixel size
+    return buf.getvalue()
+
+
+def build(app) -> StatsService:
+    return StatsService(app)
