@@ -145,17 +145,13 @@ class Ledger:
         )
 
     async def _current_tier(self, guild_id: int, user_id: int) -> str | None:
-        """The member's tier, from membership when it is there, else from their roles."""
-        membership = getattr(self.app, "membership", None)
-        for name in ("tier_of", "current_tier"):
-            get = getattr(membership, name, None)
-            if get is not None:
-                try:
-                    value = await get(guild_id, user_id)
-                except Exception:
-                    log.exception("membership.%s failed", name)
-                    break
-                return getattr(value, "key", value)
+        """The member's tier: membership's record when it is there, else the highest tier role held."""
+        status = getattr(getattr(getattr(self.app, "membership", None), "tiers", None), "status", None)
+        if status is not None:
+            try:
+                return getattr(await status(guild_id, user_id), "tier", None)
+            except Exception:
+                log.exception("membership tier status failed; falling back to roles")
         if self.app.guild is None:
             return None
         roles = await self.app.guild.member_role_keys(guild_id, user_id) or set()
