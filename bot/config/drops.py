@@ -1,0 +1,161 @@
+"""drops.yaml: limited collab goods with staggered early access per tier, first come or raffle.
+
+Timing, for brand teams: `opens` is when plain members may start. `early` lets tiers start before
+that (`blossom: 24h` = a day earlier); a tier not listed starts with the tier below it. `public` lets
+visitors (no member role) in too: `false` never, `true` at `opens`, or a duration after `opens`.
+Without `opens`, a drop starts with `/drop open` or a `drop.open` schedule: its earliest window then
+opens at that moment and the others follow at the same distances.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Iterator, Literal
+
+from pydantic import Field, HttpUrl, model_validator
+
+from .base import Key, Model
+from .content import Duration, LocalDateTime
+
+
+class CampaignEntries(Model):
+    """Raffle entries earned by participation instead of a button: one entry per ledger row."""
+
+    from_: Literal["participation"] = Field(alias="from")
+    action: Key = Field(description="participation ledger action, e.g. prompt_answer")
+    since: Literal["week", "month", "open"] = "week"  # start of this week/month (community tz) or the drop's start
+
+
+class Drop(Model):
+    id: Key
+    item: str = Field(min_length=1, max_length=256)
+    collaborator: str = Field(default="", max_length=256)
+    description: str = Field(default="", max_length=2000)
+    image: HttpUrl | None = None
+    stock: int = Field(ge=1, le=1_000_000, description="units (first come) or prizes (raffle)")
+    mode: Literal["first_come", "raffle"] = "first_come"
+    opens: LocalDateTime | None = None
+    early: dict[Key, Duration] = {}
+    public: bool | Duration = False
+    closes_after: Duration | None = None
+    limit: int = Field(default=1, ge=1, le=100)
+    codes: str | None = Field(default=None, description="CSV of redemption codes, relative to the config folder")
+    waitlist: bool = False
+    channel: Key = "announcements"
+    entries: CampaignEntries | None = None
+
+    @model_validator(mode="after")
+    def _mode_rules(self) -> "Drop":
+        if self.entries is not None and self.mode != "raffle":
+            raise ValueError("`entries:` (a campaign) needs `mode: raffle`")
+        if self.waitlist and self.mode != "first_come":
+            raise ValueError("`waitlist:` is for first_come drops (a raffle re-rolls instead: /drop reroll)")
+        return self
+
+    @property
+    def campaign(self) -> bool:
+        return self.entries is not None
+
+    def public_offset(self) -> timedelta | None:
+        """When visitors may start, relative to `opens`; None = members only."""
+        if self.public is False:
+            return None
+        if self.public is True:
+            return timedelta(0)
+        return self.public
+
+    def offsets(self, community) -> dict[int, timedelta]:
+        """Audience rank -> start relative to `opens` (negative = early). Ranks missing are never allowed."""
+        out: dict[int, timedelta] = {0: timedelta(0)}
+        public = self.public_offset()
+        if public is not None:
+            out[-1] = public
+        best = timedelta(0)
+        for rank, tier in enumerate(community.tiers, start=1):
+            if tier.key in self.early:
+                best = max(best, self.early[tier.key])
+            out[rank] = -best
+        return out
+
+    def max_early(self) -> timedelta:
+        return max(self.early.values(), default=timedelta(0))
+
+
+class DropsFile(Model):
+    drops: tuple[Drop, ...] = ()
+
+    def get(self, drop_key: str) -> Drop | None:
+        return next((d for d in self.drops if d.id == drop_key), None)
+
+    def references(self, config) -> Iterator[tuple[tuple, str]]:
+        community = config.community
+        tier_keys = [t.key for t in community.tiers]
+        seen: set[str] = set()
+        for i, drop in enumerate(self.drops):
+            if drop.id in seen:
+                yield ("drops", i, "id"), f"drop id {drop.id!r} is used twice"
+            seen.add(drop.id)
+            if drop.channel not in community.channels:
+                yield ("drops", i, "channel"), (f"unknown channel key {drop.channel!r} "
+                                                f"(known: {', '.join(sorted(community.channels))})")
+            last: tuple[str, timedelta] | None = None
+            for key, early in drop.early.items():
+                if key not in tier_keys:
+                    yield ("drops", i, "early", key), (f"unknown tier key {key!r} "
+                                                       f"(known: {', '.join(tier_keys) or 'no tiers'})")
+            for tier in community.tiers:
+                if tier.key not in drop.early:
+                    continue
+                early = drop.early[tier.key]
+                if last is not None and early < last[1]:
+                    yield ("drops", i, "early", tier.key), (
+                        f"{tier.key!r} is a higher tier than {last[0]!r}, so it cannot start later"
+                        f" ({_fmt(early)} early vs {_fmt(last[1])})")
+                last = (tier.key, early)
+            if drop.codes:
+                path = Path(config.dir) / drop.codes
+                try:
+                    codes = read_codes(path)
+                except FileNotFoundError:
+                    yield ("drops", i, "codes"), f"codes file {drop.codes!r} not found in {config.dir}"
+                    continue
+                except ValueError as exc:
+                    yield ("drops", i, "codes"), str(exc)
+                    continue
+                if len(codes) < drop.stock:
+                    yield ("drops", i, "codes"), (f"{drop.codes!r} holds {len(codes)} codes but stock is "
+                                                  f"{drop.stock}: every winner needs a distinct code")
+
+
+def _fmt(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:g}h"
+
+
+def read_codes(path: Path) -> list[str]:
+    """Codes from a CSV: the first column of each row; a header row named `code` is skipped."""
+    import csv
+
+    codes: list[str] = []
+    with open(path, encoding="utf-8", newline="") as handle:
+        for n, row in enumerate(csv.reader(handle), start=1):
+            if not row or not row[0].strip() or row[0].strip().startswith("#"):
+                continue
+            code = row[0].strip()
+            if n == 1 and code.lower() == "code":
+                continue
+            codes.append(code)
+    dupes = _dupes(codes)
+    if dupes:
+        raise ValueError(f"{path.name}: the code {dupes[0]!r} appears more than once (codes must be distinct)")
+    return codes
+
+
+def _dupes(codes: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for c in codes:
+        if c in seen:
+            out.append(c)
+        seen.add(c)
+    return sorted(out)

@@ -1,0 +1,415 @@
+"""SQL for collab drops: runs, claims (first come, waitlist, raffle winners), codes, entries, draws.
+
+The one rule that matters: `remaining + claims held = stock`, kept by doing every change of stock in
+the same transaction as the claim rows it pays for, with the database refusing what would break it
+(CHECK remaining >= 0, the conditional stock UPDATE, UNIQUE (drop, member, slot)).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Sequence
+
+from .connection import Database, from_db_time, to_db_time
+
+_CHUNK = 900  # bound parameters per IN (...) list
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _drop(row) -> dict | None:
+    if row is None:
+        return None
+    d = dict(row)
+    for key in ("opens_at", "closes_at", "opened_at", "closed_at"):
+        d[key] = from_db_time(d[key])
+    d["waitlist"] = bool(d["waitlist"])
+    return d
+
+
+class StockInvariantBroken(RuntimeError):
+    """The conditional stock update touched fewer rows than planned: the batch is rolled back."""
+
+
+# --- runs -------------------------------------------------------------------------------------------
+
+async def open_run(db: Database, *, guild_id: int, key: str, occurrence: str, mode: str, stock: int, limit: int,
+                   waitlist: bool, opens_at: datetime, closes_at: datetime | None, now: datetime,
+                   by: int | None, codes: Sequence[str]) -> tuple[dict | None, str]:
+    """Open a run once per (key, occurrence). Returns (row, 'opened' | 'seen' | 'busy'):
+    'seen' = this occurrence opened it already, 'busy' = another run of the key is still open."""
+    async with db.transaction() as tx:
+        seen = await tx.fetchone("SELECT * FROM drops WHERE guild_id = ? AND key = ? AND occurrence = ?",
+                                 (guild_id, key, occurrence))
+        if seen is not None:
+            return _drop(seen), "seen"
+        busy = await tx.fetchone("SELECT * FROM drops WHERE guild_id = ? AND key = ? AND status = 'open'",
+                                 (guild_id, key))
+        if busy is not None:
+            return _drop(busy), "busy"
+        row = await tx.fetchone(
+            "INSERT INTO drops (guild_id, key, occurrence, mode, stock, remaining, claim_limit, waitlist, status,"
+            " opens_at, closes_at, opened_at, opened_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)"
+            " RETURNING *",
+            (guild_id, key, occurrence, mode, stock, stock, limit, int(waitlist), to_db_time(opens_at),
+             to_db_time(closes_at) if closes_at else None, to_db_time(now), by),
+        )
+        if codes:
+            await tx.executemany("INSERT INTO drop_codes (drop_id, code) VALUES (?, ?)",
+                                 [(row["id"], code) for code in codes])
+        return _drop(row), "opened"
+
+
+async def get(db: Database, drop_id: int) -> dict | None:
+    return _drop(await db.fetchone("SELECT * FROM drops WHERE id = ?", (drop_id,)))
+
+
+async def latest(db: Database, guild_id: int, key: str) -> dict | None:
+    return _drop(await db.fetchone("SELECT * FROM drops WHERE guild_id = ? AND key = ? ORDER BY id DESC LIMIT 1",
+                                   (guild_id, key)))
+
+
+async def runs(db: Database, guild_id: int | None = None, *, status: str | None = None) -> list[dict]:
+    sql, params = "SELECT * FROM drops WHERE 1 = 1", []
+    if guild_id is not None:
+        sql += " AND guild_id = ?"
+        params.append(guild_id)
+    if status is not None:
+        sql += " AND status = ?"
+        params.append(status)
+    return [_drop(r) for r in await db.fetchall(sql + " ORDER BY id", params)]
+
+
+async def close_run(db: Database, drop_id: int, now: datetime) -> bool:
+    """True when this call closed it (False: it was closed already)."""
+    return await db.execute("UPDATE drops SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'open'",
+                            (to_db_time(now), drop_id)) == 1
+
+
+# --- first come: the batched claim ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    drop_id: int
+    user_id: int
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    status: str  # granted | limit | sold_out | closed | missing
+    slot: int | None = None
+    held: int = 0  # units the member holds after this request
+    waitlisted: bool = False  # sold out and now on the waitlist
+    remaining: int = 0
+
+
+async def claim_batch(db: Database, requests: Sequence[ClaimRequest], now: datetime) -> list[ClaimOutcome]:
+    """Decide many claims in ONE transaction, in order (first come first served).
+
+    Each claim is: take one unit of stock if any is left, and a free slot of the member's limit. The
+    decisions are made under the write lock and then written with statements the database itself
+    refuses to get wrong: the claim INSERT only succeeds if its slot is within the drop's limit and
+    free (UNIQUE), and the stock UPDATE is conditional on enough remaining (and CHECK >= 0). If any of
+    those disagrees with the plan the whole batch rolls back: nothing is half-granted. A crash before
+    COMMIT loses the whole batch (nobody was told they got anything); after COMMIT it is all there.
+    """
+    if not requests:
+        return []
+    stamp = to_db_time(now)
+    drop_ids = sorted({r.drop_id for r in requests})
+    async with db.transaction() as tx:
+        drops = {r["id"]: dict(r) for r in await tx.fetchall(
+            f"SELECT id, status, remaining, claim_limit, waitlist FROM drops WHERE id IN ({_marks(len(drop_ids))})",
+            drop_ids)}
+        held: dict[tuple[int, int], int] = {}
+        waiting: set[tuple[int, int]] = set()
+        for drop_id in drop_ids:
+            users = sorted({r.user_id for r in requests if r.drop_id == drop_id})
+            for chunk in _chunks(users):
+                for row in await tx.fetchall(
+                        "SELECT user_id, COUNT(*) FROM drop_claims WHERE drop_id = ? AND status = 'claimed'"
+                        f" AND user_id IN ({_marks(len(chunk))}) GROUP BY user_id", [drop_id, *chunk]):
+                    held[(drop_id, row[0])] = row[1]
+                if drops.get(drop_id, {}).get("waitlist"):
+                    for row in await tx.fetchall(
+                            "SELECT user_id FROM drop_waitlist WHERE drop_id = ? AND status = 'waiting'"
+                            f" AND user_id IN ({_marks(len(chunk))})", [drop_id, *chunk]):
+                        waiting.add((drop_id, row[0]))
+
+        remaining = {d: row["remaining"] for d, row in drops.items()}
+        outcomes: list[ClaimOutcome] = []
+        inserts: list[tuple] = []
+        taken: dict[int, int] = {}
+        joins: list[tuple] = []
+        for req in requests:
+            drop = drops.get(req.drop_id)
+            key = (req.drop_id, req.user_id)
+            if drop is None:
+                outcomes.append(ClaimOutcome("missing"))
+                continue
+            has = held.get(key, 0)
+            if drop["status"] != "open":
+                outcomes.append(ClaimOutcome("closed", held=has))
+            elif has >= drop["claim_limit"]:
+                outcomes.append(ClaimOutcome("limit", held=has, remaining=remaining[req.drop_id]))
+            elif remaining[req.drop_id] <= 0:
+                wait = bool(drop["waitlist"])
+                if wait and key not in waiting:
+                    waiting.add(key)
+                    joins.append((req.drop_id, req.user_id, stamp))
+                outcomes.append(ClaimOutcome("sold_out", held=has, waitlisted=wait))
+            else:
+                slot = has + 1
+                held[key] = slot
+                remaining[req.drop_id] -= 1
+                taken[req.drop_id] = taken.get(req.drop_id, 0) + 1
+                inserts.append((req.drop_id, req.user_id, slot, stamp, slot, req.drop_id))
+                outcomes.append(ClaimOutcome("granted", slot=slot, held=slot, remaining=remaining[req.drop_id]))
+
+        if inserts:
+            cur = await tx.conn.executemany(
+                "INSERT INTO drop_claims (drop_id, user_id, slot, status, source, claimed_at)"
+                " SELECT ?, ?, ?, 'claimed', 'claim', ? WHERE ? <= (SELECT claim_limit FROM drops WHERE id = ?)",
+                inserts)
+            if cur.rowcount != len(inserts):
+                raise StockInvariantBroken(f"{cur.rowcount} of {len(inserts)} claims inserted")
+            for drop_id, n in taken.items():
+                changed = await tx.execute(
+                    "UPDATE drops SET remaining = remaining - ? WHERE id = ? AND status = 'open' AND remaining >= ?",
+                    (n, drop_id, n))
+                if changed != 1:
+                    raise StockInvariantBroken(f"stock of drop {drop_id} could not pay for {n} claims")
+        if joins:
+            await tx.executemany(
+                "INSERT INTO drop_waitlist (drop_id, user_id, status, joined_at) VALUES (?, ?, 'waiting', ?)"
+                " ON CONFLICT (drop_id, user_id) DO UPDATE SET status = 'waiting', joined_at = excluded.joined_at"
+                " WHERE drop_waitlist.status <> 'waiting'", joins)
+        return outcomes
+
+
+# --- release and the waitlist -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReleaseOutcome:
+    released_claim: int | None  # claim id released, None if the member held nothing
+    promoted_user: int | None = None
+    promoted_claim: int | None = None
+    left_waitlist: bool = False
+
+
+async def release(db: Database, drop_id: int, user_id: int, *, by: int, now: datetime,
+                  promote: bool) -> ReleaseOutcome:
+    """Give back one unit the member holds (their highest slot, so slots stay 1..n). In the same
+    transaction the unit goes to the next member on the waitlist (when `promote`), or back to stock.
+    A member holding nothing but waiting is taken off the waitlist instead."""
+    stamp = to_db_time(now)
+    async with db.transaction() as tx:
+        claim = await tx.fetchone(
+            "SELECT id FROM drop_claims WHERE drop_id = ? AND user_id = ? AND status = 'claimed'"
+            " ORDER BY slot DESC LIMIT 1", (drop_id, user_id))
+        if claim is None:
+            left = await tx.execute("UPDATE drop_waitlist SET status = 'left' WHERE drop_id = ? AND user_id = ?"
+                                    " AND status = 'waiting'", (drop_id, user_id))
+            return ReleaseOutcome(None, left_waitlist=left == 1)
+        await tx.execute("UPDATE drop_claims SET status = 'released', slot = NULL, released_at = ?, released_by = ?"
+                         " WHERE id = ?", (stamp, by, claim["id"]))
+        if promote:
+            limit = await tx.fetchval("SELECT claim_limit FROM drops WHERE id = ?", (drop_id,))
+            while True:
+                nxt = await tx.fetchone("SELECT id, user_id FROM drop_waitlist WHERE drop_id = ? AND status = 'waiting'"
+                                        " ORDER BY joined_at, id LIMIT 1", (drop_id,))
+                if nxt is None:
+                    break
+                has = await tx.fetchval("SELECT COUNT(*) FROM drop_claims WHERE drop_id = ? AND user_id = ?"
+                                        " AND status = 'claimed'", (drop_id, nxt["user_id"]))
+                if has >= limit:  # got one another way meanwhile: not waiting any more
+                    await tx.execute("UPDATE drop_waitlist SET status = 'left' WHERE id = ?", (nxt["id"],))
+                    continue
+                row = await tx.fetchone(
+                    "INSERT INTO drop_claims (drop_id, user_id, slot, status, source, claimed_at)"
+                    " VALUES (?, ?, ?, 'claimed', 'waitlist', ?) RETURNING id", (drop_id, nxt["user_id"], has + 1, stamp))
+                await tx.execute("UPDATE drop_waitlist SET status = 'promoted' WHERE id = ?", (nxt["id"],))
+                return ReleaseOutcome(claim["id"], nxt["user_id"], row["id"])
+        changed = await tx.execute("UPDATE drops SET remaining = remaining + 1 WHERE id = ? AND remaining < stock",
+                                   (drop_id,))
+        if changed != 1:
+            raise StockInvariantBroken(f"drop {drop_id}: released a unit but stock is already full")
+        return ReleaseOutcome(claim["id"])
+
+
+async def held_by(db: Database, drop_id: int, user_id: int) -> int:
+    return int(await db.fetchval("SELECT COUNT(*) FROM drop_claims WHERE drop_id = ? AND user_id = ?"
+                                 " AND status = 'claimed'", (drop_id, user_id)) or 0)
+
+
+async def on_waitlist(db: Database, drop_id: int, user_id: int) -> bool:
+    return await db.fetchone("SELECT 1 FROM drop_waitlist WHERE drop_id = ? AND user_id = ? AND status = 'waiting'",
+                             (drop_id, user_id)) is not None
+
+
+# --- raffles ----------------------------------------------------------------------------------------
+
+async def add_entry(db: Database, drop_id: int, user_id: int, now: datetime) -> bool:
+    """True for a new entry, False if the member had entered already."""
+    async with db.transaction() as tx:
+        row = await tx.fetchone("INSERT INTO drop_entries (drop_id, user_id, tickets, entered_at) VALUES (?, ?, 1, ?)"
+                                " ON CONFLICT (drop_id, user_id) DO NOTHING RETURNING user_id",
+                                (drop_id, user_id, to_db_time(now)))
+        return row is not None
+
+
+async def entries(db: Database, drop_id: int) -> list[tuple[int, int]]:
+    """[(user_id, tickets)] ordered by user id: the order a draw uses."""
+    rows = await db.fetchall("SELECT user_id, tickets FROM drop_entries WHERE drop_id = ? ORDER BY user_id",
+                             (drop_id,))
+    return [(r[0], r[1]) for r in rows]
+
+
+async def entry_of(db: Database, drop_id: int, user_id: int) -> int:
+    return int(await db.fetchval("SELECT tickets FROM drop_entries WHERE drop_id = ? AND user_id = ?",
+                                 (drop_id, user_id)) or 0)
+
+
+async def replace_entries(db: Database, drop_id: int, tickets: dict[int, int], now: datetime) -> None:
+    """A campaign's entries, snapshotted from the participation ledger at the draw."""
+    stamp = to_db_time(now)
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM drop_entries WHERE drop_id = ?", (drop_id,))
+        await tx.executemany("INSERT INTO drop_entries (drop_id, user_id, tickets, entered_at) VALUES (?, ?, ?, ?)",
+                             [(drop_id, u, n, stamp) for u, n in sorted(tickets.items()) if n > 0])
+
+
+async def ever_won(db: Database, drop_id: int) -> set[int]:
+    rows = await db.fetchall("SELECT DISTINCT user_id FROM drop_claims WHERE drop_id = ?", (drop_id,))
+    return {r[0] for r in rows}
+
+
+async def record_draw(db: Database, *, drop_id: int, seed: str, prizes: int, entrants: list[tuple[int, int]],
+                      excluded: list[int], winners: list[int], now: datetime, by: int | None) -> int:
+    """Store the draw and give each winner a claim, paid from stock, in one transaction. Returns the round."""
+    stamp = to_db_time(now)
+    async with db.transaction() as tx:
+        round_no = int(await tx.fetchval("SELECT COALESCE(MAX(round), 0) FROM drop_draws WHERE drop_id = ?",
+                                         (drop_id,))) + 1
+        await tx.execute(
+            "INSERT INTO drop_draws (drop_id, round, seed, prizes, entrants, excluded, winners, drawn_at, drawn_by)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (drop_id, round_no, seed, prizes, json.dumps(entrants), json.dumps(sorted(excluded)), json.dumps(winners),
+             stamp, by))
+        if winners:
+            await tx.executemany(
+                "INSERT INTO drop_claims (drop_id, user_id, slot, status, source, claimed_at)"
+                " VALUES (?, ?, 1, 'claimed', 'raffle', ?)", [(drop_id, u, stamp) for u in winners])
+            changed = await tx.execute("UPDATE drops SET remaining = remaining - ? WHERE id = ? AND remaining >= ?",
+                                       (len(winners), drop_id, len(winners)))
+            if changed != 1:
+                raise StockInvariantBroken(f"drop {drop_id}: {len(winners)} winners but not enough prizes left")
+        return round_no
+
+
+async def draws(db: Database, drop_id: int) -> list[dict]:
+    rows = await db.fetchall("SELECT * FROM drop_draws WHERE drop_id = ? ORDER BY round", (drop_id,))
+    out = []
+    for r in rows:
+        d = dict(r)
+        d["entrants"] = [tuple(e) for e in json.loads(d["entrants"])]
+        d["excluded"] = json.loads(d["excluded"])
+        d["winners"] = json.loads(d["winners"])
+        d["drawn_at"] = from_db_time(d["drawn_at"])
+        out.append(d)
+    return out
+
+
+# --- codes and the DMs that carry them ----------------------------------------------------------------
+
+async def assign_codes(db: Database, drop_id: int) -> int:
+    """Give every held claim without a code the next free code. Returns how many were assigned."""
+    async with db.transaction() as tx:
+        claims = await tx.fetchall(
+            "SELECT c.id FROM drop_claims c WHERE c.drop_id = ? AND c.status = 'claimed'"
+            " AND NOT EXISTS (SELECT 1 FROM drop_codes k WHERE k.claim_id = c.id) ORDER BY c.id", (drop_id,))
+        if not claims:
+            return 0
+        codes = await tx.fetchall("SELECT id FROM drop_codes WHERE drop_id = ? AND claim_id IS NULL ORDER BY id LIMIT ?",
+                                  (drop_id, len(claims)))
+        pairs = [(c["id"], k["id"]) for c, k in zip(claims, codes)]
+        await tx.executemany("UPDATE drop_codes SET claim_id = ? WHERE id = ? AND claim_id IS NULL", pairs)
+        return len(pairs)
+
+
+async def dms_to_queue(db: Database, drop_id: int) -> list[dict]:
+    """Held claims whose DM is not in the outbox yet, with their code (None if none assigned)."""
+    rows = await db.fetchall(
+        "SELECT c.id, c.user_id, c.source, k.code FROM drop_claims c LEFT JOIN drop_codes k ON k.claim_id = c.id"
+        " WHERE c.drop_id = ? AND c.status = 'claimed' AND c.dm_queued = 0 ORDER BY c.id", (drop_id,))
+    return [dict(r) for r in rows]
+
+
+async def mark_dm_queued(db: Database, claim_ids: Sequence[int]) -> None:
+    if not claim_ids:
+        return
+    async with db.transaction() as tx:
+        await tx.executemany("UPDATE drop_claims SET dm_queued = 1 WHERE id = ?", [(i,) for i in claim_ids])
+
+
+async def code_counts(db: Database, drop_id: int) -> dict[str, int]:
+    row = await db.fetchone("SELECT COUNT(*), COUNT(claim_id) FROM drop_codes WHERE drop_id = ?", (drop_id,))
+    return {"total": row[0], "assigned": row[1]}
+
+
+# --- status and export ------------------------------------------------------------------------------
+
+async def counts(db: Database, drop_id: int) -> dict[str, int]:
+    claims = await db.fetchall("SELECT status, COUNT(*) FROM drop_claims WHERE drop_id = ? GROUP BY status", (drop_id,))
+    waiting = await db.fetchval("SELECT COUNT(*) FROM drop_waitlist WHERE drop_id = ? AND status = 'waiting'",
+                                (drop_id,))
+    entrants = await db.fetchone("SELECT COUNT(*), COALESCE(SUM(tickets), 0) FROM drop_entries WHERE drop_id = ?",
+                                 (drop_id,))
+    by_status = {r[0]: r[1] for r in claims}
+    return {"claimed": by_status.get("claimed", 0), "released": by_status.get("released", 0),
+            "waiting": int(waiting or 0), "entrants": entrants[0], "tickets": entrants[1]}
+
+
+async def claimed_without_code(db: Database, drop_id: int) -> int:
+    return int(await db.fetchval(
+        "SELECT COUNT(*) FROM drop_claims c WHERE c.drop_id = ? AND c.status = 'claimed'"
+        " AND NOT EXISTS (SELECT 1 FROM drop_codes k WHERE k.claim_id = c.id)", (drop_id,)) or 0)
+
+
+async def export_rows(db: Database, drop_id: int) -> list[dict]:
+    rows = await db.fetchall(
+        "SELECT c.id AS claim_id, c.user_id, c.source, c.status, c.slot, c.claimed_at, c.released_at, c.released_by,"
+        " k.code FROM drop_claims c LEFT JOIN drop_codes k ON k.claim_id = c.id WHERE c.drop_id = ? ORDER BY c.id",
+        (drop_id,))
+    return [dict(r) for r in rows]
+
+
+async def stock_check(db: Database, drop_id: int) -> dict[str, int]:
+    """The invariant, read in one statement: stock, remaining, held, duplicate holders beyond the limit."""
+    row = await db.fetchone(
+        "SELECT d.stock, d.remaining, d.claim_limit,"
+        " (SELECT COUNT(*) FROM drop_claims c WHERE c.drop_id = d.id AND c.status = 'claimed') AS held,"
+        " (SELECT COUNT(*) FROM (SELECT user_id FROM drop_claims c WHERE c.drop_id = d.id AND c.status = 'claimed'"
+        "   GROUP BY user_id HAVING COUNT(*) > d.claim_limit) AS over) AS over_limit"
+        " FROM drops d WHERE d.id = ?", (drop_id,))
+    return dict(row)
+
+
+# --- campaigns: reading the participation ledger ----------------------------------------------------
+
+async def ledger_counts(db: Database, guild_id: int, action: str, since: datetime, until: datetime) -> dict[int, int]:
+    """Fallback when the participation service offers no `action_counts`: rows per member of one
+    action in [since, until). Reads the participation area's table (its owner writes it)."""
+    rows = await db.fetchall(
+        "SELECT user_id, COUNT(*) FROM participation_ledger WHERE guild_id = ? AND action = ? AND at >= ? AND at < ?"
+        " GROUP BY user_id", (guild_id, action, to_db_time(since), to_db_time(until)))
+    return {r[0]: r[1] for r in rows}
+

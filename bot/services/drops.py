@@ -1,0 +1,643 @@
+"""Collab drops: staggered tier windows, first-come claims that never oversell, a waitlist, seeded
+raffles (and campaigns, raffles whose entries come from participation), redemption codes by DM.
+
+Claims go through one writer coroutine (`ClaimWriter`): every claim that arrives while a batch is
+being written waits for the next one, and each batch is ONE database transaction
+(`bot.db.drops.claim_batch`). A claimer's future is resolved only after COMMIT, so whoever is told
+"it's yours" has it in the database, and a crash loses only claims nobody was told about.
+
+Codes: a claim gets its code in the database first (`assign_codes`), then the DM is queued in the
+outbox under the dedupe key `drop:<drop>:dm:<member>:<claim>`: a restart re-runs delivery, finds the
+same code and the same key, and the outbox never queues it twice. DMs that fail (closed DMs) are
+listed by `/drop status` and noted in the mod-log.
+
+A drop key runs once at a time: `/drop open`, the `drop.open` schedule action (params {id}) or the
+drop's own `opens:` (armed here as a timer) create a run; closing ends it; the key may run again later.
+"""
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import logging
+import random
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from bot.config.content import VISITOR_RANK, to_utc
+from bot.config.drops import Drop, read_codes
+from bot.db import drops as repo
+from bot.db import outbox as outbox_repo
+from bot.db.connection import to_db_time
+from bot.db.drops import ClaimOutcome, ClaimRequest, ReleaseOutcome
+from bot.errors import UserError
+
+from .messages import Button, OutMessage, Target
+
+log = logging.getLogger(__name__)
+
+CLAIM_ID = "kizuna:drop:claim:{drop_id}"
+EMBED_COLOUR = 0xF4A7B9
+
+
+def build(app) -> "DropsService":
+    return DropsService(app)
+
+
+def discord_time(when: datetime, style: str = "f") -> str:
+    """A Discord timestamp tag: each reader sees it in their own time zone."""
+    return f"<t:{int(when.timestamp())}:{style}>"
+
+
+# --- the raffle draw: a pure function of (seed, ordered entrants) -------------------------------------
+
+def pick_winners(seed: str, entrants: list[tuple[int, int]], prizes: int, excluded: set[int] | frozenset = frozenset()
+                 ) -> list[int]:
+    """Weighted draw without replacement (Efraimidis–Spirakis): each entrant gets the key
+    u ** (1 / tickets) from a generator seeded with `seed`, in the given order; the highest keys win.
+    Same seed + same ordered entrant list -> same winners, in the same order, on any machine."""
+    rng = random.Random(f"kizuna-draw:{seed}")
+    keyed = []
+    for user_id, tickets in entrants:
+        u = rng.random()  # drawn for every entrant, excluded or not, so exclusions don't shift the others
+        if user_id in excluded or tickets <= 0:
+            continue
+        keyed.append((u ** (1.0 / tickets), user_id))
+    keyed.sort(key=lambda k: (-k[0], k[1]))
+    return [user_id for _, user_id in keyed[:max(prizes, 0)]]
+
+
+# --- results for the cog ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ClaimResult:
+    status: str  # granted | waitlisted | entered | already_entered | entries
+    drop_id: int
+    item: str
+    held: int = 0
+    limit: int = 1
+    codes: bool = False
+    tickets: int = 0
+
+
+@dataclass(frozen=True)
+class DrawResult:
+    drop_id: int
+    round: int
+    seed: str
+    winners: list[int]
+    entrants: int
+    prizes: int
+
+
+@dataclass(frozen=True)
+class OpenResult:
+    drop_id: int
+    key: str
+    opened: bool  # False: this occurrence had opened it already
+    opens_at: datetime
+    windows: list[tuple[str, datetime]]
+
+
+@dataclass(frozen=True)
+class DropStatus:
+    drop_id: int
+    key: str
+    item: str
+    mode: str
+    status: str
+    stock: int
+    remaining: int
+    counts: dict[str, int]
+    codes: dict[str, int]
+    without_code: int
+    dms: dict[str, int]
+    dm_failed: list[int]
+    draws: list[dict]
+    windows: list[tuple[str, datetime]]
+    verified: list[bool] = field(default_factory=list)
+
+
+# --- the single writer ------------------------------------------------------------------------------
+
+class ClaimWriter:
+    """Queues claims and writes them in batches, one transaction each, in arrival order. The task
+    runs only while claims are waiting (no idle task to cancel)."""
+
+    def __init__(self, db, clock, max_batch: int = 2000) -> None:
+        self.db = db
+        self.clock = clock
+        self.max_batch = max_batch
+        self._queue: list[tuple[ClaimRequest, asyncio.Future]] = []
+        self._task: asyncio.Task | None = None
+        self.after_batch: list = []  # callbacks(list[(request, outcome)])
+
+    async def claim(self, drop_id: int, user_id: int) -> ClaimOutcome:
+        future = asyncio.get_running_loop().create_future()
+        self._queue.append((ClaimRequest(drop_id, user_id), future))
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="kizuna-drop-claims")
+        return await future
+
+    async def _run(self) -> None:
+        try:
+            while self._queue:
+                batch = self._queue[:self.max_batch]
+                del self._queue[:self.max_batch]
+                try:
+                    outcomes = await repo.claim_batch(self.db, [r for r, _ in batch], self.clock.now())
+                except Exception as exc:
+                    log.exception("claim batch of %d failed", len(batch))
+                    for _, fut in batch:
+                        if not fut.done():
+                            fut.set_exception(exc)
+                    continue
+                for (_, fut), outcome in zip(batch, outcomes):
+                    if not fut.done():
+                        fut.set_result(outcome)
+                for hook in self.after_batch:
+                    try:
+                        hook([(r, o) for (r, _), o in zip(batch, outcomes)])
+                    except Exception:
+                        log.exception("after-batch hook failed")
+        finally:
+            self._task = None
+
+    async def wait_idle(self) -> None:
+        while self._task is not None:
+            await asyncio.shield(self._task)
+
+
+# --- the service ------------------------------------------------------------------------------------
+
+@dataclass
+class _Run:
+    """What the claim path needs without touching the database."""
+    id: int
+    key: str
+    status: str
+    opens_at: datetime
+    closes_at: datetime | None
+
+
+class DropsService:
+    OPEN_PREFIX = "drop:open:"
+    CLOSE_PREFIX = "drop:close:"
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.writer = ClaimWriter(app.db, app.clock)
+        self.writer.after_batch.append(self._after_batch)
+        self._runs: dict[int, _Run] = {}
+        self._deliver_pending: set[int] = set()
+        self._deliver_task: asyncio.Task | None = None
+        app.actions.register("drop.open", self._on_schedule)
+        app.outbox.on_failure(self._on_outbox_failure)
+
+    # --- config -------------------------------------------------------------------------------------
+    @property
+    def specs(self) -> tuple[Drop, ...]:
+        drops = getattr(self.app.config, "drops", None)
+        return drops.drops if drops is not None else ()
+
+    def spec(self, key: str) -> Drop:
+        found = next((d for d in self.specs if d.id == key), None)
+        if found is None:
+            raise UserError("drops.unknown", id=key, known=", ".join(d.id for d in self.specs) or "-")
+        return found
+
+    @property
+    def community(self):
+        return self.app.config.community
+
+    def local_time(self, when: datetime) -> str:
+        return when.astimezone(self.app.config.timezone).strftime("%Y-%m-%d %H:%M %Z")
+
+    def window_start(self, spec: Drop, opens_at: datetime, rank: int) -> datetime | None:
+        """When an audience of `rank` may start; None if it may not take part at all."""
+        offsets = spec.offsets(self.community)
+        allowed = [offset for r, offset in offsets.items() if r <= rank]
+        if not allowed:
+            return None
+        return opens_at + min(allowed)
+
+    def windows(self, spec: Drop, opens_at: datetime) -> list[tuple[str, datetime]]:
+        """(audience name, start) from the highest tier down, one line per distinct audience."""
+        offsets = spec.offsets(self.community)
+        out = []
+        for rank in sorted(offsets, reverse=True):
+            if rank >= 1:
+                name = self.community.tiers[rank - 1].name
+            elif rank == 0:
+                name = self.app.t("drops.audience_members")
+            else:
+                name = self.app.t("drops.audience_public")
+            out.append((name, opens_at + offsets[rank]))
+        return out
+
+    async def member_rank(self, guild_id: int, user_id: int) -> int | None:
+        """-1 visitor, 0 member, 1.. tier rank; None if not in the guild. Tier roles are what Discord
+        shows, so the role keys are the truth (the membership service gives and takes those roles)."""
+        guild = self.app.guild
+        if guild is None:
+            return None
+        keys = await guild.member_role_keys(guild_id, user_id)
+        if keys is None:
+            return None
+        rank = 0 if "member" in keys else VISITOR_RANK
+        for i, tier in enumerate(self.community.tiers, start=1):
+            if tier.role in keys:
+                rank = max(rank, i)
+        return rank
+
+    # --- start-up: cache, timers, unfinished deliveries ----------------------------------------------
+    async def start(self) -> None:
+        for row in await repo.runs(self.app.db):
+            self._remember(row)
+            if row["status"] == "open" and row["closes_at"] is not None:
+                self._arm_close(row["id"], row["closes_at"])
+            self._kick_delivery(row["id"])
+        for spec in self.specs:
+            if spec.opens is None:
+                continue
+            guild_id = self.app.guild_id
+            if guild_id is not None and await repo.latest(self.app.db, guild_id, spec.id) is not None:
+                continue  # it ran (or runs) already: its `opens:` is spent
+            self._arm_open(spec)
+
+    async def stop(self) -> None:
+        await self.writer.wait_idle()
+        if self._deliver_task is not None:
+            try:
+                await self._deliver_task
+            except Exception:
+                log.exception("drop delivery failed while stopping")
+
+    def _remember(self, row: dict) -> _Run:
+        run = _Run(row["id"], row["key"], row["status"], row["opens_at"], row["closes_at"])
+        self._runs[run.id] = run
+        return run
+
+    def _arm_open(self, spec: Drop, when: datetime | None = None) -> None:
+        opens_at = to_utc(spec.opens, self.app.config.timezone)
+
+        async def fire(_fire_time: datetime) -> None:
+            guild_id = self.app.guild_id
+            if guild_id is None:
+                self._arm_open(spec, self.app.clock.now() + timedelta(minutes=1))
+                return
+            if await repo.latest(self.app.db, guild_id, spec.id) is not None:
+                return
+            try:
+                await self.open(guild_id, spec.id, occurrence=to_db_time(opens_at), opens_at=opens_at)
+            except UserError as exc:
+                await self.app.audit.note(guild_id, self.app.t("drops.open_skipped", id=spec.id,
+                                                               reason=self.app.t(exc.key, **exc.params)),
+                                          dedupe_key=f"drop:skipped:{guild_id}:{spec.id}:{to_db_time(opens_at)}")
+
+        self.app.scheduler.add_timer(self.OPEN_PREFIX + spec.id, when or (opens_at - spec.max_early()), fire)
+
+    def _arm_close(self, drop_id: int, when: datetime) -> None:
+        async def fire(_fire_time: datetime) -> None:
+            run = await repo.get(self.app.db, drop_id)
+            if run is None or run["status"] != "open":
+                return
+            try:
+                await self.close(run["guild_id"], run["key"], by=None)
+            except UserError as exc:
+                log.warning("closing drop %s: %s", drop_id, exc.key)
+
+        self.app.scheduler.add_timer(f"{self.CLOSE_PREFIX}{drop_id}", when, fire)
+
+    async def _on_schedule(self, guild_id: int, occurrence, params: dict) -> None:
+        """The `drop.open` schedule action (params {id}). A UserError (already open...) is reported
+        by the schedules service, which owns the occurrence ledger."""
+        occ = to_db_time(occurrence) if isinstance(occurrence, datetime) else str(occurrence)
+        await self.open(guild_id, str(params.get("id", "")), occurrence=occ)
+
+    # --- open ---------------------------------------------------------------------------------------
+    async def open(self, guild_id: int, key: str, *, occurrence: str | None = None, by: int | None = None,
+                   opens_at: datetime | None = None) -> OpenResult:
+        """Start a run now. Without `opens_at`, the earliest window opens now and the others follow."""
+        spec = self.spec(key)
+        now = self.app.clock.now()
+        if opens_at is None:
+            opens_at = now + spec.max_early()
+        closes_at = opens_at + spec.closes_after if spec.closes_after else None
+        codes = read_codes(self.app.config.dir / spec.codes) if spec.codes else []
+        row, what = await repo.open_run(
+            self.app.db, guild_id=guild_id, key=key, occurrence=occurrence or f"manual:{to_db_time(now)}",
+            mode=spec.mode, stock=spec.stock, limit=spec.limit, waitlist=spec.waitlist, opens_at=opens_at,
+            closes_at=closes_at, now=now, by=by, codes=codes)
+        if what == "busy":
+            raise UserError("drops.already_open", item=spec.item)
+        self._remember(row)
+        if what == "opened":
+            await self.app.outbox.post(guild_id, Target.channel(spec.channel), self.announcement(spec, row),
+                                       dedupe_key=f"drop:{row['id']}:announce")
+            if closes_at is not None:
+                self._arm_close(row["id"], closes_at)
+            if by is not None:
+                await self.app.audit.record(guild_id, by, "drop.open", key, f"run {row['id']}")
+        return OpenResult(row["id"], key, what == "opened", row["opens_at"], self.windows(spec, row["opens_at"]))
+
+    def announcement(self, spec: Drop, row: dict) -> OutMessage:
+        t = self.app.t
+        lines = [spec.description] if spec.description else []
+        if spec.collaborator:
+            lines.append(t("drops.announce_with", collaborator=spec.collaborator))
+        lines.append(t("drops.announce_stock_raffle" if spec.mode == "raffle" else "drops.announce_stock",
+                       stock=spec.stock, limit=spec.limit))
+        if spec.campaign:
+            lines.append(t("drops.announce_campaign", action=spec.entries.action, since=t(f"drops.since_{spec.entries.since}")))
+        lines.append("")
+        lines.append(t("drops.announce_windows"))
+        for name, start in self.windows(spec, row["opens_at"]):
+            lines.append(f"• **{name}**: {discord_time(start, 'F')} ({discord_time(start, 'R')})")
+        if row["closes_at"]:
+            lines.append(t("drops.announce_closes", when=discord_time(row["closes_at"], "F")))
+        embed: dict[str, Any] = {"title": spec.item, "description": "\n".join(lines)[:4000], "color": EMBED_COLOUR}
+        if spec.image:
+            embed["image"] = {"url": str(spec.image)}
+        label = t("drops.button_entries" if spec.campaign else
+                  "drops.button_enter" if spec.mode == "raffle" else "drops.button_claim")
+        button = Button(label=label, custom_id=CLAIM_ID.format(drop_id=row["id"]), style="success")
+        return OutMessage(content=t("drops.announce_title", item=spec.item), embeds=(embed,), buttons=(button,))
+
+    # --- the button: claim / enter / my entries ------------------------------------------------------
+    async def _run(self, drop_id: int) -> _Run:
+        run = self._runs.get(drop_id)
+        if run is None:
+            row = await repo.get(self.app.db, drop_id)
+            if row is None:
+                raise UserError("drops.gone")
+            run = self._remember(row)
+        return run
+
+    async def press(self, guild_id: int, drop_id: int, user_id: int) -> ClaimResult:
+        """The announcement's button: a claim (first come), an entry (raffle), or your entries (campaign)."""
+        run = await self._run(drop_id)
+        spec = self.spec(run.key)
+        if spec.campaign:
+            return await self._campaign_entries(guild_id, run, spec, user_id)
+        await self._check_window(guild_id, run, spec, user_id)
+        if spec.mode == "raffle":
+            new = await repo.add_entry(self.app.db, run.id, user_id, self.app.clock.now())
+            return ClaimResult("entered" if new else "already_entered", run.id, spec.item, limit=spec.limit)
+        return await self.claim(run, spec, user_id)
+
+    async def _check_window(self, guild_id: int, run: _Run, spec: Drop, user_id: int) -> None:
+        now = self.app.clock.now()
+        if run.status != "open" or (run.closes_at is not None and now >= run.closes_at):
+            raise UserError("drops.closed", item=spec.item)
+        rank = await self.member_rank(guild_id, user_id)
+        start = self.window_start(spec, run.opens_at, VISITOR_RANK if rank is None else rank)
+        if start is None:
+            first = self.window_start(spec, run.opens_at, 0)
+            raise UserError("drops.members_only", item=spec.item,
+                            when=self.local_time(first) if first else "-",
+                            relative=discord_time(first, "R") if first else "-")
+        if now < start:
+            raise UserError("drops.not_open_yet", item=spec.item, when=self.local_time(start),
+                            relative=discord_time(start, "R"))
+
+    async def claim(self, run: _Run, spec: Drop, user_id: int) -> ClaimResult:
+        outcome = await self.writer.claim(run.id, user_id)
+        if outcome.status == "granted":
+            return ClaimResult("granted", run.id, spec.item, held=outcome.held, limit=spec.limit,
+                               codes=bool(spec.codes))
+        if outcome.status == "limit":
+            raise UserError("drops.already_claimed", item=spec.item, held=outcome.held, limit=spec.limit)
+        if outcome.status == "sold_out":
+            if outcome.waitlisted:
+                return ClaimResult("waitlisted", run.id, spec.item, held=outcome.held, limit=spec.limit)
+            raise UserError("drops.sold_out", item=spec.item)
+        if outcome.status == "closed":
+            run.status = "closed"
+            raise UserError("drops.closed", item=spec.item)
+        raise UserError("drops.gone")
+
+    def _after_batch(self, results: list[tuple[ClaimRequest, ClaimOutcome]]) -> None:
+        for drop_id in {r.drop_id for r, o in results if o.status == "granted"}:
+            run = self._runs.get(drop_id)
+            spec = self.spec_or_none(run.key) if run is not None else None
+            if spec is not None and spec.codes:
+                self._kick_delivery(drop_id)
+
+    def spec_or_none(self, key: str) -> Drop | None:
+        return next((d for d in self.specs if d.id == key), None)
+
+    async def _campaign_entries(self, guild_id: int, run: _Run, spec: Drop, user_id: int) -> ClaimResult:
+        since = self._campaign_since(spec, run, self.app.clock.now())
+        counts = await self._ledger_counts(guild_id, spec.entries.action, since, self.app.clock.now())
+        return ClaimResult("entries", run.id, spec.item, tickets=counts.get(user_id, 0))
+
+    def _campaign_since(self, spec: Drop, run: _Run | dict, at: datetime) -> datetime:
+        opened = run.opens_at if isinstance(run, _Run) else run["opens_at"]
+        if spec.entries.since == "open":
+            return opened - spec.max_early()
+        local = at.astimezone(self.app.config.timezone)
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        if spec.entries.since == "week":
+            start -= timedelta(days=start.weekday())
+        else:
+            start = start.replace(day=1)
+        return start.astimezone(timezone.utc)
+
+    async def _ledger_counts(self, guild_id: int, action: str, since: datetime, until: datetime) -> dict[int, int]:
+        participation = self.app.features.get("participation")
+        counts = getattr(participation, "action_counts", None)
+        if counts is not None:
+            return dict(await counts(guild_id, action, since, until))
+        return await repo.ledger_counts(self.app.db, guild_id, action, since, until)
+
+    # --- release and the waitlist -------------------------------------------------------------------
+    async def release(self, guild_id: int, key: str, user_id: int, *, by: int) -> ReleaseOutcome:
+        """A member gives back their unit (or leaves the waitlist); a moderator may do it for them.
+        The unit goes to the next on the waitlist (DM'd) or back to stock, in one transaction."""
+        spec = self.spec(key)
+        row = await repo.latest(self.app.db, guild_id, key)
+        if row is None:
+            raise UserError("drops.not_started", item=spec.item)
+        outcome = await repo.release(self.app.db, row["id"], user_id, by=by, now=self.app.clock.now(),
+                                     promote=spec.waitlist and row["status"] == "open")
+        if outcome.released_claim is None and not outcome.left_waitlist:
+            raise UserError("drops.nothing_to_release", item=spec.item)
+        if by != user_id:
+            await self.app.audit.record(guild_id, by, "drop.release", f"<@{user_id}>",
+                                        f"{key}" + (f", promoted <@{outcome.promoted_user}>" if outcome.promoted_user else ""))
+        if outcome.promoted_user is not None:
+            self._kick_delivery(row["id"])
+        return outcome
+
+    # --- close, draw, reroll ------------------------------------------------------------------------
+    async def close(self, guild_id: int, key: str, *, by: int | None, seed: str | None = None
+                    ) -> tuple[dict, DrawResult | None]:
+        spec = self.spec(key)
+        row = await repo.latest(self.app.db, guild_id, key)
+        if row is None:
+            raise UserError("drops.not_started", item=spec.item)
+        if not await repo.close_run(self.app.db, row["id"], self.app.clock.now()):
+            raise UserError("drops.already_closed", item=spec.item)
+        self.app.scheduler.remove_job(f"{self.CLOSE_PREFIX}{row['id']}")
+        if row["id"] in self._runs:
+            self._runs[row["id"]].status = "closed"
+        draw = None
+        if spec.mode == "raffle":
+            draw = await self._draw(guild_id, spec, row, seed=seed, by=by)
+        if by is not None:
+            await self.app.audit.record(guild_id, by, "drop.close", key,
+                                        f"run {row['id']}" + (f", seed {draw.seed}, {len(draw.winners)} winner(s)" if draw else ""))
+        return row, draw
+
+    async def reroll(self, guild_id: int, key: str, *, by: int, seed: str | None = None) -> DrawResult:
+        spec = self.spec(key)
+        row = await repo.latest(self.app.db, guild_id, key)
+        if row is None or spec.mode != "raffle":
+            raise UserError("drops.not_a_raffle" if row else "drops.not_started", item=spec.item)
+        if row["status"] != "closed":
+            raise UserError("drops.draw_not_yet", item=spec.item)
+        row = await repo.get(self.app.db, row["id"])
+        if row["remaining"] <= 0:
+            raise UserError("drops.nothing_to_reroll", item=spec.item)
+        draw = await self._draw(guild_id, spec, row, seed=seed, by=by)
+        await self.app.audit.record(guild_id, by, "drop.reroll", key,
+                                    f"round {draw.round}, seed {draw.seed}, {len(draw.winners)} winner(s)")
+        return draw
+
+    async def _draw(self, guild_id: int, spec: Drop, row: dict, *, seed: str | None, by: int | None) -> DrawResult:
+        now = self.app.clock.now()
+        if spec.campaign and not await repo.draws(self.app.db, row["id"]):
+            since = self._campaign_since(spec, row, now)
+            counts = await self._ledger_counts(guild_id, spec.entries.action, since, now)
+            eligible = {}
+            for user_id, n in counts.items():
+                rank = await self.member_rank(guild_id, user_id)
+                if rank is not None and self.window_start(spec, row["opens_at"], rank) is not None:
+                    eligible[user_id] = n
+            await repo.replace_entries(self.app.db, row["id"], eligible, now)
+        entrants = await repo.entries(self.app.db, row["id"])
+        excluded = await repo.ever_won(self.app.db, row["id"])
+        fresh = await repo.get(self.app.db, row["id"])
+        prizes = fresh["remaining"]
+        seed = seed or secrets.token_hex(8)
+        winners = pick_winners(seed, entrants, prizes, excluded)
+        round_no = await repo.record_draw(self.app.db, drop_id=row["id"], seed=seed, prizes=prizes, entrants=entrants,
+                                          excluded=sorted(excluded), winners=winners, now=now, by=by)
+        result = DrawResult(row["id"], round_no, seed, winners, len(entrants), prizes)
+        mentions = " ".join(f"<@{u}>" for u in winners[:80]) or self.app.t("drops.no_winners")
+        await self.app.outbox.post(guild_id, Target.channel(spec.channel),
+                                   OutMessage(content=self.app.t("drops.drawn", item=spec.item, count=len(winners),
+                                                                 winners=mentions, seed=seed)),
+                                   dedupe_key=f"drop:{row['id']}:draw:{round_no}")
+        self._kick_delivery(row["id"])
+        return result
+
+    async def replay_draw(self, drop_id: int, round_no: int) -> list[int]:
+        """Re-run a recorded draw from its seed and entrant list (for audit)."""
+        for d in await repo.draws(self.app.db, drop_id):
+            if d["round"] == round_no:
+                return pick_winners(d["seed"], [tuple(e) for e in d["entrants"]], d["prizes"], set(d["excluded"]))
+        raise UserError("drops.no_such_draw", round=round_no)
+
+    # --- codes and DMs ------------------------------------------------------------------------------
+    def _kick_delivery(self, drop_id: int) -> None:
+        self._deliver_pending.add(drop_id)
+        if self._deliver_task is None:
+            self._deliver_task = asyncio.create_task(self._deliver_loop(), name="kizuna-drop-dms")
+
+    async def _deliver_loop(self) -> None:
+        try:
+            while self._deliver_pending:
+                drop_id = min(self._deliver_pending)
+                self._deliver_pending.discard(drop_id)
+                try:
+                    await self.deliver(drop_id)
+                except Exception:
+                    log.exception("delivering drop %s DMs failed", drop_id)
+        finally:
+            self._deliver_task = None
+
+    async def deliver(self, drop_id: int) -> int:
+        """Assign codes to held claims, then queue one DM per claim that needs one. Idempotent."""
+        row = await repo.get(self.app.db, drop_id)
+        if row is None:
+            return 0
+        spec = self.spec_or_none(row["key"])
+        if spec is None:
+            return 0
+        if spec.codes:
+            await repo.assign_codes(self.app.db, drop_id)
+        queued, handled = 0, []
+        for claim in await repo.dms_to_queue(self.app.db, drop_id):
+            if spec.codes and claim["code"] is None:
+                continue  # out of codes: shown in /drop status, delivered if codes are added
+            if claim["source"] == "claim" and not spec.codes:
+                handled.append(claim["id"])  # the interaction reply said it all
+                continue
+            await self.app.outbox.post(row["guild_id"], Target.dm(claim["user_id"]), self._dm(spec, claim),
+                                       dedupe_key=f"drop:{drop_id}:dm:{claim['user_id']}:{claim['id']}")
+            handled.append(claim["id"])
+            queued += 1
+        await repo.mark_dm_queued(self.app.db, handled)
+        return queued
+
+    def _dm(self, spec: Drop, claim: dict) -> OutMessage:
+        t = self.app.t
+        first = {"raffle": "drops.dm_won", "waitlist": "drops.dm_promoted"}.get(claim["source"], "drops.dm_claimed")
+        lines = [t(first, item=spec.item)]
+        if claim["code"]:
+            lines.append(t("drops.dm_code", code=claim["code"]))
+        return OutMessage(content="\n".join(lines))
+
+    async def _on_outbox_failure(self, row: dict, error: str) -> None:
+        key = row.get("dedupe_key", "")
+        if not key.startswith("drop:") or ":dm:" not in key:
+            return
+        drop_id = int(key.split(":")[1])
+        run = await repo.get(self.app.db, drop_id)
+        item = self.spec_or_none(run["key"]).item if run and self.spec_or_none(run["key"]) else "?"
+        await self.app.audit.note(row["guild_id"], self.app.t("drops.dm_failed_note", user=f"<@{row['target']}>",
+                                                              item=item),
+                                  dedupe_key=f"drop:dmfail:{row['id']}")
+
+    # --- moderators: status and export ---------------------------------------------------------------
+    async def status(self, guild_id: int, key: str) -> DropStatus:
+        spec = self.spec(key)
+        row = await repo.latest(self.app.db, guild_id, key)
+        if row is None:
+            raise UserError("drops.not_started", item=spec.item)
+        prefix = f"drop:{row['id']}:dm:"
+        failed = await outbox_repo.failed_with_prefix(self.app.db, prefix)
+        draws = await repo.draws(self.app.db, row["id"])
+        verified = [pick_winners(d["seed"], d["entrants"], d["prizes"], set(d["excluded"])) == d["winners"]
+                    for d in draws]
+        return DropStatus(
+            drop_id=row["id"], key=key, item=spec.item, mode=row["mode"], status=row["status"], stock=row["stock"],
+            remaining=row["remaining"], counts=await repo.counts(self.app.db, row["id"]),
+            codes=await repo.code_counts(self.app.db, row["id"]),
+            without_code=await repo.claimed_without_code(self.app.db, row["id"]) if spec.codes else 0,
+            dms=await outbox_repo.status_counts(self.app.db, prefix),
+            dm_failed=[int(f["target"]) for f in failed], draws=draws,
+            windows=self.windows(spec, row["opens_at"]), verified=verified)
+
+    async def export_csv(self, guild_id: int, key: str) -> tuple[str, bytes]:
+        spec = self.spec(key)
+        row = await repo.latest(self.app.db, guild_id, key)
+        if row is None:
+            raise UserError("drops.not_started", item=spec.item)
+        failed = {int(f["target"]) for f in await outbox_repo.failed_with_prefix(self.app.db, f"drop:{row['id']}:dm:")}
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["drop", "run", "claim_id", "user_id", "source", "status", "slot", "claimed_at",
+                         "released_at", "released_by", "code", "dm_failed"])
+        for c in await repo.export_rows(self.app.db, row["id"]):
+            writer.writerow([key, row["id"], c["claim_id"], c["user_id"], c["source"], c["status"], c["slot"] or "",
+                             c["claimed_at"], c["released_at"] or "", c["released_by"] or "", c["code"] or "",
+                             "yes" if c["user_id"] in failed else ""])
+        return f"{key}-run{row['id']}.csv", out.getvalue().encode("utf-8")
+
+    async def latest_run(self, guild_id: int, key: str) -> dict | None:
+        return await repo.latest(self.app.db, guild_id, key)
