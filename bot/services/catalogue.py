@@ -4,9 +4,11 @@ Templates live in `bot/locales/<lang>/<area>.yaml` as `key: template`; the full 
 A template may use its own parameters plus `{community.name}` and `{persona.name}`,
 `{persona.greeting}`, `{persona.sign_off}`. Brand teams override any key under `messages:` in
 community.yaml; `check` rejects unknown keys and placeholders the message does not provide.
+Every key exists in every language with the same placeholders (`consistency_problems`, tested).
 """
 from __future__ import annotations
 
+import logging
 import string
 from functools import lru_cache
 from importlib import resources
@@ -15,8 +17,12 @@ from typing import Any, Iterator, Mapping
 
 import yaml
 
+log = logging.getLogger(__name__)
+
 LANGUAGES = ("en", "ja")
 SHARED_PLACEHOLDERS = ("community", "persona")
+# the attributes each shared placeholder offers: {persona.name} works, {persona.age} does not
+SHARED_ATTRIBUTES = {"community": ("name",), "persona": ("name", "greeting", "sign_off")}
 
 
 @lru_cache(maxsize=None)
@@ -33,13 +39,36 @@ def builtin(language: str) -> dict[str, str]:
     return out
 
 
+def fields(template: str) -> set[str]:
+    """Every replacement field as written: '{persona.name} {count:>3}' -> {'persona.name', 'count'}.
+    Raises ValueError on a broken template (an unmatched brace)."""
+    out = set()
+    for _, field, _, _ in string.Formatter().parse(template):
+        if field is not None:
+            out.add(field)
+    return out
+
+
 def placeholders(template: str) -> set[str]:
     """Top-level names a template uses: '{persona.name} {count}' -> {'persona', 'count'}."""
-    names = set()
-    for _, field, _, _ in string.Formatter().parse(template):
-        if field:
-            names.add(field.split(".")[0].split("[")[0])
-    return names
+    return {f.split(".")[0].split("[")[0] for f in fields(template)}
+
+
+def _field_problem(field: str, allowed: set[str]) -> str | None:
+    name = field.split(".")[0].split("[")[0]
+    if name == "" or name.isdigit():
+        return "positional placeholders like {} or {0} are not allowed: use a name from the list"
+    if name not in allowed:
+        return f"placeholder {{{name}}} is not available in this message"
+    if name in SHARED_ATTRIBUTES:
+        rest = field[len(name):]
+        attrs = SHARED_ATTRIBUTES[name]
+        if not rest.startswith(".") or rest[1:] not in attrs:
+            return (f"placeholder {{{field}}} does not exist; use "
+                    + ", ".join("{" + f"{name}.{a}" + "}" for a in attrs))
+    elif field != name:
+        return f"placeholder {{{field}}}: only plain names work here, like {{{name}}}"
+    return None
 
 
 def override_problems(overrides: Mapping[str, str]) -> Iterator[tuple[str, str]]:
@@ -47,18 +76,48 @@ def override_problems(overrides: Mapping[str, str]) -> Iterator[tuple[str, str]]
     known = builtin("en")
     for key, template in overrides.items():
         if key not in known:
-            yield key, f"unknown message key {key!r}"
+            near = sorted(k for k in known if k.split(".")[0] == key.split(".")[0])
+            hint = f" (keys in {key.split('.')[0]!r}: {', '.join(near[:8])}{', ...' if len(near) > 8 else ''})" \
+                if near else ""
+            yield key, f"unknown message key {key!r}{hint}"
             continue
         allowed = placeholders(known[key]) | set(SHARED_PLACEHOLDERS)
         try:
-            used = placeholders(template)
+            used = fields(template)
         except ValueError as exc:
-            yield key, f"broken template: {exc}"
+            yield key, f"broken template: {exc} (write {{{{ and }}}} for literal braces)"
             continue
-        extra = sorted(used - allowed)
-        if extra:
-            yield key, (f"placeholder {{{extra[0]}}} is not available in this message"
-                        f" (available: {', '.join('{' + a + '}' for a in sorted(allowed))})")
+        for field in sorted(used):
+            problem = _field_problem(field, allowed)
+            if problem:
+                yield key, (f"{problem} (available: {', '.join('{' + a + '}' for a in sorted(allowed))})")
+                break
+
+
+def consistency_problems() -> list[str]:
+    """Every key must exist in every language, with the same placeholders, and format cleanly."""
+    problems = []
+    catalogues = {lang: builtin(lang) for lang in LANGUAGES}
+    all_keys = sorted(set().union(*catalogues.values()))
+    for key in all_keys:
+        missing = [lang for lang, c in catalogues.items() if key not in c]
+        if missing:
+            problems.append(f"{key}: missing in {', '.join(missing)}")
+            continue
+        used = {}
+        for lang, c in catalogues.items():
+            try:
+                used[lang] = fields(c[key])
+            except ValueError as exc:
+                problems.append(f"{key} ({lang}): broken template: {exc}")
+                continue
+            bad = [p for f in used[lang] if (p := _field_problem(f, placeholders(c[key])))]
+            if bad:
+                problems.append(f"{key} ({lang}): {bad[0]}")
+        if len(used) == len(LANGUAGES) and len({frozenset(u) for u in used.values()}) > 1:
+            shown = "; ".join(f"{lang}: {', '.join(sorted(u)) or 'none'}" for lang, u in used.items())
+            problems.append(f"{key}: placeholders differ between languages ({shown})")
+    return problems
 
 
 class Catalogue:
@@ -82,11 +141,22 @@ class Catalogue:
                    overrides=c.messages)
 
     def t(self, key: str, **params: Any) -> str:
+        template = self.templates.get(key)
+        if template is None:
+            # a key missing in this language (the catalogue test fails on it) still says something
+            template = builtin("en").get(key)
+            if template is None:
+                raise KeyError(f"message key {key!r} is not in the {self.language} catalogue")
+            log.warning("message %s is missing in %s; using en", key, self.language)
         try:
-            template = self.templates[key]
-        except KeyError:
-            raise KeyError(f"message key {key!r} is not in the {self.language} catalogue") from None
-        return template.format(**self.shared, **params)
+            return template.format(**self.shared, **params)
+        except (KeyError, AttributeError, IndexError, ValueError):
+            builtin_template = builtin(self.language).get(key) or builtin("en").get(key)
+            if builtin_template is None or builtin_template == template:
+                raise
+            # an override `check` should have refused: the shipped text rather than an error
+            log.warning("override of %s does not format; using the shipped text", key)
+            return builtin_template.format(**self.shared, **params)
 
     def has(self, key: str) -> bool:
         return key in self.templates
