@@ -193,3 +193,27 @@ async def test_the_digest_covers_the_days_before_and_goes_out_once(app):
     summary = json.loads(await app.db.fetchval("SELECT summary FROM stats_digests"))
     assert summary["active"] == 5 and summary["last_day"] == "2026-11-30"
     assert "stats.digest" in app.actions.names()
+
+
+async def test_the_cli_prints_the_same_figures_and_writes_the_chart(app, tmp_path, capsys):
+    import asyncio
+
+    from bot.__main__ import main
+
+    await seed_month(app)
+    await app.db.conn.commit()
+    chart = tmp_path / "chart.png"
+    # the CLI runs its own event loop: run it in a thread, as a terminal would in its own process.
+    # --guild: the seeded guild (the shipped config names none, and another guild has rows too)
+    code = await asyncio.to_thread(main, ["stats", "--config", "config", "--period", "month", "--db",
+                                          str(tmp_path / "k.db"), "--chart", str(chart), "--guild", str(G),
+                                          "--until", "2026-11-30"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert out.out.startswith("📊 Community stats — last 30 days (2026-11-01 → 2026-11-30)\n")
+    assert "Members: 5 · joined 4 · left 1 (net +3)" in out.out
+    assert f"1. {ALICE} — 8 messages, 2 participations, 15 points" in out.out
+    assert "<@" not in out.out and "**" not in out.out
+    assert png_size(chart.read_bytes()) == CHART_SIZE
+    code = await asyncio.to_thread(main, ["stats", "--config", "config", "--db", str(tmp_path / "k.db")])
+    assert code == 2 and "several guilds are stored (2, 1000)" in capsys.readouterr().err

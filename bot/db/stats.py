@@ -128,3 +128,12 @@ async def claim_digest(db: Database, *, guild_id: int, period: str, period_end: 
             (guild_id, period, period_end, json.dumps(summary, sort_keys=True), to_db_time(now)),
         )
         return row is not None
+
+
+async def stored_guilds(db: Database, tables: set[str]) -> list[int]:
+    """Guild ids with any stats data (for the CLI when the config names no guild)."""
+    found: set[int] = set()
+    for table in ("member_events", "activity_daily", "participation_ledger", "feedback_items"):
+        if table in tables:
+            found.update(int(r[0]) for r in await db.fetchall(f"SELECT DISTINCT guild_id FROM {table}"))
+    return sorted(found)

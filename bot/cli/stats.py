@@ -1,0 +1,59 @@
+"""`python -m bot stats`: the community health figures in the terminal (and the chart as a file)."""
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import date
+from pathlib import Path
+
+from bot.errors import UserError
+
+from ._common import load_or_report
+
+HELP = ("Print community stats: `stats [--period week|month] [--db PATH] [--chart FILE] [--until YYYY-MM-DD]"
+        " [--guild ID]`.")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--period", choices=("week", "month"), default="week",
+                        help="the last 7 or 30 days, ending today in the community's time zone (default: week)")
+    parser.add_argument("--db", help="SQLite file (default: env KIZUNA_DB, the config, or data/kizuna.db)")
+    parser.add_argument("--chart", help="also write the PNG chart of daily active members and joins here")
+    parser.add_argument("--until", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                        help="last day of the period (default: today in the community's time zone)")
+    parser.add_argument("--guild", type=int, help="guild id (default: community.guild_id, or the only one stored)")
+
+
+def run(args) -> int:
+    config = load_or_report(args.config)
+    if config is None:
+        return 1
+    return asyncio.run(_run(config, args))
+
+
+async def _run(config, args) -> int:
+    from bot.app import App
+    from bot.db import stats as repo
+
+    app = await App.open(config, db_path=args.db, real_scheduler=False)
+    try:
+        guild_id = args.guild or app.guild_id
+        if guild_id is None:
+            guilds = await repo.stored_guilds(app.db, await app.stats.tables())
+            if len(guilds) > 1:
+                print(f"several guilds are stored ({', '.join(map(str, guilds))}): choose one with --guild",
+                      file=sys.stderr)
+                return 2
+            guild_id = guilds[0] if guilds else 0
+        try:
+            report = await app.stats.report(guild_id, args.period, last_day=args.until)
+        except UserError as exc:
+            print(app.t(exc.key, **exc.params), file=sys.stderr)
+            return 2
+        print(app.stats.render(report, mention=False).replace("**", ""))
+        if args.chart:
+            Path(args.chart).write_bytes(await app.stats.chart(report))
+            print(f"wrote the chart to {args.chart}", file=sys.stderr)
+    finally:
+        await app.close()
+    return 0
