@@ -3,17 +3,23 @@
 Rows are queued in the database under a dedupe key, so a restart or a second job never sends the same
 thing twice; a worker drains them through a `Sender` (discord.py in production, the offline harness in
 tests), paced per target and retried on transient failures.
+
+Pacing follows Discord's limits: at most `channel_burst` messages per `channel_window` seconds to one
+target (~5 per 5 s per channel) and `global_per_second` requests overall (~50/s per bot token).
+Messages to one target leave in queue order (sent one after another); different targets go in
+parallel. Pacing waits on real time, so it is off by default with a `FakeClock` (tests, playground),
+where there is no real Discord to protect.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Protocol
 
-from bot.clock import Clock
+from bot.clock import Clock, FakeClock
 from bot.db import Database
 from bot.db import outbox as repo
 
@@ -44,9 +50,35 @@ SentHook = Callable[[dict, Sent], Awaitable[None]]
 class OutboxSettings:
     batch: int = 50
     concurrency: int = 8
-    per_target_interval: float = 0.0  # seconds between two sends to one target (0 = as fast as allowed)
+    per_target_interval: float = 0.0  # extra minimum gap between two sends to one target (0 = none)
     max_attempts: int = 5
     backoff_seconds: float = 5.0
+    pace: bool | None = None  # None: pace unless the clock is a FakeClock
+    channel_burst: int = 5  # Discord: ~5 messages per 5 s per channel
+    channel_window: float = 5.0
+    global_per_second: int = 50  # Discord: ~50 requests/s per bot token
+    global_scope: str = "bot"  # "bot" (one token for every guild) | "guild" (one bot per guild)
+
+
+class SlidingWindow:
+    """At most `limit` events in any `period` seconds. `reserve(now)` books the earliest free slot
+    and returns how long to wait for it (0 when free now)."""
+
+    def __init__(self, limit: int, period: float) -> None:
+        self.limit = max(1, limit)
+        self.period = period
+        self._slots: deque[float] = deque()
+
+    def reserve(self, now: float) -> float:
+        while self._slots and self._slots[0] <= now - self.period:
+            self._slots.popleft()
+        start = now
+        if self._slots:
+            start = max(start, self._slots[-1])
+            if len(self._slots) >= self.limit:
+                start = max(start, self._slots[-self.limit] + self.period)
+        self._slots.append(start)
+        return start - now
 
 
 class Outbox:
@@ -60,6 +92,10 @@ class Outbox:
         self._sent_hooks: list[SentHook] = []
         self._last_send: dict[str, float] = defaultdict(float)
         self._worker: asyncio.Task | None = None
+        self._target_windows: dict[str, SlidingWindow] = {}
+        self._global_windows: dict[str, SlidingWindow] = {}
+        pace = self.settings.pace
+        self.pacing = (not isinstance(clock, FakeClock)) if pace is None else pace
 
     def on_failure(self, hook: FailureHook) -> None:
         """Called with (row, error) when a message is given up on (e.g. closed DMs)."""
@@ -92,26 +128,50 @@ class Outbox:
                 return total
             total += len(rows)
             sem = asyncio.Semaphore(self.settings.concurrency)
+            by_target: dict[str, list[dict]] = defaultdict(list)
+            for row in rows:  # one target's messages leave in queue order
+                by_target[_target_key(row)].append(row)
 
-            async def one(row: dict) -> None:
-                async with sem:
-                    await self._send_one(row)
+            async def one_target(target_rows: list[dict]) -> None:
+                for row in target_rows:
+                    await self._pace(row)
+                    async with sem:
+                        await self._send_one(row)
 
-            await asyncio.gather(*(one(r) for r in rows))
+            await asyncio.gather(*(one_target(rs) for rs in by_target.values()))
+
+    def pacing_delay(self, row: dict, now: float) -> float:
+        """Book a send slot for `row` at monotonic time `now`; seconds to wait before sending."""
+        s = self.settings
+        key = _target_key(row)
+        wait = 0.0
+        if s.per_target_interval:
+            wait = max(0.0, self._last_send[key] + s.per_target_interval - now)
+            self._last_send[key] = now + wait
+        if self.pacing:
+            window = self._target_windows.get(key)
+            if window is None:
+                window = self._target_windows[key] = SlidingWindow(s.channel_burst, s.channel_window)
+            wait = max(wait, window.reserve(now + wait) + wait)
+            scope = str(row["guild_id"]) if s.global_scope == "guild" else "*"
+            glob = self._global_windows.get(scope)
+            if glob is None:
+                glob = self._global_windows[scope] = SlidingWindow(s.global_per_second, 1.0)
+            wait += glob.reserve(now + wait)
+        return wait
+
+    async def _pace(self, row: dict) -> None:
+        if not (self.pacing or self.settings.per_target_interval):
+            return
+        wait = self.pacing_delay(row, asyncio.get_running_loop().time())
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     async def _send_one(self, row: dict) -> None:
         if self.sender is None:
             await repo.retry_later(self.db, row["id"], "no sender attached yet", self.clock.now())
             return
         target = Target(row["target_kind"], row["target"])
-        key = f"{row['guild_id']}:{target.kind}:{target.value}"
-        interval = self.settings.per_target_interval
-        if interval:
-            loop = asyncio.get_running_loop()
-            wait = self._last_send[key] + interval - loop.time()
-            self._last_send[key] = max(loop.time(), self._last_send[key] + interval)
-            if wait > 0:
-                await asyncio.sleep(wait)
         try:
             sent = await self.sender.send(row["guild_id"], target, OutMessage.from_json(row["payload"]))
         except Undeliverable as exc:
@@ -161,6 +221,10 @@ class Outbox:
             except asyncio.CancelledError:
                 pass
             self._worker = None
+
+
+def _target_key(row: dict) -> str:
+    return f"{row['guild_id']}:{row['target_kind']}:{row['target']}"
 
 
 async def _safely(awaitable: Awaitable[None]) -> None:

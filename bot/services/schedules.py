@@ -1,0 +1,562 @@
+"""Regular posts from schedules.yaml: jobs, the occurrence ledger, pools, pause/resume, reload, preview.
+
+How a post goes out exactly once
+--------------------------------
+Each enabled schedule becomes one job on `app.scheduler` (an APScheduler trigger built by
+`bot.config.schedules.Schedule.trigger`). When an occurrence fires, the service inserts a ledger row
+(guild, schedule, kind, occurrence) — unique — and only the caller whose INSERT returned a row posts,
+through `app.outbox.post(..., dedupe_key="schedule:<id>:<occurrence iso>")` with `as_persona=True`.
+A restart, a reload or a second job can therefore never post twice.
+
+At start-up, occurrences missed while the bot was down (between the schedule's last ledger row — or
+the time it became active, so a brand-new schedule never back-fills — and now) are handled once: the
+latest is posted if it is within the schedule's `grace` (several coalesce into one, the others are
+recorded as 'coalesced'); older ones are recorded as 'skipped' and reported to the mod-log.
+
+Pause/resume live in the database; run-now is ledger kind 'manual' with its own dedupe key
+("schedule:<id>:run-now:<iso>"), so it never collides with a regular occurrence.
+
+Actions (the plug-in point for other features)
+----------------------------------------------
+A schedule may name an `action:` (see `bot.config.schedules.KNOWN_ACTIONS`). A feature registers it
+on the App's registry, in its `build(app)` or `start()` (schedules starts last):
+
+    async def post_prompt(guild_id: int, occurrence: datetime, params: dict) -> None: ...
+    app.actions.register("prompt.post", post_prompt)
+
+`occurrence` is the scheduled instant in UTC (the moment of the moderator's click for run-now);
+`params` is a copy of the schedule's `params:` mapping, passed through untouched. The handler runs
+after the ledger claim, once per occurrence; it posts through the outbox itself (use a dedupe key
+built from the occurrence). A missing or failing action is reported to the mod-log and the ledger
+row is marked 'failed'.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from types import SimpleNamespace
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.base import BaseTrigger
+
+from bot.config import load_config
+from bot.config.schedules import EmbedSpec, Pool, Schedule, SchedulesFile, occurrences
+from bot.db import schedules as repo
+from bot.db.schedules import PoolState
+from bot.errors import ConfigError, UserError
+
+from .messages import OutMessage, Target
+
+log = logging.getLogger(__name__)
+
+_TINY = timedelta(microseconds=1)
+CATCH_UP_LIMIT = 1000  # occurrences looked at per schedule after a long outage
+
+
+# --- pure helpers (shared by the live path and the preview) ------------------------------------------
+def draw(pool_name: str, pool: Pool, state: PoolState) -> tuple[int, PoolState]:
+    """The next item of a pool and the pool's new state. `shuffle` is a fresh permutation per cycle,
+    seeded by (pool, cycle, size) so the preview can predict it, and never starts with the item that
+    ended the previous cycle."""
+    size = len(pool.items)
+    cycle, position, avoid = state.cycle, state.position, state.avoid_item
+    if position >= size:
+        cycle, position, avoid = cycle + 1, 0, state.last_item
+    order = list(range(size))
+    if pool.order == "shuffle":
+        random.Random(f"{pool_name}:{cycle}:{size}").shuffle(order)
+        if avoid is not None and size > 1 and order[0] == avoid:
+            order[0], order[-1] = order[-1], order[0]
+    item = order[position]
+    return item, PoolState(cycle, position + 1, avoid, item)
+
+
+def format_duration(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes and minutes % 1440 == 0:
+        return f"{minutes // 1440}d"
+    if minutes >= 60:
+        return f"{minutes // 60}h" + (f"{minutes % 60}m" if minutes % 60 else "")
+    return f"{minutes}m" if minutes else f"{int(delta.total_seconds())}s"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    content: str
+    embeds: tuple[dict, ...]
+
+    @property
+    def first_line(self) -> str:
+        if self.content:
+            return self.content.split("\n", 1)[0]
+        if self.embeds:
+            e = self.embeds[0]
+            return (e.get("title") or e.get("description") or "").split("\n", 1)[0]
+        return ""
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    when: datetime  # UTC
+    schedule_id: str
+    channel: str | None
+    first_line: str
+    action: str | None
+    paused: bool = False
+
+    def line(self, tz: ZoneInfo) -> str:
+        local = self.when.astimezone(tz)
+        where = f"#{self.channel}" if self.channel else "-"
+        parts = [f"{local:%Y-%m-%d %a %H:%M}", self.schedule_id, where, self.first_line or "-"]
+        if self.action:
+            parts.append(f"[{self.action}]")
+        if self.paused:
+            parts.append("(paused)")
+        return "  ".join(parts)
+
+
+def format_timeline(entries: Iterable[TimelineEntry], tz: ZoneInfo) -> list[str]:
+    return [e.line(tz) for e in entries]
+
+
+@dataclass(frozen=True)
+class ScheduleInfo:
+    id: str
+    rule: str
+    timezone: str
+    channel: str | None
+    action: str | None
+    enabled: bool
+    paused: bool
+    next_fire: datetime | None
+    last: dict | None
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    ok: bool
+    errors: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class RunResult:
+    schedule_id: str
+    channel: str | None
+    first_line: str
+    action: str | None
+
+
+@dataclass
+class Book:
+    """One guild's running schedules: the model, its triggers and what is paused."""
+
+    model: SchedulesFile
+    default_tz: str
+    triggers: dict[str, BaseTrigger]
+    paused: set[str] = field(default_factory=set)
+
+    def schedule(self, schedule_id: str) -> Schedule | None:
+        return self.model.by_id(schedule_id)
+
+
+def build_triggers(model: SchedulesFile, default_tz: str) -> dict[str, BaseTrigger]:
+    return {s.id: s.trigger(default_tz) for s in model.schedules if s.enabled}
+
+
+def dedupe_key(schedule_id: str, occurrence: datetime, kind: str = "regular") -> str:
+    iso = occurrence.isoformat()
+    return f"schedule:{schedule_id}:{iso}" if kind == "regular" else f"schedule:{schedule_id}:run-now:{iso}"
+
+
+class ScheduleService:
+    JOB_PREFIX = "schedule:"
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.model: SchedulesFile = getattr(app.config, "schedules", None) or SchedulesFile()
+        self.default_tz: str = self.model.default_timezone(app.config)
+        self.books: dict[int, Book] = {}
+        self._hooked = False
+
+    # --- life cycle ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        if not self._hooked:
+            self.app.outbox.on_failure(self._on_outbox_failure)
+            self._hooked = True
+        if self.app.guild_id is None:
+            log.warning("schedules: no guild id yet (set community.guild_id); schedules start when it is known")
+            import asyncio
+
+            self._waiter = asyncio.create_task(self._start_when_guild_known())
+            return
+        await self.load_guild(self.app.guild_id, self.model, self.default_tz, catch_up=True)
+
+    async def _start_when_guild_known(self) -> None:
+        import asyncio
+
+        while self.app.guild_id is None:
+            await asyncio.sleep(1)
+        await self.load_guild(self.app.guild_id, self.model, self.default_tz, catch_up=True)
+
+    async def stop(self) -> None:
+        waiter = getattr(self, "_waiter", None)
+        if waiter is not None:
+            waiter.cancel()
+
+    async def load_guild(self, guild_id: int, model: SchedulesFile, default_tz: str, *, catch_up: bool) -> Book:
+        """(Re)build one guild's jobs from `model`. With catch_up (start-up): finish interrupted claims
+        and handle occurrences missed while the bot was down."""
+        now = self.app.clock.now()
+        triggers = build_triggers(model, default_tz)
+        await repo.sync_states(self.app.db, guild_id, triggers, now)
+        states = await repo.load_states(self.app.db, guild_id)
+        book = Book(model, default_tz, triggers, {sid for sid, st in states.items() if st.paused})
+        self.books[guild_id] = book
+        if catch_up:
+            await self._recover_claimed(guild_id, book, now)
+            await self._catch_up(guild_id, book, states, now)
+        self._register_jobs(guild_id, book, now)
+        return book
+
+    def _register_jobs(self, guild_id: int, book: Book, now: datetime) -> None:
+        scheduler = self.app.scheduler
+        prefix = f"{self.JOB_PREFIX}{guild_id}:"
+        for job_id in [j for j in scheduler.jobs if j.startswith(prefix)]:
+            if job_id[len(prefix):] not in book.triggers:
+                scheduler.remove_job(job_id)
+        for schedule_id, trigger in book.triggers.items():
+            job_id = prefix + schedule_id
+            old = scheduler.jobs.get(job_id)
+            # a replaced job carries on from where the old one was, so nothing between is lost;
+            # the ledger makes a repeated occurrence harmless
+            since = min(old.checked_until, now) if old is not None else now
+            scheduler.add_job(job_id, trigger, partial(self._on_occurrence, guild_id, schedule_id), since=since)
+
+    # --- the live path ------------------------------------------------------------------------------
+    async def _on_occurrence(self, guild_id: int, schedule_id: str, occurrence: datetime) -> None:
+        book = self.books.get(guild_id)
+        schedule = book.schedule(schedule_id) if book else None
+        if book is None or schedule is None or schedule_id not in book.triggers:
+            return  # removed by a reload
+        now = self.app.clock.now()
+        if schedule_id in book.paused:
+            await repo.record(self.app.db, guild_id=guild_id, schedule_id=schedule_id, occurrences=[occurrence],
+                              status="paused", now=now)
+            return
+        later = book.triggers[schedule_id].get_next_fire_time(occurrence, occurrence + _TINY)
+        if later is not None and later <= now:
+            # the bot was busy past several occurrences: only the latest posts
+            await repo.record(self.app.db, guild_id=guild_id, schedule_id=schedule_id, occurrences=[occurrence],
+                              status="coalesced", now=now)
+            return
+        grace = book.model.grace_of(schedule)
+        if now - occurrence > grace:
+            await self._skip(guild_id, book, schedule, [occurrence], now)
+            return
+        await self._claim_and_deliver(guild_id, book, schedule, occurrence, "regular")
+
+    async def _claim_and_deliver(self, guild_id: int, book: Book, schedule: Schedule, occurrence: datetime,
+                                 kind: str) -> Rendered | None | bool:
+        """Claim the ledger row (drawing the pool item in the same transaction) and deliver.
+        Returns False when the occurrence was already claimed."""
+        now = self.app.clock.now()
+        async with self.app.db.transaction() as tx:
+            ledger_id = await repo.claim(tx, guild_id=guild_id, schedule_id=schedule.id, kind=kind,
+                                         occurrence=occurrence, status="claimed", now=now)
+            if ledger_id is None:
+                return False
+            item = None
+            if schedule.pool:
+                state = await repo.pool_state(tx, guild_id, schedule.pool)
+                item, state = draw(schedule.pool, book.model.pools[schedule.pool], state)
+                await repo.save_pool_state(tx, guild_id, schedule.pool, state)
+                await repo.set_item(tx, ledger_id, item)
+        return await self._deliver(guild_id, book, schedule, ledger_id, occurrence, kind, item)
+
+    async def _deliver(self, guild_id: int, book: Book, schedule: Schedule, ledger_id: int, occurrence: datetime,
+                       kind: str, item: int | None) -> Rendered | None:
+        rendered = self.render(book, schedule, occurrence, item)
+        if rendered is not None:
+            await self.app.outbox.post(
+                guild_id, Target.channel(schedule.channel),
+                OutMessage(content=rendered.content, embeds=rendered.embeds, as_persona=True),
+                dedupe_key=dedupe_key(schedule.id, occurrence, kind))
+        status, detail = "posted", None
+        if schedule.action:
+            status, detail = await self._run_action(guild_id, schedule, occurrence)
+        await repo.finish(self.app.db, ledger_id, status, detail)
+        return rendered
+
+    async def _run_action(self, guild_id: int, schedule: Schedule, occurrence: datetime) -> tuple[str, str | None]:
+        key = f"schedule-action:{schedule.id}:{occurrence.isoformat()}"
+        try:
+            handler = self.app.actions.get(schedule.action)
+        except KeyError:
+            await self.app.audit.note(guild_id, self.app.t("schedules.action_missing", id=schedule.id,
+                                                           action=schedule.action), dedupe_key=key)
+            return "failed", f"action {schedule.action} is not available"
+        try:
+            await handler(guild_id, occurrence, dict(schedule.params))
+        except Exception as exc:
+            log.exception("schedule %s: action %s failed", schedule.id, schedule.action)
+            if isinstance(exc, UserError):
+                error = self.app.t(exc.key, **exc.params) if self.app.catalogue.has(exc.key) else exc.key
+            else:
+                error = f"{type(exc).__name__}: {exc}"
+            await self.app.audit.note(guild_id, self.app.t("schedules.action_failed", id=schedule.id,
+                                                           action=schedule.action, error=error[:300]),
+                                      dedupe_key=key)
+            return "failed", error[:500]
+        return "posted", None
+
+    async def _skip(self, guild_id: int, book: Book, schedule: Schedule, missed: list[datetime],
+                    now: datetime) -> None:
+        await repo.record(self.app.db, guild_id=guild_id, schedule_id=schedule.id, occurrences=missed,
+                          status="skipped", now=now, detail="past grace")
+        tz = schedule.zone(book.default_tz)
+        text = self.app.t("schedules.skipped_note", id=schedule.id, count=len(missed),
+                          first=f"{missed[0].astimezone(tz):%Y-%m-%d %H:%M}",
+                          last=f"{missed[-1].astimezone(tz):%Y-%m-%d %H:%M}", timezone=tz.key,
+                          grace=format_duration(book.model.grace_of(schedule)))
+        await self.app.audit.note(guild_id, text,
+                                  dedupe_key=f"schedule-skipped:{schedule.id}:{missed[-1].isoformat()}")
+
+    # --- start-up ------------------------------------------------------------------------------------
+    async def _recover_claimed(self, guild_id: int, book: Book, now: datetime) -> None:
+        """Rows a crash left between claim and delivery: deliver (the outbox dedupes) or skip."""
+        for row in await repo.claimed(self.app.db, guild_id):
+            schedule = book.schedule(row["schedule_id"])
+            if schedule is None:
+                await repo.finish(self.app.db, row["id"], "failed", "schedule removed before delivery")
+                continue
+            if row["kind"] == "regular" and now - row["occurrence"] > book.model.grace_of(schedule):
+                await repo.finish(self.app.db, row["id"], "skipped", "interrupted, past grace")
+                await self._skip(guild_id, book, schedule, [row["occurrence"]], now)
+                continue
+            await self._deliver(guild_id, book, schedule, row["id"], row["occurrence"], row["kind"], row["item"])
+
+    async def _catch_up(self, guild_id: int, book: Book, states: dict[str, repo.ScheduleState],
+                        now: datetime) -> None:
+        last = await repo.last_regular(self.app.db, guild_id)
+        for schedule_id, trigger in book.triggers.items():
+            state = states.get(schedule_id)
+            if state is None or state.paused:
+                continue
+            since = max(state.active_since, last.get(schedule_id, state.active_since))
+            if since >= now:
+                continue
+            missed = occurrences(trigger, since, now, CATCH_UP_LIMIT)
+            if not missed:
+                continue
+            schedule = book.schedule(schedule_id)
+            grace = book.model.grace_of(schedule)
+            recent = [o for o in missed if now - o <= grace]
+            old = [o for o in missed if now - o > grace]
+            if old:
+                await self._skip(guild_id, book, schedule, old, now)
+            if recent:
+                await repo.record(self.app.db, guild_id=guild_id, schedule_id=schedule_id, occurrences=recent[:-1],
+                                  status="coalesced", now=now)
+                await self._claim_and_deliver(guild_id, book, schedule, recent[-1], "regular")
+
+    # --- content -------------------------------------------------------------------------------------
+    def render(self, book: Book, schedule: Schedule, occurrence: datetime, item: int | None) -> Rendered | None:
+        if schedule.pool:
+            items = book.model.pools[schedule.pool].items
+            entry = items[(item or 0) % len(items)]
+            text, embed = entry.text, entry.embed
+        else:
+            text, embed = schedule.text, schedule.embed
+        if not text and embed is None:
+            return None
+        values = self._template_values(book, schedule, occurrence)
+        content = text.format_map(values) if text else ""
+        embeds = (self._embed(embed, values),) if embed is not None else ()
+        return Rendered(content, embeds)
+
+    def _template_values(self, book: Book, schedule: Schedule, occurrence: datetime) -> dict[str, Any]:
+        local = occurrence.astimezone(schedule.zone(book.default_tz))
+        weekday = self.app.t("schedules.weekdays").split(",")[local.weekday()].strip()
+        month_name = self.app.t("schedules.months").split(",")[local.month - 1].strip()
+        shared = self.app.catalogue.shared
+        return {
+            "community": shared["community"],
+            "persona": shared["persona"],
+            "date": self.app.t("schedules.date", year=local.year, month=local.month, day=local.day,
+                               month_name=month_name, weekday=weekday),
+            "time": f"{local:%H:%M}",
+            "weekday": weekday,
+            "schedule": SimpleNamespace(id=schedule.id),
+        }
+
+    @staticmethod
+    def _embed(spec: EmbedSpec, values: dict[str, Any]) -> dict:
+        def fmt(text: str | None) -> str | None:
+            return text.format_map(values) if text else text
+
+        out: dict[str, Any] = {"type": "rich"}
+        for key in ("title", "description"):
+            if getattr(spec, key):
+                out[key] = fmt(getattr(spec, key))
+        if spec.url:
+            out["url"] = str(spec.url)
+        if spec.color_value() is not None:
+            out["color"] = spec.color_value()
+        if spec.image:
+            out["image"] = {"url": str(spec.image)}
+        if spec.thumbnail:
+            out["thumbnail"] = {"url": str(spec.thumbnail)}
+        if spec.footer:
+            out["footer"] = {"text": fmt(spec.footer)}
+        if spec.fields:
+            out["fields"] = [{"name": fmt(f.name), "value": fmt(f.value), "inline": f.inline} for f in spec.fields]
+        return out
+
+    # --- moderator commands ---------------------------------------------------------------------------
+    def _book(self, guild_id: int | None) -> tuple[int, Book]:
+        gid = guild_id if guild_id is not None else self.app.guild_id
+        book = self.books.get(gid) if gid is not None else None
+        if book is None:
+            book = Book(self.model, self.default_tz, build_triggers(self.model, self.default_tz))
+        return gid or 0, book
+
+    def _known(self, book: Book, schedule_id: str) -> Schedule:
+        schedule = book.schedule(schedule_id.strip())
+        if schedule is None:
+            known = ", ".join(s.id for s in book.model.schedules) or "-"
+            raise UserError("schedules.unknown", id=schedule_id, known=known[:1500])
+        return schedule
+
+    def schedule_ids(self, guild_id: int | None = None) -> list[str]:
+        return [s.id for s in self._book(guild_id)[1].model.schedules]
+
+    async def pause(self, schedule_id: str, actor_id: int, guild_id: int | None = None) -> Schedule:
+        gid, book = self._book(guild_id)
+        schedule = self._known(book, schedule_id)
+        if not await repo.set_paused(self.app.db, gid, schedule.id, True, actor_id, self.app.clock.now()):
+            raise UserError("schedules.already_paused", id=schedule.id)
+        book.paused.add(schedule.id)
+        await self.app.audit.record(gid, actor_id, "schedule.pause", target=schedule.id)
+        return schedule
+
+    async def resume(self, schedule_id: str, actor_id: int, guild_id: int | None = None) -> ScheduleInfo:
+        gid, book = self._book(guild_id)
+        schedule = self._known(book, schedule_id)
+        if not await repo.set_paused(self.app.db, gid, schedule.id, False, actor_id, self.app.clock.now()):
+            raise UserError("schedules.not_paused", id=schedule.id)
+        book.paused.discard(schedule.id)
+        await self.app.audit.record(gid, actor_id, "schedule.resume", target=schedule.id)
+        return next(i for i in await self.list(gid) if i.id == schedule.id)
+
+    async def run_now(self, schedule_id: str, actor_id: int, guild_id: int | None = None) -> RunResult:
+        gid, book = self._book(guild_id)
+        schedule = self._known(book, schedule_id)
+        now = self.app.clock.now()
+        rendered = await self._claim_and_deliver(gid, book, schedule, now, "manual")
+        if rendered is False:
+            raise UserError("schedules.run_now_twice", id=schedule.id)
+        await self.app.audit.record(gid, actor_id, "schedule.run-now", target=schedule.id)
+        return RunResult(schedule.id, schedule.channel, rendered.first_line if rendered else "", schedule.action)
+
+    async def list(self, guild_id: int | None = None) -> list[ScheduleInfo]:
+        gid, book = self._book(guild_id)
+        last = await repo.last_entries(self.app.db, gid)
+        jobs = self.app.scheduler.jobs
+        now = self.app.clock.now()
+        out = []
+        for s in book.model.schedules:
+            job = jobs.get(f"{self.JOB_PREFIX}{gid}:{s.id}")
+            next_fire = job.next_fire if job is not None else (
+                book.triggers[s.id].get_next_fire_time(None, now) if s.id in book.triggers else None)
+            out.append(ScheduleInfo(s.id, s.rule_text(), s.zone(book.default_tz).key, s.channel, s.action,
+                                    s.enabled, s.id in book.paused, next_fire, last.get(s.id)))
+        return out
+
+    async def reload(self, actor_id: int | None = None, guild_id: int | None = None) -> ReloadResult:
+        """Read the config folder again. On any problem nothing changes and the file:line errors come
+        back; otherwise the jobs are replaced (the ledger prevents double posts)."""
+        try:
+            config = load_config(self.app.config.dir)
+        except ConfigError as exc:
+            return ReloadResult(False, tuple(exc.problems))
+        model: SchedulesFile = getattr(config, "schedules", None) or SchedulesFile()
+        errors = tuple(self._runtime_problems(config, model))
+        if errors:
+            return ReloadResult(False, errors)
+        gid, book = self._book(guild_id)
+        old = {s.id: s for s in book.model.schedules}
+        new = {s.id: s for s in model.schedules}
+        added = tuple(i for i in new if i not in old)
+        removed = tuple(i for i in old if i not in new)
+        changed = tuple(i for i in new if i in old and new[i] != old[i])
+        default_tz = model.default_timezone(config)
+        if gid == (self.app.guild_id or 0):
+            self.model, self.default_tz = model, default_tz
+        await self.load_guild(gid, model, default_tz, catch_up=False)
+        if actor_id is not None:
+            await self.app.audit.record(gid, actor_id, "schedule.reload",
+                                        detail=f"{len(new)} schedules: +{len(added)} -{len(removed)} ~{len(changed)}")
+        return ReloadResult(True, (), added, removed, changed, len(new))
+
+    def _runtime_problems(self, config, model: SchedulesFile) -> Iterable[str]:
+        """Channels the reloaded file uses but the running bot does not know (community.yaml changes
+        need a restart)."""
+        running = self.app.config.community.channels
+        source = config.sources.get("schedules")
+        for i, s in enumerate(model.schedules):
+            if s.channel and s.channel not in running:
+                line = source.line_of(("schedules", i, "channel")) if source else 1
+                path = source.path if source else config.dir / "schedules.yaml"
+                yield (f"{path}:{line}: schedules[{i}].channel: channel {s.channel!r} is new in community.yaml;"
+                       " restart the bot so it exists")
+
+    # --- preview -------------------------------------------------------------------------------------
+    async def timeline(self, start: datetime, end: datetime, guild_id: int | None = None) -> list[TimelineEntry]:
+        """What will post in (start, end], pools resolved from their stored positions as they would be."""
+        gid, book = self._book(guild_id)
+        if gid not in self.books:
+            states = await repo.load_states(self.app.db, gid)
+            book.paused = {sid for sid, st in states.items() if st.paused}
+        pools = await repo.pool_states(self.app.db, gid)
+        events = sorted((when, sid) for sid, trigger in book.triggers.items()
+                        for when in occurrences(trigger, start, end, limit=100_000))
+        out = []
+        for when, sid in events:
+            schedule = book.schedule(sid)
+            paused = sid in book.paused
+            item = None
+            if schedule.pool and not paused:
+                item, pools[schedule.pool] = draw(schedule.pool, book.model.pools[schedule.pool],
+                                                  pools.get(schedule.pool, PoolState()))
+            rendered = self.render(book, schedule, when, item)
+            out.append(TimelineEntry(when, sid, schedule.channel if rendered else None,
+                                     rendered.first_line if rendered else "", schedule.action, paused))
+        return out
+
+    # --- outbox failures ------------------------------------------------------------------------------
+    async def _on_outbox_failure(self, row: dict, error: str) -> None:
+        """A channel post the bot could not deliver is reported to the mod-log — unless it was the
+        mod-log itself (or such a report), which would only fail again."""
+        if row.get("target_kind") == "dm":
+            return
+        mod_log = self.app.config.community.moderation.mod_log
+        key = str(row.get("dedupe_key", ""))
+        if (row.get("target_kind") == "channel" and row.get("target") == mod_log) or key.startswith("outbox-failed:"):
+            log.error("cannot post to the mod-log (%s): %s", key, error)
+            return
+        channel = f"#{row['target']}" if row.get("target_kind") == "channel" else f"<#{row.get('target')}>"
+        await self.app.audit.note(int(row["guild_id"]),
+                                  self.app.t("schedules.undeliverable", channel=channel, error=error[:300]),
+                                  dedupe_key=f"outbox-failed:{row['id']}")
+
+
+def build(app) -> ScheduleService:
+    return ScheduleService(app)
