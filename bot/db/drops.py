@@ -407,9 +407,9 @@ async def stock_check(db: Database, drop_id: int) -> dict[str, int]:
 
 async def ledger_counts(db: Database, guild_id: int, action: str, since: datetime, until: datetime) -> dict[int, int]:
     """Fallback when the participation service offers no `action_counts`: rows per member of one
-    action in [since, until). Reads the participation area's table (its owner writes it)."""
+    action in [since, until]. Reads the participation area's table (its owner writes it)."""
     rows = await db.fetchall(
-        "SELECT user_id, COUNT(*) FROM participation_ledger WHERE guild_id = ? AND action = ? AND at >= ? AND at < ?"
+        "SELECT user_id, COUNT(*) FROM participation_ledger WHERE guild_id = ? AND action = ? AND at >= ? AND at <= ?"
         " GROUP BY user_id", (guild_id, action, to_db_time(since), to_db_time(until)))
     return {r[0]: r[1] for r in rows}
 
