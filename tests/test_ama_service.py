@@ -15,13 +15,14 @@ from bot.services.ama import parse_until, quote
 from bot.services.messages import Sent
 
 G = 1000
-MOD, GUEST, ALICE, BOB, CAROL = 10, 20, 1, 2, 3
+MOD, GUEST, ALICE, BOB, CAROL, VERA = 10, 20, 1, 2, 3, 4
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 
 
 class FakeGuild:
     def __init__(self) -> None:
-        self.roles: dict[int, set[str]] = {GUEST: {"member"}}
+        self.roles: dict[int, set[str]] = {u: {"member"} for u in (GUEST, ALICE, BOB, CAROL)}
+        self.roles[VERA] = {"visitor"}
 
     async def add_role(self, guild_id, user_id, role_key, reason=""):
         self.roles.setdefault(user_id, set()).add(role_key)
@@ -154,6 +155,9 @@ async def test_bad_input_is_refused_with_a_reason(app):
     assert await user_error(app.ama.ask(G, ALICE, "   ")) == "ama.question_empty"
     assert await user_error(app.ama.ask(G, ALICE, "x" * 501)) == "ama.question_too_long"
     assert await user_error(app.ama.ask(G, GUEST, "me?")) == "ama.guest_cannot_ask"
+    assert await user_error(app.ama.ask(G, VERA, "may I?")) == "ama.members_only"  # visitors read along
+    q = await app.ama.ask(G, BOB, "fine")
+    assert await user_error(app.ama.upvote(G, VERA, q.id)) == "ama.members_only"
     for i in range(5):
         await app.ama.ask(G, ALICE, f"q{i}")
     assert await user_error(app.ama.ask(G, ALICE, "sixth")) == "ama.too_many_questions"

@@ -170,6 +170,10 @@ class AmaService:
             raise UserError("ama.session_closed", topic=session.topic)
         return session
 
+    async def ensure_open(self, guild_id: int, session_id: int) -> Session:
+        """The session behind an Ask button, if it still takes questions (else a UserError)."""
+        return await self._open_session(guild_id, session_id)
+
     async def _question(self, guild_id: int, question_id: int) -> tuple[Question, Session]:
         row = await repo.get_question(self.db, question_id)
         session = await self.session(row["session_id"]) if row else None
@@ -291,9 +295,18 @@ class AmaService:
         return "\n".join(lines)[:2000]
 
     # --- members -------------------------------------------------------------------------------
+    async def _require_member(self, guild_id: int, user_id: int) -> None:
+        """Asking and upvoting are for members: visitors read along (as everywhere in the community)."""
+        if self.app.guild is None:
+            return
+        roles = await self.app.guild.member_role_keys(guild_id, user_id) or set()
+        if not roles & {"member", self.app.config.community.moderation.moderator_role}:
+            raise UserError("ama.members_only")
+
     async def ask(self, guild_id: int, user_id: int, text: str, *, session_id: int | None = None) -> Question:
         app = self.app
         session = await self._open_session(guild_id, session_id)
+        await self._require_member(guild_id, user_id)
         text = (text or "").strip()
         if not text:
             raise UserError("ama.question_empty")
@@ -320,6 +333,7 @@ class AmaService:
         question, session = await self._question(guild_id, question_id)
         if not session.is_open:
             raise UserError("ama.session_closed", topic=session.topic)
+        await self._require_member(guild_id, user_id)
         if question.author_id == user_id:
             raise UserError("ama.own_question")
         votes = await repo.upvote(self.db, question_id, user_id, self.app.clock.now())

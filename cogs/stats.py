@@ -1,0 +1,35 @@
+"""/stats [week|month] for moderators: the figures, with a PNG chart of daily active members and joins.
+The figures come from bot/services/stats.py; the chart is rendered off the event loop."""
+from __future__ import annotations
+
+import io
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import is_moderator
+from bot.tree import respond
+
+
+class StatsCog(commands.Cog):
+    def __init__(self, bot) -> None:
+        self.bot = bot
+        self.app = bot.app
+
+    @app_commands.command(name="stats", description="Moderators: community health for the last week or month")
+    @app_commands.describe(period="the last 7 days (week) or 30 days (month)")
+    @app_commands.guild_only()
+    @is_moderator()
+    async def stats(self, interaction: discord.Interaction, period: Literal["week", "month"] = "week") -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)  # the chart takes a moment
+        service = self.app.stats
+        report = await service.report(interaction.guild_id, period)
+        png = await service.chart(report)
+        name = f"stats-{period}-{report.last_day.isoformat()}.png"
+        await respond(interaction, service.render(report), file=discord.File(io.BytesIO(png), filename=name))
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(StatsCog(bot))
