@@ -115,7 +115,7 @@ class App:
             return features[name]
         raise AttributeError(name)
 
-    def t(self, key: str, **params: Any) -> str:
+    def t(self, key: str, /, **params: Any) -> str:
         return self.catalogue.t(key, **params)
 
     @classmethod
