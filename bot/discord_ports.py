@@ -1,6 +1,8 @@
 """The bot's side of the service ports: the outbox sender and guild operations, with discord.py."""
 from __future__ import annotations
 
+import base64
+import io
 import logging
 from typing import TYPE_CHECKING
 
@@ -18,8 +20,11 @@ NO_PINGS = discord.AllowedMentions.none()
 
 
 class DiscordSender:
+    PERSONA_HOOK_NAME = "Kizuna persona"
+
     def __init__(self, bot: "KizunaBot") -> None:
         self.bot = bot
+        self._hooks: dict[int, discord.Webhook] = {}  # channel id -> the persona webhook (saves a GET per post)
 
     async def send(self, guild_id: int, target: Target, message: OutMessage) -> Sent:
         destination = await self._destination(guild_id, target)
@@ -29,11 +34,11 @@ class DiscordSender:
         if view is not None:
             kwargs["view"] = view
         try:
-            if message.as_persona and isinstance(destination, discord.TextChannel) and view is None:
-                sent = await self._send_as_persona(destination, kwargs)
+            if message.as_persona and isinstance(destination, discord.TextChannel):
+                sent = await self._send_as_persona(destination, kwargs, message)
                 if sent is not None:
                     return sent
-            msg = await destination.send(**kwargs)
+            msg = await destination.send(**kwargs, **_files(message))
             if message.thread_name and isinstance(msg.channel, discord.TextChannel):
                 thread = await msg.create_thread(name=message.thread_name[:100])
                 return Sent(msg.id, msg.channel.id, {"thread_id": thread.id})
@@ -46,6 +51,50 @@ class DiscordSender:
             if exc.status == 429:
                 raise RateLimited(float(getattr(exc, "retry_after", 5.0) or 5.0)) from exc
             raise
+
+    async def _send_as_persona(self, channel: discord.TextChannel, kwargs: dict,
+                               message: OutMessage) -> Sent | None:
+        """Post as the character (the persona's name and avatar) through a webhook the bot owns.
+
+        None means "post as the bot instead": the persona is off, the bot lacks Manage Webhooks, or
+        Discord refused the webhook. Buttons work too: a webhook created by the bot is owned by its
+        application, so its messages may carry interactive components.
+        """
+        persona = self.bot.config.community.persona
+        if not persona.use_webhook or not channel.permissions_for(channel.guild.me).manage_webhooks:
+            return None
+        options = dict(kwargs, username=persona.name, wait=True)
+        if persona.avatar_url:
+            options["avatar_url"] = str(persona.avatar_url)
+        for attempt in (1, 2):
+            try:
+                hook = await self._persona_hook(channel)
+                msg = await hook.send(**options, **_files(message))  # fresh File objects per attempt
+                break
+            except discord.NotFound:
+                # the webhook was deleted by hand since we cached it: make a new one, once
+                self._hooks.pop(channel.id, None)
+                if attempt == 2:
+                    return None
+            except discord.Forbidden:
+                self._hooks.pop(channel.id, None)
+                log.info("persona webhook refused in #%s; posting as the bot", channel.name)
+                return None
+        extra: dict = {"persona": True}
+        if message.thread_name:
+            thread = await channel.create_thread(name=message.thread_name[:100], message=discord.Object(msg.id))
+            extra["thread_id"] = thread.id
+        return Sent(msg.id, channel.id, extra)
+
+    async def _persona_hook(self, channel: discord.TextChannel) -> discord.Webhook:
+        hook = self._hooks.get(channel.id)
+        if hook is None:
+            me = self.bot.user.id if self.bot.user else None
+            hooks = [h for h in await channel.webhooks()
+                     if h.name == self.PERSONA_HOOK_NAME and h.token and (h.user is None or h.user.id == me)]
+            hook = hooks[0] if hooks else await channel.create_webhook(name=self.PERSONA_HOOK_NAME)
+            self._hooks[channel.id] = hook
+        return hook
 
     async def _destination(self, guild_id: int, target: Target):
         if target.kind == "dm":
@@ -67,21 +116,13 @@ class DiscordSender:
             raise Undeliverable(f"channel {target.value!r} not found (run /setup?)")
         return channel
 
-    async def _send_as_persona(self, channel: discord.TextChannel, kwargs: dict) -> Sent | None:
-        """Post as the character through a webhook; None (fall back to the bot) without permission."""
-        if not channel.permissions_for(channel.guild.me).manage_webhooks:
-            return None
-        persona = self.bot.config.community.persona
-        if not persona.use_webhook:
-            return None
-        try:
-            hooks = await channel.webhooks()
-            hook = discord.utils.get(hooks, name="Kizuna persona") or await channel.create_webhook(name="Kizuna persona")
-            msg = await hook.send(username=persona.name, avatar_url=str(persona.avatar_url) if persona.avatar_url else None,
-                                  wait=True, **kwargs)
-        except discord.Forbidden:
-            return None
-        return Sent(msg.id, channel.id, {"persona": True})
+
+def _files(message: OutMessage) -> dict:
+    """`files=` for a send: new File objects each time (discord.py closes them after a request)."""
+    if not message.files:
+        return {}
+    return {"files": [discord.File(io.BytesIO(base64.b64decode(data)), filename=name)
+                      for name, data in message.files]}
 
 
 class DiscordGuildPort:

@@ -140,7 +140,7 @@ class Catalogue:
         return cls(c.community.language, community_name=c.community.name, persona=c.persona,
                    overrides=c.messages)
 
-    def t(self, key: str, **params: Any) -> str:
+    def t(self, key: str, /, **params: Any) -> str:
         template = self.templates.get(key)
         if template is None:
             # a key missing in this language (the catalogue test fails on it) still says something
