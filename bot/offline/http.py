@@ -1,0 +1,958 @@
+"""The fake Discord HTTP API: every REST call of the bot (`HTTPClient.request`) and every interaction
+response or webhook call (`AsyncWebhookAdapter.request`) is answered here from the `World`.
+
+Each request is first validated against Discord's OpenAPI spec (spec.py), then checked for the
+permissions Discord would check (computed by discord.py on the world's current state), then applied
+to the world; the gateway events Discord would send follow (GUILD_MEMBER_UPDATE after a role change,
+MESSAGE_CREATE after a post, ...), delivered after the response like on Discord.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from urllib.parse import unquote
+
+import discord
+from discord.http import Route
+from discord.webhook.async_ import AsyncWebhookAdapter
+
+from .spec import SpecViolation, Spec
+from .world import (DM, EPHEMERAL, LOADING, PRIVATE_THREAD, PUBLIC_THREAD, TEXT, FakeChannel, FakeMessage, World,
+                    walk_components)
+
+if TYPE_CHECKING:
+    from .harness import Harness
+
+log = logging.getLogger(__name__)
+
+INTERACTION_TOKEN_LIFETIME = timedelta(minutes=15)
+
+
+class HarnessGap(NotImplementedError):
+    """The bot used a Discord route the offline harness does not implement yet."""
+
+
+class _Response:
+    """Just enough of aiohttp's response for discord.HTTPException."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        self.status = status
+        self.reason = reason
+        self.headers: dict[str, str] = {}
+
+
+def error(status: int, code: int, message: str) -> discord.HTTPException:
+    body = {"code": code, "message": message}
+    if status == 403:
+        return discord.Forbidden(_Response(403, "Forbidden"), body)
+    if status == 404:
+        return discord.NotFound(_Response(404, "Not Found"), body)
+    return discord.HTTPException(_Response(status, "Bad Request"), body)
+
+
+def missing_permissions() -> discord.HTTPException:
+    return error(403, 50013, "Missing Permissions")
+
+
+def missing_access() -> discord.HTTPException:
+    return error(403, 50001, "Missing Access")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str  # the route template, e.g. /channels/{channel_id}/messages
+    url: str
+    json: Any = None
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    params: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.path}>"
+
+
+@dataclass(eq=False)
+class Reply:
+    """What an interaction led to: its response and follow-ups, or the modal it opened."""
+
+    world: World
+    id: int
+    token: str
+    type: int  # 2 command, 3 component, 5 modal submit
+    user_id: int
+    channel_id: int | None
+    name: str  # "/admin audit", "button Approve", "modal ...", "menu ..."
+    created_at: datetime
+    source_message_id: int | None = None  # the message a component was on
+    response_type: int | None = None
+    original_id: int | None = None
+    message_ids: list[int] = field(default_factory=list)  # original first, then follow-ups, in order
+    modal: dict[str, Any] | None = None
+
+    # --- reading it ---------------------------------------------------------------------------------
+    @property
+    def responded(self) -> bool:
+        return self.response_type is not None
+
+    @property
+    def deferred(self) -> bool:
+        return self.response_type in (5, 6)
+
+    @property
+    def messages(self) -> list[FakeMessage]:
+        return [self.world.messages[m] for m in self.message_ids if m in self.world.messages]
+
+    @property
+    def message(self) -> FakeMessage | None:
+        msgs = self.messages
+        return msgs[-1] if msgs else None
+
+    @property
+    def content(self) -> str | None:
+        m = self.message
+        return m.content if m else None
+
+    @property
+    def embeds(self) -> list[dict[str, Any]]:
+        m = self.message
+        return m.embeds if m else []
+
+    @property
+    def ephemeral(self) -> bool:
+        m = self.message
+        return bool(m and m.ephemeral)
+
+    @property
+    def buttons(self) -> list[str]:
+        m = self.message
+        return m.buttons if m else []
+
+    @property
+    def files(self) -> list[tuple[str, bytes]]:
+        m = self.message
+        return m.files if m else []
+
+    @property
+    def text(self) -> str:
+        m = self.message
+        return m.text if m else ""
+
+    def __repr__(self) -> str:
+        return f"<Reply {self.name} ephemeral={self.ephemeral} content={self.content!r:.80}>"
+
+
+Handler = Callable[..., Awaitable[Any]]
+ROUTES: dict[tuple[str, str], Handler] = {}
+
+
+def normalized(path: str) -> str:
+    """Parameter names differ between discord.py and the spec: compare shapes only."""
+    return re.sub(r"\{\w+\}", "{}", path)
+
+
+def route(method: str, path: str):
+    def deco(func: Handler) -> Handler:
+        ROUTES[(method, normalized(path))] = func
+        return func
+    return deco
+
+
+def _template_regex(template: str) -> re.Pattern:
+    pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+    return re.compile("^" + pattern + "$")
+
+
+def path_params(template: str, url: str) -> dict[str, str]:
+    path = url[len(Route.BASE):] if url.startswith(Route.BASE) else url
+    path = path.split("?", 1)[0]
+    m = _template_regex(template).match(path)
+    return {k: unquote(v) for k, v in (m.groupdict() if m else {}).items()}
+
+
+def _files_from(files, form) -> tuple[Any, list[tuple[str, bytes]]]:
+    body = None
+    out: list[tuple[str, bytes]] = []
+    for part in form or []:
+        if part.get("name") == "payload_json":
+            body = json.loads(part["value"])
+    for f in files or []:
+        fp = f.fp
+        pos = fp.tell() if hasattr(fp, "tell") else 0
+        data = fp.read()
+        try:
+            fp.seek(pos)
+        except Exception:
+            pass
+        out.append((f.filename, data))
+    return body, out
+
+
+class FakeDiscord:
+    """Answers the bot's HTTP requests from the world. One per harness; survives restarts."""
+
+    def __init__(self, world: World, spec: Spec, harness: "Harness") -> None:
+        self.world = world
+        self.spec = spec
+        self.harness = harness
+        self.requests: list[Request] = []
+        self.violations: list[SpecViolation] = []
+        self.interactions: dict[str, Reply] = {}
+
+    @property
+    def bot(self):
+        return self.harness.bot
+
+    # --- plumbing -----------------------------------------------------------------------------------
+    def install(self, bot) -> None:
+        bot.http.request = self.request  # type: ignore[method-assign]
+        bot.http.get_from_cdn = self.get_from_cdn  # type: ignore[method-assign]
+
+    async def get_from_cdn(self, url: str) -> bytes:
+        if url not in self.world.cdn:
+            raise error(404, 0, "Not Found")
+        return self.world.cdn[url]
+
+    async def request(self, route: Route, *, files=None, form=None, **kwargs: Any) -> Any:
+        body = kwargs.get("json")
+        uploaded: list[tuple[str, bytes]] = []
+        if form:
+            body, uploaded = _files_from(files, form)
+        params = {k: str(v) for k, v in (kwargs.get("params") or {}).items()}
+        req = Request(route.method, route.path, route.url, body, uploaded, params)
+        return await self.handle(req)
+
+    async def handle(self, req: Request) -> Any:
+        self.requests.append(req)
+        self.check_spec(req)
+        handler = ROUTES.get((req.method, normalized(req.path)))
+        if handler is None:
+            raise HarnessGap(f"the offline harness does not implement {req.method} {req.path} yet "
+                             f"(add it in bot/offline/http.py)")
+        args = path_params(req.path, req.url)
+        return await handler(self, req, *args.values())
+
+    def check_spec(self, req: Request) -> None:
+        problems = self.spec.problems(req.method, req.path, req.json)
+        if problems:
+            exc = SpecViolation(req.method, req.path, problems, req.json)
+            self.violations.append(exc)
+            raise exc
+
+    def emit(self, event: str, payload: dict[str, Any]) -> None:
+        """A gateway event, delivered after the current response like Discord's gateway would."""
+        self.harness.emit_later(event, payload)
+
+    def touch(self) -> None:
+        self.world.version += 1
+
+    # --- permissions as Discord computes them -----------------------------------------------------------
+    def perms(self, user_id: int, channel_id: int) -> discord.Permissions:
+        return self.harness.permissions(user_id, channel_id)
+
+    def bot_perms(self, channel_id: int) -> discord.Permissions:
+        return self.perms(self.world.bot_user_id, channel_id)
+
+    def bot_guild_perms(self) -> discord.Permissions:
+        return self.harness.guild_permissions(self.world.bot_user_id)
+
+    def bot_top_position(self) -> int:
+        member = self.world.members[self.world.bot_user_id]
+        return max((self.world.roles[r].position for r in member.role_ids), default=0)
+
+    def need(self, ok: bool) -> None:
+        if not ok:
+            raise missing_permissions()
+
+    def channel_or_404(self, channel_id: str | int) -> FakeChannel:
+        c = self.world.channels.get(int(channel_id))
+        if c is None or c.deleted:
+            raise error(404, 10003, "Unknown Channel")
+        return c
+
+    def message_or_404(self, channel: FakeChannel, message_id: str | int) -> FakeMessage:
+        m = self.world.messages.get(int(message_id))
+        if m is None or m.deleted or m.channel_id != channel.id or m.ephemeral:
+            raise error(404, 10008, "Unknown Message")
+        return m
+
+    def member_or_404(self, user_id: str | int):
+        m = self.world.members.get(int(user_id))
+        if m is None:
+            raise error(404, 10007, "Unknown Member")
+        return m
+
+    def role_or_404(self, role_id: str | int):
+        r = self.world.roles.get(int(role_id))
+        if r is None:
+            raise error(404, 10011, "Unknown Role")
+        return r
+
+    def check_can_post(self, channel: FakeChannel, body: dict[str, Any], files: list) -> discord.Permissions | None:
+        if channel.is_dm:
+            user = self.world.users[channel.recipient_id]
+            if not user.dms_open or user.bot or channel.recipient_id not in self.world.members:
+                raise error(403, 50007, "Cannot send messages to this user")
+            return None
+        p = self.bot_perms(channel.id)
+        if not p.view_channel:
+            raise missing_access()
+        if channel.is_thread:
+            self.need(p.send_messages_in_threads and not channel.locked)
+        else:
+            self.need(p.send_messages)
+        if body.get("embeds"):
+            self.need(p.embed_links)
+        if files:
+            self.need(p.attach_files)
+        return p
+
+    # --- messages -------------------------------------------------------------------------------------
+    def new_message(self, channel: FakeChannel, author_id: int, body: dict[str, Any], files: list, *,
+                    may_mention_everyone: bool, **extra: Any) -> FakeMessage:
+        ref = body.get("message_reference") or {}
+        msg = self.world.add_message(
+            channel.id, author_id, content=body.get("content") or "", embeds=list(body.get("embeds") or []),
+            components=list(body.get("components") or []), allowed_mentions=body.get("allowed_mentions"),
+            flags=int(body.get("flags") or 0), files=list(files),
+            reference_id=int(ref["message_id"]) if ref.get("message_id") else None, **extra)
+        for i, (name, data) in enumerate(files):
+            self.world.cdn[f"https://cdn.discordapp.com/attachments/{channel.id}/{msg.id}/{name}"] = data
+        self.world.resolve_mentions(msg, may_mention_everyone=may_mention_everyone)
+        self.touch()
+        return msg
+
+    def edit_message(self, msg: FakeMessage, body: dict[str, Any], files: list | None = None) -> None:
+        msg.history.append({"content": msg.content, "embeds": msg.embeds, "components": msg.components})
+        if "content" in body:
+            msg.content = body["content"] or ""
+        if "embeds" in body:
+            msg.embeds = list(body["embeds"] or [])
+        if "components" in body:
+            msg.components = list(body["components"] or [])
+        if "allowed_mentions" in body:
+            msg.allowed_mentions = body["allowed_mentions"]
+        if "attachments" in body and body["attachments"] is not None:
+            keep = {int(a["id"]) for a in body["attachments"] if "id" in a and str(a["id"]).isdigit()}
+            msg.files = [f for i, f in enumerate(msg.files) if self.world.attachment_id(msg.id, i) in keep]
+        if files:
+            msg.files = msg.files + list(files)
+        msg.flags &= ~LOADING
+        msg.edited_at = self.world.now()
+        self.world.resolve_mentions(msg, may_mention_everyone=False)
+        self.touch()
+
+    def message_event(self, msg: FakeMessage, event: str = "MESSAGE_CREATE") -> None:
+        channel = self.world.channels[msg.channel_id]
+        if channel.is_dm or msg.ephemeral:
+            return  # the bot has no DM-message intent; ephemeral messages have no gateway event
+        payload = msg.payload() | {"guild_id": str(self.world.guild_id)}
+        member = self.world.members.get(msg.author_id)
+        if member is not None and not msg.webhook_id:
+            payload["member"] = member.payload(with_user=False)
+        self.emit(event, payload)
+
+    @route("POST", "/channels/{channel_id}/messages")
+    async def post_message(self, req: Request, channel_id: str) -> dict:
+        channel = self.channel_or_404(channel_id)
+        body = req.json or {}
+        p = self.check_can_post(channel, body, req.files)
+        msg = self.new_message(channel, self.world.bot_user_id, body, req.files,
+                               may_mention_everyone=bool(p and p.mention_everyone))
+        self.message_event(msg)
+        return msg.payload()
+
+    @route("PATCH", "/channels/{channel_id}/messages/{message_id}")
+    async def patch_message(self, req: Request, channel_id: str, message_id: str) -> dict:
+        channel = self.channel_or_404(channel_id)
+        msg = self.message_or_404(channel, message_id)
+        if msg.author_id != self.world.bot_user_id or msg.webhook_id:
+            raise error(403, 50005, "Cannot edit a message authored by another user")
+        self.edit_message(msg, req.json or {}, req.files)
+        self.message_event(msg, "MESSAGE_UPDATE")
+        return msg.payload()
+
+    @route("DELETE", "/channels/{channel_id}/messages/{message_id}")
+    async def delete_message(self, req: Request, channel_id: str, message_id: str) -> None:
+        channel = self.channel_or_404(channel_id)
+        msg = self.message_or_404(channel, message_id)
+        if msg.author_id != self.world.bot_user_id and not channel.is_dm:
+            self.need(self.bot_perms(channel.id).manage_messages)
+        msg.deleted = True
+        self.touch()
+        if not channel.is_dm:
+            self.emit("MESSAGE_DELETE", {"id": str(msg.id), "channel_id": str(channel.id),
+                                         "guild_id": str(self.world.guild_id)})
+
+    @route("GET", "/channels/{channel_id}/messages/{message_id}")
+    async def get_message(self, req: Request, channel_id: str, message_id: str) -> dict:
+        channel = self.channel_or_404(channel_id)
+        if not channel.is_dm:
+            p = self.bot_perms(channel.id)
+            if not (p.view_channel and p.read_message_history):
+                raise missing_access()
+        return self.message_or_404(channel, message_id).payload()
+
+    @route("GET", "/channels/{channel_id}/messages")
+    async def history(self, req: Request, channel_id: str) -> list:
+        channel = self.channel_or_404(channel_id)
+        if not channel.is_dm:
+            p = self.bot_perms(channel.id)
+            if not (p.view_channel and p.read_message_history):
+                raise missing_access()
+        msgs = [m for m in self.world.messages_in(channel.id) if not m.ephemeral]
+        limit = int(req.params.get("limit", 50))
+        if "before" in req.params:
+            msgs = [m for m in msgs if m.id < int(req.params["before"])]
+        if "after" in req.params:
+            msgs = [m for m in msgs if m.id > int(req.params["after"])]
+            return [m.payload() for m in msgs[:limit]][::-1]
+        return [m.payload() for m in msgs[::-1][:limit]]
+
+    @route("POST", "/users/@me/channels")
+    async def open_dm(self, req: Request) -> dict:
+        user_id = int((req.json or {})["recipient_id"])
+        if user_id not in self.world.users:
+            raise error(400, 50035, "Invalid Form Body")
+        return self.world.dm_channel(user_id).payload()
+
+    # --- reactions -------------------------------------------------------------------------------------
+    @route("PUT", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me")
+    async def add_reaction(self, req: Request, channel_id: str, message_id: str, emoji: str) -> None:
+        channel = self.channel_or_404(channel_id)
+        msg = self.message_or_404(channel, message_id)
+        if not channel.is_dm:
+            p = self.bot_perms(channel.id)
+            if not (p.view_channel and p.read_message_history):
+                raise missing_access()
+            if emoji not in msg.reactions or not msg.reactions[emoji]:
+                self.need(p.add_reactions)
+        self.harness.apply_reaction(msg, emoji, self.world.bot_user_id, add=True)
+
+    @route("DELETE", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me")
+    async def remove_own_reaction(self, req: Request, channel_id: str, message_id: str, emoji: str) -> None:
+        msg = self.message_or_404(self.channel_or_404(channel_id), message_id)
+        self.harness.apply_reaction(msg, emoji, self.world.bot_user_id, add=False)
+
+    @route("DELETE", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/{member_id}")
+    async def remove_reaction(self, req: Request, channel_id: str, message_id: str, emoji: str, member_id: str) -> None:
+        channel = self.channel_or_404(channel_id)
+        msg = self.message_or_404(channel, message_id)
+        self.need(self.bot_perms(channel.id).manage_messages)
+        self.harness.apply_reaction(msg, emoji, int(member_id), add=False)
+
+    @route("DELETE", "/channels/{channel_id}/messages/{message_id}/reactions")
+    async def clear_reactions(self, req: Request, channel_id: str, message_id: str) -> None:
+        channel = self.channel_or_404(channel_id)
+        msg = self.message_or_404(channel, message_id)
+        self.need(self.bot_perms(channel.id).manage_messages)
+        msg.reactions.clear()
+        self.touch()
+        self.emit("MESSAGE_REACTION_REMOVE_ALL", {"channel_id": str(channel.id), "message_id": str(msg.id),
+                                                  "guild_id": str(self.world.guild_id)})
+
+    # --- pins -------------------------------------------------------------------------------------------
+    @route("PUT", "/channels/{channel_id}/messages/pins/{message_id}")
+    async def pin(self, req: Request, channel_id: str, message_id: str) -> None:
+        channel = self.channel_or_404(channel_id)
+        msg = self.message_or_404(channel, message_id)
+        if not channel.is_dm:
+            self.need(self.bot_perms(channel.id).manage_messages or self.bot_perms(channel.id).pin_messages)
+        msg.pinned = True
+        self.touch()
+
+    @route("DELETE", "/channels/{channel_id}/messages/pins/{message_id}")
+    async def unpin(self, req: Request, channel_id: str, message_id: str) -> None:
+        channel = self.channel_or_404(channel_id)
+        msg = self.message_or_404(channel, message_id)
+        if not channel.is_dm:
+            self.need(self.bot_perms(channel.id).manage_messages or self.bot_perms(channel.id).pin_messages)
+        msg.pinned = False
+        self.touch()
+
+    # --- members and roles ------------------------------------------------------------------------------
+    def member_event(self, member) -> None:
+        self.emit("GUILD_MEMBER_UPDATE", member.payload() | {"guild_id": str(self.world.guild_id)})
+
+    def check_role_manageable(self, role) -> None:
+        self.need(self.bot_guild_perms().manage_roles)
+        if role.managed or role.id == self.world.guild_id:
+            raise error(400, 50028, "Invalid Role")
+        self.need(role.position < self.bot_top_position())
+
+    @route("PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}")
+    async def add_member_role(self, req: Request, guild_id: str, user_id: str, role_id: str) -> None:
+        member = self.member_or_404(user_id)
+        role = self.role_or_404(role_id)
+        self.check_role_manageable(role)
+        if role.id not in member.role_ids:
+            member.role_ids.append(role.id)
+            self.touch()
+            self.member_event(member)
+
+    @route("DELETE", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}")
+    async def remove_member_role(self, req: Request, guild_id: str, user_id: str, role_id: str) -> None:
+        member = self.member_or_404(user_id)
+        role = self.role_or_404(role_id)
+        self.check_role_manageable(role)
+        if role.id in member.role_ids:
+            member.role_ids.remove(role.id)
+            self.touch()
+            self.member_event(member)
+
+    @route("PATCH", "/guilds/{guild_id}/members/{user_id}")
+    async def edit_member(self, req: Request, guild_id: str, user_id: str) -> dict:
+        member = self.member_or_404(user_id)
+        body = req.json or {}
+        if "roles" in body and body["roles"] is not None:
+            new = [int(r) for r in body["roles"]]
+            for rid in set(new) ^ set(member.role_ids):
+                self.check_role_manageable(self.role_or_404(rid))
+            member.role_ids = list(dict.fromkeys(new))
+        if "nick" in body:
+            self.need(self.bot_guild_perms().manage_nicknames)
+            member.nick = body["nick"]
+        if "communication_disabled_until" in body:
+            self.need(self.bot_guild_perms().moderate_members)
+        self.touch()
+        self.member_event(member)
+        return member.payload()
+
+    @route("GET", "/guilds/{guild_id}/members/{user_id}")
+    async def get_member(self, req: Request, guild_id: str, user_id: str) -> dict:
+        return self.member_or_404(user_id).payload()
+
+    @route("DELETE", "/guilds/{guild_id}/members/{user_id}")
+    async def kick(self, req: Request, guild_id: str, user_id: str) -> None:
+        member = self.member_or_404(user_id)
+        self.need(self.bot_guild_perms().kick_members)
+        top = max((self.world.roles[r].position for r in member.role_ids), default=0)
+        self.need(top < self.bot_top_position())
+        self.harness.drop_member(member.id)
+
+    @route("GET", "/users/{user_id}")
+    async def get_user(self, req: Request, user_id: str) -> dict:
+        user = self.world.users.get(int(user_id))
+        if user is None:
+            raise error(404, 10013, "Unknown User")
+        return user.payload()
+
+    @route("GET", "/users/@me")
+    async def me(self, req: Request) -> dict:
+        return self.world.users[self.world.bot_user_id].payload()
+
+    @route("GET", "/oauth2/applications/@me")
+    async def application(self, req: Request) -> dict:
+        w = self.world
+        return {"id": str(w.application_id), "name": "Kizuna", "description": "", "icon": None,
+                "bot_public": False, "bot_require_code_grant": False, "verify_key": "0" * 64, "flags": 0,
+                "owner": w.users[w.bot_user_id].payload() | {"bot": False}, "team": None, "summary": "",
+                "rpc_origins": [], "interactions_endpoint_url": None, "bot": w.users[w.bot_user_id].payload()}
+
+    @route("GET", "/guilds/{guild_id}/roles")
+    async def roles(self, req: Request, guild_id: str) -> list:
+        return [r.payload() for r in self.world.roles.values()]
+
+    @route("POST", "/guilds/{guild_id}/roles")
+    async def create_role(self, req: Request, guild_id: str) -> dict:
+        self.need(self.bot_guild_perms().manage_roles)
+        body = req.json or {}
+        permissions = int(body.get("permissions") or 0)
+        self.need(permissions & ~self.bot_guild_perms().value == 0)
+        for r in self.world.roles.values():  # new roles go in at the bottom, like on Discord
+            if r.position >= 1:
+                r.position += 1
+        role = self.world.add_role(body.get("name") or "new role", permissions=permissions,
+                                   color=int(body.get("color") or 0), position=1)
+        role.hoist = bool(body.get("hoist"))
+        role.mentionable = bool(body.get("mentionable"))
+        self.touch()
+        self.emit("GUILD_ROLE_CREATE", {"guild_id": str(self.world.guild_id), "role": role.payload()})
+        return role.payload()
+
+    @route("PATCH", "/guilds/{guild_id}/roles/{role_id}")
+    async def edit_role(self, req: Request, guild_id: str, role_id: str) -> dict:
+        role = self.role_or_404(role_id)
+        self.check_role_manageable(role)
+        body = req.json or {}
+        for key in ("name", "hoist", "mentionable"):
+            if key in body and body[key] is not None:
+                setattr(role, key, body[key])
+        if body.get("color") is not None:
+            role.color = int(body["color"])
+        if body.get("permissions") is not None:
+            role.permissions = int(body["permissions"])
+        self.touch()
+        self.emit("GUILD_ROLE_UPDATE", {"guild_id": str(self.world.guild_id), "role": role.payload()})
+        return role.payload()
+
+    @route("DELETE", "/guilds/{guild_id}/roles/{role_id}")
+    async def delete_role(self, req: Request, guild_id: str, role_id: str) -> None:
+        role = self.role_or_404(role_id)
+        self.check_role_manageable(role)
+        del self.world.roles[role.id]
+        for m in self.world.members.values():
+            if role.id in m.role_ids:
+                m.role_ids.remove(role.id)
+        self.touch()
+        self.emit("GUILD_ROLE_DELETE", {"guild_id": str(self.world.guild_id), "role_id": str(role.id)})
+
+    # --- channels and overwrites ----------------------------------------------------------------------
+    def channel_event(self, channel: FakeChannel, event: str) -> None:
+        prefix = "THREAD" if channel.is_thread else "CHANNEL"
+        payload = channel.payload()
+        if event == "CREATE" and channel.is_thread:
+            payload["newly_created"] = True
+        self.emit(f"{prefix}_{event}", payload)
+
+    def check_overwrite_grant(self, allow: int, deny: int, channel: FakeChannel | None) -> None:
+        """Without Administrator, a bot may only allow or deny permissions it has itself."""
+        have = self.bot_perms(channel.id).value if channel is not None else self.bot_guild_perms().value
+        self.need((allow | deny) & ~have == 0)
+
+    @route("GET", "/guilds/{guild_id}/channels")
+    async def channels(self, req: Request, guild_id: str) -> list:
+        return [c.payload() for c in self.world.guild_channels()]
+
+    @route("POST", "/guilds/{guild_id}/channels")
+    async def create_channel(self, req: Request, guild_id: str) -> dict:
+        self.need(self.bot_guild_perms().manage_channels)
+        body = req.json or {}
+        for ow in body.get("permission_overwrites") or []:
+            self.check_overwrite_grant(int(ow.get("allow") or 0), int(ow.get("deny") or 0), None)
+        channel = self.world.add_channel(body["name"], type=int(body.get("type") or TEXT),
+                                         topic=body.get("topic") or "",
+                                         parent_id=int(body["parent_id"]) if body.get("parent_id") else None)
+        for ow in body.get("permission_overwrites") or []:
+            channel.overwrites[int(ow["id"])] = (int(ow.get("type") or 0), int(ow.get("allow") or 0),
+                                                 int(ow.get("deny") or 0))
+        self.touch()
+        self.channel_event(channel, "CREATE")
+        return channel.payload()
+
+    @route("PATCH", "/channels/{channel_id}")
+    async def edit_channel(self, req: Request, channel_id: str) -> dict:
+        channel = self.channel_or_404(channel_id)
+        body = req.json or {}
+        if channel.is_thread:
+            self.need(self.bot_perms(channel.id).manage_threads or channel.owner_id == self.world.bot_user_id)
+            for key in ("archived", "locked"):
+                if key in body and body[key] is not None:
+                    setattr(channel, key, bool(body[key]))
+        else:
+            self.need(self.bot_perms(channel.id).manage_channels)
+            if "permission_overwrites" in body and body["permission_overwrites"] is not None:
+                self.need(self.bot_perms(channel.id).manage_roles)
+                new = {}
+                for ow in body["permission_overwrites"]:
+                    allow, deny = int(ow.get("allow") or 0), int(ow.get("deny") or 0)
+                    old = channel.overwrites.get(int(ow["id"]), (0, 0, 0))
+                    self.check_overwrite_grant(allow ^ old[1], deny ^ old[2], channel)
+                    new[int(ow["id"])] = (int(ow.get("type") or 0), allow, deny)
+                channel.overwrites = new
+        if body.get("name"):
+            channel.name = body["name"]
+        if "topic" in body:
+            channel.topic = body["topic"] or ""
+        self.touch()
+        self.channel_event(channel, "UPDATE")
+        return channel.payload()
+
+    @route("DELETE", "/channels/{channel_id}")
+    async def delete_channel(self, req: Request, channel_id: str) -> dict:
+        channel = self.channel_or_404(channel_id)
+        if channel.is_thread:
+            self.need(self.bot_perms(channel.id).manage_threads)
+        else:
+            self.need(self.bot_perms(channel.id).manage_channels)
+        channel.deleted = True
+        self.touch()
+        payload = channel.payload()
+        self.emit("THREAD_DELETE" if channel.is_thread else "CHANNEL_DELETE", payload)
+        return payload
+
+    @route("PUT", "/channels/{channel_id}/permissions/{target}")
+    async def put_overwrite(self, req: Request, channel_id: str, target: str) -> None:
+        channel = self.channel_or_404(channel_id)
+        p = self.bot_perms(channel.id)
+        self.need(p.manage_roles)
+        body = req.json or {}
+        allow, deny = int(body.get("allow") or 0), int(body.get("deny") or 0)
+        old = channel.overwrites.get(int(target), (0, 0, 0))
+        self.check_overwrite_grant(allow ^ old[1], deny ^ old[2], channel)
+        channel.overwrites[int(target)] = (int(body.get("type") or 0), allow, deny)
+        self.touch()
+        self.channel_event(channel, "UPDATE")
+
+    @route("DELETE", "/channels/{channel_id}/permissions/{target}")
+    async def delete_overwrite(self, req: Request, channel_id: str, target: str) -> None:
+        channel = self.channel_or_404(channel_id)
+        self.need(self.bot_perms(channel.id).manage_roles)
+        channel.overwrites.pop(int(target), None)
+        self.touch()
+        self.channel_event(channel, "UPDATE")
+
+    # --- threads ----------------------------------------------------------------------------------------
+    @route("POST", "/channels/{channel_id}/messages/{message_id}/threads")
+    async def thread_from_message(self, req: Request, channel_id: str, message_id: str) -> dict:
+        channel = self.channel_or_404(channel_id)
+        msg = self.message_or_404(channel, message_id)
+        p = self.bot_perms(channel.id)
+        if not p.view_channel:
+            raise missing_access()
+        self.need(p.create_public_threads)
+        if msg.thread is not None:
+            raise error(400, 160004, "A thread has already been created for this message")
+        body = req.json or {}
+        thread = self.world.add_channel(body["name"], type=PUBLIC_THREAD, parent_id=channel.id,
+                                        owner_id=self.world.bot_user_id)
+        thread.starter_message_id = msg.id
+        thread.thread_members.add(self.world.bot_user_id)
+        self.touch()
+        self.channel_event(thread, "CREATE")
+        return thread.payload()
+
+    @route("POST", "/channels/{channel_id}/threads")
+    async def thread_without_message(self, req: Request, channel_id: str) -> dict:
+        channel = self.channel_or_404(channel_id)
+        body = req.json or {}
+        kind = int(body.get("type") or PRIVATE_THREAD)
+        p = self.bot_perms(channel.id)
+        if not p.view_channel:
+            raise missing_access()
+        self.need(p.create_private_threads if kind == PRIVATE_THREAD else p.create_public_threads)
+        thread = self.world.add_channel(body["name"], type=kind, parent_id=channel.id,
+                                        owner_id=self.world.bot_user_id)
+        thread.thread_members.add(self.world.bot_user_id)
+        self.touch()
+        self.channel_event(thread, "CREATE")
+        if "message" in body:  # forum posts
+            self.new_message(thread, self.world.bot_user_id, body["message"], req.files, may_mention_everyone=False)
+        return thread.payload()
+
+    @route("PUT", "/channels/{channel_id}/thread-members/@me")
+    async def join_thread(self, req: Request, channel_id: str) -> None:
+        self.channel_or_404(channel_id).thread_members.add(self.world.bot_user_id)
+
+    @route("PUT", "/channels/{channel_id}/thread-members/{user_id}")
+    async def add_thread_member(self, req: Request, channel_id: str, user_id: str) -> None:
+        thread = self.channel_or_404(channel_id)
+        self.need(self.bot_perms(thread.id).send_messages_in_threads)
+        self.member_or_404(user_id)
+        thread.thread_members.add(int(user_id))
+        self.touch()
+
+    @route("DELETE", "/channels/{channel_id}/thread-members/{user_id}")
+    async def remove_thread_member(self, req: Request, channel_id: str, user_id: str) -> None:
+        thread = self.channel_or_404(channel_id)
+        self.need(self.bot_perms(thread.id).manage_threads or thread.owner_id == self.world.bot_user_id)
+        thread.thread_members.discard(int(user_id))
+        self.touch()
+
+    # --- webhooks -----------------------------------------------------------------------------------------
+    @route("GET", "/channels/{channel_id}/webhooks")
+    async def channel_webhooks(self, req: Request, channel_id: str) -> list:
+        channel = self.channel_or_404(channel_id)
+        self.need(self.bot_perms(channel.id).manage_webhooks)
+        return [h for h in self.world.webhooks.values() if h["channel_id"] == str(channel.id)]
+
+    @route("POST", "/channels/{channel_id}/webhooks")
+    async def create_webhook(self, req: Request, channel_id: str) -> dict:
+        channel = self.channel_or_404(channel_id)
+        self.need(self.bot_perms(channel.id).manage_webhooks)
+        hook_id = self.world.new_id()
+        hook = {"id": str(hook_id), "type": 1, "guild_id": str(self.world.guild_id), "channel_id": str(channel.id),
+                "name": (req.json or {}).get("name"), "avatar": None, "token": f"webhook-token-{hook_id}",
+                "application_id": str(self.world.application_id),
+                "user": self.world.users[self.world.bot_user_id].payload()}
+        self.world.webhooks[hook_id] = hook
+        self.touch()
+        return hook
+
+    # --- application commands -------------------------------------------------------------------------
+    def _store_commands(self, scope: str, body: list) -> list:
+        out = []
+        for cmd in body or []:
+            cmd = {"description": "", "options": [], "nsfw": False, "dm_permission": True} | cmd
+            out.append(cmd | {"id": str(self.world.new_id()), "application_id": str(self.world.application_id),
+                              "version": str(self.world.new_id()), "default_member_permissions":
+                                  cmd.get("default_member_permissions"), "type": cmd.get("type", 1)}
+                       | ({"guild_id": scope} if scope != "global" else {}))
+        self.world.commands[scope] = out
+        return out
+
+    @route("PUT", "/applications/{application_id}/commands")
+    async def sync_global(self, req: Request, application_id: str) -> list:
+        return self._store_commands("global", req.json)
+
+    @route("PUT", "/applications/{application_id}/guilds/{guild_id}/commands")
+    async def sync_guild(self, req: Request, application_id: str, guild_id: str) -> list:
+        return self._store_commands(guild_id, req.json)
+
+    @route("GET", "/applications/{application_id}/commands")
+    async def global_commands(self, req: Request, application_id: str) -> list:
+        return self.world.commands.get("global", [])
+
+    @route("GET", "/applications/{application_id}/guilds/{guild_id}/commands")
+    async def guild_commands(self, req: Request, application_id: str, guild_id: str) -> list:
+        return self.world.commands.get(guild_id, [])
+
+    # --- interactions and webhooks (through the webhook adapter) -------------------------------------------
+    def interaction_or_404(self, token: str) -> Reply:
+        record = self.interactions.get(token)
+        if record is None or self.world.now() - record.created_at > INTERACTION_TOKEN_LIFETIME:
+            raise error(404, 10015, "Unknown Webhook")
+        return record
+
+    @route("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
+    async def interaction_callback(self, req: Request, interaction_id: str, interaction_token: str) -> dict:
+        record = self.interactions.get(interaction_token)
+        if record is None or str(record.id) != interaction_id:
+            raise error(404, 10062, "Unknown interaction")
+        if record.responded:
+            raise error(400, 40060, "Interaction has already been acknowledged.")
+        body = req.json or {}
+        kind = int(body["type"])
+        data = body.get("data") or {}
+        if kind in (6, 7) and record.type not in (3, 5):
+            raise error(400, 50035, "Invalid Form Body (this response type is only for component interactions)")
+        if kind == 9 and record.type == 5:
+            raise error(400, 50035, "Invalid Form Body (a modal cannot answer a modal submission)")
+        record.response_type = kind
+        channel = self.world.channels.get(record.channel_id) if record.channel_id else None
+        message: FakeMessage | None = None
+        if kind == 4:
+            message = self.interaction_message(record, channel, data, req.files)
+        elif kind == 5:
+            message = self.interaction_message(record, channel, {"flags": int(data.get("flags") or 0) | LOADING},
+                                               [])
+        elif kind == 7:
+            message = self.world.messages.get(record.source_message_id or 0)
+            if message is not None:
+                self.edit_message(message, data, req.files)
+                self.message_event(message, "MESSAGE_UPDATE")
+        elif kind == 9:
+            record.modal = data
+            self.harness.modal_shown(record, data)
+        self.touch()
+        response: dict[str, Any] = {"interaction": {
+            "id": str(record.id), "type": record.type, "activity_instance_id": None,
+            "response_message_id": str(message.id) if message else None,
+            "response_message_loading": kind == 5, "response_message_ephemeral": bool(message and message.ephemeral)}}
+        if message is not None:
+            response["resource"] = {"type": kind, "message": message.payload()}
+        else:
+            response["resource"] = {"type": kind}
+        return response
+
+    def interaction_message(self, record: Reply, channel: FakeChannel | None, data: dict[str, Any],
+                            files: list) -> FakeMessage:
+        target = channel or self.world.dm_channel(record.user_id)
+        msg = self.new_message(target, self.world.bot_user_id, data, files, may_mention_everyone=True,
+                               interaction_id=record.id, interaction_user_id=record.user_id)
+        if record.original_id is None:
+            record.original_id = msg.id
+        record.message_ids.append(msg.id)
+        self.message_event(msg)
+        return msg
+
+    def resolve_webhook_message(self, record: Reply, message_id: str) -> FakeMessage:
+        if message_id == "@original":
+            mid = record.original_id or (record.source_message_id if record.type in (3, 5) else None)
+            if mid is None:
+                raise error(404, 10008, "Unknown Message")
+        else:
+            mid = int(message_id)
+        msg = self.world.messages.get(mid)
+        if msg is None or msg.deleted:
+            raise error(404, 10008, "Unknown Message")
+        return msg
+
+    @route("POST", "/webhooks/{webhook_id}/{webhook_token}")
+    async def execute_webhook(self, req: Request, webhook_id: str, webhook_token: str) -> dict | None:
+        body = req.json or {}
+        if int(webhook_id) == self.world.application_id:  # an interaction follow-up
+            record = self.interaction_or_404(webhook_token)
+            if not record.responded:
+                raise error(404, 10015, "Unknown Webhook")
+            original = self.world.messages.get(record.original_id or 0)
+            if record.response_type == 5 and original is not None and original.flags & LOADING:
+                # the first follow-up after a deferral fills the "thinking..." message
+                self.edit_message(original, {k: v for k, v in body.items() if k != "flags"}, req.files)
+                self.message_event(original, "MESSAGE_UPDATE")
+                return original.payload()
+            channel = self.world.channels.get(record.channel_id) if record.channel_id else None
+            msg = self.interaction_message(record, channel, body, req.files)
+            return msg.payload()
+        hook = self.world.webhooks.get(int(webhook_id))
+        if hook is None or hook["token"] != webhook_token:
+            raise error(404, 10015, "Unknown Webhook")
+        channel = self.channel_or_404(hook["channel_id"])
+        msg = self.new_message(channel, self.world.bot_user_id, body, req.files, may_mention_everyone=False,
+                               webhook_id=int(webhook_id), username=body.get("username") or hook["name"])
+        self.message_event(msg)
+        return msg.payload() if req.params.get("wait") in ("true", "True", "1") else None
+
+    @route("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}")
+    async def edit_webhook_message(self, req: Request, webhook_id: str, webhook_token: str, message_id: str) -> dict:
+        msg = self._webhook_message(webhook_id, webhook_token, message_id)
+        self.edit_message(msg, req.json or {}, req.files)
+        self.message_event(msg, "MESSAGE_UPDATE")
+        return msg.payload()
+
+    @route("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}")
+    async def get_webhook_message(self, req: Request, webhook_id: str, webhook_token: str, message_id: str) -> dict:
+        return self._webhook_message(webhook_id, webhook_token, message_id).payload()
+
+    @route("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}")
+    async def delete_webhook_message(self, req: Request, webhook_id: str, webhook_token: str, message_id: str) -> None:
+        msg = self._webhook_message(webhook_id, webhook_token, message_id)
+        msg.deleted = True
+        self.touch()
+        if not msg.ephemeral and not msg.channel.is_dm:
+            self.emit("MESSAGE_DELETE", {"id": str(msg.id), "channel_id": str(msg.channel_id),
+                                         "guild_id": str(self.world.guild_id)})
+
+    def _webhook_message(self, webhook_id: str, webhook_token: str, message_id: str) -> FakeMessage:
+        if int(webhook_id) == self.world.application_id:
+            record = self.interaction_or_404(webhook_token)
+            return self.resolve_webhook_message(record, message_id)
+        hook = self.world.webhooks.get(int(webhook_id))
+        if hook is None or hook["token"] != webhook_token:
+            raise error(404, 10015, "Unknown Webhook")
+        msg = self.world.messages.get(int(message_id))
+        if msg is None or msg.webhook_id != int(webhook_id) or msg.deleted:
+            raise error(404, 10008, "Unknown Message")
+        return msg
+
+
+# these routes exist twice in the spec (/messages/@original and /messages/{message_id}); one handler serves both
+for _m in ("PATCH", "GET", "DELETE"):
+    ROUTES[(_m, "/webhooks/{}/{}/messages/@original")] = (
+        lambda self, req, webhook_id, webhook_token, _f=ROUTES[(_m, "/webhooks/{}/{}/messages/{}")]:
+        _f(self, req, webhook_id, webhook_token, "@original"))
+
+
+class FakeWebhookAdapter(AsyncWebhookAdapter):
+    """discord.py sends interaction responses, follow-ups and webhook posts through this adapter."""
+
+    def __init__(self, fake: FakeDiscord) -> None:
+        super().__init__()
+        self.fake = fake
+
+    async def request(self, route: Route, session=None, *, payload=None, multipart=None, proxy=None,
+                      proxy_auth=None, files=None, reason=None, auth_token=None, params=None) -> Any:
+        body = payload
+        uploaded: list[tuple[str, bytes]] = []
+        if multipart:
+            body, uploaded = _files_from(files, multipart)
+        req = Request(route.method, route.path, route.url, body, uploaded,
+                      {k: str(v) for k, v in (params or {}).items()})
+        return await self.fake.handle(req)
+
+
+def components_of(payload_components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return list(walk_components(payload_components))

@@ -1,0 +1,212 @@
+"""Validate every request the bot makes against Discord's published OpenAPI spec.
+
+The spec is `../shared/discord-openapi/openapi.json` from the project root (env `KIZUNA_DISCORD_OPENAPI`
+overrides). A request is matched to a spec operation by method and path template, segment by segment
+(`{param}` matches any parameter), and its JSON body (or multipart `payload_json`) is validated with the
+operation's request schema. Every violation is reported with its JSON path and the schema's message.
+A few limits Discord enforces beyond what the document states (a bot's message content is at most
+2000 characters; all embeds of a message together at most 6000) are checked too: the fake must never
+be more forgiving than Discord.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from collections import defaultdict
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+import discord
+
+log = logging.getLogger(__name__)
+
+SPEC_URI = "https://discord.com/openapi.json"
+ENV = "KIZUNA_DISCORD_OPENAPI"
+MESSAGE_BODY_PATHS = {
+    ("POST", "/channels/{}/messages"), ("PATCH", "/channels/{}/messages/{}"),
+}
+
+
+class _Response:
+    status = 400
+    reason = "Bad Request"
+    headers: dict[str, str] = {}
+
+
+class SpecViolation(discord.HTTPException):
+    """Discord would answer 400 Invalid Form Body: the request breaks its published schema."""
+
+    def __init__(self, method: str, path: str, problems: list[str], body: Any = None) -> None:
+        self.method = method
+        self.path = path
+        self.problems = problems
+        self.body = body
+        super().__init__(_Response(), {"code": 50035, "message": "Invalid Form Body"})
+        self.args = (self.describe(),)
+
+    def describe(self) -> str:
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        return f"{self.method} {self.path} breaks Discord's API spec:\n{lines}"
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+def default_spec_path() -> Path:
+    env = os.environ.get(ENV)
+    if env:
+        return Path(env)
+    root = Path(__file__).resolve().parents[2]
+    return root.parent / "shared" / "discord-openapi" / "openapi.json"
+
+
+def _segments(path: str) -> list[str]:
+    return [("{}" if s.startswith("{") and s.endswith("}") else s) for s in path.strip("/").split("/")]
+
+
+def _pointer(*parts: str) -> str:
+    return "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _short(message: str, limit: int = 240) -> str:
+    return message if len(message) <= limit else message[:120] + " … " + message[-100:]
+
+
+class Spec:
+    """The loaded spec; `problems(method, path, body)` lists every violation (empty: valid)."""
+
+    def __init__(self, document: dict[str, Any] | None, source: Path | None = None) -> None:
+        self.document = document
+        self.source = source
+        self._index: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        self._validators: dict[tuple[str, str, str], Any] = {}
+        if document is not None:
+            # Discord takes a snowflake as a JSON string or integer (discord.py sends integers, e.g.
+            # recipient_id); the document only describes the string form.
+            schemas = document.get("components", {}).get("schemas", {})
+            if "SnowflakeType" in schemas:
+                schemas["SnowflakeType"] = {"anyOf": [schemas["SnowflakeType"],
+                                                      {"type": "integer", "minimum": 0}]}
+            from referencing import Registry, Resource
+            from referencing.jsonschema import DRAFT202012
+
+            self.registry = Registry().with_resource(
+                SPEC_URI, Resource.from_contents(document, default_specification=DRAFT202012))
+            for path in document.get("paths", {}):
+                self._index[tuple(_segments(path))].append(path)
+
+    @property
+    def available(self) -> bool:
+        return self.document is not None
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "Spec":
+        return _load(str(path or default_spec_path()))
+
+    def operation_path(self, method: str, template: str) -> str | None:
+        """The spec's path for a route template, literal segments first (e.g. messages/@original)."""
+        if self.document is None:
+            return None
+        segs = template.strip("/").split("/")
+        candidates = self._index.get(tuple(_segments(template)), [])
+        best = None
+        for cand in candidates:
+            if method.lower() not in self.document["paths"][cand]:
+                continue
+            cand_segs = cand.strip("/").split("/")
+            if all((a.startswith("{") and b.startswith("{")) or a == b for a, b in zip(segs, cand_segs)):
+                return cand
+            best = best or cand
+        return best
+
+    def _validator(self, method: str, path: str, media: str):
+        key = (method, path, media)
+        if key not in self._validators:
+            from jsonschema import Draft202012Validator
+
+            ref = SPEC_URI + "#/" + _pointer("paths", path, method.lower(), "requestBody", "content", media, "schema")
+            self._validators[key] = Draft202012Validator({"$ref": ref}, registry=self.registry)
+        return self._validators[key]
+
+    def problems(self, method: str, template: str, body: Any) -> list[str]:
+        if self.document is None or body is None:
+            return []
+        path = self.operation_path(method, template)
+        if path is None:
+            return []
+        op = self.document["paths"][path][method.lower()]
+        content = (op.get("requestBody") or {}).get("content") or {}
+        media = "application/json" if "application/json" in content else next(iter(content), None)
+        out: list[str] = []
+        if media is not None:
+            validator = self._validator(method, path, media)
+            for error in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path)):
+                for leaf in _leaves(error):
+                    out.append(f"{leaf.json_path}: {_short(leaf.message)}")
+        out.extend(_discord_limits(method, template, body))
+        return list(dict.fromkeys(out))
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> Spec:
+    p = Path(path)
+    if not p.is_file():
+        message = (f"Discord's OpenAPI spec not found at {p}: request bodies are NOT validated "
+                   f"(set {ENV} or lay out ../shared/discord-openapi/openapi.json)")
+        log.warning(message)
+        warnings.warn(message, stacklevel=2)
+        return Spec(None, p)
+    return Spec(json.loads(p.read_text(encoding="utf-8")), p)
+
+
+def _discriminator_miss(error) -> bool:
+    """A union branch that was never meant: its `type` tag (or the JSON type) does not match."""
+    rel = list(error.relative_path)
+    if error.validator in ("enum", "const") and rel == ["type"]:
+        return True
+    if error.validator == "type" and rel == []:
+        return True
+    return False
+
+
+def _leaves(error) -> Iterator[Any]:
+    """Descend through anyOf/oneOf to the errors of the branch the payload was meant for."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        groups: dict[Any, list] = defaultdict(list)
+        for sub in error.context:
+            groups[sub.relative_schema_path[0]].append(sub)
+        meant = [g for g in groups.values() if not any(_discriminator_miss(e) for e in g if len(e.relative_path) <= 1)]
+        if not meant:
+            yield error
+            return
+        chosen = min(meant, key=len)
+        for sub in chosen:
+            yield from _leaves(sub)
+        return
+    yield error
+
+
+def _discord_limits(method: str, template: str, body: Any) -> Iterator[str]:
+    if not isinstance(body, dict):
+        return
+    data = body
+    if template.endswith("/callback"):
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    content = data.get("content")
+    if isinstance(content, str) and len(content) > 2000:
+        yield f"$.content: a bot's message content must be 2000 or fewer in length (got {len(content)})"
+    embeds = data.get("embeds")
+    if isinstance(embeds, list):
+        total = 0
+        for e in embeds:
+            if not isinstance(e, dict):
+                continue
+            total += len(e.get("title") or "") + len(e.get("description") or "")
+            total += len((e.get("footer") or {}).get("text") or "") + len((e.get("author") or {}).get("name") or "")
+            for f in e.get("fields") or []:
+                total += len(f.get("name") or "") + len(f.get("value") or "")
+        if total > 6000:
+            yield f"$.embeds: all embeds together must be 6000 or fewer characters (got {total})"

@@ -1,0 +1,26 @@
+"""Fixtures shared by every test: the offline harness (docs/HARNESS.md)."""
+from __future__ import annotations
+
+import pytest
+
+from bot.offline import Harness
+from tests.helpers import CONFIG
+
+
+@pytest.fixture
+async def harness(tmp_path):
+    """A factory: `g = await harness()` starts the real bot against the fake Discord on a fresh SQLite
+    file in tmp_path; `await harness(config=my_config, users={...}, clock=...)` to change things.
+    Every harness is closed at teardown (and a pending spec violation or bot error fails the test)."""
+    started: list[Harness] = []
+
+    async def start(**kwargs) -> Harness:
+        kwargs.setdefault("config", CONFIG)
+        kwargs.setdefault("db_path", tmp_path / f"kizuna-{len(started) + 1}.db")
+        g = await Harness.start(**kwargs)
+        started.append(g)
+        return g
+
+    yield start
+    for g in reversed(started):
+        await g.close()

@@ -1,0 +1,60 @@
+"""Shared test helpers: changed configs built from the shipped example."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from bot.config import Config, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "config"
+
+
+def deep_merge(base: Any, patch: Any) -> Any:
+    """Dicts merge key by key (recursively); anything else in the patch replaces the base value.
+    A key patched to None is removed."""
+    if isinstance(base, dict) and isinstance(patch, Mapping):
+        out = dict(base)
+        for key, value in patch.items():
+            if value is None:
+                out.pop(key, None)
+            elif key in out:
+                out[key] = deep_merge(out[key], value)
+            else:
+                out[key] = value
+        return out
+    return patch
+
+
+def config_dir_with(tmp_path: Path, patches: Mapping[str, Any] | None = None) -> Path:
+    """Copy ./config to a fresh folder under tmp_path and apply the patches; returns the folder.
+
+    `patches` maps a file (relative to the config folder, e.g. "community.yaml" or "quizzes/tea.yaml")
+    to a dict (deep-merged into the file's YAML), a str (the file's new raw text) or None (delete it)."""
+    target = tmp_path / "config"
+    n = 1
+    while target.exists():
+        n += 1
+        target = tmp_path / f"config-{n}"
+    shutil.copytree(CONFIG, target)
+    for name, patch in (patches or {}).items():
+        path = target / name
+        if patch is None:
+            path.unlink(missing_ok=True)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(patch, str):
+            path.write_text(patch, encoding="utf-8")
+            continue
+        current = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+        merged = deep_merge(current or {}, patch)
+        path.write_text(yaml.safe_dump(merged, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return target
+
+
+def config_with(tmp_path: Path, patches: Mapping[str, Any] | None = None) -> Config:
+    """The shipped config with `patches` applied (see config_dir_with), loaded and validated."""
+    return load_config(config_dir_with(tmp_path, patches))
