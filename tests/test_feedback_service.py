@@ -297,3 +297,13 @@ async def test_participation_points_are_awarded_when_the_service_exists(app):
     app.features["participation"] = FakeParticipation()
     await submit(app)
     assert calls == [(GUILD, ALICE, "feedback")]
+
+
+async def test_submitting_earns_participation_points_once_per_item(app):
+    if "participation" not in app.features:
+        pytest.skip("participation service not built")
+    before = await app.participation.points(GUILD, ALICE)
+    await submit(app)
+    await submit(app, text="another idea")
+    gained = await app.participation.points(GUILD, ALICE) - before
+    assert gained == 2 * app.config.participation.points_for("feedback") and gained > 0

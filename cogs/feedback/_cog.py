@@ -44,7 +44,9 @@ class FeedbackCog(commands.GroupCog, group_name="feedback", group_description="T
         t = self.app.t
         text = (t("feedback.prefill", url=message.jump_url, content=message.content) if message.content
                 else t("feedback.prefill_no_content", url=message.jump_url))
-        await interaction.response.send_modal(FeedbackModal(self.app, text=text, source_url=message.jump_url))
+        title = message.content.strip().splitlines()[0][:60] if message.content.strip() else None
+        await interaction.response.send_modal(FeedbackModal(self.app, text=text, title=title,
+                                                            source_url=message.jump_url))
 
     @app_commands.command(name="mine", description="Your feedback and where it stands")
     async def mine(self, interaction: discord.Interaction) -> None:

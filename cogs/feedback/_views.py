@@ -19,7 +19,8 @@ class FeedbackModal(KizunaModal):
     """Category (a select inside a Label), title, text and "post anonymously". A refused submission
     is answered with the member's own text, so nothing they typed is ever lost."""
 
-    def __init__(self, app, *, text: str | None = None, source_url: str | None = None) -> None:
+    def __init__(self, app, *, text: str | None = None, title: str | None = None,
+                 source_url: str | None = None) -> None:
         super().__init__(title=app.t("feedback.modal_title"), timeout=30 * 60)
         self.app = app
         self.source_url = source_url
@@ -32,7 +33,7 @@ class FeedbackModal(KizunaModal):
         )
         self.title_input = discord.ui.TextInput(
             custom_id="title", placeholder=app.t("feedback.modal_title_placeholder"), required=False,
-            max_length=settings.title_max_length,
+            max_length=settings.title_max_length, default=(title or None) and title[:settings.title_max_length],
         )
         # Discord's own limit, not the configured one: a too-long text gets the reason *and* the text back
         self.text = discord.ui.TextInput(
@@ -40,7 +41,7 @@ class FeedbackModal(KizunaModal):
             required=True, max_length=4000, default=(text or None) and text[:4000],
         )
         self.anonymous = discord.ui.Select(
-            custom_id="anonymous", min_values=1, max_values=1, required=False,
+            custom_id="anonymous", min_values=0, max_values=1, required=False,
             options=[discord.SelectOption(label=app.t("feedback.anonymous_no"), value="no", default=True),
                      discord.SelectOption(label=app.t("feedback.anonymous_yes"), value="yes")],
         )
