@@ -91,19 +91,29 @@ def _load_one(path: Path, spec: FileSpec, problems: list[str], sources: dict[str
 
 
 def _cross_check(config: Config) -> Iterable[str]:
-    for spec in FILES:
-        value = config.files.get(spec.attr)
-        items = value.items() if spec.many else [(None, value)]
-        for stem, model in items:
-            check = getattr(model, "references", None)
-            if check is None:
-                continue
-            key = f"{spec.attr}:{stem}" if spec.many else spec.attr
-            source = config.sources.get(key)
-            path = source.path if source else config.dir / spec.pattern
-            for loc, message in check(config):
-                line = source.line_of(loc) if source else 1
-                yield f"{path}:{line}: {dotted(loc)}: {message}"
+    """Cross-file checks, in registry order. Other files' checks lean on community.yaml's keys, so
+    they only run once community.yaml is consistent (a broken tier key would otherwise cascade)."""
+    first = list(_check_file(config, FILES[0]))
+    if first:
+        yield from first
+        return
+    for spec in FILES[1:]:
+        yield from _check_file(config, spec)
+
+
+def _check_file(config: Config, spec: FileSpec) -> Iterable[str]:
+    value = config.files.get(spec.attr)
+    items = value.items() if spec.many else [(None, value)]
+    for stem, model in items:
+        check = getattr(model, "references", None)
+        if check is None:
+            continue
+        key = f"{spec.attr}:{stem}" if spec.many else spec.attr
+        source = config.sources.get(key)
+        path = source.path if source else config.dir / spec.pattern
+        for loc, message in check(config):
+            line = source.line_of(loc) if source else 1
+            yield f"{path}:{line}: {dotted(loc)}: {message}"
 
 
 def dotted(loc: Loc) -> str:
