@@ -33,8 +33,9 @@ async def app(tmp_path):
     await app.close()
 
 
-async def seed_month(app: App) -> None:
+async def seed_month(app: App, guild_id: int = G) -> None:
     """One month of a small community, with rows just outside the period on both sides."""
+    G = guild_id  # noqa: N806 - the guild the rows belong to
     async with app.db.transaction() as tx:
         members = [
             # user, joined_at, left_at, status
@@ -217,3 +218,43 @@ async def test_the_cli_prints_the_same_figures_and_writes_the_chart(app, tmp_pat
     assert png_size(chart.read_bytes()) == CHART_SIZE
     code = await asyncio.to_thread(main, ["stats", "--config", "config", "--db", str(tmp_path / "k.db")])
     assert code == 2 and "several guilds are stored (2, 1000)" in capsys.readouterr().err
+
+
+# --- through the offline harness --------------------------------------------------------------
+
+async def test_stats_command_replies_with_the_figures_and_a_png(harness):
+    from bot.clock import FakeClock
+
+    g = await harness(clock=FakeClock(NOW))
+    await seed_month(g.app, g.app.guild_id)
+    r = await g.slash("/stats", user="mod", period="month")
+    assert r.ephemeral
+    assert "Members: 5 · joined 4 · left 1 (net +3)" in r.content
+    assert "Active members: 5 (posted: 3, took part: 3) · 20 messages" in r.content
+    assert r.messages[-1].mentions == []  # top contributors are named, never pinged
+    [(name, data)] = r.files
+    assert name == "stats-month-2026-11-30.png"
+    assert png_size(data) == CHART_SIZE
+    r = await g.slash("/stats", user="alice")
+    assert r.content == g.app.t("core.not_moderator") and r.files == []
+
+
+async def test_the_weekly_digest_goes_to_the_mod_log_by_schedule(harness, tmp_path):
+    from bot.clock import FakeClock
+    from tests.helpers import config_with
+
+    schedules = """
+schedules:
+  - id: weekly-stats
+    weekly: {days: [mon], at: "09:00"}
+    action: stats.digest
+"""
+    g = await harness(config=config_with(tmp_path, {"schedules.yaml": schedules}), clock=FakeClock(NOW))
+    await g.advance(days=1)  # Monday, Nov 30 2026 was the day before: the next Monday is Dec 7
+    assert not [m for m in g.channel("mod-log").messages if m.files]
+    await g.advance(days=7)
+    digests = [m for m in g.channel("mod-log").messages if m.files]
+    assert len(digests) == 1
+    assert "2026-11-30 → 2026-12-06" in digests[0].content
+    [(name, data)] = digests[0].files
+    assert name == "stats-week-2026-12-06.png" and png_size(data) == CHART_SIZE
