@@ -251,3 +251,37 @@ async def test_japanese_community_speaks_japanese(harness, tmp_path):
     assert "優先" in queued.content and "返金" in queued.content
     await g.context_menu("フィードバックとして送る", message=g.channel("feedback").messages[-1], user="bob")
     assert g.modal_for("bob") is not None
+
+
+DIGEST_SCHEDULE = """
+schedules:
+  - id: feedback-digest
+    weekly: {days: [mon], at: "10:00"}
+    action: feedback.digest
+"""
+
+
+async def test_the_weekly_digest_posts_once_a_week_from_the_schedule(harness, tmp_path):
+    g = await harness(config=config_with(tmp_path, {"schedules.yaml": DIGEST_SCHEDULE}))
+    await send(g, "alice", title="Oldest waiting", category="Bug")
+    await send(g, "bob", title="Popular one")
+    await g.click("Upvote", on=g.channel("feedback").messages[-1], user="carol")
+    await g.click("Planned", on=g.channel("feedback").messages[-1], user="mod")
+    await g.advance(days=8)
+    digests = [m for m in g.channel("feedback").messages if m.embeds and m.embeds[0]["title"].startswith("📬")]
+    assert len(digests) == 1
+    fields = {f["name"]: f["value"] for f in digests[0].embeds[0]["fields"]}
+    assert "Bug: **1**" in fields["By category"] and "Planned: **1**" in fields["By status"]
+    assert fields["Most upvoted"].startswith("#2 Popular one")
+    assert fields["Waiting for a look (1)"].startswith("#1 Oldest waiting")
+    assert str(g.member("alice").id) not in json.dumps(digests[0].embeds)
+    await g.advance(days=7)
+    assert len([m for m in g.channel("feedback").messages if m.embeds and m.embeds[0]["title"].startswith("📬")]) == 2
+
+
+async def test_a_digest_to_an_unknown_channel_is_reported_to_moderators(harness, tmp_path):
+    schedule = DIGEST_SCHEDULE + "    params: {channel: nowhere}\n"
+    g = await harness(config=config_with(tmp_path, {"schedules.yaml": schedule}))
+    with g.allow_errors():  # the schedules service logs a failed action before noting it in the mod-log
+        await g.advance(days=8)
+    assert any("nowhere" in m.content for m in g.channel("mod-log").messages)

@@ -297,6 +297,8 @@ class FeedbackService:
         params = dict(params or {})
         days = int(params.get("days", 7))
         channel = str(params.get("channel") or self.settings.channel)
+        if channel not in self.app.config.community.channels:
+            raise UserError("feedback.digest_unknown_channel", channel=channel)
         message = await self.digest_message(guild_id, occurrence - timedelta(days=days), occurrence)
         return await self.app.outbox.post(guild_id, Target.channel(channel), message,
                                           dedupe_key=f"feedback:digest:{guild_id}:{occurrence.isoformat()}")
