@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from .connection import Database, from_db_time, to_db_time
 
@@ -96,14 +96,12 @@ async def close_run(db: Database, drop_id: int, now: datetime) -> bool:
 
 # --- first come: the batched claim ------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ClaimRequest:
+class ClaimRequest(NamedTuple):  # tuples: a burst makes tens of thousands of these
     drop_id: int
     user_id: int
 
 
-@dataclass(frozen=True)
-class ClaimOutcome:
+class ClaimOutcome(NamedTuple):
     status: str  # granted | limit | sold_out | closed | missing
     slot: int | None = None
     held: int = 0  # units the member holds after this request
@@ -146,33 +144,35 @@ async def claim_batch(db: Database, requests: Sequence[ClaimRequest], now: datet
 
         remaining = {d: row["remaining"] for d, row in drops.items()}
         outcomes: list[ClaimOutcome] = []
+        add = outcomes.append
         inserts: list[tuple] = []
         taken: dict[int, int] = {}
         joins: list[tuple] = []
         for req in requests:
-            drop = drops.get(req.drop_id)
-            key = (req.drop_id, req.user_id)
+            drop_id = req.drop_id
+            drop = drops.get(drop_id)
+            key = (drop_id, req.user_id)
             if drop is None:
-                outcomes.append(ClaimOutcome("missing"))
+                add(ClaimOutcome("missing"))
                 continue
             has = held.get(key, 0)
             if drop["status"] != "open":
-                outcomes.append(ClaimOutcome("closed", held=has))
+                add(ClaimOutcome("closed", None, has))
             elif has >= drop["claim_limit"]:
-                outcomes.append(ClaimOutcome("limit", held=has, remaining=remaining[req.drop_id]))
-            elif remaining[req.drop_id] <= 0:
+                add(ClaimOutcome("limit", None, has, False, remaining[drop_id]))
+            elif remaining[drop_id] <= 0:
                 wait = bool(drop["waitlist"])
                 if wait and key not in waiting:
                     waiting.add(key)
-                    joins.append((req.drop_id, req.user_id, stamp))
-                outcomes.append(ClaimOutcome("sold_out", held=has, waitlisted=wait))
+                    joins.append((drop_id, req.user_id, stamp))
+                add(ClaimOutcome("sold_out", None, has, wait))
             else:
                 slot = has + 1
                 held[key] = slot
-                remaining[req.drop_id] -= 1
-                taken[req.drop_id] = taken.get(req.drop_id, 0) + 1
-                inserts.append((req.drop_id, req.user_id, slot, stamp, slot, req.drop_id))
-                outcomes.append(ClaimOutcome("granted", slot=slot, held=slot, remaining=remaining[req.drop_id]))
+                left = remaining[drop_id] = remaining[drop_id] - 1
+                taken[drop_id] = taken.get(drop_id, 0) + 1
+                inserts.append((drop_id, req.user_id, slot, stamp, slot, drop_id))
+                add(ClaimOutcome("granted", slot, slot, False, left))
 
         if inserts:
             cur = await tx.conn.executemany(
