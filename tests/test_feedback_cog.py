@@ -52,6 +52,8 @@ async def test_declining_asks_for_a_reason_and_the_member_reads_it(harness):
     [dm] = g.dms("alice")
     assert "Declined" in dm.content and "out of season until spring" in dm.content
     assert "out of season" in json.dumps(post.embeds[0])
+    r = await g.click("Decline", on=post, user="mod")  # already declined: said at once, no modal
+    assert "already" in r.content and g.modal_for("mod") is None
 
 
 async def test_triage_buttons_and_moderator_commands_refuse_members(harness):
@@ -285,3 +287,34 @@ async def test_a_digest_to_an_unknown_channel_is_reported_to_moderators(harness,
     with g.allow_errors():  # the schedules service logs a failed action before noting it in the mod-log
         await g.advance(days=8)
     assert any("nowhere" in m.content for m in g.channel("mod-log").messages)
+
+
+async def test_an_item_is_kept_even_when_the_feedback_channel_cannot_be_posted_to(harness):
+    g = await harness()
+    g.deny_bot("feedback", "send_messages")
+    with g.allow_errors():
+        r = await send(g, "alice", title="Kept anyway")
+    assert "#1" in r.content
+    assert all("Kept anyway" not in as_text(m) for m in g.channel("feedback").messages)
+    r = await g.slash("/feedback mine", user="alice")
+    assert "Kept anyway" in json.dumps(r.embeds)
+
+
+async def test_the_message_menu_is_removed_with_the_cog(harness):
+    g = await harness()
+    import discord
+
+    menu_type = discord.AppCommandType.message
+    assert g.bot.tree.get_command("Send as feedback", type=menu_type) is not None
+    await g.bot.unload_extension("cogs.feedback")
+    assert g.bot.tree.get_command("Send as feedback", type=menu_type) is None
+    assert g.bot.tree.get_command("feedback") is None
+    await g.bot.load_extension("cogs.feedback")
+    assert g.bot.tree.get_command("Send as feedback", type=menu_type) is not None
+
+
+async def test_the_commands_register_with_discord(harness):
+    g = await harness()
+    commands = await g.sync()  # validated against Discord's spec
+    names = {c["name"] for cmds in commands.values() for c in cmds}
+    assert {"feedback", "Send as feedback"} <= names

@@ -150,7 +150,9 @@ class StatusButton(discord.ui.DynamicItem[discord.ui.Button],
         if self.status not in TRIAGE_STATUSES:
             raise UserError("feedback.unknown_status", status=self.status)
         if self.status == "declined":
-            await app.feedback.get(interaction.guild_id, self.item_id)  # a clear error before the modal
+            item = await app.feedback.get(interaction.guild_id, self.item_id)  # clear errors before the modal
+            if item.status == "declined":
+                raise UserError("feedback.already_status", id=item.id, status=app.feedback.status_label(item.status))
             await interaction.response.send_modal(DeclineModal(app, self.item_id))
             return
         change = await app.feedback.set_status(interaction.guild_id, self.item_id, self.status,
