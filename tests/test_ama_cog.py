@@ -23,6 +23,7 @@ async def test_an_ama_from_open_to_summary_with_upvote_ordering(harness):
     opening, thread = thread_of(g)
     assert TOPIC in opening.content and f"<@{g.user_id('carol')}>" in opening.content
     assert opening.mentions == []  # the guest is named, not pinged
+    assert opening.username == "Sakura-chan"  # the persona hosts it (the bot has Manage Webhooks)
     assert "guest" in g.member("carol").roles
 
     # three questions: by command, and by the Ask button -> modal

@@ -220,7 +220,7 @@ class AmaService:
             guild_id, Target.channel(channel_key),
             OutMessage(content=app.t("ama.opened_post", guest=f"<@{guest_id}>", topic=topic, until=until_text),
                        buttons=(Button(app.t("ama.ask_button"), custom_id=ask_custom_id(session.id)),),
-                       thread_name=app.t("ama.thread_name", topic=topic)[:100]),
+                       thread_name=app.t("ama.thread_name", topic=topic)[:100], as_persona=True),
             dedupe_key=f"ama:open:{session.id}",
         )
         await app.audit.record(guild_id, actor_id, "ama.open", f"<@{guest_id}>", topic)
