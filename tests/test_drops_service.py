@@ -76,6 +76,7 @@ drops:
     stock: 2
     mode: raffle
     early: {blossom: 1h}
+    closes_after: 48h
     codes: codes/tin.csv
   - id: champions
     item: Postcards
@@ -341,3 +342,17 @@ async def test_drop_open_schedule_action_is_registered(world):
     await app.actions.get("drop.open")(GUILD, T0 + timedelta(hours=1), {"id": "quick"})
     run = await app.drops.latest_run(GUILD, "quick")
     assert run["occurrence"] == "2026-12-01T01:00:00.000000Z"
+
+
+async def test_a_raffle_closes_and_draws_by_itself_at_its_closing_time(world):
+    app = world
+    run = await app.drops.open(GUILD, "lottery", by=99)  # blossoms now, members in 1h, closes 48h after that
+    await app.scheduler.advance_to(T0 + timedelta(hours=2))
+    for u in (BLOSSOM, LEAF, MEMBER):
+        assert (await app.drops.press(GUILD, run.drop_id, u)).status == "entered"
+    await app.scheduler.advance_to(T0 + timedelta(hours=48))
+    assert await repo.draws(app.db, run.drop_id) == []
+    await app.scheduler.advance_to(T0 + timedelta(hours=49))
+    [draw] = await repo.draws(app.db, run.drop_id)
+    assert len(draw["winners"]) == 2 and draw["drawn_by"] is None
+    assert (await refused(app.drops.press(GUILD, run.drop_id, VISITOR))).key == "drops.closed"

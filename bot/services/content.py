@@ -6,7 +6,8 @@ a second trigger never posts twice):
 - an item's own `at:` in content.yaml: armed here as a scheduler timer `content:reveal:<id>`
   (occurrence = that time);
 - the schedule action `content.reveal` with params {id} from schedules.yaml (occurrence = the
-  schedule's fire time), for repeating or centrally planned reveals.
+  schedule's fire time), for centrally planned reveals; without an id it reveals the first item that
+  has no `at:` and was never revealed (a weekly "next reveal" schedule).
 Moderators post on demand with `/content post` (occurrence `manual:<time>`, audited).
 
 Content never reaches a channel below its tier: the config refuses it at load time, and `reveal` checks
