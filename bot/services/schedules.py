@@ -265,12 +265,14 @@ class ScheduleService:
 
     async def _claim_and_deliver(self, guild_id: int, book: Book, schedule: Schedule, occurrence: datetime,
                                  kind: str) -> Rendered | None | bool:
-        """Claim the ledger row (drawing the pool item in the same transaction) and deliver.
-        Returns False when the occurrence was already claimed."""
+        """Claim the ledger row and queue the post in one transaction (the pool item is drawn in it
+        too), then run the action if any. Returns False when the occurrence was already claimed."""
         now = self.app.clock.now()
         async with self.app.db.transaction() as tx:
+            # without an action the row is final at once; with one it stays 'claimed' until the action ran
             ledger_id = await repo.claim(tx, guild_id=guild_id, schedule_id=schedule.id, kind=kind,
-                                         occurrence=occurrence, status="claimed", now=now)
+                                         occurrence=occurrence, status="claimed" if schedule.action else "posted",
+                                         now=now)
             if ledger_id is None:
                 return False
             item = None
@@ -279,16 +281,26 @@ class ScheduleService:
                 item, state = draw(schedule.pool, book.model.pools[schedule.pool], state)
                 await repo.save_pool_state(tx, guild_id, schedule.pool, state)
                 await repo.set_item(tx, ledger_id, item)
-        return await self._deliver(guild_id, book, schedule, ledger_id, occurrence, kind, item)
+            rendered = self.render(book, schedule, occurrence, item)
+            if rendered is not None:
+                await self.app.outbox.post_in(tx, guild_id, Target.channel(schedule.channel),
+                                              self._message(rendered), dedupe_key=dedupe_key(schedule.id, occurrence, kind))
+        self.app.outbox.wake()
+        if schedule.action:
+            status, detail = await self._run_action(guild_id, schedule, occurrence)
+            await repo.finish(self.app.db, ledger_id, status, detail)
+        return rendered
+
+    @staticmethod
+    def _message(rendered: Rendered) -> OutMessage:
+        return OutMessage(content=rendered.content, embeds=rendered.embeds, as_persona=True)
 
     async def _deliver(self, guild_id: int, book: Book, schedule: Schedule, ledger_id: int, occurrence: datetime,
                        kind: str, item: int | None) -> Rendered | None:
         rendered = self.render(book, schedule, occurrence, item)
         if rendered is not None:
-            await self.app.outbox.post(
-                guild_id, Target.channel(schedule.channel),
-                OutMessage(content=rendered.content, embeds=rendered.embeds, as_persona=True),
-                dedupe_key=dedupe_key(schedule.id, occurrence, kind))
+            await self.app.outbox.post(guild_id, Target.channel(schedule.channel), self._message(rendered),
+                                       dedupe_key=dedupe_key(schedule.id, occurrence, kind))
         status, detail = "posted", None
         if schedule.action:
             status, detail = await self._run_action(guild_id, schedule, occurrence)
