@@ -26,7 +26,7 @@ class Source:
         return self.lines.get(loc, 1)
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present: ~15x faster, same marks
     pass
 
 
