@@ -137,13 +137,18 @@ class ClaimWriter:
         self._task: asyncio.Task | None = None
         self.after_batch: list = []  # callbacks(list[(request, outcome)])
 
-    async def claim(self, drop_id: int, user_id: int, start: datetime, closes_at: datetime | None = None
-                    ) -> ClaimOutcome:
+    def submit(self, drop_id: int, user_id: int, start: datetime, closes_at: datetime | None = None
+               ) -> "asyncio.Future[ClaimOutcome]":
+        """Queue a claim; the future resolves once its batch is committed (or refused)."""
         future = asyncio.get_running_loop().create_future()
         self._queue.append((ClaimRequest(drop_id, user_id), future, start, closes_at))
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="kizuna-drop-claims")
-        return await future
+        return future
+
+    async def claim(self, drop_id: int, user_id: int, start: datetime, closes_at: datetime | None = None
+                    ) -> ClaimOutcome:
+        return await self.submit(drop_id, user_id, start, closes_at)
 
     async def _run(self) -> None:
         try:
@@ -261,13 +266,15 @@ class DropsService:
         guild = self.app.guild
         if guild is None:
             return None
-        keys = await guild.member_role_keys(guild_id, user_id)
-        if keys is None:
+        return self.rank_of(await guild.member_role_keys(guild_id, user_id))
+
+    def rank_of(self, role_keys: set[str] | None) -> int | None:
+        if role_keys is None:
             return None
         for role, rank in self._tier_roles:  # highest tier first
-            if role in keys:
+            if role in role_keys:
                 return rank
-        return 0 if "member" in keys else VISITOR_RANK
+        return 0 if "member" in role_keys else VISITOR_RANK
 
     # --- start-up: cache, timers, unfinished deliveries ----------------------------------------------
     async def start(self) -> None:
@@ -404,21 +411,22 @@ class DropsService:
             raise UserError("drops.gone")
         if spec.campaign:
             return await self._campaign_entries(guild_id, run, spec, user_id)
+        guild = self.app.guild
+        rank = self.rank_of(await guild.member_role_keys(guild_id, user_id)) if guild is not None else None
         if spec.mode == "raffle":
             now = self.app.clock.now()
-            await self._check_window(guild_id, run, spec, user_id, now)
+            self._window(run, spec, rank, now)
             new = await repo.add_entry(self.app.db, run.id, user_id, now)
             return ClaimResult("entered" if new else "already_entered", run.id, spec.item, limit=spec.limit)
-        start = await self._check_window(guild_id, run, spec, user_id)
-        return await self.claim(run, spec, user_id, start)
+        start = self._window(run, spec, rank)
+        outcome = await self.writer.submit(run.id, user_id, start, run.closes_at)
+        return self._claim_result(run, spec, outcome, start)
 
-    async def _check_window(self, guild_id: int, run: _Run, spec: Drop, user_id: int,
-                            now: datetime | None = None) -> datetime:
+    def _window(self, run: _Run, spec: Drop, rank: int | None, now: datetime | None = None) -> datetime:
         """Who may take part, and from when. Refuses (with the time their window opens) if not now;
         without `now` the time part is left to the claim writer, which checks it once per batch."""
         if run.status != "open":
             raise UserError("drops.closed", item=spec.item)
-        rank = await self.member_rank(guild_id, user_id)
         start = run.starts.get(VISITOR_RANK if rank is None else rank)
         if start is None:
             first = run.starts.get(0)
@@ -436,8 +444,7 @@ class DropsService:
         return UserError("drops.not_open_yet", item=spec.item, when=self.local_time(start),
                          relative=discord_time(start, "R"))
 
-    async def claim(self, run: _Run, spec: Drop, user_id: int, start: datetime) -> ClaimResult:
-        outcome = await self.writer.claim(run.id, user_id, start, run.closes_at)
+    def _claim_result(self, run: _Run, spec: Drop, outcome: ClaimOutcome, start: datetime) -> ClaimResult:
         status = outcome.status
         if status == "granted":
             return ClaimResult("granted", run.id, spec.item, held=outcome.held, limit=spec.limit,
