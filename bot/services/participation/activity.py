@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from bot.db import participation as repo
@@ -32,6 +32,7 @@ class ActivityCounter:
         self._early: asyncio.Task | None = None
         self._flush_lock = asyncio.Lock()
         self.counted_channel_keys = self._counted_keys()
+        self._max_buffered = app.config.participation.activity.max_buffered
 
     def _counted_keys(self) -> frozenset[str]:
         community = self.app.config.community
@@ -44,25 +45,28 @@ class ActivityCounter:
         return channel_key is not None and channel_key in self.counted_channel_keys
 
     def _day(self, at: datetime) -> str:
-        window = self._day_window
-        if window is not None and window[0] <= at < window[1]:
-            return window[2]
-        tz = self.app.config.timezone
-        local = at.astimezone(tz)
+        """The community-local day of `at`; the window is kept in UTC so the common case is two cheap
+        comparisons of datetimes with the same tzinfo."""
+        local = at.astimezone(self.app.config.timezone)
         start_local = local.replace(hour=0, minute=0, second=0, microsecond=0)
         end_local = start_local + timedelta(days=1)  # wall-clock arithmetic: the next local midnight
-        self._day_window = (start_local, end_local, start_local.date().isoformat())
+        self._day_window = (start_local.astimezone(timezone.utc), end_local.astimezone(timezone.utc),
+                            start_local.date().isoformat())
         return self._day_window[2]
 
     def record_message(self, guild_id: int, user_id: int, channel_id: int | None, at: datetime) -> None:
         """Count one message (no content). Synchronous and O(1): call it straight from on_message."""
-        key = (guild_id, user_id, self._day(at))
+        window = self._day_window
+        day = window[2] if window is not None and window[0] <= at < window[1] else self._day(at)
         buffer = self._buffer
         if not buffer:
             self._arm()
-        buffer[key] += 1
-        if len(buffer) >= self.app.config.participation.activity.max_buffered and (
-                self._early is None or self._early.done()):
+        buffer[(guild_id, user_id, day)] += 1
+        if len(buffer) >= self._max_buffered:
+            self._flush_early()
+
+    def _flush_early(self) -> None:
+        if self._early is None or self._early.done():
             self._early = asyncio.get_running_loop().create_task(self.flush(), name="kizuna-activity-flush")
 
     @property

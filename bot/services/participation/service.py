@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from .activity import ActivityCounter
@@ -23,6 +22,8 @@ class ParticipationService:
         self.activity = ActivityCounter(app)
         self.prompts = PromptService(app, self.ledger)
         self.quiz = QuizService(app, self.ledger)
+        # the hot path (every guild message): bound straight to the counter, no extra call layer
+        self.record_message = self.activity.record_message
         # registered at build time so the schedules feature (built after us) can validate against them
         app.actions.register("prompt.post", self.prompts.action_post)
         app.actions.register("quiz.start", self.quiz.action_start)
@@ -56,8 +57,7 @@ class ParticipationService:
         return await self.ledger.profile(guild_id, user_id)
 
     # --- activity (from on_message; no content) ------------------------------------------------
-    def record_message(self, guild_id: int, user_id: int, channel_id: int | None, at: datetime) -> None:
-        self.activity.record_message(guild_id, user_id, channel_id, at)
+    # record_message(guild_id, user_id, channel_id, at) -> None: see ActivityCounter.record_message
 
     async def flush_activity(self) -> int:
         return await self.activity.flush()
