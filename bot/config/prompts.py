@@ -6,8 +6,9 @@ remember which prompts it already posted this cycle even when the file is reorde
 from __future__ import annotations
 
 import hashlib
+from typing import Iterator
 
-from pydantic import Field, HttpUrl, field_validator, model_validator
+from pydantic import Field, HttpUrl
 
 from .base import Key, Model
 
@@ -31,21 +32,16 @@ class Prompt(Model):
 class PromptsFile(Model):
     prompts: tuple[Prompt, ...] = ()
 
-    @field_validator("prompts")
-    @classmethod
-    def _unique(cls, prompts: tuple[Prompt, ...]) -> tuple[Prompt, ...]:
+    def references(self, config) -> Iterator[tuple[tuple, str]]:
         seen: dict[str, int] = {}
-        for i, prompt in enumerate(prompts):
-            if prompt.id in seen:
-                what = f"key {prompt.key!r}" if prompt.key else "text"
-                raise ValueError(f"prompts[{i}] repeats the {what} of prompts[{seen[prompt.id]}];"
-                                 " every prompt must be different")
-            seen[prompt.id] = i
-        return prompts
-
-    @model_validator(mode="after")
-    def _no_suggestion_keys(self) -> "PromptsFile":
-        for prompt in self.prompts:
+        for i, prompt in enumerate(self.prompts):
             if prompt.key and prompt.key.startswith("s-"):
-                raise ValueError(f"prompt key {prompt.key!r}: keys starting with 's-' are kept for approved suggestions")
-        return self
+                yield ("prompts", i, "key"), f"keys starting with 's-' are kept for approved suggestions ({prompt.key!r})"
+            if prompt.id in seen:
+                if prompt.key:
+                    yield ("prompts", i, "key"), (f"the key {prompt.key!r} is already used by prompts[{seen[prompt.id]}];"
+                                                  " every prompt must be different")
+                else:
+                    yield ("prompts", i, "text"), (f"the same text as prompts[{seen[prompt.id]}];"
+                                                   " every prompt must be different")
+            seen.setdefault(prompt.id, i)

@@ -16,6 +16,19 @@ class Question(Model):
     explanation: str = Field(min_length=1, max_length=1000)
     image_url: HttpUrl | None = None
 
+    @field_validator("choices", mode="before")
+    @classmethod
+    def _plain_text(cls, choices: object) -> object:
+        if not isinstance(choices, (list, tuple)):
+            return choices
+        out = []
+        for choice in choices:
+            if isinstance(choice, bool):
+                # YAML reads unquoted yes/no/on/off/true/false as booleans
+                raise ValueError("a choice was read as true/false: put it in quotes, like \"Yes\" or \"No\"")
+            out.append(str(choice) if isinstance(choice, (int, float)) else choice)
+        return out
+
     @field_validator("choices")
     @classmethod
     def _two_to_five(cls, choices: tuple[str, ...]) -> tuple[str, ...]:
