@@ -6,6 +6,9 @@ since the job last looked (`run_due`), so the same engine serves the real clock 
 With a `FakeClock`, `advance_to` walks time forward occurrence by occurrence (tests, playground).
 Callbacks must be idempotent per occurrence (claim a ledger row first): this layer never promises
 exactly-once, the database does.
+
+In production APScheduler holds one wake-up job at the earliest `next_fire` of all jobs (not one
+APScheduler job per Kizuna job: with 10,000 schedules its per-job bookkeeping dominated start-up).
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 
@@ -50,6 +54,7 @@ class KizunaScheduler:
         self.jobs: dict[str, Job] = {}
         self._aps = AsyncIOScheduler(timezone=timezone.utc) if real else None
         self.running = False
+        self._armed_for: datetime | None = None  # run date of the APScheduler wake-up job
 
     def add_job(self, job_id: str, trigger: BaseTrigger, callback: Callback, *,
                 since: datetime | None = None) -> Job:
@@ -57,9 +62,9 @@ class KizunaScheduler:
         job = Job(job_id, trigger, callback, checked_until=since or self.clock.now())
         job.compute_next()
         self.jobs[job_id] = job
-        if self._aps is not None:
-            self._aps.add_job(self._wake, trigger, args=[job_id], id=job_id, replace_existing=True,
-                              misfire_grace_time=None, coalesce=True, max_instances=1)
+        if self._aps is not None and job.next_fire is not None and (
+                self._armed_for is None or job.next_fire < self._armed_for):
+            self._arm(job.next_fire)
         return job
 
     def add_timer(self, job_id: str, when: datetime, callback: Callback) -> Job:
@@ -68,16 +73,30 @@ class KizunaScheduler:
                             since=min(self.clock.now(), when - _TINY))
 
     def remove_job(self, job_id: str) -> None:
-        self.jobs.pop(job_id, None)
-        if self._aps is not None and self._aps.get_job(job_id):
-            self._aps.remove_job(job_id)
+        self.jobs.pop(job_id, None)  # an early wake-up left armed for it is harmless
 
     def remove_prefix(self, prefix: str) -> None:
         for job_id in [j for j in self.jobs if j.startswith(prefix)]:
             self.remove_job(job_id)
 
-    async def _wake(self, job_id: str) -> None:
-        await self.run_due(only=job_id)
+    def _arm(self, when: datetime) -> None:
+        assert self._aps is not None
+        self._armed_for = when
+        if self._aps.state == STATE_STOPPED and self._aps.get_job("kizuna-wake") is not None:  # not started: drop the pending one
+            self._aps.remove_job("kizuna-wake")
+        self._aps.add_job(self._wake, DateTrigger(run_date=when, timezone=timezone.utc), id="kizuna-wake",
+                          replace_existing=True, misfire_grace_time=None, coalesce=True, max_instances=1)
+
+    async def _wake(self) -> None:
+        armed, self._armed_for = self._armed_for, None
+        ran = 0
+        try:
+            ran = await self.run_due()
+        finally:
+            nxt = min((j.next_fire for j in self.jobs.values() if j.next_fire is not None), default=None)
+            stalled = ran == 0 and armed is not None and nxt is not None and nxt <= armed  # a clock behind APScheduler's
+            if nxt is not None and not stalled and (self._armed_for is None or nxt < self._armed_for):
+                self._arm(nxt)
 
     async def run_due(self, now: datetime | None = None, *, only: str | None = None) -> int:
         """Run every occurrence due by `now`, oldest first. Returns how many ran."""
