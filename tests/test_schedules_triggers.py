@@ -64,3 +64,28 @@ def test_campaign_dates_are_inclusive_local_dates():
     fired = occurrences(s.trigger("UTC"), datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 31, tzinfo=UTC))
     assert [f.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%m-%d %H:%M") for f in fired] == [
         "12-10 18:00", "12-11 18:00", "12-12 18:00"]
+
+
+async def test_the_real_scheduler_keeps_one_wake_up_at_the_earliest_occurrence():
+    from apscheduler.triggers.date import DateTrigger
+
+    from bot.clock import FakeClock
+    from bot.scheduler import KizunaScheduler
+
+    clock = FakeClock(datetime(2026, 12, 1, tzinfo=UTC))
+    sched = KizunaScheduler(clock, real=True)
+    fired = []
+
+    async def cb(when):
+        fired.append(when)
+
+    t1, t2 = datetime(2026, 12, 1, 9, tzinfo=UTC), datetime(2026, 12, 1, 8, tzinfo=UTC)
+    sched.add_job("a", DateTrigger(run_date=t1, timezone=UTC), cb)
+    sched.add_job("b", DateTrigger(run_date=t2, timezone=UTC), cb)
+    assert [j.id for j in sched._aps.get_jobs()] == ["kizuna-wake"] and sched._armed_for == t2
+    clock.set(t2)
+    await sched._wake()  # what APScheduler calls at t2
+    assert fired == [t2] and sched._armed_for == t1
+    clock.set(t1 + timedelta(minutes=1))
+    await sched._wake()
+    assert fired == [t2, t1] and sched._armed_for is None
