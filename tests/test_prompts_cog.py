@@ -53,6 +53,7 @@ async def test_a_suggestion_goes_to_the_mod_queue_and_approval_adds_it_to_the_po
     assert "approved" in g.dms("alice")[-1].content
     pool = await g.app.participation.prompts.pool(g.app.guild_id)
     assert pool[-1].key == "s-1" and pool[-1].text.startswith("Which tea would you bring")
+    assert pool[-1].suggested_by == g.user_id("alice")          # credited when it is posted
     await g.restart()                                           # the buttons are persistent
     await g.slash("/prompt suggest", user="bob", text="What is your favourite tea snack?")
     card2 = g.channel("mod-queue").messages[-1]

@@ -128,6 +128,12 @@ async def test_an_approved_suggestion_joins_the_pool_and_the_member_hears(app):
     await app.outbox.drain()
     assert "approved" in app.outbox.sender.to("dm", ALICE)[0].content
     assert [e["action"] for e in await app.audit.recent(GUILD)] == ["prompt.suggestion.reject", "prompt.suggestion.approve"]
+    for n in range(len(keys)):  # a whole cycle: the approved suggestion is posted once, crediting alice
+        await prompts.post(GUILD, day(n))
+    await app.outbox.drain()
+    [suggested] = [m.embeds[0] for m in app.outbox.sender.to("channel", "daily-prompt")
+                   if m.embeds[0]["description"].startswith("What is your favourite tea for a snowy")]
+    assert suggested["fields"] == [{"name": "Suggested by", "value": f"<@{ALICE}>"}]
 
 
 async def test_suggestions_are_checked_and_limited(app):

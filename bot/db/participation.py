@@ -188,5 +188,6 @@ async def suggestion(db: Database, suggestion_id: int) -> dict | None:
 
 async def approved_suggestions(db: Database, guild_id: int) -> list[dict]:
     rows = await db.fetchall(
-        "SELECT id, text FROM prompt_suggestions WHERE guild_id = ? AND status = 'approved' ORDER BY id", (guild_id,))
+        "SELECT id, user_id, text FROM prompt_suggestions WHERE guild_id = ? AND status = 'approved' ORDER BY id",
+        (guild_id,))
     return [dict(r) for r in rows]

@@ -64,7 +64,7 @@ class PromptService:
         out = [PoolPrompt(p.id, p.text, str(p.image_url) if p.image_url else None, p.tags)
                for p in self.app.config.prompts.prompts]
         for row in await repo.approved_suggestions(self.app.db, guild_id):
-            out.append(PoolPrompt(f"s-{row['id']}", row["text"], suggested_by=None))
+            out.append(PoolPrompt(f"s-{row['id']}", row["text"], suggested_by=row["user_id"]))
         return out
 
     # --- posting ----------------------------------------------------------------------------------
@@ -116,6 +116,8 @@ class PromptService:
         }
         if prompt.image_url:
             embed["image"] = {"url": prompt.image_url}
+        if prompt.suggested_by:
+            embed["fields"] = [{"name": self.app.t("participation.suggestion_from"), "value": f"<@{prompt.suggested_by}>"}]
         return OutMessage(embeds=(embed,), thread_name=self.app.t("participation.prompt_thread", date=day)[:100])
 
     async def _on_sent(self, row: dict, sent: Sent) -> None:
