@@ -111,6 +111,22 @@ async def test_a_second_answer_is_refused_and_the_first_stands(app):
     assert info.value.key == "participation.quiz_closed"
 
 
+async def test_simultaneous_answers_are_all_recorded_and_a_double_click_counts_once(app):
+    import asyncio
+
+    quiz = app.participation.quiz
+    await quiz.start_quiz(GUILD, bank="tea", questions=1, seconds=30)
+    q, right, wrong = await open_question(app)
+    members = [ALICE + n for n in range(50)]
+    results = await asyncio.gather(*(quiz.answer(GUILD, q, m, right) for m in members),
+                                   quiz.answer(GUILD, q, ALICE, wrong), return_exceptions=True)
+    refused = [r for r in results if isinstance(r, UserError)]
+    assert [r.key for r in refused] == ["participation.quiz_already_answered"]  # alice's second click
+    await advance(app, 30)
+    reveal = app.outbox.sender.channel("quiz")[-2].embeds[0]
+    assert reveal["fields"][0]["value"] == "50 of 50 got it right"
+
+
 async def test_only_one_quiz_runs_at_a_time_and_banks_are_checked(app):
     quiz = app.participation.quiz
     with pytest.raises(UserError) as info:

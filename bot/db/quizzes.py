@@ -79,18 +79,15 @@ async def open_question(db: Database, question_id: int, opened_at: datetime, clo
         (to_db_time(opened_at), to_db_time(closes_at), question_id)) == 1
 
 
-async def add_answer(db: Database, *, question_id: int, user_id: int, choice: int, correct: bool, points: int,
-                     at: datetime) -> str:
-    """One answer per member per question: 'ok', 'duplicate' (answered already) or 'closed'."""
+async def add_answers(db: Database, rows: list[tuple]) -> None:
+    """Answers (question_id, user_id, choice, correct, points, answered_at) in one transaction. The
+    caller refuses second answers first; here a duplicate or a closed question is simply not written."""
     async with db.transaction() as tx:
-        status = await tx.fetchval("SELECT status FROM quiz_questions WHERE id = ?", (question_id,))
-        if status != "open":
-            return "closed"
-        row = await tx.fetchone(
+        await tx.executemany(
             "INSERT INTO quiz_answers (question_id, user_id, choice, correct, points, answered_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (question_id, user_id) DO NOTHING RETURNING user_id",
-            (question_id, user_id, choice, int(correct), points, to_db_time(at)))
-        return "ok" if row is not None else "duplicate"
+            " SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM quiz_questions WHERE id = ? AND status = 'open')"
+            " ON CONFLICT (question_id, user_id) DO NOTHING",
+            [(q, u, c, k, p, to_db_time(at), q) for q, u, c, k, p, at in rows])
 
 
 async def claim_close(tx: Tx, question_id: int) -> bool:

@@ -61,14 +61,54 @@ class _OpenQuestion:
     answer: int
     choices: tuple[str, ...]
     speed_bonus: int
+    answered: set[int]  # who answered already (loaded from the DB; the UNIQUE index is the backstop)
+
+
+class _AnswerWriter:
+    """Group commit: answers arriving together are written in one transaction. A member's handler
+    returns only once their answer is committed, so 'recorded' means on disk."""
+
+    def __init__(self, db) -> None:
+        self.db = db
+        self._queue: list[tuple[tuple, asyncio.Future]] = []
+        self._task: asyncio.Task | None = None
+
+    async def write(self, row: tuple) -> None:
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        self._queue.append((row, done))
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run(), name="kizuna-quiz-answers")
+        await done
+
+    async def _run(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                await repo.add_answers(self.db, [row for row, _ in batch])
+            except Exception as exc:  # every waiting member hears it failed; nothing half-written
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    async def idle(self) -> None:
+        """Wait until every answer accepted so far is committed (before a question is closed)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.wait({self._task})
 
 
 class QuizService:
     def __init__(self, app: "App", ledger: Ledger) -> None:
         self.app = app
         self.ledger = ledger
-        self._open: dict[int, _OpenQuestion] = {}  # a cache of open questions; the DB decides
+        self._open: dict[int, _OpenQuestion] = {}  # every open question (filled when opened / at start)
         self._advancing = asyncio.Lock()
+        self._loading = asyncio.Lock()
+        self._writer = _AnswerWriter(app.db)
 
     @property
     def settings(self):
@@ -138,30 +178,38 @@ class QuizService:
         if q is None:
             q = await self._load_open(question_id)
         now = self.app.clock.now()
-        if q is None or q.guild_id != guild_id or now >= q.closes_at:
+        if q is None or q.guild_id != guild_id or now >= q.closes_at or not 0 <= choice < len(q.choices):
             raise UserError("participation.quiz_closed")
-        if not 0 <= choice < len(q.choices):
-            raise UserError("participation.quiz_closed")
+        if user_id in q.answered:
+            raise UserError("participation.quiz_already_answered")
+        q.answered.add(user_id)  # before any await: a double click is refused at once
         correct = choice == q.answer
         points = self.ledger.points_for("quiz_answer", None)
         if correct:
             points += self.ledger.points_for("quiz_correct", None) + speed_bonus(q, now)
-        outcome = await repo.add_answer(self.app.db, question_id=question_id, user_id=user_id, choice=choice,
-                                        correct=correct, points=points, at=now)
-        if outcome == "duplicate":
-            raise UserError("participation.quiz_already_answered")
-        if outcome == "closed":
-            raise UserError("participation.quiz_closed")
+        try:
+            await self._writer.write((question_id, user_id, choice, int(correct), points, now))
+        except BaseException:
+            q.answered.discard(user_id)
+            raise
         return AnswerReceipt(question_id, choice, f"{LETTERS[choice]}. {q.choices[choice]}")
 
     async def _load_open(self, question_id: int) -> _OpenQuestion | None:
-        row = await repo.question(self.app.db, question_id)
-        if row is None or row["status"] != "open":
-            return None
+        """A question not in the cache is normally closed; look once, one caller at a time."""
+        async with self._loading:
+            if question_id in self._open:
+                return self._open[question_id]
+            row = await repo.question(self.app.db, question_id)
+            if row is None or row["status"] != "open":
+                return None
+            return await self._cache(row)
+
+    async def _cache(self, row: dict) -> _OpenQuestion:
         snap = json.loads(row["snapshot"])
-        q = _OpenQuestion(row["guild_id"], row["opened_at"], row["closes_at"], snap["answer"],
-                          tuple(snap["choices"]), row["speed_bonus"])
-        self._open[question_id] = q
+        answered = {a["user_id"] for a in await repo.answers(self.app.db, row["id"])}
+        q = _OpenQuestion(row["guild_id"], row["opened_at"], row["closes_at"], snap["answer"], tuple(snap["choices"]),
+                          row["speed_bonus"], answered)
+        self._open[row["id"]] = q
         return q
 
     # --- the state machine ----------------------------------------------------------------------
@@ -179,6 +227,8 @@ class QuizService:
         now = self.app.clock.now()
         current = next((q for q in questions if q["status"] == "open"), None)
         if current is not None:
+            if current["id"] not in self._open:
+                await self._cache(current | {"guild_id": run["guild_id"], "speed_bonus": run["speed_bonus"]})
             # (re)post: a no-op unless a crash came between opening and queueing the post
             await self._post_question(run, current, len(questions))
             if current["closes_at"] <= now:
@@ -214,6 +264,8 @@ class QuizService:
     async def _close(self, run: dict, question: dict) -> None:
         awarded: list[int] = []
         guild_id = run["guild_id"]
+        self._open.pop(question["id"], None)  # from now on answers are refused
+        await self._writer.idle()              # and those already accepted are committed first
         async with self.app.db.transaction() as tx:
             if await repo.claim_close(tx, question["id"]):
                 for a in await repo.answers_in(tx, question["id"]):
@@ -221,7 +273,7 @@ class QuizService:
                     if await self.ledger.award_in(tx, guild_id, a["user_id"], action, f"quiz:{question['id']}",
                                                   a["points"], a["answered_at"]):
                         awarded.append(a["user_id"])
-        self._open.pop(question["id"], None)
+        self._open.pop(question["id"], None)  # a late click may have re-cached it in between
         for user_id in awarded:
             await self.app.events.emit("points.changed", guild_id=guild_id, user_id=user_id)
 
