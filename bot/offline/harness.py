@@ -138,6 +138,7 @@ class Harness:
         self._catcher = _ErrorCatcher()
         self._perm_cache: tuple[int, discord.Guild] | None = None
         self._closed = False
+        self._settle_lock: asyncio.Lock | None = None
         self._seed(users if users is not None else DEFAULT_USERS)
 
     @classmethod
@@ -399,6 +400,14 @@ class Harness:
     async def settle(self) -> None:
         """Wait until everything the last step started is done, and the outbox is drained."""
         async_context.set(self.adapter)
+        if self._settle_lock is None:
+            self._settle_lock = asyncio.Lock()
+        # steps may run concurrently (asyncio.gather of two clicks): one settles at a time, or each
+        # would see the other's spinning as work still to do
+        async with self._settle_lock:
+            await self._settle()
+
+    async def _settle(self) -> None:
         for _ in range(1000):
             await self._quiesce()
             self._raise_pending()
@@ -412,10 +421,14 @@ class Harness:
     async def _quiesce(self) -> None:
         loop = asyncio.get_running_loop()
         start = loop.time()
+        spins = 0
         while True:
             await asyncio.sleep(0)
+            spins += 1
             runnable = len(getattr(loop, "_ready", ()))
             if runnable or self._pending_events:
+                if spins > 200_000 and loop.time() - start > 60:
+                    raise HarnessError("the event loop never went quiet in 60 s: is a task spinning?")
                 continue
             if self._inflight or any(_thread_bound(t) for t in asyncio.all_tasks(loop)):
                 await asyncio.sleep(0.0005)  # SQLite works in aiosqlite's thread; let it finish
