@@ -832,6 +832,7 @@ class FakeDiscord:
         elif kind == 7:
             message = self.world.messages.get(record.source_message_id or 0)
             if message is not None:
+                record.message_ids.append(message.id)  # the reply *is* the updated message
                 self.edit_message(message, data, req.files)
                 self.message_event(message, "MESSAGE_UPDATE")
         elif kind == 9:

@@ -1,0 +1,87 @@
+"""`python -m bot playground`: the real bot in a fake server, in your terminal (no Discord needed)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from ._common import load_or_report
+
+HELP = "Try the bot offline: act as any member of a fake server in a terminal REPL (or run a --script)."
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--db", help="SQLite file to use (default: a fresh temporary one)")
+    parser.add_argument("--script", help="run the lines of FILE instead of a prompt and print the transcript")
+    parser.add_argument("--as", dest="user", default="mod",
+                        help="who you are at the start (default: mod; others: alice, bob, carol, vera)")
+
+
+def run(args) -> int:
+    config = load_or_report(args.config)
+    if config is None:
+        return 1
+    # the transcript is the output: only real problems are logged
+    logging.basicConfig(level=logging.ERROR, format="  [log] %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("discord").setLevel(logging.CRITICAL)
+    if args.script:
+        try:
+            lines = Path(args.script).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            print(f"cannot read the script: {exc}", file=sys.stderr)
+            return 2
+    else:
+        lines = None
+    return asyncio.run(_play(config, args, lines))
+
+
+async def _play(config, args, lines) -> int:
+    from bot.offline import Harness
+    from bot.offline.playground import Playground, install_completion
+
+    tmp = None
+    db_path = args.db
+    if not db_path:
+        tmp = tempfile.TemporaryDirectory(prefix="kizuna-playground-")
+        db_path = str(Path(tmp.name) / "playground.db")
+    try:
+        harness = await Harness.start(config=config, db_path=db_path, strict=False)
+        try:
+            pg = Playground(harness, user=args.user)
+            if args.user not in harness.world.names:
+                print(f"unknown user {args.user!r} (known: {', '.join(harness.world.names)})", file=sys.stderr)
+                return 2
+            if lines is not None:
+                await pg.run_script(lines)
+                return 0
+            name = config.community.community.name
+            print(f"Kizuna playground: {name}, offline. You are {pg.user}. :help for help, Tab completes, :quit.")
+            install_completion(harness)
+            while True:
+                try:
+                    line = input(f"{pg.user}> ")
+                except (EOFError, KeyboardInterrupt):
+                    print()
+                    break
+                pg.out = _no_echo(pg, line)
+                if not await pg.run_line(line):
+                    break
+            return 0
+        finally:
+            await harness.close(check=False)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+def _no_echo(pg, line: str):
+    """At the prompt the input is already on screen: do not echo it a second time."""
+    echo = f"{pg.user}> {line.strip()}"
+
+    def out(text: str) -> None:
+        if text != echo:
+            print(text)
+
+    return out

@@ -1,0 +1,396 @@
+"""The offline playground: act as any member of a fake server running the real bot, in a terminal.
+
+Lines are slash commands (`/admin audit limit:5`, `/feedback send`) or `:` commands (`:help`). A script
+(`--script FILE`) runs the same lines without a terminal and prints the transcript, each input echoed
+as `user> line`.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterable
+
+import discord
+
+from .harness import Harness, HarnessError
+from .http import HarnessGap, Reply
+from .spec import SpecViolation
+from .world import FakeMessage
+
+HELP = """\
+  /command opt:value opt2:"quoted value"   run a slash command as the current user
+  :as NAME                 act as another user (:users lists them)
+  :say CHANNEL TEXT        post in a channel (e.g. :say lounge hello)
+  :click N|LABEL [#ID]     click a button on the last message with buttons (or message #ID)
+  :pick 1,2 [#ID]          choose options (by number or label) in the last select menu
+  :modal f=v f2="v 2"      submit the open modal; in a script, `field: value` lines after the
+                           command that opened it do the same
+  :react EMOJI [#ID]       react to the last message shown
+  :wait 1d | 2h30m | 45m   move the clock forward (scheduled things happen)
+  :read CHANNEL [N]        the last N messages of a channel (default 10)
+  :dms [NAME]              the bot's DMs to a user (default: you)
+  :channels  :users  :commands  :time  :help  :quit"""
+
+DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)")
+UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+FIELD_LINE = re.compile(r"^\s*([^:/#\s][^:]*?)\s*:\s?(.*)$")
+
+
+def parse_duration(text: str) -> timedelta:
+    text = text.replace(" ", "").lower()
+    parts = DURATION.findall(text)
+    if not parts or "".join(f"{n}{u}" for n, u in parts) != text:
+        raise ValueError(f"not a duration: {text!r} (try 1d, 2h30m, 45m)")
+    delta = timedelta()
+    for number, unit in parts:
+        delta += timedelta(**{UNITS[unit]: float(number)})
+    return delta
+
+
+class Playground:
+    def __init__(self, harness: Harness, *, user: str = "mod", out: Callable[[str], None] = print) -> None:
+        self.g = harness
+        self.user = user
+        self.out = out
+        self.render_ids = harness.world.describe_ids()
+        self.seen: set[int] = set(harness.world.messages)
+        self.last_with_buttons: FakeMessage | None = None
+        self.last_with_select: FakeMessage | None = None
+        self.last_shown: FakeMessage | None = None
+        self.modal_answers: dict[str, str] | None = None  # script mode: `field: value` lines being collected
+        self.scripted = False
+
+    # --- running lines -------------------------------------------------------------------------------
+    async def run_script(self, lines: Iterable[str]) -> None:
+        self.scripted = True
+        for raw in lines:
+            line = raw.rstrip("\n")
+            if self.modal_answers is not None:
+                m = FIELD_LINE.match(line)
+                if m and line.strip() and not line.lstrip().startswith((":", "/")):
+                    self.out(f"{self.user}> {line}")
+                    self.modal_answers[m.group(1)] = m.group(2)
+                    continue
+                await self._submit_collected()
+            if not await self.run_line(line):
+                return
+        if self.modal_answers is not None:
+            await self._submit_collected()
+
+    async def run_line(self, line: str) -> bool:
+        """Run one line; False when the session should end."""
+        text = line.strip()
+        if not text:
+            return True
+        if text.startswith("#"):
+            self.out(text)
+            return True
+        self.out(f"{self.user}> {text}")
+        try:
+            if text.startswith("/"):
+                await self.slash(text)
+            elif text.startswith(":"):
+                if not await self.command(text):
+                    return False
+            else:
+                self.out("  ? lines are /commands or :commands (:help)")
+        except (HarnessError, HarnessGap, KeyError, ValueError) as exc:
+            self.out(f"  ! {_message(exc)}")
+        except SpecViolation as exc:
+            self.out(f"  ! Discord would reject the bot's request: {exc}")
+        except discord.Forbidden as exc:
+            self.out(f"  ! Discord refused: {exc.text or exc} (code {exc.code})")
+        except discord.HTTPException as exc:
+            self.out(f"  ! Discord error: {exc}")
+        self.show_new_activity()
+        return True
+
+    async def slash(self, text: str) -> None:
+        tokens = shlex.split(text[1:])
+        path: list[str] = []
+        options: dict[str, Any] = {}
+        for tok in tokens:
+            if ":" in tok and not tok.startswith(("<", "@")):
+                name, _, value = tok.partition(":")
+                options[name] = value
+            elif options:
+                raise ValueError(f"{tok!r}: options are written name:value")
+            else:
+                path.append(tok)
+        reply = await self.g.slash("/" + " ".join(path), user=self.user, options=options)
+        await self.show_reply(reply)
+
+    async def command(self, text: str) -> bool:
+        name, _, rest = text[1:].partition(" ")
+        rest = rest.strip()
+        g = self.g
+        if name in ("quit", "exit", "q"):
+            return False
+        if name == "help":
+            self.out(HELP)
+            self.out("  commands: " + ", ".join(g.command_names()))
+        elif name == "as":
+            g.user_id(rest)
+            self.user = rest
+            self.out(f"  (now acting as {rest}: {', '.join(sorted(g.member(rest).roles)) or 'no roles'})"
+                     if rest in g.world.names and g.world.names[rest] in g.world.members else f"  (now acting as {rest})")
+        elif name == "say":
+            channel, _, message = rest.partition(" ")
+            msg = await g.say(channel.lstrip("#"), message, user=self.user)
+            self.seen.add(msg.id)
+            self.last_shown = msg
+        elif name == "click":
+            target, msg = self._target(rest, self.last_with_buttons, "buttons")
+            if target.isdigit():
+                reply = await g.click(on=msg, user=self.user, index=int(target))
+            else:
+                reply = await g.click(target, on=msg, user=self.user)
+            await self.show_reply(reply)
+        elif name == "pick":
+            target, msg = self._target(rest, self.last_with_select, "a select menu")
+            select = msg.selects[0]
+            options = select.get("options") or []
+            values = []
+            for part in [p.strip() for p in target.split(",") if p.strip()]:
+                if part.isdigit() and options:
+                    values.append(options[int(part) - 1]["value"])
+                else:
+                    values.append(part)
+            reply = await g.select(values, on=msg, user=self.user)
+            await self.show_reply(reply)
+        elif name == "modal":
+            values = {}
+            for tok in shlex.split(rest):
+                key, _, value = tok.partition("=")
+                values[key] = value
+            reply = await g.submit_modal(values, user=self.user)
+            self.modal_answers = None
+            await self.show_reply(reply)
+        elif name == "react":
+            emoji, _, ref = rest.partition(" ")
+            msg = self._message_ref(ref) if ref else self.last_shown
+            if msg is None:
+                raise HarnessError("no message to react to (:read a channel first)")
+            await g.react(msg, emoji, user=self.user)
+            self.out(f"  (reacted {emoji} to #{msg.id})")
+        elif name == "wait":
+            delta = parse_duration(rest)
+            await g.advance(delta)
+            self.out(f"  (time is now {self._time(g.clock.now())})")
+        elif name == "time":
+            self.out(f"  {self._time(g.clock.now())}")
+        elif name == "read":
+            channel, _, count = rest.partition(" ")
+            ch = g.channel(channel.lstrip("#"))
+            if not g.can(self.user, "view_channel", ch):
+                raise HarnessError(f"{self.user} cannot see #{ch.key or ch.name}")
+            msgs = ch.messages[-int(count or 10):]
+            if not msgs:
+                self.out(f"  (#{ch.key or ch.name} is empty)")
+            for m in msgs:
+                self.show_message(m, header=f"[#{ch.key or ch.name}]")
+                self.seen.add(m.id)
+        elif name == "dms":
+            who = rest or self.user
+            msgs = g.dms(who)
+            if not msgs:
+                self.out(f"  (no DMs to {who})")
+            for m in msgs:
+                self.show_message(m, header=f"[DM → {who}]")
+                self.seen.add(m.id)
+        elif name == "channels":
+            for ch in g.world.guild_channels():
+                can_see = g.can(self.user, "view_channel", ch)
+                can_post = g.can(self.user, "send_messages", ch)
+                mark = "post" if can_post else ("read" if can_see else "hidden")
+                self.out(f"  #{ch.key or ch.name:<16} {mark:<6} {ch.topic}")
+        elif name == "users":
+            for uname, uid in g.world.names.items():
+                member = g.world.members.get(uid)
+                roles = ", ".join(sorted(member.roles)) if member else "(not in the server)"
+                self.out(f"  {'*' if uname == self.user else ' '} {uname:<8} {roles}")
+        elif name == "commands":
+            for c in g.command_names():
+                self.out(f"  {c}")
+        else:
+            self.out(f"  ? unknown :{name} (:help)")
+        return True
+
+    async def _submit_collected(self) -> None:
+        answers, self.modal_answers = self.modal_answers, None
+        try:
+            reply = await self.g.submit_modal(answers or {}, user=self.user)
+        except (HarnessError, KeyError, ValueError) as exc:
+            self.out(f"  ! {_message(exc)}")
+            return
+        await self.show_reply(reply)
+        self.show_new_activity()
+
+    def _target(self, rest: str, default: FakeMessage | None, what: str) -> tuple[str, FakeMessage]:
+        m = re.search(r"\s*#(\d+)\s*$", rest)
+        msg = self._message_ref(m.group(1)) if m else default
+        target = rest[: m.start()].strip() if m else rest.strip()
+        if msg is None:
+            raise HarnessError(f"no message with {what} yet")
+        return target, msg
+
+    def _message_ref(self, ref: str) -> FakeMessage:
+        mid = int(ref.lstrip("#"))
+        if mid not in self.g.world.messages:
+            raise HarnessError(f"no message #{mid}")
+        return self.g.world.messages[mid]
+
+    # --- showing things ------------------------------------------------------------------------------
+    async def show_reply(self, reply: Reply) -> None:
+        if reply.modal is not None:
+            self.show_modal(reply.modal)
+            if self.scripted:
+                self.modal_answers = {}
+            else:
+                await self.fill_modal_interactively(reply.modal)
+            return
+        if not reply.messages:
+            self.out("  (no answer" + (": deferred" if reply.deferred else "") + ")")
+        for m in reply.messages:
+            self.show_message(m, header="(updated)" if reply.response_type == 7 else "")
+            self.seen.add(m.id)
+
+    def show_modal(self, modal: dict[str, Any]) -> None:
+        self.out(f"  ┏ form: {modal.get('title')}")
+        for f in self.g.modal_fields(modal):
+            extra = []
+            if f.get("required", True):
+                extra.append("required")
+            if f.get("max_length"):
+                extra.append(f"max {f['max_length']}")
+            if f.get("type") == 3:
+                extra.append("choose: " + ", ".join(o.get("label", "") for o in f.get("options") or []))
+            value = f" = {f['value']!r}" if f.get("value") else ""
+            self.out(f"  ┃ {f.get('label')}{value} ({'; '.join(extra)})")
+        self.out("  ┗ " + ("answer with `field: value` lines" if self.scripted else "fill it in below"))
+
+    async def fill_modal_interactively(self, modal: dict[str, Any]) -> None:
+        values = {}
+        for f in self.g.modal_fields(modal):
+            prompt = f"    {f.get('label')}" + (f" [{f['value']}]" if f.get("value") else "") + ": "
+            answer = input(prompt)
+            values[f["custom_id"]] = answer if answer or not f.get("value") else f["value"]
+        try:
+            reply = await self.g.submit_modal(values, user=self.user)
+        except HarnessError as exc:
+            self.out(f"  ! {exc}")
+            return
+        await self.show_reply(reply)
+
+    def show_new_activity(self) -> None:
+        """Messages that appeared anywhere since the last line (scheduled posts, DMs, mod-log...)."""
+        w = self.g.world
+        for mid in sorted(set(w.messages) - self.seen):
+            m = w.messages[mid]
+            self.seen.add(mid)
+            if m.deleted or m.ephemeral:
+                continue
+            ch = m.channel
+            if ch.is_dm:
+                header = f"[DM → {w.users[ch.recipient_id].name}]"
+            elif ch.is_thread:
+                header = f"[thread {ch.name}]"
+            else:
+                header = f"[#{ch.key or ch.name}]"
+            self.show_message(m, header=header)
+
+    def show_message(self, m: FakeMessage, *, header: str) -> None:
+        w = self.g.world
+        author = m.username or w.users[m.author_id].name
+        tag = " (only you)" if m.ephemeral else ""
+        if m.flags & 128:
+            tag += " (thinking…)"
+        edited = " (edited)" if m.edited_at else ""
+        self.out(f"  {header + ' ' if header else ''}{author}{tag}{edited}:")
+        for line in self._text(m.content).splitlines() or ([] if m.embeds or m.components else ["(empty)"]):
+            self.out(f"    {line}")
+        for e in m.embeds:
+            self._embed(e)
+        for name, data in m.files:
+            self.out(f"    📎 {name} ({len(data)} bytes)")
+        buttons = m.button_components
+        if buttons:
+            labels = []
+            for i, b in enumerate(buttons, start=1):
+                label = b.get("label") or (b.get("emoji") or {}).get("name") or "?"
+                state = " (disabled)" if b.get("disabled") else (" ↗" if b.get("url") else "")
+                labels.append(f"[{i} {label}{state}]")
+            self.out("    " + " ".join(labels))
+            self.last_with_buttons = m
+        for s in m.selects:
+            opts = s.get("options") or []
+            listed = "  ".join(f"{i}) {o.get('label')}" for i, o in enumerate(opts, start=1))
+            self.out(f"    ▾ {s.get('placeholder') or 'choose'}: {listed or '(pick users/roles/channels by name)'}")
+            self.last_with_select = m
+        if m.thread is not None:
+            self.out(f"    🧵 thread: {m.thread.name}")
+        if m.reactions:
+            self.out("    " + "  ".join(f"{e} {len(u)}" for e, u in m.reactions.items() if u))
+        self.last_shown = m
+
+    def _embed(self, e: dict[str, Any]) -> None:
+        if e.get("author", {}).get("name") if isinstance(e.get("author"), dict) else False:
+            self.out(f"    ┃ {e['author']['name']}")
+        if e.get("title"):
+            self.out(f"    ┏ {self._text(e['title'])}")
+        for line in self._text(e.get("description") or "").splitlines():
+            self.out(f"    ┃ {line}")
+        for f in e.get("fields") or []:
+            value = self._text(f.get("value") or "").replace("\n", "\n    ┃   ")
+            self.out(f"    ┃ • {self._text(f.get('name') or '')}: {value}")
+        if (e.get("footer") or {}).get("text"):
+            self.out(f"    ┗ {self._text(e['footer']['text'])}")
+        elif e.get("title") or e.get("description"):
+            self.out("    ┗")
+
+    def _text(self, text: str) -> str:
+        text = self.render_ids(text or "")
+        return re.sub(r"<t:(\d+)(?::\w)?>", lambda m: self._time(datetime.fromtimestamp(int(m.group(1)),
+                                                                                        tz=self.g.clock.now().tzinfo)),
+                      text)
+
+    def _time(self, when: datetime) -> str:
+        tz = self.g.config.timezone
+        local = when.astimezone(tz)
+        return local.strftime("%Y-%m-%d %H:%M ") + str(tz)
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0])
+    return str(exc)
+
+
+def install_completion(harness: Harness) -> None:
+    """Tab completes slash command names, :commands, user names and channel keys."""
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - Windows without pyreadline
+        return
+    colon = [":as", ":say", ":click", ":pick", ":modal", ":react", ":wait", ":read", ":dms", ":channels",
+             ":users", ":commands", ":time", ":help", ":quit"]
+
+    def candidates(buffer: str) -> list[str]:
+        if buffer.startswith("/"):
+            return [c + " " for c in harness.command_names()]
+        words = buffer.split(" ")
+        if len(words) > 1 and words[0] in (":as", ":dms"):
+            return [f"{words[0]} {n}" for n in harness.world.names]
+        if len(words) > 1 and words[0] in (":say", ":read"):
+            return [f"{words[0]} {c.key or c.name} " for c in harness.world.guild_channels()]
+        return colon
+
+    def complete(text: str, state: int):
+        # no delimiters: `text` is the whole line so far
+        options = [c for c in candidates(text) if c.startswith(text)]
+        return options[state] if state < len(options) else None
+
+    readline.set_completer_delims("")
+    readline.set_completer(complete)
+    readline.parse_and_bind("tab: complete")
