@@ -196,6 +196,18 @@ async def test_the_digest_covers_the_days_before_and_goes_out_once(app):
     assert "stats.digest" in app.actions.names()
 
 
+async def test_a_digest_claimed_but_not_queued_before_a_crash_still_goes_out(app):
+    await seed_month(app)
+    occurrence = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)
+    from bot.db import stats as repo
+
+    # the claim committed, then the process died before the outbox row was written
+    await repo.claim_digest(app.db, guild_id=G, period="week", period_end="2026-11-30", summary={}, now=NOW)
+    assert await app.stats.digest(G, occurrence, {}) is True
+    assert await app.stats.digest(G, occurrence, {}) is False
+    assert await app.db.fetchval("SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'stats:digest:%'") == 1
+
+
 async def test_the_cli_prints_the_same_figures_and_writes_the_chart(app, tmp_path, capsys):
     import asyncio
 

@@ -137,3 +137,8 @@ async def stored_guilds(db: Database, tables: set[str]) -> list[int]:
         if table in tables:
             found.update(int(r[0]) for r in await db.fetchall(f"SELECT DISTINCT guild_id FROM {table}"))
     return sorted(found)
+
+
+async def queued(db: Database, dedupe_key: str) -> bool:
+    """Whether the outbox already holds this post (any status): the outbox's dedupe key is the truth."""
+    return await db.fetchval("SELECT 1 FROM outbox WHERE dedupe_key = ?", (dedupe_key,)) is not None

@@ -362,7 +362,7 @@ class AmaService:
             content = app.t("ama.announce_open", topic=session.topic, guest=f"<@{session.guest_id}>",
                             where=where)
         await app.outbox.post(guild_id, Target.channel(channel), OutMessage(content=content, as_persona=True),
-                              dedupe_key=f"ama:announce:{channel}:{occurrence.isoformat()}")
+                              dedupe_key=f"ama:announce:{channel}:{occurrence.isoformat()}:{topic or 'open'}")
 
     # --- helpers -------------------------------------------------------------------------------
     def _require_guest_or_moderator(self, session: Session, actor_id: int, is_moderator: bool) -> None:

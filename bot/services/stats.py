@@ -257,19 +257,22 @@ class StatsService:
         period = str(params.get("period") or "week")
         channel = str(params.get("channel") or app.config.community.moderation.mod_log)
         last_day = self._local_day(occurrence) - timedelta(days=1)
+        dedupe_key = f"stats:digest:{guild_id}:{period}:{last_day.isoformat()}"
         report = await self.report(guild_id, period, last_day=last_day)
-        if not await repo.claim_digest(self.db, guild_id=guild_id, period=period, period_end=last_day.isoformat(),
-                                       summary=report.to_dict(), now=app.clock.now()):
-            return False
+        claimed = await repo.claim_digest(self.db, guild_id=guild_id, period=period,
+                                          period_end=last_day.isoformat(), summary=report.to_dict(),
+                                          now=app.clock.now())
+        if not claimed and await repo.queued(self.db, dedupe_key):
+            return False  # sent (or queued) already; a claim without a queued post was a crash: go on
         png = await self.chart(report)
         name = f"stats-{period}-{last_day.isoformat()}.png"
-        await app.outbox.post(
+        outbox_id = await app.outbox.post(
             guild_id, Target.channel(channel),
             OutMessage(content=t_digest(app, self.render(report)),
                        files=((name, base64.b64encode(png).decode("ascii")),)),
-            dedupe_key=f"stats:digest:{guild_id}:{period}:{last_day.isoformat()}",
+            dedupe_key=dedupe_key,
         )
-        return True
+        return outbox_id is not None
 
 
 def t_digest(app, body: str) -> str:
