@@ -39,8 +39,10 @@ async def test_an_ama_from_open_to_summary_with_upvote_ordering(harness):
     assert all(not m.mention_everyone and m.mentions == [] for m in posted)
 
     # upvotes: #2 gets two, #3 one, #1 none; one per member
+    assert posted[1].buttons == ["▲ Upvote #2 (0)"]
     r = await g.click("Upvote #2", on=posted[1], user="alice")
-    assert "now 1" in r.content
+    assert r.ephemeral and "now 1" in r.content
+    assert posted[1].buttons == ["▲ Upvote #2 (1)"]  # everyone in the thread sees the count
     await g.slash("/ama upvote", user="mod", id=2)
     await g.click("Upvote #3", on=posted[2], user="bob")
     r = await g.slash("/ama upvote", user="alice", id=2)

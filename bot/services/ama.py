@@ -323,7 +323,7 @@ class AmaService:
             guild_id, session.target,
             OutMessage(content=app.t("ama.question_post", id=question.id, author=f"<@{user_id}>",
                                      question=quote(text)),
-                       buttons=(Button(app.t("ama.upvote_button", id=question.id),
+                       buttons=(Button(app.t("ama.upvote_button", id=question.id, votes=0),
                                        custom_id=upvote_custom_id(question.id), style="secondary"),)),
             dedupe_key=f"ama:question:{question.id}",
         )

@@ -55,4 +55,10 @@ class UpvoteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"kizuna:
     async def callback(self, interaction: discord.Interaction) -> None:
         app = interaction.client.app
         votes = await app.ama.upvote(interaction.guild_id, interaction.user.id, self.question_id)
+        # the count on the button is what everyone in the thread sees (a /ama upvote shows at the next click)
+        view = discord.ui.View(timeout=None)
+        view.add_item(discord.ui.Button(label=app.t("ama.upvote_button", id=self.question_id, votes=votes)[:80],
+                                        custom_id=upvote_custom_id(self.question_id),
+                                        style=discord.ButtonStyle.secondary))
+        await interaction.response.edit_message(view=view)
         await respond(interaction, app.t("ama.upvoted", id=self.question_id, votes=votes))
