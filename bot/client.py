@@ -69,6 +69,10 @@ class KizunaBot(commands.Bot):
             await self.load_extension(name)
         await self.app.start()
 
+    async def on_message(self, message: discord.Message) -> None:
+        """Slash commands only: never parse prefix commands (a message mentioning the bot would
+        otherwise log CommandNotFound). Cog listeners still receive every message."""
+
     async def on_ready(self) -> None:
         if self.app.guild_id is None and self.guilds:
             self.app.guild_id = self.guilds[0].id
