@@ -136,16 +136,17 @@ async def bench_burst(tmp: Path, scope: str) -> None:
     print(f"burst ({'one bot per community' if scope == 'guild' else 'one bot token for all guilds'}):"
           f" waiting {wait:.1f} s for {local:%H:%M} {config.timezone.key} ...")
     await asyncio.sleep(max(0.0, wait))
-    fired_at = time.perf_counter()
+    fired_at, cpu0 = time.perf_counter(), time.process_time()
     lag_to_due = (clock.now() - due).total_seconds()  # the sleep overshoots a little: count it as lateness
     fired = await app.scheduler.run_due()
     queued_at = time.perf_counter()
     deadline = time.perf_counter() + 60
     while len(sender.arrivals) < fired and time.perf_counter() < deadline:
         await asyncio.sleep(0.01)
+    cpu = time.process_time() - cpu0
     lateness = [a - fired_at + lag_to_due for a in sender.arrivals]
     print(f"  {fired} occurrences fired, {len(sender.arrivals)} posts left the outbox;"
-          f" claims + queueing took {queued_at - fired_at:.3f} s")
+          f" claims + queueing took {queued_at - fired_at:.3f} s; {cpu:.3f} s CPU in all (load average {_load()})")
     if lateness:
         p99 = pct(lateness, 99)
         print(f"  lateness p50 {pct(lateness, 50):.3f} s | p99 {p99:.3f} s | max {max(lateness):.3f} s"

@@ -17,18 +17,18 @@ async def enqueue(db: Database, *, dedupe_key: str, guild_id: int, target_kind: 
 async def enqueue_in(tx: Tx, *, dedupe_key: str, guild_id: int, target_kind: str, target: str, payload: str,
                      not_before: datetime, now: datetime) -> int | None:
     """`enqueue` inside the caller's transaction (e.g. together with a ledger claim)."""
-    row = await tx.fetchone(
+    rows = await tx.conn.execute_fetchall(  # one round trip to aiosqlite's thread (tx.fetchone takes three)
         "INSERT INTO outbox (dedupe_key, guild_id, target_kind, target, payload, not_before, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
         (dedupe_key, guild_id, target_kind, target, payload, to_db_time(not_before), to_db_time(now)),
     )
-    return None if row is None else row[0]
+    return rows[0][0] if rows else None
 
 
 async def claim_due(db: Database, now: datetime, limit: int) -> list[dict]:
     """Mark up to `limit` due rows as 'sending' and return them (one writer, so no two workers share)."""
     async with db.transaction() as tx:
-        rows = await tx.fetchall(
+        rows = await tx.conn.execute_fetchall(
             "SELECT id, dedupe_key, guild_id, target_kind, target, payload, attempts FROM outbox"
             " WHERE status = 'pending' AND not_before <= ? ORDER BY not_before, id LIMIT ?",
             (to_db_time(now), limit),
@@ -69,6 +69,17 @@ async def retry_later(db: Database, outbox_id: int, error: str, not_before: date
     await db.execute(
         "UPDATE outbox SET status = 'pending', error = ?, not_before = ? WHERE id = ?",
         (error, to_db_time(not_before), outbox_id),
+    )
+
+
+async def defer(db: Database, outbox_ids: list[int], not_before: datetime) -> None:
+    """Put claimed rows back for later without counting an attempt (pacing, not a failure)."""
+    if not outbox_ids:
+        return
+    marks = ",".join("?" * len(outbox_ids))
+    await db.execute(
+        f"UPDATE outbox SET status = 'pending', attempts = attempts - 1, not_before = ? WHERE id IN ({marks})",
+        [to_db_time(not_before), *outbox_ids],
     )
 
 

@@ -34,6 +34,13 @@ class PoolState:
     last_item: int | None = None
 
 
+async def _fetchone(tx: Tx, sql: str, params) -> object | None:
+    """One row in a single round trip to aiosqlite's thread (Tx.fetchone takes three): the claim is
+    on the hot path when many posts are due at once."""
+    rows = await tx.conn.execute_fetchall(sql, params)
+    return rows[0] if rows else None
+
+
 # --- state -----------------------------------------------------------------------------------------
 async def sync_states(db: Database, guild_id: int, enabled_ids: Iterable[str], now: datetime) -> None:
     """Record which schedules are active now: new ids are first seen now; ids that come back (enabled
@@ -95,8 +102,8 @@ async def known_guilds(db: Database) -> list[int]:
 async def claim(tx: Tx, *, guild_id: int, schedule_id: str, kind: str, occurrence: datetime, status: str,
                 now: datetime, detail: str | None = None) -> int | None:
     """Insert the ledger row; its id when this caller owns the occurrence, None if someone already did."""
-    row = await tx.fetchone(
-        "INSERT INTO schedule_ledger (guild_id, schedule_id, kind, occurrence, status, claimed_at, detail)"
+    row = await _fetchone(
+        tx, "INSERT INTO schedule_ledger (guild_id, schedule_id, kind, occurrence, status, claimed_at, detail)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, schedule_id, kind, occurrence) DO NOTHING"
         " RETURNING id",
         (guild_id, schedule_id, kind, to_db_time(occurrence), status, to_db_time(now), detail))
@@ -159,8 +166,8 @@ async def entries(db: Database, guild_id: int, schedule_id: str | None = None) -
 
 # --- pools -----------------------------------------------------------------------------------------
 async def pool_state(tx: Tx, guild_id: int, pool: str) -> PoolState:
-    row = await tx.fetchone(
-        "SELECT cycle, position, avoid_item, last_item FROM schedule_pools WHERE guild_id = ? AND pool = ?",
+    row = await _fetchone(
+        tx, "SELECT cycle, position, avoid_item, last_item FROM schedule_pools WHERE guild_id = ? AND pool = ?",
         (guild_id, pool))
     return PoolState() if row is None else PoolState(row[0], row[1], row[2], row[3])
 

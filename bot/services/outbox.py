@@ -58,6 +58,7 @@ class OutboxSettings:
     channel_window: float = 5.0
     global_per_second: int = 50  # Discord: ~50 requests/s per bot token
     global_scope: str = "bot"  # "bot" (one token for every guild) | "guild" (one bot per guild)
+    max_inline_wait: float = 0.5  # a longer pacing wait puts the target's rows back for later instead
 
 
 class SlidingWindow:
@@ -69,7 +70,7 @@ class SlidingWindow:
         self.period = period
         self._slots: deque[float] = deque()
 
-    def reserve(self, now: float) -> float:
+    def reserve(self, now: float, *, book: bool = True) -> float:
         while self._slots and self._slots[0] <= now - self.period:
             self._slots.popleft()
         start = now
@@ -77,7 +78,8 @@ class SlidingWindow:
             start = max(start, self._slots[-1])
             if len(self._slots) >= self.limit:
                 start = max(start, self._slots[-self.limit] + self.period)
-        self._slots.append(start)
+        if book:
+            self._slots.append(start)
         return start - now
 
 
@@ -150,7 +152,13 @@ class Outbox:
             sent: list[tuple[dict, Sent]] = []
 
             async def one_target(target_rows: list[dict]) -> None:
-                for row in target_rows:
+                for i, row in enumerate(target_rows):
+                    later = self._pace_later(row)
+                    if later is not None:  # don't hold up other targets: this one's rows wait in the DB
+                        await repo.defer(self.db, [r["id"] for r in target_rows[i:]],
+                                         self.clock.now() + timedelta(seconds=later))
+                        asyncio.get_running_loop().call_later(later, self._wake.set)
+                        return
                     await self._pace(row)
                     async with sem:
                         result = await self._send_one(row)
@@ -166,30 +174,51 @@ class Outbox:
                 for hook in self._sent_hooks:
                     await _safely(hook(row, result))
 
-    def pacing_delay(self, row: dict, now: float) -> float:
-        """Book a send slot for `row` at monotonic time `now`; seconds to wait before sending."""
+    def channel_delay(self, row: dict, now: float, *, book: bool = True) -> float:
+        """Seconds before `row`'s target may take another message (monotonic time `now`)."""
         s = self.settings
         key = _target_key(row)
         wait = 0.0
         if s.per_target_interval:
             wait = max(0.0, self._last_send[key] + s.per_target_interval - now)
-            self._last_send[key] = now + wait
+            if book:
+                self._last_send[key] = now + wait
         if self.pacing:
             window = self._target_windows.get(key)
             if window is None:
                 window = self._target_windows[key] = SlidingWindow(s.channel_burst, s.channel_window)
-            wait = max(wait, window.reserve(now + wait) + wait)
-            scope = str(row["guild_id"]) if s.global_scope == "guild" else "*"
-            glob = self._global_windows.get(scope)
-            if glob is None:
-                glob = self._global_windows[scope] = SlidingWindow(s.global_per_second, 1.0)
-            wait += glob.reserve(now + wait)
+            wait = max(wait, window.reserve(now + wait, book=book) + wait)
         return wait
+
+    def global_delay(self, row: dict, now: float, *, book: bool = True) -> float:
+        """Seconds before the bot may make another request. Booked at the moment of sending, so a
+        channel that waits never holds a global slot in the future."""
+        if not self.pacing:
+            return 0.0
+        s = self.settings
+        scope = str(row["guild_id"]) if s.global_scope == "guild" else "*"
+        window = self._global_windows.get(scope)
+        if window is None:
+            window = self._global_windows[scope] = SlidingWindow(s.global_per_second, 1.0)
+        return window.reserve(now, book=book)
+
+    def _pace_later(self, row: dict) -> float | None:
+        """The wait when it is too long to sleep through inside a drain, else None."""
+        if not (self.pacing or self.settings.per_target_interval):
+            return None
+        now = asyncio.get_running_loop().time()
+        wait = self.channel_delay(row, now, book=False)
+        wait += self.global_delay(row, now + wait, book=False)
+        return wait if wait > self.settings.max_inline_wait else None
 
     async def _pace(self, row: dict) -> None:
         if not (self.pacing or self.settings.per_target_interval):
             return
-        wait = self.pacing_delay(row, asyncio.get_running_loop().time())
+        loop = asyncio.get_running_loop()
+        wait = self.channel_delay(row, loop.time())
+        if wait > 0:
+            await asyncio.sleep(wait)
+        wait = self.global_delay(row, loop.time())
         if wait > 0:
             await asyncio.sleep(wait)
 
