@@ -12,6 +12,7 @@ APScheduler job per Kizuna job: with 10,000 schedules its per-job bookkeeping do
 """
 from __future__ import annotations
 
+import heapq
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -55,6 +56,7 @@ class KizunaScheduler:
         self._aps = AsyncIOScheduler(timezone=timezone.utc) if real else None
         self.running = False
         self._armed_for: datetime | None = None  # run date of the APScheduler wake-up job
+        self._changed = False  # a job was added since run_due last looked
 
     def add_job(self, job_id: str, trigger: BaseTrigger, callback: Callback, *,
                 since: datetime | None = None) -> Job:
@@ -62,6 +64,7 @@ class KizunaScheduler:
         job = Job(job_id, trigger, callback, checked_until=since or self.clock.now())
         job.compute_next()
         self.jobs[job_id] = job
+        self._changed = True
         if self._aps is not None and job.next_fire is not None and (
                 self._armed_for is None or job.next_fire < self._armed_for):
             self._arm(job.next_fire)
@@ -99,15 +102,34 @@ class KizunaScheduler:
                 self._arm(nxt)
 
     async def run_due(self, now: datetime | None = None, *, only: str | None = None) -> int:
-        """Run every occurrence due by `now`, oldest first. Returns how many ran."""
+        """Run every occurrence due by `now`, oldest first (ties by job id). Returns how many ran."""
         now = now or self.clock.now()
         ran = 0
+        if only is not None:
+            while True:
+                job = self._earliest(only)
+                if job is None or job.next_fire is None or job.next_fire > now:
+                    return ran
+                await self._fire(job)
+                ran += 1
+        # a heap of the due jobs, not a scan of every job per occurrence: 1,000 posts due in the same
+        # minute among 10,000 jobs. A callback that adds or replaces jobs triggers a rescan.
         while True:
-            job = self._earliest(only)
-            if job is None or job.next_fire is None or job.next_fire > now:
+            heap = sorted((j.next_fire, j.id) for j in self.jobs.values() if j.next_fire is not None and j.next_fire <= now)
+            if not heap:
                 return ran
-            await self._fire(job)
-            ran += 1
+            self._changed = False
+            while heap:
+                fire, job_id = heapq.heappop(heap)
+                job = self.jobs.get(job_id)
+                if job is None or job.next_fire != fire:
+                    continue
+                await self._fire(job)
+                ran += 1
+                if self._changed:
+                    break
+                if job.next_fire is not None and job.next_fire <= now and self.jobs.get(job_id) is job:
+                    heapq.heappush(heap, (job.next_fire, job_id))
 
     async def advance_to(self, target: datetime) -> int:
         """Fake clock only: move time to `target`, stopping at each occurrence to run it."""
