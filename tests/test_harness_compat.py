@@ -93,3 +93,14 @@ def test_a_missing_spec_file_warns_and_validates_nothing(tmp_path):
     with pytest.warns(UserWarning, match="NOT validated"):
         spec = Spec.load(tmp_path / "nope.json")
     assert not spec.available and spec.problems("POST", "/channels/{channel_id}/messages", {"content": "x" * 9000}) == []
+
+
+async def test_the_event_loop_and_aiosqlite_hooks_settling_relies_on():
+    import asyncio
+
+    import aiosqlite
+
+    loop = asyncio.get_running_loop()
+    assert hasattr(loop, "_ready"), "asyncio's loop has no _ready queue: Harness._quiesce cannot tell it is idle"
+    assert hasattr(aiosqlite.Connection, "_execute"), \
+        "aiosqlite.Connection._execute is gone: Harness._count_db_work counts SQLite work in flight through it"

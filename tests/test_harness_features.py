@@ -232,3 +232,19 @@ async def test_timers_fire_in_order_with_the_clock_set_to_each_occurrence(harnes
     await g.advance(days=1)
     assert [w for w, _ in seen] == [t0 + timedelta(hours=1), t0 + timedelta(hours=3)]
     assert all(w == now for w, now in seen)
+
+
+async def test_files_in_an_interaction_reply_arrive_through_multipart(harness):
+    import io
+
+    g = await harness()
+
+    @discord.app_commands.command(name="export", description="export")
+    async def export(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("here", file=discord.File(io.BytesIO(b"a,b\n1,2\n"), "data.csv"),
+                                                ephemeral=True)
+
+    add(g, export)
+    r = await g.slash("/export", user="mod")
+    assert r.files == [("data.csv", b"a,b\n1,2\n")] and r.content == "here"
+    assert g.requests[-1].json["data"]["attachments"][0]["filename"] == "data.csv"
