@@ -94,7 +94,7 @@ class App:
         self.scheduler = scheduler
         self.outbox = outbox
         self.catalogue = Catalogue.for_config(config)
-        self.audit = AuditService(db, clock, outbox, config.community.moderation.mod_log)
+        self.audit = AuditService(db, clock, outbox, config.community.moderation.mod_log, self.t)
         self.actions = Actions()
         self.events = Events()
         self.guild: GuildPort | None = None  # set by the bot once Discord (real or fake) is there

@@ -5,22 +5,30 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.db import audit as repo
 
+from typing import Callable
+
 from .messages import OutMessage, Target
 from .outbox import Outbox
 
+AUTOMATIC = 0  # actor id of changes the bot's own rules made (daily tier review, expiry ...)
+
 
 class AuditService:
-    def __init__(self, db: Database, clock: Clock, outbox: Outbox, mod_log_key: str) -> None:
+    def __init__(self, db: Database, clock: Clock, outbox: Outbox, mod_log_key: str,
+                 t: Callable[..., str]) -> None:
         self.db = db
         self.clock = clock
         self.outbox = outbox
         self.mod_log_key = mod_log_key
+        self.t = t
 
     async def record(self, guild_id: int, actor_id: int, action: str, target: str | None = None,
                      detail: str = "") -> int:
         entry_id = await repo.record(self.db, guild_id=guild_id, actor_id=actor_id, action=action,
                                      target=target, detail=detail, at=self.clock.now())
-        line = f"📝 <@{actor_id}> **{action}**" + (f" → {target}" if target else "") + (f": {detail}" if detail else "")
+        actor = self.t("core.audit_automatic") if actor_id == AUTOMATIC else f"<@{actor_id}>"
+        line = self.t("core.audit_line", actor=actor, action=action,
+                      target=f" → {target}" if target else "", detail=f": {detail}" if detail else "")
         await self.outbox.post(guild_id, Target.channel(self.mod_log_key), OutMessage(content=line[:2000]),
                                dedupe_key=f"audit:{entry_id}")
         return entry_id

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 
 from bot.db import membership as repo
 from bot.errors import UserError
+from bot.services.audit import AUTOMATIC  # actor id for changes the rules made
 
 from ._results import TierChange, TierStatus
 from ._roster import MEMBER_ROLE, Roster
@@ -22,8 +23,6 @@ log = logging.getLogger(__name__)
 
 PointsProvider = Callable[[int, int, int], Awaitable[int]]  # (guild_id, user_id, window_days) -> points
 StreakProvider = Callable[[int, int], Awaitable[int]]  # (guild_id, user_id) -> current streak (days)
-
-AUTOMATIC = 0  # actor id in the audit trail for changes the rules made
 
 
 class Tiers:
