@@ -248,3 +248,22 @@ async def test_files_in_an_interaction_reply_arrive_through_multipart(harness):
     r = await g.slash("/export", user="mod")
     assert r.files == [("data.csv", b"a,b\n1,2\n")] and r.content == "here"
     assert g.requests[-1].json["data"]["attachments"][0]["filename"] == "data.csv"
+
+
+async def test_autocomplete_returns_the_bots_suggestions(harness):
+    g = await harness()
+
+    @discord.app_commands.command(name="blend", description="blend")
+    async def blend(interaction: discord.Interaction, name: str, cups: int = 1) -> None:
+        await interaction.response.send_message(f"{cups} {name}", ephemeral=True)
+
+    @blend.autocomplete("name")
+    async def names(interaction: discord.Interaction, current: str):
+        seen = interaction.namespace.cups
+        return [discord.app_commands.Choice(name=f"{n} x{seen}", value=n)
+                for n in ("sencha", "sakura", "genmaicha") if n.startswith(current)]
+
+    add(g, blend)
+    assert await g.autocomplete("/blend", "name", "s", user="bob", options={"cups": 2}) == [
+        {"name": "sencha x2", "value": "sencha"}, {"name": "sakura x2", "value": "sakura"}]
+    assert (await g.slash("/blend", user="bob", name="sakura", cups=3)).content == "3 sakura"

@@ -706,6 +706,48 @@ class Harness:
         await self._run(payload)
         return reply
 
+    async def autocomplete(self, command: str, option: str, typed: str = "", *, user, where=None,
+                           options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """What the bot suggests while `user` types `typed` into `option` (the other options as given
+        so far). Returns the choices [{"name", "value"}] Discord would show."""
+        uid = self.user_id(user)
+        channel = self.world.channel(where) if where is not None else self.default_channel(uid)
+        root, names, cmd, guild_cmd = self.find_command(command)
+        params = {p.display_name: p for p in cmd._params.values()} | {p.name: p for p in cmd._params.values()}
+        if option not in params:
+            raise OptionRefused(f"{cmd.qualified_name} has no option {option!r}")
+        focused = params[option]
+        opts, resolved, _ = self._options_partial(cmd, dict(options or {}))
+        opts = [o for o in opts if o["name"] != focused.display_name]
+        opts.append({"name": focused.display_name, "type": focused.type.value, "value": typed, "focused": True})
+        data: dict[str, Any] = {"id": str(self._command_id(root.name)), "name": root.name, "type": 1}
+        if guild_cmd:
+            data["guild_id"] = str(self.world.guild_id)
+        node = data
+        for i, name in enumerate(names[1:], start=1):
+            leaf = {"type": 1 if i == len(names) - 1 else 2, "name": name, "options": []}
+            node["options"] = [leaf]
+            node = leaf
+        node["options"] = opts
+        if resolved:
+            data["resolved"] = resolved
+        payload, reply = self._interaction(4, uid, channel, data, name=f"autocomplete {command} {option}")
+        await self._run(payload)
+        return reply.choices or []
+
+    def _options_partial(self, cmd, given: dict[str, Any]):
+        """Options typed so far (no required check): what an autocomplete interaction carries."""
+        opts, resolved = [], {}
+        for p in cmd._params.values():
+            key = p.display_name if p.display_name in given else p.name
+            if key in given and given[key] is not None:
+                try:
+                    opts.append({"name": p.display_name, "type": p.type.value,
+                                 "value": self._wire_value(p, given[key], resolved)})
+                except _Unconvertible:
+                    continue
+        return opts, resolved, None
+
     def _command_id(self, name: str) -> int:
         for scope in self.world.commands.values():
             for c in scope:

@@ -92,6 +92,7 @@ class Reply:
     original_id: int | None = None
     message_ids: list[int] = field(default_factory=list)  # original first, then follow-ups, in order
     modal: dict[str, Any] | None = None
+    choices: list[dict[str, Any]] | None = None  # an autocomplete answer: [{"name", "value"}]
 
     # --- reading it ---------------------------------------------------------------------------------
     @property
@@ -835,6 +836,10 @@ class FakeDiscord:
                 record.message_ids.append(message.id)  # the reply *is* the updated message
                 self.edit_message(message, data, req.files)
                 self.message_event(message, "MESSAGE_UPDATE")
+        elif kind == 8:
+            if record.type != 4:
+                raise error(400, 50035, "Invalid Form Body (autocomplete results answer autocomplete only)")
+            record.choices = list(data.get("choices") or [])
         elif kind == 9:
             record.modal = data
             self.harness.modal_shown(record, data)
