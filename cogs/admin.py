@@ -66,9 +66,9 @@ class AcknowledgeButton(discord.ui.DynamicItem[discord.ui.Button], template=ACK_
 
 
 async def _entry(app, guild_id: int, entry_id: int) -> dict:
-    for row in await app.audit.recent(guild_id, 500):
-        if row["id"] == entry_id and row["action"] == "notice":
-            return row
+    row = await app.audit.get(guild_id, entry_id)
+    if row is not None and row["action"] == "notice":
+        return row
     raise UserError("admin.unknown_notice", id=entry_id)
 
 

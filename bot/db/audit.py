@@ -24,3 +24,11 @@ async def recent(db: Database, guild_id: int, limit: int = 50) -> list[dict]:
         (guild_id, limit),
     )
     return [dict(row) | {"created_at": from_db_time(row["created_at"])} for row in rows]
+
+
+async def get(db: Database, guild_id: int, entry_id: int) -> dict | None:
+    row = await db.fetchone(
+        "SELECT id, actor_id, action, target, detail, created_at FROM audit_log WHERE guild_id = ? AND id = ?",
+        (guild_id, entry_id),
+    )
+    return None if row is None else dict(row) | {"created_at": from_db_time(row["created_at"])}

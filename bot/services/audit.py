@@ -38,5 +38,8 @@ class AuditService:
         await self.outbox.post(guild_id, Target.channel(self.mod_log_key), OutMessage(content=text[:2000]),
                                dedupe_key=dedupe_key)
 
+    async def get(self, guild_id: int, entry_id: int) -> dict | None:
+        return await repo.get(self.db, guild_id, entry_id)
+
     async def recent(self, guild_id: int, limit: int = 50) -> list[dict]:
         return await repo.recent(self.db, guild_id, limit)
