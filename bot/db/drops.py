@@ -13,7 +13,9 @@ from typing import Iterable, NamedTuple, Sequence
 
 from .connection import Database, from_db_time, to_db_time
 
-_CHUNK = 900  # bound parameters per IN (...) list
+# bound parameters per IN (...) list: SQLite >= 3.32 allows 32,766 and PostgreSQL 65,535. Few large
+# statements matter more than small ones here: each statement is a hand-off to aiosqlite's thread.
+_CHUNK = 5000
 
 
 def _marks(n: int) -> str:
@@ -102,14 +104,24 @@ class ClaimRequest(NamedTuple):  # tuples: a burst makes tens of thousands of th
 
 
 class ClaimOutcome(NamedTuple):
-    status: str  # granted | limit | sold_out | closed | missing
+    status: str  # granted | limit | sold_out | closed | missing (and not_open, decided by the writer)
     slot: int | None = None
     held: int = 0  # units the member holds after this request
     waitlisted: bool = False  # sold out and now on the waitlist
-    remaining: int = 0
 
 
-async def claim_batch(db: Database, requests: Sequence[ClaimRequest], now: datetime) -> list[ClaimOutcome]:
+class _Outcomes(dict):
+    """Outcomes are immutable and few distinct ones exist: share them instead of allocating 20,000."""
+
+    def __missing__(self, key: tuple) -> ClaimOutcome:
+        value = self[key] = ClaimOutcome(*key)
+        return value
+
+
+_OUTCOMES = _Outcomes()
+
+
+async def claim_batch(db: Database, requests: Sequence[tuple[int, int]], now: datetime) -> list[ClaimOutcome]:
     """Decide many claims in ONE transaction, in order (first come first served).
 
     Each claim is: take one unit of stock if any is left, and a free slot of the member's limit. The
@@ -122,57 +134,52 @@ async def claim_batch(db: Database, requests: Sequence[ClaimRequest], now: datet
     if not requests:
         return []
     stamp = to_db_time(now)
-    drop_ids = sorted({r.drop_id for r in requests})
+    drop_ids = sorted({drop_id for drop_id, _ in requests})
     async with db.transaction() as tx:
         drops = {r["id"]: dict(r) for r in await tx.fetchall(
             f"SELECT id, status, remaining, claim_limit, waitlist FROM drops WHERE id IN ({_marks(len(drop_ids))})",
             drop_ids)}
         held: dict[tuple[int, int], int] = {}
-        waiting: set[tuple[int, int]] = set()
         for drop_id in drop_ids:
-            users = sorted({r.user_id for r in requests if r.drop_id == drop_id})
+            users = sorted({u for d, u in requests if d == drop_id})
             for chunk in _chunks(users):
                 for row in await tx.fetchall(
                         "SELECT user_id, COUNT(*) FROM drop_claims WHERE drop_id = ? AND status = 'claimed'"
                         f" AND user_id IN ({_marks(len(chunk))}) GROUP BY user_id", [drop_id, *chunk]):
                     held[(drop_id, row[0])] = row[1]
-                if drops.get(drop_id, {}).get("waitlist"):
-                    for row in await tx.fetchall(
-                            "SELECT user_id FROM drop_waitlist WHERE drop_id = ? AND status = 'waiting'"
-                            f" AND user_id IN ({_marks(len(chunk))})", [drop_id, *chunk]):
-                        waiting.add((drop_id, row[0]))
+        waiting: set[tuple[int, int]] = set()  # joined in this batch; the upsert below ignores the others
 
         remaining = {d: row["remaining"] for d, row in drops.items()}
         outcomes: list[ClaimOutcome] = []
         add = outcomes.append
+        shared = _OUTCOMES
         inserts: list[tuple] = []
         taken: dict[int, int] = {}
         joins: list[tuple] = []
-        for req in requests:
-            drop_id = req.drop_id
+        for key in requests:
+            drop_id, user_id = key
             drop = drops.get(drop_id)
-            key = (drop_id, req.user_id)
             if drop is None:
-                add(ClaimOutcome("missing"))
+                add(shared["missing",])
                 continue
             has = held.get(key, 0)
             if drop["status"] != "open":
-                add(ClaimOutcome("closed", None, has))
+                add(shared["closed", None, has])
             elif has >= drop["claim_limit"]:
-                add(ClaimOutcome("limit", None, has, False, remaining[drop_id]))
+                add(shared["limit", None, has])
             elif remaining[drop_id] <= 0:
                 wait = bool(drop["waitlist"])
                 if wait and key not in waiting:
                     waiting.add(key)
-                    joins.append((drop_id, req.user_id, stamp))
-                add(ClaimOutcome("sold_out", None, has, wait))
+                    joins.append((drop_id, user_id, stamp))
+                add(shared["sold_out", None, has, wait])
             else:
                 slot = has + 1
                 held[key] = slot
-                left = remaining[drop_id] = remaining[drop_id] - 1
+                remaining[drop_id] -= 1
                 taken[drop_id] = taken.get(drop_id, 0) + 1
-                inserts.append((drop_id, req.user_id, slot, stamp, slot, drop_id))
-                add(ClaimOutcome("granted", slot, slot, False, left))
+                inserts.append((drop_id, user_id, slot, stamp, slot, drop_id))
+                add(shared["granted", slot, slot])
 
         if inserts:
             cur = await tx.conn.executemany(

@@ -31,7 +31,7 @@ from bot.config.drops import Drop, read_codes
 from bot.db import drops as repo
 from bot.db import outbox as outbox_repo
 from bot.db.connection import to_db_time
-from bot.db.drops import ClaimOutcome, ClaimRequest, ReleaseOutcome
+from bot.db.drops import ClaimOutcome, ReleaseOutcome
 from bot.errors import UserError
 
 from .messages import Button, OutMessage, Target
@@ -39,6 +39,7 @@ from .messages import Button, OutMessage, Target
 log = logging.getLogger(__name__)
 
 CLAIM_ID = "kizuna:drop:claim:{drop_id}"
+CLOSED, NOT_OPEN = ClaimOutcome("closed"), ClaimOutcome("not_open")
 EMBED_COLOUR = 0xF4A7B9
 
 
@@ -133,15 +134,15 @@ class ClaimWriter:
         self.db = db
         self.clock = clock
         self.max_batch = max_batch
-        self._queue: list[tuple[ClaimRequest, asyncio.Future, datetime, datetime | None]] = []
+        self._queue: list[tuple[tuple[int, int], asyncio.Future, datetime, datetime | None]] = []
         self._task: asyncio.Task | None = None
-        self.after_batch: list = []  # callbacks(list[(request, outcome)])
+        self.after_batch: list = []  # callbacks(queued items, outcomes) after each committed batch
 
     def submit(self, drop_id: int, user_id: int, start: datetime, closes_at: datetime | None = None
                ) -> "asyncio.Future[ClaimOutcome]":
         """Queue a claim; the future resolves once its batch is committed (or refused)."""
         future = asyncio.get_running_loop().create_future()
-        self._queue.append((ClaimRequest(drop_id, user_id), future, start, closes_at))
+        self._queue.append(((drop_id, user_id), future, start, closes_at))
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="kizuna-drop-claims")
         return future
@@ -158,11 +159,11 @@ class ClaimWriter:
                 now = self.clock.now()
                 due = []
                 for item in batch:
-                    request, fut, start, closes_at = item
+                    _, fut, start, closes_at = item
                     if closes_at is not None and now >= closes_at:
-                        fut.done() or fut.set_result(ClaimOutcome("closed"))
+                        fut.done() or fut.set_result(CLOSED)
                     elif now < start:
-                        fut.done() or fut.set_result(ClaimOutcome("not_open"))
+                        fut.done() or fut.set_result(NOT_OPEN)
                     else:
                         due.append(item)
                 try:
@@ -178,7 +179,7 @@ class ClaimWriter:
                         fut.set_result(outcome)
                 for hook in self.after_batch:
                     try:
-                        hook([(r, o) for (r, *_), o in zip(due, outcomes)])
+                        hook(due, outcomes)
                     except Exception:
                         log.exception("after-batch hook failed")
         finally:
@@ -462,8 +463,8 @@ class DropsService:
             raise UserError("drops.closed", item=spec.item)
         raise UserError("drops.gone")
 
-    def _after_batch(self, results: list[tuple[ClaimRequest, ClaimOutcome]]) -> None:
-        for drop_id in {r.drop_id for r, o in results if o.status == "granted"}:
+    def _after_batch(self, items: list, outcomes: list[ClaimOutcome]) -> None:
+        for drop_id in {item[0][0] for item, o in zip(items, outcomes) if o.status == "granted"}:
             run = self._runs.get(drop_id)
             spec = run.spec if run is not None else None
             if spec is not None and spec.codes:
