@@ -112,6 +112,5 @@ async def test_the_weekly_quiz_schedule_starts_a_quiz(harness):
 
 async def test_bank_autocomplete_offers_the_banks(harness):
     g = await harness()
-    cog = g.bot.get_cog("QuizCog")
-    choices = await cog.bank_autocomplete(None, "te")
-    assert [(c.name, c.value) for c in choices] == [("Tea basics (tea)", "tea")]
+    assert await g.autocomplete("/quiz start", "bank", "te", user="mod") == [{"name": "Tea basics (tea)", "value": "tea"}]
+    assert await g.autocomplete("/quiz start", "bank", "coffee", user="mod") == []
