@@ -285,7 +285,7 @@ async def test_reload_with_an_invalid_file_changes_nothing_and_reports_file_line
     config = make_config(tmp_path, DAILY_9)
     sender = FakeSender(clock)
     app = await open_app(config, tmp_path, clock, sender)
-    job = app.scheduler.jobs[f"schedule:{GUILD}:morning"]
+    job = app.scheduler.jobs[f"schedule:{GUILD}"]
     rewrite(config, """
         schedules:
           - {id: morning, channel: nowhere, daily: "09:00", text: "x"}
@@ -297,7 +297,7 @@ async def test_reload_with_an_invalid_file_changes_nothing_and_reports_file_line
     result = await app.schedules.reload(actor_id=1)
     assert not result.ok
     assert any("schedules.yaml:6: schedules[1].daily:" in e for e in result.errors)
-    assert app.scheduler.jobs[f"schedule:{GUILD}:morning"] is job
+    assert app.scheduler.jobs[f"schedule:{GUILD}"] is job
     rewrite(config, """
         schedules:
           - {id: morning, channel: nowhere, daily: "09:00", text: "x"}

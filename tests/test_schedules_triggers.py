@@ -89,3 +89,11 @@ async def test_the_real_scheduler_keeps_one_wake_up_at_the_earliest_occurrence()
     clock.set(t1 + timedelta(minutes=1))
     await sched._wake()
     assert fired == [t2, t1] and sched._armed_for is None
+
+
+def test_asked_exactly_at_a_fire_time_the_trigger_answers_it_even_at_the_end_of_a_gap():
+    s = Schedule(id="x", channel="lounge", daily="02:30", text="hi", timezone="America/New_York")
+    trigger = s.trigger("UTC")
+    gap_end = datetime(2026, 3, 8, 7, 0, tzinfo=UTC)  # 02:30 does not exist that day: 03:00 EDT
+    assert trigger.get_next_fire_time(None, gap_end) == gap_end
+    assert trigger.get_next_fire_time(None, gap_end + timedelta(seconds=1)) == datetime(2026, 3, 9, 6, 30, tzinfo=UTC)

@@ -344,7 +344,14 @@ class WallClockTrigger(BaseTrigger):
         return None
 
     def get_next_fire_time(self, previous_fire_time, now):
-        candidate = self.next_wall(now.astimezone(self.tz).replace(tzinfo=None))
+        local = now.astimezone(self.tz)
+        wall = local.replace(tzinfo=None)
+        # right after a spring-forward change, wall times in the gap map to the change instant: look
+        # back over the gap so that asking at that very instant still answers it
+        jump = local.utcoffset() - (now - timedelta(hours=25)).astimezone(self.tz).utcoffset()
+        if jump > timedelta(0):
+            wall -= jump
+        candidate = self.next_wall(wall)
         for _ in range(1000):
             if candidate is None:
                 return None

@@ -162,9 +162,40 @@ class Book:
     default_tz: str
     triggers: dict[str, BaseTrigger]
     paused: set[str] = field(default_factory=set)
+    active_since: dict[str, datetime] = field(default_factory=dict)  # no occurrence before this posts
+
+    def __post_init__(self) -> None:
+        self.composite = GuildTrigger(self.triggers)
 
     def schedule(self, schedule_id: str) -> Schedule | None:
         return self.model.by_id(schedule_id)
+
+
+class GuildTrigger(BaseTrigger):
+    """All of one guild's schedules as one APScheduler trigger: fires at every instant at which any
+    of them fires. One job per guild (not per schedule) keeps start-up and a burst of posts due in
+    the same minute cheap: the posts due at one instant are claimed in one transaction."""
+
+    def __init__(self, triggers: dict[str, BaseTrigger]) -> None:
+        self.triggers = triggers
+        self._cache: dict[str, tuple[datetime, datetime | None]] = {}  # id -> (asked at, answer)
+
+    def next_of(self, schedule_id: str, now: datetime) -> datetime | None:
+        cached = self._cache.get(schedule_id)
+        if cached is not None and cached[0] <= now and (cached[1] is None or now <= cached[1]):
+            return cached[1]  # nothing fires in [asked at, answer), so the answer still holds
+        answer = self.triggers[schedule_id].get_next_fire_time(None, now)
+        if answer is not None and answer < now:
+            answer = None  # a one-off in the past (DateTrigger answers its date whatever `now` is)
+        self._cache[schedule_id] = (now, answer)
+        return answer
+
+    def get_next_fire_time(self, previous_fire_time, now):
+        return min((t for t in (self.next_of(sid, now) for sid in self.triggers) if t is not None), default=None)
+
+    def due(self, when: datetime) -> list[str]:
+        """The schedules that fire exactly at `when`, by id (the order the preview uses)."""
+        return sorted(sid for sid in self.triggers if self.next_of(sid, when) == when)
 
 
 def build_triggers(model: SchedulesFile, default_tz: str) -> dict[str, BaseTrigger]:
@@ -218,7 +249,8 @@ class ScheduleService:
         triggers = build_triggers(model, default_tz)
         await repo.sync_states(self.app.db, guild_id, triggers, now)
         states = await repo.load_states(self.app.db, guild_id)
-        book = Book(model, default_tz, triggers, {sid for sid, st in states.items() if st.paused})
+        book = Book(model, default_tz, triggers, {sid for sid, st in states.items() if st.paused},
+                    {sid: st.active_since for sid, st in states.items()})
         self.books[guild_id] = book
         if catch_up:
             await self._recover_claimed(guild_id, book, now)
@@ -228,68 +260,79 @@ class ScheduleService:
 
     def _register_jobs(self, guild_id: int, book: Book, now: datetime) -> None:
         scheduler = self.app.scheduler
-        prefix = f"{self.JOB_PREFIX}{guild_id}:"
-        for job_id in [j for j in scheduler.jobs if j.startswith(prefix)]:
-            if job_id[len(prefix):] not in book.triggers:
-                scheduler.remove_job(job_id)
-        for schedule_id, trigger in book.triggers.items():
-            job_id = prefix + schedule_id
-            old = scheduler.jobs.get(job_id)
-            # a replaced job carries on from where the old one was, so nothing between is lost;
-            # the ledger makes a repeated occurrence harmless
-            since = min(old.checked_until, now) if old is not None else now
-            scheduler.add_job(job_id, trigger, partial(self._on_occurrence, guild_id, schedule_id), since=since)
+        job_id = f"{self.JOB_PREFIX}{guild_id}"
+        old = scheduler.jobs.get(job_id)
+        # an occurrence the old job had due but not yet run (same instant as a reload) is kept;
+        # the ledger makes a repeated occurrence harmless
+        since = min(now, old.next_fire - _TINY) if old is not None and old.next_fire is not None else now
+        scheduler.add_job(job_id, book.composite, partial(self._on_instant, guild_id), since=since)
 
     # --- the live path ------------------------------------------------------------------------------
-    async def _on_occurrence(self, guild_id: int, schedule_id: str, occurrence: datetime) -> None:
+    async def _on_instant(self, guild_id: int, occurrence: datetime) -> None:
+        """Every schedule of the guild due at `occurrence`: checks, then one transaction for the posts."""
         book = self.books.get(guild_id)
-        schedule = book.schedule(schedule_id) if book else None
-        if book is None or schedule is None or schedule_id not in book.triggers:
-            return  # removed by a reload
+        if book is None:
+            return
         now = self.app.clock.now()
-        if schedule_id in book.paused:
-            await repo.record(self.app.db, guild_id=guild_id, schedule_id=schedule_id, occurrences=[occurrence],
-                              status="paused", now=now)
-            return
-        later = book.triggers[schedule_id].get_next_fire_time(occurrence, occurrence + _TINY)
-        if later is not None and later <= now:
-            # the bot was busy past several occurrences: only the latest posts
-            await repo.record(self.app.db, guild_id=guild_id, schedule_id=schedule_id, occurrences=[occurrence],
-                              status="coalesced", now=now)
-            return
-        grace = book.model.grace_of(schedule)
-        if now - occurrence > grace:
-            await self._skip(guild_id, book, schedule, [occurrence], now)
-            return
-        await self._claim_and_deliver(guild_id, book, schedule, occurrence, "regular")
+        ready: list[Schedule] = []
+        for schedule_id in book.composite.due(occurrence):
+            schedule = book.schedule(schedule_id)
+            if schedule is None or occurrence < book.active_since.get(schedule_id, occurrence):
+                continue  # removed, or an occurrence from before it was (re)activated: never back-fill
+            if schedule_id in book.paused:
+                await repo.record(self.app.db, guild_id=guild_id, schedule_id=schedule_id, occurrences=[occurrence],
+                                  status="paused", now=now)
+                continue
+            later = book.triggers[schedule_id].get_next_fire_time(occurrence, occurrence + _TINY)
+            if later is not None and later <= now:
+                # the bot was busy past several occurrences: only the latest posts
+                await repo.record(self.app.db, guild_id=guild_id, schedule_id=schedule_id, occurrences=[occurrence],
+                                  status="coalesced", now=now)
+                continue
+            if now - occurrence > book.model.grace_of(schedule):
+                await self._skip(guild_id, book, schedule, [occurrence], now)
+                continue
+            ready.append(schedule)
+        if ready:
+            await self._claim_many(guild_id, book, ready, occurrence, "regular")
 
     async def _claim_and_deliver(self, guild_id: int, book: Book, schedule: Schedule, occurrence: datetime,
                                  kind: str) -> Rendered | None | bool:
-        """Claim the ledger row and queue the post in one transaction (the pool item is drawn in it
-        too), then run the action if any. Returns False when the occurrence was already claimed."""
+        """Claim one occurrence and post it. Returns False when it was already claimed."""
+        done = await self._claim_many(guild_id, book, [schedule], occurrence, kind)
+        return done[0][1] if done else False
+
+    async def _claim_many(self, guild_id: int, book: Book, schedules: list[Schedule], occurrence: datetime,
+                          kind: str) -> list[tuple[Schedule, Rendered | None]]:
+        """Claim the ledger rows and queue the posts in one transaction (pool items are drawn in it
+        too), then run the actions. Returns what this caller claimed (the others were already done)."""
         now = self.app.clock.now()
+        claimed: list[tuple[Schedule, int, Rendered | None]] = []
         async with self.app.db.transaction() as tx:
-            # without an action the row is final at once; with one it stays 'claimed' until the action ran
-            ledger_id = await repo.claim(tx, guild_id=guild_id, schedule_id=schedule.id, kind=kind,
-                                         occurrence=occurrence, status="claimed" if schedule.action else "posted",
-                                         now=now)
-            if ledger_id is None:
-                return False
-            item = None
-            if schedule.pool:
-                state = await repo.pool_state(tx, guild_id, schedule.pool)
-                item, state = draw(schedule.pool, book.model.pools[schedule.pool], state)
-                await repo.save_pool_state(tx, guild_id, schedule.pool, state)
-                await repo.set_item(tx, ledger_id, item)
-            rendered = self.render(book, schedule, occurrence, item)
-            if rendered is not None:
-                await self.app.outbox.post_in(tx, guild_id, Target.channel(schedule.channel),
-                                              self._message(rendered), dedupe_key=dedupe_key(schedule.id, occurrence, kind))
+            for schedule in schedules:
+                # without an action the row is final at once; with one it stays 'claimed' until the action ran
+                ledger_id = await repo.claim(tx, guild_id=guild_id, schedule_id=schedule.id, kind=kind,
+                                             occurrence=occurrence, now=now,
+                                             status="claimed" if schedule.action else "posted")
+                if ledger_id is None:
+                    continue
+                item = None
+                if schedule.pool:
+                    state = await repo.pool_state(tx, guild_id, schedule.pool)
+                    item, state = draw(schedule.pool, book.model.pools[schedule.pool], state)
+                    await repo.save_pool_state(tx, guild_id, schedule.pool, state)
+                    await repo.set_item(tx, ledger_id, item)
+                rendered = self.render(book, schedule, occurrence, item)
+                if rendered is not None:
+                    await self.app.outbox.post_in(tx, guild_id, Target.channel(schedule.channel), self._message(rendered),
+                                                  dedupe_key=dedupe_key(schedule.id, occurrence, kind))
+                claimed.append((schedule, ledger_id, rendered))
         self.app.outbox.wake()
-        if schedule.action:
-            status, detail = await self._run_action(guild_id, schedule, occurrence)
-            await repo.finish(self.app.db, ledger_id, status, detail)
-        return rendered
+        for schedule, ledger_id, _ in claimed:
+            if schedule.action:
+                status, detail = await self._run_action(guild_id, schedule, occurrence)
+                await repo.finish(self.app.db, ledger_id, status, detail)
+        return [(schedule, rendered) for schedule, _, rendered in claimed]
 
     @staticmethod
     def _message(rendered: Rendered) -> OutMessage:
@@ -465,6 +508,7 @@ class ScheduleService:
         if not await repo.set_paused(self.app.db, gid, schedule.id, False, actor_id, self.app.clock.now()):
             raise UserError("schedules.not_paused", id=schedule.id)
         book.paused.discard(schedule.id)
+        book.active_since[schedule.id] = self.app.clock.now()
         await self.app.audit.record(gid, actor_id, "schedule.resume", target=schedule.id)
         return next(i for i in await self.list(gid) if i.id == schedule.id)
 
@@ -481,13 +525,10 @@ class ScheduleService:
     async def list(self, guild_id: int | None = None) -> list[ScheduleInfo]:
         gid, book = self._book(guild_id)
         last = await repo.last_entries(self.app.db, gid)
-        jobs = self.app.scheduler.jobs
         now = self.app.clock.now()
         out = []
         for s in book.model.schedules:
-            job = jobs.get(f"{self.JOB_PREFIX}{gid}:{s.id}")
-            next_fire = job.next_fire if job is not None else (
-                book.triggers[s.id].get_next_fire_time(None, now) if s.id in book.triggers else None)
+            next_fire = book.composite.next_of(s.id, now + _TINY) if s.id in book.triggers else None
             out.append(ScheduleInfo(s.id, s.rule_text(), s.zone(book.default_tz).key, s.channel, s.action,
                                     s.enabled, s.id in book.paused, next_fire, last.get(s.id)))
         return out
