@@ -49,7 +49,13 @@ def test_the_demo_script_runs_end_to_end(capsys):
     lounge = block_after(t, "vera> :read lounge")
     assert "[#lounge] alice:" in lounge and "Has anyone tried the new sencha?" in lounge
     assert "(time is now 2026-12-02 09:00 Asia/Tokyo)" in block_after(t, "bob> :wait 1d")
-    assert t.rstrip().endswith("mod> :quit")
+    # joining by approval: the form goes to the mod queue, Approve gives the member role and a DM
+    assert "[#mod-queue] Kizuna:" in block_after(t, "vera> why: I love roasted teas and want to swap brewing tips.")
+    assert "[DM → vera]" in block_after(t, "mod> :click Approve")
+    # a quiz: a second answer is refused, the timer reveals the answer with the count
+    assert "already answered" in block_after(t, "bob> :click 2")
+    assert "1 of 2 got it right" in block_after(t, "bob> :wait 1m")
+    assert t.rstrip().endswith("bob> :quit")
 
 
 def test_the_demo_transcript_in_docs_is_current(capsys):
