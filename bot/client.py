@@ -15,6 +15,7 @@ from bot.config import Config
 from bot.discord_ports import DiscordGuildPort, DiscordSender
 from bot.services.outbox import OutboxSettings
 from bot.tree import KizunaTree
+from bot.translator import KizunaTranslator
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class KizunaBot(commands.Bot):
         self.app.outbox.sender = DiscordSender(self)
         for name in cog_modules():
             await self.load_extension(name)
+        await self.tree.set_translator(KizunaTranslator(self.config))  # Japanese command picker
         await self.app.start()
 
     async def on_message(self, message: discord.Message) -> None:
