@@ -101,8 +101,8 @@ async def bench_load(tmp: Path) -> None:
     t2 = time.perf_counter()
     app.scheduler.start()
     t3, c3 = time.perf_counter(), time.process_time()
-    jobs = sum(1 for j in app.scheduler.jobs if j.startswith("schedule:"))
-    print(f"load: {GUILDS * PER_GUILD:,} schedules in {GUILDS} guilds, {jobs:,} jobs registered")
+    jobs = sum(1 for j in app.scheduler.jobs if j.startswith("schedule:"))  # one per guild
+    print(f"load: {GUILDS * PER_GUILD:,} schedules in {GUILDS} guilds -> {jobs:,} scheduler jobs (one per guild)")
     print(f"  parse + validate {t1 - t0:.3f} s | triggers + ledger state + jobs {t2 - t1:.3f} s"
           f" | AsyncIOScheduler start {t3 - t2:.3f} s")
     total = t3 - t0
@@ -138,14 +138,15 @@ async def bench_burst(tmp: Path, scope: str) -> None:
     await asyncio.sleep(max(0.0, wait))
     fired_at, cpu0 = time.perf_counter(), time.process_time()
     lag_to_due = (clock.now() - due).total_seconds()  # the sleep overshoots a little: count it as lateness
-    fired = await app.scheduler.run_due()
+    instants = await app.scheduler.run_due()  # one job per guild: 100 wake-ups for 1,000 posts
     queued_at = time.perf_counter()
+    fired = GUILDS * 10
     deadline = time.perf_counter() + 60
     while len(sender.arrivals) < fired and time.perf_counter() < deadline:
         await asyncio.sleep(0.01)
     cpu = time.process_time() - cpu0
     lateness = [a - fired_at + lag_to_due for a in sender.arrivals]
-    print(f"  {fired} occurrences fired, {len(sender.arrivals)} posts left the outbox;"
+    print(f"  {fired} posts due ({instants} guild jobs fired), {len(sender.arrivals)} left the outbox;"
           f" claims + queueing took {queued_at - fired_at:.3f} s; {cpu:.3f} s CPU in all (load average {_load()})")
     if lateness:
         p99 = pct(lateness, 99)
