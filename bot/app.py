@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from bot.clock import Clock, SystemClock
-from bot.config import Config
+from bot.config import Config, load_config
+from bot.config.loader import save_last_good
+from bot.errors import ConfigError
 from bot.db import Database, open_database
 from bot.scheduler import KizunaScheduler
 from bot.services.audit import AuditService
@@ -38,6 +40,7 @@ FEATURES: dict[str, str] = {
 }
 
 Handler = Callable[..., Awaitable[Any]]
+LAST_GOOD = "last-good-config"  # folder beside the database holding the last config that loaded cleanly
 
 
 class Actions:
@@ -114,6 +117,28 @@ class App:
         if name in features:
             return features[name]
         raise AttributeError(name)
+
+    @property
+    def last_good_dir(self) -> Path:
+        """Where the last config that loaded cleanly is kept: beside the database."""
+        return self.db.path.parent / LAST_GOOD
+
+    async def reload_config(self) -> list[str]:
+        """Read the config folder again. On any problem nothing changes and the file:line problems are
+        returned; otherwise the new config is in force for every service (no restart needed)."""
+        try:
+            config = load_config(self.config.dir)
+        except ConfigError as exc:
+            return exc.problems
+        self.config = config
+        self.catalogue = Catalogue.for_config(config)
+        self.audit.mod_log_key = config.community.moderation.mod_log
+        for service in self.features.values():
+            hook = getattr(service, "config_changed", None)
+            if hook is not None:
+                await hook(config)
+        save_last_good(config, self.last_good_dir)
+        return []
 
     def t(self, key: str, /, **params: Any) -> str:
         return self.catalogue.t(key, **params)

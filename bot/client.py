@@ -51,7 +51,7 @@ class KizunaBot(commands.Bot):
             chunk_guilds_at_startup=kwargs.pop("chunk_guilds_at_startup", True),
             **kwargs,
         )
-        self.config = config
+        self._config = config
         self._clock = clock
         self._db_path = db_path
         self._real_scheduler = real_scheduler
@@ -59,8 +59,14 @@ class KizunaBot(commands.Bot):
         self._guild_id = guild_id
         self._outbox_started = False
 
+    @property
+    def config(self) -> Config:
+        """The config in force: the App's once it is open (it follows /admin reload)."""
+        app = getattr(self, "app", None)
+        return app.config if app is not None else self._config
+
     async def setup_hook(self) -> None:
-        self.app = await App.open(self.config, db_path=self._db_path, clock=self._clock,
+        self.app = await App.open(self._config, db_path=self._db_path, clock=self._clock,
                                   real_scheduler=self._real_scheduler, outbox_settings=self._outbox_settings)
         if self._guild_id:
             self.app.guild_id = self._guild_id

@@ -115,6 +115,18 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Moderat
                               message, dedupe_key=f"admin:notice:{entry_id}")
         await respond(interaction, app.t("admin.notice_sent", id=entry_id))
 
+    @app_commands.command(name="reload", description="Apply the edited YAML config without a restart")
+    @is_moderator()
+    async def reload(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        problems = await self.app.reload_config()
+        if problems:
+            shown = "\n".join(problems[:15])[:1700]
+            await respond(interaction, self.app.t("admin.reload_failed", count=len(problems), problems=shown))
+            return
+        await self.app.audit.record(interaction.guild_id, interaction.user.id, "config.reload")
+        await respond(interaction, self.app.t("admin.reloaded", name=self.app.config.community.community.name))
+
 
 async def setup(bot) -> None:
     await bot.add_cog(AdminCog(bot))

@@ -3,9 +3,7 @@ by command and by the Ask button's modal, upvotes that order the questions, quot
 nobody, a summary at close, expiry by timer across a restart, and moderator commands refused."""
 from __future__ import annotations
 
-import pytest
 
-from bot.app import App
 
 TOPIC = "Blending winter teas"
 

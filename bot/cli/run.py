@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 
-from ._common import load_or_report, setup_logging
+from ._common import setup_logging
 
 HELP = "Connect to Discord and run the bot (needs DISCORD_TOKEN; `python -m bot playground` runs offline)."
 
@@ -34,11 +34,39 @@ def run(args) -> int:
     if token is None:
         print(NO_TOKEN, file=sys.stderr)
         return 2
-    config = load_or_report(args.config)
+    config = load_with_fallback(args.config, args.db)
     if config is None:
         return 1
     setup_logging()
     return asyncio.run(_run(config, token, args.db))
+
+
+def load_with_fallback(config_dir: str, db_arg: str | None):
+    """The config; if it is broken, the last good copy kept beside the database (the bot keeps
+    running as before, and says loudly why). None when there is nothing good to run on."""
+    from pathlib import Path
+
+    from bot.app import LAST_GOOD, database_path
+    from bot.config.loader import load_config_or_last_good, save_last_good
+    from bot.errors import ConfigError
+
+    snapshot = Path(db_arg or os.environ.get("KIZUNA_DB") or "data/kizuna.db").parent / LAST_GOOD
+    try:
+        config, problems = load_config_or_last_good(config_dir, snapshot)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) in {config_dir}/ and no last good config to fall back on",
+              file=sys.stderr)
+        return None
+    if problems:
+        for line in problems:
+            print(line, file=sys.stderr)
+        print(f"running on the last good config saved in {snapshot}/; fix the problems above, then "
+              "/admin reload", file=sys.stderr)
+    else:
+        save_last_good(config, database_path(config, db_arg).parent / LAST_GOOD)
+    return config
 
 
 async def _run(config, token: str, db_path) -> int:

@@ -1,6 +1,7 @@
 """Turn the YAML folder into one immutable `Config`, or a list of file:line: field: problem lines."""
 from __future__ import annotations
 
+import shutil
 import types
 import typing
 from dataclasses import dataclass, field
@@ -68,6 +69,30 @@ def load_config(config_dir: str | Path) -> Config:
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def save_last_good(config: Config, snapshot_dir: str | Path) -> None:
+    """Keep a copy of a config that loaded cleanly, so a later broken edit cannot stop the bot."""
+    snapshot_dir = Path(snapshot_dir)
+    staging = snapshot_dir.with_name(snapshot_dir.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(config.dir, staging, ignore=shutil.ignore_patterns("*.db", "*.db-*", "__pycache__"))
+    shutil.rmtree(snapshot_dir, ignore_errors=True)
+    staging.rename(snapshot_dir)
+
+
+def load_config_or_last_good(config_dir: str | Path, snapshot_dir: str | Path) -> tuple[Config, list[str]]:
+    """The config, or — when it is broken — the last good copy, with the problems that made us fall
+    back. Raises ConfigError only when there is no good copy either."""
+    try:
+        return load_config(config_dir), []
+    except ConfigError as exc:
+        if not Path(snapshot_dir).is_dir():
+            raise
+        problems = exc.problems
+    config = load_config(snapshot_dir)
+    # keep reading (and reloading) the folder the brand team edits, not the snapshot
+    return Config(dir=Path(config_dir), files=config.files, sources=config.sources), problems
 
 
 def _load_one(path: Path, spec: FileSpec, problems: list[str], sources: dict[str, Source]):

@@ -29,8 +29,7 @@ from bot.services.layout import desired_layout
 
 from .http import FakeDiscord, FakeWebhookAdapter, Reply, error
 from .spec import Spec
-from .world import (BOT_ROLE, DM, LOADING, MODERATOR_ROLE, FakeChannel, FakeMember, FakeMessage, World, perms,
-                    walk_components)
+from .world import (BOT_ROLE, MODERATOR_ROLE, FakeChannel, FakeMember, FakeMessage, World, perms)
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from discord.http import Route
 from discord.webhook.async_ import AsyncWebhookAdapter
 
 from .spec import SpecViolation, Spec
-from .world import (DM, EPHEMERAL, LOADING, PRIVATE_THREAD, PUBLIC_THREAD, TEXT, FakeChannel, FakeMessage, World,
+from .world import (LOADING, PRIVATE_THREAD, PUBLIC_THREAD, TEXT, FakeChannel, FakeMessage, World,
                     walk_components)
 
 if TYPE_CHECKING:

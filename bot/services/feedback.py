@@ -135,11 +135,22 @@ class ItemDetails:
 class FeedbackService:
     def __init__(self, app) -> None:
         self.app = app
-        self.settings = app.config.community.feedback
-        negative = (BUILTIN_NEGATIVE_WORDS if self.settings.builtin_negative_words else ()) + self.settings.negative_words
-        self.matcher = FlagMatcher(self.settings.flag_keywords, negative)
+        self.matcher = self._build_matcher()
         app.actions.register("feedback.digest", self.digest_action)
         app.outbox.on_sent(self._remember_post)
+
+    @property
+    def settings(self):
+        """The `feedback:` section in force (follows a config reload)."""
+        return self.app.config.community.feedback
+
+    def _build_matcher(self) -> "FlagMatcher":
+        s = self.settings
+        negative = (BUILTIN_NEGATIVE_WORDS if s.builtin_negative_words else ()) + s.negative_words
+        return FlagMatcher(s.flag_keywords, negative)
+
+    async def config_changed(self, config) -> None:
+        self.matcher = self._build_matcher()
 
     # --- labels -------------------------------------------------------------------------------------
     def category_label(self, category: str) -> str:

@@ -43,11 +43,10 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 
-from bot.config import load_config
 from bot.config.schedules import EmbedSpec, Pool, Schedule, SchedulesFile, occurrences
 from bot.db import schedules as repo
 from bot.db.schedules import PoolState
-from bot.errors import ConfigError, UserError
+from bot.errors import UserError
 
 from .messages import OutMessage, Target
 
@@ -216,6 +215,7 @@ class ScheduleService:
         self.default_tz: str = self.model.default_timezone(app.config)
         self.books: dict[int, Book] = {}
         self._hooked = False
+        self._last_apply: ReloadResult | None = None
 
     # --- life cycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -534,42 +534,32 @@ class ScheduleService:
         return out
 
     async def reload(self, actor_id: int | None = None, guild_id: int | None = None) -> ReloadResult:
-        """Read the config folder again. On any problem nothing changes and the file:line errors come
-        back; otherwise the jobs are replaced (the ledger prevents double posts)."""
-        try:
-            config = load_config(self.app.config.dir)
-        except ConfigError as exc:
-            return ReloadResult(False, tuple(exc.problems))
+        """Reload the whole config (App.reload_config: on any problem nothing changes and the file:line
+        errors come back); the new schedules replace the jobs (the ledger prevents double posts)."""
+        problems = await self.app.reload_config()
+        if problems:
+            return ReloadResult(False, tuple(problems))
+        result = self._last_apply or ReloadResult(True, (), (), (), (), len(self.model.schedules))
+        if actor_id is not None:
+            gid = self._book(guild_id)[0]
+            await self.app.audit.record(gid, actor_id, "schedule.reload",
+                                        detail=f"{result.count} schedules: +{len(result.added)}"
+                                               f" -{len(result.removed)} ~{len(result.changed)}")
+        return result
+
+    async def config_changed(self, config) -> None:
+        """Called by App.reload_config with a config that loaded cleanly."""
         model: SchedulesFile = getattr(config, "schedules", None) or SchedulesFile()
-        errors = tuple(self._runtime_problems(config, model))
-        if errors:
-            return ReloadResult(False, errors)
-        gid, book = self._book(guild_id)
+        gid, book = self._book(None)
         old = {s.id: s for s in book.model.schedules}
         new = {s.id: s for s in model.schedules}
-        added = tuple(i for i in new if i not in old)
-        removed = tuple(i for i in old if i not in new)
-        changed = tuple(i for i in new if i in old and new[i] != old[i])
         default_tz = model.default_timezone(config)
         if gid == (self.app.guild_id or 0):
             self.model, self.default_tz = model, default_tz
         await self.load_guild(gid, model, default_tz, catch_up=False)
-        if actor_id is not None:
-            await self.app.audit.record(gid, actor_id, "schedule.reload",
-                                        detail=f"{len(new)} schedules: +{len(added)} -{len(removed)} ~{len(changed)}")
-        return ReloadResult(True, (), added, removed, changed, len(new))
-
-    def _runtime_problems(self, config, model: SchedulesFile) -> Iterable[str]:
-        """Channels the reloaded file uses but the running bot does not know (community.yaml changes
-        need a restart)."""
-        running = self.app.config.community.channels
-        source = config.sources.get("schedules")
-        for i, s in enumerate(model.schedules):
-            if s.channel and s.channel not in running:
-                line = source.line_of(("schedules", i, "channel")) if source else 1
-                path = source.path if source else config.dir / "schedules.yaml"
-                yield (f"{path}:{line}: schedules[{i}].channel: channel {s.channel!r} is new in community.yaml;"
-                       " restart the bot so it exists")
+        self._last_apply = ReloadResult(
+            True, (), tuple(i for i in new if i not in old), tuple(i for i in old if i not in new),
+            tuple(i for i in new if i in old and new[i] != old[i]), len(new))
 
     # --- preview -------------------------------------------------------------------------------------
     async def timeline(self, start: datetime, end: datetime, guild_id: int | None = None) -> list[TimelineEntry]:

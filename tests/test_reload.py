@@ -1,0 +1,69 @@
+"""A brand team's edit applies without a restart; a broken edit changes nothing and never stops the bot."""
+from __future__ import annotations
+
+from bot.cli.run import load_with_fallback
+from bot.config import load_config
+from bot.config.loader import save_last_good
+from tests.helpers import config_dir_with
+
+
+def _edit(folder, old: str, new: str) -> None:
+    path = folder / "community.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+async def test_a_broken_edit_is_refused_with_file_line_and_changes_nothing(harness, tmp_path):
+    folder = config_dir_with(tmp_path)
+    g = await harness(config=load_config(folder))
+    _edit(folder, "mode: approval", "mode: aproval")
+    reply = await g.slash("/admin reload", user="mod")
+    assert reply.ephemeral
+    assert f"{folder / 'community.yaml'}:" in reply.content
+    assert "membership.mode: 'aproval' is not one of open, approval, invite" in reply.content
+    assert g.app.config.community.membership.mode == "approval"  # still the last good config
+    # the bot keeps working on it
+    assert "Only moderators can do that." in (await g.slash("/admin audit", user="alice")).content
+
+
+async def test_a_good_edit_applies_without_a_restart(harness, tmp_path):
+    folder = config_dir_with(tmp_path)
+    g = await harness(config=load_config(folder))
+    _edit(folder, "persona:", "messages:\n  core.not_moderator: 'Sorry, {persona.name} only lets moderators do that.'\npersona:")
+    _edit(folder, "  name: Sakura Tea House", "  name: Sakura Tea Salon")
+    reply = await g.slash("/admin reload", user="mod")
+    assert "Sakura Tea Salon" in reply.content
+    assert g.bot.config.community.community.name == "Sakura Tea Salon"
+    refused = await g.slash("/admin audit", user="alice")
+    assert refused.content == "Sorry, Sakura-chan only lets moderators do that."
+    assert "config.reload" in [row["action"] for row in await g.app.audit.recent(g.app.guild_id)]
+    # and the good config is kept beside the database for the next start
+    assert load_config(g.app.last_good_dir).community.community.name == "Sakura Tea Salon"
+
+
+def test_a_broken_config_at_start_runs_on_the_last_good_one(tmp_path, capsys):
+    folder = config_dir_with(tmp_path)
+    db = tmp_path / "data" / "kizuna.db"
+    save_last_good(load_config(folder), db.parent / "last-good-config")
+    _edit(folder, "timezone: Asia/Tokyo", "timezone: Asia/Tokio")
+    config = load_with_fallback(str(folder), str(db))
+    assert config is not None and config.community.community.timezone == "Asia/Tokyo"
+    assert config.dir == folder  # reloads read the folder the brand team edits
+    err = capsys.readouterr().err
+    assert "community.timezone: 'Asia/Tokio' is not an IANA time zone name" in err
+    assert "running on the last good config" in err
+
+
+def test_a_broken_config_with_nothing_to_fall_back_on_stops(tmp_path, capsys):
+    folder = config_dir_with(tmp_path)
+    _edit(folder, "timezone: Asia/Tokyo", "timezone: Asia/Tokio")
+    assert load_with_fallback(str(folder), str(tmp_path / "nothing" / "k.db")) is None
+    assert "no last good config" in capsys.readouterr().err
+
+
+def test_a_clean_start_saves_the_config_as_last_good(tmp_path):
+    folder = config_dir_with(tmp_path)
+    db = tmp_path / "data" / "kizuna.db"
+    assert load_with_fallback(str(folder), str(db)) is not None
+    assert (db.parent / "last-good-config" / "community.yaml").read_text() == (folder / "community.yaml").read_text()
