@@ -1,11 +1,15 @@
 """Shared test helpers: changed configs built from the shipped example."""
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
+from discord.ext import commands
 
 from bot.config import Config, load_config
 
@@ -58,3 +62,22 @@ def config_dir_with(tmp_path: Path, patches: Mapping[str, Any] | None = None) ->
 def config_with(tmp_path: Path, patches: Mapping[str, Any] | None = None) -> Config:
     """The shipped config with `patches` applied (see config_dir_with), loaded and validated."""
     return load_config(config_dir_with(tmp_path, patches))
+
+
+def cog_classes():
+    """Every Cog class defined in cogs/ (modules and packages; helper modules starting with _ skipped
+    at the top level)."""
+    import cogs
+
+    for info in pkgutil.iter_modules(cogs.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"cogs.{info.name}")
+        modules = [module]
+        if hasattr(module, "__path__"):
+            modules += [importlib.import_module(f"cogs.{info.name}.{m.name}")
+                        for m in pkgutil.iter_modules(module.__path__)]
+        for mod in modules:
+            for _, obj in inspect.getmembers(mod, inspect.isclass):
+                if issubclass(obj, commands.Cog) and obj.__module__ == mod.__name__:
+                    yield obj

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import ast
-import importlib
-import inspect
-import pkgutil
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from discord import app_commands
 from discord.ext import commands
+
+from tests.helpers import cog_classes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,23 +52,6 @@ def test_no_module_reads_the_wall_clock():
     assert not offenders, "use the injected clock instead:\n" + "\n".join(offenders)
 
 
-def _cog_classes():
-    import cogs
-
-    for info in pkgutil.iter_modules(cogs.__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"cogs.{info.name}")
-        modules = [module]
-        if hasattr(module, "__path__"):
-            modules += [importlib.import_module(f"cogs.{info.name}.{m.name}")
-                        for m in pkgutil.iter_modules(module.__path__)]
-        for mod in modules:
-            for _, obj in inspect.getmembers(mod, inspect.isclass):
-                if issubclass(obj, commands.Cog) and obj.__module__ == mod.__name__:
-                    yield obj
-
-
 def top_level_command_names(cog_classes) -> Counter:
     names: Counter = Counter()
     for cls in cog_classes:
@@ -82,7 +64,7 @@ def top_level_command_names(cog_classes) -> Counter:
 
 
 def test_cogs_do_not_clash_on_slash_command_names():
-    names = top_level_command_names(list(_cog_classes()))
+    names = top_level_command_names(list(cog_classes()))
     clashes = {n: c for n, c in names.items() if c > 1}
     assert not clashes, f"slash command names defined by more than one cog: {clashes}"
 

@@ -6,31 +6,13 @@ so a command added by any cog is covered automatically.
 """
 from __future__ import annotations
 
-import importlib
 import inspect
-import pkgutil
 
 import pytest
 from discord import AppCommandOptionType, AppCommandType, app_commands
-from discord.ext import commands
 
 from bot.checks import is_moderator_command
-
-
-def _cog_classes():
-    import cogs
-
-    for info in pkgutil.iter_modules(cogs.__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"cogs.{info.name}")
-        modules = [module]
-        if hasattr(module, "__path__"):
-            modules += [importlib.import_module(f"cogs.{info.name}.{m.name}") for m in pkgutil.iter_modules(module.__path__)]
-        for mod in modules:
-            for _, obj in inspect.getmembers(mod, inspect.isclass):
-                if issubclass(obj, commands.Cog) and obj.__module__ == mod.__name__:
-                    yield obj
+from tests.helpers import cog_classes
 
 
 def _walk(command, prefix=""):
@@ -44,7 +26,7 @@ def _walk(command, prefix=""):
 def static_moderator_commands() -> list[str]:
     """Qualified names ("/invite revoke", "menu:Send as feedback") of moderator commands in cog classes."""
     names = set()
-    for cls in _cog_classes():
+    for cls in cog_classes():
         roots = list(cls.__cog_app_commands__)
         if getattr(cls, "__cog_is_app_commands_group__", False):
             group = app_commands.Group(name=cls.__cog_group_name__, description="x")

@@ -20,3 +20,28 @@ def load_or_report(config_dir: str) -> Config | None:
 
 def setup_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+
+def run_offline(args, body) -> int:
+    """Load the config, open the App on its database without Discord or a running scheduler, and run
+    `await body(app, args)` -> exit code. A UserError is printed in the community's language (exit 2)."""
+    import asyncio
+
+    from bot.app import App
+    from bot.errors import UserError
+
+    config = load_or_report(args.config)
+    if config is None:
+        return 1
+
+    async def main() -> int:
+        app = await App.open(config, db_path=args.db, real_scheduler=False)
+        try:
+            return await body(app, args)
+        except UserError as exc:
+            print(app.t(exc.key, **exc.params), file=sys.stderr)
+            return 2
+        finally:
+            await app.close()
+
+    return asyncio.run(main())

@@ -5,14 +5,12 @@ EXPORTERS.
 """
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Awaitable, Callable
 
-from bot.errors import UserError
 
-from ._common import load_or_report
+from ._common import run_offline
 
 HELP = "Export stored data as CSV: `export feedback [--since YYYY-MM-DD] [--out FILE] [--db PATH]`."
 
@@ -35,24 +33,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    config = load_or_report(args.config)
-    if config is None:
-        return 1
-    return asyncio.run(_run(config, args))
+    return run_offline(args, _export)
 
 
-async def _run(config, args) -> int:
-    from bot.app import App
-
-    app = await App.open(config, db_path=args.db, real_scheduler=False)
-    try:
-        try:
-            data, count = await EXPORTERS[args.kind](app, args)
-        except UserError as exc:
-            print(app.t(exc.key, **exc.params), file=sys.stderr)
-            return 2
-    finally:
-        await app.close()
+async def _export(app, args) -> int:
+    data, count = await EXPORTERS[args.kind](app, args)
     if args.out:
         Path(args.out).write_bytes(data)
         print(f"wrote {count} {args.kind} row(s) to {args.out}", file=sys.stderr)

@@ -1,14 +1,12 @@
 """`python -m bot stats`: the community health figures in the terminal (and the chart as a file)."""
 from __future__ import annotations
 
-import asyncio
 import sys
 from datetime import date
 from pathlib import Path
 
-from bot.errors import UserError
 
-from ._common import load_or_report
+from ._common import run_offline
 
 HELP = ("Print community stats: `stats [--period week|month] [--db PATH] [--chart FILE] [--until YYYY-MM-DD]"
         " [--guild ID]`.")
@@ -25,35 +23,23 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    config = load_or_report(args.config)
-    if config is None:
-        return 1
-    return asyncio.run(_run(config, args))
+    return run_offline(args, _stats)
 
 
-async def _run(config, args) -> int:
-    from bot.app import App
+async def _stats(app, args) -> int:
     from bot.db import stats as repo
 
-    app = await App.open(config, db_path=args.db, real_scheduler=False)
-    try:
-        guild_id = args.guild or app.guild_id
-        if guild_id is None:
-            guilds = await repo.stored_guilds(app.db, await app.stats.tables())
-            if len(guilds) > 1:
-                print(f"several guilds are stored ({', '.join(map(str, guilds))}): choose one with --guild",
-                      file=sys.stderr)
-                return 2
-            guild_id = guilds[0] if guilds else 0
-        try:
-            report = await app.stats.report(guild_id, args.period, last_day=args.until)
-        except UserError as exc:
-            print(app.t(exc.key, **exc.params), file=sys.stderr)
+    guild_id = args.guild or app.guild_id
+    if guild_id is None:
+        guilds = await repo.stored_guilds(app.db, await app.stats.tables())
+        if len(guilds) > 1:
+            print(f"several guilds are stored ({', '.join(map(str, guilds))}): choose one with --guild",
+                  file=sys.stderr)
             return 2
-        print(app.stats.render(report, mention=False).replace("**", ""))
-        if args.chart:
-            Path(args.chart).write_bytes(await app.stats.chart(report))
-            print(f"wrote the chart to {args.chart}", file=sys.stderr)
-    finally:
-        await app.close()
+        guild_id = guilds[0] if guilds else 0
+    report = await app.stats.report(guild_id, args.period, last_day=args.until)
+    print(app.stats.render(report, mention=False).replace("**", ""))
+    if args.chart:
+        Path(args.chart).write_bytes(await app.stats.chart(report))
+        print(f"wrote the chart to {args.chart}", file=sys.stderr)
     return 0
