@@ -150,8 +150,10 @@ async def bench_burst(tmp: Path, scope: str) -> None:
           f" claims + queueing took {queued_at - fired_at:.3f} s; {cpu:.3f} s CPU in all (load average {_load()})")
     if lateness:
         p99 = pct(lateness, 99)
+        verdict = (f"target p99 < 1 s: {'OK' if p99 < 1 else 'MISSED'}" if scope == "guild" else
+                   f"informational: Discord's 50 requests/s per token puts the floor at {fired / 50:.0f} s")
         print(f"  lateness p50 {pct(lateness, 50):.3f} s | p99 {p99:.3f} s | max {max(lateness):.3f} s"
-              f" | mean {statistics.mean(lateness):.3f} s  (target p99 < 1 s: {'OK' if p99 < 1 else 'MISSED'})")
+              f" | mean {statistics.mean(lateness):.3f} s  ({verdict})")
     await app.close()
 
 

@@ -1,7 +1,6 @@
 """YAML that remembers where each value came from, so errors can name file, line and field."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -10,13 +9,25 @@ import yaml
 Loc = tuple[str | int, ...]
 
 
-@dataclass
 class Source:
-    """One parsed YAML file: its data and the line (1-based) of every key and item in it."""
+    """One parsed YAML file: its data and the line (1-based) of every key and item in it.
 
-    path: Path
-    data: Any
-    lines: dict[Loc, int] = field(default_factory=dict)
+    Lines are worked out from the parsed nodes only when asked (an error to report): a clean load
+    of a large file does not pay for them."""
+
+    def __init__(self, path: Path, data: Any, node: yaml.Node | None = None) -> None:
+        self.path = path
+        self.data = data
+        self._node = node
+        self._lines: dict[Loc, int] | None = None
+
+    @property
+    def lines(self) -> dict[Loc, int]:
+        if self._lines is None:
+            self._lines = {}
+            if self._node is not None:
+                _walk(self._node, (), self._lines)
+        return self._lines
 
     def line_of(self, loc: Loc) -> int:
         """The line of the deepest part of `loc` that exists in the file."""
@@ -58,10 +69,7 @@ def load_source(path: Path, display: str | None = None) -> Source:
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
         raise YamlSyntaxError(f"{display or path}:{line}: YAML syntax error: {problem}") from exc
-    lines: dict[Loc, int] = {}
-    if node is not None:
-        _walk(node, (), lines)
-    return Source(path=path, data=data, lines=lines)
+    return Source(path=path, data=data, node=node)
 
 
 class YamlSyntaxError(Exception):
