@@ -97,7 +97,7 @@ class ScheduleCog(commands.GroupCog, group_name="schedule", group_description="R
         await respond(interaction, t("schedules.ran", id=result.schedule_id,
                                      what=" · ".join(parts) or t("schedules.ran_nothing")))
 
-    @app_commands.command(name="reload", description="Re-read schedules.yaml; a broken file changes nothing")
+    @app_commands.command(name="reload", description="Re-read the YAML config (schedules included); a broken file changes nothing")
     @is_moderator()
     async def reload(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
