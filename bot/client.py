@@ -19,6 +19,10 @@ from bot.translator import KizunaTranslator
 
 log = logging.getLogger(__name__)
 
+# Kizuna never joins voice: no warnings at start about voice libraries it does not need
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
 
 def intents() -> discord.Intents:
     """Minimal: guilds, members (joins/leaves, roles), guild messages (activity counts, no content),
