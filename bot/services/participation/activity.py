@@ -34,6 +34,10 @@ class ActivityCounter:
         self.counted_channel_keys = self._counted_keys()
         self._max_buffered = app.config.participation.activity.max_buffered
 
+    def config_changed(self) -> None:
+        self.counted_channel_keys = self._counted_keys()
+        self._max_buffered = self.app.config.participation.activity.max_buffered
+
     def _counted_keys(self) -> frozenset[str]:
         community = self.app.config.community
         chosen = self.app.config.participation.activity.channels

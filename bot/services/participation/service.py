@@ -36,6 +36,10 @@ class ParticipationService:
     async def stop(self) -> None:
         await self.activity.stop()
 
+    async def config_changed(self, config) -> None:
+        """A reload: the activity counter keeps what it buffered and follows the new channel list."""
+        self.activity.config_changed()
+
     # --- for other features (feedback, ama, events) --------------------------------------------
     async def award(self, guild_id: int, user_id: int, action: str, ref: str, points: int | None = None) -> int | None:
         """Points for `action` on `ref`, counted once per member. None when already counted."""
