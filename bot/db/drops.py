@@ -7,11 +7,16 @@ the same transaction as the claim rows it pays for, with the database refusing w
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, NamedTuple, Sequence
 
 from .connection import Database, from_db_time, to_db_time
+
+log = logging.getLogger(__name__)
 
 # bound parameters per IN (...) list: SQLite >= 3.32 allows 32,766 and PostgreSQL 65,535. Few large
 # statements matter more than small ones here: each statement is a hand-off to aiosqlite's thread.
@@ -121,6 +126,61 @@ class _Outcomes(dict):
 _OUTCOMES = _Outcomes()
 
 
+# --- what is committed, kept in memory -----------------------------------------------------------
+# Per database and drop: units each member holds and who is on the waitlist, AS COMMITTED. Loaded
+# inside a claim batch's transaction (under the write lock), updated only after that batch's COMMIT,
+# and forgotten inside every other transaction that changes claims or the waitlist (release,
+# promotion, draw), before it commits: whoever holds the write lock sees either the exact state or
+# nothing (and then reads it). Readers outside the lock (the claim path's "you hold it already")
+# may see a state one batch old, never one that is not committed. The database still has the last
+# word: UNIQUE (drop, member, slot) with slots 1..n and the conditional stock update refuse a plan
+# made from a wrong state (the batch rolls back, the cache is dropped and the batch re-planned once).
+
+class _Committed:
+    __slots__ = ("held", "waiting")
+
+    def __init__(self, held: dict[int, int], waiting: set[int]) -> None:
+        self.held = held
+        self.waiting = waiting
+
+
+_COMMITTED: "weakref.WeakKeyDictionary[Database, dict[int, _Committed]]" = weakref.WeakKeyDictionary()
+
+
+def _committed(db: Database) -> dict[int, _Committed]:
+    found = _COMMITTED.get(db)
+    if found is None:
+        found = _COMMITTED[db] = {}
+    return found
+
+
+def committed_held(db: Database, drop_id: int, user_id: int) -> int | None:
+    """Units the member holds as last committed by the claim writer; None when not known in memory."""
+    state = _COMMITTED.get(db, {}).get(drop_id)
+    return None if state is None else state.held.get(user_id, 0)
+
+
+def forget(db: Database, drop_id: int) -> None:
+    """Call inside any transaction that changes a drop's claims or waitlist outside `claim_batch`."""
+    found = _COMMITTED.get(db)
+    if found is not None:
+        found.pop(drop_id, None)
+
+
+async def _load(tx, drop_id: int) -> _Committed:
+    held = {r[0]: r[1] for r in await tx.fetchall(
+        "SELECT user_id, COUNT(*) FROM drop_claims WHERE drop_id = ? AND status = 'claimed' GROUP BY user_id",
+        (drop_id,))}
+    waiting = {r[0] for r in await tx.fetchall(
+        "SELECT user_id FROM drop_waitlist WHERE drop_id = ? AND status = 'waiting'", (drop_id,))}
+    return _Committed(held, waiting)
+
+
+# rows per multi-row INSERT: one statement binds every row at once (several times cheaper than
+# executemany here), kept well under SQLite's 32,766 bound parameters
+_ROWS = 2000
+
+
 async def claim_batch(db: Database, requests: Sequence[tuple[int, int]], now: datetime) -> list[ClaimOutcome]:
     """Decide many claims in ONE transaction, in order (first come first served).
 
@@ -133,73 +193,106 @@ async def claim_batch(db: Database, requests: Sequence[tuple[int, int]], now: da
     """
     if not requests:
         return []
+    try:
+        return await _claim_batch(db, requests, now)
+    except (sqlite3.IntegrityError, StockInvariantBroken) as exc:
+        # a plan made from a wrong in-memory state (something wrote claims without `forget`):
+        # nothing was written; read the state again and plan once more
+        log.warning("claim batch refused by the database (%s): re-reading holdings", exc)
+        _COMMITTED.pop(db, None)
+        return await _claim_batch(db, requests, now)
+
+
+async def _claim_batch(db: Database, requests: Sequence[tuple[int, int]], now: datetime) -> list[ClaimOutcome]:
     stamp = to_db_time(now)
     drop_ids = sorted({drop_id for drop_id, _ in requests})
-    async with db.transaction() as tx:
-        drops = {r["id"]: dict(r) for r in await tx.fetchall(
-            f"SELECT id, status, remaining, claim_limit, waitlist FROM drops WHERE id IN ({_marks(len(drop_ids))})",
-            drop_ids)}
-        held: dict[tuple[int, int], int] = {}
-        for drop_id in drop_ids:
-            users = sorted({u for d, u in requests if d == drop_id})
-            for chunk in _chunks(users):
-                for row in await tx.fetchall(
-                        "SELECT user_id, COUNT(*) FROM drop_claims WHERE drop_id = ? AND status = 'claimed'"
-                        f" AND user_id IN ({_marks(len(chunk))}) GROUP BY user_id", [drop_id, *chunk]):
-                    held[(drop_id, row[0])] = row[1]
-        waiting: set[tuple[int, int]] = set()  # joined in this batch; the upsert below ignores the others
+    cache = _committed(db)
+    try:
+        async with db.transaction() as tx:
+            drops = {r["id"]: dict(r) for r in await tx.fetchall(
+                f"SELECT id, status, remaining, claim_limit, waitlist FROM drops WHERE id IN ({_marks(len(drop_ids))})",
+                drop_ids)}
+            states = {}
+            for drop_id in drops:
+                states[drop_id] = cache.get(drop_id) or await _load(tx, drop_id)
+            # this batch's changes, applied to the cache after COMMIT
+            held: dict[tuple[int, int], int] = {}
+            joined: dict[int, set[int]] = {}
 
-        remaining = {d: row["remaining"] for d, row in drops.items()}
-        outcomes: list[ClaimOutcome] = []
-        add = outcomes.append
-        shared = _OUTCOMES
-        inserts: list[tuple] = []
-        taken: dict[int, int] = {}
-        joins: list[tuple] = []
-        for key in requests:
-            drop_id, user_id = key
-            drop = drops.get(drop_id)
-            if drop is None:
-                add(shared["missing",])
-                continue
-            has = held.get(key, 0)
-            if drop["status"] != "open":
-                add(shared["closed", None, has])
-            elif has >= drop["claim_limit"]:
-                add(shared["limit", None, has])
-            elif remaining[drop_id] <= 0:
-                wait = bool(drop["waitlist"])
-                if wait and key not in waiting:
-                    waiting.add(key)
-                    joins.append((drop_id, user_id, stamp))
-                add(shared["sold_out", None, has, wait])
-            else:
-                slot = has + 1
-                held[key] = slot
-                remaining[drop_id] -= 1
-                taken[drop_id] = taken.get(drop_id, 0) + 1
-                inserts.append((drop_id, user_id, slot, stamp, slot, drop_id))
-                add(shared["granted", slot, slot])
+            remaining = {d: row["remaining"] for d, row in drops.items()}
+            outcomes: list[ClaimOutcome] = []
+            add = outcomes.append
+            shared = _OUTCOMES
+            inserts: dict[int, list] = {}
+            joins: dict[int, list] = {}
+            for key in requests:
+                drop_id, user_id = key
+                drop = drops.get(drop_id)
+                if drop is None:
+                    add(shared["missing",])
+                    continue
+                has = held.get(key)
+                if has is None:
+                    has = states[drop_id].held.get(user_id, 0)
+                if drop["status"] != "open":
+                    add(shared["closed", None, has])
+                elif has >= drop["claim_limit"]:
+                    add(shared["limit", None, has])
+                elif remaining[drop_id] <= 0:
+                    wait = bool(drop["waitlist"])
+                    if wait and user_id not in states[drop_id].waiting:
+                        mine = joined.setdefault(drop_id, set())
+                        if user_id not in mine:
+                            mine.add(user_id)
+                            joins.setdefault(drop_id, []).append(user_id)
+                    add(shared["sold_out", None, has, wait])
+                else:
+                    slot = has + 1
+                    held[key] = slot
+                    remaining[drop_id] -= 1
+                    inserts.setdefault(drop_id, []).append((user_id, slot))
+                    add(shared["granted", slot, slot])
 
-        if inserts:
-            cur = await tx.conn.executemany(
-                "INSERT INTO drop_claims (drop_id, user_id, slot, status, source, claimed_at)"
-                " SELECT ?, ?, ?, 'claimed', 'claim', ? WHERE ? <= (SELECT claim_limit FROM drops WHERE id = ?)",
-                inserts)
-            if cur.rowcount != len(inserts):
-                raise StockInvariantBroken(f"{cur.rowcount} of {len(inserts)} claims inserted")
-            for drop_id, n in taken.items():
+            for drop_id, rows in inserts.items():
+                inserted = 0
+                for chunk in _chunks(rows, _ROWS):
+                    params: list = []
+                    for user_id, slot in chunk:
+                        params += (drop_id, user_id, slot, stamp)
+                    inserted += await tx.execute(
+                        "INSERT INTO drop_claims (drop_id, user_id, slot, status, source, claimed_at)"
+                        " SELECT column1, column2, column3, 'claimed', 'claim', column4 FROM (VALUES "
+                        + ",".join(("(?, ?, ?, ?)",) * len(chunk))
+                        + ") WHERE column3 <= (SELECT claim_limit FROM drops WHERE id = column1)", params)
+                if inserted != len(rows):
+                    raise StockInvariantBroken(f"{inserted} of {len(rows)} claims inserted")
                 changed = await tx.execute(
                     "UPDATE drops SET remaining = remaining - ? WHERE id = ? AND status = 'open' AND remaining >= ?",
-                    (n, drop_id, n))
+                    (len(rows), drop_id, len(rows)))
                 if changed != 1:
-                    raise StockInvariantBroken(f"stock of drop {drop_id} could not pay for {n} claims")
-        if joins:
-            await tx.executemany(
-                "INSERT INTO drop_waitlist (drop_id, user_id, status, joined_at) VALUES (?, ?, 'waiting', ?)"
-                " ON CONFLICT (drop_id, user_id) DO UPDATE SET status = 'waiting', joined_at = excluded.joined_at"
-                " WHERE drop_waitlist.status <> 'waiting'", joins)
-        return outcomes
+                    raise StockInvariantBroken(f"stock of drop {drop_id} could not pay for {len(rows)} claims")
+            for drop_id, users in joins.items():
+                for chunk in _chunks(users, _ROWS):
+                    params = []
+                    for user_id in chunk:
+                        params += (drop_id, user_id, stamp)
+                    await tx.execute(
+                        "INSERT INTO drop_waitlist (drop_id, user_id, status, joined_at) VALUES "
+                        + ",".join(("(?, ?, 'waiting', ?)",) * len(chunk))
+                        + " ON CONFLICT (drop_id, user_id) DO UPDATE SET status = 'waiting',"
+                          " joined_at = excluded.joined_at WHERE drop_waitlist.status <> 'waiting'", params)
+    except BaseException:
+        for drop_id in drop_ids:
+            cache.pop(drop_id, None)
+        raise
+    # committed (no await between the COMMIT and here: nobody saw the lock free in between)
+    for drop_id, state in states.items():
+        cache[drop_id] = state
+    for (drop_id, user_id), n in held.items():
+        states[drop_id].held[user_id] = n
+    for drop_id, users in joined.items():
+        states[drop_id].waiting |= users
+    return outcomes
 
 
 # --- release and the waitlist -----------------------------------------------------------------------
@@ -219,6 +312,7 @@ async def release(db: Database, drop_id: int, user_id: int, *, by: int, now: dat
     A member holding nothing but waiting is taken off the waitlist instead."""
     stamp = to_db_time(now)
     async with db.transaction() as tx:
+        forget(db, drop_id)
         claim = await tx.fetchone(
             "SELECT id FROM drop_claims WHERE drop_id = ? AND user_id = ? AND status = 'claimed'"
             " ORDER BY slot DESC LIMIT 1", (drop_id, user_id))
@@ -304,6 +398,7 @@ async def record_draw(db: Database, *, drop_id: int, seed: str, prizes: int, ent
     """Store the draw and give each winner a claim, paid from stock, in one transaction. Returns the round."""
     stamp = to_db_time(now)
     async with db.transaction() as tx:
+        forget(db, drop_id)
         round_no = int(await tx.fetchval("SELECT COALESCE(MAX(round), 0) FROM drop_draws WHERE drop_id = ?",
                                          (drop_id,))) + 1
         await tx.execute(
