@@ -1,6 +1,8 @@
 """YAML that remembers where each value came from, so errors can name file, line and field."""
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,21 +14,27 @@ Loc = tuple[str | int, ...]
 class Source:
     """One parsed YAML file: its data and the line (1-based) of every key and item in it.
 
-    Lines are worked out from the parsed nodes only when asked (an error to report): a clean load
-    of a large file does not pay for them."""
+    Lines are worked out only when asked (an error to report), by composing the kept text again: a
+    clean load of a large file neither builds nor keeps a node tree (a node and two marks per value)."""
 
-    def __init__(self, path: Path, data: Any, node: yaml.Node | None = None) -> None:
+    def __init__(self, path: Path, data: Any, text: str | None = None) -> None:
         self.path = path
         self.data = data
-        self._node = node
+        self._text = text
         self._lines: dict[Loc, int] | None = None
 
     @property
     def lines(self) -> dict[Loc, int]:
         if self._lines is None:
             self._lines = {}
-            if self._node is not None:
-                _walk(self._node, (), self._lines)
+            if self._text is not None:
+                loader = _Loader(self._text)
+                try:
+                    node = loader.get_single_node()  # the text parsed once already: no syntax error here
+                finally:
+                    loader.dispose()
+                if node is not None:
+                    _walk(node, (), self._lines)
         return self._lines
 
     def line_of(self, loc: Loc) -> int:
@@ -54,22 +62,39 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
             _walk(item, loc + (i,), lines)
 
 
+@contextmanager
+def _no_cyclic_gc():
+    """Pause the cyclic garbage collector while a file is parsed. Composing allocates a node (and two
+    marks) per value, freed by reference counting once the data is built; meanwhile each allocation
+    burst set off collections that walked the nodes and every other live object again (with a loaded
+    App, 10,000 schedules spent most of their ~1.1 s parse in gc). Anything cyclic (a recursive
+    anchor) is collected once gc runs again."""
+    enabled = gc.isenabled()
+    if enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_source(path: Path, display: str | None = None) -> Source:
     """Parse one YAML file. Raises `YamlSyntaxError` with file:line on bad syntax."""
     text = path.read_text(encoding="utf-8")
     try:
-        loader = _Loader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
+        with _no_cyclic_gc():
+            loader = _Loader(text)
+            try:
+                data = loader.get_single_data()
+            finally:
+                loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
         raise YamlSyntaxError(f"{display or path}:{line}: YAML syntax error: {problem}") from exc
-    return Source(path=path, data=data, node=node)
+    return Source(path=path, data=data, text=text)
 
 
 class YamlSyntaxError(Exception):
