@@ -97,3 +97,30 @@ def test_asked_exactly_at_a_fire_time_the_trigger_answers_it_even_at_the_end_of_
     gap_end = datetime(2026, 3, 8, 7, 0, tzinfo=UTC)  # 02:30 does not exist that day: 03:00 EDT
     assert trigger.get_next_fire_time(None, gap_end) == gap_end
     assert trigger.get_next_fire_time(None, gap_end + timedelta(seconds=1)) == datetime(2026, 3, 9, 6, 30, tzinfo=UTC)
+
+
+def test_weekly_repeating_cron_rules_take_the_fast_path_and_answer_like_the_cron_trigger():
+    rng = random.Random(7)
+    minutes = ["0", "*/15", "5,35", "17", "*/7", "10-20/5", "*"]
+    hours = ["9", "*/2", "8-18", "0,12,23", "*", "1-5/2"]
+    days = ["*", "mon-fri", "0", "sat,sun", "1-5", "5-7", "*/2", "mon,wed-fri"]
+    for _ in range(300):
+        expr = f"{rng.choice(minutes)} {rng.choice(hours)} * * {rng.choice(days)}"
+        fields = cron_fields(expr)
+        start = date(2026, rng.randint(1, 12), rng.randint(1, 28)) if rng.random() < 0.3 else None
+        end = start + timedelta(days=rng.randint(0, 60)) if start and rng.random() < 0.7 else None
+        tz = ZoneInfo(rng.choice(ZONES))
+        fast = WallClockTrigger(fields, tz, start, end)
+        slow = WallClockTrigger(fields, tz, start, end)
+        slow.simple = None  # force the CronTrigger path
+        assert fast.simple is not None, expr
+        now = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randint(0, 365 * 86400),
+                                                           microseconds=rng.choice([0, 500]))
+        expected = occurrences(slow, now, now + timedelta(days=3), limit=300)
+        assert occurrences(fast, now, now + timedelta(days=3), limit=300) == expected, (expr, tz, start, end, now)
+        for exact in expected[:2] + expected[-1:]:
+            for probe in (exact, exact + timedelta(microseconds=500), exact - timedelta(seconds=1)):
+                assert fast.get_next_fire_time(None, probe) == slow.get_next_fire_time(None, probe), (expr, probe)
+    # day or month restricted: not weekly, the CronTrigger answers
+    assert WallClockTrigger(cron_fields("0 9 1 * *"), ZoneInfo("UTC")).simple is None
+    assert WallClockTrigger(cron_fields("0 9 * 12 *"), ZoneInfo("UTC")).simple is None

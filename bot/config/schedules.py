@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 import string
+from bisect import bisect_left
 from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any, Iterator, Literal
@@ -296,17 +297,54 @@ def local_to_utc(wall: datetime, tz: ZoneInfo) -> datetime:
     return hi.replace(microsecond=0)
 
 
-def _simple_rule(fields: dict[str, str]) -> tuple[int, int, frozenset[int]] | None:
-    """(hour, minute, weekdays) for a rule made of one time of day on some weekdays, else None."""
-    if set(fields) - {"hour", "minute", "day_of_week"}:
+@lru_cache(maxsize=8192)
+def _weekly_rule(fields: tuple[tuple[str, str], ...]) -> tuple[tuple[int, ...], tuple[int, ...], frozenset[int]] | None:
+    """(hours, minutes, weekdays) for a rule that repeats every week (day and month are `*`), else None.
+
+    Such a rule fires at every listed minute of every listed hour on every listed weekday (seconds 0):
+    its next time is a short search, not a CronTrigger walk. Daily/weekly rules are read directly;
+    other cron rules are expanded once per distinct rule with APScheduler's own field parsers."""
+    values = dict(fields)
+    if set(values) - {"hour", "minute", "day_of_week", "day", "month"}:
         return None
-    hour, minute = fields.get("hour", ""), fields.get("minute", "")
-    if not (hour.isdigit() and minute.isdigit()):
+    if values.pop("day", "*") != "*" or values.pop("month", "*") != "*":
         return None
-    names = fields.get("day_of_week", ",".join(WEEKDAYS)).split(",")
-    if not all(n in WEEKDAYS for n in names):
+    hour, minute = values.get("hour", "*"), values.get("minute", "*")
+    names = values.get("day_of_week", "*")
+    if hour.isdigit() and minute.isdigit():  # daily / weekly: no parser needed
+        days = names.split(",") if names != "*" else list(WEEKDAYS)
+        if all(n in WEEKDAYS for n in days) and int(hour) < 24 and int(minute) < 60:
+            return (int(hour),), (int(minute),), frozenset(WEEKDAYS.index(n) for n in days)
+    try:
+        parsed = {f.name: f for f in CronTrigger(timezone=_UTC, **values).fields}
+    except ValueError:
         return None
-    return int(hour), int(minute), frozenset(WEEKDAYS.index(n) for n in names)
+    monday = datetime(2024, 1, 1)  # a Monday
+
+    def matching(name: str, size: int, at) -> list[int]:
+        field = parsed[name]
+        return [v for v in range(size) if field.get_next_value(at(v)) == v]
+
+    hours = matching("hour", 24, lambda v: monday.replace(hour=v))
+    minutes = matching("minute", 60, lambda v: monday.replace(minute=v))
+    days = matching("day_of_week", 7, lambda v: monday + timedelta(days=v))
+    if not (hours and minutes and days):
+        return None
+    return tuple(hours), tuple(minutes), frozenset(days)
+
+
+def _first_at_or_after(hours: tuple[int, ...], minutes: tuple[int, ...], of_day: time) -> tuple[int, int] | None:
+    """The first (hour, minute) of the rule whose time (seconds 0) is >= `of_day`, on the same day."""
+    exact = of_day.second == 0 and of_day.microsecond == 0
+    for hour in hours[bisect_left(hours, of_day.hour):]:
+        if hour > of_day.hour:
+            return hour, minutes[0]
+        i = bisect_left(minutes, of_day.minute)
+        if i < len(minutes) and not (minutes[i] == of_day.minute and not exact):
+            return hour, minutes[i]
+        if i + 1 < len(minutes):
+            return hour, minutes[i + 1]
+    return None
 
 
 class WallClockTrigger(BaseTrigger):
@@ -316,32 +354,44 @@ class WallClockTrigger(BaseTrigger):
     offset-shifted instant and, on fall-back days, keeps answering the same repeated time (the
     scheduler would loop on it). This trigger runs a CronTrigger on naive wall-clock times and maps
     each to its instant with `local_to_utc`, skipping candidates before `now` (the second pass of a
-    repeated hour)."""
+    repeated hour). Rules that repeat every week (daily, weekly and most cron rules) skip the
+    CronTrigger: `simple` holds their hours, minutes and weekdays (same answers, ~20x cheaper)."""
 
-    __slots__ = ("tz", "floating", "simple", "start", "end")
+    __slots__ = ("tz", "_fields", "_floating", "simple", "start", "end")
 
     def __init__(self, fields: dict[str, str], tz: ZoneInfo, start: date | None = None,
                  end: date | None = None) -> None:
         self.tz = tz
         self.start, self.end = start, end
-        self.floating = _floating_cron(tuple(sorted(fields.items())), start, end)
-        self.simple = _simple_rule(fields)
+        self._fields = tuple(sorted(fields.items()))
+        self._floating: CronTrigger | None = None
+        self.simple = _weekly_rule(self._fields)
+
+    @property
+    def floating(self) -> CronTrigger:
+        """The CronTrigger on naive wall-clock times (read as UTC); built when first needed."""
+        if self._floating is None:
+            self._floating = _floating_cron(self._fields, self.start, self.end)
+        return self._floating
 
     def next_wall(self, wall: datetime) -> datetime | None:
         """The first wall-clock time >= `wall` (naive) that the rule matches."""
         if self.simple is None:
             found = self.floating.get_next_fire_time(None, wall.replace(tzinfo=_UTC))
             return found.replace(tzinfo=None) if found else None
-        # daily/weekly fast path (same answers as the CronTrigger, ~20x cheaper: 10,000 schedules load fast)
-        hour, minute, days = self.simple
+        hours, minutes, days = self.simple
         day = wall.date()
         if self.start and day < self.start:
             day, wall = self.start, datetime.combine(self.start, time.min)
-        for offset in range(8):
-            candidate = datetime.combine(day + timedelta(days=offset), time(hour, minute))
-            if candidate >= wall and candidate.weekday() in days:
-                return None if self.end and candidate.date() > self.end else candidate
-        return None
+        first = _first_at_or_after(hours, minutes, wall.time()) if day.weekday() in days else None
+        if first is None:  # the next listed weekday, at its first time
+            day += timedelta(days=1)
+            while day.weekday() not in days:
+                day += timedelta(days=1)
+            first = hours[0], minutes[0]
+        if self.end and day > self.end:
+            return None
+        return datetime(day.year, day.month, day.day, first[0], first[1])
 
     def get_next_fire_time(self, previous_fire_time, now):
         local = now.astimezone(self.tz)
@@ -362,12 +412,12 @@ class WallClockTrigger(BaseTrigger):
         return None
 
     def __getstate__(self):
-        return {"tz": self.tz.key, "floating": self.floating, "simple": self.simple, "start": self.start,
+        return {"tz": self.tz.key, "fields": self._fields, "simple": self.simple, "start": self.start,
                 "end": self.end}
 
     def __setstate__(self, state):
         self.tz = ZoneInfo(state["tz"])
-        self.floating, self.simple = state["floating"], state["simple"]
+        self._fields, self.simple, self._floating = state["fields"], state["simple"], None
         self.start, self.end = state["start"], state["end"]
 
     def __repr__(self) -> str:
