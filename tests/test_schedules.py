@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -500,3 +500,21 @@ def test_the_shipped_schedules_file_is_valid_and_uses_every_kind_of_rule():
     assert any(s.action == "prompt.post" for s in schedules)
     assert any(s.pool and config.schedules.pools[s.pool].order == "shuffle" for s in schedules)
     assert any(s.start and s.end for s in schedules)
+
+
+async def test_sync_states_returns_exactly_what_load_states_then_reads(tmp_path):
+    config = load_config(ROOT / "config")
+    clock = FakeClock(jst(2026, 12, 1, 9, 0, 0, 123456))
+    app = await App.open(config, db_path=tmp_path / "k.db", clock=clock, real_scheduler=False)
+    try:
+        for step, ids in enumerate([["a", "b", "c"], ["a", "c", "d"], ["a", "b", "d"]]):  # new, gone, back
+            if step == 1:
+                await repo.set_paused(app.db, GUILD, "c", True, 7, clock.now())
+            clock.set(clock.now() + timedelta(hours=1, microseconds=17))
+            states = await repo.sync_states(app.db, GUILD, ids, clock.now())
+            assert states == await repo.load_states(app.db, GUILD)
+        assert {sid for sid, st in states.items() if st.active} == {"a", "b", "d"}
+        assert states["b"].active_since == clock.now() and states["a"].active_since < clock.now()
+        assert states["c"].paused and not states["c"].active
+    finally:
+        await app.close()

@@ -4,7 +4,7 @@ The ledger row (guild, schedule, kind, occurrence) is unique: whoever inserts it
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Iterable
 
@@ -42,37 +42,51 @@ async def _fetchone(tx: Tx, sql: str, params) -> object | None:
 
 
 # --- state -----------------------------------------------------------------------------------------
-async def sync_states(db: Database, guild_id: int, enabled_ids: Iterable[str], now: datetime) -> None:
+async def sync_states(db: Database, guild_id: int, enabled_ids: Iterable[str], now: datetime) -> dict[str, ScheduleState]:
     """Record which schedules are active now: new ids are first seen now; ids that come back (enabled
-    again, re-added) become active from now; ids no longer enabled are marked inactive."""
+    again, re-added) become active from now; ids no longer enabled are marked inactive. Returns every
+    state row of the guild as it now is (what `load_states` would read), from the same transaction."""
     enabled = list(dict.fromkeys(enabled_ids))
     stamp = to_db_time(now)
     async with db.transaction() as tx:
-        rows = await tx.fetchall("SELECT schedule_id, active FROM schedule_state WHERE guild_id = ?", (guild_id,))
-        known = {r["schedule_id"]: bool(r["active"]) for r in rows}
+        rows = await tx.conn.execute_fetchall(
+            "SELECT schedule_id, first_seen, active_since, active, paused, paused_by FROM schedule_state"
+            " WHERE guild_id = ?", (guild_id,))
+        states = {r[0]: ScheduleState(r[0], from_db_time(r[1]), from_db_time(r[2]), bool(r[3]), bool(r[4]), r[5])
+                  for r in rows}
         wanted = set(enabled)
-        new = [(guild_id, sid, stamp, stamp) for sid in enabled if sid not in known]
-        back = [(stamp, guild_id, sid) for sid in enabled if sid in known and not known[sid]]
-        gone = [(guild_id, sid) for sid, active in known.items() if active and sid not in wanted]
+        stored = from_db_time(stamp)  # `now` exactly as a later read gives it back
+        new = [sid for sid in enabled if sid not in states]
+        back = [sid for sid in enabled if sid in states and not states[sid].active]
+        gone = [sid for sid, st in states.items() if st.active and sid not in wanted]
         if new:
             await tx.executemany(
                 "INSERT INTO schedule_state (guild_id, schedule_id, first_seen, active_since, active)"
-                " VALUES (?, ?, ?, ?, 1) ON CONFLICT (guild_id, schedule_id) DO NOTHING", new)
+                " VALUES (?, ?, ?, ?, 1) ON CONFLICT (guild_id, schedule_id) DO NOTHING",
+                [(guild_id, sid, stamp, stamp) for sid in new])
+            for sid in new:
+                states[sid] = ScheduleState(sid, stored, stored, True, False, None)
         if back:
             await tx.executemany(
-                "UPDATE schedule_state SET active = 1, active_since = ? WHERE guild_id = ? AND schedule_id = ?", back)
+                "UPDATE schedule_state SET active = 1, active_since = ? WHERE guild_id = ? AND schedule_id = ?",
+                [(stamp, guild_id, sid) for sid in back])
+            for sid in back:
+                states[sid] = replace(states[sid], active=True, active_since=stored)
         if gone:
             await tx.executemany(
-                "UPDATE schedule_state SET active = 0 WHERE guild_id = ? AND schedule_id = ?", gone)
+                "UPDATE schedule_state SET active = 0 WHERE guild_id = ? AND schedule_id = ?",
+                [(guild_id, sid) for sid in gone])
+            for sid in gone:
+                states[sid] = replace(states[sid], active=False)
+    return states
 
 
 async def load_states(db: Database, guild_id: int) -> dict[str, ScheduleState]:
-    rows = await db.fetchall(
+    rows = await db.conn.execute_fetchall(
         "SELECT schedule_id, first_seen, active_since, active, paused, paused_by FROM schedule_state"
         " WHERE guild_id = ?", (guild_id,))
-    return {r["schedule_id"]: ScheduleState(r["schedule_id"], from_db_time(r["first_seen"]),
-                                            from_db_time(r["active_since"]), bool(r["active"]),
-                                            bool(r["paused"]), r["paused_by"]) for r in rows}
+    return {r[0]: ScheduleState(r[0], from_db_time(r[1]), from_db_time(r[2]), bool(r[3]), bool(r[4]), r[5])
+            for r in rows}
 
 
 async def set_paused(db: Database, guild_id: int, schedule_id: str, paused: bool, actor_id: int,
@@ -133,7 +147,7 @@ async def finish(db: Database, ledger_id: int, status: str, detail: str | None =
 
 async def last_regular(db: Database, guild_id: int) -> dict[str, datetime]:
     """The latest regular occurrence in the ledger of each schedule."""
-    rows = await db.fetchall(
+    rows = await db.conn.execute_fetchall(  # one round trip to aiosqlite's thread (start-up, per guild)
         "SELECT schedule_id, MAX(occurrence) FROM schedule_ledger WHERE guild_id = ? AND kind = 'regular'"
         " GROUP BY schedule_id", (guild_id,))
     return {r[0]: from_db_time(r[1]) for r in rows}
@@ -151,10 +165,11 @@ async def last_entries(db: Database, guild_id: int) -> dict[str, dict]:
 
 async def claimed(db: Database, guild_id: int) -> list[dict]:
     """Rows claimed but never finished (a crash between claim and delivery)."""
-    rows = await db.fetchall(
+    rows = await db.conn.execute_fetchall(
         "SELECT id, schedule_id, kind, occurrence, item FROM schedule_ledger WHERE guild_id = ? AND status = 'claimed'"
         " ORDER BY occurrence, id", (guild_id,))
-    return [dict(r) | {"occurrence": from_db_time(r["occurrence"])} for r in rows]
+    return [{"id": r[0], "schedule_id": r[1], "kind": r[2], "occurrence": from_db_time(r[3]), "item": r[4]}
+            for r in rows]
 
 
 async def entries(db: Database, guild_id: int, schedule_id: str | None = None) -> list[dict]:

@@ -247,8 +247,7 @@ class ScheduleService:
         and handle occurrences missed while the bot was down."""
         now = self.app.clock.now()
         triggers = build_triggers(model, default_tz)
-        await repo.sync_states(self.app.db, guild_id, triggers, now)
-        states = await repo.load_states(self.app.db, guild_id)
+        states = await repo.sync_states(self.app.db, guild_id, triggers, now)
         book = Book(model, default_tz, triggers, {sid for sid, st in states.items() if st.paused},
                     {sid: st.active_since for sid, st in states.items()})
         self.books[guild_id] = book
