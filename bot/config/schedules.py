@@ -357,7 +357,7 @@ class WallClockTrigger(BaseTrigger):
     repeated hour). Rules that repeat every week (daily, weekly and most cron rules) skip the
     CronTrigger: `simple` holds their hours, minutes and weekdays (same answers, ~20x cheaper)."""
 
-    __slots__ = ("tz", "_fields", "_floating", "simple", "start", "end")
+    __slots__ = ("tz", "_fields", "_floating", "simple", "start", "end", "_memo")
 
     def __init__(self, fields: dict[str, str], tz: ZoneInfo, start: date | None = None,
                  end: date | None = None) -> None:
@@ -366,6 +366,7 @@ class WallClockTrigger(BaseTrigger):
         self._fields = tuple(sorted(fields.items()))
         self._floating: CronTrigger | None = None
         self.simple = _weekly_rule(self._fields)
+        self._memo: tuple[datetime, datetime] | None = None
 
     @property
     def floating(self) -> CronTrigger:
@@ -394,6 +395,19 @@ class WallClockTrigger(BaseTrigger):
         return datetime(day.year, day.month, day.day, first[0], first[1])
 
     def get_next_fire_time(self, previous_fire_time, now):
+        # The answer A, asked at T, is the first fire >= T: nothing fires in [T, A), so A is also the
+        # answer for any `now` in [T, A]. Remembered per trigger (triggers are shared by every
+        # schedule with the same rule, see `Schedule.trigger`): guilds loading at the same moment,
+        # the scheduler and the guild composite asking again, all get it for free.
+        memo = self._memo
+        if memo is not None and memo[0] <= now <= memo[1]:
+            return memo[1]
+        answer = self._next_fire(now)
+        if answer is not None:
+            self._memo = (now, answer)
+        return answer
+
+    def _next_fire(self, now: datetime) -> datetime | None:
         local = now.astimezone(self.tz)
         wall = local.replace(tzinfo=None)
         # right after a spring-forward change, wall times in the gap map to the change instant: look
@@ -417,11 +431,28 @@ class WallClockTrigger(BaseTrigger):
 
     def __setstate__(self, state):
         self.tz = ZoneInfo(state["tz"])
-        self._fields, self.simple, self._floating = state["fields"], state["simple"], None
+        self._fields, self.simple, self._floating, self._memo = state["fields"], state["simple"], None, None
         self.start, self.end = state["start"], state["end"]
 
     def __repr__(self) -> str:
         return f"<WallClockTrigger {self.floating} in {self.tz.key}>"
+
+
+@lru_cache(maxsize=16384)
+def _rule_trigger(cron: str | None, daily: time | None, weekly: Weekly | None, at: datetime | None, tz_name: str,
+                  start: date | None, end: date | None) -> BaseTrigger:
+    tz = ZoneInfo(tz_name)
+    if at is not None:
+        run = at if at.tzinfo else local_to_utc(at, tz)
+        return DateTrigger(run_date=run.astimezone(_UTC), timezone=_UTC)
+    if cron is not None:
+        fields = cron_fields(cron)
+    elif daily is not None:
+        fields = {"hour": str(daily.hour), "minute": str(daily.minute)}
+    else:
+        assert weekly is not None
+        fields = {"day_of_week": ",".join(weekly.days), "hour": str(weekly.at.hour), "minute": str(weekly.at.minute)}
+    return WallClockTrigger(fields, tz, start, end)
 
 
 def occurrences(trigger: BaseTrigger, after: datetime, until: datetime, limit: int = 1000) -> list[datetime]:
@@ -490,19 +521,10 @@ class Schedule(Model):
         return ZoneInfo(self.timezone or default)
 
     def trigger(self, default_tz: str) -> BaseTrigger:
-        tz = self.zone(default_tz)
-        if self.at is not None:
-            run = self.at if self.at.tzinfo else local_to_utc(self.at, tz)
-            return DateTrigger(run_date=run.astimezone(_UTC), timezone=_UTC)
-        if self.cron is not None:
-            fields = cron_fields(self.cron)
-        elif self.daily is not None:
-            fields = {"hour": str(self.daily.hour), "minute": str(self.daily.minute)}
-        else:
-            assert self.weekly is not None
-            fields = {"day_of_week": ",".join(self.weekly.days), "hour": str(self.weekly.at.hour),
-                      "minute": str(self.weekly.at.minute)}
-        return WallClockTrigger(fields, tz, self.start, self.end)
+        """The APScheduler trigger of this schedule's time rule. Schedules with the same rule, zone and
+        dates share one (triggers keep no per-schedule state): 10,000 schedules have far fewer rules."""
+        return _rule_trigger(self.cron, self.daily, self.weekly, self.at, self.timezone or default_tz,
+                             self.start, self.end)
 
     def rule_text(self) -> str:
         """Short description for moderators: `daily 09:00`, `weekly mon,thu 20:00`, `cron 0 9 * * *`."""
