@@ -49,6 +49,52 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when pr
     pass
 
 
+_TAG = "tag:yaml.org,2002:"
+_STR, _MAP, _SEQ = _TAG + "str", _TAG + "map", _TAG + "seq"
+_SCALARS = {_TAG + name: yaml.SafeLoader.yaml_constructors[_TAG + name]  # plain functions (constructor, node)
+            for name in ("null", "bool", "int", "float", "binary", "timestamp")}
+
+
+class _Unusual(Exception):
+    """The document needs PyYAML's own constructor (aliases of collections, merge keys, explicit or
+    unknown tags...)."""
+
+
+def _construct(loader: yaml.BaseLoader, root: yaml.Node) -> Any:
+    """The data of a composed document, as `loader.construct_document(root)` builds it, without its
+    per-node bookkeeping (a constructed-objects table, a generator per collection): about 3x faster
+    for the plain maps, lists and scalars config files are made of. Anything else raises `_Unusual`
+    and the caller falls back to PyYAML (which also reports the errors)."""
+    seen: set[int] = set()  # collection nodes: one met twice is an alias (PyYAML shares the object)
+
+    def build(node: yaml.Node) -> Any:
+        kind, tag = type(node), node.tag
+        if kind is yaml.ScalarNode:
+            if tag == _STR:
+                return node.value
+            scalar = _SCALARS.get(tag)
+            if scalar is None:
+                raise _Unusual
+            return scalar(loader, node)
+        if id(node) in seen:
+            raise _Unusual
+        seen.add(id(node))
+        if kind is yaml.MappingNode and tag == _MAP:
+            data: Any = {}
+            for key_node, value_node in node.value:
+                if type(key_node) is not yaml.ScalarNode:
+                    raise _Unusual  # a collection as a key: PyYAML reports it (`<<` and `=` keys have
+                    #                tags of their own: they come out unusual when built)
+                data[build(key_node)] = build(value_node)
+        elif kind is yaml.SequenceNode and tag == _SEQ:
+            data = [build(item) for item in node.value]
+        else:
+            raise _Unusual
+        return data
+
+    return build(root)
+
+
 def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
     lines.setdefault(loc, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -86,7 +132,11 @@ def load_source(path: Path, display: str | None = None) -> Source:
         with _no_cyclic_gc():
             loader = _Loader(text)
             try:
-                data = loader.get_single_data()
+                node = loader.get_single_node()
+                try:
+                    data = _construct(loader, node) if node is not None else None
+                except _Unusual:
+                    data = loader.construct_document(node)
             finally:
                 loader.dispose()
     except yaml.YAMLError as exc:
