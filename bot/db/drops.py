@@ -147,7 +147,9 @@ class _Committed:
 _COMMITTED: "weakref.WeakKeyDictionary[Database, dict[int, _Committed]]" = weakref.WeakKeyDictionary()
 
 
-def _committed(db: Database) -> dict[int, _Committed]:
+def committed(db: Database) -> dict[int, _Committed]:
+    """drop id -> committed holdings (`.held`: member -> units) and waitlist (`.waiting`) of the
+    drops known in memory; the same dict for the life of `db` (a missing drop: not known, ask)."""
     found = _COMMITTED.get(db)
     if found is None:
         found = _COMMITTED[db] = {}
@@ -199,14 +201,14 @@ async def claim_batch(db: Database, requests: Sequence[tuple[int, int]], now: da
         # a plan made from a wrong in-memory state (something wrote claims without `forget`):
         # nothing was written; read the state again and plan once more
         log.warning("claim batch refused by the database (%s): re-reading holdings", exc)
-        _COMMITTED.pop(db, None)
+        committed(db).clear()
         return await _claim_batch(db, requests, now)
 
 
 async def _claim_batch(db: Database, requests: Sequence[tuple[int, int]], now: datetime) -> list[ClaimOutcome]:
     stamp = to_db_time(now)
     drop_ids = sorted({drop_id for drop_id, _ in requests})
-    cache = _committed(db)
+    cache = committed(db)
     try:
         async with db.transaction() as tx:
             drops = {r["id"]: dict(r) for r in await tx.fetchall(
