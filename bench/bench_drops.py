@@ -2,6 +2,7 @@
 
     python bench/bench_drops.py                # the burst, then the same burst killed (-9) midway
     python bench/bench_drops.py --claims 40000 --members 20000 --stock 10000
+    python bench/bench_drops.py --loop asyncio     # the default loop instead of uvloop (as `bot run` uses)
 
 Checks and prints: exactly `stock` granted, 0 duplicates, remaining + granted = initial stock, claims/s
 (target >= 20,000/s) and claim latency p50/p99 (target p99 < 300 ms) as seen by the claimer (from the
@@ -148,7 +149,25 @@ async def run_burst(args, slice_size: int | None) -> bool:
     return ok
 
 
-def cpu_reference() -> str:
+def run_on(loop_name: str, main):
+    """The event loop `python -m bot run` uses (uvloop when installed), or asyncio's default one."""
+    if loop_name == "uvloop":
+        from bot.cli.run import run_loop
+        return run_loop(main)
+    return asyncio.run(main)
+
+
+def loop_in_use(loop_name: str) -> str:
+    if loop_name == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            return "asyncio default loop (uvloop not installed)"
+        return f"uvloop {uvloop.__version__}"
+    return "asyncio default loop"
+
+
+def cpu_reference(loop_name: str) -> str:
     """What this machine gives right now, to read the figures against: plain Python speed, and the
     asyncio floor (20,000 trivial tasks each awaiting a future that a batching writer resolves)."""
     t = time.perf_counter()
@@ -185,9 +204,10 @@ def cpu_reference() -> str:
         await asyncio.gather(*(one() for _ in range(20_000)))
         return 20_000 / (time.perf_counter() - start), pct(latencies, 99) * 1000
 
-    rate, p99 = asyncio.run(floor())
+    rate, p99 = run_on(loop_name, floor())
     return (f"machine now: load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs · 1M-iteration Python loop"
-            f" {loop_ms:.0f} ms · asyncio floor (no work at all) {rate:,.0f} tasks/s, p99 {p99:.0f} ms")
+            f" {loop_ms:.0f} ms · asyncio floor (no work at all) {rate:,.0f} tasks/s, p99 {p99:.0f} ms"
+            f" · loop: {loop_in_use(loop_name)}")
 
 
 # --- the crash run -------------------------------------------------------------------------------------
@@ -215,7 +235,7 @@ async def run_crash(args) -> bool:
         db_path = Path(folder) / "crash.db"
         proc = subprocess.Popen([sys.executable, __file__, "--child", str(db_path), "--stock", str(args.stock),
                                  "--claims", str(args.claims), "--members", str(args.members),
-                                 "--crash-batch", str(args.crash_batch)]
+                                 "--crash-batch", str(args.crash_batch), "--loop", args.loop]
                                 + (["--slice", str(args.slice)] if args.slice else []),
                                 stdout=subprocess.PIPE, text=True, cwd=ROOT)
         seen_granted = 0
@@ -264,15 +284,17 @@ def main() -> int:
     parser.add_argument("--slice", type=int, default=None,
                         help="hand the loop this many claims per turn instead of all 20,000 at once")
     parser.add_argument("--skip-crash", action="store_true")
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
+                        help="event loop: uvloop when installed, as `python -m bot run` (default), or asyncio's own")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        asyncio.run(child(args.child, args))
+        run_on(args.loop, child(args.child, args))
         return 0
-    print(cpu_reference())
-    ok = asyncio.run(run_burst(args, args.slice))
+    print(cpu_reference(args.loop))
+    ok = run_on(args.loop, run_burst(args, args.slice))
     if not args.skip_crash:
-        ok = asyncio.run(run_crash(args)) and ok
+        ok = run_on(args.loop, run_crash(args)) and ok
     return 0 if ok else 1
 
 

