@@ -439,8 +439,8 @@ class WallClockTrigger(BaseTrigger):
 
 
 @lru_cache(maxsize=16384)
-def _rule_trigger(cron: str | None, daily: time | None, weekly: Weekly | None, at: datetime | None, tz_name: str,
-                  start: date | None, end: date | None) -> BaseTrigger:
+def _rule_trigger(cron: str | None, daily: time | None, weekly: tuple[tuple[str, ...], time] | None,
+                  at: datetime | None, tz_name: str, start: date | None, end: date | None) -> BaseTrigger:
     tz = ZoneInfo(tz_name)
     if at is not None:
         run = at if at.tzinfo else local_to_utc(at, tz)
@@ -451,7 +451,8 @@ def _rule_trigger(cron: str | None, daily: time | None, weekly: Weekly | None, a
         fields = {"hour": str(daily.hour), "minute": str(daily.minute)}
     else:
         assert weekly is not None
-        fields = {"day_of_week": ",".join(weekly.days), "hour": str(weekly.at.hour), "minute": str(weekly.at.minute)}
+        days, at_time = weekly
+        fields = {"day_of_week": ",".join(days), "hour": str(at_time.hour), "minute": str(at_time.minute)}
     return WallClockTrigger(fields, tz, start, end)
 
 
@@ -487,7 +488,7 @@ class Schedule(Model):
     embed: EmbedSpec | None = None
     pool: Key | None = None
     action: str | None = None
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = Field(default_factory=dict)  # not a deep copy of a shared {} per schedule
 
 
     @field_validator("cron")
@@ -523,8 +524,8 @@ class Schedule(Model):
     def trigger(self, default_tz: str) -> BaseTrigger:
         """The APScheduler trigger of this schedule's time rule. Schedules with the same rule, zone and
         dates share one (triggers keep no per-schedule state): 10,000 schedules have far fewer rules."""
-        return _rule_trigger(self.cron, self.daily, self.weekly, self.at, self.timezone or default_tz,
-                             self.start, self.end)
+        weekly = (self.weekly.days, self.weekly.at) if self.weekly is not None else None  # a cheap cache key
+        return _rule_trigger(self.cron, self.daily, weekly, self.at, self.timezone or default_tz, self.start, self.end)
 
     def rule_text(self) -> str:
         """Short description for moderators: `daily 09:00`, `weekly mon,thu 20:00`, `cron 0 9 * * *`."""
