@@ -125,20 +125,26 @@ def _no_cyclic_gc():
             gc.enable()
 
 
+def _parse(text: str) -> Any:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        try:
+            return _construct(loader, node)
+        except _Unusual:
+            return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def load_source(path: Path, display: str | None = None) -> Source:
     """Parse one YAML file. Raises `YamlSyntaxError` with file:line on bad syntax."""
     text = path.read_text(encoding="utf-8")
     try:
         with _no_cyclic_gc():
-            loader = _Loader(text)
-            try:
-                node = loader.get_single_node()
-                try:
-                    data = _construct(loader, node) if node is not None else None
-                except _Unusual:
-                    data = loader.construct_document(node)
-            finally:
-                loader.dispose()
+            data = _parse(text)  # its nodes are freed when it returns, before gc runs again
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else 1
