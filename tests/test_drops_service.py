@@ -356,3 +356,18 @@ async def test_a_raffle_closes_and_draws_by_itself_at_its_closing_time(world):
     [draw] = await repo.draws(app.db, run.drop_id)
     assert len(draw["winners"]) == 2 and draw["drawn_by"] is None
     assert (await refused(app.drops.press(GUILD, run.drop_id, VISITOR))).key == "drops.closed"
+
+
+async def test_the_early_limit_refusal_follows_releases(world):
+    """A member at the limit is refused without the writer; after giving one back, they may claim again
+    (the in-memory holdings are exact after each commit, releases included)."""
+    app = world
+    run = await app.drops.open(GUILD, "quick", by=99)  # stock 5, limit 2
+    assert (await app.drops.press(GUILD, run.drop_id, MEMBER)).status == "granted"
+    assert (await app.drops.press(GUILD, run.drop_id, MEMBER)).status == "granted"
+    assert (await refused(app.drops.press(GUILD, run.drop_id, MEMBER))).key == "drops.already_claimed"
+    await app.drops.release(GUILD, "quick", MEMBER, by=MEMBER)
+    assert (await app.drops.press(GUILD, run.drop_id, MEMBER)).status == "granted"
+    assert (await refused(app.drops.press(GUILD, run.drop_id, MEMBER))).key == "drops.already_claimed"
+    check = await repo.stock_check(app.db, run.drop_id)
+    assert (check["held"], check["over_limit"], check["remaining"] + check["held"]) == (2, 0, 5)
