@@ -67,3 +67,28 @@ async def test_one_channels_messages_leave_in_queue_order_and_a_paced_channel_do
     await outbox.drain()
     assert [c for t, c in outbox.sender.sent if t == "lounge"] == [f"lounge {i}" for i in range(4)]
     await db.close()
+
+
+async def test_stop_ends_the_worker_even_when_the_cancel_lands_as_a_wake_ends_its_wait():
+    # Python 3.11's wait_for swallows that cancel: one cancel left the worker polling and close() hung
+    outbox = Outbox(db=None, clock=FakeClock(T0))
+    drains = 0
+
+    async def drain() -> None:
+        nonlocal drains
+        drains += 1
+
+    outbox.drain = drain
+    outbox.start(poll_seconds=3600)
+    while not outbox._wake._waiters:  # the worker drained once and waits for its wake event
+        await asyncio.sleep(0)
+    worker = outbox._worker
+    outbox.wake()
+    await asyncio.sleep(0)  # the wait ends...
+    stop = asyncio.create_task(outbox.stop())  # ...and the cancel lands now
+    done, _ = await asyncio.wait({stop}, timeout=5)  # a guard against hanging the suite, not a timing
+    if not done:
+        worker.cancel()  # clean up the runaway worker before failing
+        await asyncio.wait({stop}, timeout=5)
+    assert done, "stop() hung: the worker swallowed its cancel and kept polling"
+    assert worker.done() and outbox._worker is None and drains >= 1

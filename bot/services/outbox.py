@@ -269,11 +269,13 @@ class Outbox:
 
     async def stop(self) -> None:
         if self._worker:
-            self._worker.cancel()
-            try:
-                await self._worker
-            except asyncio.CancelledError:
-                pass
+            # Python 3.11's wait_for swallows a cancel that lands just as the wake event ends its wait
+            # (the worker then polls on and close() hung): cancel again until the worker is gone.
+            while not self._worker.done():
+                self._worker.cancel()
+                await asyncio.wait({self._worker}, timeout=0.5)
+            if not self._worker.cancelled():
+                self._worker.exception()  # retrieved (the worker logs its own errors)
             self._worker = None
 
 
