@@ -215,9 +215,7 @@ class DropsService:
         self.writer.after_batch.append(self._after_batch)
         self._committed = repo.committed(app.db)  # holdings as committed, kept exact by the repository
         self._runs: dict[int, _Run] = {}
-        tiers = app.config.community.tiers
-        self._tier_roles = [(tier.role, rank) for rank, tier in reversed(list(enumerate(tiers, start=1)))]
-        self._tier_role_set = frozenset(role for role, _ in self._tier_roles)
+        self._index_tiers(app.config)
         self._deliver_pending: set[int] = set()
         self._deliver_task: asyncio.Task | None = None
         app.actions.register("drop.open", self._on_schedule)
@@ -296,6 +294,15 @@ class DropsService:
             if guild_id is not None and await repo.latest(self.app.db, guild_id, spec.id) is not None:
                 continue  # it ran (or runs) already: its `opens:` is spent
             self._arm_open(spec)
+
+    def _index_tiers(self, config) -> None:
+        """Tier roles, highest first, for the claim path (which runs 20,000 times in a burst)."""
+        tiers = config.community.tiers
+        self._tier_roles = [(tier.role, rank) for rank, tier in reversed(list(enumerate(tiers, start=1)))]
+        self._tier_role_set = frozenset(role for role, _ in self._tier_roles)
+
+    async def config_changed(self, config) -> None:
+        self._index_tiers(config)
 
     async def stop(self) -> None:
         await self.writer.wait_idle()
