@@ -34,6 +34,7 @@ from bot.config.drops import Drop, DropsFile  # noqa: E402
 from bot.config.loader import Config  # noqa: E402
 from bot.db import drops as repo  # noqa: E402
 from bot.errors import UserError  # noqa: E402
+from bot.runtime import settle_heap, tune_process  # noqa: E402
 
 GUILD = 1
 FIRST_MEMBER = 1_000_000
@@ -68,6 +69,7 @@ async def open_app(db_path: Path, stock: int, batch: int | None = None) -> App:
     if batch:
         app.drops.writer.max_batch = batch
     await app.start()
+    settle_heap()  # as `python -m bot run` does once the bot is ready
     return app
 
 
@@ -288,6 +290,7 @@ def main() -> int:
                         help="event loop: uvloop when installed, as `python -m bot run` (default), or asyncio's own")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    tune_process()  # the collector and GIL settings `python -m bot run` uses
     if args.child:
         run_on(args.loop, child(args.child, args))
         return 0

@@ -25,3 +25,20 @@ def test_check_on_a_missing_folder_fails(tmp_path, capsys):
 
     assert main(["check", "--config", str(tmp_path / "nope")]) == 1
     assert "config folder not found" in capsys.readouterr().err
+
+
+def test_bot_process_settings_are_applied_and_reversible():
+    """`python -m bot run` (and the benches) tune the collector and the GIL switch interval."""
+    import gc
+    import sys
+
+    from bot import runtime
+
+    before = gc.get_threshold(), sys.getswitchinterval()
+    try:
+        runtime.tune_process()
+        assert gc.get_threshold() == runtime.GC_THRESHOLDS
+        assert sys.getswitchinterval() == pytest.approx(runtime.SWITCH_INTERVAL)
+    finally:
+        gc.set_threshold(*before[0])
+        sys.setswitchinterval(before[1])

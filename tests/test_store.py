@@ -51,6 +51,34 @@ async def test_failed_transaction_rolls_back(tmp_path):
     await db.close()
 
 
+async def test_transaction_in_the_database_thread_commits_or_rolls_back(tmp_path):
+    """`transact_in_thread` (the claim batch's one hand-off) is built on aiosqlite's `_execute`: this
+    fails loudly if an aiosqlite upgrade changes it."""
+    import threading
+
+    db = await open_database(tmp_path / "k.db")
+    insert = "INSERT INTO audit_log (guild_id, actor_id, action, created_at) VALUES (1, 1, ?, 'x')"
+
+    def write(conn, action):
+        conn.execute(insert, (action,))
+        return threading.get_ident(), conn.in_transaction
+
+    thread, in_tx = await db.transact_in_thread(write, "kept")
+    assert thread != threading.get_ident() and in_tx
+
+    def fail(conn):
+        conn.execute(insert, ("lost",))
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await db.transact_in_thread(fail)
+    assert [r[0] for r in await db.fetchall("SELECT action FROM audit_log")] == ["kept"]
+    async with db.transaction() as tx:  # the lock and the connection are free again
+        await tx.execute(insert, ("after",))
+    assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 2
+    await db.close()
+
+
 class RecordingSender:
     def __init__(self) -> None:
         self.sent: list[tuple[int, Target, OutMessage]] = []

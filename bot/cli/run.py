@@ -6,6 +6,8 @@ import os
 import signal
 import sys
 
+from bot.runtime import settle_heap, tune_process
+
 from ._common import setup_logging
 
 HELP = "Connect to Discord and run the bot (needs DISCORD_TOKEN; `python -m bot playground` runs offline)."
@@ -38,6 +40,7 @@ def run(args) -> int:
     if config is None:
         return 1
     setup_logging()
+    tune_process()
     return run_loop(_run(config, token, args.db))
 
 
@@ -83,6 +86,15 @@ async def _run(config, token: str, db_path) -> int:
     from bot.client import KizunaBot
 
     bot = KizunaBot(config, db_path=db_path)
+    settled = False
+
+    async def settle_once() -> None:  # the first ready: services started, guild caches filled
+        nonlocal settled
+        if not settled:
+            settled = True
+            settle_heap()
+
+    bot.add_listener(settle_once, "on_ready")
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.create_task(bot.close()))

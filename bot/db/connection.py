@@ -14,11 +14,12 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable, Sequence
+from typing import Any, AsyncIterator, Callable, Iterable, Sequence, TypeVar
 
 import aiosqlite
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -83,6 +84,16 @@ class Database:
             else:
                 await self.conn.commit()
 
+    async def transact_in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(connection, *args)` as ONE transaction (BEGIN IMMEDIATE .. COMMIT, ROLLBACK if it
+        raises) in the database's own thread, on the plain `sqlite3.Connection`: one hand-off for
+        the whole transaction instead of one per statement, and the event loop stays free to run
+        other tasks while the thread works. For hot paths only (the drop claim batch); `fn` must
+        not touch anything the loop changes meanwhile. Uses aiosqlite's `_execute`, the method its
+        own `execute` is built on; tests/test_db.py fails loudly if an upgrade changes it."""
+        async with self._lock:
+            return await self.conn._execute(_in_transaction, self.conn, fn, args)
+
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         async with self.transaction() as tx:
             return await tx.execute(sql, params)
@@ -125,6 +136,18 @@ class Database:
 
     async def close(self) -> None:
         await self.conn.close()
+
+
+def _in_transaction(conn: aiosqlite.Connection, fn: Callable[..., T], args: tuple) -> T:
+    raw = conn._conn  # in aiosqlite's thread, the only thread that uses this connection
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(raw, *args)
+    except BaseException:
+        raw.rollback()
+        raise
+    raw.commit()
+    return result
 
 
 def available_migrations() -> list[tuple[int, str, str]]:

@@ -169,12 +169,12 @@ def forget(db: Database, drop_id: int) -> None:
         found.pop(drop_id, None)
 
 
-async def _load(tx, drop_id: int) -> _Committed:
-    held = {r[0]: r[1] for r in await tx.fetchall(
+def _load(conn: sqlite3.Connection, drop_id: int) -> _Committed:
+    held = dict(conn.execute(
         "SELECT user_id, COUNT(*) FROM drop_claims WHERE drop_id = ? AND status = 'claimed' GROUP BY user_id",
-        (drop_id,))}
-    waiting = {r[0] for r in await tx.fetchall(
-        "SELECT user_id FROM drop_waitlist WHERE drop_id = ? AND status = 'waiting'", (drop_id,))}
+        (drop_id,)).fetchall())
+    waiting = {r[0] for r in conn.execute(
+        "SELECT user_id FROM drop_waitlist WHERE drop_id = ? AND status = 'waiting'", (drop_id,)).fetchall()}
     return _Committed(held, waiting)
 
 
@@ -206,83 +206,13 @@ async def claim_batch(db: Database, requests: Sequence[tuple[int, int]], now: da
 
 
 async def _claim_batch(db: Database, requests: Sequence[tuple[int, int]], now: datetime) -> list[ClaimOutcome]:
-    stamp = to_db_time(now)
-    drop_ids = sorted({drop_id for drop_id, _ in requests})
     cache = committed(db)
+    drop_ids = sorted({drop_id for drop_id, _ in requests})
     try:
-        async with db.transaction() as tx:
-            drops = {r["id"]: dict(r) for r in await tx.fetchall(
-                f"SELECT id, status, remaining, claim_limit, waitlist FROM drops WHERE id IN ({_marks(len(drop_ids))})",
-                drop_ids)}
-            states = {}
-            for drop_id in drops:
-                states[drop_id] = cache.get(drop_id) or await _load(tx, drop_id)
-            # this batch's changes, applied to the cache after COMMIT
-            held: dict[tuple[int, int], int] = {}
-            joined: dict[int, set[int]] = {}
-
-            remaining = {d: row["remaining"] for d, row in drops.items()}
-            outcomes: list[ClaimOutcome] = []
-            add = outcomes.append
-            shared = _OUTCOMES
-            inserts: dict[int, list] = {}
-            joins: dict[int, list] = {}
-            for key in requests:
-                drop_id, user_id = key
-                drop = drops.get(drop_id)
-                if drop is None:
-                    add(shared["missing",])
-                    continue
-                has = held.get(key)
-                if has is None:
-                    has = states[drop_id].held.get(user_id, 0)
-                if drop["status"] != "open":
-                    add(shared["closed", None, has])
-                elif has >= drop["claim_limit"]:
-                    add(shared["limit", None, has])
-                elif remaining[drop_id] <= 0:
-                    wait = bool(drop["waitlist"])
-                    if wait and user_id not in states[drop_id].waiting:
-                        mine = joined.setdefault(drop_id, set())
-                        if user_id not in mine:
-                            mine.add(user_id)
-                            joins.setdefault(drop_id, []).append(user_id)
-                    add(shared["sold_out", None, has, wait])
-                else:
-                    slot = has + 1
-                    held[key] = slot
-                    remaining[drop_id] -= 1
-                    inserts.setdefault(drop_id, []).append((user_id, slot))
-                    add(shared["granted", slot, slot])
-
-            for drop_id, rows in inserts.items():
-                inserted = 0
-                for chunk in _chunks(rows, _ROWS):
-                    params: list = []
-                    for user_id, slot in chunk:
-                        params += (drop_id, user_id, slot, stamp)
-                    inserted += await tx.execute(
-                        "INSERT INTO drop_claims (drop_id, user_id, slot, status, source, claimed_at)"
-                        " SELECT column1, column2, column3, 'claimed', 'claim', column4 FROM (VALUES "
-                        + ",".join(("(?, ?, ?, ?)",) * len(chunk))
-                        + ") WHERE column3 <= (SELECT claim_limit FROM drops WHERE id = column1)", params)
-                if inserted != len(rows):
-                    raise StockInvariantBroken(f"{inserted} of {len(rows)} claims inserted")
-                changed = await tx.execute(
-                    "UPDATE drops SET remaining = remaining - ? WHERE id = ? AND status = 'open' AND remaining >= ?",
-                    (len(rows), drop_id, len(rows)))
-                if changed != 1:
-                    raise StockInvariantBroken(f"stock of drop {drop_id} could not pay for {len(rows)} claims")
-            for drop_id, users in joins.items():
-                for chunk in _chunks(users, _ROWS):
-                    params = []
-                    for user_id in chunk:
-                        params += (drop_id, user_id, stamp)
-                    await tx.execute(
-                        "INSERT INTO drop_waitlist (drop_id, user_id, status, joined_at) VALUES "
-                        + ",".join(("(?, ?, 'waiting', ?)",) * len(chunk))
-                        + " ON CONFLICT (drop_id, user_id) DO UPDATE SET status = 'waiting',"
-                          " joined_at = excluded.joined_at WHERE drop_waitlist.status <> 'waiting'", params)
+        # the whole batch is one hand-off to the database thread: while it plans and writes, the
+        # loop answers the previous batch's claimers
+        outcomes, states, held, joined = await db.transact_in_thread(
+            _plan_and_write, requests, drop_ids, cache, to_db_time(now))
     except BaseException:
         for drop_id in drop_ids:
             cache.pop(drop_id, None)
@@ -295,6 +225,85 @@ async def _claim_batch(db: Database, requests: Sequence[tuple[int, int]], now: d
     for drop_id, users in joined.items():
         states[drop_id].waiting |= users
     return outcomes
+
+
+def _plan_and_write(conn: sqlite3.Connection, requests: Sequence[tuple[int, int]], drop_ids: list[int],
+                    cache: dict[int, _Committed], stamp: str):
+    """In the database thread, inside the transaction: decide every request in order from the
+    committed state, then write. `cache` is only read here, and nothing changes it meanwhile (every
+    change to it happens on the loop under the write lock, which this transaction holds); the loop
+    applies this batch's changes after COMMIT."""
+    drops = {r[0]: r for r in conn.execute(
+        f"SELECT id, status, remaining, claim_limit, waitlist FROM drops WHERE id IN ({_marks(len(drop_ids))})",
+        drop_ids).fetchall()}
+    states = {drop_id: cache.get(drop_id) or _load(conn, drop_id) for drop_id in drops}
+    # this batch's changes, applied to the cache after COMMIT
+    held: dict[tuple[int, int], int] = {}
+    joined: dict[int, set[int]] = {}
+
+    remaining = {d: row[2] for d, row in drops.items()}
+    outcomes: list[ClaimOutcome] = []
+    add = outcomes.append
+    shared = _OUTCOMES
+    inserts: dict[int, list] = {}
+    joins: dict[int, list] = {}
+    for key in requests:
+        drop_id, user_id = key
+        drop = drops.get(drop_id)
+        if drop is None:
+            add(shared["missing",])
+            continue
+        has = held.get(key)
+        if has is None:
+            has = states[drop_id].held.get(user_id, 0)
+        if drop[1] != "open":
+            add(shared["closed", None, has])
+        elif has >= drop[3]:
+            add(shared["limit", None, has])
+        elif remaining[drop_id] <= 0:
+            wait = bool(drop[4])
+            if wait and user_id not in states[drop_id].waiting:
+                mine = joined.setdefault(drop_id, set())
+                if user_id not in mine:
+                    mine.add(user_id)
+                    joins.setdefault(drop_id, []).append(user_id)
+            add(shared["sold_out", None, has, wait])
+        else:
+            slot = has + 1
+            held[key] = slot
+            remaining[drop_id] -= 1
+            inserts.setdefault(drop_id, []).append((user_id, slot))
+            add(shared["granted", slot, slot])
+
+    for drop_id, rows in inserts.items():
+        inserted = 0
+        for chunk in _chunks(rows, _ROWS):
+            params: list = []
+            for user_id, slot in chunk:
+                params += (drop_id, user_id, slot, stamp)
+            inserted += conn.execute(
+                "INSERT INTO drop_claims (drop_id, user_id, slot, status, source, claimed_at)"
+                " SELECT column1, column2, column3, 'claimed', 'claim', column4 FROM (VALUES "
+                + ",".join(("(?, ?, ?, ?)",) * len(chunk))
+                + ") WHERE column3 <= (SELECT claim_limit FROM drops WHERE id = column1)", params).rowcount
+        if inserted != len(rows):
+            raise StockInvariantBroken(f"{inserted} of {len(rows)} claims inserted")
+        changed = conn.execute(
+            "UPDATE drops SET remaining = remaining - ? WHERE id = ? AND status = 'open' AND remaining >= ?",
+            (len(rows), drop_id, len(rows))).rowcount
+        if changed != 1:
+            raise StockInvariantBroken(f"stock of drop {drop_id} could not pay for {len(rows)} claims")
+    for drop_id, users in joins.items():
+        for chunk in _chunks(users, _ROWS):
+            params = []
+            for user_id in chunk:
+                params += (drop_id, user_id, stamp)
+            conn.execute(
+                "INSERT INTO drop_waitlist (drop_id, user_id, status, joined_at) VALUES "
+                + ",".join(("(?, ?, 'waiting', ?)",) * len(chunk))
+                + " ON CONFLICT (drop_id, user_id) DO UPDATE SET status = 'waiting',"
+                  " joined_at = excluded.joined_at WHERE drop_waitlist.status <> 'waiting'", params)
+    return outcomes, states, held, joined
 
 
 # --- release and the waitlist -----------------------------------------------------------------------
