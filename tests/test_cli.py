@@ -32,6 +32,8 @@ def test_bot_process_settings_are_applied_and_reversible():
     import gc
     import sys
 
+    import pytest
+
     from bot import runtime
 
     before = gc.get_threshold(), sys.getswitchinterval()
