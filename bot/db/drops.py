@@ -220,8 +220,8 @@ async def _claim_batch(db: Database, requests: Sequence[tuple[int, int]], now: d
     # committed (no await between the COMMIT and here: nobody saw the lock free in between)
     for drop_id, state in states.items():
         cache[drop_id] = state
-    for (drop_id, user_id), n in held.items():
-        states[drop_id].held[user_id] = n
+    for drop_id, mine in held.items():
+        states[drop_id].held.update(mine)
     for drop_id, users in joined.items():
         states[drop_id].waiting |= users
     return outcomes
@@ -230,52 +230,64 @@ async def _claim_batch(db: Database, requests: Sequence[tuple[int, int]], now: d
 def _plan_and_write(conn: sqlite3.Connection, requests: Sequence[tuple[int, int]], drop_ids: list[int],
                     cache: dict[int, _Committed], stamp: str):
     """In the database thread, inside the transaction: decide every request in order from the
-    committed state, then write. `cache` is only read here, and nothing changes it meanwhile (every
-    change to it happens on the loop under the write lock, which this transaction holds); the loop
-    applies this batch's changes after COMMIT."""
+    committed state, then write. `cache` is only read here, and nothing changes it meanwhile: every
+    change to it happens on the loop, inside a transaction (under the write lock this one holds) or
+    straight after a claim batch's, as the loop does with this batch's changes after COMMIT."""
     drops = {r[0]: r for r in conn.execute(
         f"SELECT id, status, remaining, claim_limit, waitlist FROM drops WHERE id IN ({_marks(len(drop_ids))})",
         drop_ids).fetchall()}
     states = {drop_id: cache.get(drop_id) or _load(conn, drop_id) for drop_id in drops}
-    # this batch's changes, applied to the cache after COMMIT
-    held: dict[tuple[int, int], int] = {}
-    joined: dict[int, set[int]] = {}
+    # this batch's changes (member -> units held, who joined the waitlist), applied after COMMIT
+    held: dict[int, dict[int, int]] = {drop_id: {} for drop_id in drops}
+    joined: dict[int, set[int]] = {drop_id: set() for drop_id in drops}
+    inserts: dict[int, list] = {drop_id: [] for drop_id in drops}
+    joins: dict[int, list] = {drop_id: [] for drop_id in drops}
+    remaining = {drop_id: row[2] for drop_id, row in drops.items()}
 
-    remaining = {d: row[2] for d, row in drops.items()}
     outcomes: list[ClaimOutcome] = []
     add = outcomes.append
     shared = _OUTCOMES
-    inserts: dict[int, list] = {}
-    joins: dict[int, list] = {}
-    for key in requests:
-        drop_id, user_id = key
-        drop = drops.get(drop_id)
-        if drop is None:
+    current = None
+    for drop_id, user_id in requests:  # a burst is one drop: its facts are kept in locals
+        if drop_id != current:
+            if current in remaining:
+                remaining[current] = left
+            current = drop_id
+            row = drops.get(drop_id)
+            if row is None:
+                add(shared["missing",])
+                continue
+            is_open, limit, wait = row[1] == "open", row[3], bool(row[4])
+            before, waiting = states[drop_id].held, states[drop_id].waiting
+            mine, newly, claim_rows, join_rows = held[drop_id], joined[drop_id], inserts[drop_id], joins[drop_id]
+            left = remaining[drop_id]
+        elif row is None:
             add(shared["missing",])
             continue
-        has = held.get(key)
+        has = mine.get(user_id)
         if has is None:
-            has = states[drop_id].held.get(user_id, 0)
-        if drop[1] != "open":
+            has = before.get(user_id, 0)
+        if not is_open:
             add(shared["closed", None, has])
-        elif has >= drop[3]:
+        elif has >= limit:
             add(shared["limit", None, has])
-        elif remaining[drop_id] <= 0:
-            wait = bool(drop[4])
-            if wait and user_id not in states[drop_id].waiting:
-                mine = joined.setdefault(drop_id, set())
-                if user_id not in mine:
-                    mine.add(user_id)
-                    joins.setdefault(drop_id, []).append(user_id)
+        elif left <= 0:
+            if wait and user_id not in waiting and user_id not in newly:
+                newly.add(user_id)
+                join_rows.append(user_id)
             add(shared["sold_out", None, has, wait])
         else:
-            slot = has + 1
-            held[key] = slot
-            remaining[drop_id] -= 1
-            inserts.setdefault(drop_id, []).append((user_id, slot))
-            add(shared["granted", slot, slot])
+            has += 1
+            mine[user_id] = has
+            left -= 1
+            claim_rows.append((user_id, has))
+            add(shared["granted", has, has])
+    if current in remaining:
+        remaining[current] = left
 
     for drop_id, rows in inserts.items():
+        if not rows:
+            continue
         inserted = 0
         for chunk in _chunks(rows, _ROWS):
             params: list = []

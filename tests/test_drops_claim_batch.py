@@ -1,0 +1,104 @@
+"""The batched claim (`bot.db.drops.claim_batch`) against a plain reference model: several drops and
+an unknown drop interleaved in one batch, limits above 1, stock running out mid-batch, the waitlist,
+a closed drop, and the in-memory holdings following (or being re-read after) other writers."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timezone
+
+import pytest
+
+from bot.db import drops as repo
+from bot.db import open_database
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+async def db(tmp_path):
+    database = await open_database(tmp_path / "k.db")
+    yield database
+    await database.close()  # even when the test failed: an open connection's thread keeps pytest alive
+
+
+async def open_drop(db, key: str, *, stock: int, limit: int, waitlist: bool) -> int:
+    row, how = await repo.open_run(db, guild_id=1, key=key, occurrence="t", mode="first_come", stock=stock,
+                                   limit=limit, waitlist=waitlist, opens_at=NOW, closes_at=None, now=NOW,
+                                   by=1, codes=())
+    assert how == "opened"
+    return row["id"]
+
+
+def reference(requests, drops: dict[int, dict], held: dict, waiting: dict) -> list[tuple]:
+    """First come first served, one request at a time: what every batch must answer."""
+    out = []
+    for drop_id, user_id in requests:
+        drop = drops.get(drop_id)
+        if drop is None:
+            out.append(("missing",))
+            continue
+        has = held.get((drop_id, user_id), 0)
+        if not drop["open"]:
+            out.append(("closed", None, has))
+        elif has >= drop["limit"]:
+            out.append(("limit", None, has))
+        elif drop["remaining"] <= 0:
+            if drop["waitlist"]:
+                waiting.setdefault(drop_id, set()).add(user_id)
+            out.append(("sold_out", None, has, drop["waitlist"]))
+        else:
+            held[(drop_id, user_id)] = has + 1
+            drop["remaining"] -= 1
+            out.append(("granted", has + 1, has + 1))
+    return out
+
+
+async def test_batches_answer_like_one_claim_at_a_time_and_the_database_agrees(db):
+    a = await open_drop(db, "a", stock=30, limit=2, waitlist=True)
+    b = await open_drop(db, "b", stock=10, limit=1, waitlist=False)
+    c = await open_drop(db, "c", stock=5, limit=1, waitlist=True)
+    assert await repo.close_run(db, c, NOW)
+    model = {a: dict(open=True, limit=2, remaining=30, waitlist=True),
+             b: dict(open=True, limit=1, remaining=10, waitlist=False),
+             c: dict(open=False, limit=1, remaining=5, waitlist=True)}
+    held: dict = {}
+    waiting: dict = {}
+    rng = random.Random(3)
+    for size in (1, 7, 60, 200):  # a batch of one, and batches where stock runs out midway
+        requests = [(rng.choice([a, a, b, c, 999]), rng.randrange(40)) for _ in range(size)]
+        expected = [repo.ClaimOutcome(*e) for e in reference(requests, model, held, waiting)]
+        assert await repo.claim_batch(db, requests, NOW) == expected
+    assert model[a]["remaining"] == 0 and model[b]["remaining"] == 0  # both ran out along the way
+
+    # the database holds exactly what was answered
+    rows = await db.fetchall("SELECT drop_id, user_id, COUNT(*), MAX(slot) FROM drop_claims"
+                             " WHERE status = 'claimed' GROUP BY drop_id, user_id")
+    assert {(r[0], r[1]): r[2] for r in rows} == held
+    assert all(r[2] == r[3] for r in rows)  # slots 1..n
+    listed = await db.fetchall("SELECT drop_id, user_id FROM drop_waitlist WHERE status = 'waiting'")
+    assert {(r[0], r[1]) for r in listed} == {(d, u) for d, users in waiting.items() for u in users}
+    for drop_id in (a, b, c):
+        check = await repo.stock_check(db, drop_id)
+        assert check["remaining"] + check["held"] == check["stock"] and check["over_limit"] == 0
+
+
+async def test_holdings_in_memory_follow_other_writers(db):
+    """A claim released outside the batch (with `forget`) frees the member's slot for the next batch;
+    a write that did not `forget` is caught by the database and the batch is planned again."""
+    a = await open_drop(db, "a", stock=4, limit=1, waitlist=True)
+    assert [o.status for o in await repo.claim_batch(db, [(a, 1), (a, 2), (a, 1)], NOW)] == \
+        ["granted", "granted", "limit"]
+    assert repo.committed_held(db, a, 1) == 1
+    released = await repo.release(db, a, 1, by=9, now=NOW, promote=False)
+    assert released.released_claim is not None
+    assert repo.committed_held(db, a, 1) is None  # forgotten: read again at the next batch
+    assert [o.status for o in await repo.claim_batch(db, [(a, 1)], NOW)] == ["granted"]
+
+    # someone writes a claim behind the cache's back: the batch's INSERT is refused, re-read, re-planned
+    await db.execute("INSERT INTO drop_claims (drop_id, user_id, slot, status, source, claimed_at)"
+                     " VALUES (?, 5, 1, 'claimed', 'claim', 'x')", (a,))
+    await db.execute("UPDATE drops SET remaining = remaining - 1 WHERE id = ?", (a,))
+    got = await repo.claim_batch(db, [(a, 5), (a, 6)], NOW)
+    assert [(o.status, o.held) for o in got] == [("limit", 1), ("granted", 1)]
+    check = await repo.stock_check(db, a)
+    assert (check["held"], check["remaining"], check["over_limit"]) == (4, 0, 0)
