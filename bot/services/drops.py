@@ -3,7 +3,8 @@ raffles (and campaigns, raffles whose entries come from participation), redempti
 
 Claims go through one writer coroutine (`ClaimWriter`): every claim that arrives while a batch is
 being written waits for the next one, and each batch is ONE database transaction
-(`bot.db.drops.claim_batch`). A claimer's future is resolved only after COMMIT, so whoever is told
+(`bot.db.drops.claim_batch`), planned and written in the database thread in one hand-off while the
+loop answers the previous batch's claimers. A claimer's future is resolved only after COMMIT, so whoever is told
 "it's yours" has it in the database, and a crash loses only claims nobody was told about.
 
 Codes: a claim gets its code in the database first (`assign_codes`), then the DM is queued in the
