@@ -27,6 +27,7 @@ from bot.config import load_config  # noqa: E402
 from bot.db import participation as repo  # noqa: E402
 from bot.db import quizzes as quiz_repo  # noqa: E402
 from bot.errors import UserError  # noqa: E402
+from bot.runtime import tune_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 GUILD = 1000
@@ -130,4 +131,5 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
+    tune_process()  # the collector and GIL settings `python -m bot run` uses
     raise SystemExit(asyncio.run(main()))

@@ -34,6 +34,7 @@ from bot.config.schedules import SchedulesFile  # noqa: E402
 from bot.config.yamlsrc import load_source  # noqa: E402
 from bot.services.messages import Sent  # noqa: E402
 from bot.services.outbox import OutboxSettings  # noqa: E402
+from bot.runtime import tune_process  # noqa: E402
 
 GUILDS = 100
 PER_GUILD = 100
@@ -167,4 +168,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    tune_process()  # the collector and GIL settings `python -m bot run` uses
     asyncio.run(main())

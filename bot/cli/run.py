@@ -32,6 +32,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    tune_process()
     token = read_token()
     if token is None:
         print(NO_TOKEN, file=sys.stderr)
@@ -40,7 +41,6 @@ def run(args) -> int:
     if config is None:
         return 1
     setup_logging()
-    tune_process()
     return run_loop(_run(config, token, args.db))
 
 
