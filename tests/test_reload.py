@@ -67,3 +67,16 @@ def test_a_clean_start_saves_the_config_as_last_good(tmp_path):
     db = tmp_path / "data" / "kizuna.db"
     assert load_with_fallback(str(folder), str(db)) is not None
     assert (db.parent / "last-good-config" / "community.yaml").read_text() == (folder / "community.yaml").read_text()
+
+
+async def test_a_new_daily_review_time_applies_after_reload(harness, tmp_path):
+    folder = config_dir_with(tmp_path)
+    g = await harness(config=load_config(folder))
+    tz = g.app.config.timezone
+    before = g.app.scheduler.jobs["membership:daily"].next_fire.astimezone(tz)
+    assert (before.hour, before.minute) == (4, 0)  # the default
+    _edit(folder, "membership:\n", "membership:\n  daily_review_at: \"06:30\"\n")
+    assert "Sakura" in (await g.slash("/admin reload", user="mod")).content
+    after = g.app.scheduler.jobs["membership:daily"].next_fire.astimezone(tz)
+    assert (after.hour, after.minute) == (6, 30)
+    assert after - g.app.clock.now() <= __import__("datetime").timedelta(days=1)

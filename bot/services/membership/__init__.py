@@ -55,6 +55,13 @@ class MembershipService:
     # --- lifecycle ---------------------------------------------------------------------------------------
     async def start(self) -> None:
         await self.applications.start()
+        self._arm_daily_review()
+
+    async def config_changed(self, config) -> None:
+        """`/admin reload`: a new daily review time (or time zone) applies from its next occurrence."""
+        self._arm_daily_review()
+
+    def _arm_daily_review(self) -> None:
         at = self.settings.daily_review_at
         self.app.scheduler.add_job(DAILY_JOB, CronTrigger(hour=at.hour, minute=at.minute,
                                                           timezone=self.app.config.timezone), self.daily_review)
