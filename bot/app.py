@@ -137,6 +137,7 @@ class App:
             hook = getattr(service, "config_changed", None)
             if hook is not None:
                 await hook(config)
+        await self.events.emit("config.reloaded", config=config)  # for the Discord side (command texts)
         save_last_good(config, self.last_good_dir)
         return []
 

@@ -78,8 +78,18 @@ class KizunaBot(commands.Bot):
         self.app.outbox.sender = DiscordSender(self)
         for name in cog_modules():
             await self.load_extension(name)
-        await self.tree.set_translator(KizunaTranslator(self.config))  # Japanese command picker
+        self.translator = KizunaTranslator(self.config)
+        await self.tree.set_translator(self.translator)  # Japanese command picker
+        self.command_texts_changed = False  # by the last /admin reload: Discord shows them after a sync
+        self.app.events.on("config.reloaded", self._config_reloaded)
         await self.app.start()
+
+    async def _config_reloaded(self, config: Config) -> None:
+        """The command picker's texts follow the config; Discord shows new ones after a sync."""
+        before = self.translator.tables
+        self.translator.config = config
+        await self.translator.load()
+        self.command_texts_changed = self.translator.tables != before
 
     async def on_message(self, message: discord.Message) -> None:
         """Slash commands only: never parse prefix commands (a message mentioning the bot would

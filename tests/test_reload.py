@@ -80,3 +80,29 @@ async def test_a_new_daily_review_time_applies_after_reload(harness, tmp_path):
     after = g.app.scheduler.jobs["membership:daily"].next_fire.astimezone(tz)
     assert (after.hour, after.minute) == (6, 30)
     assert after - g.app.clock.now() <= __import__("datetime").timedelta(days=1)
+
+
+async def test_changed_command_texts_after_reload_ask_for_a_sync(harness, tmp_path):
+    import discord
+
+    folder = config_dir_with(tmp_path)
+    g = await harness(config=load_config(folder))
+    unchanged = await g.slash("/admin reload", user="mod")
+    assert "Config reloaded" in unchanged.content and "python -m bot sync" not in unchanged.content
+    _edit(folder, "persona:", "messages:\n  commands.admin reload: 'Re-read the brand YAML'\npersona:")
+    reply = await g.slash("/admin reload", user="mod")
+    assert "python -m bot sync" in reply.content
+    assert g.bot.translator.tables[discord.Locale.american_english]["admin reload"] == "Re-read the brand YAML"
+
+
+def test_the_last_good_config_is_found_beside_a_database_set_in_community_yaml(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("KIZUNA_DB", raising=False)
+    folder = config_dir_with(tmp_path)
+    db = tmp_path / "elsewhere" / "tea.db"
+    _edit(folder, "  language: en", f"  language: en\n  database: {db}")
+    assert load_with_fallback(str(folder), None) is not None  # good: saved beside tea.db
+    assert (db.parent / "last-good-config" / "community.yaml").exists()
+    _edit(folder, "timezone: Asia/Tokyo", "timezone: Asia/Tokio")
+    config = load_with_fallback(str(folder), None)
+    assert config is not None and config.community.community.timezone == "Asia/Tokyo"
+    assert f"running on the last good config saved in {db.parent / 'last-good-config'}" in capsys.readouterr().err

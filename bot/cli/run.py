@@ -5,6 +5,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 from bot.runtime import settle_heap, tune_process
 
@@ -57,13 +58,12 @@ def run_loop(main):
 def load_with_fallback(config_dir: str, db_arg: str | None):
     """The config; if it is broken, the last good copy kept beside the database (the bot keeps
     running as before, and says loudly why). None when there is nothing good to run on."""
-    from pathlib import Path
-
     from bot.app import LAST_GOOD, database_path
     from bot.config.loader import load_config_or_last_good, save_last_good
     from bot.errors import ConfigError
 
-    snapshot = Path(db_arg or os.environ.get("KIZUNA_DB") or "data/kizuna.db").parent / LAST_GOOD
+    snapshot = Path(db_arg or os.environ.get("KIZUNA_DB") or _database_in(config_dir) or "data/kizuna.db"
+                    ).parent / LAST_GOOD
     try:
         config, problems = load_config_or_last_good(config_dir, snapshot)
     except ConfigError as exc:
@@ -80,6 +80,19 @@ def load_with_fallback(config_dir: str, db_arg: str | None):
     else:
         save_last_good(config, database_path(config, db_arg).parent / LAST_GOOD)
     return config
+
+
+def _database_in(config_dir: str) -> str | None:
+    """`community.database` read straight from community.yaml, for when the config as a whole does
+    not load (the last good copy is kept beside the database). None if it cannot be read."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((Path(config_dir) / "community.yaml").read_text(encoding="utf-8"))
+        value = data["community"]["database"]
+    except Exception:  # unreadable, not a mapping, no such key: the default place
+        return None
+    return value if isinstance(value, str) and value.strip() else None
 
 
 async def _run(config, token: str, db_path) -> int:
