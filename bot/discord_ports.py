@@ -52,6 +52,34 @@ class DiscordSender:
                 raise RateLimited(float(getattr(exc, "retry_after", 5.0) or 5.0)) from exc
             raise
 
+    async def edit(self, guild_id: int, target: Target, message_id: int, message: OutMessage) -> Sent:
+        """Replace a message sent earlier: through the persona webhook if it was posted as the
+        persona (only the webhook may edit its messages), else as the bot."""
+        destination = await self._destination(guild_id, target)
+        channel = destination if isinstance(destination, discord.abc.Messageable) else None
+        kwargs = {"content": message.content or None, "embeds": [discord.Embed.from_dict(e) for e in message.embeds],
+                  "view": view_from_buttons(message.buttons), "allowed_mentions": NO_PINGS}
+        try:
+            if message.as_persona and isinstance(channel, discord.TextChannel):
+                hook = self._hooks.get(channel.id)
+                if hook is None and channel.permissions_for(channel.guild.me).manage_webhooks:
+                    hook = await self._persona_hook(channel)
+                if hook is not None:
+                    msg = await hook.edit_message(message_id, **kwargs)
+                    return Sent(msg.id, channel.id, {"persona": True})
+            if isinstance(destination, (discord.User, discord.Member)):
+                channel = destination.dm_channel or await destination.create_dm()
+            msg = await channel.get_partial_message(message_id).edit(**kwargs)
+            return Sent(msg.id, msg.channel.id)
+        except discord.Forbidden as exc:
+            raise Undeliverable(f"forbidden: {exc.text or exc}") from exc
+        except discord.NotFound as exc:
+            raise Undeliverable(f"not found (deleted?): {exc.text or exc}") from exc
+        except discord.HTTPException as exc:
+            if exc.status == 429:
+                raise RateLimited(float(getattr(exc, "retry_after", 5.0) or 5.0)) from exc
+            raise
+
     async def _send_as_persona(self, channel: discord.TextChannel, kwargs: dict,
                                message: OutMessage) -> Sent | None:
         """Post as the character (the persona's name and avatar) through a webhook the bot owns.

@@ -49,5 +49,5 @@ def view_from_buttons(buttons) -> discord.ui.View | None:
     view = discord.ui.View(timeout=None)
     for b in buttons:
         view.add_item(discord.ui.Button(label=b.label, custom_id=b.custom_id, style=STYLES[b.style], url=b.url,
-                                        emoji=b.emoji))
+                                        emoji=b.emoji, disabled=b.disabled))
     return view

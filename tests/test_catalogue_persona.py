@@ -84,3 +84,19 @@ async def test_a_deleted_persona_webhook_is_made_again(harness, tmp_path):
     posts = g.channel("announcements").messages
     assert len(posts) == 2 and all(p.username == "Sakura-chan" for p in posts)
     assert len(g.world.webhooks) == 1
+
+
+async def test_a_persona_post_is_edited_in_place_through_its_webhook(harness):
+    g = await harness()
+    post = OutMessage(content="Drop open!", buttons=(Button("Claim", custom_id="kizuna:test:claim:2"),), as_persona=True)
+    await g.app.outbox.post(g.app.guild_id, Target.channel("announcements"), post, dedupe_key="t:2")
+    closed = OutMessage(content="Drop closed.", buttons=(Button("Claim", custom_id="kizuna:test:claim:2", disabled=True),),
+                        replaces="t:2")
+    await g.app.outbox.post(g.app.guild_id, Target.channel("announcements"), closed, dedupe_key="t:2:closed")
+    await g.app.outbox.drain()
+    await g.settle()
+    [message] = g.channel("announcements").messages  # one message, edited: no second post
+    assert message.webhook_id is not None and message.username == "Sakura-chan"
+    assert message.content == "Drop closed." and len(message.history) == 1
+    assert all(b.get("disabled") for b in message.button_components)
+    assert any(r.method == "PATCH" and r.path.startswith("/webhooks/") for r in g.requests)

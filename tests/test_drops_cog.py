@@ -6,6 +6,9 @@ import io
 import re
 from datetime import datetime, timezone
 
+import pytest
+
+from bot.offline.harness import HarnessError
 from tests.helpers import config_with
 
 USERS = {"mod": ["moderator", "member"], "alice": ["member"], "bob": ["member"], "carol": ["member"],
@@ -115,6 +118,11 @@ async def run_raffle(harness, tmp_path, seed: str) -> list[str]:
     assert "already entered" in (await g.click("Enter", on=post, user="bob")).content
     r = await g.slash("/drop close", user="mod", drop="tea-master-workshop", seed=seed)
     assert f"seed `{seed}`" in r.content and "12 winner(s) from 20 entrant(s)" in r.content
+    # the announcement is the same message, now saying it is closed, its button greyed out
+    assert post.button_components[0].get("disabled") and len(post.history) == 1
+    assert "is closed" in post.embeds[0]["description"]
+    with pytest.raises(HarnessError, match="disabled"):
+        await g.click("Enter", on=post, user="fan0")
     names = {g.user_id(n): n for n in USERS | {f"fan{i}": [] for i in range(15)}}
     result = g.channel("announcements").messages[-1].content
     winners = [names[int(u)] for u in re.findall(r"<@(\d+)>", result)]

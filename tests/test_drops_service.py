@@ -17,7 +17,7 @@ from bot.config import load_config
 from bot.db import drops as repo
 from bot.errors import UserError
 from bot.services.drops import pick_winners
-from bot.services.messages import Sent
+from bot.services.messages import OutMessage, Sent
 
 ROOT = Path(__file__).resolve().parent.parent
 GUILD = 1
@@ -371,3 +371,27 @@ async def test_the_early_limit_refusal_follows_releases(world):
     assert (await refused(app.drops.press(GUILD, run.drop_id, MEMBER))).key == "drops.already_claimed"
     check = await repo.stock_check(app.db, run.drop_id)
     assert (check["held"], check["over_limit"], check["remaining"] + check["held"]) == (2, 0, 5)
+
+
+async def test_a_closed_drop_greys_out_its_announcement_even_after_a_crash(tmp_path):
+    """Closing queues the announcement's closed version; if the process died between closing and
+    queueing it, the next start queues it. Once either way (a dedupe key)."""
+    from bot.db import outbox as outbox_repo
+
+    clock = FakeClock(T0)
+    config = make_config(tmp_path)
+    app = await open_app(tmp_path, config, clock)
+    quick = await app.drops.open(GUILD, "quick", by=99)
+    await app.drops.close(GUILD, "quick", by=99)
+    tin = await app.drops.open(GUILD, "tin", by=99)
+    assert await repo.close_run(app.db, tin.drop_id, clock.now())  # closed, then the crash
+    await app.close()
+
+    app = await open_app(tmp_path, config, clock)
+    for run in (quick, tin):
+        row = await outbox_repo.by_key(app.db, f"drop:{run.drop_id}:announce:closed")
+        message = OutMessage.from_json(row["payload"])
+        assert message.replaces == f"drop:{run.drop_id}:announce"
+        assert [b.disabled for b in message.buttons] == [True]
+    assert await app.db.fetchval("SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'drop:%:announce:closed'") == 2
+    await app.close()

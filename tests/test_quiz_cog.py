@@ -1,7 +1,10 @@
 """Quizzes through the offline harness: what members and moderators see, clicks, timers, restarts."""
 from __future__ import annotations
 
+import pytest
+
 from bot.config import load_config
+from bot.offline.harness import HarnessError
 from tests.helpers import CONFIG
 
 BANK = load_config(CONFIG).quizzes["tea"]
@@ -16,6 +19,12 @@ def right_choice(message) -> int:
 
 def wrong_choice(message) -> int:
     return right_choice(message) % len(message.buttons) + 1
+
+
+def assert_closed(message) -> None:
+    """A closed question keeps its text, says it is closed, and its buttons are greyed out."""
+    assert message.embeds[0]["description"].endswith("This question is closed.")
+    assert message.button_components and all(b.get("disabled") for b in message.button_components)
 
 
 def titles(g) -> list[str]:
@@ -63,10 +72,12 @@ async def test_a_second_answer_is_refused_with_a_clear_message(harness):
     await g.click(index=wrong_choice(q), on=q, user="alice")
     r = await g.click(index=right_choice(q), on=q, user="alice")
     assert r.ephemeral and r.content == "You already answered this question: one answer each, and it can't be changed."
+    assert not any(b.get("disabled") for b in q.button_components)
     await g.advance(seconds=30)
     assert g.channel("quiz").messages[-2].embeds[0]["fields"][0]["value"] == "0 of 1 got it right"
-    r = await g.click(index=right_choice(q), on=q, user="bob")
-    assert r.ephemeral and r.content == "This question is closed."
+    assert_closed(q)  # the same message, edited in place
+    with pytest.raises(HarnessError, match="disabled"):
+        await g.click(index=right_choice(q), on=q, user="bob")
 
 
 async def test_a_restart_mid_question_closes_it_correctly(harness):
@@ -79,8 +90,8 @@ async def test_a_restart_mid_question_closes_it_correctly(harness):
     reveal = g.channel("quiz").messages[-1]
     assert reveal.embeds[0]["title"] == "✅ Answer to question 1/2"      # closed at start-up
     assert reveal.embeds[0]["fields"][0]["value"] == "1 of 1 got it right"
-    r = await g.click(index=right_choice(q1), on=q1, user="bob")          # the old buttons still answer
-    assert r.content == "This question is closed."
+    assert_closed(q1)                   # and its message greyed out, once
+    assert len(q1.history) == 1
     await g.advance(seconds=5)
     q2 = g.channel("quiz").messages[-1]
     assert q2.embeds[0]["title"] == "❓ Tea basics · Question 2/2"

@@ -148,3 +148,70 @@ async def test_interrupted_channel_post_is_not_resent_but_dm_is(tmp_path):
     await outbox.drain()
     assert [m.content for _, _, m in sender.sent] == ["dm"]
     await db.close()
+
+
+class EditingSender(RecordingSender):
+    def __init__(self) -> None:
+        super().__init__()
+        self.edits: list[tuple[Target, int, OutMessage]] = []
+
+    async def edit(self, guild_id, target, message_id, message):
+        self.edits.append((target, message_id, message))
+        return Sent(message_id=message_id)
+
+
+@pytest.fixture
+async def db(tmp_path):
+    database = await open_database(tmp_path / "k.db")
+    yield database
+    await database.close()  # even when the test failed (an open connection's thread keeps pytest alive)
+
+
+async def test_a_replacing_message_edits_the_one_sent_and_never_posts_a_new_one(db):
+    from bot.db import outbox as repo
+
+    clock = FakeClock(T0)
+    outbox = Outbox(db, clock)
+    outbox.sender = sender = EditingSender()
+    await outbox.post(1, Target.channel("quiz"), OutMessage("Q1", as_persona=True), dedupe_key="q1")
+    await outbox.post(1, Target.channel("quiz"), OutMessage("Q1 (closed)", replaces="q1"), dedupe_key="q1:closed")
+    await outbox.drain()
+    assert [m.content for _, _, m in sender.sent] == ["Q1"]
+    [(target, message_id, message)] = sender.edits
+    assert (target, message_id, message.content) == (Target.channel("quiz"), 1, "Q1 (closed)")
+    assert message.as_persona  # edited the way it was posted (the persona's webhook)
+    assert (await repo.by_key(db, "q1:closed"))["status"] == "sent"
+
+    # the original still queued (later): the replacement waits for it, then edits it
+    await outbox.post(1, Target.channel("quiz"), OutMessage("Q2"), dedupe_key="q2", not_before=T0 + timedelta(minutes=1))
+    await outbox.post(1, Target.channel("quiz"), OutMessage("Q2 (closed)", replaces="q2"), dedupe_key="q2:closed")
+    await outbox.drain()
+    assert len(sender.edits) == 1 and (await repo.by_key(db, "q2:closed"))["status"] == "pending"
+    clock.advance(minutes=1)
+    await outbox.drain()
+    assert [m.content for _, _, m in sender.sent] == ["Q1", "Q2"]
+    assert [(i, m.content) for _, i, m in sender.edits] == [(1, "Q1 (closed)"), (2, "Q2 (closed)")]
+
+    # nothing to edit (the original failed, or never existed): dropped with the reason, nothing posted
+    sender.fail_dm = True
+    await outbox.post(1, Target.dm(5), OutMessage("code"), dedupe_key="dm")
+    await outbox.post(1, Target.dm(5), OutMessage("code (used)", replaces="dm"), dedupe_key="dm:used")
+    await outbox.post(1, Target.channel("quiz"), OutMessage("?", replaces="nope"), dedupe_key="orphan")
+    await outbox.drain()
+    assert len(sender.sent) == 2 and len(sender.edits) == 2
+    assert (await repo.by_key(db, "dm:used"))["status"] == "failed"
+    orphan = await db.fetchone("SELECT status, error FROM outbox WHERE dedupe_key = 'orphan'")
+    assert (orphan["status"], orphan["error"]) == ("failed", "nothing to edit: no such message")
+
+
+async def test_a_sender_that_cannot_edit_drops_replacements_but_keeps_sending(db):
+    clock = FakeClock(T0)
+    outbox = Outbox(db, clock)
+    outbox.sender = sender = RecordingSender()
+    await outbox.post(1, Target.channel("quiz"), OutMessage("Q1"), dedupe_key="q1")
+    await outbox.post(1, Target.channel("quiz"), OutMessage("Q1 (closed)", replaces="q1"), dedupe_key="q1:closed")
+    await outbox.post(1, Target.channel("quiz"), OutMessage("Q2"), dedupe_key="q2")
+    await outbox.drain()
+    assert [m.content for _, _, m in sender.sent] == ["Q1", "Q2"]
+    row = await db.fetchone("SELECT status, error FROM outbox WHERE dedupe_key = 'q1:closed'")
+    assert (row["status"], row["error"]) == ("failed", "nothing to edit: the sender cannot edit messages")

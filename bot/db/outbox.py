@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .connection import Database, Tx, to_db_time
+from .connection import Database, Tx, from_db_time, to_db_time
 
 
 async def enqueue(db: Database, *, dedupe_key: str, guild_id: int, target_kind: str, target: str,
@@ -59,6 +59,15 @@ async def mark_sent_many(db: Database, sent: list[tuple[int, int | None]], now: 
             "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, error = NULL WHERE id = ?",
             [(stamp, message_id, outbox_id) for outbox_id, message_id in sent],
         )
+
+
+async def by_key(db: Database, dedupe_key: str) -> dict | None:
+    """The row queued under `dedupe_key` (what a replacing message edits), or None."""
+    row = await db.fetchone("SELECT id, status, target_kind, target, payload, message_id, not_before FROM outbox"
+                            " WHERE dedupe_key = ?", (dedupe_key,))
+    if row is None:
+        return None
+    return dict(row) | {"not_before": from_db_time(row["not_before"])}
 
 
 async def mark_failed(db: Database, outbox_id: int, error: str) -> None:

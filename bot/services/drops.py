@@ -287,6 +287,8 @@ class DropsService:
             self._remember(row)
             if row["status"] == "open" and row["closes_at"] is not None:
                 self._arm_close(row["id"], row["closes_at"])
+            elif row["status"] == "closed":
+                await self._grey_out(row)  # a no-op unless a crash came between closing and queueing it
             self._kick_delivery(row["id"])
         for spec in self.specs:
             if spec.opens is None:
@@ -378,14 +380,16 @@ class DropsService:
         self._remember(row)
         if what == "opened":
             await self.app.outbox.post(guild_id, Target.channel(spec.channel), self.announcement(spec, row),
-                                       dedupe_key=f"drop:{row['id']}:announce")
+                                       dedupe_key=self._announce_key(row))
             if closes_at is not None:
                 self._arm_close(row["id"], closes_at)
             if by is not None:
                 await self.app.audit.record(guild_id, by, "drop.open", key, f"run {row['id']}")
         return OpenResult(row["id"], key, what == "opened", row["opens_at"], self.windows(spec, row["opens_at"]))
 
-    def announcement(self, spec: Drop, row: dict) -> OutMessage:
+    def announcement(self, spec: Drop, row: dict, *, closed: bool = False) -> OutMessage:
+        """The drop's post; `closed`: the same post once the drop has closed, its button greyed out
+        (it replaces the first one in place)."""
         t = self.app.t
         lines = [spec.description] if spec.description else []
         if spec.collaborator:
@@ -398,15 +402,30 @@ class DropsService:
         lines.append(t("drops.announce_windows"))
         for name, start in self.windows(spec, row["opens_at"]):
             lines.append(f"• **{name}**: {discord_time(start, 'F')} ({discord_time(start, 'R')})")
-        if row["closes_at"]:
+        if closed:
+            lines += ["", t("drops.closed", item=spec.item)]
+        elif row["closes_at"]:
             lines.append(t("drops.announce_closes", when=discord_time(row["closes_at"], "F")))
         embed: dict[str, Any] = {"title": spec.item, "description": "\n".join(lines)[:4000], "color": EMBED_COLOUR}
         if spec.image:
             embed["image"] = {"url": str(spec.image)}
         label = t("drops.button_entries" if spec.campaign else
                   "drops.button_enter" if spec.mode == "raffle" else "drops.button_claim")
-        button = Button(label=label, custom_id=CLAIM_ID.format(drop_id=row["id"]), style="success")
-        return OutMessage(content=t("drops.announce_title", item=spec.item), embeds=(embed,), buttons=(button,))
+        button = Button(label=label, custom_id=CLAIM_ID.format(drop_id=row["id"]), style="success", disabled=closed)
+        return OutMessage(content=t("drops.announce_title", item=spec.item), embeds=(embed,), buttons=(button,),
+                          replaces=self._announce_key(row) if closed else None)
+
+    @staticmethod
+    def _announce_key(row: dict) -> str:
+        return f"drop:{row['id']}:announce"
+
+    async def _grey_out(self, row: dict) -> None:
+        """Queue the closed version of a closed run's announcement (once: its dedupe key)."""
+        spec = next((d for d in self.specs if d.id == row["key"]), None)
+        if spec is not None:
+            await self.app.outbox.post(row["guild_id"], Target.channel(spec.channel),
+                                       self.announcement(spec, row, closed=True),
+                                       dedupe_key=f"{self._announce_key(row)}:closed")
 
     # --- the button: claim / enter / my entries ------------------------------------------------------
     async def _run(self, drop_id: int) -> _Run:
@@ -568,6 +587,7 @@ class DropsService:
         self.app.scheduler.remove_job(f"{self.CLOSE_PREFIX}{row['id']}")
         if row["id"] in self._runs:
             self._runs[row["id"]].status = "closed"
+        await self._grey_out(row)
         draw = None
         if spec.mode == "raffle":
             draw = await self._draw(guild_id, spec, row, seed=seed, by=by)

@@ -13,6 +13,7 @@ class Button:
     style: Literal["primary", "secondary", "success", "danger", "link"] = "primary"
     url: str | None = None
     emoji: str | None = None
+    disabled: bool = False  # shown greyed out (e.g. a quiz question that has closed)
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class OutMessage:
     as_persona: bool = False  # post through the persona webhook when the bot may
     thread_name: str | None = None  # open a thread on the posted message (e.g. prompt answers)
     files: tuple[tuple[str, str], ...] = ()  # attachments: (file name, base64 of the bytes), e.g. a chart
+    # the dedupe key of a message queued earlier: this one replaces it in place (an edit, not a new
+    # message; content, embeds and buttons are all replaced). Nothing is sent if that one never went out.
+    replaces: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Protocol
 
@@ -40,6 +40,9 @@ class RateLimited(Exception):
 
 class Sender(Protocol):
     async def send(self, guild_id: int, target: Target, message: OutMessage) -> Sent: ...
+
+    async def edit(self, guild_id: int, target: Target, message_id: int, message: OutMessage) -> Sent:
+        """Replace a message the bot sent earlier (optional: without it replacements fail)."""
 
 
 FailureHook = Callable[[dict, str], Awaitable[None]]
@@ -95,6 +98,7 @@ class Outbox:
         self._last_send: dict[str, float] = defaultdict(float)
         self._worker: asyncio.Task | None = None
         self._target_windows: dict[str, SlidingWindow] = {}
+        self._sent_in_batch: dict[str, tuple[dict, Sent]] = {}  # dedupe key -> (row, result), not yet marked
         self._global_windows: dict[str, SlidingWindow] = {}
         pace = self.settings.pace
         self.pacing = (not isinstance(clock, FakeClock)) if pace is None else pace
@@ -164,12 +168,14 @@ class Outbox:
                         result = await self._send_one(row)
                     if result is not None:
                         sent.append((row, result))
+                        self._sent_in_batch[row["dedupe_key"]] = (row, result)
 
             try:
                 await asyncio.gather(*(one_target(rs) for rs in by_target.values()))
             finally:
                 # one write for the whole batch (a crash before it leaves rows 'sending': see recover)
                 await repo.mark_sent_many(self.db, [(r["id"], m.message_id) for r, m in sent], self.clock.now())
+                self._sent_in_batch.clear()
             for row, result in sent:
                 for hook in self._sent_hooks:
                     await _safely(hook(row, result))
@@ -228,8 +234,14 @@ class Outbox:
             await repo.retry_later(self.db, row["id"], "no sender attached yet", self.clock.now())
             return None
         target = Target(row["target_kind"], row["target"])
+        message = OutMessage.from_json(row["payload"])
         try:
-            sent = await self.sender.send(row["guild_id"], target, OutMessage.from_json(row["payload"]))
+            if message.replaces:
+                sent = await self._replace(row, message)
+                if sent is None:
+                    return None
+            else:
+                sent = await self.sender.send(row["guild_id"], target, message)
         except Undeliverable as exc:
             await repo.mark_failed(self.db, row["id"], str(exc))
             for hook in self._failure_hooks:
@@ -250,6 +262,33 @@ class Outbox:
                 await repo.retry_later(self.db, row["id"], str(exc), self.clock.now() + timedelta(seconds=delay))
             return
         return sent
+
+    async def _replace(self, row: dict, message: OutMessage) -> Sent | None:
+        """Edit the message queued under `message.replaces` (posted the same way it was: as the
+        persona or as the bot). It waits while that one is still queued, and is dropped (marked
+        failed, logged) if that one never went out: there is nothing to edit."""
+        just_sent = self._sent_in_batch.get(message.replaces)  # earlier in this batch (same target: in order)
+        original = (dict(just_sent[0], status="sent", message_id=just_sent[1].message_id) if just_sent
+                    else await repo.by_key(self.db, message.replaces))
+        if original is not None and original["status"] in ("pending", "sending"):
+            # due together with it (queue order then puts the original first), or a bit later if it is
+            # due already (being sent, or held up by pacing)
+            now = self.clock.now()
+            later = original["not_before"] if original["not_before"] > now else (
+                now + timedelta(seconds=self.settings.backoff_seconds))
+            await repo.retry_later(self.db, row["id"], "waiting for the message it replaces", later)
+            return None
+        edit = getattr(self.sender, "edit", None)
+        if original is None or original["status"] != "sent" or not original["message_id"] or edit is None:
+            why = ("no such message" if original is None else
+                   f"it was not sent ({original['status']})" if original["status"] != "sent" else
+                   "the sender cannot edit messages")
+            log.info("outbox %s: nothing to edit for %s: %s", row["id"], message.replaces, why)
+            await repo.mark_failed(self.db, row["id"], f"nothing to edit: {why}")
+            return None
+        persona = OutMessage.from_json(original["payload"]).as_persona
+        return await edit(row["guild_id"], Target(original["target_kind"], original["target"]),
+                          original["message_id"], replace(message, as_persona=persona))
 
     def start(self, poll_seconds: float = 1.0) -> None:
         """Run the worker in the background (production); tests call `drain()` instead."""

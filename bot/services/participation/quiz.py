@@ -232,7 +232,7 @@ class QuizService:
             # (re)post: a no-op unless a crash came between opening and queueing the post
             await self._post_question(run, current, len(questions))
             if current["closes_at"] <= now:
-                await self._close(run, current)
+                await self._close(run, current, len(questions))
                 return True
             self._arm(run_id, current["closes_at"])
             return False
@@ -261,7 +261,7 @@ class QuizService:
 
         self.app.scheduler.add_timer(f"quiz:{run_id}", when, fire)
 
-    async def _close(self, run: dict, question: dict) -> None:
+    async def _close(self, run: dict, question: dict, total: int) -> None:
         awarded: list[int] = []
         guild_id = run["guild_id"]
         self._open.pop(question["id"], None)  # from now on answers are refused
@@ -273,16 +273,26 @@ class QuizService:
                     if await self.ledger.award_in(tx, guild_id, a["user_id"], action, f"quiz:{question['id']}",
                                                   a["points"], a["answered_at"]):
                         awarded.append(a["user_id"])
+                # the question's message loses its buttons' use: greyed out, "closed" (with the close)
+                await self.app.outbox.post_in(tx, guild_id, Target.channel(run["channel"]),
+                                              self._question_message(run, question, total, closed=True),
+                                              dedupe_key=f"{self._question_key(run, question)}:closed")
+        self.app.outbox.wake()
         self._open.pop(question["id"], None)  # a late click may have re-cached it in between
         for user_id in awarded:
             await self.app.events.emit("points.changed", guild_id=guild_id, user_id=user_id)
 
     # --- rendering (plain data; the sender turns it into Discord objects) ------------------------
-    async def _post_question(self, run: dict, question: dict, total: int) -> None:
+    @staticmethod
+    def _question_key(run: dict, question: dict) -> str:
+        return f"quiz:{run['id']}:q{question['position']}"
+
+    def _question_message(self, run: dict, question: dict, total: int, *, closed: bool = False) -> OutMessage:
         snap = json.loads(question["snapshot"])
         bank = self.app.config.quizzes.get(run["bank"])
         lines = [snap["question"], ""] + [f"**{LETTERS[i]}.** {c}" for i, c in enumerate(snap["choices"])]
-        lines += ["", self.app.t("participation.quiz_closes", when=f"<t:{int(question['closes_at'].timestamp())}:R>")]
+        lines += ["", self.app.t("participation.quiz_closed") if closed else
+                  self.app.t("participation.quiz_closes", when=f"<t:{int(question['closes_at'].timestamp())}:R>")]
         embed: dict[str, Any] = {
             "title": self.app.t("participation.quiz_question_title", bank=(bank.name if bank else "") or run["bank"],
                                 number=question["position"], total=total),
@@ -290,11 +300,16 @@ class QuizService:
         }
         if snap.get("image_url"):
             embed["image"] = {"url": snap["image_url"]}
-        buttons = tuple(Button(f"{LETTERS[i]}. {c}"[:80], custom_id=custom_id(question["id"], i), style="secondary")
+        buttons = tuple(Button(f"{LETTERS[i]}. {c}"[:80], custom_id=custom_id(question["id"], i), style="secondary",
+                               disabled=closed)
                         for i, c in enumerate(snap["choices"]))
+        return OutMessage(embeds=(embed,), buttons=buttons,
+                          replaces=self._question_key(run, question) if closed else None)
+
+    async def _post_question(self, run: dict, question: dict, total: int) -> None:
         await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]),
-                                   OutMessage(embeds=(embed,), buttons=buttons),
-                                   dedupe_key=f"quiz:{run['id']}:q{question['position']}")
+                                   self._question_message(run, question, total),
+                                   dedupe_key=self._question_key(run, question))
 
     async def _post_reveal(self, run: dict, question: dict, total: int) -> None:
         snap = json.loads(question["snapshot"])
