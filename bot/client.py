@@ -62,6 +62,7 @@ class KizunaBot(commands.Bot):
         self._outbox_settings = outbox_settings
         self._guild_id = guild_id
         self._outbox_started = False
+        self._role_ids: dict[int, dict[str, int]] = {}  # guild id -> {role key: role id}, see role_ids
 
     @property
     def config(self) -> Config:
@@ -86,6 +87,7 @@ class KizunaBot(commands.Bot):
 
     async def _config_reloaded(self, config: Config) -> None:
         """The command picker's texts follow the config; Discord shows new ones after a sync."""
+        self._role_ids.clear()  # role names may have changed
         before = self.translator.tables
         self.translator.config = config
         await self.translator.load()
@@ -119,12 +121,34 @@ class KizunaBot(commands.Bot):
         return discord.utils.get(guild.channels, name=spec.name or key)
 
     def resolve_role(self, guild: discord.Guild, key: str) -> discord.Role | None:
-        spec = self.config.community.roles.get(key)
-        if spec is None:
-            return None
-        if spec.id:
-            return guild.get_role(spec.id)
-        return discord.utils.get(guild.roles, name=spec.name)
+        role_id = self.role_ids(guild).get(key)
+        return guild.get_role(role_id) if role_id is not None else None
+
+    def role_ids(self, guild: discord.Guild) -> dict[str, int]:
+        """Role key -> id of the config's roles that exist in `guild`. Kept per guild: finding a role by
+        name walks (and sorts) every role of the guild, and the claim path asks for every click.
+        Forgotten when a role is created, edited or deleted and on a config reload."""
+        found = self._role_ids.get(guild.id)
+        if found is None:
+            by_name: dict[str, discord.Role] = {}
+            for role in guild.roles:  # lowest first: the first of two same-named roles wins, as before
+                by_name.setdefault(role.name, role)
+            found = {}
+            for key, spec in self.config.community.roles.items():
+                role = guild.get_role(spec.id) if spec.id else by_name.get(spec.name)
+                if role is not None:
+                    found[key] = role.id
+            self._role_ids[guild.id] = found
+        return found
+
+    async def on_guild_role_create(self, role: discord.Role) -> None:
+        self._role_ids.pop(role.guild.id, None)
+
+    async def on_guild_role_update(self, before: discord.Role, after: discord.Role) -> None:
+        self._role_ids.pop(after.guild.id, None)
+
+    async def on_guild_role_delete(self, role: discord.Role) -> None:
+        self._role_ids.pop(role.guild.id, None)
 
     @property
     def community_guild(self) -> discord.Guild | None:

@@ -193,13 +193,8 @@ class DiscordGuildPort:
         guild, member = self._member(guild_id, user_id)
         if member is None:
             return None
-        ids = {r.id for r in member.roles}
-        out = set()
-        for key in self.bot.config.community.roles:
-            role = self.bot.resolve_role(guild, key)
-            if role is not None and role.id in ids:
-                out.add(key)
-        return out
+        # the claim path asks this for every click of a burst: no sorting, no Role lists
+        return {key for key, role_id in self.bot.role_ids(guild).items() if member.get_role(role_id) is not None}
 
     async def members_with_role(self, guild_id: int, role_key: str) -> list[int]:
         guild = self.bot.get_guild(guild_id)

@@ -106,3 +106,20 @@ def test_the_last_good_config_is_found_beside_a_database_set_in_community_yaml(t
     config = load_with_fallback(str(folder), None)
     assert config is not None and config.community.community.timezone == "Asia/Tokyo"
     assert f"running on the last good config saved in {db.parent / 'last-good-config'}" in capsys.readouterr().err
+
+
+async def test_role_lookups_follow_renamed_roles_and_reloads(harness, tmp_path):
+    """Roles are found by name once and remembered; a rename on Discord or a reload forgets that."""
+    folder = config_dir_with(tmp_path)
+    g = await harness(config=load_config(folder))
+    guild, alice = g.bot.get_guild(g.app.guild_id), g.user_id("alice")
+    assert await g.app.guild.member_role_keys(g.app.guild_id, alice) == {"member"}
+    role = g.bot.resolve_role(guild, "member")
+    await role.edit(name="Old Members")  # renamed on Discord: the config's "Member" is gone
+    await g.settle()
+    assert "member" not in g.bot.role_ids(guild)
+    assert await g.app.guild.member_role_keys(g.app.guild_id, alice) == set()
+    _edit(folder, "member: {name: Member}", "member: {name: Old Members}")
+    assert "Config reloaded" in (await g.slash("/admin reload", user="mod")).content
+    assert await g.app.guild.member_role_keys(g.app.guild_id, alice) == {"member"}
+    assert g.bot.resolve_role(guild, "member").id == role.id
