@@ -212,6 +212,22 @@ def cpu_reference(loop_name: str) -> str:
             f" · loop: {loop_in_use(loop_name)}")
 
 
+async def real_port_cost(calls: int = 20_000) -> str:
+    """The bench's claim path asks a stand-in for the member's roles; the bot asks discord.py's cache
+    through `DiscordGuildPort`. Its cost per call, on the offline harness guild, for reference."""
+    from bot.offline import Harness
+
+    with tempfile.TemporaryDirectory() as folder:
+        async with Harness.start(config=str(ROOT / "config"), db_path=Path(folder) / "k.db") as g:
+            port, guild_id, alice = g.app.guild, g.app.guild_id, g.user_id("alice")
+            start = time.perf_counter()
+            for _ in range(calls):
+                await port.member_role_keys(guild_id, alice)
+            per_call = (time.perf_counter() - start) / calls
+    return (f"real Discord port (informational): member_role_keys {per_call * 1e6:.1f} µs per call on the"
+            f" harness guild, {per_call * 20_000 * 1000:.0f} ms of loop time for 20,000 claims")
+
+
 # --- the crash run -------------------------------------------------------------------------------------
 
 async def child(db_path: Path, args) -> None:
@@ -296,6 +312,7 @@ def main() -> int:
         return 0
     print(cpu_reference(args.loop))
     ok = run_on(args.loop, run_burst(args, args.slice))
+    print(run_on(args.loop, real_port_cost()))
     if not args.skip_crash:
         ok = run_on(args.loop, run_crash(args)) and ok
     return 0 if ok else 1
