@@ -3,8 +3,21 @@ from __future__ import annotations
 
 import pytest
 
+from bot.db.connection import open_databases
 from bot.offline import Harness
 from tests.helpers import CONFIG
+
+
+@pytest.fixture(autouse=True)
+async def _close_databases_left_open():
+    """A test that fails before closing its database must fail, not hang pytest at exit (an open
+    aiosqlite connection's thread keeps the process alive)."""
+    yield
+    for db in open_databases():
+        try:
+            await db.close()
+        except Exception:  # opened on a loop that is gone: nothing more to do
+            pass
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import weakref
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from importlib import resources
@@ -135,6 +136,7 @@ class Database:
         return applied
 
     async def close(self) -> None:
+        _OPEN.discard(self)
         await self.conn.close()
 
 
@@ -183,5 +185,15 @@ async def open_database(path: str | Path) -> Database:
     await conn.execute("PRAGMA synchronous=NORMAL")
     await conn.execute("PRAGMA busy_timeout=5000")
     db = Database(conn, path)
+    _OPEN.add(db)
     await db.migrate()
     return db
+
+
+_OPEN: "weakref.WeakSet[Database]" = weakref.WeakSet()
+
+
+def open_databases() -> list[Database]:
+    """Databases opened and not closed yet (the test suite closes what a failed test left open:
+    aiosqlite's thread would otherwise keep the process alive)."""
+    return list(_OPEN)
