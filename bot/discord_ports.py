@@ -4,7 +4,8 @@ from __future__ import annotations
 import base64
 import io
 import logging
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
 
 import discord
 
@@ -33,7 +34,7 @@ class DiscordSender:
         kwargs = {"content": message.content or None, "embeds": embeds, "allowed_mentions": NO_PINGS}
         if view is not None:
             kwargs["view"] = view
-        try:
+        with _outbox_errors():
             if message.as_persona and isinstance(destination, discord.TextChannel):
                 sent = await self._send_as_persona(destination, kwargs, message)
                 if sent is not None:
@@ -43,14 +44,6 @@ class DiscordSender:
                 thread = await msg.create_thread(name=message.thread_name[:100])
                 return Sent(msg.id, msg.channel.id, {"thread_id": thread.id})
             return Sent(msg.id, msg.channel.id)
-        except discord.Forbidden as exc:
-            raise Undeliverable(f"forbidden: {exc.text or exc}") from exc
-        except discord.NotFound as exc:
-            raise Undeliverable(f"not found: {exc.text or exc}") from exc
-        except discord.HTTPException as exc:
-            if exc.status == 429:
-                raise RateLimited(float(getattr(exc, "retry_after", 5.0) or 5.0)) from exc
-            raise
 
     async def edit(self, guild_id: int, target: Target, message_id: int, message: OutMessage) -> Sent:
         """Replace a message sent earlier: through the persona webhook if it was posted as the
@@ -59,7 +52,7 @@ class DiscordSender:
         channel = destination if isinstance(destination, discord.abc.Messageable) else None
         kwargs = {"content": message.content or None, "embeds": [discord.Embed.from_dict(e) for e in message.embeds],
                   "view": view_from_buttons(message.buttons), "allowed_mentions": NO_PINGS}
-        try:
+        with _outbox_errors():
             if message.as_persona and isinstance(channel, discord.TextChannel):
                 hook = self._hooks.get(channel.id)
                 if hook is None and channel.permissions_for(channel.guild.me).manage_webhooks:
@@ -71,14 +64,6 @@ class DiscordSender:
                 channel = destination.dm_channel or await destination.create_dm()
             msg = await channel.get_partial_message(message_id).edit(**kwargs)
             return Sent(msg.id, msg.channel.id)
-        except discord.Forbidden as exc:
-            raise Undeliverable(f"forbidden: {exc.text or exc}") from exc
-        except discord.NotFound as exc:
-            raise Undeliverable(f"not found (deleted?): {exc.text or exc}") from exc
-        except discord.HTTPException as exc:
-            if exc.status == 429:
-                raise RateLimited(float(getattr(exc, "retry_after", 5.0) or 5.0)) from exc
-            raise
 
     async def _send_as_persona(self, channel: discord.TextChannel, kwargs: dict,
                                message: OutMessage) -> Sent | None:
@@ -143,6 +128,22 @@ class DiscordSender:
         if channel is None:
             raise Undeliverable(f"channel {target.value!r} not found (run /setup?)")
         return channel
+
+
+@contextmanager
+def _outbox_errors() -> Iterator[None]:
+    """discord.py's errors as the outbox reads them: permanent (Undeliverable), rate limited, or
+    anything else (transient: retried)."""
+    try:
+        yield
+    except discord.Forbidden as exc:
+        raise Undeliverable(f"forbidden: {exc.text or exc}") from exc
+    except discord.NotFound as exc:
+        raise Undeliverable(f"not found: {exc.text or exc}") from exc
+    except discord.HTTPException as exc:
+        if exc.status == 429:
+            raise RateLimited(float(getattr(exc, "retry_after", 5.0) or 5.0)) from exc
+        raise
 
 
 def _files(message: OutMessage) -> dict:
