@@ -125,3 +125,16 @@ async def test_bank_autocomplete_offers_the_banks(harness):
     g = await harness()
     assert await g.autocomplete("/quiz start", "bank", "te", user="mod") == [{"name": "Tea basics (tea)", "value": "tea"}]
     assert await g.autocomplete("/quiz start", "bank", "coffee", user="mod") == []
+
+
+async def test_a_deleted_question_message_is_not_reported_when_it_closes(harness):
+    """A moderator deleted the question: closing cannot grey it out, and that is nothing to report."""
+    g = await harness()
+    await g.slash("/quiz start", user="mod", questions=1)
+    q = g.channel("quiz").messages[-1]
+    await g.bot.http.delete_message(q.channel_id, q.id)
+    await g.advance(seconds=30)
+    assert "Answer to question 1/1" in g.channel("quiz").messages[-2].embeds[0]["title"]  # the quiz goes on
+    assert not any("could not be delivered" in m.content for m in g.channel("mod-log").messages)
+    row = await g.app.db.fetchone("SELECT status, error FROM outbox WHERE dedupe_key LIKE 'quiz:%:q1:closed'")
+    assert row["status"] == "failed" and "not found" in row["error"]

@@ -244,8 +244,7 @@ class Outbox:
                 sent = await self.sender.send(row["guild_id"], target, message)
         except Undeliverable as exc:
             await repo.mark_failed(self.db, row["id"], str(exc))
-            for hook in self._failure_hooks:
-                await _safely(hook(row, str(exc)))
+            await self._failed(row, message, str(exc))
             return
         except RateLimited as exc:
             await repo.retry_later(self.db, row["id"], str(exc),
@@ -255,13 +254,21 @@ class Outbox:
             log.warning("outbox %s failed (attempt %s): %s", row["id"], row["attempts"] + 1, exc)
             if row["attempts"] + 1 >= self.settings.max_attempts:
                 await repo.mark_failed(self.db, row["id"], f"gave up: {exc}")
-                for hook in self._failure_hooks:
-                    await _safely(hook(row, str(exc)))
+                await self._failed(row, message, str(exc))
             else:
                 delay = self.settings.backoff_seconds * 2 ** row["attempts"]
                 await repo.retry_later(self.db, row["id"], str(exc), self.clock.now() + timedelta(seconds=delay))
             return
         return sent
+
+    async def _failed(self, row: dict, message: OutMessage, error: str) -> None:
+        """Tell the failure hooks (mod-log notes, the drops' closed-DM list). Not for a replacement:
+        the message it edits went out, and a moderator may simply have deleted it."""
+        if message.replaces:
+            log.info("outbox %s: could not edit %s: %s", row["id"], message.replaces, error)
+            return
+        for hook in self._failure_hooks:
+            await _safely(hook(row, error))
 
     async def _replace(self, row: dict, message: OutMessage) -> Sent | None:
         """Edit the message queued under `message.replaces` (posted the same way it was: as the
