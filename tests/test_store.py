@@ -130,23 +130,28 @@ async def test_outbox_waits_for_not_before_and_reports_undeliverable(tmp_path):
     await db.close()
 
 
-async def test_interrupted_channel_post_is_not_resent_but_dm_is(tmp_path):
+async def test_interrupted_channel_post_is_not_resent_but_dm_and_edit_are(tmp_path):
     clock = FakeClock(T0)
     db = await open_database(tmp_path / "k.db")
     outbox = Outbox(db, clock)
+    outbox.sender = EditingSender()
+    await outbox.post(1, Target.channel("quiz"), OutMessage("question"), dedupe_key="q")
+    await outbox.drain()
     await outbox.post(1, Target.channel("lounge"), OutMessage("post"), dedupe_key="post")
     await outbox.post(1, Target.dm(7), OutMessage("dm"), dedupe_key="dm")
+    await outbox.post(1, Target.channel("quiz"), OutMessage("closed", replaces="q"), dedupe_key="q:closed")
     from bot.db import outbox as repo
 
     await repo.claim_due(db, clock.now(), 10)  # as if the process died mid-send
     await db.close()
     db = await open_database(tmp_path / "k.db")
     outbox = Outbox(db, clock)
-    outbox.sender = sender = RecordingSender()
+    outbox.sender = sender = EditingSender()
     unknown = await outbox.recover()
-    assert [r["dedupe_key"] for r in unknown] == ["post"]
+    assert [r["dedupe_key"] for r in unknown] == ["post"]  # a post may have gone out: never twice
     await outbox.drain()
     assert [m.content for _, _, m in sender.sent] == ["dm"]
+    assert [(i, m.content) for _, i, m in sender.edits] == [(1, "closed")]  # an edit again changes nothing
     await db.close()
 
 

@@ -1,6 +1,7 @@
 """SQL for the outbox: messages the bot sends later, exactly once, paced."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from .connection import Database, Tx, from_db_time, to_db_time
@@ -93,16 +94,29 @@ async def defer(db: Database, outbox_ids: list[int], not_before: datetime) -> No
 
 
 async def recover_interrupted(db: Database) -> list[dict]:
-    """Rows left 'sending' by a crash. DMs are re-queued (the same text to the same person);
-    channel posts are marked 'unknown' and returned so moderators can be told: never post twice."""
+    """Rows left 'sending' by a crash. DMs are re-queued (the same text to the same person), and so
+    are edits of an earlier message (editing twice changes nothing); channel posts are marked
+    'unknown' and returned so moderators can be told: never post twice."""
     async with db.transaction() as tx:
-        rows = await tx.fetchall("SELECT id, dedupe_key, target_kind, target FROM outbox WHERE status = 'sending'")
-        await tx.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND target_kind = 'dm'")
-        await tx.execute(
-            "UPDATE outbox SET status = 'unknown', error = 'interrupted while sending'"
-            " WHERE status = 'sending' AND target_kind <> 'dm'"
-        )
-    return [dict(r) for r in rows if r["target_kind"] != "dm"]
+        rows = await tx.fetchall(
+            "SELECT id, dedupe_key, target_kind, target, payload FROM outbox WHERE status = 'sending'")
+        again = [r["id"] for r in rows if _safe_to_send_again(r)]
+        unknown = [r["id"] for r in rows if r["id"] not in set(again)]
+        for ids, sql in ((again, "UPDATE outbox SET status = 'pending' WHERE id IN ({})"),
+                         (unknown, "UPDATE outbox SET status = 'unknown', error = 'interrupted while sending'"
+                                   " WHERE id IN ({})")):
+            if ids:
+                await tx.execute(sql.format(",".join("?" * len(ids))), ids)
+    return [{k: r[k] for k in ("id", "dedupe_key", "target_kind", "target")} for r in rows if r["id"] in set(unknown)]
+
+
+def _safe_to_send_again(row) -> bool:
+    if row["target_kind"] == "dm":
+        return True
+    try:
+        return bool(json.loads(row["payload"]).get("replaces"))
+    except ValueError:
+        return False
 
 
 async def status_counts(db: Database, key_prefix: str) -> dict[str, int]:
