@@ -84,7 +84,10 @@ async def test_sold_out_joins_the_waitlist_and_a_release_promotes_the_next(harne
     post = g.channel("announcements").messages[-1]
     for who in ("alice", "bob"):
         assert "is yours" in (await g.click("Claim", on=post, user=who)).content
-    r = await g.click("Claim", on=post, user="carol")
+    # sold out: the announcement says so, in place, and its button now joins the waitlist
+    assert "Sold out" in post.embeds[0]["description"] and post.buttons == ["Join the waitlist"]
+    assert len(g.channel("announcements").messages) == 1
+    r = await g.click("Join the waitlist", on=post, user="carol")
     assert "waitlist" in r.content
     assert g.dms("carol") == []
 
@@ -97,6 +100,9 @@ async def test_sold_out_joins_the_waitlist_and_a_release_promotes_the_next(harne
     assert r.content == "Only moderators can do that."
     r = await g.slash("/drop release", user="mod", drop="mini", member="bob")
     assert "Released" in r.content
+    # nobody left waiting: that unit is back in stock, and the announcement says "Claim" again
+    assert "Sold out" not in post.embeds[0]["description"] and post.buttons == ["Claim"]
+    assert len(post.history) == 2  # sold out, then in stock again: two edits
     r = await g.slash("/drop status", user="mod", drop="mini")
     text = r.embeds[0]["description"]
     assert "Stock 1/2 left" in text and "1 held" in text and "2 released" in text

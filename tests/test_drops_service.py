@@ -395,3 +395,35 @@ async def test_a_closed_drop_greys_out_its_announcement_even_after_a_crash(tmp_p
         assert [b.disabled for b in message.buttons] == [True]
     assert await app.db.fetchval("SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'drop:%:announce:closed'") == 2
     await app.close()
+
+
+async def test_the_announcement_follows_sold_out_and_restock_once_each_across_a_restart(tmp_path):
+    clock = FakeClock(T0)
+    config = make_config(tmp_path)
+    app = await open_app(tmp_path, config, clock)
+    run = await app.drops.open(GUILD, "quick", by=99)  # stock 5, limit 2, no waitlist
+
+    async def edits() -> list[str]:
+        rows = await app.db.fetchall("SELECT dedupe_key FROM outbox WHERE dedupe_key LIKE ? ORDER BY id",
+                                     (f"drop:{run.drop_id}:announce:%",))
+        return [r[0].rsplit(":announce:", 1)[1] for r in rows]
+
+    for user in (BLOSSOM, BLOSSOM, LEAF, LEAF):
+        await app.drops.press(GUILD, run.drop_id, user)
+    await app.drops.stop()
+    assert await edits() == []  # one left: still in stock, the first post says so
+    await app.drops.press(GUILD, run.drop_id, MEMBER)
+    await app.drops.stop()
+    assert await edits() == ["sold-out:0"]
+    await app.close()
+
+    app = await open_app(tmp_path, config, clock)  # a restart finds it sold out: nothing new to say
+    await app.drops.stop()
+    assert await edits() == ["sold-out:0"]
+    await app.drops.release(GUILD, "quick", LEAF, by=LEAF)
+    await app.drops.stop()
+    assert await edits() == ["sold-out:0", "in-stock:1"]
+    [row] = await app.db.fetchall("SELECT payload FROM outbox WHERE dedupe_key LIKE '%:in-stock:1'")
+    message = OutMessage.from_json(row[0])
+    assert message.replaces == f"drop:{run.drop_id}:announce" and "Sold out" not in message.embeds[0]["description"]
+    await app.close()

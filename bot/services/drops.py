@@ -204,6 +204,7 @@ class _Run:
     spec: Drop | None
     starts: dict[int, datetime | None]  # audience rank -> when its window opens (None: never)
     first_come: bool = False  # the claim path goes through the writer
+    shown_sold_out: bool | None = None  # what the announcement says now (None: not known since start)
 
 
 class DropsService:
@@ -217,8 +218,8 @@ class DropsService:
         self._committed = repo.committed(app.db)  # holdings as committed, kept exact by the repository
         self._runs: dict[int, _Run] = {}
         self._index_tiers(app.config)
-        self._deliver_pending: set[int] = set()
-        self._deliver_task: asyncio.Task | None = None
+        self._follow_ups: dict[int, set[str]] = {}  # drop id -> {"deliver", "stock"}: work after claims
+        self._follow_up_task: asyncio.Task | None = None
         app.actions.register("drop.open", self._on_schedule)
         app.outbox.on_failure(self._on_outbox_failure)
 
@@ -289,7 +290,7 @@ class DropsService:
                 self._arm_close(row["id"], row["closes_at"])
             elif row["status"] == "closed":
                 await self._grey_out(row)  # a no-op unless a crash came between closing and queueing it
-            self._kick_delivery(row["id"])
+            self._follow_up(row["id"], "deliver", "stock")
         for spec in self.specs:
             if spec.opens is None:
                 continue
@@ -309,11 +310,11 @@ class DropsService:
 
     async def stop(self) -> None:
         await self.writer.wait_idle()
-        if self._deliver_task is not None:
+        if self._follow_up_task is not None:
             try:
-                await self._deliver_task
+                await self._follow_up_task
             except Exception:
-                log.exception("drop delivery failed while stopping")
+                log.exception("drop follow-up failed while stopping")
 
     def _remember(self, row: dict) -> _Run:
         spec = self.spec_or_none(row["key"])
@@ -387,9 +388,10 @@ class DropsService:
                 await self.app.audit.record(guild_id, by, "drop.open", key, f"run {row['id']}")
         return OpenResult(row["id"], key, what == "opened", row["opens_at"], self.windows(spec, row["opens_at"]))
 
-    def announcement(self, spec: Drop, row: dict, *, closed: bool = False) -> OutMessage:
-        """The drop's post; `closed`: the same post once the drop has closed, its button greyed out
-        (it replaces the first one in place)."""
+    def announcement(self, spec: Drop, row: dict, *, closed: bool = False, sold_out: bool = False,
+                     replacing: bool = False) -> OutMessage:
+        """The drop's post. `closed`: once the drop has closed, its button greyed out; `sold_out`:
+        while no stock is left (the button still joins the waitlist). Both replace the first post."""
         t = self.app.t
         lines = [spec.description] if spec.description else []
         if spec.collaborator:
@@ -404,6 +406,8 @@ class DropsService:
             lines.append(f"• **{name}**: {discord_time(start, 'F')} ({discord_time(start, 'R')})")
         if closed:
             lines += ["", t("drops.closed", item=spec.item)]
+        elif sold_out:
+            lines += ["", t("drops.announce_sold_out_waitlist" if spec.waitlist else "drops.announce_sold_out")]
         elif row["closes_at"]:
             lines.append(t("drops.announce_closes", when=discord_time(row["closes_at"], "F")))
         embed: dict[str, Any] = {"title": spec.item, "description": "\n".join(lines)[:4000], "color": EMBED_COLOUR}
@@ -411,9 +415,11 @@ class DropsService:
             embed["image"] = {"url": str(spec.image)}
         label = t("drops.button_entries" if spec.campaign else
                   "drops.button_enter" if spec.mode == "raffle" else "drops.button_claim")
+        if sold_out and spec.waitlist and not closed:
+            label = t("drops.button_waitlist")
         button = Button(label=label, custom_id=CLAIM_ID.format(drop_id=row["id"]), style="success", disabled=closed)
         return OutMessage(content=t("drops.announce_title", item=spec.item), embeds=(embed,), buttons=(button,),
-                          replaces=self._announce_key(row) if closed else None)
+                          replaces=self._announce_key(row) if closed or replacing else None)
 
     @staticmethod
     def _announce_key(row: dict) -> str:
@@ -522,11 +528,16 @@ class DropsService:
         raise UserError("drops.gone")
 
     def _after_batch(self, items: list, outcomes: list[ClaimOutcome]) -> None:
-        for drop_id in {item[0][0] for item, o in zip(items, outcomes) if o.status == "granted"}:
+        changed = {item[0][0] for item, o in zip(items, outcomes) if o.status in ("granted", "sold_out")}
+        for drop_id in changed:
             run = self._runs.get(drop_id)
             spec = run.spec if run is not None else None
-            if spec is not None and spec.codes:
-                self._kick_delivery(drop_id)
+            if spec is None:
+                continue
+            if spec.codes:
+                self._follow_up(drop_id, "deliver")
+            if run.shown_sold_out is not True:
+                self._follow_up(drop_id, "stock")  # it may have sold out just now
 
     def spec_or_none(self, key: str) -> Drop | None:
         return next((d for d in self.specs if d.id == key), None)
@@ -572,7 +583,8 @@ class DropsService:
             await self.app.audit.record(guild_id, by, "drop.release", f"<@{user_id}>",
                                         f"{key}" + (f", promoted <@{outcome.promoted_user}>" if outcome.promoted_user else ""))
         if outcome.promoted_user is not None:
-            self._kick_delivery(row["id"])
+            self._follow_up(row["id"], "deliver")
+        self._follow_up(row["id"], "stock")  # back in stock if nobody was waiting
         return outcome
 
     # --- close, draw, reroll ------------------------------------------------------------------------
@@ -636,7 +648,7 @@ class DropsService:
                                    OutMessage(content=self.app.t("drops.drawn", item=spec.item, count=len(winners),
                                                                  winners=mentions, seed=seed)),
                                    dedupe_key=f"drop:{row['id']}:draw:{round_no}")
-        self._kick_delivery(row["id"])
+        self._follow_up(row["id"], "deliver")
         return result
 
     async def replay_draw(self, drop_id: int, round_no: int) -> list[int]:
@@ -647,22 +659,47 @@ class DropsService:
         raise UserError("drops.no_such_draw", round=round_no)
 
     # --- codes and DMs ------------------------------------------------------------------------------
-    def _kick_delivery(self, drop_id: int) -> None:
-        self._deliver_pending.add(drop_id)
-        if self._deliver_task is None:
-            self._deliver_task = asyncio.create_task(self._deliver_loop(), name="kizuna-drop-dms")
+    def _follow_up(self, drop_id: int, *work: str) -> None:
+        """Queue work that follows claims, one drop at a time, off the claim path: "deliver" (codes
+        and DMs) and "stock" (the announcement says whether it is sold out)."""
+        self._follow_ups.setdefault(drop_id, set()).update(work)
+        if self._follow_up_task is None:
+            self._follow_up_task = asyncio.create_task(self._follow_up_loop(), name="kizuna-drop-follow-ups")
 
-    async def _deliver_loop(self) -> None:
+    async def _follow_up_loop(self) -> None:
         try:
-            while self._deliver_pending:
-                drop_id = min(self._deliver_pending)
-                self._deliver_pending.discard(drop_id)
+            while self._follow_ups:
+                drop_id = min(self._follow_ups)
+                work = self._follow_ups.pop(drop_id)
                 try:
-                    await self.deliver(drop_id)
+                    if "deliver" in work:
+                        await self.deliver(drop_id)
+                    if "stock" in work:
+                        await self.show_stock(drop_id)
                 except Exception:
-                    log.exception("delivering drop %s DMs failed", drop_id)
+                    log.exception("drop %s follow-up (%s) failed", drop_id, ", ".join(sorted(work)))
         finally:
-            self._deliver_task = None
+            self._follow_up_task = None
+
+    async def show_stock(self, drop_id: int) -> None:
+        """An open first-come drop's announcement says "sold out" while no stock is left, and loses it
+        when a release brings stock back. Each change is one edit, under a key made of the state
+        and the number of releases so far (stock only comes back by a release): idempotent, also
+        across a restart."""
+        row = await repo.get(self.app.db, drop_id)
+        run = self._runs.get(drop_id)
+        if row is None or run is None or run.spec is None or not run.first_come or row["status"] != "open":
+            return
+        sold_out = row["remaining"] <= 0
+        if run.shown_sold_out == sold_out:
+            return
+        released = (await repo.counts(self.app.db, drop_id))["released"]
+        if sold_out or released:  # (in stock without any release: the first post says that already)
+            await self.app.outbox.post(
+                row["guild_id"], Target.channel(run.spec.channel), self.announcement(run.spec, row, sold_out=sold_out,
+                                                                                     replacing=True),
+                dedupe_key=f"{self._announce_key(row)}:{'sold-out' if sold_out else 'in-stock'}:{released}")
+        run.shown_sold_out = sold_out
 
     async def deliver(self, drop_id: int) -> int:
         """Assign codes to held claims, then queue one DM per claim that needs one. Idempotent."""
