@@ -694,6 +694,8 @@ class DropsService:
         if run.shown_sold_out == sold_out:
             return
         released = (await repo.counts(self.app.db, drop_id))["released"]
+        if run.status != "open":  # closed meanwhile: its closed version is (or will be) queued after this
+            return
         if sold_out or released:  # (in stock without any release: the first post says that already)
             await self.app.outbox.post(
                 row["guild_id"], Target.channel(run.spec.channel), self.announcement(run.spec, row, sold_out=sold_out,
