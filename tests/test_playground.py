@@ -55,6 +55,9 @@ def test_the_demo_script_runs_end_to_end(capsys):
     # a quiz: a second answer is refused, the timer reveals the answer with the count
     assert "already answered" in block_after(t, "bob> :click 2")
     assert "1 of 2 got it right" in block_after(t, "bob> :wait 1m")
+    # the question itself is shown again as the bot edited it: closed, buttons greyed out
+    assert "[#quiz] Kizuna (edited):" in block_after(t, "bob> :wait 1m")
+    assert "[1 A. Gyokuro (disabled)]" in block_after(t, "bob> :wait 1m")
     assert t.rstrip().endswith("bob> :quit")
 
 

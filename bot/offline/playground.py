@@ -55,6 +55,7 @@ class Playground:
         self.out = out
         self.render_ids = harness.world.describe_ids()
         self.seen: set[int] = set(harness.world.messages)
+        self.versions: dict[int, int] = {mid: len(m.history) for mid, m in harness.world.messages.items()}
         self.last_with_buttons: FakeMessage | None = None
         self.last_with_select: FakeMessage | None = None
         self.last_shown: FakeMessage | None = None
@@ -284,9 +285,12 @@ class Playground:
         await self.show_reply(reply)
 
     def show_new_activity(self) -> None:
-        """Messages that appeared anywhere since the last line (scheduled posts, DMs, mod-log...)."""
+        """Messages that appeared anywhere since the last line (scheduled posts, DMs, mod-log...), and
+        messages shown earlier that the bot edited since (a closed quiz question, a sold-out drop)."""
         w = self.g.world
-        for mid in sorted(set(w.messages) - self.seen):
+        edited = [mid for mid in sorted(self.seen & set(w.messages))
+                  if len(w.messages[mid].history) > self.versions.setdefault(mid, len(w.messages[mid].history))]
+        for mid in edited + sorted(set(w.messages) - self.seen):
             m = w.messages[mid]
             self.seen.add(mid)
             if m.deleted or m.ephemeral:
@@ -307,6 +311,7 @@ class Playground:
         if m.flags & 128:
             tag += " (thinking…)"
         edited = " (edited)" if m.edited_at else ""
+        self.versions[m.id] = len(m.history)
         self.out(f"  {header + ' ' if header else ''}{author}{tag}{edited}:")
         for line in self._text(m.content).splitlines() or ([] if m.embeds or m.components else ["(empty)"]):
             self.out(f"    {line}")
