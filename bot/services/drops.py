@@ -12,6 +12,10 @@ outbox under the dedupe key `drop:<drop>:dm:<member>:<claim>`: a restart re-runs
 same code and the same key, and the outbox never queues it twice. DMs that fail (closed DMs) are
 listed by `/drop status` and noted in the mod-log.
 
+The announcement follows the drop in place (`OutMessage.replaces`): "sold out" while no stock is
+left (and back when a release restocks it), greyed out once closed. Code delivery and these edits
+run in one follow-up loop, per drop, after claim batches: never on the claim path.
+
 A drop key runs once at a time: `/drop open`, the `drop.open` schedule action (params {id}) or the
 drop's own `opens:` (armed here as a timer) create a run; closing ends it; the key may run again later.
 """
