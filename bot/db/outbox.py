@@ -101,13 +101,13 @@ async def recover_interrupted(db: Database) -> list[dict]:
         rows = await tx.fetchall(
             "SELECT id, dedupe_key, target_kind, target, payload FROM outbox WHERE status = 'sending'")
         again = [r["id"] for r in rows if _safe_to_send_again(r)]
-        unknown = [r["id"] for r in rows if r["id"] not in set(again)]
+        unknown = [r for r in rows if r["id"] not in again]
         for ids, sql in ((again, "UPDATE outbox SET status = 'pending' WHERE id IN ({})"),
-                         (unknown, "UPDATE outbox SET status = 'unknown', error = 'interrupted while sending'"
-                                   " WHERE id IN ({})")):
+                         ([r["id"] for r in unknown],
+                          "UPDATE outbox SET status = 'unknown', error = 'interrupted while sending' WHERE id IN ({})")):
             if ids:
                 await tx.execute(sql.format(",".join("?" * len(ids))), ids)
-    return [{k: r[k] for k in ("id", "dedupe_key", "target_kind", "target")} for r in rows if r["id"] in set(unknown)]
+    return [{k: r[k] for k in ("id", "dedupe_key", "target_kind", "target")} for r in unknown]
 
 
 def _safe_to_send_again(row) -> bool:

@@ -394,8 +394,9 @@ class DropsService:
 
     def announcement(self, spec: Drop, row: dict, *, closed: bool = False, sold_out: bool = False,
                      replacing: bool = False) -> OutMessage:
-        """The drop's post. `closed`: once the drop has closed, its button greyed out; `sold_out`:
-        while no stock is left (the button still joins the waitlist). Both replace the first post."""
+        """The drop's post. `closed`: once the drop has closed, its button greyed out; `sold_out`: while
+        no stock is left (with a waitlist, the button says it joins it). Those replace the first post
+        in place, and so does any version made with `replacing` (back in stock)."""
         t = self.app.t
         lines = [spec.description] if spec.description else []
         if spec.collaborator:
@@ -431,7 +432,7 @@ class DropsService:
 
     async def _grey_out(self, row: dict) -> None:
         """Queue the closed version of a closed run's announcement (once: its dedupe key)."""
-        spec = next((d for d in self.specs if d.id == row["key"]), None)
+        spec = self.spec_or_none(row["key"])
         if spec is not None:
             await self.app.outbox.post(row["guild_id"], Target.channel(spec.channel),
                                        self.announcement(spec, row, closed=True),
