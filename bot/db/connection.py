@@ -91,7 +91,7 @@ class Database:
         the whole transaction instead of one per statement, and the event loop stays free to run
         other tasks while the thread works. For hot paths only (the drop claim batch); `fn` must
         not touch anything the loop changes meanwhile. Uses aiosqlite's `_execute`, the method its
-        own `execute` is built on; tests/test_db.py fails loudly if an upgrade changes it."""
+        own `execute` is built on; tests/test_store.py fails loudly if an upgrade changes it."""
         async with self._lock:
             return await self.conn._execute(_in_transaction, self.conn, fn, args)
 
