@@ -64,10 +64,13 @@ async def test_batches_answer_like_one_claim_at_a_time_and_the_database_agrees(d
     held: dict = {}
     waiting: dict = {}
     rng = random.Random(3)
+    seen = set()
     for size in (1, 7, 60, 200):  # a batch of one, and batches where stock runs out midway
         requests = [(rng.choice([a, a, b, c, 999]), rng.randrange(40)) for _ in range(size)]
         expected = [repo.ClaimOutcome(*e) for e in reference(requests, model, held, waiting)]
         assert await repo.claim_batch(db, requests, NOW) == expected
+        seen |= {o.status for o in expected}
+    assert seen == {"granted", "limit", "sold_out", "closed", "missing"}  # every answer was exercised
     assert model[a]["remaining"] == 0 and model[b]["remaining"] == 0  # both ran out along the way
 
     # the database holds exactly what was answered
