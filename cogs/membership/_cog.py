@@ -9,7 +9,7 @@ from discord.ext import commands
 
 from bot.checks import is_moderator, member_is_moderator
 from bot.errors import NotModerator
-from bot.services.membership import TierStatus, discord_time
+from bot.services.membership import MEMBER_ROLE, TierStatus, discord_time
 from bot.services.messages import Button, OutMessage, Target
 from bot.tree import respond
 
@@ -95,7 +95,9 @@ class JoinCog(commands.Cog):
     @commands.Cog.listener()
     async def on_member_remove(self, member: discord.Member) -> None:
         if self._ours(member.guild) and not member.bot:
-            await self.app.membership.member_removed(member.guild.id, member.id)
+            role = self.bot.resolve_role(member.guild, MEMBER_ROLE)
+            await self.app.membership.member_removed(member.guild.id, member.id,
+                                                     held_member_role=role is not None and role in member.roles)
 
     @commands.Cog.listener()
     async def on_member_join(self, member: discord.Member) -> None:

@@ -26,7 +26,7 @@ from ._tiers import PointsProvider, StreakProvider, Tiers
 if TYPE_CHECKING:
     from bot.app import App
 
-__all__ = ["APPROVE_ID", "DENY_ID", "Application", "CommunityInfo", "CreatedInvite", "Decision", "Invite",
+__all__ = ["APPROVE_ID", "DENY_ID", "MEMBER_ROLE", "Application", "CommunityInfo", "CreatedInvite", "Decision", "Invite",
            "JoinResult", "MembershipService", "TierChange", "TierInfo", "TierStatus", "build", "discord_time",
            "format_code", "normalise"]
 
@@ -121,11 +121,16 @@ class MembershipService:
                                  at=self.app.clock.now(), detail="leave")
         await self.app.events.emit("member.left", guild_id=guild_id, user_id=user_id)
 
-    async def member_removed(self, guild_id: int, user_id: int) -> None:
-        """They left (or were removed from) the server: withdraw any application, record the leave."""
+    async def member_removed(self, guild_id: int, user_id: int, *, held_member_role: bool = False) -> None:
+        """They left (or were removed from) the server: withdraw any application, record the leave
+        (also of a member from before the bot, who held the member role: stats count every leave)."""
         await self.applications.withdraw(guild_id, user_id)
-        if await repo.record_leave(self.app.db, guild_id=guild_id, user_id=user_id, at=self.app.clock.now(),
-                                   detail="left server"):
+        now = self.app.clock.now()
+        if await repo.record_leave(self.app.db, guild_id=guild_id, user_id=user_id, at=now, detail="left server"):
+            await self.app.events.emit("member.left", guild_id=guild_id, user_id=user_id)
+        elif held_member_role:
+            await repo.log_event(self.app.db, guild_id=guild_id, user_id=user_id, kind="left", at=now,
+                                 detail="left server")
             await self.app.events.emit("member.left", guild_id=guild_id, user_id=user_id)
 
     async def server_joined(self, guild_id: int, user_id: int) -> None:
