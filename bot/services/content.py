@@ -38,6 +38,7 @@ class RevealResult:
     occurrence: str
     posted: bool  # False: this occurrence was revealed already
     teaser_channel: str | None = None
+    posted_at: datetime | None = None  # when it was posted (now, or the earlier time when not posted again)
 
 
 def build(app) -> "ContentService":
@@ -107,10 +108,17 @@ class ContentService:
 
     # --- posting ----------------------------------------------------------------------------------
     async def post_now(self, guild_id: int, content_id: str, *, by: int, channel: str | None = None) -> RevealResult:
-        """`/content post`: reveal now, on demand (moderators; audited)."""
+        """`/content post`: reveal now, on demand (moderators; audited). An item posted before (by a
+        moderator or its timer) is not posted again: the result says where and when it was."""
+        item = self.item(content_id)
+        earlier = await repo.reveals(self.app.db, guild_id, item.id)
+        if earlier:
+            last = earlier[-1]
+            return RevealResult(item.id, last["channel"], last["occurrence"], posted=False, posted_at=last["posted_at"])
         occurrence = f"manual:{to_db_time(self.app.clock.now())}"
         result = await self.reveal(guild_id, content_id, occurrence=occurrence, by=by, channel=channel)
-        await self.app.audit.record(guild_id, by, "content.post", content_id, f"in #{result.channel}")
+        if result.posted:
+            await self.app.audit.record(guild_id, by, "content.post", content_id, f"in #{result.channel}")
         return result
 
     async def reveal(self, guild_id: int, content_id: str, *, occurrence: str, by: int | None = None,
@@ -129,7 +137,8 @@ class ContentService:
             await self.app.outbox.post(guild_id, Target.channel(item.teaser.channel),
                                        OutMessage(content=item.teaser.text, as_persona=True),
                                        dedupe_key=f"content:{guild_id}:{item.id}:{occurrence}:teaser")
-        return RevealResult(item.id, target, occurrence, posted=True, teaser_channel=teaser)
+        return RevealResult(item.id, target, occurrence, posted=True, teaser_channel=teaser,
+                            posted_at=self.app.clock.now())
 
     def check_placement(self, item: ContentItem, channel_key: str) -> None:
         community = self.app.config.community

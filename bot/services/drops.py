@@ -377,11 +377,14 @@ class DropsService:
         closes_at = opens_at + spec.closes_after if spec.closes_after else None
         codes = read_codes(self.app.config.dir / spec.codes) if spec.codes else []
         row, what = await repo.open_run(
-            self.app.db, guild_id=guild_id, key=key, occurrence=occurrence or f"manual:{to_db_time(now)}",
+            self.app.db, guild_id=guild_id, key=key,
+            # a manual open is always a new occurrence (two within a second must not read as the same)
+            occurrence=occurrence or f"manual:{to_db_time(now)}:{secrets.token_hex(4)}",
             mode=spec.mode, stock=spec.stock, limit=spec.limit, waitlist=spec.waitlist, opens_at=opens_at,
             closes_at=closes_at, now=now, by=by, codes=codes)
         if what == "busy":
-            raise UserError("drops.already_open", item=spec.item)
+            raise UserError("drops.already_open", item=spec.item, since=self.local_time(row["opened_at"]),
+                            relative=discord_time(row["opened_at"], "R"))
         self._remember(row)
         if what == "opened":
             await self.app.outbox.post(guild_id, Target.channel(spec.channel), self.announcement(spec, row),
