@@ -427,6 +427,7 @@ class DropsService:
             label = t("drops.button_waitlist")
         button = Button(label=label, custom_id=CLAIM_ID.format(drop_id=row["id"]), style="success", disabled=closed)
         return OutMessage(content=t("drops.announce_title", item=spec.item), embeds=(embed,), buttons=(button,),
+                          as_persona=True,
                           replaces=self._announce_key(row) if closed or replacing else None)
 
     @staticmethod
@@ -666,7 +667,7 @@ class DropsService:
         mentions = " ".join(f"<@{u}>" for u in winners[:80])
         text = (self.app.t("drops.drawn", item=spec.item, count=len(winners), winners=mentions, seed=seed) if winners
                 else self.app.t("drops.drawn_nobody" if not entrants else "drops.drawn_none_left", item=spec.item))
-        await self.app.outbox.post(guild_id, Target.channel(spec.channel), OutMessage(content=text),
+        await self.app.outbox.post(guild_id, Target.channel(spec.channel), OutMessage(content=text, as_persona=True),
                                    dedupe_key=f"drop:{row['id']}:draw:{round_no}")
         self._follow_up(row["id"], "deliver")
         return result

@@ -118,7 +118,8 @@ class PromptService:
             embed["image"] = {"url": prompt.image_url}
         if prompt.suggested_by:
             embed["fields"] = [{"name": self.app.t("participation.suggestion_from"), "value": f"<@{prompt.suggested_by}>"}]
-        return OutMessage(embeds=(embed,), thread_name=self.app.t("participation.prompt_thread", date=day)[:100])
+        return OutMessage(embeds=(embed,), thread_name=self.app.t("participation.prompt_thread", date=day)[:100],
+                          as_persona=True)
 
     async def _on_sent(self, row: dict, sent: Sent) -> None:
         key = row.get("dedupe_key", "")

@@ -303,7 +303,7 @@ class QuizService:
         buttons = tuple(Button(f"{LETTERS[i]}. {c}"[:80], custom_id=custom_id(question["id"], i), style="secondary",
                                disabled=closed)
                         for i, c in enumerate(snap["choices"]))
-        return OutMessage(embeds=(embed,), buttons=buttons,
+        return OutMessage(embeds=(embed,), buttons=buttons, as_persona=True,
                           replaces=self._question_key(run, question) if closed else None)
 
     async def _post_question(self, run: dict, question: dict, total: int) -> None:
@@ -325,7 +325,7 @@ class QuizService:
             "description": f"**{LETTERS[answer]}. {snap['choices'][answer]}**\n\n{snap['explanation']}",
             "fields": fields,
         }
-        await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]), OutMessage(embeds=(embed,)),
+        await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]), OutMessage(embeds=(embed,), as_persona=True),
                                    dedupe_key=f"quiz:{run['id']}:r{question['position']}")
 
     async def _post_results(self, run: dict, total: int) -> None:
@@ -338,7 +338,7 @@ class QuizService:
             "title": self.app.t("participation.quiz_results_title"),
             "description": "\n".join(lines) if lines else self.app.t("participation.quiz_results_empty"),
         }
-        await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]), OutMessage(embeds=(embed,)),
+        await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]), OutMessage(embeds=(embed,), as_persona=True),
                                    dedupe_key=f"quiz:{run['id']}:end")
 
     # --- reading ----------------------------------------------------------------------------------
