@@ -209,7 +209,7 @@ async def test_restart_past_grace_skips_and_tells_the_mod_log(tmp_path):
     await app.outbox.drain()
     assert local_posts(sender) == []
     notes = [m.content for _, _, m in sender.posts("mod-log")]
-    assert len(notes) == 1 and "`morning`" in notes[0] and "3 post(s)" in notes[0]
+    assert len(notes) == 1 and "`morning`" in notes[0] and "3 posts" in notes[0]
     assert "2026-12-01 09:00" in notes[0] and "2026-12-03 09:00" in notes[0]
     assert [r["status"] for r in await repo.entries(app.db, GUILD)] == ["skipped"] * 3
     await walk(app, jst(2026, 12, 4, 9, 0))  # and it carries on normally
