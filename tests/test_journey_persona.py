@@ -1,5 +1,5 @@
 """Journey: a member reads the community's channels (issue 15, "as the persona"). Daily prompts, quiz
-questions, reveals and results, drop announcements and draws are posted as the configured persona
+questions, reveals and results, drop announcements and draws, the welcome post are posted as the configured persona
 (Sakura-chan, through the persona webhook), like scheduled posts and content reveals already are —
 and they keep working: prompt threads take answers, quiz buttons take clicks, drop buttons claim."""
 from __future__ import annotations
@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 PERSONA = "Sakura-chan"
-USERS = {"mod": ["moderator", "member"], "alice": ["member"], "bob": ["member"], "bea": ["member", "blossom"]}
+USERS = {"mod": ["moderator", "member"], "alice": ["member"], "bob": ["member"], "bea": ["member", "blossom"],
+         "vera": ["visitor"]}
 
 
 def by_persona(message) -> bool:
@@ -39,7 +40,16 @@ async def drop_posts(g):
     return [m for m in g.channel("announcements").messages]
 
 
-@pytest.mark.parametrize("walk", [prompt_posts, quiz_posts, drop_posts], ids=["prompt", "quiz", "drop"])
+async def welcome_posts(g):
+    await g.slash("/setup", user="mod")
+    post = g.channel("welcome").messages[-1]
+    r = await g.click("Join", on=post, user="vera")  # its button still works: the application form opens
+    assert r.modal is not None
+    return [post]
+
+
+@pytest.mark.parametrize("walk", [prompt_posts, quiz_posts, drop_posts, welcome_posts],
+                         ids=["prompt", "quiz", "drop", "welcome"])
 async def test_community_posts_come_from_the_persona(harness, walk):
     g = await harness(users=USERS)
     posts = await walk(g)

@@ -81,7 +81,7 @@ class JoinCog(commands.Cog):
         message = OutMessage(
             content=t("membership.welcome_post", purpose=self.bot.config.community.community.purpose,
                       how=t(f"membership.welcome_how_{service.mode}"))[:2000],
-            buttons=(Button(t("membership.join_button"), JOIN_ID, "success"),))
+            buttons=(Button(t("membership.join_button"), JOIN_ID, "success"),), as_persona=True)
         key = await service.welcome_post_key(guild.id, fresh=fresh)
         queued = await self.app.outbox.post(guild.id, Target.channel(WELCOME_CHANNEL), message, dedupe_key=key)
         channel = self.bot.resolve_channel(guild, WELCOME_CHANNEL)
