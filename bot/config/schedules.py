@@ -254,7 +254,7 @@ def _cron_fields(expr: str) -> tuple[tuple[str, str], ...]:
     for name, value in zip(_CRON_NAMES, values):
         for part in value.split(","):
             if not _CRON_PART[name].fullmatch(part):
-                raise ValueError(f"{expr!r} is not a valid cron rule: {part!r} is not a {name} (a number, a range "
+                raise ValueError(f"{expr!r} is not a valid cron rule: {part!r} is not {_CRON_ARTICLE.get(name, 'a')} {name} (a number, a range "
                                  f"like 1-5, a list like 1,3, or *; each may end in /step"
                                  f"{_CRON_NAME_HINT.get(name, '')}); 5 fields: minute hour day month weekday,"
                                  " like \"0 9 * * mon-fri\"")
@@ -273,6 +273,7 @@ def _cron_fields(expr: str) -> tuple[tuple[str, str], ...]:
 # reads things crontab does not (`mon-` is read as Monday, `last`, `1st mon`): refused, so a rule
 # means what a brand team who knows cron reads in it.
 _CRON_NAMES = ("minute", "hour", "day", "month", "weekday")
+_CRON_ARTICLE = {"hour": "an"}
 _CRON_NAME_HINT = {"month": "; months 1-12 or jan..dec", "weekday": "; weekdays 0-7 (0 and 7 are Sunday) or mon..sun"}
 
 
