@@ -13,8 +13,8 @@ schedules:
   - id: morning-prompt
     daily: "09:00"          # or cron: "0 9 * * mon-fri" | weekly: {days: [mon, thu], at: "20:00"}
                             #    | at: 2026-12-24T20:00 (one-off, local time)
-    action: prompt.post     # optional feature action, see KNOWN_ACTIONS
-    params: {}              # passed to the action as is
+    action: prompt.post     # optional feature action, see bot/config/actions.py
+    params: {}              # the action's typed params (checked, with what they name in other files)
   - id: monday-news
     channel: announcements  # a channel key of community.yaml
     weekly: {days: [mon], at: "10:00"}
