@@ -99,6 +99,12 @@ def _symlink_out_of_the_folder(folder: Path) -> None:
     (folder / "codes" / "evil.csv").symlink_to(outside)
 
 
+def _codes_folder_elsewhere(folder: Path) -> None:
+    outside = folder.parent / "elsewhere"
+    (folder / "codes").rename(outside)
+    (folder / "codes").symlink_to(outside, target_is_directory=True)
+
+
 BROKEN = [
     # -- every action checks its own params -----------------------------------------------------------
     Mutation("quiz bank that does not exist", S, _set(f"{QUIZ}.params.bank", "nope"), f"{QUIZ}.params.bank",
@@ -145,6 +151,10 @@ BROKEN = [
              "required field is missing"),
     Mutation("drop open of a drop that has its own opens", S,
              _add_schedule(action="drop.open", params={"id": "hanami-tin"}), f"{ADDED}.params.id", "own `opens:`"),
+    Mutation("stats digest with period: Week", S, _set(f"{STATS}.params.period", "Week"), f"{STATS}.params.period"),
+    Mutation("quiz with 2.5 questions", S, _set(f"{QUIZ}.params.questions", 2.5), f"{QUIZ}.params.questions"),
+    Mutation("drop open with an empty id", S, _add_schedule(action="drop.open", params={"id": ""}),
+             f"{ADDED}.params.id"),
     Mutation("ama announce to an unknown channel", S,
              _add_schedule(action="ama.announce", params={"channel": "nowhere"}), f"{ADDED}.params.channel"),
     Mutation("ama announce params key misspelt", S,
@@ -181,6 +191,9 @@ BROKEN = [
     Mutation("cron minute 60", S, _set("schedules[1].cron", "60 9 * * *"), "schedules[1].cron"),
     Mutation("cron with 4 fields", S, _set("schedules[1].cron", "0 9 * *"), "schedules[1].cron", "5 fields"),
     Mutation("cron hour range without an end", S, _set("schedules[1].cron", "0 9- * * *"), "schedules[1].cron"),
+    Mutation("cron weekday step 0", S, _set("schedules[1].cron", "0 9 * * */0"), "schedules[1].cron", "step"),
+    Mutation("cron minute step 0", S, _set("schedules[1].cron", "*/0 9 * * *"), "schedules[1].cron"),
+    Mutation("a one-off without a time of day", S, _set(f"{ONCE}.at", "2026-12-24"), f"{ONCE}.at"),
     Mutation("a campaign window with no matching day", S,
              _both(_drop(f"{CAMPAIGN}.daily"), _set(f"{CAMPAIGN}.weekly", {"days": ["mon"], "at": "18:00"}),
                    _set(f"{CAMPAIGN}.start", "2026-12-10"), _set(f"{CAMPAIGN}.end", "2026-12-12")),
@@ -202,6 +215,9 @@ BROKEN = [
     Mutation("codes path absolute", D, _set("drops[0].codes", "/etc/passwd"), "drops[0].codes"),
     Mutation("codes file a symlink out of the folder", D, _set("drops[0].codes", "codes/evil.csv"), "drops[0].codes",
              "leads outside the config folder", setup=_symlink_out_of_the_folder),
+    Mutation("codes path empty", D, _set("drops[0].codes", ""), "drops[0].codes"),
+    Mutation("codes folder a symlink out of the folder", D, _set("drops[0].codes", "codes/hanami-tin.csv"),
+             "drops[0].codes", "leads outside", setup=_codes_folder_elsewhere),
     Mutation("codes path a folder", D, _set("drops[0].codes", "codes"), "drops[0].codes", "cannot read"),
     # -- Discord names that clash -------------------------------------------------------------------------
     Mutation("two roles with the same name", C, _set("roles.leaf.name", "Member"), "roles.leaf.name",
@@ -215,6 +231,10 @@ BROKEN = [
     Mutation("a tier role that is the member role", C, _set("tiers[0].role", "member"), "tiers[0].role",
              "the member role"),
     Mutation("two tiers with one role", C, _set("tiers[1].role", "leaf"), "tiers[1].role", "already the role"),
+    Mutation("the moderator role named like the member role", C, _set("roles.moderator.name", "Member"),
+             "roles.moderator.name"),
+    Mutation("the mod-log named like the lounge", C, _set("channels.mod-log.name", "lounge"),
+             "channels.mod-log.name"),
     Mutation("two channels with the same name", C, _set("channels.quiz.name", "lounge"), "channels.quiz.name",
              "same name 'lounge'"),
     Mutation("a channel name that Discord lowercases onto another", C, _set("channels.feedback.name", "Lounge"),
@@ -252,6 +272,9 @@ VALID = [
     Mutation("the smallest and the largest snowflake", C,
              _both(_set("community.guild_id", 1), _set("roles.member.id", 2**63 - 1))),
     Mutation("codes path with ./", D, _set("drops[0].codes", "./codes/hanami-tin.csv")),
+    Mutation("codes file a symlink inside the folder", D, _set("drops[0].codes", "codes/alias.csv"),
+             setup=lambda folder: (folder / "codes" / "alias.csv").symlink_to(folder / "codes" / "hanami-tin.csv")),
+    Mutation("cron every other weekday", S, _set("schedules[1].cron", "0 9 * * */2")),
     Mutation("roles whose names differ only in case", C, _set("roles.guest.name", "member")),
     Mutation("a role and a channel with the same name", C, _set("roles.guest.name", "lounge")),
     Mutation("several streak actions", P, _set("streaks.actions", ["prompt_answer", "quiz_correct"])),
@@ -308,3 +331,11 @@ def test_check_reports_the_past_one_off_while_the_bot_still_loads_it(tmp_path, c
     assert re.search(r"schedules\.yaml:\d+: schedules\[6\]\.at: 2026-11-01 20:00 \(Asia/Tokyo\) is in the past", err)
     config = load_config(folder)  # as `run` and /admin reload load it: no clock, no time judgement
     assert config.schedules.by_id("christmas-eve").at == datetime(2026, 11, 1, 20, 0)
+
+
+def test_cron_weekday_steps_count_from_sunday_as_crontab_does():
+    """APScheduler would read `*/2` from Monday (mon, wed, fri, sun); crontab means sun, tue, thu, sat."""
+    from bot.config.schedules import cron_fields
+
+    assert cron_fields("0 9 * * */2")["day_of_week"] == "sun,tue,thu,sat"
+    assert cron_fields("0 9 * * 1-5/2")["day_of_week"] == "mon,wed,fri"

@@ -35,10 +35,11 @@ class ActionParams(Model):
         return iter(())
 
 
-def _channel(config, field: str, key: str | None) -> Iterator[Problem]:
+def _channel(config, field: str, key: str | None, default: bool = False) -> Iterator[Problem]:
     channels = config.community.channels
     if key is not None and key not in channels:
-        yield (field,), f"unknown channel key {key!r} (known: {', '.join(sorted(channels))})"
+        yield (field,), (f"unknown channel key {key!r}{' (the default: set `channel:`)' if default else ''}"
+                         f" (known: {', '.join(sorted(channels))})")
 
 
 class PromptPostParams(ActionParams):
@@ -132,7 +133,7 @@ class AmaAnnounceParams(ActionParams):
     when: str | None = Field(default=None, min_length=1, max_length=100)
 
     def references(self, config) -> Iterator[Problem]:
-        yield from _channel(config, "channel", self.channel)
+        yield from _channel(config, "channel", self.channel, default="channel" not in self.model_fields_set)
 
 
 ACTIONS: dict[str, type[ActionParams]] = {

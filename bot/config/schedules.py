@@ -89,10 +89,15 @@ def _parse_local_datetime(value: object) -> object:
     if isinstance(value, date):
         raise ValueError(f"{value!r} has no time of day (write it like 2026-12-24T20:00)")
     if isinstance(value, str):
+        text = value.strip().replace(" ", "T")
         try:
-            return datetime.fromisoformat(value.strip().replace(" ", "T"))
+            parsed = datetime.fromisoformat(text)
         except ValueError:
             pass
+        else:
+            if "T" not in text:  # a quoted date alone would silently mean midnight
+                raise ValueError(f"{value!r} has no time of day (write it like 2026-12-24T20:00)")
+            return parsed
     raise ValueError(f"{value!r} is not a date and time (write it like 2026-12-24T20:00, local time)")
 
 
@@ -227,14 +232,20 @@ def _cron_day_of_week(field: str) -> str:
     """Crontab weekday numbers (0 or 7 = Sunday) to names: APScheduler 3.x counts 0 as Monday."""
     out: list[str] = []
     for part in field.split(","):
+        every = re.fullmatch(r"\*/(\d+)", part.strip())
+        if every:  # crontab counts from Sunday (0); APScheduler would count `*/2` from Monday
+            if int(every.group(1)) < 1:
+                raise ValueError(f"weekday {part!r} is not valid (a step is 1 or more)")
+            out.extend(_CRON_DOW_NUM[d] for d in range(0, 7, int(every.group(1))))
+            continue
         m = re.fullmatch(r"(\d)(?:-(\d))?(?:/(\d+))?", part.strip())
         if not m:
-            out.append(part)  # names, '*', '*/2': APScheduler reads them the crontab way
+            out.append(part)  # names and '*': APScheduler reads them the crontab way
             continue
         first = int(m.group(1))
         last = int(m.group(2)) if m.group(2) else (7 if m.group(3) else first)
         step = int(m.group(3) or 1)
-        if first > 7 or last > 7 or first > last:
+        if first > 7 or last > 7 or first > last or step < 1:
             raise ValueError(f"weekday {part!r} is not valid (0-7, 0 and 7 are Sunday, or mon..sun)")
         out.extend(_CRON_DOW_NUM[d] for d in range(first, last + 1, step))
     return ",".join(dict.fromkeys(out))
