@@ -252,6 +252,7 @@ VALID = [
     Mutation("quiz with the longest time in a named channel", S,
              _both(_set(f"{QUIZ}.params.seconds", 600), _set(f"{QUIZ}.params.channel", "lounge"))),
     Mutation("quiz with no params (participation defaults)", S, _drop(f"{QUIZ}.params")),
+    Mutation("quiz with params left empty", S, _set(f"{QUIZ}.params", None)),
     Mutation("stats digest per month to the lounge", S,
              _set(f"{STATS}.params", {"period": "month", "channel": "lounge"})),
     Mutation("feedback digest over a year", S, _set(f"{FEEDBACK}.params.days", 365)),

@@ -534,6 +534,11 @@ class Schedule(Model):
     params: dict[str, Any] = Field(default_factory=dict)  # not a deep copy of a shared {} per schedule
 
 
+    @field_validator("params", mode="before")
+    @classmethod
+    def _empty_params(cls, value: Any) -> Any:
+        return {} if value is None else value  # `params:` left empty
+
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
