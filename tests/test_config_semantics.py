@@ -340,3 +340,19 @@ def test_cron_weekday_steps_count_from_sunday_as_crontab_does():
 
     assert cron_fields("0 9 * * */2")["day_of_week"] == "sun,tue,thu,sat"
     assert cron_fields("0 9 * * 1-5/2")["day_of_week"] == "mon,wed,fri"
+
+
+async def test_the_running_bot_skips_a_past_one_off(harness, tmp_path):
+    from bot.clock import FakeClock
+
+    folder = _apply(tmp_path, Mutation("past", S, _set(f"{ONCE}.at", "2026-11-30T20:00")))
+    g = await harness(config=load_config(folder), clock=FakeClock(NOW))
+    await g.advance(hours=2)
+    assert not any("Merry Christmas" in json_text(m) for m in g.channel("announcements").messages)
+    assert not await g.app.db.fetchall("SELECT 1 FROM schedule_ledger WHERE schedule_id = 'christmas-eve'")
+
+
+def json_text(message) -> str:
+    import json
+
+    return (message.content or "") + json.dumps(message.embeds, ensure_ascii=False)

@@ -265,8 +265,8 @@ def _cron_fields(expr: str) -> tuple[tuple[str, str], ...]:
     for name, value in zip(_CRON_NAMES, values):
         for part in value.split(","):
             if not _CRON_PART[name].fullmatch(part):
-                raise ValueError(f"{expr!r} is not a valid cron rule: {part!r} is not {_CRON_ARTICLE.get(name, 'a')} {name} (a number, a range "
-                                 f"like 1-5, a list like 1,3, or *; each may end in /step"
+                raise ValueError(f"{expr!r} is not a valid cron rule: {part!r} is not {_CRON_ARTICLE.get(name, 'a')}"
+                                 f" {name} (a number, a range like 1-5, a list like 1,3, or *; each may end in /step"
                                  f"{_CRON_NAME_HINT.get(name, '')}); 5 fields: minute hour day month weekday,"
                                  " like \"0 9 * * mon-fri\"")
     fields = {"minute": minute, "hour": hour, "day": day, "month": month, "day_of_week": _cron_day_of_week(dow)}
@@ -588,8 +588,9 @@ class Schedule(Model):
         if self.at is not None:
             when = self.at if self.at.tzinfo else local_to_utc(self.at, tz)
             if now is not None and when < now:
-                yield "at", (f"{self.at:%Y-%m-%d %H:%M} ({tz.key}) is in the past (it is now "
-                             f"{now.astimezone(tz):%Y-%m-%d %H:%M}): the bot skips it; remove it or move it")
+                written = f"{self.at:%Y-%m-%d %H:%M}" + (f"{self.at:%z}" if self.at.tzinfo else f" ({tz.key})")
+                yield "at", (f"{written} is in the past (it is now {now.astimezone(tz):%Y-%m-%d %H:%M} {tz.key}):"
+                             " the bot skips it; remove it or move it")
             return
         if not (self.start or self.end):
             return
