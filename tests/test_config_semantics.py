@@ -219,6 +219,10 @@ BROKEN = [
     Mutation("codes folder a symlink out of the folder", D, _set("drops[0].codes", "codes/hanami-tin.csv"),
              "drops[0].codes", "leads outside", setup=_codes_folder_elsewhere),
     Mutation("codes path a folder", D, _set("drops[0].codes", "codes"), "drops[0].codes", "cannot read"),
+    Mutation("a drop announced in a moderators-only channel", D, _set("drops[1].channel", "mod-log"),
+             "drops[1].channel", "moderators-only"),
+    Mutation("visitors let in after the drop closes", D, _set("drops[1].public", "48h"), "drops[1].public",
+             "never could"),
     # -- Discord names that clash -------------------------------------------------------------------------
     Mutation("two roles with the same name", C, _set("roles.leaf.name", "Member"), "roles.leaf.name",
              "same name 'Member'"),
@@ -279,6 +283,7 @@ VALID = [
     Mutation("roles whose names differ only in case", C, _set("roles.guest.name", "member")),
     Mutation("a role and a channel with the same name", C, _set("roles.guest.name", "lounge")),
     Mutation("several streak actions", P, _set("streaks.actions", ["prompt_answer", "quiz_correct"])),
+    Mutation("visitors let in just before the drop closes", D, _set("drops[1].public", "47h")),
     Mutation("campaign drop entries from quiz answers", D, _set("drops[2].entries.action", "quiz_answer")),
 ]
 

@@ -107,6 +107,13 @@ class DropsFile(Model):
             if drop.channel not in community.channels:
                 yield ("drops", i, "channel"), (f"unknown channel key {drop.channel!r} "
                                                 f"(known: {', '.join(sorted(community.channels))})")
+            elif community.channels[drop.channel].kind == "mod":
+                yield ("drops", i, "channel"), (f"{drop.channel!r} is a moderators-only channel: members would "
+                                                "never see the drop; announce it in a public or readonly channel")
+            public = drop.public_offset()
+            if public is not None and drop.closes_after is not None and public >= drop.closes_after:
+                yield ("drops", i, "public"), (f"visitors would start {_fmt(public)} after `opens`, but the drop "
+                                               f"closes {_fmt(drop.closes_after)} after it: they never could")
             last: tuple[str, timedelta] | None = None
             for key, early in drop.early.items():
                 if key not in tier_keys:
