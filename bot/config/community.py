@@ -115,14 +115,14 @@ class CommunityFile(Model):
         yield from self._clashes()
         tier_keys = [t.key for t in self.tiers]
         tier_roles: dict[str, str] = {}
+        everyone = {"visitor": "visitor", "member": "member", self.moderation.moderator_role: "moderator"}
         for i, tier in enumerate(self.tiers):
             if tier_keys.count(tier.key) > 1:
                 yield ("tiers", i, "key"), f"tier key {tier.key!r} is used twice"
             if tier.role not in self.roles:
                 yield ("tiers", i, "role"), _unknown("role", tier.role, self.roles)
-            elif tier.role in (base := {"visitor": "visitor", "member": "member",
-                                        self.moderation.moderator_role: "moderator"}):
-                yield ("tiers", i, "role"), (f"{tier.role!r} is the {base[tier.role]} role: everyone holding it "
+            elif tier.role in everyone:
+                yield ("tiers", i, "role"), (f"{tier.role!r} is the {everyone[tier.role]} role: everyone holding it "
                                              "would count as this tier; give the tier a role of its own")
             elif tier.role in tier_roles:
                 yield ("tiers", i, "role"), (f"the role {tier.role!r} is already the role of tier "
