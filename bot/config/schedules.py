@@ -584,15 +584,15 @@ class Schedule(Model):
     def timing_problems(self, default_tz: str, now: datetime | None) -> Iterator[tuple[str, str]]:
         """(field, problem) for a time rule that never fires: a campaign window with no matching day;
         with `now` (check time), a one-off in the past or a window that has ended."""
+        if self.at is not None and now is None or not (self.at or self.start or self.end):
+            return  # the common case, and the bot's own load: nothing to work out
         tz = self.zone(default_tz)
         if self.at is not None:
             when = self.at if self.at.tzinfo else local_to_utc(self.at, tz)
-            if now is not None and when < now:
+            if when < now:
                 written = f"{self.at:%Y-%m-%d %H:%M}" + (f"{self.at:%z}" if self.at.tzinfo else f" ({tz.key})")
                 yield "at", (f"{written} is in the past (it is now {now.astimezone(tz):%Y-%m-%d %H:%M} {tz.key}):"
                              " the bot skips it; remove it or move it")
-            return
-        if not (self.start or self.end):
             return
         trigger = self.trigger(default_tz)
         begin = local_to_utc(datetime.combine(self.start, time.min), tz) if self.start else _EPOCH
