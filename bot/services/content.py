@@ -18,7 +18,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Mapping
 
+from bot.config.actions import ContentRevealParams
 from bot.config.content import ContentItem, audience_rank, placement_problem, to_utc
 from bot.db import content as repo
 from bot.db.connection import to_db_time
@@ -88,11 +90,11 @@ class ContentService:
         except UserError as exc:
             await self._skipped(guild_id, item.id, exc)
 
-    async def _on_schedule(self, guild_id: int, occurrence, params: dict) -> None:
+    async def _on_schedule(self, guild_id: int, occurrence, params: ContentRevealParams | Mapping[str, Any]) -> None:
         """The `content.reveal` schedule action: params {id}; without an id, the first item without its
         own `at:` that was never revealed. Errors are reported by the schedules service."""
         occ = to_db_time(occurrence) if isinstance(occurrence, datetime) else str(occurrence)
-        content_id = params.get("id")
+        content_id = ContentRevealParams.of(params).id
         if not content_id:
             done = {r["content_id"] for r in await repo.reveals(self.app.db, guild_id)}
             content_id = next((c.id for c in self.items if c.at is None and c.id not in done), None)

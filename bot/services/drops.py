@@ -29,8 +29,9 @@ import random
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Mapping
 
+from bot.config.actions import DropOpenParams
 from bot.config.content import VISITOR_RANK, to_utc
 from bot.config.drops import Drop, read_codes
 from bot.db import drops as repo
@@ -360,11 +361,11 @@ class DropsService:
 
         self.app.scheduler.add_timer(f"{self.CLOSE_PREFIX}{drop_id}", when, fire)
 
-    async def _on_schedule(self, guild_id: int, occurrence, params: dict) -> None:
-        """The `drop.open` schedule action (params {id}). A UserError (already open...) is reported
-        by the schedules service, which owns the occurrence ledger."""
+    async def _on_schedule(self, guild_id: int, occurrence, params: DropOpenParams | Mapping[str, Any]) -> None:
+        """The `drop.open` schedule action (params: DropOpenParams). A UserError (already open...) is
+        reported by the schedules service, which owns the occurrence ledger."""
         occ = to_db_time(occurrence) if isinstance(occurrence, datetime) else str(occurrence)
-        await self.open(guild_id, str(params.get("id", "")), occurrence=occ)
+        await self.open(guild_id, DropOpenParams.of(params).id, occurrence=occ)
 
     # --- open ---------------------------------------------------------------------------------------
     async def open(self, guild_id: int, key: str, *, occurrence: str | None = None, by: int | None = None,

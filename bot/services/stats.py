@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 
+from bot.config.actions import StatsDigestParams
 from bot.db import stats as repo
 from bot.errors import UserError
 
@@ -277,13 +278,14 @@ class StatsService:
         }
 
     # --- schedule action -----------------------------------------------------------------------
-    async def digest(self, guild_id: int, occurrence: datetime, params: Mapping[str, Any] | None) -> bool:
+    async def digest(self, guild_id: int, occurrence: datetime,
+                     params: StatsDigestParams | Mapping[str, Any] | None) -> bool:
         """`stats.digest`: params `period` (week | month, default week) and `channel` (default the
         mod-log). Covers the whole days before the occurrence; sent once per period end."""
         app = self.app
-        params = dict(params or {})
-        period = str(params.get("period") or "week")
-        channel = str(params.get("channel") or app.config.community.moderation.mod_log)
+        params = StatsDigestParams.of(params)
+        period = params.period
+        channel = params.channel or app.config.community.moderation.mod_log
         last_day = self._local_day(occurrence) - timedelta(days=1)
         dedupe_key = f"stats:digest:{guild_id}:{period}:{last_day.isoformat()}"
         report = await self.report(guild_id, period, last_day=last_day)

@@ -13,8 +13,9 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
+from bot.config.actions import QuizStartParams
 from bot.db import quizzes as repo
 from bot.db.connection import to_db_time
 from bot.errors import UserError
@@ -125,17 +126,14 @@ class QuizService:
             await self._advance(run["id"])
 
     # --- starting ---------------------------------------------------------------------------------
-    async def action_start(self, guild_id: int, occurrence: datetime, params: dict[str, Any] | None = None) -> None:
-        """Schedule action `quiz.start` (params: bank, questions, seconds, channel)."""
-        params = params or {}
-        try:
-            await self.start_quiz(guild_id, bank=params.get("bank"), questions=params.get("questions"),
-                                  seconds=params.get("seconds"), channel=params.get("channel"),
-                                  occurrence=occurrence)
-        except UserError as exc:
-            await self.app.audit.note(
-                guild_id, self.app.t("participation.quiz_schedule_skipped", reason=self.app.t(exc.key, **exc.params)),
-                dedupe_key=f"quiz-skipped:{guild_id}:{to_db_time(occurrence)}")
+    async def action_start(self, guild_id: int, occurrence: datetime,
+                           params: QuizStartParams | Mapping[str, Any] | None = None) -> None:
+        """Schedule action `quiz.start` (params: QuizStartParams, checked by `check`). A quiz that
+        cannot start (one is running) raises: the schedules service reports it to the mod-log and
+        `/schedule run-now` answers with it."""
+        params = QuizStartParams.of(params)
+        await self.start_quiz(guild_id, bank=params.bank, questions=params.questions, seconds=params.seconds,
+                              channel=params.channel, occurrence=occurrence)
 
     async def start_quiz(self, guild_id: int, *, bank: str | None = None, questions: int | None = None,
                          seconds: int | None = None, started_by: int | None = None, channel: str | None = None,
