@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 from bot.config import Config, load_config
 from bot.errors import ConfigError
@@ -16,6 +17,19 @@ def load_or_report(config_dir: str) -> Config | None:
             print(line, file=sys.stderr)
         print(f"{len(exc.problems)} problem(s) in {config_dir}/", file=sys.stderr)
         return None
+
+
+def load_env_file() -> None:
+    """Read `.env` from the folder the command runs in (not the package's folder, where python-dotenv
+    looks by default). Variables already set in the environment win."""
+    path = Path.cwd() / ".env"
+    if not path.is_file():
+        return
+    try:
+        from dotenv import load_dotenv
+    except ImportError:  # pragma: no cover - python-dotenv is a dependency
+        return
+    load_dotenv(path)
 
 
 def setup_logging(level: int = logging.INFO) -> None:

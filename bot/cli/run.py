@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.runtime import settle_heap, tune_process
 
-from ._common import setup_logging
+from ._common import load_env_file, setup_logging
 
 HELP = "Connect to Discord and run the bot (needs DISCORD_TOKEN; `python -m bot playground` runs offline)."
 
@@ -18,12 +18,7 @@ NO_TOKEN = ("DISCORD_TOKEN is not set: create a bot at https://discord.com/devel
 
 
 def read_token() -> str | None:
-    try:
-        from dotenv import load_dotenv
-
-        load_dotenv()
-    except ImportError:  # pragma: no cover
-        pass
+    load_env_file()
     token = os.environ.get("DISCORD_TOKEN", "").strip()
     return token or None
 
