@@ -23,7 +23,23 @@ def run(args) -> int:
     if config is None:
         return 1
     setup_logging()
-    return asyncio.run(_sync(config, token, args))
+    try:
+        return asyncio.run(_sync(config, token, args))
+    except Exception as exc:  # no network, a refused token, Discord down: one line, as `run` does
+        print(f"sync failed: {_reason(exc)}", file=sys.stderr)
+        return 1
+
+
+def _reason(exc: BaseException) -> str:
+    import aiohttp
+    import discord
+
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, discord.LoginFailure):
+        return f"Discord refused the token ({detail}); check DISCORD_TOKEN"
+    if isinstance(exc, (aiohttp.ClientError, OSError, asyncio.TimeoutError)):
+        return f"cannot reach Discord ({detail}); check the network and try again"
+    return detail
 
 
 async def _sync(config, token: str, args) -> int:
