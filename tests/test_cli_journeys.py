@@ -53,3 +53,81 @@ def test_sync_without_discord_says_so_in_one_line(failure, tmp_path, monkeypatch
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("sync failed:"), err
     assert "Traceback" not in err
+
+
+# --- read-only commands never create or change a database --------------------------------------------
+READ_ONLY = {
+    "stats": ["stats"],
+    "export": ["export", "feedback"],
+    "preview": ["preview", "--from", "2026-12-01T00:00", "--days", "1"],
+}
+
+
+def _seeded_db(path: Path) -> Path:
+    """A real Kizuna database, as the bot leaves it (closed cleanly)."""
+    from bot.app import App
+    from bot.config import load_config
+
+    async def seed():
+        app = await App.open(load_config(ROOT / "config"), db_path=path, real_scheduler=False)
+        await app.close()
+
+    asyncio.run(seed())
+    return path
+
+
+@pytest.mark.parametrize("command", sorted(READ_ONLY))
+def test_a_mistyped_db_is_not_created_and_is_named(command, tmp_path, monkeypatch, capsys):
+    from bot.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    typo = tmp_path / "data" / "kizuan.db"
+    code = main([*READ_ONLY[command], "--config", str(ROOT / "config"), "--db", str(typo)])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert f"no database at {typo}" in err
+    assert not typo.exists() and not typo.parent.exists()
+
+
+@pytest.mark.parametrize("command", sorted(READ_ONLY))
+def test_a_file_that_is_not_a_database_is_one_line_and_no_hang(command, tmp_path):
+    junk = tmp_path / "notes.db"
+    junk.write_text("these are my notes, not a database\n", encoding="utf-8")
+    result = kizuna(*READ_ONLY[command], "--config", str(ROOT / "config"), "--db", str(junk), cwd=tmp_path)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert f"{junk} is not a Kizuna database" in result.stderr
+    assert junk.read_text(encoding="utf-8") == "these are my notes, not a database\n"
+
+
+@pytest.mark.parametrize("command", sorted(READ_ONLY))
+def test_read_only_commands_leave_an_existing_database_untouched(command, tmp_path, monkeypatch, capsys):
+    from bot.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    db = _seeded_db(tmp_path / "k.db")
+    before = sorted(p.name for p in tmp_path.iterdir()), db.read_bytes()
+    db.chmod(0o444)  # a backup copy, say: reading it must still work
+    try:
+        code = main([*READ_ONLY[command], "--config", str(ROOT / "config"), "--db", str(db)])
+    finally:
+        db.chmod(0o644)
+    assert code == 0, capsys.readouterr().err
+    # SQLite's own -wal/-shm companions may appear (the bot may be running on it meanwhile); nothing else
+    after = sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm")))
+    assert (after, db.read_bytes()) == before
+
+
+@pytest.mark.parametrize("args", [["stats", "--chart", "charts/week.png"],
+                                  ["export", "feedback", "--out", "exports/feedback.csv"]],
+                         ids=["stats-chart", "export-out"])
+def test_writing_into_a_missing_folder_is_one_clear_line(args, tmp_path, monkeypatch, capsys):
+    from bot.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    db = _seeded_db(tmp_path / "k.db")
+    code = main([*args, "--config", str(ROOT / "config"), "--db", str(db)])
+    err = capsys.readouterr().err
+    folder = Path(args[-1]).parent
+    assert code == 2
+    assert f"the folder {folder} does not exist" in err
