@@ -131,3 +131,53 @@ def test_writing_into_a_missing_folder_is_one_clear_line(args, tmp_path, monkeyp
     folder = Path(args[-1]).parent
     assert code == 2
     assert f"the folder {folder} does not exist" in err
+
+
+# --- preview: everything that will post, where, and what ---------------------------------------------
+def test_preview_shows_content_reveals_drop_windows_and_where_actions_post(tmp_path, monkeypatch, capsys):
+    from bot.__main__ import main
+
+    monkeypatch.chdir(tmp_path)  # no database here: pools and prompts start at their beginning
+    assert main(["preview", "--config", str(ROOT / "config"), "--from", "2026-12-05T00:00", "--days", "8"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split("  ") for line in lines[1:]]
+    assert not [r for r in rows if r[2:4] == ["-", "-"]], "an action with no target shown"
+    by_id = {}
+    for when, source, where, text, *tag in rows:
+        by_id.setdefault(source, []).append((when, where, text, tag))
+    # content.yaml reveals (and their teasers) at their `at:` time
+    assert ("2026-12-05 Sat 19:00", "#blossom-garden", "First look: Winter Yuzu Sencha", ["[content reveal]"]) \
+        in by_id["content:winter-yuzu-first-look"]
+    assert any(where == "#announcements" and tag == ["[content teaser]"]
+               for _, where, _, tag in by_id["content:winter-yuzu-first-look"])
+    # drops.yaml windows, one line per audience (Blossoms 24h early, Green Leaf 6h early, members, everyone)
+    assert [w for w, *_ in by_id["drop:hanami-tin"]] == ["2026-12-09 Wed 20:00", "2026-12-10 Thu 14:00",
+                                                           "2026-12-10 Thu 20:00", "2026-12-10 Thu 22:00"]
+    assert by_id["drop:hanami-tin"][0][1:3] == ("#announcements", "Sakura × Hanami illustrated tea tin: open for Blossom")
+    # the daily prompt: its channel and the prompt's own text
+    prompts = by_id["daily-prompt"]
+    assert len(prompts) == 8 and all(where == "#daily-prompt" for _, where, _, _ in prompts)
+    known = {p["text"] for p in __import__("yaml").safe_load((ROOT / "config" / "prompts.yaml").read_text())["prompts"]}
+    assert all(text in known for _, _, text, _ in prompts)
+    assert len({text for _, _, text, _ in prompts}) == 8  # no repeats within a cycle
+
+
+async def test_preview_names_the_prompts_the_bot_then_posts(harness, tmp_path):
+    from datetime import timedelta
+
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from bot.cli.preview import preview_lines
+    from bot.clock import FakeClock
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    start = datetime(2026, 12, 1, 0, 0, tzinfo=tokyo).astimezone(timezone.utc)
+    g = await harness(clock=FakeClock(start))
+    await g.advance(days=1)  # one prompt already posted: the preview reads where the cycle stands
+    lines = await preview_lines(g.config, g.clock.now(), timedelta(days=3), tokyo, db_path=str(g.db_path),
+                                guild_id=g.world.guild_id)
+    predicted = [line.split("  ")[3] for line in lines[1:] if line.split("  ")[1] == "daily-prompt"]
+    await g.advance(days=3)
+    posted = [m.embeds[0]["description"] for m in g.channel("daily-prompt").messages if m.embeds]
+    assert len(posted) == 4 and predicted == posted[1:]

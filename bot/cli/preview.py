@@ -1,4 +1,5 @@
-"""`python -m bot preview [--days 7] [--tz Asia/Tokyo]`: the timeline of what schedules.yaml will post.
+"""`python -m bot preview [--days 7] [--tz Asia/Tokyo]`: the timeline of what schedules.yaml will post,
+where each action posts (and which prompt), content reveals and drop windows.
 
 Pools are resolved from the positions stored in the bot's database (when it exists), exactly as the
 running bot would draw them; nothing is written.
@@ -15,7 +16,8 @@ from bot.clock import SystemClock
 
 from ._common import load_or_report
 
-HELP = "Print what schedules.yaml will post where and when over the next days (pools resolved)."
+HELP = ("Print what will post where and when over the next days: schedules (pools and prompts resolved), "
+        "content reveals and drop windows.")
 
 
 def add_arguments(parser) -> None:
@@ -67,6 +69,7 @@ async def preview_lines(config, start: datetime, span: timedelta, tz: ZoneInfo, 
     from bot.clock import FakeClock
     from bot.db import schedules as repo
     from bot.services.schedules import format_timeline
+    from bot.services.upcoming import upcoming
 
     path = Path(db_path) if db_path else database_path(config)
     if db_path or path.exists():  # read the bot's database, never create or migrate it
@@ -79,7 +82,7 @@ async def preview_lines(config, start: datetime, span: timedelta, tz: ZoneInfo, 
         if guild_id is None:
             guilds = await repo.known_guilds(app.db)
             guild_id = guilds[0] if len(guilds) == 1 else 0
-        entries = await app.schedules.timeline(start, start + span, guild_id)
+        entries = await upcoming(app, start, start + span, guild_id)
     finally:
         await app.close()
     header = (f"# {config.community.community.name}: {len(entries)} scheduled item(s) from "
