@@ -181,3 +181,42 @@ async def test_preview_names_the_prompts_the_bot_then_posts(harness, tmp_path):
     await g.advance(days=3)
     posted = [m.embeds[0]["description"] for m in g.channel("daily-prompt").messages if m.embeds]
     assert len(posted) == 4 and predicted == posted[1:]
+
+
+# --- every database keeps its own last good config -----------------------------------------------------
+def _rename(folder: Path, name: str) -> Path:
+    path = folder / "community.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("name: Sakura Tea House", f"name: {name}", 1), encoding="utf-8")
+    return folder
+
+
+def test_two_databases_in_one_folder_keep_their_own_last_good_config(tmp_path, capsys):
+    from bot.cli.run import load_with_fallback
+    from tests.helpers import config_dir_with
+
+    salon = _rename(config_dir_with(tmp_path), "Sakura Salon")
+    shop = _rename(config_dir_with(tmp_path), "Sakura Shop")
+    data = tmp_path / "data"
+    assert load_with_fallback(str(salon), str(data / "salon.db")).community.community.name == "Sakura Salon"
+    assert load_with_fallback(str(shop), str(data / "shop.db")).community.community.name == "Sakura Shop"
+    # the salon's brand team breaks their config: the salon falls back to the salon's last good one
+    (salon / "community.yaml").write_text("community: [broken\n", encoding="utf-8")
+    config = load_with_fallback(str(salon), str(data / "salon.db"))
+    assert config is not None and config.community.community.name == "Sakura Salon"
+    assert "running on the last good config saved in" in capsys.readouterr().err
+
+
+async def test_the_app_saves_its_last_good_config_beside_its_own_database(tmp_path):
+    from bot.app import App
+    from bot.config import load_config
+
+    config = load_config(ROOT / "config")
+    first = await App.open(config, db_path=tmp_path / "salon.db", real_scheduler=False)
+    second = await App.open(config, db_path=tmp_path / "shop.db", real_scheduler=False)
+    try:
+        assert first.last_good_dir != second.last_good_dir
+        assert first.last_good_dir.parent == tmp_path and first.last_good_dir.name.startswith("salon")
+    finally:
+        await first.close()
+        await second.close()
