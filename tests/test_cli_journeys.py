@@ -30,6 +30,15 @@ def test_a_dotenv_in_the_folder_you_run_from_is_read(tmp_path):
     assert result.returncode == 1 and "config folder not found" in result.stderr
 
 
+def test_every_command_reads_the_dotenv_for_example_the_database(tmp_path):
+    _seeded_db(tmp_path / "tea.db")
+    (tmp_path / ".env").write_text("KIZUNA_DB=tea.db\n", encoding="utf-8")
+    result = kizuna("stats", "--config", str(ROOT / "config"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Community stats" in result.stdout
+    assert not (tmp_path / "data").exists()  # not the default data/kizuna.db
+
+
 def _refuse_login(exc):
     async def login(self, token):
         raise exc
