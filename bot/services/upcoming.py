@@ -35,7 +35,8 @@ async def upcoming(app: "App", start: datetime, end: datetime, guild_id: int) ->
 
 
 async def _with_action_targets(app: "App", entries: list[TimelineEntry], guild_id: int) -> list[TimelineEntry]:
-    params = {s.id: dict(s.params or {}) for s in app.config.schedules.schedules}
+    schedules = getattr(app.config, "schedules", None)
+    params = {s.id: dict(s.params or {}) for s in (schedules.schedules if schedules else ())}
     prompt_times = [e.when for e in entries if e.action == "prompt.post" and not e.paused]
     prompts = iter(await app.participation.prompts.upcoming(guild_id, prompt_times)
                    if prompt_times and "participation" in app.features else [])
