@@ -229,3 +229,32 @@ async def test_the_app_saves_its_last_good_config_beside_its_own_database(tmp_pa
     finally:
         await first.close()
         await second.close()
+
+
+ACTION_SCHEDULES = {  # action -> (params, the channel the preview must name)
+    "prompt.post": ({}, "#daily-prompt"),
+    "quiz.start": ({"bank": "tea", "questions": 3}, "#quiz"),
+    "content.reveal": ({"id": "brewing-guide-hojicha"}, "#leaf-lounge"),
+    "drop.open": ({"id": "prompt-champions"}, "#announcements"),
+    "feedback.digest": ({"days": 7, "channel": "mod-log"}, "#mod-log"),
+    "stats.digest": ({"period": "week"}, "#mod-log"),
+    "ama.announce": ({"topic": "Tea farming", "channel": "lounge"}, "#lounge"),
+}
+
+
+@pytest.mark.parametrize("action", sorted(ACTION_SCHEDULES))
+def test_preview_names_where_every_action_posts(action, tmp_path, monkeypatch, capsys):
+    from bot.__main__ import main
+    from bot.config.schedules import KNOWN_ACTIONS
+    from tests.helpers import config_dir_with
+
+    assert set(ACTION_SCHEDULES) == set(KNOWN_ACTIONS)  # a new action needs a line here
+    params, channel = ACTION_SCHEDULES[action]
+    folder = config_dir_with(tmp_path, {"schedules.yaml": {"pools": None, "schedules": [
+        {"id": "only", "daily": "07:00", "action": action, "params": params}]}})
+    monkeypatch.chdir(tmp_path)
+    assert main(["preview", "--config", str(folder), "--from", "2026-12-01T00:00", "--days", "1"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if "  only  " in line)
+    when, _, where, text, tag = line.split("  ")
+    assert (when, where, tag) == ("2026-12-01 Tue 07:00", channel, f"[{action}]")
+    assert text != "-"

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping
 
 from bot.config.content import to_utc
+from bot.db import content as content_repo
 from bot.services.schedules import TimelineEntry
 
 if TYPE_CHECKING:
@@ -43,14 +44,16 @@ async def _with_action_targets(app: "App", entries: list[TimelineEntry], guild_i
     out = []
     for e in entries:
         if e.action and not e.paused:
-            channel, text = _action_target(app, e.action, params.get(e.schedule_id, {}),
-                                           next(prompts, None) if e.action == "prompt.post" else None)
+            channel, text = await _action_target(app, guild_id, e.action, params.get(e.schedule_id, {}),
+                                                 next(prompts, None) if e.action == "prompt.post" else None)
             e = replace(e, channel=e.channel or channel, first_line=e.first_line or text)
         out.append(e)
     return out
 
 
-def _action_target(app: "App", action: str, params: Mapping[str, Any], prompt) -> tuple[str | None, str]:
+async def _action_target(app: "App", guild_id: int, action: str, params: Mapping[str, Any],
+                         prompt) -> tuple[str | None, str]:
+    """(channel key, what it posts) for one action occurrence, as the action's handler decides them."""
     channel = params.get("channel")
     text = ""
     try:
@@ -62,12 +65,21 @@ def _action_target(app: "App", action: str, params: Mapping[str, Any], prompt) -
         elif action == "drop.open":
             spec = next(d for d in app.config.drops.drops if d.id == params.get("id"))
             channel, text = channel or spec.channel, spec.item
-        elif action == "content.reveal":
-            item = next((c for c in app.config.content.content if c.id == params.get("id")), None)
-            if item is None:
-                text = "the next content item without its own time"
+        elif action == "content.reveal":  # params {id}; without one, the first untimed item never revealed
+            items = app.config.content.content
+            if params.get("id"):
+                item = next(c for c in items if c.id == params["id"])
             else:
-                channel, text = channel or item.channel, item.title or item.text.splitlines()[0]
+                done = {r["content_id"] for r in await content_repo.reveals(app.db, guild_id)}
+                item = next((c for c in items if c.at is None and c.id not in done), None)
+            if item is None:
+                text = "(nothing left to reveal)"
+            else:
+                channel, text = channel or item.channel, item.title or (item.text.splitlines() or [item.id])[0]
+        elif action == "feedback.digest":
+            text = f"feedback digest: the last {params.get('days', 7)} days"
+        elif action == "stats.digest":
+            text = f"stats digest: the past {params.get('period') or 'week'}"
         elif action == "ama.announce":
             text = str(params.get("topic") or "the next AMA")
         if channel is None and action in DEFAULT_CHANNEL:
