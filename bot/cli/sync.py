@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 
 from ._common import load_or_report, setup_logging
@@ -22,7 +23,7 @@ def run(args) -> int:
     config = load_or_report(args.config)
     if config is None:
         return 1
-    setup_logging()
+    setup_logging(logging.WARNING)  # the result is one line; discord.py's INFO chatter is not wanted here
     try:
         return asyncio.run(_sync(config, token, args))
     except Exception as exc:  # no network, a refused token, Discord down: one line, as `run` does
