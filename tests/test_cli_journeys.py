@@ -258,3 +258,23 @@ def test_preview_names_where_every_action_posts(action, tmp_path, monkeypatch, c
     when, _, where, text, tag = line.split("  ")
     assert (when, where, tag) == ("2026-12-01 Tue 07:00", channel, f"[{action}]")
     assert text != "-"
+
+
+def test_stats_reads_while_the_bot_is_writing(tmp_path, monkeypatch, capsys):
+    import sqlite3
+
+    from bot.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    db = _seeded_db(tmp_path / "k.db")
+    bot = sqlite3.connect(db, isolation_level=None)  # the running bot, in the middle of a write
+    try:
+        bot.execute("PRAGMA journal_mode=WAL")
+        bot.execute("BEGIN IMMEDIATE")
+        bot.execute("INSERT INTO audit_log (guild_id, actor_id, action, target, detail, created_at)"
+                    " VALUES (1, 2, 'x', '', '', '2026-12-01T00:00:00.000000Z')")
+        assert main(["stats", "--config", str(ROOT / "config"), "--db", str(db)]) == 0
+        assert "Community stats" in capsys.readouterr().out
+    finally:
+        bot.execute("ROLLBACK")
+        bot.close()
