@@ -15,6 +15,8 @@ HELP = "Try the bot offline: act as any member of a fake server in a terminal RE
 def add_arguments(parser) -> None:
     parser.add_argument("--db", help="SQLite file to use (default: a fresh temporary one)")
     parser.add_argument("--script", help="run the lines of FILE instead of a prompt and print the transcript")
+    parser.add_argument("--files", help="folder for the attachments the bot sends, e.g. CSV exports "
+                                        "(default: kizuna-playground-files in the system's temporary folder)")
     parser.add_argument("--as", dest="user", default="mod",
                         help="who you are at the start (default: mod; others: alice, bob, carol, vera)")
 
@@ -39,7 +41,8 @@ def run(args) -> int:
 
 async def _play(config, args, lines) -> int:
     from bot.offline import Harness
-    from bot.offline.playground import Playground, install_completion
+    from bot.clock import FakeClock
+    from bot.offline.playground import Playground, install_completion, session_start
 
     tmp = None
     db_path = args.db
@@ -47,9 +50,10 @@ async def _play(config, args, lines) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="kizuna-playground-")
         db_path = str(Path(tmp.name) / "playground.db")
     try:
-        harness = await Harness.start(config=config, db_path=db_path, strict=False)
+        harness = await Harness.start(config=config, db_path=db_path, strict=False,
+                                      clock=FakeClock(session_start(config)))
         try:
-            pg = Playground(harness, user=args.user)
+            pg = Playground(harness, user=args.user, files_dir=args.files)
             if args.user not in harness.world.names:
                 print(f"unknown user {args.user!r} (known: {', '.join(harness.world.names)})", file=sys.stderr)
                 return 2

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.runtime import settle_heap, tune_process
 
-from ._common import setup_logging
+from ._common import load_env_file, setup_logging
 
 HELP = "Connect to Discord and run the bot (needs DISCORD_TOKEN; `python -m bot playground` runs offline)."
 
@@ -18,12 +18,7 @@ NO_TOKEN = ("DISCORD_TOKEN is not set: create a bot at https://discord.com/devel
 
 
 def read_token() -> str | None:
-    try:
-        from dotenv import load_dotenv
-
-        load_dotenv()
-    except ImportError:  # pragma: no cover
-        pass
+    load_env_file()
     token = os.environ.get("DISCORD_TOKEN", "").strip()
     return token or None
 
@@ -58,12 +53,12 @@ def run_loop(main):
 def load_with_fallback(config_dir: str, db_arg: str | None):
     """The config; if it is broken, the last good copy kept beside the database (the bot keeps
     running as before, and says loudly why). None when there is nothing good to run on."""
-    from bot.app import LAST_GOOD, database_path
+    from bot.app import database_path, last_good_path, last_good_to_read
     from bot.config.loader import load_config_or_last_good, save_last_good
     from bot.errors import ConfigError
 
-    snapshot = Path(db_arg or os.environ.get("KIZUNA_DB") or _database_in(config_dir) or "data/kizuna.db"
-                    ).parent / LAST_GOOD
+    snapshot = last_good_to_read(db_arg or os.environ.get("KIZUNA_DB") or _database_in(config_dir)
+                                 or "data/kizuna.db")
     try:
         config, problems = load_config_or_last_good(config_dir, snapshot)
     except ConfigError as exc:
@@ -78,7 +73,7 @@ def load_with_fallback(config_dir: str, db_arg: str | None):
         print(f"running on the last good config saved in {snapshot}/; fix the problems above, then "
               "/admin reload", file=sys.stderr)
     else:
-        save_last_good(config, database_path(config, db_arg).parent / LAST_GOOD)
+        save_last_good(config, last_good_path(database_path(config, db_arg)))
     return config
 
 

@@ -34,6 +34,14 @@ class PoolPrompt:
     suggested_by: int | None = None
 
 
+def choose_prompt(guild_id: int, cycle: int, used: set[str], pool: list[PoolPrompt]) -> tuple[int, PoolPrompt]:
+    """(cycle, prompt) for the next post: one not used in this cycle, or a new cycle once all were."""
+    remaining = [p for p in pool if p.key not in used]
+    if not remaining:  # the whole pool has been used: a new cycle starts
+        cycle, used, remaining = cycle + 1, set(), list(pool)
+    return cycle, random.Random(f"{guild_id}:{cycle}:{len(used)}").choice(remaining)
+
+
 @dataclass(frozen=True)
 class PromptPost:
     id: int
@@ -68,6 +76,29 @@ class PromptService:
             out.append(PoolPrompt(f"s-{row['id']}", row["text"], suggested_by=row["user_id"]))
         return out
 
+    async def upcoming(self, guild_id: int, occurrences: list[datetime]) -> list[PoolPrompt | None]:
+        """The prompt each of these `prompt.post` occurrences (in order) will post, read-only: already
+        picked ones as stored, the rest by the same rule `post` uses (for `python -m bot preview`)."""
+        pool = await self.pool(guild_id)
+        by_key = {p.key: p for p in pool}
+        cycle = await repo.current_cycle(self.app.db, guild_id)
+        used = await repo.used_in_cycle(self.app.db, guild_id, cycle)
+        out: list[PoolPrompt | None] = []
+        for occurrence in occurrences:
+            row = await repo.prompt_post_for(self.app.db, guild_id, to_db_time(occurrence))
+            if row is not None:
+                out.append(by_key.get(row["prompt_key"]) or PoolPrompt(row["prompt_key"], row["text"]))
+                continue
+            if not pool:
+                out.append(None)
+                continue
+            new_cycle, pick = choose_prompt(guild_id, cycle, used, pool)
+            if new_cycle != cycle:
+                cycle, used = new_cycle, set()
+            used = used | {pick.key}
+            out.append(pick)
+        return out
+
     # --- posting ----------------------------------------------------------------------------------
     async def action_post(self, guild_id: int, occurrence: datetime,
                           params: PromptPostParams | Mapping[str, Any] | None = None) -> None:
@@ -88,11 +119,7 @@ class PromptService:
                 return None
             async with self.app.db.transaction() as tx:
                 cycle = await repo.current_cycle(tx, guild_id)
-                used = await repo.used_in_cycle(tx, guild_id, cycle)
-                remaining = [p for p in pool if p.key not in used]
-                if not remaining:  # the whole pool has been used: a new cycle starts
-                    cycle, used, remaining = cycle + 1, set(), list(pool)
-                pick = random.Random(f"{guild_id}:{cycle}:{len(used)}").choice(remaining)
+                cycle, pick = choose_prompt(guild_id, cycle, await repo.used_in_cycle(tx, guild_id, cycle), pool)
                 await repo.insert_prompt_post(tx, guild_id=guild_id, occurrence=occ, cycle=cycle,
                                               prompt_key=pick.key, text=pick.text, channel=channel,
                                               at=self.app.clock.now())
