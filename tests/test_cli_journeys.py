@@ -11,6 +11,7 @@ from pathlib import Path
 import aiohttp
 import discord
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -234,7 +235,7 @@ async def test_the_app_saves_its_last_good_config_beside_its_own_database(tmp_pa
 ACTION_SCHEDULES = {  # action -> (params, the channel the preview must name)
     "prompt.post": ({}, "#daily-prompt"),
     "quiz.start": ({"bank": "tea", "questions": 3}, "#quiz"),
-    "content.reveal": ({"id": "brewing-guide-hojicha"}, "#leaf-lounge"),
+    "content.reveal": ({"id": "weekly-tip"}, "#leaf-lounge"),  # an item with no `at:` (added below)
     "drop.open": ({"id": "prompt-champions"}, "#announcements"),
     "feedback.digest": ({"days": 7, "channel": "mod-log"}, "#mod-log"),
     "stats.digest": ({"period": "week"}, "#mod-log"),
@@ -252,6 +253,10 @@ def test_preview_names_where_every_action_posts(action, tmp_path, monkeypatch, c
     params, channel = ACTION_SCHEDULES[action]
     folder = config_dir_with(tmp_path, {"schedules.yaml": {"pools": None, "schedules": [
         {"id": "only", "daily": "07:00", "action": action, "params": params}]}})
+    content = yaml.safe_load((folder / "content.yaml").read_text(encoding="utf-8"))
+    content["content"].append({"id": "weekly-tip", "tier": "leaf", "channel": "leaf-lounge",
+                               "title": "Weekly tip", "text": "Warm the pot first."})
+    (folder / "content.yaml").write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     assert main(["preview", "--config", str(folder), "--from", "2026-12-01T00:00", "--days", "1"]) == 0
     line = next(line for line in capsys.readouterr().out.splitlines() if "  only  " in line)
