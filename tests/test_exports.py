@@ -125,7 +125,7 @@ async def test_moderators_export_from_discord_with_names_and_it_is_audited(harne
     alice = g.user_id("alice")
     await members_repo.record_join(app.db, guild_id=app.guild_id, user_id=alice, via="open", at=g.clock.now())
     reply = await g.slash("/admin export", user="mod", options={"kind": "members"})
-    assert "members export: 1 row(s)" in reply.text and "Asia/Tokyo" in reply.text
+    assert "members export: 1 row." in reply.text and "Asia/Tokyo" in reply.text
     (name, data), = reply.files
     rows = read_csv(data)
     assert name.startswith("members-") and name.endswith(".csv")
