@@ -102,7 +102,7 @@ def forged(text: str) -> list[str]:
         if any(MASKED_LINK.match(text, i) for i in unescaped(text, "[")):
             problems.append("masked link")
         problems.append("bracket")
-    for line in re.split(r"\r\n|\r|\n", text):
+    for line in text.splitlines():
         body = line.lstrip(" \t\u3000")
         if body.startswith(("#", "-#", ">")):
             problems.append(f"line start {body[:3]!r}")
@@ -143,7 +143,7 @@ def test_the_real_address_stays_visible():
     assert "https://evil.example/x" in out and "click me" in out
 
 
-RELAY_ALPHABET = "[]()#->\\ \n\r\tab:/.h*_`@\u3000茶"
+RELAY_ALPHABET = "[]()#->\\ \n\r\tab:/.h*_`@\u3000\u2028\x0c茶"
 
 
 @pytest.mark.parametrize("seed", range(60))

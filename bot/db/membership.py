@@ -120,18 +120,26 @@ async def log_event(db: Database, **kwargs: Any) -> int:
 
 
 # --- applications --------------------------------------------------------------------------------------
-async def create_application(db: Database, *, guild_id: int, user_id: int, answers: list[dict], at: datetime,
+async def create_application(tx: Tx, *, guild_id: int, user_id: int, answers: list[dict], at: datetime,
                              expires_at: datetime) -> dict | None:
-    """Insert a pending application; None if the person already has one pending."""
-    async with db.transaction() as tx:
-        row = await tx.fetchone(
-            "INSERT INTO applications (guild_id, user_id, status, answers, created_at, expires_at)"
-            " VALUES (?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *",
-            (guild_id, user_id, json.dumps(answers, ensure_ascii=False), to_db_time(at), to_db_time(expires_at)),
-        )
-        if row is not None:
-            await add_event(tx, guild_id=guild_id, user_id=user_id, kind="applied", at=at, detail=str(row["id"]))
-        return _row(row)
+    """Insert a pending application inside the caller's transaction (which queues its card with it);
+    None if the person already has one pending."""
+    row = await tx.fetchone(
+        "INSERT INTO applications (guild_id, user_id, status, answers, created_at, expires_at)"
+        " VALUES (?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *",
+        (guild_id, user_id, json.dumps(answers, ensure_ascii=False), to_db_time(at), to_db_time(expires_at)),
+    )
+    if row is not None:
+        await add_event(tx, guild_id=guild_id, user_id=user_id, kind="applied", at=at, detail=str(row["id"]))
+    return _row(row)
+
+
+async def pending_without_card(db: Database, card_prefix: str) -> list[dict]:
+    """Pending applications whose queue card was never queued (no outbox row `<card_prefix><id>`)."""
+    rows = await db.fetchall(
+        "SELECT * FROM applications a WHERE a.status = 'pending'"
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = ? || a.id) ORDER BY a.id", (card_prefix,))
+    return [_row(r) for r in rows]
 
 
 async def get_application(db: Database, application_id: int) -> dict | None:

@@ -50,7 +50,8 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], *, bom: bool
     return buffer.getvalue().encode("utf-8-sig" if bom else "utf-8")
 
 
-_NEWLINE = re.compile(r"(\r\n|\r|\n)")
+# every line break str.splitlines knows (a client may honour more than \n)
+_NEWLINE = re.compile("(\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])")
 _LINE_START = re.compile(r"^([ \t\u3000]*)(-#|#|>)")
 
 
