@@ -96,7 +96,8 @@ async def questions_without_post(db: Database, post_prefix: str) -> list[dict]:
     rows = await db.fetchall(
         f"SELECT {', '.join('q.' + c.strip() for c in _QUESTION_COLUMNS.split(','))} FROM ama_questions q"
         " JOIN ama_sessions s ON s.id = q.session_id WHERE s.status = 'open'"
-        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = ? || q.id) ORDER BY q.id", (post_prefix,))
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = CAST(? AS TEXT) || CAST(q.id AS TEXT))"
+        " ORDER BY q.id", (post_prefix,))
     return [_question(r) for r in rows]
 
 

@@ -54,8 +54,9 @@ async def items_missing_posts(db: Database, *, post_prefix: str, queue_prefix: s
     row under `<prefix><id>` (rows an older version left when it died between the two)."""
     rows = await db.fetchall(
         f"SELECT {_ITEM_COLUMNS} FROM feedback_items i"
-        " WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = ? || i.id)"
-        " OR (i.flagged = 1 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = ? || i.id))"
+        " WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = CAST(? AS TEXT) || CAST(i.id AS TEXT))"
+        " OR (i.flagged = 1 AND NOT EXISTS"
+        " (SELECT 1 FROM outbox o WHERE o.dedupe_key = CAST(? AS TEXT) || CAST(i.id AS TEXT)))"
         " ORDER BY i.id",
         (post_prefix, queue_prefix),
     )

@@ -138,7 +138,8 @@ async def pending_without_card(db: Database, card_prefix: str) -> list[dict]:
     """Pending applications whose queue card was never queued (no outbox row `<card_prefix><id>`)."""
     rows = await db.fetchall(
         "SELECT * FROM applications a WHERE a.status = 'pending'"
-        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = ? || a.id) ORDER BY a.id", (card_prefix,))
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = CAST(? AS TEXT) || CAST(a.id AS TEXT))"
+        " ORDER BY a.id", (card_prefix,))
     return [_row(r) for r in rows]
 
 

@@ -174,7 +174,8 @@ async def suggestions_without_card(db: Database, card_prefix: str) -> list[dict]
     """Pending suggestions whose mod-queue card was never queued (no outbox row `<card_prefix><id>`)."""
     rows = await db.fetchall(
         "SELECT id, guild_id, user_id, text FROM prompt_suggestions p WHERE p.status = 'pending'"
-        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = ? || p.id) ORDER BY p.id", (card_prefix,))
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = CAST(? AS TEXT) || CAST(p.id AS TEXT))"
+        " ORDER BY p.id", (card_prefix,))
     return [dict(r) for r in rows]
 
 
