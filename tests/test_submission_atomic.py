@@ -6,6 +6,7 @@ Submissions: a feedback item (public post; the mod-queue copy when flagged), an 
 queue card), an AMA question (its post in the thread), a prompt suggestion (its mod-queue card)."""
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timezone
 
@@ -16,6 +17,8 @@ from bot.clock import FakeClock
 from bot.config import load_config
 from bot.config.loader import Config
 from bot.db.connection import to_db_time
+from bot.errors import UserError
+from bot.services.ama import MAX_QUESTIONS_PER_MEMBER
 from bot.services.messages import Sent
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
@@ -193,8 +196,8 @@ async def write_as_an_older_version(db) -> None:
     async with db.transaction() as tx:
         await tx.execute(
             "INSERT INTO feedback_items (guild_id, author_id, category, title, text, anonymous, flagged, flag_reasons,"
-            " source_url, created_at, updated_at) VALUES (?, ?, 'product', 'Lost', 'A lost [item](https://evil.example)',"
-            " 0, 0, '', NULL, ?, ?)", (GUILD, BOB, now, now))
+            " source_url, created_at, updated_at) VALUES (?, ?, 'product', 'Lost',"
+            " 'A lost [item](https://evil.example)', 0, 0, '', NULL, ?, ?)", (GUILD, BOB, now, now))
         await tx.execute(
             "INSERT INTO feedback_items (guild_id, author_id, category, title, text, anonymous, flagged, flag_reasons,"
             " source_url, created_at, updated_at) VALUES (?, ?, 'product', 'Scam?', 'Is this a scam?', 1, 1,"
@@ -255,5 +258,21 @@ async def test_the_applicant_of_a_repaired_application_is_not_stuck(tmp_path):
         application_id = int(cards[0].buttons[0].custom_id.rsplit(":", 1)[1])
         decision = await app.membership.applications.approve(application_id, MOD)
         assert decision.approved
+    finally:
+        await app.close()
+
+
+async def test_simultaneous_questions_respect_the_per_member_limit(tmp_path):
+    """The limit is counted in the question's own transaction, so a burst cannot slip past it."""
+    app = await open_app(tmp_path / "k.db")
+    try:
+        await open_ama(app)
+        results = await asyncio.gather(*(app.ama.ask(GUILD, BOB, f"Question number {n}?") for n in range(8)),
+                                       return_exceptions=True)
+        refused = [r for r in results if isinstance(r, UserError)]
+        assert len(results) - len(refused) == MAX_QUESTIONS_PER_MEMBER
+        assert {r.key for r in refused} == {"ama.too_many_questions"}
+        assert await app.db.fetchval("SELECT COUNT(*) FROM ama_questions") == MAX_QUESTIONS_PER_MEMBER
+        assert await missing_posts(app.db) == []
     finally:
         await app.close()
