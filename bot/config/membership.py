@@ -25,6 +25,9 @@ class InviteSettings(Model):
     max_failed_attempts: int = Field(default=5, ge=1)
     attempt_window_minutes: int = Field(default=15, ge=1)  # wrong codes counted over this window
     lockout_minutes: int = Field(default=30, ge=1)
+    # wrong codes from everyone together within attempt_window_minutes: past it, codes are paused for
+    # everyone until the window has room again (many accounts guessing share one budget)
+    community_max_failed_attempts: int = Field(default=20, ge=1)
 
 
 class MembershipSettings(Model):

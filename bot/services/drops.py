@@ -22,8 +22,6 @@ drop's own `opens:` (armed here as a timer) create a run; closing ends it; the k
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import logging
 import random
 import secrets
@@ -41,6 +39,7 @@ from bot.db.drops import ClaimOutcome, ReleaseOutcome
 from bot.errors import UserError
 
 from .messages import Button, OutMessage, Target
+from .safety import write_csv
 
 log = logging.getLogger(__name__)
 
@@ -794,15 +793,13 @@ class DropsService:
         if row is None:
             raise UserError("drops.not_started", item=spec.item)
         failed = {int(f["target"]) for f in await outbox_repo.failed_with_prefix(self.app.db, f"drop:{row['id']}:dm:")}
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["drop", "run", "claim_id", "user_id", "source", "status", "slot", "claimed_at",
-                         "released_at", "released_by", "code", "dm_failed"])
-        for c in await repo.export_rows(self.app.db, row["id"]):
-            writer.writerow([key, row["id"], c["claim_id"], c["user_id"], c["source"], c["status"], c["slot"] or "",
-                             c["claimed_at"], c["released_at"] or "", c["released_by"] or "", c["code"] or "",
-                             "yes" if c["user_id"] in failed else ""])
-        return f"{key}-run{row['id']}.csv", out.getvalue().encode("utf-8")
+        header = ["drop", "run", "claim_id", "user_id", "source", "status", "slot", "claimed_at",
+                  "released_at", "released_by", "code", "dm_failed"]
+        rows = [[key, row["id"], c["claim_id"], c["user_id"], c["source"], c["status"], c["slot"] or "",
+                 c["claimed_at"], c["released_at"] or "", c["released_by"] or "", c["code"] or "",
+                 "yes" if c["user_id"] in failed else ""] for c in await repo.export_rows(self.app.db, row["id"])]
+        # every cell neutralised: a code from codes/*.csv could start with = + - @
+        return f"{key}-run{row['id']}.csv", write_csv(header, rows, bom=False)
 
     async def latest_run(self, guild_id: int, key: str) -> dict | None:
         return await repo.latest(self.app.db, guild_id, key)

@@ -13,6 +13,7 @@ from bot.db import participation as repo
 from bot.db.connection import to_db_time
 from bot.errors import UserError
 from bot.services.messages import Button, OutMessage, Sent, Target
+from bot.services.safety import relay
 
 from .ledger import Ledger
 
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 SUGGESTION_MIN_LENGTH = 10
 POST_KEY = "prompt:"  # outbox dedupe key prefix of prompt posts: prompt:<post id>
+SUGGESTION_KEY = "prompt-suggestion:"  # outbox dedupe key prefix of a suggestion's mod-queue card
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class PromptService:
 
     async def start(self) -> None:
         self._threads.update(await repo.prompt_threads(self.app.db))
+        await self._repair_suggestion_cards()
 
     # --- the pool ---------------------------------------------------------------------------------
     async def pool(self, guild_id: int) -> list[PoolPrompt]:
@@ -140,7 +143,8 @@ class PromptService:
         day = occurrence.astimezone(self.app.config.timezone).date().isoformat()
         embed: dict[str, Any] = {
             "title": self.app.t("participation.prompt_title", date=day),
-            "description": prompt.text,
+            # a member's approved suggestion is relayed safely; the brand team's own prompts are as written
+            "description": relay(prompt.text) if prompt.suggested_by else prompt.text,
             "footer": {"text": self.app.t("participation.prompt_footer")},
         }
         if prompt.image_url:
@@ -179,24 +183,42 @@ class PromptService:
             raise UserError("participation.suggestion_too_short", min=SUGGESTION_MIN_LENGTH)
         if len(text) > self.settings.suggestion_max_length:
             raise UserError("participation.suggestion_too_long", max=self.settings.suggestion_max_length)
-        suggestion_id = await repo.add_suggestion(self.app.db, guild_id=guild_id, user_id=user_id, text=text,
-                                                  at=self.app.clock.now(),
-                                                  max_pending=self.settings.suggestion_max_pending)
+        # the suggestion and its mod-queue card are one transaction: a crash leaves both or neither
+        async with self.app.db.transaction() as tx:
+            suggestion_id = await repo.add_suggestion(tx, guild_id=guild_id, user_id=user_id, text=text,
+                                                      at=self.app.clock.now(),
+                                                      max_pending=self.settings.suggestion_max_pending)
+            if suggestion_id is not None:
+                await self._queue_card(tx, guild_id, suggestion_id, user_id, text)
         if suggestion_id is None:
             raise UserError("participation.suggestion_too_many", max=self.settings.suggestion_max_pending)
+        self.app.outbox.wake()
+        return suggestion_id
+
+    async def _queue_card(self, tx, guild_id: int, suggestion_id: int, user_id: int, text: str) -> None:
         embed = {
             "title": self.app.t("participation.suggestion_title", id=suggestion_id),
-            "description": text,
+            "description": relay(text),
             "fields": [{"name": self.app.t("participation.suggestion_from"), "value": f"<@{user_id}>"}],
         }
         buttons = (
             Button(self.app.t("participation.approve"), custom_id=f"kizuna:prompt:approve:{suggestion_id}", style="success"),
             Button(self.app.t("participation.reject"), custom_id=f"kizuna:prompt:reject:{suggestion_id}", style="danger"),
         )
-        await self.app.outbox.post(guild_id, Target.channel(self.app.config.community.moderation.mod_queue),
-                                   OutMessage(embeds=(embed,), buttons=buttons),
-                                   dedupe_key=f"prompt-suggestion:{suggestion_id}")
-        return suggestion_id
+        await self.app.outbox.post_in(tx, guild_id, Target.channel(self.app.config.community.moderation.mod_queue),
+                                      OutMessage(embeds=(embed,), buttons=buttons),
+                                      dedupe_key=f"{SUGGESTION_KEY}{suggestion_id}")
+
+    async def _repair_suggestion_cards(self) -> None:
+        """Queue the card of every pending suggestion an older version stored without it."""
+        rows = await repo.suggestions_without_card(self.app.db, SUGGESTION_KEY)
+        if not rows:
+            return
+        async with self.app.db.transaction() as tx:
+            for row in rows:
+                await self._queue_card(tx, row["guild_id"], row["id"], row["user_id"], row["text"])
+        log.warning("queued the missing mod-queue card of %d prompt suggestion(s)", len(rows))
+        self.app.outbox.wake()
 
     async def decide(self, guild_id: int, suggestion_id: int, moderator_id: int, *, approve: bool) -> dict:
         row = await repo.decide_suggestion(self.app.db, suggestion_id, approve=approve, moderator_id=moderator_id,
@@ -212,6 +234,6 @@ class PromptService:
         await self.app.outbox.post(
             guild_id, Target.dm(row["user_id"]),
             OutMessage(content=self.app.t("participation.suggestion_approved_dm" if approve
-                                          else "participation.suggestion_rejected_dm", text=row["text"])),
+                                          else "participation.suggestion_rejected_dm", text=relay(row["text"]))),
             dedupe_key=f"prompt-suggestion:{suggestion_id}:decided")
         return row
