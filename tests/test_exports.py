@@ -14,7 +14,9 @@ from bot.clock import FakeClock
 from bot.config import load_config
 from bot.db import membership as members_repo
 from bot.db import participation as points_repo
-from bot.services.exports import FORMULA_START, csv_safe_cell
+from bot.services.safety import CONTROL_STARTS, FORMULA_STARTS, csv_cell as csv_safe_cell
+
+FORMULA_START = sorted(FORMULA_STARTS | CONTROL_STARTS)
 from bot.services.feedback import read_csv
 from tests.helpers import CONFIG
 

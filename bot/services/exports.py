@@ -4,12 +4,10 @@ applications (answers and decisions). `python -m bot export <kind>` and `/admin 
 
 Every file: UTF-8 with a BOM (Excel reads Japanese), times as ISO 8601 with their offset in the
 community's time zone, and the zone named in the column header (`joined_at (Asia/Tokyo)`). Text cells
-go through `csv_safe_cell`, so a member named `=HYPERLINK(...)` stays text in a spreadsheet.
+go through `bot.services.safety.write_csv`, so a member named `=HYPERLINK(...)` stays text in a spreadsheet.
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -18,19 +16,11 @@ from typing import Any, Mapping
 from bot.db import exports as repo
 from bot.errors import UserError
 
+from .safety import write_csv
+
 KINDS = ("members", "leaderboard", "applications")
 PERIODS = {"week": 7, "month": 30, "all": None}  # the leaderboard's periods, ending now
 RECENT_DAYS = 30  # the members export's "points in the last 30 days" column
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe_cell(value: Any) -> Any:
-    """A cell a spreadsheet shows as the text it is: text starting like a formula (= + - @, tab, CR)
-    gets a leading apostrophe. Numbers, None and other text pass unchanged. (One place, so the
-    feedback export's neutralising can be the same function.)"""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 @dataclass(frozen=True)
@@ -86,7 +76,7 @@ class ExportService:
         names = names or {}
         columns, rows = await getattr(self, f"_{kind}")(guild_id, start, end, names)
         stamp = self.app.clock.now().astimezone(self.tz)
-        return Export(kind, f"{kind}-{stamp:%Y%m%d-%H%M}.csv", to_csv(columns, rows), len(rows), start, end)
+        return Export(kind, f"{kind}-{stamp:%Y%m%d-%H%M}.csv", write_csv(columns, rows), len(rows), start, end)
 
     # --- the kinds --------------------------------------------------------------------------------
     async def _members(self, guild_id, start, end, names):
@@ -140,11 +130,3 @@ class ExportService:
     def _time(self, value: datetime | None) -> str:
         return value.astimezone(self.tz).isoformat(timespec="seconds") if value else ""
 
-
-def to_csv(columns: list[str], rows: list[list[Any]]) -> bytes:
-    """UTF-8 with a BOM and RFC 4180 quoting; every cell through csv_safe_cell."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow([csv_safe_cell(c) for c in columns])
-    writer.writerows([csv_safe_cell(cell) for cell in row] for row in rows)
-    return buffer.getvalue().encode("utf-8-sig")
