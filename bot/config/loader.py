@@ -1,6 +1,9 @@
 """Turn the YAML folder into one immutable `Config`, or a list of file:line: field: problem lines."""
 from __future__ import annotations
 
+import difflib
+import logging
+import os
 import shutil
 import types
 import typing
@@ -12,8 +15,10 @@ from pydantic import BaseModel, ValidationError
 
 from bot.errors import ConfigError
 
-from .registry import FILES, FileSpec
+from .registry import ALL_FILES, FILES, FileSpec
 from .yamlsrc import Loc, Source, YamlSyntaxError, load_source
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,16 +42,21 @@ class Config:
         return ZoneInfo(self.community.community.timezone)
 
 
+MAX_PROBLEMS_PER_FILE = 20  # more are summed up in one "... and N more" line
+
+
 def load_config(config_dir: str | Path) -> Config:
-    """Load and validate every registered file. Raises ConfigError listing every problem found."""
+    """Load and validate every registered file. Raises ConfigError listing every problem found (at
+    most MAX_PROBLEMS_PER_FILE per file) — for anything in the folder, never another exception."""
     config_dir = Path(config_dir)
     problems: list[str] = []
     files: dict[str, Any] = {}
     sources: dict[str, Source] = {}
     if not config_dir.is_dir():
         raise ConfigError([f"{config_dir}: config folder not found"])
+    problems.extend(unknown_files(config_dir))
     for spec in FILES:
-        paths = sorted(config_dir.glob(spec.pattern))
+        paths = _paths_for(config_dir, spec, problems)
         if not paths:
             if spec.required:
                 problems.append(f"{config_dir / spec.pattern}:1: file is required but missing")
@@ -55,7 +65,7 @@ def load_config(config_dir: str | Path) -> Config:
             continue
         loaded: dict[str, Any] = {}
         for path in paths:
-            model = _load_one(path, spec, problems, sources)
+            model = _guarded(path, problems, lambda found: _load_one(path, spec, found, sources))
             if model is not None:
                 loaded[path.stem] = model
         if spec.many:
@@ -69,6 +79,91 @@ def load_config(config_dir: str | Path) -> Config:
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _paths_for(config_dir: Path, spec: FileSpec, problems: list[str]) -> list[Path]:
+    """The files of `spec` in the folder: `.yaml` or `.yml`, and also a dangling link or a folder in
+    a file's place (reading it then reports the problem instead of treating the file as absent)."""
+    if spec.many:
+        folder_name, _, pattern = spec.pattern.rpartition("/")
+        folder = config_dir / folder_name
+        if not folder.is_dir():
+            if os.path.lexists(folder):
+                problems.append(f"{folder}:1: should be a folder of YAML files")
+            return []
+        suffix = Path(pattern).suffix
+        candidates = [p for p in folder.iterdir() if not p.name.startswith(".") and p.suffix in _SUFFIXES[suffix]]
+    else:
+        name = Path(spec.pattern)
+        candidates = [config_dir / name.with_suffix(s) for s in _SUFFIXES[name.suffix]
+                      if os.path.lexists(config_dir / name.with_suffix(s))]
+    by_stem: dict[str, Path] = {}
+    for path in sorted(candidates):
+        if path.stem in by_stem:
+            problems.append(f"{path}:1: both {by_stem[path.stem].name} and {path.name} exist: keep one of them")
+            continue
+        by_stem[path.stem] = path
+    return list(by_stem.values())
+
+
+_SUFFIXES = {".yaml": (".yaml", ".yml")}
+
+
+def unknown_files(config_dir: Path) -> list[str]:
+    """YAML files (and folders of them) at the top of the config folder that Kizuna does not read:
+    a misspelt name would otherwise silently drop everything in it."""
+    known_files = {Path(spec.pattern).stem: spec.pattern for spec in ALL_FILES if not spec.many}
+    known_folders = {spec.pattern.split("/")[0] for spec in ALL_FILES if spec.many}
+    names = sorted(f"{stem}.yaml" for stem in known_files) + sorted(f"{f}/" for f in known_folders)
+    problems: list[str] = []
+    try:
+        entries = sorted(config_dir.iterdir())
+    except OSError as exc:
+        return [f"{config_dir}: cannot be read: {exc.strerror or exc}"]
+    for path in entries:
+        if path.name.startswith("."):
+            continue
+        if path.suffix in (".yaml", ".yml") and path.stem not in known_files and not path.is_dir():
+            hint = difflib.get_close_matches(f"{path.stem}.yaml", names, n=1, cutoff=0.6)
+        elif path.is_dir() and path.name not in known_folders and any(
+                p.suffix in (".yaml", ".yml") for p in _first(path.iterdir(), 200)):
+            hint = difflib.get_close_matches(f"{path.name}/", names, n=1, cutoff=0.6)
+        else:
+            continue
+        mean = f"did you mean {hint[0]}? " if hint else ""
+        problems.append(f"{path}:1: Kizuna does not read {path.name}: {mean}(the files it reads: {', '.join(names)})")
+    return problems
+
+
+def _first(items: Iterable, n: int) -> list:
+    out = []
+    for item in items:
+        if len(out) >= n:
+            break
+        out.append(item)
+    return out
+
+
+def _guarded(path: Path, problems: list[str], work):
+    """Run `work(found)` collecting its problems into `found`; cap them per file, and turn an
+    unexpected exception (a bug in a validator, a file the checks did not foresee) into a problem
+    line instead of a traceback: a config file must never stop the bot or the CLI."""
+    found: list[str] = []
+    try:
+        result = work(found)
+    except Exception as exc:  # noqa: BLE001 - reported with the file, logged with its traceback
+        log.exception("unexpected error while reading %s", path)
+        found.append(f"{path}:1: could not be checked ({type(exc).__name__}: {exc}); please report this")
+        result = None
+    problems.extend(capped(found, path))
+    return result
+
+
+def capped(found: list[str], path: Path | str) -> list[str]:
+    if len(found) <= MAX_PROBLEMS_PER_FILE:
+        return found
+    return found[:MAX_PROBLEMS_PER_FILE] + [
+        f"{path}: ... and {len(found) - MAX_PROBLEMS_PER_FILE:,} more problem(s) in this file (fix these first)"]
 
 
 def save_last_good(config: Config, snapshot_dir: str | Path) -> None:
@@ -118,12 +213,18 @@ def _load_one(path: Path, spec: FileSpec, problems: list[str], sources: dict[str
 def _cross_check(config: Config) -> Iterable[str]:
     """Cross-file checks, in registry order. Other files' checks lean on community.yaml's keys, so
     they only run once community.yaml is consistent (a broken tier key would otherwise cascade)."""
-    first = list(_check_file(config, FILES[0]))
+    first = _checked_file(config, FILES[0])
     if first:
         yield from first
         return
     for spec in FILES[1:]:
-        yield from _check_file(config, spec)
+        yield from _checked_file(config, spec)
+
+
+def _checked_file(config: Config, spec: FileSpec) -> list[str]:
+    problems: list[str] = []
+    _guarded(config.dir / spec.pattern, problems, lambda found: found.extend(_check_file(config, spec)))
+    return problems
 
 
 def _check_file(config: Config, spec: FileSpec) -> Iterable[str]:
