@@ -167,13 +167,26 @@ def capped(found: list[str], path: Path | str) -> list[str]:
 
 
 def save_last_good(config: Config, snapshot_dir: str | Path) -> None:
-    """Keep a copy of a config that loaded cleanly, so a later broken edit cannot stop the bot."""
+    """Keep a copy of a config that loaded cleanly, so a later broken edit cannot stop the bot.
+    Only regular files are copied (not a database, a pipe or a dangling link that happens to sit in
+    the folder); failing to save is logged, never raised: the bot runs on regardless."""
     snapshot_dir = Path(snapshot_dir)
     staging = snapshot_dir.with_name(snapshot_dir.name + ".new")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(config.dir, staging, ignore=shutil.ignore_patterns("*.db", "*.db-*", "__pycache__"))
-    shutil.rmtree(snapshot_dir, ignore_errors=True)
-    staging.rename(snapshot_dir)
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder, dirs, names in os.walk(config.dir):
+            dirs[:] = [d for d in dirs if d != "__pycache__" and not d.startswith(".")]
+            target = staging / Path(folder).relative_to(config.dir)
+            target.mkdir(parents=True, exist_ok=True)
+            for name in names:
+                source = Path(folder) / name
+                if source.suffix == ".db" or ".db-" in name or not source.is_file():
+                    continue
+                shutil.copyfile(source, target / name)
+        shutil.rmtree(snapshot_dir, ignore_errors=True)
+        staging.rename(snapshot_dir)
+    except OSError as exc:
+        log.warning("could not save the last good config in %s: %s", snapshot_dir, exc)
 
 
 def load_config_or_last_good(config_dir: str | Path, snapshot_dir: str | Path) -> tuple[Config, list[str]]:
@@ -185,7 +198,11 @@ def load_config_or_last_good(config_dir: str | Path, snapshot_dir: str | Path) -
         if not Path(snapshot_dir).is_dir():
             raise
         problems = exc.problems
-    config = load_config(snapshot_dir)
+    try:
+        config = load_config(snapshot_dir)
+    except ConfigError as exc:
+        raise ConfigError([*problems, f"{snapshot_dir}: the last good config does not load either "
+                                      f"({len(exc.problems)} problem(s), first: {exc.problems[0]})"]) from None
     # keep reading (and reloading) the folder the brand team edits, not the snapshot
     return Config(dir=Path(config_dir), files=config.files, sources=config.sources), problems
 
