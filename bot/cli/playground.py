@@ -54,6 +54,7 @@ async def _play(config, args, lines, problems=()) -> int:
         harness = await Harness.start(config=config, db_path=db_path, strict=False)
         try:
             await note_fallback(harness.app, list(problems))
+            await harness.settle()  # posted to the mod-log before the first line
             pg = Playground(harness, user=args.user)
             if args.user not in harness.world.names:
                 print(f"unknown user {args.user!r} (known: {', '.join(harness.world.names)})", file=sys.stderr)

@@ -165,46 +165,49 @@ def _check_shape(loader: yaml.BaseLoader, root: yaml.Node) -> None:
     it, which expands every alias into a copy) explode or recurse without end — nesting deeper than
     MAX_DEPTH, an alias inside its own anchor, aliases expanding to huge sizes — plus duplicate keys
     and unreadable scalars. Linear in the composed nodes: an alias's expanded size is counted once."""
-    sizes: dict[int, int] = {}
+    sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (values, levels) once expanded
     on_path: set[int] = set()
     distinct = 0
     worst: tuple[int, int] = (0, 1)  # (expanded size, line) of the biggest value used more than once
 
-    def visit(node: yaml.Node, depth: int) -> int:
+    def visit(node: yaml.Node, depth: int) -> tuple[int, int]:
         nonlocal distinct, worst
         if type(node) is yaml.ScalarNode:
             scalar = _SCALARS.get(node.tag)
             if scalar is not None:
                 _scalar(loader, node, scalar)
-            return 1
+            return 1, 0
         key = id(node)
         known = sizes.get(key)
         line = node.start_mark.line + 1
-        if known is not None:
-            if known > worst[0]:
-                worst = (known, line)
-            return known
-        if key in on_path:
+        if known is not None:  # an alias: counted once, but it adds its levels where it is used
+            depth += known[1] - 1
+        elif key in on_path:
             raise _Problem(line, "an alias (*name) is used inside the value it names, which would make it "
                                  "infinitely deep")
         if depth > MAX_DEPTH:
             raise _Problem(line, f"values are nested more than {MAX_DEPTH} levels deep; config files need a "
                                  "handful of levels (is a bracket or indentation wrong?)")
+        if known is not None:
+            if known[0] > worst[0]:
+                worst = (known[0], line)
+            return known
         on_path.add(key)
         distinct += 1
-        total = 1
+        total, levels = 1, 0
+        children = (child for pair in node.value for child in pair) if type(node) is yaml.MappingNode \
+            else node.value
         if type(node) is yaml.MappingNode:
             _check_duplicates(loader, node)
-            for key_node, value_node in node.value:
-                total += visit(key_node, depth + 1) + visit(value_node, depth + 1)
-        else:
-            for item in node.value:
-                total += visit(item, depth + 1)
+        for child in children:
+            size, height = visit(child, depth + 1)
+            total += size
+            levels = max(levels, height)
         on_path.discard(key)
-        sizes[key] = total
-        return total
+        sizes[key] = total, levels + 1
+        return sizes[key]
 
-    expanded = visit(root, 1)
+    expanded = visit(root, 1)[0]
     if expanded - distinct > MAX_ALIAS_VALUES:
         raise _Problem(worst[1], f"aliases (*name) expand this file to {expanded:,} values (at most "
                                  f"{MAX_ALIAS_VALUES:,} more than it spells out): write the values out instead")
