@@ -222,8 +222,10 @@ def _load_one(path: Path, spec: FileSpec, problems: list[str], sources: dict[str
     try:
         return spec.model.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
+        errors = exc.errors(include_url=False)
+        for err in errors[:MAX_PROBLEMS_PER_FILE]:
             problems.append(format_error(path, source, spec.model, err))
+        problems.extend([""] * (len(errors) - MAX_PROBLEMS_PER_FILE))  # counted, not worth formatting
         return None
 
 
