@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, Field, HttpUrl, field_validator
 
-from .base import Key, Model
+from .base import DURATION_JSON, LOCAL_DATETIME_JSON, Key, Model
 
 VISITOR_RANK = -1
 MEMBER = "member"
@@ -36,7 +36,7 @@ def _parse_local(value: object) -> object:
     raise ValueError(f"{value!r} is not a date and time (write \"YYYY-MM-DD HH:MM\" in the community's time zone)")
 
 
-LocalDateTime = Annotated[datetime, BeforeValidator(_parse_local)]
+LocalDateTime = Annotated[datetime, BeforeValidator(_parse_local), LOCAL_DATETIME_JSON]
 
 _DURATION = re.compile(r"^(\d+)\s*(d|h|m)$")
 
@@ -57,7 +57,7 @@ def _parse_duration(value: object) -> object:
     raise ValueError(f"{value!r} is not a duration (like 24h, 90m or 2d)")
 
 
-Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
+Duration = Annotated[timedelta, BeforeValidator(_parse_duration), DURATION_JSON]
 
 
 def to_utc(when: datetime, tz: ZoneInfo | str) -> datetime:

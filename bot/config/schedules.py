@@ -44,7 +44,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from pydantic import AfterValidator, BeforeValidator, Field, HttpUrl, field_validator, model_validator
 
-from .base import Key, Model, TimeOfDay, TimeZoneName
+from .base import DURATION_JSON, LOCAL_DATETIME_JSON, Key, Model, TimeOfDay, TimeZoneName
 
 # Actions other features register on `app.actions`. Kept here so that `check` validates a file without
 # loading those services; `params:` is handed to the handler untouched.
@@ -88,7 +88,7 @@ def _parse_duration(value: object) -> object:
     raise ValueError(f"{value!r} is not a duration (write it like 30m, 1h, 1h30m or 2d)")
 
 
-Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
+Duration = Annotated[timedelta, BeforeValidator(_parse_duration), DURATION_JSON]
 
 
 def _parse_local_datetime(value: object) -> object:
@@ -104,7 +104,7 @@ def _parse_local_datetime(value: object) -> object:
     raise ValueError(f"{value!r} is not a date and time (write it like 2026-12-24T20:00, local time)")
 
 
-LocalDateTime = Annotated[datetime, BeforeValidator(_parse_local_datetime)]
+LocalDateTime = Annotated[datetime, BeforeValidator(_parse_local_datetime), LOCAL_DATETIME_JSON]
 
 
 def template_problem(template: str) -> str | None:
@@ -180,6 +180,8 @@ class PoolItem(Model):
     text: TemplateText | None = Field(default=None, max_length=2000)
     embed: EmbedSpec | None = None
 
+
+    json_schema_shorthand = "The item's text alone (posted as it is)."
 
     @model_validator(mode="before")
     @classmethod
