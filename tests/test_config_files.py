@@ -393,3 +393,29 @@ def test_yaml_errors_are_yamlsyntaxerror(tmp_path):
     path.write_bytes("a: é\n".encode("latin-1"))
     with pytest.raises(YamlSyntaxError, match=r"f.yaml:1: the file is not UTF-8"):
         load_source(path)
+
+
+def test_run_itself_starts_the_bot_on_the_last_good_config(tmp_path, monkeypatch, capsys):
+    """`python -m bot run` up to connecting: with a Latin-1 file it used to crash before the fallback."""
+    import bot.cli.run as run_cli
+
+    folder = config_dir_with(tmp_path)
+    db = tmp_path / "data" / "kizuna.db"
+    assert load_with_fallback(str(folder), str(db)) is not None
+    BROKEN["latin-1"].apply(folder)
+    started = {}
+
+    def fake_loop(main):
+        started["args"] = main.cr_frame.f_locals  # _run(config, token, db_path, problems), not awaited
+        main.close()
+        return 0
+
+    monkeypatch.setenv("DISCORD_TOKEN", "x")
+    monkeypatch.setattr(run_cli, "run_loop", fake_loop)
+    monkeypatch.setattr(run_cli, "tune_process", lambda: None)
+    monkeypatch.setattr(run_cli, "setup_logging", lambda: None)
+    assert main(["run", "--config", str(folder), "--db", str(db)]) == 0
+    args = started["args"]
+    assert args["config"].community.community.purpose.startswith("A cosy place for fans")
+    assert any(BROKEN["latin-1"].expected(folder).search(p) for p in args["problems"])
+    assert "running on the last good config" in capsys.readouterr().err

@@ -92,7 +92,11 @@ def _paths_for(config_dir: Path, spec: FileSpec, problems: list[str]) -> list[Pa
                 problems.append(f"{folder}:1: should be a folder of YAML files")
             return []
         suffix = Path(pattern).suffix
-        candidates = [p for p in folder.iterdir() if not p.name.startswith(".") and p.suffix in _SUFFIXES[suffix]]
+        try:
+            candidates = [p for p in folder.iterdir() if not p.name.startswith(".") and p.suffix in _SUFFIXES[suffix]]
+        except OSError as exc:  # no permission to list it
+            problems.append(f"{folder}:1: cannot be read: {exc.strerror or exc}")
+            return []
     else:
         name = Path(spec.pattern)
         candidates = [config_dir / name.with_suffix(s) for s in _SUFFIXES[name.suffix]
