@@ -243,6 +243,18 @@ def broken(request):
     return request.param, BROKEN[request.param]
 
 
+@pytest.fixture
+def quiet_discord_logger_restored():
+    """The playground CLI quiets the "discord" logger for its transcript; later tests (strict harness
+    mode) need discord's error logs again."""
+    import logging
+
+    logger = logging.getLogger("discord")
+    level = logger.level
+    yield
+    logger.setLevel(level)
+
+
 def break_folder(tmp_path: Path, case: Broken) -> Path:
     folder = config_dir_with(tmp_path)
     case.apply(folder)
@@ -295,7 +307,7 @@ async def test_a_reload_keeps_the_current_config_and_lists_the_problems(broken, 
 
 
 @pytest.mark.parametrize("name", FAMILIES)
-def test_the_playground_starts_on_the_last_good_config(name, tmp_path, capsys):
+def test_the_playground_starts_on_the_last_good_config(name, tmp_path, capsys, quiet_discord_logger_restored):
     folder = config_dir_with(tmp_path)
     db = tmp_path / "data" / "kizuna.db"
     assert load_with_fallback(str(folder), str(db)) is not None
@@ -308,7 +320,7 @@ def test_the_playground_starts_on_the_last_good_config(name, tmp_path, capsys):
     assert "started on the last good config" in out.out  # the mod-log was told
 
 
-def test_the_playground_with_nothing_to_fall_back_on_exits_1(tmp_path, capsys):
+def test_the_playground_with_nothing_to_fall_back_on_exits_1(tmp_path, capsys, quiet_discord_logger_restored):
     folder = break_folder(tmp_path, BROKEN["latin-1"])
     assert main(["playground", "--config", str(folder), "--db", str(tmp_path / "none" / "k.db")]) == 1
     err = capsys.readouterr().err
