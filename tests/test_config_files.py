@@ -431,3 +431,10 @@ def test_run_itself_starts_the_bot_on_the_last_good_config(tmp_path, monkeypatch
     assert args["config"].community.community.purpose.startswith("A cosy place for fans")
     assert any(BROKEN["latin-1"].expected(folder).search(p) for p in args["problems"])
     assert "running on the last good config" in capsys.readouterr().err
+
+
+def test_a_big_file_with_one_merge_key_is_not_an_alias_bomb(tmp_path):
+    path = tmp_path / "f.yaml"
+    items = "- 1\n" * 120_000  # 120,000 values spelled out, under 1 MiB
+    path.write_text(f"base: &b {{x: 1}}\nchild:\n  <<: *b\nitems:\n{items}")
+    assert len(load_source(path).data["items"]) == 120_000

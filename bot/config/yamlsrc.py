@@ -167,15 +167,19 @@ def _check_shape(loader: yaml.BaseLoader, root: yaml.Node) -> None:
     and unreadable scalars. Linear in the composed nodes: an alias's expanded size is counted once."""
     sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (values, levels) once expanded
     on_path: set[int] = set()
-    distinct = 0
+    scalars: set[int] = set()
+    distinct = 0  # values the file spells out (an alias of a scalar is the same node: counted once)
     worst: tuple[int, int] = (0, 1)  # (expanded size, line) of the biggest value used more than once
 
     def visit(node: yaml.Node, depth: int) -> tuple[int, int]:
         nonlocal distinct, worst
         if type(node) is yaml.ScalarNode:
             scalar = _SCALARS.get(node.tag)
-            if scalar is not None:
-                _scalar(loader, node, scalar)
+            if id(node) not in scalars:
+                scalars.add(id(node))
+                distinct += 1
+                if scalar is not None:
+                    _scalar(loader, node, scalar)
             return 1, 0
         key = id(node)
         known = sizes.get(key)
