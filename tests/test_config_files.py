@@ -438,3 +438,24 @@ def test_a_big_file_with_one_merge_key_is_not_an_alias_bomb(tmp_path):
     items = "- 1\n" * 120_000  # 120,000 values spelled out, under 1 MiB
     path.write_text(f"base: &b {{x: 1}}\nchild:\n  <<: *b\nitems:\n{items}")
     assert len(load_source(path).data["items"]) == 120_000
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+async def test_admin_reload_lists_the_file_problem_and_keeps_running(name, harness, tmp_path):
+    folder = config_dir_with(tmp_path)
+    g = await harness(config=load_config(folder))
+    before = g.app.config
+    BROKEN[name].apply(folder)
+    reply = await g.slash("/admin reload", user="mod")
+    assert reply.ephemeral and "Nothing changed" in reply.content and "Something went wrong" not in reply.content
+    assert BROKEN[name].expected(folder).search(reply.content), reply.content
+    assert g.app.config is before
+
+
+@pytest.mark.parametrize("command", [["preview"], ["export", "feedback"], ["stats"]], ids=["preview", "export", "stats"])
+@pytest.mark.parametrize("name", ["shift-jis name", "billion laughs", "dangling schedules link"])
+def test_other_commands_report_a_broken_file_without_a_traceback(command, name, tmp_path, capsys):
+    folder = break_folder(tmp_path, BROKEN[name])
+    assert main([*command, "--config", str(folder)]) != 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and BROKEN[name].expected(folder).search(err), err
