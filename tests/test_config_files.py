@@ -459,3 +459,15 @@ def test_other_commands_report_a_broken_file_without_a_traceback(command, name, 
     assert main([*command, "--config", str(folder)]) != 0
     err = capsys.readouterr().err
     assert "Traceback" not in err and BROKEN[name].expected(folder).search(err), err
+
+
+def test_a_database_kept_inside_the_config_folder_does_not_break_it(tmp_path):
+    """Its last-good-config/ lands in the config folder: it is neither an unknown folder nor copied
+    into itself."""
+    folder = config_dir_with(tmp_path)
+    db = folder / "kizuna.db"
+    for _ in range(2):
+        config, problems = load_or_fall_back(str(folder), str(db))
+        assert config is not None and problems == []
+    assert (folder / "last-good-config" / "community.yaml").is_file()
+    assert not (folder / "last-good-config" / "last-good-config").exists()

@@ -129,23 +129,17 @@ def unknown_files(config_dir: Path) -> list[str]:
             continue
         if path.suffix in (".yaml", ".yml") and path.stem not in known_files and not path.is_dir():
             hint = difflib.get_close_matches(f"{path.stem}.yaml", names, n=1, cutoff=0.6)
-        elif path.is_dir() and path.name not in known_folders and any(
-                p.suffix in (".yaml", ".yml") for p in _first(path.iterdir(), 200)):
-            hint = difflib.get_close_matches(f"{path.name}/", names, n=1, cutoff=0.6)
+        elif path.is_dir() and path.name not in known_folders:
+            # only a folder that looks like a misspelt one (quiz/ for quizzes/): others may be anything
+            # (codes/, a last-good-config/ kept beside a database set inside this folder...)
+            hint = difflib.get_close_matches(f"{path.name}/", [f"{f}/" for f in known_folders], n=1, cutoff=0.6)
+            if not hint:
+                continue
         else:
             continue
         mean = f"did you mean {hint[0]}? " if hint else ""
         problems.append(f"{path}:1: Kizuna does not read {path.name}: {mean}(the files it reads: {', '.join(names)})")
     return problems
-
-
-def _first(items: Iterable, n: int) -> list:
-    out = []
-    for item in items:
-        if len(out) >= n:
-            break
-        out.append(item)
-    return out
 
 
 def _guarded(path: Path, problems: list[str], work):
@@ -178,8 +172,10 @@ def save_last_good(config: Config, snapshot_dir: str | Path) -> None:
     staging = snapshot_dir.with_name(snapshot_dir.name + ".new")
     try:
         shutil.rmtree(staging, ignore_errors=True)
+        skip = {snapshot_dir.resolve(), staging.resolve()}  # a database kept inside the config folder
         for folder, dirs, names in os.walk(config.dir):
-            dirs[:] = [d for d in dirs if d != "__pycache__" and not d.startswith(".")]
+            dirs[:] = [d for d in dirs if d != "__pycache__" and not d.startswith(".")
+                       and (Path(folder) / d).resolve() not in skip]
             target = staging / Path(folder).relative_to(config.dir)
             target.mkdir(parents=True, exist_ok=True)
             for name in names:
