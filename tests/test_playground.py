@@ -56,7 +56,7 @@ def test_the_demo_script_runs_end_to_end(capsys):
     assert "already answered" in block_after(t, "bob> :click 2")
     assert "1 of 2 got it right" in block_after(t, "bob> :wait 1m")
     # the question itself is shown again as the bot edited it: closed, buttons greyed out
-    assert "[#quiz] Kizuna (edited):" in block_after(t, "bob> :wait 1m")
+    assert "[#quiz] Sakura-chan (edited):" in block_after(t, "bob> :wait 1m")
     assert "[1 A. Gyokuro (disabled)]" in block_after(t, "bob> :wait 1m")
     assert t.rstrip().endswith("bob> :quit")
 

@@ -2,15 +2,17 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import datetime
 
 from bot.config import Config, load_config
 from bot.errors import ConfigError
 
 
-def load_or_report(config_dir: str) -> Config | None:
-    """Load the config, or print every problem (file:line: field: message) to stderr."""
+def load_or_report(config_dir: str, *, now: datetime | None = None) -> Config | None:
+    """Load the config, or print every problem (file:line: field: message) to stderr. With `now`, time
+    rules that can no longer fire are problems too (see `load_config`)."""
     try:
-        return load_config(config_dir)
+        return load_config(config_dir, now=now)
     except ConfigError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)

@@ -1,7 +1,7 @@
 """community.yaml: who the community is, how it is laid out, and how the bot speaks."""
 from __future__ import annotations
 
-from typing import Iterator, Literal
+from typing import Annotated, Iterator, Literal
 
 from pydantic import Field, model_validator
 
@@ -11,6 +11,9 @@ from .membership import MembershipSettings, Tier
 from .persona import Persona
 
 REQUIRED_ROLES = ("visitor", "member", "moderator")
+
+# A Discord id (snowflake): a positive 64-bit number.
+Snowflake = Annotated[int, Field(gt=0, le=2**63 - 1, description="a Discord id (a positive number)")]
 
 
 class CommunityInfo(Model):
@@ -22,7 +25,7 @@ class CommunityInfo(Model):
     """The community's IANA time zone (like Asia/Tokyo): every time in the config is read in it."""
     language: Literal["en", "ja"] = "en"
     """The language of the bot's own messages: en or ja."""
-    guild_id: int | None = None
+    guild_id: Snowflake | None = None
     """The Discord server (guild) id; leave it out to use the only server the bot is in."""
     database: str | None = None  # path of the SQLite file; env KIZUNA_DB wins
     """Path of the SQLite database file (default data/kizuna.db); the KIZUNA_DB environment variable wins."""
@@ -31,7 +34,7 @@ class CommunityInfo(Model):
 class RoleSpec(Model):
     name: str = Field(min_length=1, max_length=100)
     """The role's name on Discord (the bot creates it if missing)."""
-    id: int | None = None  # link an existing role instead of creating one
+    id: Snowflake | None = None  # link an existing role instead of creating one
     """Link an existing Discord role by id instead of finding or creating it by name."""
     color: int | None = Field(default=None, ge=0, le=0xFFFFFF)
     """The role colour as a number, e.g. 0xF4A7B9."""
@@ -50,7 +53,7 @@ class ChannelSpec(Model):
     """For an exclusive channel: the lowest tier key that may see it."""
     topic: str = Field(default="", max_length=1024)
     """The channel topic."""
-    id: int | None = None
+    id: Snowflake | None = None
     """Link an existing Discord channel by id instead of finding or creating it by name."""
 
     @model_validator(mode="after")
@@ -107,17 +110,51 @@ class CommunityFile(Model):
     def tier(self, tier_key: str) -> Tier:
         return self.tiers[self.tier_rank(tier_key) - 1]
 
+    def _clashes(self) -> Iterator[tuple[tuple, str]]:
+        """Roles and channels the bot finds on Discord by id, else by name, must not be the same one:
+        two roles named alike are one role (every member would count as the tier)."""
+        roles: dict[tuple, str] = {}
+        for key, spec in self.roles.items():
+            for field, ident in (("id", spec.id), ("name", spec.name)):
+                if ident is not None and (field, ident) in roles:
+                    yield ("roles", key, field), (f"roles {roles[field, ident]!r} and {key!r} have the same "
+                                                  f"{field} {ident!r}: on Discord they would be one role")
+                    break
+                if ident is not None:
+                    roles[field, ident] = key
+        channels: dict[tuple, str] = {}
+        for key, spec in self.channels.items():
+            name = discord_channel_name(spec.name or key)
+            for field, ident in (("id", spec.id), ("name", name)):
+                if ident is not None and (field, ident) in channels:
+                    loc = ("channels", key) + ((field,) if field == "id" or spec.name else ())
+                    yield loc, (f"channels {channels[field, ident]!r} and {key!r} have the same {field} "
+                                f"{ident!r} on Discord: the bot would find one channel for both")
+                    break
+                if ident is not None:
+                    channels[field, ident] = key
+
     def references(self, config) -> Iterator[tuple[tuple, str]]:
         """Cross-field problems: (location, message)."""
         for role in REQUIRED_ROLES:
             if role not in self.roles:
                 yield ("roles",), f"the role key {role!r} is required (roles needed: {', '.join(REQUIRED_ROLES)})"
+        yield from self._clashes()
         tier_keys = [t.key for t in self.tiers]
+        tier_roles: dict[str, str] = {}
+        everyone = {"visitor": "visitor", "member": "member", self.moderation.moderator_role: "moderator"}
         for i, tier in enumerate(self.tiers):
             if tier_keys.count(tier.key) > 1:
                 yield ("tiers", i, "key"), f"tier key {tier.key!r} is used twice"
             if tier.role not in self.roles:
                 yield ("tiers", i, "role"), _unknown("role", tier.role, self.roles)
+            elif tier.role in everyone:
+                yield ("tiers", i, "role"), (f"{tier.role!r} is the {everyone[tier.role]} role: everyone holding it "
+                                             "would count as this tier; give the tier a role of its own")
+            elif tier.role in tier_roles:
+                yield ("tiers", i, "role"), (f"the role {tier.role!r} is already the role of tier "
+                                             f"{tier_roles[tier.role]!r}: each tier needs a role of its own")
+            tier_roles.setdefault(tier.role, tier.key)
             if tier.grant.holder_role and tier.grant.holder_role not in self.roles:
                 yield ("tiers", i, "grant", "holder_role"), _unknown("role", tier.grant.holder_role, self.roles)
         for key, spec in self.channels.items():
@@ -140,6 +177,11 @@ class CommunityFile(Model):
 
         for key, problem in override_problems(self.messages):
             yield ("messages", key), problem
+
+
+def discord_channel_name(name: str) -> str:
+    """The name Discord gives a text channel: lower case, spaces as dashes."""
+    return "-".join(name.lower().split())
 
 
 def _unknown(what: str, value: str, known) -> str:

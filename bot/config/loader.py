@@ -8,6 +8,7 @@ import shutil
 import types
 import typing
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -28,6 +29,9 @@ class Config:
     dir: Path
     files: dict[str, Any] = field(default_factory=dict)  # attr -> model, or {name: model} for globs
     sources: dict[str, Source] = field(default_factory=dict, repr=False, compare=False)
+    # the moment `check` judges time against (one-offs in the past...); None when the bot loads it:
+    # a time rule that has passed is then skipped at run time, never a reason to refuse the config
+    now: datetime | None = field(default=None, repr=False, compare=False)
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -45,9 +49,11 @@ class Config:
 MAX_PROBLEMS_PER_FILE = 20  # more are summed up in one "... and N more" line
 
 
-def load_config(config_dir: str | Path) -> Config:
+def load_config(config_dir: str | Path, *, now: datetime | None = None) -> Config:
     """Load and validate every registered file. Raises ConfigError listing every problem found (at
-    most MAX_PROBLEMS_PER_FILE per file) — for anything in the folder, never another exception."""
+    most MAX_PROBLEMS_PER_FILE per file) — for anything in the folder, never another exception.
+    With `now` (an aware datetime: `check` passes the current time), time rules that can no longer
+    fire (a one-off `at:` in the past, a campaign whose `end` has passed) are problems too."""
     config_dir = Path(config_dir)
     problems: list[str] = []
     files: dict[str, Any] = {}
@@ -74,7 +80,7 @@ def load_config(config_dir: str | Path) -> Config:
             files[spec.attr] = next(iter(loaded.values()))
     if problems:
         raise ConfigError(problems)
-    config = Config(dir=config_dir, files=files, sources=sources)
+    config = Config(dir=config_dir, files=files, sources=sources, now=now)
     problems.extend(_cross_check(config))
     if problems:
         raise ConfigError(problems)
@@ -275,6 +281,11 @@ def format_error(path: Path, source: Source, model: type[BaseModel], err: dict) 
     loc = tuple(p for p in err["loc"] if p != "[key]")
     # pydantic adds the member of a union it tried (e.g. 'str', 'function-after[...]'); drop them
     loc = _real_loc(loc, source)
+    return f"{path}:{source.line_of(loc)}: {dotted(loc)}: {error_message(model, loc, err)}"
+
+
+def error_message(model: type[BaseModel], loc: Loc, err: dict) -> str:
+    """The problem of one pydantic error, in the words every config error uses (no file or field)."""
     kind = err["type"]
     value = err.get("input")
     if kind == "extra_forbidden":
@@ -290,7 +301,7 @@ def format_error(path: Path, source: Source, model: type[BaseModel], err: dict) 
         message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
     else:
         message = f"{err['msg']} (got {value!r})" if not isinstance(value, (dict, list)) else err["msg"]
-    return f"{path}:{source.line_of(loc)}: {dotted(loc)}: {message}"
+    return message
 
 
 def _real_loc(loc: Loc, source: Source) -> Loc:

@@ -17,6 +17,16 @@ DEFAULT_POINTS: dict[str, int] = {
     "ama_question": 5,
 }
 
+# The ledger actions a streak, a campaign drop's `entries.action` or `points:` may name.
+LEDGER_ACTIONS: tuple[str, ...] = tuple(DEFAULT_POINTS)
+
+
+def unknown_ledger_action(action: str) -> str | None:
+    """Why `action` names no ledger action (None when it does)."""
+    if action in LEDGER_ACTIONS:
+        return None
+    return f"unknown participation action {action!r} (known: {', '.join(LEDGER_ACTIONS)})"
+
 
 class SpeedBonus(Model):
     """Extra points for a right answer: `max` for an instant answer, falling linearly to 0 at the close."""
@@ -110,6 +120,12 @@ class ParticipationFile(Model):
         for i, key in enumerate(self.activity.channels):
             if key not in channels:
                 yield ("activity", "channels", i), f"unknown channel key {key!r} (known: {known})"
+        for i, action in enumerate(self.streaks.actions):
+            if problem := unknown_ledger_action(action):
+                yield ("streaks", "actions", i), problem
+        for action in self.points:
+            if problem := unknown_ledger_action(action):
+                yield ("points", action), problem + ": points for it would never be given"
         banks = getattr(config, "quizzes", {}) or {}
         if self.quiz.bank is not None and self.quiz.bank not in banks:
             yield ("quiz", "bank"), f"unknown quiz bank {self.quiz.bank!r} (files in quizzes/: {', '.join(sorted(banks)) or 'none'})"

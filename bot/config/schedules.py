@@ -13,8 +13,8 @@ schedules:
   - id: morning-prompt
     daily: "09:00"          # or cron: "0 9 * * mon-fri" | weekly: {days: [mon, thu], at: "20:00"}
                             #    | at: 2026-12-24T20:00 (one-off, local time)
-    action: prompt.post     # optional feature action, see KNOWN_ACTIONS
-    params: {}              # passed to the action as is
+    action: prompt.post     # optional feature action, see bot/config/actions.py
+    params: {}              # the action's typed params (checked, with what they name in other files)
   - id: monday-news
     channel: announcements  # a channel key of community.yaml
     weekly: {days: [mon], at: "10:00"}
@@ -44,19 +44,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from pydantic import AfterValidator, BeforeValidator, Field, HttpUrl, field_validator, model_validator
 
+# Actions other features register on `app.actions`, and the `params:` each takes, are declared in
+# bot/config/actions.py so that `check` validates them without loading those services.
+from .actions import ACTIONS, KNOWN_ACTIONS, ActionParams, params_problems  # noqa: F401 (KNOWN_ACTIONS re-exported)
 from .base import DURATION_JSON, LOCAL_DATETIME_JSON, Key, Model, TimeOfDay, TimeZoneName
-
-# Actions other features register on `app.actions`. Kept here so that `check` validates a file without
-# loading those services; `params:` is handed to the handler untouched.
-KNOWN_ACTIONS: tuple[str, ...] = (
-    "prompt.post",      # participation: today's prompt
-    "quiz.start",       # participation: start a quiz (params: bank, questions, ...)
-    "content.reveal",   # content: reveal the next scheduled content item
-    "drop.open",        # drops: open a drop
-    "feedback.digest",  # feedback: post the feedback digest
-    "stats.digest",     # stats: post the stats digest
-    "ama.announce",     # ama: announce the next AMA
-)
 
 # Placeholders a schedule's text and embed may use ({{ and }} for literal braces).
 TEMPLATE_FIELDS: tuple[str, ...] = (
@@ -68,6 +59,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAY = {name: name[:3] for name in
              ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
 _UTC = timezone.utc
+_EPOCH = datetime(2000, 1, 1, tzinfo=_UTC)
 _TINY = timedelta(microseconds=1)
 
 
@@ -97,10 +89,15 @@ def _parse_local_datetime(value: object) -> object:
     if isinstance(value, date):
         raise ValueError(f"{value!r} has no time of day (write it like 2026-12-24T20:00)")
     if isinstance(value, str):
+        text = value.strip().replace(" ", "T")
         try:
-            return datetime.fromisoformat(value.strip().replace(" ", "T"))
+            parsed = datetime.fromisoformat(text)
         except ValueError:
             pass
+        else:
+            if "T" not in text:  # a quoted date alone would silently mean midnight
+                raise ValueError(f"{value!r} has no time of day (write it like 2026-12-24T20:00)")
+            return parsed
     raise ValueError(f"{value!r} is not a date and time (write it like 2026-12-24T20:00, local time)")
 
 
@@ -254,14 +251,20 @@ def _cron_day_of_week(field: str) -> str:
     """Crontab weekday numbers (0 or 7 = Sunday) to names: APScheduler 3.x counts 0 as Monday."""
     out: list[str] = []
     for part in field.split(","):
+        every = re.fullmatch(r"\*/(\d+)", part.strip())
+        if every:  # crontab counts from Sunday (0); APScheduler would count `*/2` from Monday
+            if int(every.group(1)) < 1:
+                raise ValueError(f"weekday {part!r} is not valid (a step is 1 or more)")
+            out.extend(_CRON_DOW_NUM[d] for d in range(0, 7, int(every.group(1))))
+            continue
         m = re.fullmatch(r"(\d)(?:-(\d))?(?:/(\d+))?", part.strip())
         if not m:
-            out.append(part)  # names, '*', '*/2': APScheduler reads them the crontab way
+            out.append(part)  # names and '*': APScheduler reads them the crontab way
             continue
         first = int(m.group(1))
         last = int(m.group(2)) if m.group(2) else (7 if m.group(3) else first)
         step = int(m.group(3) or 1)
-        if first > 7 or last > 7 or first > last:
+        if first > 7 or last > 7 or first > last or step < 1:
             raise ValueError(f"weekday {part!r} is not valid (0-7, 0 and 7 are Sunday, or mon..sun)")
         out.extend(_CRON_DOW_NUM[d] for d in range(first, last + 1, step))
     return ",".join(dict.fromkeys(out))
@@ -278,13 +281,53 @@ def _cron_fields(expr: str) -> tuple[tuple[str, str], ...]:
         raise ValueError(f"{expr!r} is not a cron rule: it needs 5 fields (minute hour day month weekday),"
                          " like \"0 9 * * mon-fri\"")
     minute, hour, day, month, dow = values
+    for name, value in zip(_CRON_NAMES, values):
+        for part in value.split(","):
+            if not _CRON_PART[name].fullmatch(part):
+                raise ValueError(f"{expr!r} is not a valid cron rule: {part!r} is not {_CRON_ARTICLE.get(name, 'a')}"
+                                 f" {name} (a number, a range like 1-5, a list like 1,3, or *; each may end in /step"
+                                 f"{_CRON_NAME_HINT.get(name, '')}); 5 fields: minute hour day month weekday,"
+                                 " like \"0 9 * * mon-fri\"")
     fields = {"minute": minute, "hour": hour, "day": day, "month": month, "day_of_week": _cron_day_of_week(dow)}
     try:
-        CronTrigger(timezone=_UTC, **fields)
+        trigger = CronTrigger(timezone=_UTC, **fields)
     except ValueError as exc:
         raise ValueError(f"{expr!r} is not a valid cron rule ({exc}); 5 fields: minute hour day month weekday,"
                          " like \"0 9 * * mon-fri\"") from None
+    if not _some_date_matches(trigger):
+        raise ValueError(f"{expr!r} never fires: no date has day {day!r} in month {month!r}")
     return tuple(fields.items())
+
+
+# Plain crontab: numbers, ranges, lists, * and /step; names for months and weekdays. APScheduler also
+# reads things crontab does not (`mon-` is read as Monday, `last`, `1st mon`): refused, so a rule
+# means what a brand team who knows cron reads in it.
+_CRON_NAMES = ("minute", "hour", "day", "month", "weekday")
+_CRON_ARTICLE = {"hour": "an"}
+_CRON_NAME_HINT = {"month": "; months 1-12 or jan..dec", "weekday": "; weekdays 0-7 (0 and 7 are Sunday) or mon..sun"}
+
+
+def _cron_part(names: str | None) -> re.Pattern:
+    atom = rf"(?:\d{{1,2}}|{names})" if names else r"\d{1,2}"
+    return re.compile(rf"(?:\*|{atom}(?:-{atom})?)(?:/\d{{1,2}})?", re.IGNORECASE)
+
+
+_CRON_PART = {
+    "minute": _cron_part(None), "hour": _cron_part(None), "day": _cron_part(None),
+    "month": _cron_part("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"),
+    "weekday": _cron_part("mon|tue|wed|thu|fri|sat|sun"),
+}
+
+
+def _some_date_matches(trigger: CronTrigger) -> bool:
+    """Whether any calendar date matches the rule's day and month (`31 2` never does). Each date of a
+    leap year falls on every weekday over the years, so the weekday field cannot make it never fire."""
+    fields = {f.name: f for f in trigger.fields}
+    for month in range(1, 13):
+        first = datetime(2024, month, 1)  # a leap year: 29 February exists
+        if fields["month"].get_next_value(first) == month and fields["day"].get_next_value(first) is not None:
+            return True  # the day field answers within the month's own length
+    return False
 
 
 @lru_cache(maxsize=8192)
@@ -526,6 +569,11 @@ class Schedule(Model):
     """Parameters of the action."""
 
 
+    @field_validator("params", mode="before")
+    @classmethod
+    def _empty_params(cls, value: Any) -> Any:
+        return {} if value is None else value  # `params:` left empty
+
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
@@ -561,6 +609,34 @@ class Schedule(Model):
         dates share one (triggers keep no per-schedule state): 10,000 schedules have far fewer rules."""
         weekly = (self.weekly.days, self.weekly.at) if self.weekly is not None else None  # a cheap cache key
         return _rule_trigger(self.cron, self.daily, weekly, self.at, self.timezone or default_tz, self.start, self.end)
+
+    def action_params(self) -> ActionParams | None:
+        """The validated params of this schedule's action (None without one); `check` vouched for them."""
+        if self.action is None:
+            return None
+        return ACTIONS[self.action].of(self.params)
+
+    def timing_problems(self, default_tz: str, now: datetime | None) -> Iterator[tuple[str, str]]:
+        """(field, problem) for a time rule that never fires: a campaign window with no matching day;
+        with `now` (check time), a one-off in the past or a window that has ended."""
+        if self.at is not None and now is None or not (self.at or self.start or self.end):
+            return  # the common case, and the bot's own load: nothing to work out
+        tz = self.zone(default_tz)
+        if self.at is not None:
+            when = self.at if self.at.tzinfo else local_to_utc(self.at, tz)
+            if when < now:
+                written = f"{self.at:%Y-%m-%d %H:%M}" + (f"{self.at:%z}" if self.at.tzinfo else f" ({tz.key})")
+                yield "at", (f"{written} is in the past (it is now {now.astimezone(tz):%Y-%m-%d %H:%M} {tz.key}):"
+                             " the bot skips it; remove it or move it")
+            return
+        trigger = self.trigger(default_tz)
+        begin = local_to_utc(datetime.combine(self.start, time.min), tz) if self.start else _EPOCH
+        if trigger.get_next_fire_time(None, begin) is None:
+            yield ("end" if self.end else "start"), (f"never fires: no time of the rule falls between start "
+                                                      f"({self.start or '…'}) and end ({self.end or '…'})")
+        elif now is not None and self.end and trigger.get_next_fire_time(None, now) is None:
+            yield "end", (f"the campaign ended on {self.end} (it is now {now.astimezone(tz):%Y-%m-%d %H:%M}):"
+                          " it never fires again; remove it or move its dates")
 
     def rule_text(self) -> str:
         """Short description for moderators: `daily 09:00`, `weekly mon,thu 20:00`, `cron 0 9 * * *`."""
@@ -602,6 +678,8 @@ class SchedulesFile(Model):
 
     def references(self, config) -> Iterator[tuple[tuple, str]]:
         channels = config.community.channels
+        default_tz = self.default_timezone(config)
+        now = getattr(config, "now", None)
         seen: dict[str, int] = {}
         for i, schedule in enumerate(self.schedules):
             if schedule.id in seen:
@@ -615,6 +693,14 @@ class SchedulesFile(Model):
             if schedule.action and schedule.action not in KNOWN_ACTIONS:
                 yield ("schedules", i, "action"), (f"unknown action {schedule.action!r}"
                                                    f" (known: {', '.join(KNOWN_ACTIONS)})")
+            elif schedule.action:
+                for loc, message in params_problems(schedule.action, schedule.params, config):
+                    yield ("schedules", i, "params", *loc), message
+            elif schedule.params:
+                yield ("schedules", i, "params"), "`params:` are for an `action:`, and this schedule has none"
+            if schedule.enabled:
+                for name, message in schedule.timing_problems(default_tz, now):
+                    yield ("schedules", i, name), message
 
 
 def _unknown(what: str, value: str, known) -> str:

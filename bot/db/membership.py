@@ -67,8 +67,10 @@ async def record_join_tx(tx: Tx, *, guild_id: int, user_id: int, via: str, at: d
                            actor_id=actor_id if actor_id is not None else inviter_id)
 
 
-async def record_leave(db: Database, *, guild_id: int, user_id: int, at: datetime, detail: str = "") -> bool:
-    """Mark a member as left. False if they were not a recorded member (nothing logged then)."""
+async def record_leave(db: Database, *, guild_id: int, user_id: int, at: datetime, detail: str = "",
+                       keep_tier: bool = False) -> bool:
+    """Mark a member as left. False if they were not a recorded member (nothing logged then).
+    `keep_tier`: they left the server, and their tier comes back if they return."""
     async with db.transaction() as tx:
         row = await tx.fetchone(
             "UPDATE members SET status = 'left', left_at = ? WHERE guild_id = ? AND user_id = ? AND status = 'member'"
@@ -78,8 +80,16 @@ async def record_leave(db: Database, *, guild_id: int, user_id: int, at: datetim
         if row is None:
             return False
         await add_event(tx, guild_id=guild_id, user_id=user_id, kind="left", at=at, detail=detail)
-        await tx.execute("DELETE FROM member_tiers WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+        if not keep_tier:
+            await tx.execute("DELETE FROM member_tiers WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
         return True
+
+
+async def last_join_or_leave(db: Database, guild_id: int, user_id: int) -> dict | None:
+    """The member's latest 'joined' or 'left' event."""
+    return _row(await db.fetchone(
+        "SELECT id, kind, detail, at FROM member_events WHERE guild_id = ? AND user_id = ? AND kind IN ('joined', 'left')"
+        " ORDER BY at DESC, id DESC LIMIT 1", (guild_id, user_id)))
 
 
 async def get_member(db: Database, guild_id: int, user_id: int) -> dict | None:

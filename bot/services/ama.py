@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
+from bot.config.actions import AmaAnnounceParams
 from bot.db import ama as repo
 from bot.errors import UserError
 
@@ -342,16 +343,16 @@ class AmaService:
         return votes
 
     # --- schedule action -----------------------------------------------------------------------
-    async def announce(self, guild_id: int, occurrence: datetime, params: Mapping[str, Any] | None) -> None:
+    async def announce(self, guild_id: int, occurrence: datetime,
+                       params: AmaAnnounceParams | Mapping[str, Any] | None) -> None:
         """`ama.announce`: params `channel` (default announcements), and either `topic` (+ optional
         `guest`, `when` as free text) for an upcoming session, or nothing to point at the open one."""
         app = self.app
-        params = dict(params or {})
-        channel = str(params.get("channel") or "announcements")
-        topic = params.get("topic")
+        params = AmaAnnounceParams.of(params)
+        channel = params.channel
+        topic = params.topic
         if topic:
-            content = app.t("ama.announce_upcoming", topic=topic, guest=params.get("guest") or "",
-                            when=params.get("when") or "")
+            content = app.t("ama.announce_upcoming", topic=topic, guest=params.guest or "", when=params.when or "")
         else:
             session = await self.current(guild_id)
             if session is None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Mapping
 
+from bot.config.actions import FeedbackDigestParams
 from bot.db import feedback as repo
 from bot.errors import UserError
 
@@ -302,12 +303,13 @@ class FeedbackService:
         return to_csv(rows), len(rows)
 
     # --- weekly digest (schedule action) ------------------------------------------------------------
-    async def digest_action(self, guild_id: int, occurrence: datetime, params: Mapping[str, Any] | None = None) -> int | None:
-        """Schedule action `feedback.digest`; params: days (default 7), channel (default the feedback channel).
-        Posted once per occurrence (the outbox dedupe key)."""
-        params = dict(params or {})
-        days = int(params.get("days", 7))
-        channel = str(params.get("channel") or self.settings.channel)
+    async def digest_action(self, guild_id: int, occurrence: datetime,
+                            params: FeedbackDigestParams | Mapping[str, Any] | None = None) -> int | None:
+        """Schedule action `feedback.digest`; params: FeedbackDigestParams (days, default 7; channel,
+        default the feedback channel). Posted once per occurrence (the outbox dedupe key)."""
+        params = FeedbackDigestParams.of(params)
+        days = params.days
+        channel = params.channel or self.settings.channel
         if channel not in self.app.config.community.channels:
             raise UserError("feedback.digest_unknown_channel", channel=channel)
         message = await self.digest_message(guild_id, occurrence - timedelta(days=days), occurrence)

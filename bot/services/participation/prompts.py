@@ -6,8 +6,9 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
+from bot.config.actions import PromptPostParams
 from bot.db import participation as repo
 from bot.db.connection import to_db_time
 from bot.errors import UserError
@@ -68,9 +69,10 @@ class PromptService:
         return out
 
     # --- posting ----------------------------------------------------------------------------------
-    async def action_post(self, guild_id: int, occurrence: datetime, params: dict[str, Any] | None = None) -> None:
-        """Schedule action `prompt.post` (params: channel)."""
-        await self.post(guild_id, occurrence, channel=(params or {}).get("channel"))
+    async def action_post(self, guild_id: int, occurrence: datetime,
+                          params: PromptPostParams | Mapping[str, Any] | None = None) -> None:
+        """Schedule action `prompt.post` (params: PromptPostParams)."""
+        await self.post(guild_id, occurrence, channel=PromptPostParams.of(params).channel)
 
     async def post(self, guild_id: int, occurrence: datetime, *, channel: str | None = None) -> PromptPost | None:
         """Today's prompt for this schedule occurrence: picked once, posted once."""
@@ -118,7 +120,8 @@ class PromptService:
             embed["image"] = {"url": prompt.image_url}
         if prompt.suggested_by:
             embed["fields"] = [{"name": self.app.t("participation.suggestion_from"), "value": f"<@{prompt.suggested_by}>"}]
-        return OutMessage(embeds=(embed,), thread_name=self.app.t("participation.prompt_thread", date=day)[:100])
+        return OutMessage(embeds=(embed,), thread_name=self.app.t("participation.prompt_thread", date=day)[:100],
+                          as_persona=True)
 
     async def _on_sent(self, row: dict, sent: Sent) -> None:
         key = row.get("dedupe_key", "")
