@@ -7,6 +7,7 @@ service, which may define `async start()` (re-arm timers, register jobs and acti
 """
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import os
@@ -140,9 +141,10 @@ class App:
 
     async def reload_config(self) -> list[str]:
         """Read the config folder again. On any problem nothing changes and the file:line problems are
-        returned; otherwise the new config is in force for every service (no restart needed)."""
+        returned; otherwise the new config is in force for every service (no restart needed). The
+        files are read and validated in a worker thread: the bot keeps answering meanwhile."""
         try:
-            config = load_config(self.config.dir)
+            config = await asyncio.to_thread(load_config, self.config.dir)
         except ConfigError as exc:
             return exc.problems
         self.config = config

@@ -34,6 +34,18 @@ def load_env_file() -> None:
     load_dotenv(path)
 
 
+async def note_fallback(app, problems: list[str]) -> None:
+    """Tell the moderators in the mod-log that the bot started on the last good config, and why."""
+    if not problems or not app.guild_id:
+        return
+    shown = "\n".join(problems[:10])[:1500]
+    more = len(problems) - 10
+    if more > 0:
+        shown += f"\n... and {more} more"
+    await app.audit.note(app.guild_id, app.t("admin.config_fallback", count=len(problems), problems=shown),
+                         dedupe_key=f"config:fallback:{app.clock.now().isoformat()}")
+
+
 def setup_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
 

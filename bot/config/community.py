@@ -18,17 +18,26 @@ Snowflake = Annotated[int, Field(gt=0, le=2**63 - 1, description="a Discord id (
 
 class CommunityInfo(Model):
     name: str = Field(min_length=1, max_length=100)
+    """The community's name, shown in posts and replies ({community.name})."""
     purpose: str = Field(min_length=1, max_length=1000)
+    """One or two sentences on what the community is for."""
     timezone: TimeZoneName = "UTC"
+    """The community's IANA time zone (like Asia/Tokyo): every time in the config is read in it."""
     language: Literal["en", "ja"] = "en"
+    """The language of the bot's own messages: en or ja."""
     guild_id: Snowflake | None = None
+    """The Discord server (guild) id; leave it out to use the only server the bot is in."""
     database: str | None = None  # path of the SQLite file; env KIZUNA_DB wins
+    """Path of the SQLite database file (default data/kizuna.db); the KIZUNA_DB environment variable wins."""
 
 
 class RoleSpec(Model):
     name: str = Field(min_length=1, max_length=100)
+    """The role's name on Discord (the bot creates it if missing)."""
     id: Snowflake | None = None  # link an existing role instead of creating one
+    """Link an existing Discord role by id instead of finding or creating it by name."""
     color: int | None = Field(default=None, ge=0, le=0xFFFFFF)
+    """The role colour as a number, e.g. 0xF4A7B9."""
 
 
 class ChannelSpec(Model):
@@ -36,10 +45,16 @@ class ChannelSpec(Model):
     exclusive: its tier and above; mod: moderators only."""
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
+    """The channel's name on Discord (default: the key)."""
     kind: Literal["public", "readonly", "exclusive", "mod"] = "public"
+    """public: all read, members write; readonly: all read, only the bot writes; exclusive: its tier
+    and above; mod: moderators only."""
     tier: Key | None = None
+    """For an exclusive channel: the lowest tier key that may see it."""
     topic: str = Field(default="", max_length=1024)
+    """The channel topic."""
     id: Snowflake | None = None
+    """Link an existing Discord channel by id instead of finding or creating it by name."""
 
     @model_validator(mode="after")
     def _tier_only_for_exclusive(self) -> "ChannelSpec":
@@ -52,20 +67,32 @@ class ChannelSpec(Model):
 
 class Moderation(Model):
     moderator_role: Key = "moderator"
+    """The role key (in roles:) of moderators."""
     mod_log: Key = "mod-log"
+    """The channel key where moderator actions and bot notices are logged."""
     mod_queue: Key = "mod-queue"
+    """The channel key where applications and notices wait for a moderator."""
 
 
 class CommunityFile(Model):
     community: CommunityInfo
+    """Who the community is: name, purpose, time zone, language."""
     membership: MembershipSettings = MembershipSettings()
+    """How people join: open, approval (with questions) or invite codes."""
     roles: dict[Key, RoleSpec]
+    """Roles by key (member, moderator, tier roles...); other settings refer to these keys."""
     tiers: tuple[Tier, ...] = ()
+    """Membership tiers from lowest to highest, and how each is earned."""
     channels: dict[Key, ChannelSpec]
+    """Channels by key; other files refer to these keys (channel: announcements)."""
     moderation: Moderation = Moderation()
+    """Which role moderates and where the mod-log and mod-queue are."""
     persona: Persona = Persona()
+    """The character the bot speaks as: name, avatar, greeting, sign-off."""
     feedback: FeedbackSettings = FeedbackSettings()
+    """The /feedback box: categories, limits, keyword flags and the digest."""
     messages: dict[str, str] = {}  # overrides of the message catalogue, key -> template
+    """Overrides of the bot's message texts: catalogue key -> template (see bot/locales/)."""
 
     def channel_name(self, key: str) -> str:
         spec = self.channels[key]

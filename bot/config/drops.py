@@ -25,25 +25,40 @@ class CampaignEntries(Model):
     from_: Literal["participation"] = Field(alias="from")
     action: Key = Field(description="participation ledger action, e.g. prompt_answer")
     since: Literal["week", "month", "open"] = "week"  # start of this week/month (community tz) or the drop's start
+    """Count rows since the start of this week or month (community time), or since the drop opened."""
 
 
 class Drop(Model):
     id: Key
+    """A unique key (drop.open and /drop commands use it)."""
     item: str = Field(min_length=1, max_length=256)
+    """What is dropped, as members see it."""
     collaborator: str = Field(default="", max_length=256)
+    """Who the collab is with."""
     description: str = Field(default="", max_length=2000)
+    """More about the item."""
     image: HttpUrl | None = None
+    """A picture of the item."""
     stock: int = Field(ge=1, le=1_000_000, description="units (first come) or prizes (raffle)")
     mode: Literal["first_come", "raffle"] = "first_come"
+    """first_come: first clicks win; raffle: winners drawn at the close."""
     opens: LocalDateTime | None = None
+    """When plain members may start (YYYY-MM-DD HH:MM); leave out to open with /drop open or drop.open."""
     early: dict[Key, Duration] = {}
+    """Tiers that start earlier, and by how much: {blossom: 24h, leaf: 6h}."""
     public: bool | Duration = False
+    """false: members only; true: visitors too from opens; or a duration after opens."""
     closes_after: Duration | None = None
+    """The drop closes this long after opens (a raffle is drawn then)."""
     limit: int = Field(default=1, ge=1, le=100)
+    """Units one member may hold."""
     codes: str | None = Field(default=None, description="CSV of redemption codes, relative to the config folder")
     waitlist: bool = False
+    """first_come only: a member who clicks when sold out waits for a released unit."""
     channel: Key = "announcements"
+    """The channel key where the drop is announced."""
     entries: CampaignEntries | None = None
+    """A campaign: raffle entries earned by participation instead of a button."""
 
     @field_validator("codes")
     @classmethod
@@ -92,6 +107,7 @@ class Drop(Model):
 
 class DropsFile(Model):
     drops: tuple[Drop, ...] = ()
+    """Collab drops: limited goods with early access for higher tiers."""
 
     def get(self, drop_key: str) -> Drop | None:
         return next((d for d in self.drops if d.id == drop_key), None)

@@ -47,7 +47,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, HttpUrl, field_vali
 # Actions other features register on `app.actions`, and the `params:` each takes, are declared in
 # bot/config/actions.py so that `check` validates them without loading those services.
 from .actions import ACTIONS, KNOWN_ACTIONS, ActionParams, params_problems  # noqa: F401 (KNOWN_ACTIONS re-exported)
-from .base import Key, Model, TimeOfDay, TimeZoneName
+from .base import DURATION_JSON, LOCAL_DATETIME_JSON, Key, Model, TimeOfDay, TimeZoneName
 
 # Placeholders a schedule's text and embed may use ({{ and }} for literal braces).
 TEMPLATE_FIELDS: tuple[str, ...] = (
@@ -80,7 +80,7 @@ def _parse_duration(value: object) -> object:
     raise ValueError(f"{value!r} is not a duration (write it like 30m, 1h, 1h30m or 2d)")
 
 
-Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
+Duration = Annotated[timedelta, BeforeValidator(_parse_duration), DURATION_JSON]
 
 
 def _parse_local_datetime(value: object) -> object:
@@ -101,7 +101,7 @@ def _parse_local_datetime(value: object) -> object:
     raise ValueError(f"{value!r} is not a date and time (write it like 2026-12-24T20:00, local time)")
 
 
-LocalDateTime = Annotated[datetime, BeforeValidator(_parse_local_datetime)]
+LocalDateTime = Annotated[datetime, BeforeValidator(_parse_local_datetime), LOCAL_DATETIME_JSON]
 
 
 def template_problem(template: str) -> str | None:
@@ -133,20 +133,31 @@ TemplateText = Annotated[str, AfterValidator(_check_template)]
 # --- content --------------------------------------------------------------------------------------------
 class EmbedField(Model):
     name: TemplateText = Field(min_length=1, max_length=256)
+    """The field's title (placeholders allowed)."""
     value: TemplateText = Field(min_length=1, max_length=1024)
+    """The field's text (placeholders allowed)."""
     inline: bool = False
+    """Show it beside the previous field."""
 
 
 
 class EmbedSpec(Model):
     title: TemplateText | None = Field(default=None, max_length=256)
+    """The embed's title (placeholders allowed)."""
     description: TemplateText | None = Field(default=None, max_length=4096)
+    """The embed's main text (placeholders allowed)."""
     url: HttpUrl | None = None
+    """A link for the title."""
     color: int | str | None = None
+    """The side colour: a number (0xF4A7B9) or a hex string ("#F4A7B9")."""
     image: HttpUrl | None = None
+    """A large picture below the text."""
     thumbnail: HttpUrl | None = None
+    """A small picture at the top right."""
     footer: TemplateText | None = Field(default=None, max_length=2048)
+    """Small text at the bottom (placeholders allowed)."""
     fields: tuple[EmbedField, ...] = Field(default=(), max_length=25)
+    """Name/value fields (at most 25)."""
 
 
     @field_validator("color")
@@ -175,8 +186,12 @@ class EmbedSpec(Model):
 
 class PoolItem(Model):
     text: TemplateText | None = Field(default=None, max_length=2000)
+    """The item's text (placeholders allowed)."""
     embed: EmbedSpec | None = None
+    """An embed posted with or instead of the text."""
 
+
+    json_schema_shorthand = "The item's text alone (posted as it is)."
 
     @model_validator(mode="before")
     @classmethod
@@ -192,7 +207,9 @@ class PoolItem(Model):
 
 class Pool(Model):
     order: Literal["sequential", "shuffle"] = "sequential"
+    """sequential: in order; shuffle: random, no repeat until every item was used."""
     items: tuple[PoolItem, ...]
+    """The items: plain text, or {text:, embed:}."""
 
     @field_validator("items")
     @classmethod
@@ -205,7 +222,9 @@ class Pool(Model):
 # --- time rules -----------------------------------------------------------------------------------------
 class Weekly(Model):
     days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...]
+    """Weekdays: mon, tue, wed, thu, fri, sat, sun."""
     at: TimeOfDay
+    """The time of day, HH:MM."""
 
     @field_validator("days", mode="before")
     @classmethod
@@ -517,21 +536,37 @@ def occurrences(trigger: BaseTrigger, after: datetime, until: datetime, limit: i
 # --- one schedule ---------------------------------------------------------------------------------------
 class Schedule(Model):
     id: Key
+    """A unique key for this schedule (/schedule commands use it)."""
     channel: Key | None = None
+    """The channel key (in community.yaml) to post in."""
     cron: str | None = None
+    """A cron rule: minute hour day month weekday, e.g. "0 9 * * mon-fri"."""
     daily: TimeOfDay | None = None
+    """Every day at this time, HH:MM."""
     weekly: Weekly | None = None
+    """On these weekdays at a time: {days: [mon, thu], at: "20:00"}."""
     at: LocalDateTime | None = None
+    """Once, at this date and time (YYYY-MM-DD HH:MM)."""
     timezone: TimeZoneName | None = None
+    """The time zone of this schedule's times (default: the file's or the community's)."""
     start: date | None = None
+    """The first date it may fire (inclusive)."""
     end: date | None = None
+    """The last date it may fire (inclusive)."""
     enabled: bool = True
+    """false: keep the schedule but never fire it."""
     grace: Duration | None = None
+    """How late a post missed by a restart may still go out (default: the file's grace)."""
     text: TemplateText | None = Field(default=None, max_length=2000)
+    """The text to post (placeholders allowed: {community.name}, {date}, ...)."""
     embed: EmbedSpec | None = None
+    """An embed to post."""
     pool: Key | None = None
+    """A pool key: post the next item of that pool."""
     action: str | None = None
+    """A feature action to run instead of a post (prompt.post, quiz.start, content.reveal, drop.open, ...)."""
     params: dict[str, Any] = Field(default_factory=dict)  # not a deep copy of a shared {} per schedule
+    """Parameters of the action."""
 
 
     @field_validator("params", mode="before")
@@ -621,9 +656,13 @@ class Schedule(Model):
 
 class SchedulesFile(Model):
     timezone: TimeZoneName | None = None
+    """The time zone of every schedule here (default: the community's)."""
     grace: Duration = timedelta(hours=1)
+    """How late a post missed by a restart may still go out (default 1h)."""
     pools: dict[Key, Pool] = {}
+    """Named lists of posts that schedules draw from (pool: <key>)."""
     schedules: tuple[Schedule, ...] = ()
+    """The schedules: when, where and what."""
 
     def by_id(self, schedule_id: str) -> Schedule | None:
         for schedule in self.schedules:
