@@ -1,6 +1,8 @@
 """`feedback:` section of community.yaml: categories, risk keywords, limits."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, field_validator
 
 from .base import Key, Model
@@ -18,9 +20,13 @@ def _clean_words(value: tuple[str, ...]) -> tuple[str, ...]:
     return words
 
 
+# a category key is the value of its option in the /feedback send select: Discord takes 1 to 100 characters
+CategoryKey = Annotated[Key, Field(max_length=100)]
+
+
 class FeedbackSettings(Model):
     channel: Key = "feedback"
-    categories: tuple[Key, ...] = Field(default=("product", "event", "community", "bug"), min_length=1, max_length=25)
+    categories: tuple[CategoryKey, ...] = Field(default=("product", "event", "community", "bug"), min_length=1, max_length=25)
     # matched case-insensitively on word boundaries; words with Japanese (non-ASCII) text match as substrings
     flag_keywords: tuple[str, ...] = ("refund", "scam", "broken", "lawsuit", "harass")
     # strong negative language: the built-in en/ja lexicon (bot/services/feedback.py) plus these words

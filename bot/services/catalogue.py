@@ -17,6 +17,8 @@ from typing import Any, Iterator, Mapping
 
 import yaml
 
+from bot.config.schedules import format_spec_problem
+
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("en", "ja")
@@ -92,6 +94,12 @@ def override_problems(overrides: Mapping[str, str]) -> Iterator[tuple[str, str]]
             if problem:
                 yield key, (f"{problem} (available: {', '.join('{' + a + '}' for a in sorted(allowed))})")
                 break
+        else:
+            for _, field, spec, _ in string.Formatter().parse(template):
+                problem = format_spec_problem(spec or "") if field is not None else None
+                if problem:
+                    yield key, f"placeholder {{{field}}}: {problem}"
+                    break
 
 
 def consistency_problems() -> list[str]:
@@ -150,13 +158,18 @@ class Catalogue:
             log.warning("message %s is missing in %s; using en", key, self.language)
         try:
             return template.format(**self.shared, **params)
-        except (KeyError, AttributeError, IndexError, ValueError):
+        except (KeyError, AttributeError, IndexError, ValueError, TypeError):
             builtin_template = builtin(self.language).get(key) or builtin("en").get(key)
             if builtin_template is None or builtin_template == template:
                 raise
             # an override `check` should have refused: the shipped text rather than an error
             log.warning("override of %s does not format; using the shipped text", key)
             return builtin_template.format(**self.shared, **params)
+
+    def format(self, key: str, /, **params: Any) -> str:
+        """Key `key` rendered exactly as written (an override that does not format raises, where `t`
+        would fall back to the shipped text): what `check`'s dry run renders."""
+        return self.templates[key].format(**self.shared, **params)
 
     def has(self, key: str) -> bool:
         return key in self.templates
