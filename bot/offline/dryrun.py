@@ -160,6 +160,7 @@ SLOTS: dict[str, str] = {
     "membership.application_title": "modal.title", "membership.code_title": "modal.title",
     "membership.deny_title": "modal.title", "feedback.modal_title": "modal.title",
     "feedback.decline_title": "modal.title", "ama.ask_modal_title": "modal.title",
+    "ama.answer_modal_title": "modal.title", "ama.answer_modal_label": "input.label",
     "ama.questions_title": "content", "feedback.history_title": "field.name",
     "membership.code_label": "input.label", "membership.deny_reason_label": "input.label",
     "ama.ask_modal_label": "input.label", "feedback.decline_reason": "input.label",
@@ -407,6 +408,24 @@ class DryRun:
                 route, body = message_body(OutMessage(content=item.teaser.text))
                 self.validate(route, body, where, f"content[{i}].teaser", "the teaser")
 
+    def _ama_answer(self, app):
+        """The answer modal for the longest question (its room is the modal's max_length), after
+        checking that a post with an answer that long fits."""
+        from cogs.ama._views import AnswerModal
+
+        question = _longest_question()
+        room = app.ama.room_for_answer(question, SNOWFLAKE)
+        where = self.catalogue_line(app.catalogue.language, "ama.answer_post")
+        field = "ama.answer_post" if "ama.answer_post" not in (self.config.community.messages or {}) \
+            else "messages.ama.answer_post"
+        if room < 1:
+            self.problems.append(Problem(*where, field, "a 500-character question leaves the answer no room"
+                                                        " in Discord's 2000 characters"))
+        else:
+            route, body = message_body(OutMessage(content=app.ama._answer_post(question, SNOWFLAKE, "a" * room)))
+            self.validate(route, body, where, field, f"an answer post with the {room} characters the modal allows")
+        return AnswerModal(app, NUMBER, room)
+
     def _modals(self, app) -> None:
         from cogs.ama._views import AskModal
         from cogs.feedback._views import DeclineModal, FeedbackModal
@@ -418,6 +437,8 @@ class DryRun:
                     "the membership application modal": lambda: ApplicationModal(app),
                     "the invite code modal": lambda: CodeModal(app),
                     "the application deny modal": lambda: DenyModal(app, NUMBER)}
+        if getattr(app, "ama", None) is not None:
+            builders["the AMA answer modal"] = lambda: self._ama_answer(app)
         for what, build in builders.items():
             if "feedback" in what and getattr(app, "feedback", None) is None:
                 continue
@@ -444,6 +465,15 @@ def _problems(spec: Spec, route: tuple[str, str], body: Any) -> list[str]:
             _MEMO.clear()
         found = _MEMO[key] = spec.problems(route[0], route[1], body)
     return found
+
+
+def _longest_question():
+    from bot.services.ama import MAX_QUESTION, Question
+
+    text = "\n".join(["?"] * (MAX_QUESTION // 2))[:MAX_QUESTION]  # every line quoted: "> ?"
+    return Question(id=NUMBER, session_id=NUMBER, author_id=SNOWFLAKE, text=text, asked_at=datetime(2028, 1, 1),
+                    votes=NUMBER, answer=None,
+                    answered_by=None, answered_at=None)
 
 
 def _json(data: Any) -> str:
