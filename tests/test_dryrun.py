@@ -237,6 +237,7 @@ def test_every_slot_kind_builds_a_payload_the_spec_accepts():
     ("ama.ask_modal_label", "input.label"), ("feedback.category_bug", "option.label"),
     ("participation.approve", "button"), ("membership.join_button", "button"),
     ("participation.prompt_thread", "thread.name"), ("ama.answer_post", "content"),
+    ("feedback.status_done", "field.value"), ("feedback.status_changed", "content"), ("ama.summary_title", "content"),
     ("commands.quiz start", "command"), ("commands.menu:send_as_feedback", "menu"),
 ])
 def test_catalogue_keys_go_where_the_code_puts_them(key, kind):
