@@ -211,6 +211,7 @@ class Problem:
     line: int
     field: str
     message: str
+    groupable: bool = False  # a feature's message: the same refusal for many items is one line
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.field}: {self.message}"
@@ -249,7 +250,7 @@ class DryRun:
         self.validated += 1
         problems = _problems(self.spec, route, body)
         for p in problems:
-            self.problems.append(Problem(where[0], where[1], field, f"{what}: Discord would refuse it: {p}"))
+            self.problems.append(Problem(where[0], where[1], field, f"{what}: Discord would refuse it: {p}", True))
         return not problems
 
     # -- the catalogue --
@@ -297,9 +298,12 @@ class DryRun:
                 _SLOT_MEMO.clear()
             route, body = slot.build(text)
             problems = _SLOT_MEMO[memo] = _problems(self.spec, route, body)
-        what = f"as {slot.what} ({len(text)} characters with the widest values; the limit is {slot.limit})"
+        if problems and len(text) > slot.limit:
+            self.problems.append(Problem(*where, field, f"{slot.what} of {len(text)} characters with the widest"
+                                                        f" values; Discord allows {slot.limit}"))
+            return
         for p in problems:
-            self.problems.append(Problem(*where, field, f"{what}: Discord would refuse it: {p}"))
+            self.problems.append(Problem(*where, field, f"as {slot.what}, Discord would refuse it: {p}"))
 
     # -- what the config makes the bot send, through the bot's own code --
     async def check_features(self, language: str) -> None:
@@ -364,6 +368,12 @@ class DryRun:
             route, body = message_body(message)
             if self.validate(route, body, where, f"prompts[{i}]", "the daily prompt post"):
                 self.validate(THREAD_ROUTE, {"name": message.thread_name}, where, f"prompts[{i}]", "its answer thread")
+        # an approved /prompt suggest joins the pool: the longest one a member may send
+        longest = participation.prompts.settings.suggestion_max_length
+        message = participation.prompts._message(PoolPrompt("s-1", "s" * longest, suggested_by=SNOWFLAKE), when)
+        route, body = message_body(message)
+        self.validate(route, body, self.config_line("participation", ("prompts", "suggestion_max_length")),
+                      "prompts.suggestion_max_length", f"a daily prompt from a {longest}-character suggestion")
 
     def _quizzes(self, app) -> None:
         participation = getattr(app, "participation", None)
@@ -533,4 +543,17 @@ async def dry_run_async(config, *, languages: Iterable[str] | None = None, spec:
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
-    return list(dict.fromkeys(problems))
+    """Each problem once; the same refusal of many items of one file (a too-long catalogue title in
+    every prompt) as one line naming the first and counting the others."""
+    groups: dict[tuple[str, str], list[Problem]] = {}
+    for p in dict.fromkeys(problems):
+        groups.setdefault((p.path, p.message) if p.groupable else (p.path, p.field, p.message), []).append(p)
+    out = []
+    for same in groups.values():
+        first = same[0]
+        if len(same) > 1:
+            first = Problem(first.path, first.line, first.field,
+                            f"{first.message} (the same for {len(same) - 1} more: "
+                            f"{', '.join(p.field for p in same[1:4])}{', ...' if len(same) > 4 else ''})")
+        out.append(first)
+    return out
