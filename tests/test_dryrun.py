@@ -254,3 +254,24 @@ def test_check_runs_the_dry_run(tmp_path, capsys):
     out = capsys.readouterr()
     assert "feedback.modal_title" in out.out + out.err and "45" in out.out + out.err
     assert check_cli.run(Namespace(config=str(CONFIG))) == 0
+
+
+def test_long_rules_with_a_long_greeting_make_a_welcome_dm_discord_refuses(tmp_path):
+    patches = {"community.yaml": {"membership": {"rules": "r" * 1800}, "persona": {"greeting": "g" * 200}}}
+    only(check(tmp_path, patches), "membership.welcome_dm (en)", "2000")
+
+
+def test_a_long_tier_description_makes_the_promotion_dm_too_long(tmp_path):
+    tiers = yaml_of("community.yaml")["tiers"]
+    tiers[0]["description"] = "d" * 2000
+    only(check(tmp_path, {"community.yaml": {"tiers": tiers}}), "membership.tier_up_dm (en)", "2000")
+
+
+def test_an_answer_post_override_that_leaves_no_room_is_refused(tmp_path):
+    problems = check(tmp_path, {"community.yaml": {"messages": {"ama.answer_post": "x" * 1700 + "{question}{answer}"}}})
+    only(problems, "messages.ama.answer_post", "no room")
+
+
+def yaml_of(name: str):
+    import yaml
+    return yaml.safe_load((CONFIG / name).read_text(encoding="utf-8"))

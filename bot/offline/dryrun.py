@@ -79,7 +79,35 @@ def worst_value(name: str) -> Any:
     return ""
 
 
-def worst_params(template: str) -> dict[str, Any]:
+def _longest(values: Iterable[str]) -> str:
+    return max(values, key=len, default="")
+
+
+def _tier_names(config) -> str:
+    return _longest(t.name for t in config.community.tiers)
+
+
+def _ama_topic(config) -> str:
+    from bot.services.ama import MAX_TOPIC
+    return "T" * MAX_TOPIC
+
+
+# Placeholders filled from the config (or a bounded member text) in particular messages: the widest
+# value the config allows there, so a long `membership.rules` or tier description is measured too.
+CONFIG_PARAMS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "membership.welcome_dm": lambda c: {"rules": c.community.membership.rules},
+    "membership.rules_prompt": lambda c: {"rules": c.community.membership.rules},
+    "membership.welcome_post": lambda c: {"purpose": c.community.community.purpose},
+    "membership.tier_up_dm": lambda c: {"tier": _tier_names(c),
+                                        "description": _longest(t.description for t in c.community.tiers)},
+    "membership.tier_down_dm": lambda c: {"old": _tier_names(c), "tier": _tier_names(c)},
+    "membership.tier_lost_dm": lambda c: {"old": _tier_names(c)},
+    "ama.opened_post": lambda c: {"topic": _ama_topic(c)},
+    "ama.summary_title": lambda c: {"topic": _ama_topic(c)},
+}
+
+
+def worst_params(template: str, key: str | None = None, config=None) -> dict[str, Any]:
     out = {}
     for _, field, _, _ in string.Formatter().parse(template):
         if field is None:
@@ -87,6 +115,8 @@ def worst_params(template: str) -> dict[str, Any]:
         name = field.split(".")[0].split("[")[0]
         if name and name not in ("community", "persona"):
             out[name] = worst_value(name)
+    if key in CONFIG_PARAMS and config is not None:
+        out.update({k: v for k, v in CONFIG_PARAMS[key](config).items() if k in out})
     return out
 
 
@@ -277,7 +307,7 @@ class DryRun:
                     break
             if problem:
                 raise ValueError(problem)
-            text = catalogue.format(key, **worst_params(template))
+            text = catalogue.format(key, **worst_params(template, key, self.config))
         except (KeyError, AttributeError, IndexError, ValueError, TypeError) as exc:
             self.problems.append(Problem(*where, field, f"cannot be rendered: {exc}"))
             return
