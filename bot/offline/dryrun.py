@@ -44,6 +44,7 @@ from .spec import Spec
 NO_PINGS = discord.AllowedMentions.none()
 MESSAGE_ROUTE = ("POST", "/channels/{channel_id}/messages")
 CALLBACK_ROUTE = ("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
+WEBHOOK_ROUTE = ("POST", "/webhooks/{webhook_id}/{webhook_token}")
 THREAD_ROUTE = ("POST", "/channels/{channel_id}/messages/{message_id}/threads")
 SNOWFLAKE = 99999999999999999999  # 20 digits: the widest id a mention can hold
 
@@ -345,11 +346,21 @@ class DryRun:
                                  clock=FakeClock(datetime(2028, 1, 1, tzinfo=timezone.utc)), real_scheduler=False)
             try:
                 app.catalogue = self.catalogue(language)
-                for check in (self._schedules, self._prompts, self._quizzes, self._drops, self._content,
-                              self._modals):
+                for check in (self._persona, self._schedules, self._prompts, self._quizzes, self._drops,
+                              self._content, self._modals):
                     check(app)
             finally:
                 await app.db.close()
+
+    def _persona(self, app) -> None:
+        """A post as the persona: its name and avatar on the webhook execute request."""
+        persona = self.config.community.persona
+        if not persona.use_webhook:
+            return
+        params = handle_message_parameters(content="x", username=persona.name, allowed_mentions=NO_PINGS,
+                                           avatar_url=str(persona.avatar_url) if persona.avatar_url else discord.utils.MISSING)
+        self.validate(WEBHOOK_ROUTE, params.payload, self.config_line("community", ("persona",)), "persona",
+                      "a post as the persona (webhook)")
 
     def _schedules(self, app) -> None:
         from bot.config.schedules import local_to_utc
