@@ -287,3 +287,31 @@ def test_every_key_overridden_with_its_shipped_text_passes_in_en_and_ja(tmp_path
     assert [str(p) for p in run.problems] == []
     through_the_spec = [k for k in overrides if slot_of(k) in SLOT_KINDS]  # command texts: length rules only
     assert run.validated == len(through_the_spec) * len(LANGUAGES)
+
+
+def test_every_catalogue_key_the_code_puts_in_a_limited_place_has_its_slot():
+    """A new modal title, button label or embed title must not be measured as message content (2000):
+    the code's call sites that put a catalogue text somewhere smaller name a slot in SLOTS."""
+    import re
+
+    root = CONFIG.parent
+    place = re.compile(r"""(?:\b(?:title|label|placeholder|name|description|thread_name|text)=|"(?:title|name|value|text)":\s*|Button\()"""
+                       r"""\s*(?:self\.)?(?:app\.)?t\(\s*"([a-z_]+\.[a-z_]+)\"""")
+    found = {}
+    for folder in ("cogs", "bot/services"):
+        for path in (root / folder).rglob("*.py"):
+            for key in place.findall(path.read_text(encoding="utf-8")):
+                found[key] = path.relative_to(root)
+    assert len(found) > 50
+    content = sorted(f"{key} ({path})" for key, path in found.items() if slot_of(key) == "content")
+    assert content == [], "add these to bot/offline/dryrun.py SLOTS"
+
+
+def test_without_the_spec_document_the_limits_are_still_checked(tmp_path):
+    schedule = {"id": "long", "channel": "announcements", "daily": "09:00", "text": "{persona.greeting}" + "x" * 1975}
+    folder = config_dir_with(tmp_path, {"community.yaml": {"messages": {"feedback.modal_title": "M" * 46},
+                                                           "persona": {"greeting": "g" * 200}},
+                                        "schedules.yaml": {"schedules": [schedule]}})
+    problems = [str(p) for p in dry_run(load_config(folder), spec=Spec(None))]
+    only(problems, "messages.feedback.modal_title", "45")
+    only(problems, "schedules.yaml", "2000")

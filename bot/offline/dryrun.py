@@ -39,7 +39,7 @@ from bot.services.catalogue import LANGUAGES, Catalogue, builtin, format_spec_pr
 from bot.services.messages import OutMessage
 from bot.ui import view_from_buttons
 
-from .spec import Spec
+from .spec import Spec, _discord_limits
 
 NO_PINGS = discord.AllowedMentions.none()
 MESSAGE_ROUTE = ("POST", "/channels/{channel_id}/messages")
@@ -328,7 +328,10 @@ class DryRun:
             if len(_SLOT_MEMO) > 20_000:
                 _SLOT_MEMO.clear()
             route, body = slot.build(text)
-            problems = _SLOT_MEMO[memo] = _problems(self.spec, route, body)
+            problems = _problems(self.spec, route, body)
+            if not self.spec.available and len(text) > slot.limit:
+                problems = [f"{len(text)} characters; the limit is {slot.limit}"]
+            _SLOT_MEMO[memo] = problems
         if problems and len(text) > slot.limit:
             self.problems.append(Problem(*where, field, f"{slot.what} of {len(text)} characters with the widest"
                                                         f" values; Discord allows {slot.limit}"))
@@ -520,7 +523,11 @@ def _problems(spec: Spec, route: tuple[str, str], body: Any) -> list[str]:
     if found is None:
         if len(_MEMO) > 20_000:
             _MEMO.clear()
-        found = _MEMO[key] = spec.problems(route[0], route[1], body)
+        if spec.available:
+            found = spec.problems(route[0], route[1], body)
+        else:  # without the document, at least the limits Discord states nowhere in it
+            found = list(_discord_limits(route[0], route[1], body))
+        _MEMO[key] = found
     return found
 
 
