@@ -10,13 +10,19 @@ of content, 6000 over all embeds). A problem names the template's file:line and 
 What is rendered
 - every catalogue key (and every `messages:` override) in each language asked for, in the place the bot
   puts it (`SLOTS`: message content, embed title/footer/field, button label, modal title, input label,
-  select placeholder or option, thread name, command description); placeholders filled with
-  `worst_params` (32-character names, 100-character channel and role names, 10-digit numbers, 32-character
-  dates). Text a member types or a config field brings is the call site's room, not the template's: such
-  placeholders render empty here (the real builders below render them with the config's real text).
-- each schedule's post (its text/embed, or every item of its pool) on the date whose name is widest;
-- each prompt, quiz question (with its buttons), drop announcement and content reveal;
-- the modals: feedback (its category select), AMA question, membership application/code/deny, decline.
+  select placeholder or option, thread name, command description, context menu name); placeholders
+  filled by `worst_params`: 32-character names, 100-character channel/role/tier/category names, 10-digit
+  numbers, 32-character dates, and the config's own text where a message includes it (`CONFIG_PARAMS`:
+  rules, purpose, tier names and descriptions, the longest AMA topic). Other free text (what a member
+  types, data that grows at runtime) renders empty: its room is kept where it is relayed (the AMA answer
+  modal's max_length is the room its question leaves) or truncated by the builder;
+- each schedule's post (its text/embed, or every item of its pool) on the day whose date renders widest;
+- each prompt and the longest suggestion members may send, each quiz question with its buttons (open and
+  closed), each drop announcement (open, sold out, closed), each content reveal and teaser, a post as
+  the persona;
+- the modals: feedback (with its category select), decline, AMA question and answer (for a
+  500-character question), membership application, invite code and deny.
+Payloads already validated are remembered (`_problems`): a second run costs ~0.1 s.
 """
 from __future__ import annotations
 
@@ -29,17 +35,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 import discord
 from discord.http import handle_message_parameters
 
 from bot.config.yamlsrc import load_source
-from bot.services.catalogue import LANGUAGES, Catalogue, builtin, format_spec_problem
+from bot.services.catalogue import Catalogue, format_spec_problem
 from bot.services.messages import OutMessage
 from bot.ui import view_from_buttons
 
-from .spec import Spec, _discord_limits
+from .spec import Spec, discord_limits
 
 NO_PINGS = discord.AllowedMentions.none()
 MESSAGE_ROUTE = ("POST", "/channels/{channel_id}/messages")
@@ -526,7 +532,7 @@ def _problems(spec: Spec, route: tuple[str, str], body: Any) -> list[str]:
         if spec.available:
             found = spec.problems(route[0], route[1], body)
         else:  # without the document, at least the limits Discord states nowhere in it
-            found = list(_discord_limits(route[0], route[1], body))
+            found = list(discord_limits(route[0], route[1], body))
         _MEMO[key] = found
     return found
 
@@ -563,22 +569,8 @@ def _widest_day(app) -> datetime:
 
 def dry_run(config, *, languages: Iterable[str] | None = None, spec: Spec | None = None) -> list[Problem]:
     """Every problem a message the config can make would have at Discord, in `languages` (default: the
-    community's). Runs its own event loop when called outside one."""
-    languages = tuple(languages or (config.community.community.language,))
-    run = DryRun(config, spec)
-    run.check_catalogue(languages)
-
-    async def features() -> None:
-        for language in languages:
-            await run.check_features(language)
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        asyncio.run(features())
-    else:
-        raise RuntimeError("dry_run() runs its own loop; from async code use `await dry_run_async(...)`")
-    return _unique(run.problems)
+    community's), each once. Runs its own event loop (from async code: `await dry_run_async(...)`)."""
+    return asyncio.run(dry_run_async(config, languages=languages, spec=spec))
 
 
 async def dry_run_async(config, *, languages: Iterable[str] | None = None, spec: Spec | None = None) -> list[Problem]:
