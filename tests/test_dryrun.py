@@ -315,3 +315,14 @@ def test_without_the_spec_document_the_limits_are_still_checked(tmp_path):
     problems = [str(p) for p in dry_run(load_config(folder), spec=Spec(None))]
     only(problems, "messages.feedback.modal_title", "45")
     only(problems, "schedules.yaml", "2000")
+
+
+@pytest.mark.parametrize("spec, ok", [
+    ("", True), (">3", True), ("05", True), (",", True), ("^7", True), (".2f", True), ("0>5", True),
+    ("*<10", True), ("+d", True), ("_", True), (">100", True),
+    ("q", False), (">101", False), (">300000000", False), (".500", False), ("{x}", False), ("<<<", False),
+])
+def test_format_specs_are_the_standard_mini_language_with_a_sane_width(spec, ok):
+    from bot.config.schedules import format_spec_problem
+
+    assert (format_spec_problem(spec) is None) == ok
