@@ -326,3 +326,24 @@ def test_format_specs_are_the_standard_mini_language_with_a_sane_width(spec, ok)
     from bot.config.schedules import format_spec_problem
 
     assert (format_spec_problem(spec) is None) == ok
+
+
+async def test_a_reload_can_dry_run_without_stalling_the_event_loop(tmp_path):
+    import asyncio
+
+    from bot.offline.dryrun import problems_off_loop
+
+    folder = config_dir_with(tmp_path, {"community.yaml": {"messages": {"feedback.modal_title": "M" * 46}}})
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    problems = await problems_off_loop(load_config(folder))
+    task.cancel()
+    only(problems, "messages.feedback.modal_title", "45")
+    assert ticks > 10  # the loop kept running meanwhile

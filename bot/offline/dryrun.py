@@ -582,6 +582,12 @@ async def dry_run_async(config, *, languages: Iterable[str] | None = None, spec:
     return _unique(run.problems)
 
 
+async def problems_off_loop(config) -> list[str]:
+    """`dry_run` in a worker thread (its own loop there), as file:line lines: for a reload inside the
+    running bot, whose event loop must not stall while ~500 payloads are validated."""
+    return await asyncio.to_thread(lambda: [str(p) for p in dry_run(config)])
+
+
 def _unique(problems: list[Problem]) -> list[Problem]:
     """Each problem once; the same refusal of many items of one file (a too-long catalogue title in
     every prompt) as one line naming the first and counting the others."""
