@@ -146,12 +146,18 @@ class App:
 
     @classmethod
     async def open(cls, config: Config, *, db_path: str | Path | None = None, clock: Clock | None = None,
-                   real_scheduler: bool = True, outbox_settings: OutboxSettings | None = None) -> "App":
+                   real_scheduler: bool = True, outbox_settings: OutboxSettings | None = None,
+                   readonly: bool = False) -> "App":
+        """`readonly=True`: for commands that only read (no writer lock, nothing written; never start())."""
         clock = clock or SystemClock()
-        db = await open_database(database_path(config, db_path))
-        scheduler = KizunaScheduler(clock, real=real_scheduler)
-        outbox = Outbox(db, clock, outbox_settings)
-        return cls(config, db, clock, scheduler, outbox)
+        db = await open_database(database_path(config, db_path), readonly=readonly)
+        try:
+            scheduler = KizunaScheduler(clock, real=real_scheduler)
+            outbox = Outbox(db, clock, outbox_settings)
+            return cls(config, db, clock, scheduler, outbox)
+        except BaseException:
+            await db.close()  # the writer lock and aiosqlite's thread go with it: the process can exit
+            raise
 
     async def start(self) -> None:
         """Re-arm everything from the database: timers, schedules, half-sent outbox rows."""

@@ -45,7 +45,7 @@ class KizunaBot(commands.Bot):
 
     def __init__(self, config: Config, *, clock: Clock | None = None, db_path: str | Path | None = None,
                  real_scheduler: bool = True, outbox_settings: OutboxSettings | None = None,
-                 guild_id: int | None = None, **kwargs) -> None:
+                 guild_id: int | None = None, app: App | None = None, **kwargs) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,  # slash commands only; no prefix commands exist
             intents=intents(),
@@ -63,6 +63,8 @@ class KizunaBot(commands.Bot):
         self._guild_id = guild_id
         self._outbox_started = False
         self._role_ids: dict[int, dict[str, int]] = {}  # guild id -> {role key: role id}, see role_ids
+        if app is not None:  # opened before connecting (`run`): the database is refused before any login
+            self.app = app
 
     @property
     def config(self) -> Config:
@@ -71,8 +73,9 @@ class KizunaBot(commands.Bot):
         return app.config if app is not None else self._config
 
     async def setup_hook(self) -> None:
-        self.app = await App.open(self._config, db_path=self._db_path, clock=self._clock,
-                                  real_scheduler=self._real_scheduler, outbox_settings=self._outbox_settings)
+        if getattr(self, "app", None) is None:
+            self.app = await App.open(self._config, db_path=self._db_path, clock=self._clock,
+                                      real_scheduler=self._real_scheduler, outbox_settings=self._outbox_settings)
         if self._guild_id:
             self.app.guild_id = self._guild_id
         self.app.guild = DiscordGuildPort(self)

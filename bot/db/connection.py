@@ -4,12 +4,21 @@ One aiosqlite connection is shared by the whole bot. Because coroutines interlea
 goes through `Database.transaction()` (or `Database.execute`, a one-statement transaction), which holds
 an asyncio lock; reads outside a transaction use `fetchone` / `fetchall`.
 The SQL in repositories sticks to what PostgreSQL also accepts (ON CONFLICT, RETURNING, no REPLACE).
+
+One process writes a database: `open_database` first takes the OS lock on `<db>.lock`
+(bot/db/writer_lock.py) and refuses at once, naming the holder, when another process has it; migrations
+run under that lock. `open_database(path, readonly=True)` is for the commands that only read (`stats`,
+`export`, `preview`): no lock, so they work while the bot runs (WAL lets readers in), and no writes at
+all (`PRAGMA query_only`, no migrations, no recovery); a database whose schema is behind is refused.
+Any failure while opening closes what was opened (aiosqlite's thread would otherwise keep the process
+alive) and raises DatabaseOpenError with the reason in one line.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
+import sqlite3
 import weakref
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
@@ -18,6 +27,8 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterable, Sequence, TypeVar
 
 import aiosqlite
+
+from .writer_lock import DatabaseOpenError, WriterLock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -67,9 +78,12 @@ class Tx:
 
 
 class Database:
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, *, writer_lock: WriterLock | None = None,
+                 readonly: bool = False) -> None:
         self.conn = conn
         self.path = path
+        self.writer_lock = writer_lock  # the OS lock held while open (None: read-only, or in memory)
+        self.readonly = readonly
         self._lock = asyncio.Lock()
         self._reader = Tx(conn)
 
@@ -109,35 +123,55 @@ class Database:
         return await self._reader.fetchval(sql, params)
 
     async def migrate(self) -> list[str]:
-        """Apply every migration not yet applied, in order, each in its own transaction."""
-        await self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
-        )
-        await self.conn.commit()
-        done = {row[0] for row in await self.fetchall("SELECT version FROM schema_migrations")}
+        """Apply every migration not yet applied, in order, each in its own BEGIN IMMEDIATE transaction
+        that checks again, inside it, that the migration is still missing: two connections migrating
+        at once (the writer lock already prevents it between processes) apply each exactly once."""
+        async with self.transaction() as tx:
+            await tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+            )
+        done = await self.applied_versions()
         applied = []
         for version, name, sql in available_migrations():
             if version in done:
                 continue
-            async with self._lock:
-                try:
-                    await self.conn.execute("BEGIN IMMEDIATE")
-                    for statement in _split_sql(sql):
-                        await self.conn.execute(statement)
-                    await self.conn.execute(
-                        "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name)
-                    )
-                    await self.conn.commit()
-                except BaseException:
-                    await self.conn.rollback()
-                    raise
+            async with self.transaction() as tx:
+                if await tx.fetchval("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)):
+                    continue  # applied by another connection since we looked
+                for statement in _split_sql(sql):
+                    await tx.execute(statement)
+                await tx.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name))
             log.info("applied migration %s", name)
             applied.append(name)
         return applied
 
+    async def applied_versions(self) -> set[int]:
+        if not await self.fetchval(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        ):
+            return set()
+        return {row[0] for row in await self.fetchall("SELECT version FROM schema_migrations")}
+
+    async def check_schema(self) -> None:
+        """For a reader: the database must already hold every migration this version knows."""
+        done = await self.applied_versions()
+        if not done:
+            raise DatabaseOpenError(f"{self.path} is not a Kizuna database yet (no tables): "
+                                    "start the bot on it first, or give another --db")
+        missing = [name for version, name, _ in available_migrations() if version not in done]
+        if missing:
+            raise DatabaseOpenError(
+                f"{self.path} lacks migration(s) {', '.join(missing)} (an older Kizuna wrote it): start the "
+                "bot on it once (`python -m bot run` or `playground --db`) to upgrade it, then try again"
+            )
+
     async def close(self) -> None:
         _OPEN.discard(self)
-        await self.conn.close()
+        try:
+            await self.conn.close()
+        finally:
+            if self.writer_lock is not None:
+                self.writer_lock.release()
 
 
 def _in_transaction(conn: aiosqlite.Connection, fn: Callable[..., T], args: tuple) -> T:
@@ -175,19 +209,58 @@ def _only_comments(statement: str) -> bool:
     return all(not line.strip() or line.strip().startswith("--") for line in statement.splitlines())
 
 
-async def open_database(path: str | Path) -> Database:
+async def open_database(path: str | Path, *, readonly: bool = False) -> Database:
+    """Open the database at `path` for this process to write (the writer lock, then migrations), or
+    with `readonly=True` only to read (see the module docstring). Raises DatabaseInUse when another
+    process writes it, DatabaseOpenError for any other reason it cannot be opened; nothing is left
+    open then."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = aiosqlite.Row
-    await conn.execute("PRAGMA journal_mode=WAL")
-    await conn.execute("PRAGMA foreign_keys=ON")
-    await conn.execute("PRAGMA synchronous=NORMAL")
-    await conn.execute("PRAGMA busy_timeout=5000")
-    db = Database(conn, path)
+    in_memory = str(path) == ":memory:"
+    if not in_memory:
+        _check_path(path, readonly)
+    writer_lock = None if (readonly or in_memory) else WriterLock.acquire(path)
+    conn: aiosqlite.Connection | None = None
+    try:
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        if readonly:
+            await conn.execute("PRAGMA query_only=ON")  # any write raises: these commands never write
+        else:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        db = Database(conn, path, writer_lock=writer_lock, readonly=readonly)
+        if readonly:
+            await db.check_schema()
+        else:
+            await db.migrate()
+    except BaseException as exc:
+        if conn is not None:
+            try:
+                await conn.close()  # stops aiosqlite's (non-daemon) thread: the process can exit
+            except Exception:
+                log.debug("closing after a failed open failed", exc_info=True)
+        if writer_lock is not None:
+            writer_lock.release()
+        if isinstance(exc, (sqlite3.Error, OSError)):
+            raise DatabaseOpenError(f"cannot open the database {path}: {exc}") from exc
+        raise
     _OPEN.add(db)
-    await db.migrate()
     return db
+
+
+def _check_path(path: Path, readonly: bool) -> None:
+    if path.is_dir():
+        raise DatabaseOpenError(f"cannot open the database {path}: it is a folder, not a database file")
+    if readonly:
+        if not path.exists():
+            raise DatabaseOpenError(f"no database at {path}: start the bot once to create it, or give --db")
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseOpenError(f"cannot create the folder for the database {path}: {exc}") from exc
 
 
 _OPEN: "weakref.WeakSet[Database]" = weakref.WeakSet()
