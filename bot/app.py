@@ -173,13 +173,15 @@ class App:
         self.scheduler.start()
 
     async def close(self) -> None:
-        self.scheduler.shutdown()
-        await self.outbox.stop()
-        for service in reversed(list(self.features.values())):
-            stop = getattr(service, "stop", None)
-            if stop is not None:
-                try:
-                    await stop()
-                except Exception:
-                    log.exception("stopping %s failed", type(service).__name__)
-        await self.db.close()
+        try:
+            self.scheduler.shutdown()
+            await self.outbox.stop()
+            for service in reversed(list(self.features.values())):
+                stop = getattr(service, "stop", None)
+                if stop is not None:
+                    try:
+                        await stop()
+                    except Exception:
+                        log.exception("stopping %s failed", type(service).__name__)
+        finally:  # whatever failed above: the writer lock and aiosqlite's thread must go (the process exits)
+            await self.db.close()

@@ -16,8 +16,9 @@ import os
 import shlex
 import socket
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
+
+from bot.clock import SystemClock
 
 try:
     import fcntl
@@ -73,7 +74,8 @@ def this_process() -> dict:
         "pid": os.getpid(),
         "host": socket.gethostname(),
         "command": command if len(command) <= 300 else command[:297] + "...",
-        "since": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        # the wall clock, not the app's: it tells a person when that process really started
+        "since": SystemClock().now().strftime("%Y-%m-%d %H:%M:%S UTC"),
     }
 
 
