@@ -146,11 +146,9 @@ class App:
 
     @classmethod
     async def open(cls, config: Config, *, db_path: str | Path | None = None, clock: Clock | None = None,
-                   real_scheduler: bool = True, outbox_settings: OutboxSettings | None = None,
-                   readonly: bool = False) -> "App":
-        """`readonly=True`: for commands that only read (no writer lock, nothing written; never start())."""
+                   real_scheduler: bool = True, outbox_settings: OutboxSettings | None = None) -> "App":
         clock = clock or SystemClock()
-        db = await open_database(database_path(config, db_path), readonly=readonly)
+        db = await open_database(database_path(config, db_path))
         try:
             scheduler = KizunaScheduler(clock, real=real_scheduler)
             outbox = Outbox(db, clock, outbox_settings)

@@ -45,7 +45,7 @@ class KizunaBot(commands.Bot):
 
     def __init__(self, config: Config, *, clock: Clock | None = None, db_path: str | Path | None = None,
                  real_scheduler: bool = True, outbox_settings: OutboxSettings | None = None,
-                 guild_id: int | None = None, app: App | None = None, **kwargs) -> None:
+                 guild_id: int | None = None, **kwargs) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,  # slash commands only; no prefix commands exist
             intents=intents(),
@@ -63,8 +63,6 @@ class KizunaBot(commands.Bot):
         self._guild_id = guild_id
         self._outbox_started = False
         self._role_ids: dict[int, dict[str, int]] = {}  # guild id -> {role key: role id}, see role_ids
-        if app is not None:  # opened before connecting (`run`): the database is refused before any login
-            self.app = app
 
     @property
     def config(self) -> Config:
@@ -72,10 +70,15 @@ class KizunaBot(commands.Bot):
         app = getattr(self, "app", None)
         return app.config if app is not None else self._config
 
-    async def setup_hook(self) -> None:
+    async def login(self, token: str) -> None:
+        """The database first: a second process on it (or a file that is not one) is refused before
+        anything is sent to Discord. setup_hook, which discord.py calls inside login, then uses it."""
         if getattr(self, "app", None) is None:
             self.app = await App.open(self._config, db_path=self._db_path, clock=self._clock,
                                       real_scheduler=self._real_scheduler, outbox_settings=self._outbox_settings)
+        await super().login(token)
+
+    async def setup_hook(self) -> None:
         if self._guild_id:
             self.app.guild_id = self._guild_id
         self.app.guild = DiscordGuildPort(self)

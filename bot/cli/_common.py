@@ -23,16 +23,11 @@ def setup_logging(level: int = logging.INFO) -> None:
 
 
 def run_offline(args, body) -> int:
-    """Load the config, open the App on its database READ-ONLY without Discord or a running scheduler,
-    and run `await body(app, args)` -> exit code. A UserError is printed in the community's language
-    (exit 2); a database that cannot be opened is one line on stderr (exit 1).
-
-    Read-only because these commands (`stats`, `export`) only read: they take no writer lock, so they
-    work while the bot runs on the same database, and they never migrate, recover or write."""
+    """Load the config, open the App on its database without Discord or a running scheduler, and run
+    `await body(app, args)` -> exit code. A UserError is printed in the community's language (exit 2)."""
     import asyncio
 
     from bot.app import App
-    from bot.db import DatabaseOpenError
     from bot.errors import UserError
 
     config = load_or_report(args.config)
@@ -40,11 +35,7 @@ def run_offline(args, body) -> int:
         return 1
 
     async def main() -> int:
-        try:
-            app = await App.open(config, db_path=args.db, real_scheduler=False, readonly=True)
-        except DatabaseOpenError as exc:
-            print(exc, file=sys.stderr)
-            return 1
+        app = await App.open(config, db_path=args.db, real_scheduler=False)
         try:
             return await body(app, args)
         except UserError as exc:

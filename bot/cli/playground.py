@@ -38,16 +38,6 @@ def run(args) -> int:
 
 
 async def _play(config, args, lines) -> int:
-    from bot.db import DatabaseOpenError
-
-    try:
-        return await _play_on(config, args, lines)
-    except DatabaseOpenError as exc:  # in use by another process, not a database...: one line, exit 1
-        print(exc, file=sys.stderr)
-        return 1
-
-
-async def _play_on(config, args, lines) -> int:
     from bot.offline import Harness
     from bot.offline.playground import Playground, install_completion
 

@@ -42,14 +42,7 @@ def run(args) -> int:
     if args.days < 1:
         print("--days must be at least 1", file=sys.stderr)
         return 2
-    from bot.db import DatabaseOpenError
-
-    try:
-        lines = asyncio.run(preview_lines(config, start, timedelta(days=args.days), tz, args.db))
-    except DatabaseOpenError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    for line in lines:
+    for line in asyncio.run(preview_lines(config, start, timedelta(days=args.days), tz, args.db)):
         print(line)
     return 0
 
@@ -69,9 +62,8 @@ async def preview_lines(config, start: datetime, span: timedelta, tz: ZoneInfo, 
     from bot.services.schedules import format_timeline
 
     path = Path(db_path) if db_path else database_path(config)
-    # read-only (no writer lock: works beside the running bot); no database yet: an empty one in memory
     app = await App.open(config, db_path=path if path.exists() else ":memory:", clock=FakeClock(start),
-                         real_scheduler=False, readonly=path.exists())
+                         real_scheduler=False)
     try:
         if guild_id is None:
             guild_id = app.guild_id

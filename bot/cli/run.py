@@ -96,20 +96,9 @@ def _database_in(config_dir: str) -> str | None:
 
 
 async def _run(config, token: str, db_path) -> int:
-    from bot.app import App
     from bot.client import KizunaBot
-    from bot.db import DatabaseOpenError
 
-    try:  # the database first: a second process (or a bad file) is refused before connecting to Discord
-        app = await App.open(config, db_path=db_path)
-    except DatabaseOpenError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    try:
-        bot = KizunaBot(config, db_path=db_path, app=app)
-    except BaseException:
-        await app.close()
-        raise
+    bot = KizunaBot(config, db_path=db_path)
     settled = False
 
     async def settle_once() -> None:  # the first ready: services started, guild caches filled
