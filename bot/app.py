@@ -19,6 +19,7 @@ from bot.config import Config, load_config
 from bot.config.loader import save_last_good
 from bot.errors import ConfigError
 from bot.db import Database, open_database
+from bot.db.connection import open_database_readonly
 from bot.scheduler import KizunaScheduler
 from bot.services.audit import AuditService
 from bot.services.catalogue import Catalogue
@@ -146,11 +147,15 @@ class App:
 
     @classmethod
     async def open(cls, config: Config, *, db_path: str | Path | None = None, clock: Clock | None = None,
-                   real_scheduler: bool = True, outbox_settings: OutboxSettings | None = None) -> "App":
+                   real_scheduler: bool = True, outbox_settings: OutboxSettings | None = None,
+                   read_only: bool = False) -> "App":
+        """`read_only`: an existing, up-to-date database opened for reading (stats, export, preview);
+        raises DatabaseUnavailable rather than creating or migrating one."""
         clock = clock or SystemClock()
-        db = await open_database(database_path(config, db_path))
+        path = database_path(config, db_path)
+        db = await (open_database_readonly(path) if read_only else open_database(path))
+        scheduler = KizunaScheduler(clock, real=real_scheduler)
         try:
-            scheduler = KizunaScheduler(clock, real=real_scheduler)
             outbox = Outbox(db, clock, outbox_settings)
             return cls(config, db, clock, scheduler, outbox)
         except BaseException:

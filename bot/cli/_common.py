@@ -22,12 +22,23 @@ def setup_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
 
 
-def run_offline(args, body) -> int:
+def missing_folder(path: str | None, option: str) -> bool:
+    """True (and says so) when `--out`/`--chart` points into a folder that does not exist."""
+    if path and not Path(path).parent.is_dir():
+        print(f"{option}: the folder {Path(path).parent} does not exist (create it first, or choose "
+              "another path)", file=sys.stderr)
+        return True
+    return False
+
+
+def run_offline(args, body, *, read_only: bool = False) -> int:
     """Load the config, open the App on its database without Discord or a running scheduler, and run
-    `await body(app, args)` -> exit code. A UserError is printed in the community's language (exit 2)."""
+    `await body(app, args)` -> exit code. A UserError is printed in the community's language (exit 2).
+    `read_only`: the database must exist and is only read (a missing or foreign file: one line, exit 1)."""
     import asyncio
 
     from bot.app import App
+    from bot.db.connection import DatabaseUnavailable
     from bot.errors import UserError
 
     config = load_or_report(args.config)
@@ -35,7 +46,11 @@ def run_offline(args, body) -> int:
         return 1
 
     async def main() -> int:
-        app = await App.open(config, db_path=args.db, real_scheduler=False)
+        try:
+            app = await App.open(config, db_path=args.db, real_scheduler=False, read_only=read_only)
+        except DatabaseUnavailable as exc:
+            print(exc, file=sys.stderr)
+            return 1
         try:
             return await body(app, args)
         except UserError as exc:

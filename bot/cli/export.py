@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Awaitable, Callable
 
 
-from ._common import run_offline
+from ._common import missing_folder, run_offline
 
 HELP = "Export stored data as CSV: `export feedback [--since YYYY-MM-DD] [--out FILE] [--db PATH]`."
 
@@ -33,7 +33,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    return run_offline(args, _export)
+    if missing_folder(args.out, "--out"):
+        return 2
+    return run_offline(args, _export, read_only=True)
 
 
 async def _export(app, args) -> int:

@@ -42,7 +42,14 @@ def run(args) -> int:
     if args.days < 1:
         print("--days must be at least 1", file=sys.stderr)
         return 2
-    for line in asyncio.run(preview_lines(config, start, timedelta(days=args.days), tz, args.db)):
+    from bot.db.connection import DatabaseUnavailable
+
+    try:
+        lines = asyncio.run(preview_lines(config, start, timedelta(days=args.days), tz, args.db))
+    except DatabaseUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for line in lines:
         print(line)
     return 0
 
@@ -62,8 +69,10 @@ async def preview_lines(config, start: datetime, span: timedelta, tz: ZoneInfo, 
     from bot.services.schedules import format_timeline
 
     path = Path(db_path) if db_path else database_path(config)
-    app = await App.open(config, db_path=path if path.exists() else ":memory:", clock=FakeClock(start),
-                         real_scheduler=False)
+    if db_path or path.exists():  # read the bot's database, never create or migrate it
+        app = await App.open(config, db_path=path, clock=FakeClock(start), real_scheduler=False, read_only=True)
+    else:  # no database yet: pools start at their beginning
+        app = await App.open(config, db_path=":memory:", clock=FakeClock(start), real_scheduler=False)
     try:
         if guild_id is None:
             guild_id = app.guild_id

@@ -7,9 +7,9 @@ The SQL in repositories sticks to what PostgreSQL also accepts (ON CONFLICT, RET
 
 One process writes a database: `open_database` first takes the OS lock on `<db>.lock`
 (bot/db/writer_lock.py) and refuses at once, naming the holder, when another process has it; migrations
-run under that lock. `open_database(path, readonly=True)` is for the commands that only read (`stats`,
-`export`, `preview`): no lock, so they work while the bot runs (WAL lets readers in), and no writes at
-all (`PRAGMA query_only`, no migrations, no recovery); a database whose schema is behind is refused.
+run under that lock. `open_database_readonly` is for the commands that only read (`stats`, `export`,
+`preview`): no lock, so they work while the bot runs (WAL lets readers in), and no writes at all
+(`PRAGMA query_only`, no migrations, no recovery).
 Any failure while opening closes what was opened (aiosqlite's thread would otherwise keep the process
 alive) and raises DatabaseOpenError with the reason in one line.
 """
@@ -78,12 +78,10 @@ class Tx:
 
 
 class Database:
-    def __init__(self, conn: aiosqlite.Connection, path: Path, *, writer_lock: WriterLock | None = None,
-                 readonly: bool = False) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, *, writer_lock: WriterLock | None = None) -> None:
         self.conn = conn
         self.path = path
         self.writer_lock = writer_lock  # the OS lock held while open (None: read-only, or in memory)
-        self.readonly = readonly
         self._lock = asyncio.Lock()
         self._reader = Tx(conn)
 
@@ -130,7 +128,7 @@ class Database:
             await tx.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
             )
-        done = await self.applied_versions()
+        done = {row[0] for row in await self.fetchall("SELECT version FROM schema_migrations")}
         applied = []
         for version, name, sql in available_migrations():
             if version in done:
@@ -144,26 +142,6 @@ class Database:
             log.info("applied migration %s", name)
             applied.append(name)
         return applied
-
-    async def applied_versions(self) -> set[int]:
-        if not await self.fetchval(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-        ):
-            return set()
-        return {row[0] for row in await self.fetchall("SELECT version FROM schema_migrations")}
-
-    async def check_schema(self) -> None:
-        """For a reader: the database must already hold every migration this version knows."""
-        done = await self.applied_versions()
-        if not done:
-            raise DatabaseOpenError(f"{self.path} is not a Kizuna database yet (no tables): "
-                                    "start the bot on it first, or give another --db")
-        missing = [name for version, name, _ in available_migrations() if version not in done]
-        if missing:
-            raise DatabaseOpenError(
-                f"{self.path} lacks migration(s) {', '.join(missing)} (an older Kizuna wrote it): start the "
-                "bot on it once (`python -m bot run` or `playground --db`) to upgrade it, then try again"
-            )
 
     async def close(self) -> None:
         _OPEN.discard(self)
@@ -209,32 +187,34 @@ def _only_comments(statement: str) -> bool:
     return all(not line.strip() or line.strip().startswith("--") for line in statement.splitlines())
 
 
-async def open_database(path: str | Path, *, readonly: bool = False) -> Database:
-    """Open the database at `path` for this process to write (the writer lock, then migrations), or
-    with `readonly=True` only to read (see the module docstring). Raises DatabaseInUse when another
-    process writes it, DatabaseOpenError for any other reason it cannot be opened; nothing is left
-    open then."""
+def _check_path(path: Path) -> None:
+    if path.is_dir():
+        raise DatabaseOpenError(f"cannot open the database {path}: it is a folder, not a database file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseOpenError(f"cannot create the folder for the database {path}: {exc}") from exc
+
+
+async def open_database(path: str | Path) -> Database:
+    """Open the database at `path` for this process to write: the writer lock, then the migrations.
+    Raises DatabaseInUse when another process writes it, DatabaseOpenError for any other reason it
+    cannot be opened; nothing is left open then."""
     path = Path(path)
     in_memory = str(path) == ":memory:"
     if not in_memory:
-        _check_path(path, readonly)
-    writer_lock = None if (readonly or in_memory) else WriterLock.acquire(path)
+        _check_path(path)
+    writer_lock = None if in_memory else WriterLock.acquire(path)
     conn: aiosqlite.Connection | None = None
     try:
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
-        if readonly:
-            await conn.execute("PRAGMA query_only=ON")  # any write raises: these commands never write
-        else:
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA foreign_keys=ON")
-            await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA synchronous=NORMAL")
         await conn.execute("PRAGMA busy_timeout=5000")
-        db = Database(conn, path, writer_lock=writer_lock, readonly=readonly)
-        if readonly:
-            await db.check_schema()
-        else:
-            await db.migrate()
+        db = Database(conn, path, writer_lock=writer_lock)
+        await db.migrate()
     except BaseException as exc:
         if conn is not None:
             try:
@@ -250,17 +230,33 @@ async def open_database(path: str | Path, *, readonly: bool = False) -> Database
     return db
 
 
-def _check_path(path: Path, readonly: bool) -> None:
-    if path.is_dir():
-        raise DatabaseOpenError(f"cannot open the database {path}: it is a folder, not a database file")
-    if readonly:
-        if not path.exists():
-            raise DatabaseOpenError(f"no database at {path}: start the bot once to create it, or give --db")
-        return
+class DatabaseUnavailable(Exception):
+    """A database a read-only command cannot use; the message says why, in one line."""
+
+
+async def open_database_readonly(path: str | Path) -> Database:
+    """Open an existing Kizuna database for reading only (`stats`, `export`, `preview`): never creates
+    the file (a mistyped path is an error, not a new empty database) and never migrates it."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatabaseUnavailable(f"no database at {path} (check --db, KIZUNA_DB or community.database)")
+    conn = await aiosqlite.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DatabaseOpenError(f"cannot create the folder for the database {path}: {exc}") from exc
+        conn.row_factory = aiosqlite.Row
+        await conn.execute("PRAGMA query_only=ON")
+        async with conn.execute("SELECT max(version) FROM schema_migrations") as cur:
+            row = await cur.fetchone()
+    except Exception as exc:  # not SQLite at all, or SQLite without our tables
+        await conn.close()
+        raise DatabaseUnavailable(f"{path} is not a Kizuna database ({exc})") from None
+    latest = max((v for v, _, _ in available_migrations()), default=0)
+    if (row[0] or 0) < latest:
+        await conn.close()
+        raise DatabaseUnavailable(f"{path} was written by an older Kizuna: start the bot on it once "
+                                  "(`python -m bot run`) to upgrade it, then try again")
+    db = Database(conn, path)
+    _OPEN.add(db)
+    return db
 
 
 _OPEN: "weakref.WeakSet[Database]" = weakref.WeakSet()
