@@ -19,7 +19,6 @@ from bot.config import Config, load_config
 from bot.config.loader import save_last_good
 from bot.errors import ConfigError
 from bot.db import Database, open_database
-from bot.db.connection import open_database_readonly
 from bot.scheduler import KizunaScheduler
 from bot.services.audit import AuditService
 from bot.services.catalogue import Catalogue
@@ -151,6 +150,8 @@ class App:
                    read_only: bool = False) -> "App":
         """`read_only`: an existing, up-to-date database opened for reading (stats, export, preview);
         raises DatabaseUnavailable rather than creating or migrating one."""
+        from bot.db.connection import open_database_readonly
+
         clock = clock or SystemClock()
         path = database_path(config, db_path)
         db = await (open_database_readonly(path) if read_only else open_database(path))
