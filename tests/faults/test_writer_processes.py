@@ -161,14 +161,12 @@ def _not_a_database(tmp_path: Path) -> Path:
 
 def test_a_failed_open_exits_non_zero_with_the_reason_and_does_not_hang(tmp_path, script):
     folder, garbage = _folder(tmp_path), _not_a_database(tmp_path)
-    cases = {  # every command that opens the database: `run` as the writer, `stats`/`export` as readers
+    cases = {  # every command that opens the database: playground and run write, stats and export read
         "playground": (_bot("playground", "--script", str(script), "--db", str(garbage)),
                        f"cannot open the database {garbage}: file is not a database"),
         "run": (_bot("run", "--db", str(folder)), f"cannot open the database {folder}: it is a folder"),
-        "stats": (_bot("stats", "--db", str(garbage)),
-                  f"cannot open the database {garbage}: file is not a database"),
-        "export": (_bot("export", "feedback", "--db", str(folder)),
-                   f"cannot open the database {folder}: it is a folder"),
+        "stats": (_bot("stats", "--db", str(garbage)), f"{garbage} is not a Kizuna database"),
+        "export": (_bot("export", "feedback", "--db", str(folder)), f"no database at {folder}"),
     }
     for command, (proc, reason) in cases.items():
         code, out, err = _finish(proc)  # a hang fails here, after TIMEOUT seconds
