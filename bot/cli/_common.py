@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 from bot.config import Config, load_config
 from bot.errors import ConfigError
