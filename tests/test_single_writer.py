@@ -192,3 +192,37 @@ def test_every_command_says_why_a_database_cannot_be_opened(tmp_path, capsys, co
     assert main([*command, "--config", "config", "--db", str(path)]) == 1
     err = capsys.readouterr().err
     assert str(path) in err and "not a" in err and "Traceback" not in err
+
+
+def test_a_failure_after_the_database_is_open_still_lets_the_process_exit(tmp_path, monkeypatch):
+    """Start-up fails after the open (a service's start raises): the playground's bot is closed, so the
+    database, its thread and the writer lock go with it, and the command ends instead of hanging."""
+    from bot.__main__ import main
+    from bot.app import App
+
+    async def broken_start(self):
+        raise RuntimeError("a service failed to start")
+
+    monkeypatch.setattr(App, "start", broken_start)
+    (tmp_path / "script.txt").write_text(":users\n", encoding="utf-8")
+    before = set(threading.enumerate())
+    with pytest.raises(RuntimeError, match="a service failed to start"):
+        main(["playground", "--config", "config", "--script", str(tmp_path / "script.txt"),
+              "--db", str(tmp_path / "k.db")])
+    assert _aiosqlite_threads_alive(before) == []
+    WriterLock.acquire(tmp_path / "k.db").release()
+
+
+async def test_app_open_that_fails_after_the_database_closes_it(tmp_path, monkeypatch):
+    from bot.app import App
+    from bot.config import load_config
+
+    def broken_init(self, *args, **kwargs):
+        raise RuntimeError("a feature failed to build")
+
+    monkeypatch.setattr(App, "__init__", broken_init)
+    before = set(threading.enumerate())
+    with pytest.raises(RuntimeError, match="a feature failed to build"):
+        await App.open(load_config("config"), db_path=tmp_path / "k.db", real_scheduler=False)
+    assert _aiosqlite_threads_alive(before) == []
+    WriterLock.acquire(tmp_path / "k.db").release()
