@@ -42,8 +42,12 @@ def run(args) -> int:
     if args.days < 1:
         print("--days must be at least 1", file=sys.stderr)
         return 2
+    from bot.app import database_path
     from bot.db.connection import DatabaseUnavailable
 
+    if not args.db and not database_path(config).exists():
+        print(f"(no database at {database_path(config)} yet: pools and prompts start at their beginning)",
+              file=sys.stderr)
     try:
         lines = asyncio.run(preview_lines(config, start, timedelta(days=args.days), tz, args.db))
     except DatabaseUnavailable as exc:
