@@ -15,6 +15,7 @@ again on the restarted service to show it finishes at exactly `stock`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import asyncio
 import os
 import random
@@ -60,7 +61,7 @@ class BenchGuild:
 def bench_config(stock: int) -> Config:
     base = load_config(ROOT / "config")
     drop = Drop(id="bench", item="Bench tin", stock=stock, waitlist=True, channel="announcements")
-    return Config(dir=base.dir, files={**base.files, "drops": DropsFile(drops=(drop,))}, sources=base.sources)
+    return dataclasses.replace(base, drops=DropsFile(drops=(drop,)))
 
 
 async def open_app(db_path: Path, stock: int, batch: int | None = None) -> App:

@@ -1,14 +1,14 @@
 """The application without Discord: config, store, clock, scheduler, outbox and the feature services.
 
 `KizunaBot` wraps one of these; the CLI (`preview`, `export`, `stats`) and service tests use it alone.
-Feature services plug in through FEATURES below: each module exposes `build(app)` returning the
-service, which may define `async start()` (re-arm timers, register jobs and actions) and
-`async stop()`.
+Every feature service is a typed attribute built in `App.__init__` (`app.drops`, `app.feedback`, ...):
+each module exposes `build(app)` returning the service, which may define `async start()` (re-arm
+timers, register jobs and actions), `async stop()` and `async config_changed(config)`. A feature whose
+module cannot be imported is an ImportError, never a feature quietly missing.
 """
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import os
 from collections import defaultdict
@@ -21,24 +21,28 @@ from bot.config.loader import save_last_good
 from bot.errors import ConfigError
 from bot.db import Database, open_database
 from bot.scheduler import KizunaScheduler
+from bot.services.ama import AmaService
+from bot.services.ama import build as build_ama
 from bot.services.audit import AuditService
 from bot.services.catalogue import Catalogue
+from bot.services.content import ContentService
+from bot.services.content import build as build_content
+from bot.services.drops import DropsService
+from bot.services.drops import build as build_drops
+from bot.services.feedback import FeedbackService
+from bot.services.feedback import build as build_feedback
+from bot.services.membership import MembershipService
+from bot.services.membership import build as build_membership
 from bot.services.outbox import Outbox, OutboxSettings
+from bot.services.participation import ParticipationService
+from bot.services.participation import build as build_participation
 from bot.services.ports import GuildPort
+from bot.services.schedules import ScheduleService
+from bot.services.schedules import build as build_schedules
+from bot.services.stats import StatsService
+from bot.services.stats import build as build_stats
 
 log = logging.getLogger(__name__)
-
-# attribute on App -> module with build(app). Order matters only for start(): earlier starts first.
-FEATURES: dict[str, str] = {
-    "membership": "bot.services.membership",
-    "participation": "bot.services.participation",
-    "content": "bot.services.content",
-    "drops": "bot.services.drops",
-    "feedback": "bot.services.feedback",
-    "ama": "bot.services.ama",
-    "stats": "bot.services.stats",
-    "schedules": "bot.services.schedules",  # last: actions from the others are registered by then
-}
 
 Handler = Callable[..., Awaitable[Any]]
 LAST_GOOD = "last-good-config"  # <db stem>.last-good-config/ beside the database: the last config that loaded cleanly
@@ -105,6 +109,16 @@ def database_path(config: Config, override: str | Path | None = None) -> Path:
 
 
 class App:
+    # the feature services, built in __init__ in start order (start() walks them in this order)
+    membership: MembershipService
+    participation: ParticipationService
+    content: ContentService
+    drops: DropsService
+    feedback: FeedbackService
+    ama: AmaService
+    stats: StatsService
+    schedules: ScheduleService  # last: the others have registered their schedule actions by then
+
     def __init__(self, config: Config, db: Database, clock: Clock, scheduler: KizunaScheduler,
                  outbox: Outbox) -> None:
         self.config = config
@@ -118,21 +132,22 @@ class App:
         self.events = Events()
         self.guild: GuildPort | None = None  # set by the bot once Discord (real or fake) is there
         self.guild_id: int | None = config.community.community.guild_id
-        self.features: dict[str, Any] = {}
-        for attr, module_name in FEATURES.items():
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name != module_name:
-                    raise
-                continue  # feature not built yet
-            self.features[attr] = module.build(self)
+        # one at a time, in start order: a build(app) may use the services built before it
+        self.membership = build_membership(self)
+        self.participation = build_participation(self)
+        self.content = build_content(self)
+        self.drops = build_drops(self)
+        self.feedback = build_feedback(self)
+        self.ama = build_ama(self)
+        self.stats = build_stats(self)
+        self.schedules = build_schedules(self)
 
-    def __getattr__(self, name: str) -> Any:
-        features = self.__dict__.get("features", {})
-        if name in features:
-            return features[name]
-        raise AttributeError(name)
+    @property
+    def features(self) -> dict[str, Any]:
+        """Every feature service by name, in start order: what start, reload and close walk."""
+        return {"membership": self.membership, "participation": self.participation, "content": self.content,
+                "drops": self.drops, "feedback": self.feedback, "ama": self.ama, "stats": self.stats,
+                "schedules": self.schedules}
 
     @property
     def last_good_dir(self) -> Path:

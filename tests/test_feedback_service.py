@@ -1,6 +1,7 @@
 """Feedback rules on a real SQLite file: store, flags, rate limit, triage DMs, upvotes, votes, CSV, digest."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -37,8 +38,7 @@ def feedback_config(**changes) -> Config:
     config = load_config("config")
     community = config.community
     fb = community.feedback.model_copy(update=changes)
-    return Config(dir=config.dir, files={**config.files, "community": community.model_copy(update={"feedback": fb})},
-                  sources=config.sources)
+    return dataclasses.replace(config, community=community.model_copy(update={"feedback": fb}))
 
 
 @pytest.fixture
@@ -293,14 +293,12 @@ async def test_participation_points_are_awarded_when_the_service_exists(app):
         async def award(self, guild_id, user_id, action, **kw):
             calls.append((guild_id, user_id, action))
 
-    app.features["participation"] = FakeParticipation()
+    app.participation = FakeParticipation()
     await submit(app)
     assert calls == [(GUILD, ALICE, "feedback")]
 
 
 async def test_submitting_earns_participation_points_once_per_item(app):
-    if "participation" not in app.features:
-        pytest.skip("participation service not built")
     before = await app.participation.points(GUILD, ALICE)
     await submit(app)
     await submit(app, text="another idea")

@@ -3,6 +3,7 @@ community; a success does not wipe the count; the refusal says how long to wait.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 from datetime import datetime, timezone
 
@@ -54,8 +55,7 @@ def invite_config(**invites) -> Config:
     community = config.community
     ms = community.membership.model_copy(update={"mode": "invite"})
     ms = ms.model_copy(update={"invites": ms.invites.model_copy(update=invites)})
-    return Config(dir=config.dir, files={**config.files, "community": community.model_copy(update={"membership": ms})},
-                  sources=config.sources)
+    return dataclasses.replace(config, community=community.model_copy(update={"membership": ms}))
 
 
 @pytest.fixture

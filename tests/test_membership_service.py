@@ -3,6 +3,7 @@ invite codes and lockouts, tiers from grants / holder roles / points, and the ev
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -66,8 +67,7 @@ def with_membership(**changes) -> Config:
     ms = community.membership.model_copy(update=changes)
     if invites:
         ms = ms.model_copy(update={"invites": ms.invites.model_copy(update=invites)})
-    return Config(dir=config.dir, files={**config.files, "community": community.model_copy(update={"membership": ms})},
-                  sources=config.sources)
+    return dataclasses.replace(config, community=community.model_copy(update={"membership": ms}))
 
 
 async def open_app(tmp_path, config: Config, clock: FakeClock | None = None) -> App:

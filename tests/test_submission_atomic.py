@@ -7,6 +7,7 @@ queue card), an AMA question (its post in the thread), a prompt suggestion (its 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from datetime import datetime, timezone
 
@@ -63,8 +64,7 @@ def approval_config() -> Config:
     config = load_config("config")
     community = config.community
     ms = community.membership.model_copy(update={"mode": "approval"})
-    return Config(dir=config.dir, files={**config.files, "community": community.model_copy(update={"membership": ms})},
-                  sources=config.sources)
+    return dataclasses.replace(config, community=community.model_copy(update={"membership": ms}))
 
 
 async def open_app(path) -> App:

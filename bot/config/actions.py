@@ -60,7 +60,7 @@ class QuizStartParams(ActionParams):
     channel: Key | None = Field(default=None, description="channel key; default participation quiz.channel")
 
     def references(self, config) -> Iterator[Problem]:
-        banks = getattr(config, "quizzes", None) or {}
+        banks = config.quizzes
         if self.bank is not None and self.bank not in banks:
             yield ("bank",), (f"unknown quiz bank {self.bank!r} "
                               f"(files in quizzes/: {', '.join(sorted(banks)) or 'none'})")
@@ -75,7 +75,7 @@ class ContentRevealParams(ActionParams):
     id: Key | None = Field(default=None, description="a content id of content.yaml")
 
     def references(self, config) -> Iterator[Problem]:
-        items = getattr(getattr(config, "content", None), "content", ())
+        items = config.content.content
         if self.id is None:
             if not any(item.at is None for item in items):
                 yield (), ("nothing to reveal: content.reveal without `id:` reveals the next item of "
@@ -95,7 +95,7 @@ class DropOpenParams(ActionParams):
     id: Key = Field(description="a drop id of drops.yaml")
 
     def references(self, config) -> Iterator[Problem]:
-        drops = getattr(getattr(config, "drops", None), "drops", ())
+        drops = config.drops.drops
         drop = next((d for d in drops if d.id == self.id), None)
         if drop is None:
             yield ("id",), f"unknown drop id {self.id!r} (known: {', '.join(d.id for d in drops) or 'none'})"

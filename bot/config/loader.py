@@ -7,7 +7,7 @@ import os
 import shutil
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
@@ -16,7 +16,14 @@ from pydantic import BaseModel, ValidationError
 
 from bot.errors import ConfigError
 
+from .community import CommunityFile
+from .content import ContentFile
+from .drops import DropsFile
+from .participation import ParticipationFile
+from .prompts import PromptsFile
+from .quizzes import QuizBank
 from .registry import ALL_FILES, FILES, FileSpec
+from .schedules import SchedulesFile
 from .yamlsrc import Loc, Source, YamlSyntaxError, load_source
 
 log = logging.getLogger(__name__)
@@ -24,20 +31,27 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Config:
-    """Everything a brand team configured. Build with `load_config`; tests may build their own."""
+    """Everything a brand team configured: one typed field per file of the registry (a file left
+    out of the folder is its model's defaults). Build with `load_config`; a test changes one file
+    with `dataclasses.replace(config, drops=DropsFile(...))`."""
 
     dir: Path
-    files: dict[str, Any] = field(default_factory=dict)  # attr -> model, or {name: model} for globs
+    community: CommunityFile
+    schedules: SchedulesFile = field(default_factory=SchedulesFile)
+    prompts: PromptsFile = field(default_factory=PromptsFile)
+    participation: ParticipationFile = field(default_factory=ParticipationFile)
+    quizzes: dict[str, QuizBank] = field(default_factory=dict)  # quizzes/*.yaml: {file stem: bank}
+    content: ContentFile = field(default_factory=ContentFile)
+    drops: DropsFile = field(default_factory=DropsFile)
     sources: dict[str, Source] = field(default_factory=dict, repr=False, compare=False)
     # the moment `check` judges time against (one-offs in the past...); None when the bot loads it:
     # a time rule that has passed is then skipped at run time, never a reason to refuse the config
     now: datetime | None = field(default=None, repr=False, compare=False)
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.__dict__["files"][name]
-        except KeyError:
-            raise AttributeError(name) from None
+    @property
+    def files(self) -> dict[str, Any]:
+        """Every file's model by its attribute, in registry order (for code that walks them all)."""
+        return {spec.attr: getattr(self, spec.attr) for spec in FILES}
 
     @property
     def timezone(self):
@@ -80,7 +94,7 @@ def load_config(config_dir: str | Path, *, now: datetime | None = None) -> Confi
             files[spec.attr] = next(iter(loaded.values()))
     if problems:
         raise ConfigError(problems)
-    config = Config(dir=config_dir, files=files, sources=sources, now=now)
+    config = Config(dir=config_dir, **files, sources=sources, now=now)
     problems.extend(_cross_check(config))
     if problems:
         raise ConfigError(problems)
@@ -210,7 +224,7 @@ def load_config_or_last_good(config_dir: str | Path, snapshot_dir: str | Path) -
         raise ConfigError([*problems, f"{snapshot_dir}: the last good config does not load either "
                                       f"({len(exc.problems)} problem(s), first: {exc.problems[0]})"]) from None
     # keep reading (and reloading) the folder the brand team edits, not the snapshot
-    return Config(dir=Path(config_dir), files=config.files, sources=config.sources), problems
+    return replace(config, dir=Path(config_dir)), problems
 
 
 def _load_one(path: Path, spec: FileSpec, problems: list[str], sources: dict[str, Source]):
@@ -253,7 +267,7 @@ def _checked_file(config: Config, spec: FileSpec) -> list[str]:
 
 
 def _check_file(config: Config, spec: FileSpec) -> Iterable[str]:
-    value = config.files.get(spec.attr)
+    value = getattr(config, spec.attr)
     items = value.items() if spec.many else [(None, value)]
     for stem, model in items:
         check = getattr(model, "references", None)

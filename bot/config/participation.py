@@ -126,6 +126,6 @@ class ParticipationFile(Model):
         for action in self.points:
             if problem := unknown_ledger_action(action):
                 yield ("points", action), problem + ": points for it would never be given"
-        banks = getattr(config, "quizzes", {}) or {}
+        banks = config.quizzes
         if self.quiz.bank is not None and self.quiz.bank not in banks:
             yield ("quiz", "bank"), f"unknown quiz bank {self.quiz.bank!r} (files in quizzes/: {', '.join(sorted(banks)) or 'none'})"

@@ -1,4 +1,5 @@
-"""The YAML files Kizuna reads. Adding a file = one model module + one line here.
+"""The YAML files Kizuna reads. Adding a file = one model module, one line here and one typed field
+on `Config` (bot/config/loader.py; tests/test_wiring.py checks they match).
 
 A model may define `references(self, config)` yielding (location, message) for problems that need
 other files (unknown channel keys, ...); the loader turns them into file:line errors.
@@ -28,16 +29,6 @@ class FileSpec:
         module, name = self.model_path.split(":")
         return getattr(importlib.import_module(module), name)
 
-    def available(self) -> bool:
-        module = self.model_path.split(":")[0]
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name == module:
-                return False  # this feature's config is not built yet
-            raise
-        return True
-
 
 _ALL: list[FileSpec] = [
     FileSpec("community", "community.yaml", "bot.config.community:CommunityFile", required=True),
@@ -49,5 +40,5 @@ _ALL: list[FileSpec] = [
     FileSpec("drops", "drops.yaml", "bot.config.drops:DropsFile"),
 ]
 
-ALL_FILES: tuple[FileSpec, ...] = tuple(_ALL)  # every file Kizuna knows, built or not (unknown-file check)
-FILES: list[FileSpec] = [spec for spec in _ALL if spec.available()]
+ALL_FILES: tuple[FileSpec, ...] = tuple(_ALL)  # every file Kizuna reads (also the unknown-file check)
+FILES: list[FileSpec] = list(_ALL)  # a model module that cannot be imported is an ImportError, not a skip

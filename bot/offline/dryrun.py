@@ -408,10 +408,8 @@ class DryRun:
     def _prompts(self, app) -> None:
         from bot.services.participation.prompts import PoolPrompt
 
-        prompts = getattr(self.config, "prompts", None)
-        participation = getattr(app, "participation", None)
-        if prompts is None or participation is None:
-            return
+        prompts = self.config.prompts
+        participation = app.participation
         when = app.clock.now()
         for i, p in enumerate(prompts.prompts):
             message = participation.prompts._message(
@@ -428,11 +426,9 @@ class DryRun:
                       "prompts.suggestion_max_length", f"a daily prompt from a {longest}-character suggestion")
 
     def _quizzes(self, app) -> None:
-        participation = getattr(app, "participation", None)
-        if participation is None:
-            return
+        participation = app.participation
         closes = app.clock.now() + timedelta(days=3650)
-        for stem, bank in (getattr(self.config, "quizzes", None) or {}).items():
+        for stem, bank in self.config.quizzes.items():
             total = len(bank.questions)
             for i, q in enumerate(bank.questions):
                 snapshot = {"question": q.question, "choices": list(q.choices), "answer": q.answer,
@@ -447,10 +443,8 @@ class DryRun:
                         break
 
     def _drops(self, app) -> None:
-        drops = getattr(self.config, "drops", None)
-        service = getattr(app, "drops", None)
-        if drops is None or service is None:
-            return
+        drops = self.config.drops
+        service = app.drops
         now = app.clock.now()
         for i, spec in enumerate(drops.drops):
             row = {"id": NUMBER, "opens_at": now, "closes_at": now + timedelta(days=1)}
@@ -461,10 +455,8 @@ class DryRun:
                     break
 
     def _content(self, app) -> None:
-        content = getattr(self.config, "content", None)
-        service = getattr(app, "content", None)
-        if content is None or service is None:
-            return
+        content = self.config.content
+        service = app.content
         for i, item in enumerate(content.content):
             where = self.config_line("content", ("content", i))
             route, body = message_body(service.render(item))

@@ -53,8 +53,7 @@ def session_start(config, day: date = date(2026, 12, 1), lead: timedelta = timed
     tz = config.timezone
     day_start = datetime.combine(day, time(0, 0), tzinfo=tz)
     first = day_start + timedelta(hours=9)
-    schedules = getattr(config, "schedules", None)
-    for schedule in schedules.schedules if schedules else ():
+    for schedule in config.schedules.schedules:
         if schedule.enabled:
             found = occurrences(schedule.trigger(tz.key), day_start, day_start + timedelta(days=1), limit=1)
             if found:

@@ -57,8 +57,7 @@ class ContentService:
     # --- config ---------------------------------------------------------------------------------
     @property
     def items(self) -> tuple[ContentItem, ...]:
-        content = getattr(self.app.config, "content", None)
-        return content.content if content is not None else ()
+        return self.app.config.content.content
 
     def item(self, content_id: str) -> ContentItem:
         found = next((c for c in self.items if c.id == content_id), None)

@@ -36,11 +36,10 @@ async def upcoming(app: "App", start: datetime, end: datetime, guild_id: int) ->
 
 
 async def _with_action_targets(app: "App", entries: list[TimelineEntry], guild_id: int) -> list[TimelineEntry]:
-    schedules = getattr(app.config, "schedules", None)
-    params = {s.id: dict(s.params or {}) for s in (schedules.schedules if schedules else ())}
+    params = {s.id: dict(s.params or {}) for s in app.config.schedules.schedules}
     prompt_times = [e.when for e in entries if e.action == "prompt.post" and not e.paused]
     prompts = iter(await app.participation.prompts.upcoming(guild_id, prompt_times)
-                   if prompt_times and "participation" in app.features else [])
+                   if prompt_times else [])
     out = []
     for e in entries:
         if e.action and not e.paused:
@@ -90,9 +89,8 @@ async def _action_target(app: "App", guild_id: int, action: str, params: Mapping
 
 
 def _content_reveals(app: "App", start: datetime, end: datetime) -> list[TimelineEntry]:
-    content = getattr(app.config, "content", None)
     out = []
-    for item in content.content if content else ():
+    for item in app.config.content.content:
         if item.at is None:
             continue
         when = to_utc(item.at, app.config.timezone)
@@ -107,9 +105,7 @@ def _content_reveals(app: "App", start: datetime, end: datetime) -> list[Timelin
 
 
 def _drop_windows(app: "App", start: datetime, end: datetime) -> list[TimelineEntry]:
-    drops = app.features.get("drops")
-    if drops is None:
-        return []
+    drops = app.drops
     out = []
     for spec in drops.specs:
         if spec.opens is None:
