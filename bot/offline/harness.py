@@ -28,6 +28,7 @@ from bot.config import Config, load_config
 from bot.services.layout import desired_layout
 
 from .http import FakeDiscord, FakeWebhookAdapter, Reply, error
+from .settle import LoopWatch
 from .spec import Spec
 from .world import (BOT_ROLE, MODERATOR_ROLE, FakeChannel, FakeMember, FakeMessage, World, perms)
 
@@ -41,6 +42,8 @@ DEFAULT_USERS: dict[str, list[str]] = {
     "vera": ["visitor"],
 }
 ATTACHMENT_LIMIT = 10 * 1024 * 1024
+QUIET_ROUNDS = 4  # turns of the loop with no task stepping before the bot counts as quiet: a result
+#                   handed over by a thread or a done-callback wakes its task within two turns
 
 
 class HarnessError(AssertionError):
@@ -132,7 +135,7 @@ class Harness:
         self.modals: dict[int, ShownModal] = {}
         self.replies: list[Reply] = []
         self._pending_events = 0
-        self._inflight = 0
+        self._watch: LoopWatch | None = None
         self._errors: list[BaseException] = []
         self._catcher = _ErrorCatcher()
         self._perm_cache: tuple[int, discord.Guild] | None = None
@@ -173,6 +176,7 @@ class Harness:
 
     # --- life cycle ---------------------------------------------------------------------------------------
     async def _boot(self) -> None:
+        self._watch = LoopWatch.of(asyncio.get_running_loop())
         for name in ("bot", "cogs", "discord"):
             logging.getLogger(name).addHandler(self._catcher)
         await self._start_bot()
@@ -187,7 +191,6 @@ class Harness:
         self._perm_cache = None
         self.fake.install(bot)
         await bot.login("offline-harness-token")  # GET /users/@me, application info, then setup_hook
-        self._count_db_work(bot)
         self.deliver("READY", {
             "v": 10, "user": self.world.users[self.world.bot_user_id].payload(), "guilds": [self.world.guild_payload()],
             "session_id": "offline", "resume_gateway_url": "wss://offline.invalid", "shard": [0, 1],
@@ -195,20 +198,6 @@ class Harness:
             "relationships": [], "presences": [], "guild_join_requests": [], "geo_ordered_rtc_regions": [],
         })
         await self.settle()
-
-    def _count_db_work(self, bot) -> None:
-        """Settling must know when SQLite work is in flight in aiosqlite's thread."""
-        conn = bot.app.db.conn
-        original = conn._execute
-
-        async def counted(fn, *args, **kwargs):
-            self._inflight += 1
-            try:
-                return await original(fn, *args, **kwargs)
-            finally:
-                self._inflight -= 1
-
-        conn._execute = counted
 
     async def restart(self) -> None:
         """Close the bot (app, DB, scheduler) and start a new KizunaBot on the same DB, world and clock."""
@@ -418,26 +407,42 @@ class Harness:
         raise HarnessError("the outbox kept sending for 1000 rounds: is something re-posting itself?")
 
     async def _quiesce(self) -> None:
+        """Return once no task but this one has anything to do: nothing stepped for QUIET_ROUNDS
+        turns of the loop, no gateway event is queued, no job is in a worker thread, and a barrier
+        sent down the database connection came back with nothing woken by it (bot/offline/settle.py)."""
+        watch = self._watch
+        assert watch is not None
         loop = asyncio.get_running_loop()
         start = loop.time()
-        spins = 0
         while True:
-            await asyncio.sleep(0)
-            spins += 1
-            runnable = len(getattr(loop, "_ready", ()))
-            if runnable or self._pending_events:
-                if spins > 200_000 and loop.time() - start > 60:
-                    raise HarnessError("the event loop never went quiet in 60 s: is a task spinning?")
-                continue
-            if self._inflight or any(_thread_bound(t) for t in asyncio.all_tasks(loop)):
-                await asyncio.sleep(0.0005)  # SQLite works in aiosqlite's thread; let it finish
-                if loop.time() - start > 60:
-                    raise HarnessError("the bot has been busy for 60 s without finishing: stuck?")
-                continue
-            # nothing runnable, no thread work: every remaining task waits for a user or for time
-            await asyncio.sleep(0)
-            if not len(getattr(loop, "_ready", ())) and not self._pending_events and not self._inflight:
+            quiet = 0
+            while quiet < QUIET_ROUNDS:
+                before = watch.steps_by_others()
+                await asyncio.sleep(0)
+                if watch.steps_by_others() != before or self._pending_events:
+                    quiet = 0
+                    if loop.time() - start > 60:
+                        raise HarnessError("the bot has been busy for 60 s without finishing: is a task spinning?")
+                elif watch.threads_busy:
+                    await watch.executor.idle()  # asyncio.to_thread work: wait for the thread to hand back
+                    quiet = 0
+                else:
+                    quiet += 1
+            before = watch.steps_by_others()
+            await self._database_barrier()
+            if watch.steps_by_others() == before and not self._pending_events and not watch.threads_busy:
                 return
+
+    async def _database_barrier(self) -> None:
+        """aiosqlite runs a connection's statements one at a time, in order, in its thread: when this
+        one returns, every statement sent before it has returned too (and woken its task)."""
+        bot = self.bot
+        if bot is None or bot.is_closed() or getattr(bot, "app", None) is None:
+            return
+        try:
+            await bot.app.db.fetchval("SELECT 1")
+        except ValueError:  # the connection is already closed (the bot is shutting down)
+            pass
 
     def _raise_pending(self) -> None:
         if self.fake.violations:
@@ -1162,19 +1167,6 @@ class Harness:
             raise
         self._raise_pending()
         return self.world.commands
-
-
-def _thread_bound(task: asyncio.Task) -> bool:
-    """A task waiting for work in a worker thread (asyncio.to_thread) is busy, not parked."""
-    coro: Any = task.get_coro()
-    for _ in range(64):
-        if coro is None:
-            return False
-        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
-        if frame is not None and frame.f_code.co_filename.endswith(("asyncio/threads.py", "asyncio\\threads.py")):
-            return True
-        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
-    return False
 
 
 class _Added:
