@@ -20,6 +20,9 @@ from typing import Any, Iterable, Iterator, Mapping
 import discord
 from discord import app_commands
 from discord.enums import AppCommandOptionType as OT
+from discord.enums import AppCommandType, ButtonStyle, ReactionType
+from discord.enums import ComponentType as CT
+from discord.enums import InteractionType as IT
 from discord.app_commands.transformers import IdentityTransformer
 from discord.webhook.async_ import async_context
 
@@ -30,7 +33,7 @@ from bot.services.layout import desired_layout
 from .http import FakeDiscord, FakeWebhookAdapter, Reply, error
 from .settle import LoopWatch
 from .spec import Spec
-from .world import (BOT_ROLE, MODERATOR_ROLE, FakeChannel, FakeMember, FakeMessage, World, perms)
+from .world import (BOT_ROLE, MODERATOR_ROLE, SELECTS, FakeChannel, FakeMember, FakeMessage, World, perms)
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,12 @@ DEFAULT_USERS: dict[str, list[str]] = {
     "vera": ["visitor"],
 }
 ATTACHMENT_LIMIT = 10 * 1024 * 1024
+
+# Discord's protocol numbers, named. Payloads carry the plain numbers (`.value` of discord.py's enums);
+# the few without a public enum in discord.py are named here.
+ROLE_OVERWRITE, MEMBER_OVERWRITE = 0, 1  # a permission overwrite's `type`
+IN_GUILD, IN_BOT_DM = 0, 1  # an interaction's `context` (InteractionContextType)
+GUILD_INSTALL, USER_INSTALL = "0", "1"  # keys of `authorizing_integration_owners` (ApplicationIntegrationType)
 QUIET_ROUNDS = 4  # turns of the loop with no task stepping before the bot counts as quiet: a result
 #                   handed over by a thread or a done-callback wakes its task within two turns
 
@@ -165,11 +174,11 @@ class Harness:
             channel = w.add_channel(cl.name, key=cl.key, topic=cl.topic, channel_id=spec.id)
             for target, ow in cl.overwrites.items():
                 if target == "@everyone":
-                    tid, kind = w.guild_id, 0
+                    tid, kind = w.guild_id, ROLE_OVERWRITE
                 elif target == "@bot":
-                    tid, kind = w.bot_user_id, 1
+                    tid, kind = w.bot_user_id, MEMBER_OVERWRITE
                 else:
-                    tid, kind = w.role(target).id, 0
+                    tid, kind = w.role(target).id, ROLE_OVERWRITE
                 channel.overwrites[tid] = (kind, perms(*ow.allow), perms(*ow.deny))
         for name, role_keys in users.items():
             self.add_member(name, roles=list(role_keys), announce=False)
@@ -351,10 +360,10 @@ class Harness:
 
     def deny_bot(self, channel, *permissions: str) -> None:
         """The bot loses permissions in a channel (a member overwrite for the bot)."""
-        self._overwrite(channel, self.world.bot_user_id, 1, deny=permissions)
+        self._overwrite(channel, self.world.bot_user_id, MEMBER_OVERWRITE, deny=permissions)
 
     def allow_bot(self, channel, *permissions: str) -> None:
-        self._overwrite(channel, self.world.bot_user_id, 1, allow=permissions)
+        self._overwrite(channel, self.world.bot_user_id, MEMBER_OVERWRITE, allow=permissions)
 
     def _overwrite(self, channel, target: int, kind: int, *, allow: Iterable[str] = (), deny: Iterable[str] = ()) -> None:
         ch = self.world.channel(channel)
@@ -501,8 +510,9 @@ class Harness:
         """An interaction that nothing has answered yet (to test raw responses)."""
         uid = self.user_id(user)
         channel = self.world.channel(where or self.default_channel(uid))
-        payload, reply = self._interaction(2, uid, channel, {"id": str(self.world.new_id()), "name": "raw",
-                                                            "type": 1})
+        payload, reply = self._interaction(IT.application_command, uid, channel,
+                                           {"id": str(self.world.new_id()), "name": "raw",
+                                            "type": AppCommandType.chat_input.value})
         return reply
 
     # --- members acting -------------------------------------------------------------------------------
@@ -578,7 +588,7 @@ class Harness:
             return
         payload = {"user_id": str(user_id), "channel_id": str(msg.channel_id), "message_id": str(msg.id),
                    "guild_id": str(self.world.guild_id), "emoji": {"id": None, "name": emoji}, "burst": False,
-                   "type": 0}
+                   "type": ReactionType.normal.value}
         if add:
             payload["message_author_id"] = str(msg.author_id)
             payload["burst_colors"] = []
@@ -587,19 +597,20 @@ class Harness:
         self.emit_later("MESSAGE_REACTION_ADD" if add else "MESSAGE_REACTION_REMOVE", payload)
 
     # --- interactions ------------------------------------------------------------------------------------
-    def _interaction(self, kind: int, uid: int, channel: FakeChannel, data: dict[str, Any], *,
+    def _interaction(self, kind: IT, uid: int, channel: FakeChannel, data: dict[str, Any], *,
                      message: FakeMessage | None = None, name: str = "") -> tuple[dict[str, Any], Reply]:
         w = self.world
         iid = w.new_id()
         token = f"offline-interaction-{iid}"
         payload: dict[str, Any] = {
-            "id": str(iid), "application_id": str(w.application_id), "type": kind, "token": token, "version": 1,
+            "id": str(iid), "application_id": str(w.application_id), "type": kind.value, "token": token, "version": 1,
             "data": data, "locale": self.locale, "entitlements": [], "attachment_size_limit": ATTACHMENT_LIMIT,
-            "authorizing_integration_owners": {"0": str(w.guild_id)} if not channel.is_dm else {"1": str(uid)},
+            "authorizing_integration_owners": ({GUILD_INSTALL: str(w.guild_id)} if not channel.is_dm
+                                               else {USER_INSTALL: str(uid)}),
         }
         if channel.is_dm:
             payload.update(channel_id=str(channel.id), channel=channel.payload(), user=w.users[uid].payload(),
-                           context=1, app_permissions=str(discord.Permissions._dm_permissions().value))
+                           context=IN_BOT_DM, app_permissions=str(discord.Permissions._dm_permissions().value))
         else:
             member = w.members.get(uid)
             if member is None:
@@ -609,10 +620,10 @@ class Harness:
                 guild_locale=self.locale, channel_id=str(channel.id),
                 channel=channel.payload() | {"permissions": str(self.permissions(uid, channel).value)},
                 member=member.payload() | {"permissions": str(self.permissions(uid, channel).value)},
-                app_permissions=str(self.permissions(w.bot_user_id, channel).value), context=0)
+                app_permissions=str(self.permissions(w.bot_user_id, channel).value), context=IN_GUILD)
         if message is not None:
             payload["message"] = message.payload()
-        reply = Reply(w, iid, token, kind, uid, channel.id, name, self.clock.now(),
+        reply = Reply(w, iid, token, kind.value, uid, channel.id, name, self.clock.now(),
                       source_message_id=message.id if message is not None else None)
         self.fake.interactions[token] = reply
         self.replies.append(reply)
@@ -683,7 +694,8 @@ class Harness:
         given = dict(options or {}) | kwargs
         opts, resolved, bad = self._options(cmd, given)
         leaf: dict[str, Any] = {}
-        data: dict[str, Any] = {"id": str(self._command_id(root.name)), "name": root.name, "type": 1}
+        data: dict[str, Any] = {"id": str(self._command_id(root.name)), "name": root.name,
+                                "type": AppCommandType.chat_input.value}
         if guild_cmd:
             data["guild_id"] = str(self.world.guild_id)
         if len(names) == 1:
@@ -691,14 +703,14 @@ class Harness:
         else:
             node = data
             for i, name in enumerate(names[1:], start=1):
-                kind = 1 if i == len(names) - 1 else 2
-                leaf = {"type": kind, "name": name, "options": []}
+                kind = OT.subcommand if i == len(names) - 1 else OT.subcommand_group
+                leaf = {"type": kind.value, "name": name, "options": []}
                 node["options"] = [leaf]
                 node = leaf
             leaf["options"] = opts
         if resolved:
             data["resolved"] = resolved
-        payload, reply = self._interaction(2, uid, channel, data, name="/" + " ".join(names))
+        payload, reply = self._interaction(IT.application_command, uid, channel, data, name="/" + " ".join(names))
         if bad is not None:
             # Discord's client would not send this value; show what the bot says for discord.py's
             # TransformerError, through the bot's own error handler and a real Interaction.
@@ -724,18 +736,20 @@ class Harness:
         opts, resolved, _ = self._options_partial(cmd, dict(options or {}))
         opts = [o for o in opts if o["name"] != focused.display_name]
         opts.append({"name": focused.display_name, "type": focused.type.value, "value": typed, "focused": True})
-        data: dict[str, Any] = {"id": str(self._command_id(root.name)), "name": root.name, "type": 1}
+        data: dict[str, Any] = {"id": str(self._command_id(root.name)), "name": root.name,
+                                "type": AppCommandType.chat_input.value}
         if guild_cmd:
             data["guild_id"] = str(self.world.guild_id)
         node = data
         for i, name in enumerate(names[1:], start=1):
-            leaf = {"type": 1 if i == len(names) - 1 else 2, "name": name, "options": []}
+            kind = OT.subcommand if i == len(names) - 1 else OT.subcommand_group
+            leaf = {"type": kind.value, "name": name, "options": []}
             node["options"] = [leaf]
             node = leaf
         node["options"] = opts
         if resolved:
             data["resolved"] = resolved
-        payload, reply = self._interaction(4, uid, channel, data, name=f"autocomplete {command} {option}")
+        payload, reply = self._interaction(IT.autocomplete, uid, channel, data, name=f"autocomplete {command} {option}")
         await self._run(payload)
         return reply.choices or []
 
@@ -922,14 +936,14 @@ class Harness:
         uid = self.user_id(user)
 
         def match(c: dict[str, Any]) -> bool:
-            if c.get("type") != 2:
+            if c.get("type") != CT.button.value:
                 return False
             if custom_id is not None:
                 return c.get("custom_id") == custom_id
             return label is not None and _label_matches(c, label)
 
         msg = _message_of(on) if on is not None else self._find_message_with(uid, match)
-        buttons = [c for c in msg.walk_components() if c.get("type") == 2]
+        buttons = [c for c in msg.walk_components() if c.get("type") == CT.button.value]
         if index is not None:
             if not 1 <= index <= len(buttons):
                 raise HarnessError(f"there is no button {index} (the message has {len(buttons)})")
@@ -945,13 +959,14 @@ class Harness:
         self._visible_to(msg, uid)
         if button.get("disabled"):
             raise HarnessError(f"the button {_label_of(button)!r} is disabled")
-        if button.get("style") == 5 or button.get("url"):
+        if button.get("style") == ButtonStyle.link.value or button.get("url"):
             raise HarnessError(f"{_label_of(button)!r} is a link button (it opens {button.get('url')})")
-        data = {"custom_id": button["custom_id"], "component_type": 2}
+        data = {"custom_id": button["custom_id"], "component_type": CT.button.value}
         if "id" in button:
             data["id"] = button["id"]
         channel = msg.channel
-        payload, reply = self._interaction(3, uid, channel, data, message=msg, name=f"button {_label_of(button)}")
+        payload, reply = self._interaction(IT.component, uid, channel, data, message=msg,
+                                           name=f"button {_label_of(button)}")
         await self._run(payload)
         return reply
 
@@ -964,7 +979,7 @@ class Harness:
         if on is not None:
             msg = _message_of(on)
         else:
-            msg = self._find_message_with(uid, lambda c: c.get("type") in (3, 5, 6, 7, 8)
+            msg = self._find_message_with(uid, lambda c: c.get("type") in SELECTS
                                           and (custom_id is None or c.get("custom_id") == custom_id))
         selects = msg.selects
         if custom_id is not None:
@@ -979,7 +994,7 @@ class Harness:
         data: dict[str, Any] = {"custom_id": sel["custom_id"], "component_type": sel["type"], "values": wire}
         if resolved:
             data["resolved"] = resolved
-        payload, reply = self._interaction(3, uid, msg.channel, data, message=msg,
+        payload, reply = self._interaction(IT.component, uid, msg.channel, data, message=msg,
                                            name=f"select {sel.get('placeholder') or sel['custom_id']}")
         await self._run(payload)
         return reply
@@ -990,7 +1005,7 @@ class Harness:
             raise HarnessError(f"pick between {lo} and {hi} option(s), not {len(values)}")
         resolved: dict[str, dict] = {}
         wire: list[str] = []
-        if sel["type"] == 3:
+        if sel["type"] == CT.string_select.value:
             options = sel.get("options") or []
             for v in values:
                 opt = next((o for o in options if o.get("value") == str(v) or o.get("label") == str(v)), None)
@@ -1001,7 +1016,8 @@ class Harness:
                 wire.append(opt["value"])
             return wire, resolved
         for v in values:
-            if sel["type"] == 5 or (sel["type"] == 7 and not self._is_role(v)):
+            if sel["type"] == CT.user_select.value or (sel["type"] == CT.mentionable_select.value
+                                                       and not self._is_role(v)):
                 uid = self._lookup_user(v)
                 if uid is None:
                     raise HarnessError(f"no user {v!r}")
@@ -1009,7 +1025,7 @@ class Harness:
                 if uid in self.world.members:
                     resolved.setdefault("members", {})[str(uid)] = self.world.members[uid].payload(with_user=False)
                 wire.append(str(uid))
-            elif sel["type"] in (6, 7):
+            elif sel["type"] in (CT.role_select.value, CT.mentionable_select.value):
                 role = self.world.role(v)
                 resolved.setdefault("roles", {})[str(role.id)] = role.payload()
                 wire.append(str(role.id))
@@ -1033,10 +1049,10 @@ class Harness:
         """The inputs of a modal in order: {custom_id, label, type, required, style, min/max_length...}."""
         fields = []
         for top in modal.get("components") or []:
-            if top.get("type") == 1:
+            if top.get("type") == CT.action_row.value:
                 for c in top.get("components") or []:
                     fields.append(c | {"label": c.get("label") or c.get("custom_id")})
-            elif top.get("type") == 18:
+            elif top.get("type") == CT.label.value:
                 c = top.get("component") or {}
                 fields.append(c | {"label": top.get("label") or c.get("custom_id"),
                                    "description": top.get("description")})
@@ -1061,15 +1077,15 @@ class Harness:
 
         def answer(c: dict[str, Any]) -> dict[str, Any]:
             cid = c.get("custom_id")
-            if c.get("type") == 4:
+            if c.get("type") == CT.text_input.value:
                 value = str(keyed.get(cid, "") or "")
                 if c.get("required", True) and not value:
                     raise OptionRefused(f"Discord requires the field {c.get('label') or cid!r}")
                 if value and (len(value) < c.get("min_length", 0) or len(value) > c.get("max_length", 4000)):
                     raise OptionRefused(f"{c.get('label') or cid!r} must be {c.get('min_length', 0)}-"
                                         f"{c.get('max_length', 4000)} characters (got {len(value)})")
-                out = {"type": 4, "custom_id": cid, "value": value}
-            elif c.get("type") in (3, 5, 6, 7, 8):
+                out = {"type": CT.text_input.value, "custom_id": cid, "value": value}
+            elif c.get("type") in SELECTS:
                 chosen = keyed.get(cid, [])
                 chosen = [chosen] if isinstance(chosen, (str, int)) else list(chosen)
                 wire, _ = self._select_values(c | {"min_values": c.get("min_values", 0 if not c.get("required", True) else 1)},
@@ -1083,17 +1099,18 @@ class Harness:
 
         components = []
         for top in shown.data.get("components") or []:
-            if top.get("type") == 1:
-                components.append({"type": 1, "components": [answer(c) for c in top.get("components") or []]})
-            elif top.get("type") == 18:
-                components.append({"type": 18, **({"id": top["id"]} if "id" in top else {}),
+            if top.get("type") == CT.action_row.value:
+                components.append({"type": CT.action_row.value,
+                                   "components": [answer(c) for c in top.get("components") or []]})
+            elif top.get("type") == CT.label.value:
+                components.append({"type": CT.label.value, **({"id": top["id"]} if "id" in top else {}),
                                    "component": answer(top.get("component") or {})})
         origin = shown.reply
         channel = self.world.channels.get(origin.channel_id) if origin.channel_id else None
         channel = channel or self.world.dm_channel(uid)
         message = self.world.messages.get(origin.source_message_id or 0)
         data = {"custom_id": shown.data["custom_id"], "components": components}
-        payload, reply = self._interaction(5, uid, channel, data, message=message,
+        payload, reply = self._interaction(IT.modal_submit, uid, channel, data, message=message,
                                            name=f"modal {shown.data.get('title', '')}")
         del self.modals[uid]
         await self._run(payload)
@@ -1132,7 +1149,7 @@ class Harness:
             if tid in self.world.members:
                 data["resolved"]["members"] = {str(tid): self.world.members[tid].payload(with_user=False)}
         self._check_visible(menu, uid, channel)
-        payload, reply = self._interaction(2, uid, channel, data, name=f"menu {name}")
+        payload, reply = self._interaction(IT.application_command, uid, channel, data, name=f"menu {name}")
         await self._run(payload)
         return reply
 

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INTERACTION_TOKEN_LIFETIME = timedelta(minutes=15)
+IRT, IT = discord.InteractionResponseType, discord.InteractionType  # payloads carry their .value
+FROM_A_MESSAGE = (IT.component.value, IT.modal_submit.value)  # interactions that come from a message
+CHAT_INPUT = discord.AppCommandType.chat_input.value
 
 
 class HarnessGap(NotImplementedError):
@@ -101,7 +104,7 @@ class Reply:
 
     @property
     def deferred(self) -> bool:
-        return self.response_type in (5, 6)
+        return self.response_type in (IRT.deferred_channel_message.value, IRT.deferred_message_update.value)
 
     @property
     def messages(self) -> list[FakeMessage]:
@@ -765,7 +768,8 @@ class FakeDiscord:
         channel = self.channel_or_404(channel_id)
         self.need(self.bot_perms(channel.id).manage_webhooks)
         hook_id = self.world.new_id()
-        hook = {"id": str(hook_id), "type": 1, "guild_id": str(self.world.guild_id), "channel_id": str(channel.id),
+        hook = {"id": str(hook_id), "type": discord.WebhookType.incoming.value, "guild_id": str(self.world.guild_id),
+                "channel_id": str(channel.id),
                 "name": (req.json or {}).get("name"), "avatar": None, "token": f"webhook-token-{hook_id}",
                 "application_id": str(self.world.application_id),
                 "user": self.world.users[self.world.bot_user_id].payload()}
@@ -780,7 +784,7 @@ class FakeDiscord:
             cmd = {"description": "", "options": [], "nsfw": False, "dm_permission": True} | cmd
             out.append(cmd | {"id": str(self.world.new_id()), "application_id": str(self.world.application_id),
                               "version": str(self.world.new_id()), "default_member_permissions":
-                                  cmd.get("default_member_permissions"), "type": cmd.get("type", 1)}
+                                  cmd.get("default_member_permissions"), "type": cmd.get("type", CHAT_INPUT)}
                        | ({"guild_id": scope} if scope != "global" else {}))
         self.world.commands[scope] = out
         return out
@@ -816,42 +820,43 @@ class FakeDiscord:
         if record.responded:
             raise error(400, 40060, "Interaction has already been acknowledged.")
         body = req.json or {}
-        kind = int(body["type"])
+        kind = discord.enums.try_enum(IRT, int(body["type"]))
         data = body.get("data") or {}
-        if kind in (6, 7) and record.type not in (3, 5):
+        if kind in (IRT.deferred_message_update, IRT.message_update) and record.type not in FROM_A_MESSAGE:
             raise error(400, 50035, "Invalid Form Body (this response type is only for component interactions)")
-        if kind == 9 and record.type == 5:
+        if kind is IRT.modal and record.type == IT.modal_submit.value:
             raise error(400, 50035, "Invalid Form Body (a modal cannot answer a modal submission)")
-        record.response_type = kind
+        record.response_type = kind.value
         channel = self.world.channels.get(record.channel_id) if record.channel_id else None
         message: FakeMessage | None = None
-        if kind == 4:
+        if kind is IRT.channel_message:
             message = self.interaction_message(record, channel, data, req.files)
-        elif kind == 5:
+        elif kind is IRT.deferred_channel_message:
             message = self.interaction_message(record, channel, {"flags": int(data.get("flags") or 0) | LOADING},
                                                [])
-        elif kind == 7:
+        elif kind is IRT.message_update:
             message = self.world.messages.get(record.source_message_id or 0)
             if message is not None:
                 record.message_ids.append(message.id)  # the reply *is* the updated message
                 self.edit_message(message, data, req.files)
                 self.message_event(message, "MESSAGE_UPDATE")
-        elif kind == 8:
-            if record.type != 4:
+        elif kind is IRT.autocomplete_result:
+            if record.type != IT.autocomplete.value:
                 raise error(400, 50035, "Invalid Form Body (autocomplete results answer autocomplete only)")
             record.choices = list(data.get("choices") or [])
-        elif kind == 9:
+        elif kind is IRT.modal:
             record.modal = data
             self.harness.modal_shown(record, data)
         self.touch()
         response: dict[str, Any] = {"interaction": {
             "id": str(record.id), "type": record.type, "activity_instance_id": None,
             "response_message_id": str(message.id) if message else None,
-            "response_message_loading": kind == 5, "response_message_ephemeral": bool(message and message.ephemeral)}}
+            "response_message_loading": kind is IRT.deferred_channel_message,
+            "response_message_ephemeral": bool(message and message.ephemeral)}}
         if message is not None:
-            response["resource"] = {"type": kind, "message": message.payload()}
+            response["resource"] = {"type": kind.value, "message": message.payload()}
         else:
-            response["resource"] = {"type": kind}
+            response["resource"] = {"type": kind.value}
         return response
 
     def interaction_message(self, record: Reply, channel: FakeChannel | None, data: dict[str, Any],
@@ -867,7 +872,7 @@ class FakeDiscord:
 
     def resolve_webhook_message(self, record: Reply, message_id: str) -> FakeMessage:
         if message_id == "@original":
-            mid = record.original_id or (record.source_message_id if record.type in (3, 5) else None)
+            mid = record.original_id or (record.source_message_id if record.type in FROM_A_MESSAGE else None)
             if mid is None:
                 raise error(404, 10008, "Unknown Message")
         else:
@@ -885,7 +890,8 @@ class FakeDiscord:
             if not record.responded:
                 raise error(404, 10015, "Unknown Webhook")
             original = self.world.messages.get(record.original_id or 0)
-            if record.response_type == 5 and original is not None and original.flags & LOADING:
+            deferred = record.response_type == IRT.deferred_channel_message.value
+            if deferred and original is not None and original.flags & LOADING:
                 # the first follow-up after a deferral fills the "thinking..." message
                 self.edit_message(original, {k: v for k, v in body.items() if k != "flags"}, req.files)
                 self.message_event(original, "MESSAGE_UPDATE")

@@ -342,7 +342,8 @@ class Playground:
         if not reply.messages:
             self.out("  (no answer" + (": deferred" if reply.deferred else "") + ")")
         for m in reply.messages:
-            self.show_message(m, header="(updated)" if reply.response_type == 7 else "")
+            self.show_message(m, header="(updated)" if reply.response_type == discord.InteractionResponseType.message_update.value
+                              else "")
             self.seen.add(m.id)
 
     def show_modal(self, modal: dict[str, Any]) -> None:
@@ -353,7 +354,7 @@ class Playground:
                 extra.append("required")
             if f.get("max_length"):
                 extra.append(f"max {f['max_length']}")
-            if f.get("type") == 3:
+            if f.get("type") == discord.ComponentType.string_select.value:
                 extra.append("choose: " + ", ".join(o.get("label", "") for o in f.get("options") or []))
             value = f" = {f['value']!r}" if f.get("value") else ""
             self.out(f"  ┃ {f.get('label')}{value} ({'; '.join(extra)})")

@@ -16,8 +16,14 @@ import discord
 
 from bot.clock import Clock
 
-TEXT, DM, PUBLIC_THREAD, PRIVATE_THREAD, CATEGORY = 0, 1, 11, 12, 4
-EPHEMERAL, LOADING = 64, 128
+# Discord's protocol numbers by their discord.py names (payloads carry the plain numbers)
+_CT, _CH = discord.ComponentType, discord.ChannelType
+TEXT, DM, PUBLIC_THREAD, PRIVATE_THREAD, CATEGORY = (
+    _CH.text.value, _CH.private.value, _CH.public_thread.value, _CH.private_thread.value, _CH.category.value)
+EPHEMERAL, LOADING = discord.MessageFlags.ephemeral.flag, discord.MessageFlags.loading.flag
+BUTTON = _CT.button.value
+SELECTS = frozenset(t.value for t in (_CT.select, _CT.user_select, _CT.role_select, _CT.mentionable_select,
+                                      _CT.channel_select))
 
 
 def perms(*names: str) -> int:
@@ -226,15 +232,15 @@ class FakeMessage:
     @property
     def buttons(self) -> list[str]:
         """Button labels in display order (an emoji-only button shows its emoji)."""
-        return [button_label(c) for c in self.walk_components() if c.get("type") == 2]
+        return [button_label(c) for c in self.walk_components() if c.get("type") == BUTTON]
 
     @property
     def button_components(self) -> list[dict[str, Any]]:
-        return [c for c in self.walk_components() if c.get("type") == 2]
+        return [c for c in self.walk_components() if c.get("type") == BUTTON]
 
     @property
     def selects(self) -> list[dict[str, Any]]:
-        return [c for c in self.walk_components() if c.get("type") in (3, 5, 6, 7, 8)]
+        return [c for c in self.walk_components() if c.get("type") in SELECTS]
 
     @property
     def pings_anyone(self) -> bool:
@@ -276,7 +282,8 @@ class FakeMessage:
                  "url": f"https://cdn.discordapp.com/attachments/{self.channel_id}/{self.id}/{name}",
                  "proxy_url": f"https://media.discordapp.net/attachments/{self.channel_id}/{self.id}/{name}"}
                 for i, (name, data_) in enumerate(self.files)],
-            "embeds": self.embeds, "pinned": self.pinned, "type": 19 if self.reference_id else 0,
+            "embeds": self.embeds, "pinned": self.pinned,
+            "type": (discord.MessageType.reply if self.reference_id else discord.MessageType.default).value,
             "flags": self.flags, "components": self.components,
             "reactions": [{"emoji": {"id": None, "name": e}, "count": len(u), "me": w.bot_user_id in u,
                            "count_details": {"burst": 0, "normal": len(u)}, "burst_colors": [],
@@ -289,13 +296,14 @@ class FakeMessage:
             data["webhook_id"] = str(self.webhook_id)
         if self.interaction_id:
             data["application_id"] = str(w.application_id)
-            data["interaction_metadata"] = {"id": str(self.interaction_id), "type": 2,
+            data["interaction_metadata"] = {"id": str(self.interaction_id),
+                                            "type": discord.InteractionType.application_command.value,
                                             "user": w.users[self.interaction_user_id].payload()
                                             if self.interaction_user_id in w.users else author,
                                             "authorizing_integration_owners": {"0": str(w.guild_id)}}
         if self.reference_id:
-            data["message_reference"] = {"type": 0, "message_id": str(self.reference_id),
-                                         "channel_id": str(self.channel_id)}
+            data["message_reference"] = {"type": discord.MessageReferenceType.default.value,
+                                         "message_id": str(self.reference_id), "channel_id": str(self.channel_id)}
         thread = self.thread
         if thread is not None:
             data["thread"] = thread.payload()
