@@ -3,7 +3,9 @@ use). It used to read `loop._ready`, which uvloop does not have: there it report
 bot still had work queued, so a step returned before the bot had finished handling it."""
 from __future__ import annotations
 
+import ast
 import asyncio
+from pathlib import Path
 
 import pytest
 import uvloop
@@ -12,6 +14,7 @@ from bot.offline import Harness
 from tests.helpers import CONFIG
 
 LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
+ROOT = Path(__file__).resolve().parent.parent
 HOPS = 3000  # turns of the loop a handler takes (a long batch that yields between items)
 
 
@@ -94,3 +97,77 @@ def test_a_member_journey_reads_the_same_on_both_loops(loop, tmp_path):
         return refused, "tier.grant" in r.embeds[0]["description"], bool(logged)
 
     assert run_on(loop, scenario, tmp_path) == (True, True, True)
+
+
+# --- the harness reaches libraries through public API only ---------------------------------------------
+OFFLINE = sorted((ROOT / "bot" / "offline").glob("*.py"))
+PROTOCOL_KEYS = {"type", "component_type", "style", "context"}
+
+
+def _raw_protocol_numbers(path: Path) -> list[str]:
+    """`"type": 2`, `c.get("type") == 3`, `kind in (6, 7)`: protocol numbers written as bare ints."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+
+    def is_int(node) -> bool:
+        return isinstance(node, ast.Constant) and type(node.value) is int
+
+    def ints(node) -> bool:
+        return is_int(node) or isinstance(node, (ast.Tuple, ast.Set, ast.List)) and any(map(is_int, node.elts))
+
+    def names_a_protocol_field(node) -> bool:
+        keyed = any(isinstance(n, ast.Constant) and n.value in PROTOCOL_KEYS for n in ast.walk(node))
+        return keyed or ast.unparse(node).split(".")[-1] in {"type", "response_type", "kind"}
+
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values):
+                if isinstance(key, ast.Constant) and key.value in PROTOCOL_KEYS and is_int(value):
+                    found.append(f"{path.name}:{node.lineno}: {ast.unparse(key)}: {ast.unparse(value)}")
+        elif isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(map(names_a_protocol_field, sides)) and any(map(ints, sides)):
+                found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.keyword) and node.arg in PROTOCOL_KEYS and is_int(node.value):
+            found.append(f"{path.name}:{node.value.lineno}: {node.arg}={ast.unparse(node.value)}")
+    return found
+
+
+@pytest.mark.parametrize("path", OFFLINE, ids=lambda p: p.name)
+def test_protocol_numbers_are_named_after_discord_enums(path):
+    assert _raw_protocol_numbers(path) == []
+
+
+def test_the_protocol_number_check_catches_bare_numbers(tmp_path):
+    sample = tmp_path / "x.py"
+    sample.write_text('a = {"type": 2}\nif c.get("type") in (3, 5): pass\nif kind == 9: pass\nf(context=1)\n')
+    assert len(_raw_protocol_numbers(sample)) == 4
+
+
+@pytest.mark.parametrize("name", ["_ready", "_execute", "cr_await", "gi_yieldfrom", "f_code"])
+def test_the_harness_reads_no_private_loop_or_library_state(name):
+    for path in OFFLINE:
+        assert f".{name}" not in path.read_text(encoding="utf-8"), f"{path.name} reaches for .{name}"
+
+
+def test_the_database_barrier_follows_everything_sent_before_it(tmp_path):
+    """The harness waits for SQLite work by sending a statement down the same aiosqlite connection:
+    that relies on the connection running its statements one at a time, in order (one thread per
+    connection, a queue). If an aiosqlite upgrade ever changes that, this fails."""
+    from bot.db import open_database
+
+    slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) SELECT count(*) FROM c"
+
+    async def main():
+        db = await open_database(tmp_path / "barrier.db")
+        try:
+            first = asyncio.get_running_loop().create_task(db.conn.execute_fetchall(slow))
+            await asyncio.sleep(0)  # sent
+            await db.conn.execute_fetchall("SELECT 1")
+            return first.done() and list(first.result()[0])
+        finally:
+            await db.close()
+
+    for loop in LOOPS.values():
+        with asyncio.Runner(loop_factory=loop) as runner:
+            assert runner.run(main()) == [300000]
