@@ -103,8 +103,8 @@ def database_path(config: Config, override: str | Path | None = None) -> Path:
         return Path(override)
     if os.environ.get("KIZUNA_DB"):
         return Path(os.environ["KIZUNA_DB"])
-    if config.community.community.database:
-        return Path(config.community.community.database)
+    if config.community.info.database:
+        return Path(config.community.info.database)
     return Path("data") / "kizuna.db"
 
 
@@ -131,7 +131,7 @@ class App:
         self.actions = Actions()
         self.events = Events()
         self.guild: GuildPort | None = None  # set by the bot once Discord (real or fake) is there
-        self.guild_id: int | None = config.community.community.guild_id
+        self.guild_id: int | None = config.community.info.guild_id
         # one at a time, in start order: a build(app) may use the services built before it
         self.membership = build_membership(self)
         self.participation = build_participation(self)

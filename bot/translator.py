@@ -101,7 +101,7 @@ def build_tables(config=None) -> dict[discord.Locale, dict[str, str]]:
         language, overrides, name, persona = "en", {}, "", _NoPersona()
     else:
         c = config.community
-        language, name, persona = c.community.language, c.community.name, c.persona
+        language, name, persona = c.info.language, c.info.name, c.persona
         overrides = {k: v for k, v in (c.messages or {}).items() if k.startswith(prefix)}
     tables: dict[discord.Locale, dict[str, str]] = {}
     for lang in ("ja", "en"):

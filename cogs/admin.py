@@ -129,7 +129,7 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Moderat
             await respond(interaction, self.app.t("admin.reload_failed", count=len(problems), problems=shown))
             return
         await self.app.audit.record(interaction.guild_id, interaction.user.id, "config.reload")
-        text = self.app.t("admin.reloaded", name=self.app.config.community.community.name)
+        text = self.app.t("admin.reloaded", name=self.app.config.community.info.name)
         if getattr(self.bot, "command_texts_changed", False):
             text += "\n" + self.app.t("admin.reload_sync_commands")
         await respond(interaction, text)

@@ -208,12 +208,12 @@ def test_two_databases_in_one_folder_keep_their_own_last_good_config(tmp_path, c
     salon = _rename(config_dir_with(tmp_path), "Sakura Salon")
     shop = _rename(config_dir_with(tmp_path), "Sakura Shop")
     data = tmp_path / "data"
-    assert load_with_fallback(str(salon), str(data / "salon.db")).community.community.name == "Sakura Salon"
-    assert load_with_fallback(str(shop), str(data / "shop.db")).community.community.name == "Sakura Shop"
+    assert load_with_fallback(str(salon), str(data / "salon.db")).community.info.name == "Sakura Salon"
+    assert load_with_fallback(str(shop), str(data / "shop.db")).community.info.name == "Sakura Shop"
     # the salon's brand team breaks their config: the salon falls back to the salon's last good one
     (salon / "community.yaml").write_text("community: [broken\n", encoding="utf-8")
     config = load_with_fallback(str(salon), str(data / "salon.db"))
-    assert config is not None and config.community.community.name == "Sakura Salon"
+    assert config is not None and config.community.info.name == "Sakura Salon"
     assert "running on the last good config saved in" in capsys.readouterr().err
 
 

@@ -21,10 +21,10 @@ def test_shipped_config_passes_check(capsys):
 
 def test_loaded_models_are_typed_and_immutable():
     config = load_config(ROOT / "config")
-    assert config.community.community.timezone == "Asia/Tokyo"
+    assert config.community.info.timezone == "Asia/Tokyo"
     assert config.community.membership.mode in ("open", "approval", "invite")
     with pytest.raises(Exception):
-        config.community.community.name = "changed"  # frozen
+        config.community.info.name = "changed"  # frozen
 
 
 def _broken(tmp_path: Path, old: str, new: str) -> Path:

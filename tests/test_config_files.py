@@ -285,7 +285,7 @@ def test_a_restart_runs_on_the_last_good_config(broken, tmp_path, capsys):
     assert load_with_fallback(str(folder), str(db)) is not None  # a clean start saves the last good copy
     case.apply(folder)
     config, problems = load_or_fall_back(str(folder), str(db))
-    assert config is not None and config.community.community.name == "Sakura Tea House"
+    assert config is not None and config.community.info.name == "Sakura Tea House"
     assert config.dir == folder and "schedules" in config.files
     assert any(case.expected(folder).search(p) for p in problems), problems
     err = capsys.readouterr().err
@@ -344,7 +344,7 @@ def test_a_utf8_bom_is_fine(tmp_path):
     folder = config_dir_with(tmp_path)
     path = folder / "community.yaml"
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
-    assert load_config(folder).community.community.name == "Sakura Tea House"
+    assert load_config(folder).community.info.name == "Sakura Tea House"
 
 
 def test_yml_files_are_read_like_yaml_files(tmp_path):
@@ -428,7 +428,7 @@ def test_run_itself_starts_the_bot_on_the_last_good_config(tmp_path, monkeypatch
     monkeypatch.setattr(run_cli, "setup_logging", lambda: None)
     assert main(["run", "--config", str(folder), "--db", str(db)]) == 0
     args = started["args"]
-    assert args["config"].community.community.purpose.startswith("A cosy place for fans")
+    assert args["config"].community.info.purpose.startswith("A cosy place for fans")
     assert any(BROKEN["latin-1"].expected(folder).search(p) for p in args["problems"])
     assert "running on the last good config" in capsys.readouterr().err
 

@@ -165,7 +165,7 @@ async def test_twenty_accounts_share_one_community_budget(make_app, monkeypatch)
 
 def say(app, language: str, err: UserError) -> str:
     c = app.config.community
-    return Catalogue(language, community_name=c.community.name, persona=c.persona).t(err.key, **err.params)
+    return Catalogue(language, community_name=c.info.name, persona=c.persona).t(err.key, **err.params)
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])

@@ -34,12 +34,12 @@ async def test_a_good_edit_applies_without_a_restart(harness, tmp_path):
     _edit(folder, "  name: Sakura Tea House", "  name: Sakura Tea Salon")
     reply = await g.slash("/admin reload", user="mod")
     assert "Sakura Tea Salon" in reply.content
-    assert g.bot.config.community.community.name == "Sakura Tea Salon"
+    assert g.bot.config.community.info.name == "Sakura Tea Salon"
     refused = await g.slash("/admin audit", user="alice")
     assert refused.content == "Sorry, Sakura-chan only lets moderators do that."
     assert "config.reload" in [row["action"] for row in await g.app.audit.recent(g.app.guild_id)]
     # and the good config is kept beside the database for the next start
-    assert load_config(g.app.last_good_dir).community.community.name == "Sakura Tea Salon"
+    assert load_config(g.app.last_good_dir).community.info.name == "Sakura Tea Salon"
 
 
 def test_a_broken_config_at_start_runs_on_the_last_good_one(tmp_path, capsys):
@@ -48,7 +48,7 @@ def test_a_broken_config_at_start_runs_on_the_last_good_one(tmp_path, capsys):
     save_last_good(load_config(folder), db.parent / "last-good-config")
     _edit(folder, "timezone: Asia/Tokyo", "timezone: Asia/Tokio")
     config = load_with_fallback(str(folder), str(db))
-    assert config is not None and config.community.community.timezone == "Asia/Tokyo"
+    assert config is not None and config.community.info.timezone == "Asia/Tokyo"
     assert config.dir == folder  # reloads read the folder the brand team edits
     err = capsys.readouterr().err
     assert "community.timezone: 'Asia/Tokio' is not an IANA time zone name" in err
@@ -104,7 +104,7 @@ def test_the_last_good_config_is_found_beside_a_database_set_in_community_yaml(t
     assert (db.parent / "tea.last-good-config" / "community.yaml").exists()
     _edit(folder, "timezone: Asia/Tokyo", "timezone: Asia/Tokio")
     config = load_with_fallback(str(folder), None)
-    assert config is not None and config.community.community.timezone == "Asia/Tokyo"
+    assert config is not None and config.community.info.timezone == "Asia/Tokyo"
     assert f"running on the last good config saved in {db.parent / 'tea.last-good-config'}" in capsys.readouterr().err
 
 

@@ -17,6 +17,7 @@ import pytest
 from bot.app import App
 from bot.config import Config, load_config
 from bot.config.registry import ALL_FILES
+from bot.errors import ConfigError
 from bot.services.ama import AmaService
 from bot.services.content import ContentService
 from bot.services.drops import DropsService
@@ -25,7 +26,7 @@ from bot.services.membership import MembershipService
 from bot.services.participation import ParticipationService
 from bot.services.schedules import ScheduleService
 from bot.services.stats import StatsService
-from tests.helpers import CONFIG
+from tests.helpers import CONFIG, config_dir_with
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,3 +96,18 @@ def test_a_config_is_changed_with_dataclasses_replace():
     config = load_config(CONFIG)
     changed = dataclasses.replace(config, drops=config.drops.model_copy(update={"drops": ()}))
     assert changed.drops.drops == () and changed.community is config.community
+
+
+def test_the_community_section_is_config_community_info_and_still_community_in_yaml(tmp_path):
+    config = load_config(CONFIG)
+    assert config.community.info.name and config.community.info.timezone
+    assert not hasattr(config.community, "community")  # not config.community.community any more
+    folder = config_dir_with(tmp_path, {"community.yaml": {"community": {"nmae": "typo"}}})
+    with pytest.raises(ConfigError) as err:
+        load_config(folder)
+    [problem] = [p for p in err.value.problems if "nmae" in p]
+    assert "community.nmae: unknown key 'nmae' (allowed: name, purpose, timezone" in problem
+    renamed = config_dir_with(tmp_path, {"community.yaml": {"info": {"name": "x"}}})
+    with pytest.raises(ConfigError) as err:
+        load_config(renamed)
+    assert any("unknown key 'info' (allowed: community, membership" in p for p in err.value.problems)

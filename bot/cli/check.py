@@ -27,7 +27,7 @@ def run(args) -> int:
     if dry_run_reports(config):  # every message the config can make, against Discord's limits
         return 1
     names = ", ".join(sorted(s.path.name if ":" not in k else f"quizzes/{s.path.name}" for k, s in config.sources.items()))
-    print(f"config OK: {config.community.community.name} ({names})")
+    print(f"config OK: {config.community.info.name} ({names})")
     return 0
 
 

@@ -66,7 +66,7 @@ async def _play(config, args, lines, problems=()) -> int:
             if lines is not None:
                 await pg.run_script(lines)
                 return 0
-            name = config.community.community.name
+            name = config.community.info.name
             print(f"Kizuna playground: {name}, offline. You are {pg.user}. :help for help, Tab completes, :quit.")
             install_completion(harness)
             while True:

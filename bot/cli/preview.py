@@ -89,6 +89,6 @@ async def preview_lines(config, start: datetime, span: timedelta, tz: ZoneInfo, 
         entries = await upcoming(app, start, start + span, guild_id)
     finally:
         await app.close()
-    header = (f"# {config.community.community.name}: {len(entries)} scheduled item(s) from "
+    header = (f"# {config.community.info.name}: {len(entries)} scheduled item(s) from "
               f"{start.astimezone(tz):%Y-%m-%d %H:%M} to {(start + span).astimezone(tz):%Y-%m-%d %H:%M} ({tz.key})")
     return [header, *format_timeline(entries, tz)]

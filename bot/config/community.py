@@ -75,7 +75,8 @@ class Moderation(Model):
 
 
 class CommunityFile(Model):
-    community: CommunityInfo
+    # `community:` in the file; `config.community.info` in code (not config.community.community)
+    info: CommunityInfo = Field(alias="community")
     """Who the community is: name, purpose, time zone, language."""
     membership: MembershipSettings = MembershipSettings()
     """How people join: open, approval (with questions) or invite codes."""

@@ -57,7 +57,7 @@ class Config:
     def timezone(self):
         from zoneinfo import ZoneInfo
 
-        return ZoneInfo(self.community.community.timezone)
+        return ZoneInfo(self.community.info.timezone)
 
 
 MAX_PROBLEMS_PER_FILE = 20  # more are summed up in one "... and N more" line
@@ -337,7 +337,7 @@ def allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
     for part in loc:
         tp = _unwrap(tp)
         if isinstance(tp, type) and issubclass(tp, BaseModel):
-            info = tp.model_fields.get(str(part))
+            info = _fields_by_key(tp).get(str(part))
             if info is None:
                 return []
             tp = info.annotation
@@ -352,8 +352,13 @@ def allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
                 return []
     tp = _unwrap(tp)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return list(tp.model_fields)
+        return list(_fields_by_key(tp))
     return []
+
+
+def _fields_by_key(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's fields by the key written in YAML (its alias, when it has one)."""
+    return {info.alias or name: info for name, info in model.model_fields.items()}
 
 
 def _unwrap(tp: Any) -> Any:

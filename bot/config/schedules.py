@@ -702,7 +702,7 @@ class SchedulesFile(Model):
         return None
 
     def default_timezone(self, config) -> str:
-        return self.timezone or config.community.community.timezone
+        return self.timezone or config.community.info.timezone
 
     def grace_of(self, schedule: Schedule) -> timedelta:
         return schedule.grace if schedule.grace is not None else self.grace

@@ -104,7 +104,7 @@ def _ama_topic(config) -> str:
 CONFIG_PARAMS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "membership.welcome_dm": lambda c: {"rules": c.community.membership.rules},
     "membership.rules_prompt": lambda c: {"rules": c.community.membership.rules},
-    "membership.welcome_post": lambda c: {"purpose": c.community.community.purpose},
+    "membership.welcome_post": lambda c: {"purpose": c.community.info.purpose},
     "membership.tier_up_dm": lambda c: {"tier": _tier_names(c),
                                         "description": _longest(t.description for t in c.community.tiers)},
     "membership.tier_down_dm": lambda c: {"old": _tier_names(c), "tier": _tier_names(c)},
@@ -295,7 +295,7 @@ class DryRun:
     # -- the catalogue --
     def catalogue(self, language: str) -> Catalogue:
         c = self.config.community
-        return Catalogue(language, community_name=c.community.name, persona=c.persona, overrides=c.messages)
+        return Catalogue(language, community_name=c.info.name, persona=c.persona, overrides=c.messages)
 
     def check_catalogue(self, languages: Iterable[str]) -> None:
         for language in languages:
@@ -568,7 +568,7 @@ def dry_run(config, *, languages: Iterable[str] | None = None, spec: Spec | None
 
 
 async def dry_run_async(config, *, languages: Iterable[str] | None = None, spec: Spec | None = None) -> list[Problem]:
-    languages = tuple(languages or (config.community.community.language,))
+    languages = tuple(languages or (config.community.info.language,))
     run = DryRun(config, spec)
     run.check_catalogue(languages)
     for language in languages:

@@ -136,8 +136,8 @@ class Harness:
         self.clock = clock or FakeClock()
         self.spec = spec or Spec.load()
         self.strict = strict
-        self.locale = {"ja": "ja", "en": "en-US"}[language or self.config.community.community.language]
-        self.world = World(self.clock, guild_id=self.config.community.community.guild_id)
+        self.locale = {"ja": "ja", "en": "en-US"}[language or self.config.community.info.language]
+        self.world = World(self.clock, guild_id=self.config.community.info.guild_id)
         self.fake = FakeDiscord(self.world, self.spec, self)
         self.adapter = FakeWebhookAdapter(self.fake)
         self.bot: Any = None

@@ -197,7 +197,7 @@ class Catalogue:
     @classmethod
     def for_config(cls, config) -> "Catalogue":
         c = config.community
-        return cls(c.community.language, community_name=c.community.name, persona=c.persona,
+        return cls(c.info.language, community_name=c.info.name, persona=c.persona,
                    overrides=c.messages)
 
     def t(self, key: str, /, **params: Any) -> str:

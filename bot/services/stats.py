@@ -267,7 +267,7 @@ class StatsService:
             from .catalogue import Catalogue
 
             c = self.app.config.community
-            catalogue = Catalogue("en", community_name=c.community.name, persona=c.persona)
+            catalogue = Catalogue("en", community_name=c.info.name, persona=c.persona)
         t = catalogue.t
         return {
             "title": t("stats.chart_title", period=t(f"stats.period_{report.period}"),

@@ -79,7 +79,7 @@ class JoinCog(commands.Cog):
             return ""
         t, service = self.app.t, self.app.membership
         message = OutMessage(
-            content=t("membership.welcome_post", purpose=self.bot.config.community.community.purpose,
+            content=t("membership.welcome_post", purpose=self.bot.config.community.info.purpose,
                       how=t(f"membership.welcome_how_{service.mode}"))[:2000],
             buttons=(Button(t("membership.join_button"), JOIN_ID, "success"),), as_persona=True)
         key = await service.welcome_post_key(guild.id, fresh=fresh)

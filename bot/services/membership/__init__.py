@@ -181,7 +181,7 @@ class MembershipService:
                      tuple(w for w, on in (("holder", t.grant.holder_role), ("points", t.grant.points),
                                            ("streak", t.grant.streak)) if on))
             for t in c.tiers)
-        return CommunityInfo(c.community.name, c.community.purpose, self.mode, count, tiers)
+        return CommunityInfo(c.info.name, c.info.purpose, self.mode, count, tiers)
 
     # --- the welcome post with the Join button ----------------------------------------------------------
     async def welcome_post_key(self, guild_id: int, *, fresh: bool) -> str:
