@@ -1,6 +1,7 @@
 """Content reveals and the content/drops config checks: never below the tier, once per occurrence."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
@@ -165,7 +166,7 @@ async def test_send_time_check_holds_even_if_the_config_was_not_checked(app):
     from bot.config.content import ContentFile, ContentItem
 
     bad = ContentFile(content=(ContentItem(id="leak", tier="blossom", channel="lounge", text="secret"),))
-    app.config.files["content"] = bad
+    app.config = dataclasses.replace(app.config, content=bad)
     with pytest.raises(UserError) as info:
         await app.content.reveal(GUILD, "leak", occurrence="x")
     assert info.value.key == "content.below_tier"

@@ -49,9 +49,10 @@ class Config:
     now: datetime | None = field(default=None, repr=False, compare=False)
 
     @property
-    def files(self) -> dict[str, Any]:
-        """Every file's model by its attribute, in registry order (for code that walks them all)."""
-        return {spec.attr: getattr(self, spec.attr) for spec in FILES}
+    def files(self) -> typing.Mapping[str, Any]:
+        """Every file's model by its attribute, in registry order (for code that walks them all).
+        Read-only: change a file with `dataclasses.replace(config, drops=...)`."""
+        return types.MappingProxyType({spec.attr: getattr(self, spec.attr) for spec in FILES})
 
     @property
     def timezone(self):
