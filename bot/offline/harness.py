@@ -432,8 +432,11 @@ class Harness:
                     quiet = 0
                     if loop.time() - start > 60:
                         raise HarnessError("the bot has been busy for 60 s without finishing: is a task spinning?")
-                elif watch.threads_busy:
-                    await watch.executor.idle()  # asyncio.to_thread work: wait for the thread to hand back
+                elif watch.threads_busy:  # asyncio.to_thread work: wait for the thread to hand back
+                    try:
+                        await asyncio.wait_for(watch.executor.idle(), timeout=60)
+                    except asyncio.TimeoutError:
+                        raise HarnessError("a worker thread has been busy for 60 s: is it stuck?") from None
                     quiet = 0
                 else:
                     quiet += 1
