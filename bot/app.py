@@ -155,16 +155,20 @@ class App:
 
     async def start(self) -> None:
         """Re-arm everything from the database: timers, schedules, half-sent outbox rows."""
-        interrupted = await self.outbox.recover()
-        for row in interrupted:
-            if self.guild_id:
-                await self.audit.note(self.guild_id, self.t("core.outbox_unknown", key=row["dedupe_key"]),
-                                      dedupe_key=f"unknown:{row['id']}")
+        if not getattr(self, "_reporting_unknown", False):
+            self.outbox.on_unknown(self._report_unknown)
+            self._reporting_unknown = True
+        await self.outbox.recover()  # each one is checked (nonce, or a look in the channel) before resending
         for service in self.features.values():
             start = getattr(service, "start", None)
             if start is not None:
                 await start()
         self.scheduler.start()
+
+    async def _report_unknown(self, row: dict) -> None:
+        """An interrupted send the bot could not check: the moderators decide."""
+        await self.audit.note(int(row["guild_id"]), self.t("core.outbox_unknown", key=row["dedupe_key"]),
+                              dedupe_key=f"unknown:{row['id']}")
 
     async def close(self) -> None:
         self.scheduler.shutdown()
