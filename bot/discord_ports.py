@@ -187,7 +187,8 @@ def _outbox_errors() -> Iterator[None]:
         raise RateLimited(float(exc.retry_after)) from exc
     except discord.HTTPException as exc:
         if exc.status == 429:
-            raise RateLimited(*_retry_after(exc)) from exc
+            seconds, scope = _retry_after(exc)
+            raise RateLimited(seconds, scope=scope) from exc
         if 400 <= exc.status < 500:
             cause, field = _cause(exc)
             kind = {403: "forbidden", 404: "not found"}.get(exc.status, f"refused ({exc.status})")

@@ -65,11 +65,16 @@ def invalid_form_body(errors: dict[str, Any]) -> discord.HTTPException:
                                  {"code": 50035, "message": "Invalid Form Body", "errors": errors})
 
 
+class SimulatedCrash(BaseException):
+    """The "crash" fault: the bot process dies at this request (before or, with `after`, just after
+    Discord handled it). A BaseException, so nothing in the bot catches it; restart the harness next."""
+
+
 @dataclass
 class Fault:
     """An answer the fake Discord gives instead of (or after) handling a request; see `inject`."""
 
-    kind: str  # "429" | "429-global" | "500" | "502" | "timeout" | "400" (see FAULT_KINDS)
+    kind: str  # "429" | "429-global" | "500" | "502" | "timeout" | "400" | "crash" (see FAULT_KINDS)
     route: str | None = None  # "POST /channels/{channel_id}/messages"; None: any request
     times: int = 1
     retry_after: float = 1.0
@@ -97,10 +102,12 @@ class Fault:
             return asyncio.TimeoutError()
         if self.kind == "400":
             return invalid_form_body(self.errors or {})
+        if self.kind == "crash":
+            return SimulatedCrash(f"simulated crash at {self.route or 'a request'}")
         raise ValueError(f"unknown fault {self.kind!r}")
 
 
-FAULT_KINDS = ("429", "429-global", "500", "502", "timeout", "400")
+FAULT_KINDS = ("429", "429-global", "500", "502", "timeout", "400", "crash")
 
 
 def missing_permissions() -> discord.HTTPException:

@@ -451,6 +451,24 @@ class Outbox:
             self._worker = None
 
 
+def failure_notice(t: Callable[..., str], row: dict, error: str) -> str:
+    """The mod-log line for a message given up on: what sent it (from its dedupe key: `schedule:<id>:...`
+    names the schedule, any other key its feature), where to, and the real cause (row["failure"], one
+    of CAUSES, with the refused field for a form error)."""
+    key = str(row.get("dedupe_key", ""))
+    parts = key.split(":")
+    if parts[0] == "schedule" and len(parts) > 2:
+        source = t("core.outbox_source_schedule", id=parts[1])
+    else:
+        source = t("core.outbox_source_feature", feature=parts[0] or "?", key=key)
+    kind, value = row.get("target_kind"), row.get("target")
+    where = f"#{value}" if kind == "channel" else f"<@{value}>" if kind == "dm" else f"<#{value}>"
+    cause = row.get("failure") if row.get("failure") in CAUSES else "refused"
+    field = f" ({row['field']})" if row.get("field") else ""
+    reason = t(f"core.outbox_cause_{cause}", field=field, error=error[:300])
+    return t("core.outbox_failed", source=source, where=where, reason=reason)
+
+
 def _target_key(row: dict) -> str:
     return f"{row['guild_id']}:{row['target_kind']}:{row['target']}"
 
