@@ -71,18 +71,6 @@ async def mark_sent(db: Database, outbox_id: int, message_id: int | None, now: d
     )
 
 
-async def mark_sent_many(db: Database, sent: list[tuple[int, int | None]], now: datetime) -> None:
-    """Mark several rows sent in one transaction: [(outbox_id, message_id), ...]."""
-    if not sent:
-        return
-    stamp = to_db_time(now)
-    async with db.transaction() as tx:
-        await tx.executemany(
-            "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, error = NULL WHERE id = ?",
-            [(stamp, message_id, outbox_id) for outbox_id, message_id in sent],
-        )
-
-
 async def by_key(db: Database, dedupe_key: str) -> dict | None:
     """The row queued under `dedupe_key` (what a replacing message edits), or None."""
     row = await db.fetchone("SELECT id, status, target_kind, target, payload, message_id, not_before FROM outbox"
