@@ -53,6 +53,29 @@ async def claim(db: Database, outbox_id: int, now: datetime) -> dict | None:
     return dict(zip(_ROW.split(", "), rows[0])) if rows else None
 
 
+def _journal_in_thread(conn, ops: list[tuple], stamp: str) -> list[dict | None]:
+    results: list[dict | None] = []
+    for op in ops:
+        if op[0] == "claim":
+            found = conn.execute(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = COALESCE(claimed_at, ?)"
+                f" WHERE id = ? AND status = 'pending' RETURNING {_ROW}", (stamp, op[1])).fetchone()
+            results.append(dict(zip(_ROW.split(", "), found)) if found is not None else None)
+        else:  # ("sent", outbox_id, message_id)
+            conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, error = NULL WHERE id = ?",
+                         (stamp, op[2], op[1]))
+            results.append(None)
+    return results
+
+
+async def journal(db: Database, ops: list[tuple], now: datetime) -> list[dict | None]:
+    """Several claims (("claim", id) -> the claimed row or None, as `claim`) and sent marks
+    (("sent", id, message_id), as `mark_sent`) in ONE transaction, in order: the outbox commits what
+    its parallel senders need at the same moment together (a group commit; bench/bench_schedules.py
+    measures it)."""
+    return await db.transact_in_thread(_journal_in_thread, ops, to_db_time(now))
+
+
 async def claim_due(db: Database, now: datetime, limit: int) -> list[dict]:
     """Claim up to `limit` due rows at once. The outbox never does this (it claims one row just before
     sending it); tests use it to leave rows 'sending' as a process killed mid-send would."""
