@@ -10,6 +10,7 @@ import pkgutil
 import sys
 
 import bot.cli
+from bot.cli._common import load_env_file
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    load_env_file()  # KIZUNA_DB, DISCORD_TOKEN... from ./.env for every command
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

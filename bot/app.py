@@ -7,6 +7,7 @@ service, which may define `async start()` (re-arm timers, register jobs and acti
 """
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import os
@@ -40,7 +41,22 @@ FEATURES: dict[str, str] = {
 }
 
 Handler = Callable[..., Awaitable[Any]]
-LAST_GOOD = "last-good-config"  # folder beside the database holding the last config that loaded cleanly
+LAST_GOOD = "last-good-config"  # <db stem>.last-good-config/ beside the database: the last config that loaded cleanly
+
+
+def last_good_path(db_path: str | Path) -> Path:
+    """Where the last good config of this database is kept: `<stem>.last-good-config/` beside it, so
+    two databases in one folder (two communities, a test copy) never share one."""
+    db_path = Path(db_path)
+    return db_path.with_name(f"{db_path.stem}.{LAST_GOOD}")
+
+
+def last_good_to_read(db_path: str | Path) -> Path:
+    """The copy to fall back on: this database's own, else the folder-wide `last-good-config/` that
+    earlier versions kept (read, never written again: the next clean start saves the database's own)."""
+    own = last_good_path(db_path)
+    legacy = Path(db_path).parent / LAST_GOOD
+    return own if own.is_dir() or not legacy.is_dir() else legacy
 
 
 class Actions:
@@ -120,14 +136,15 @@ class App:
 
     @property
     def last_good_dir(self) -> Path:
-        """Where the last config that loaded cleanly is kept: beside the database."""
-        return self.db.path.parent / LAST_GOOD
+        """Where the last config that loaded cleanly is kept: beside the database, named after it."""
+        return last_good_path(self.db.path)
 
     async def reload_config(self) -> list[str]:
         """Read the config folder again. On any problem nothing changes and the file:line problems are
-        returned; otherwise the new config is in force for every service (no restart needed)."""
+        returned; otherwise the new config is in force for every service (no restart needed). The
+        files are read and validated in a worker thread: the bot keeps answering meanwhile."""
         try:
-            config = load_config(self.config.dir)
+            config = await asyncio.to_thread(load_config, self.config.dir)
         except ConfigError as exc:
             return exc.problems
         self.config = config
@@ -146,9 +163,15 @@ class App:
 
     @classmethod
     async def open(cls, config: Config, *, db_path: str | Path | None = None, clock: Clock | None = None,
-                   real_scheduler: bool = True, outbox_settings: OutboxSettings | None = None) -> "App":
+                   real_scheduler: bool = True, outbox_settings: OutboxSettings | None = None,
+                   read_only: bool = False) -> "App":
+        """`read_only`: an existing, up-to-date database opened for reading (stats, export, preview);
+        raises DatabaseUnavailable rather than creating or migrating one."""
+        from bot.db.connection import open_database_readonly
+
         clock = clock or SystemClock()
-        db = await open_database(database_path(config, db_path))
+        path = database_path(config, db_path)
+        db = await (open_database_readonly(path) if read_only else open_database(path))
         scheduler = KizunaScheduler(clock, real=real_scheduler)
         outbox = Outbox(db, clock, outbox_settings)
         return cls(config, db, clock, scheduler, outbox)

@@ -292,3 +292,17 @@ class DiscordGuildPort:
         guild = self.bot.get_guild(guild_id)
         role = self.bot.resolve_role(guild, role_key) if guild else None
         return sorted(m.id for m in role.members) if role else []
+
+    async def member_count(self, guild_id: int, role_key: str | None = None) -> int | None:
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return None
+        if role_key is None:
+            return guild.member_count or len(guild.members)
+        role = self.bot.resolve_role(guild, role_key)
+        return len(role.members) if role else 0
+
+    async def display_names(self, guild_id: int, user_ids: list[int]) -> dict[int, str]:
+        guild = self.bot.get_guild(guild_id)
+        members = [guild.get_member(u) for u in user_ids] if guild else []
+        return {m.id: m.display_name for m in members if m is not None}

@@ -1,4 +1,4 @@
-"""/admin audit and /admin notice: the moderators' own small tools.
+"""/admin audit, /admin notice and /admin export: the moderators' own small tools.
 
 `/admin audit` lists the latest audit entries. `/admin notice` leaves a notice for the moderator team
 in the mod queue with a persistent Acknowledge button; the acknowledgement is claimed exactly once
@@ -6,12 +6,16 @@ through the outbox's dedupe key (state in the database, so the button works afte
 """
 from __future__ import annotations
 
+import io
+from typing import Optional
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import is_moderator, member_is_moderator
 from bot.errors import NotModerator, UserError
+from bot.services.exports import KINDS as EXPORT_KINDS, ExportService
 from bot.services.messages import Button, OutMessage, Target
 from bot.tree import respond
 from bot.ui import guarded
@@ -129,6 +133,27 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Moderat
         if getattr(self.bot, "command_texts_changed", False):
             text += "\n" + self.app.t("admin.reload_sync_commands")
         await respond(interaction, text)
+
+    @app_commands.command(name="export", description="Members, the leaderboard or applications as a CSV file")
+    @app_commands.describe(kind="what to export", period="leaderboard: the last 7 days, 30 days or all time",
+                           since="only from this date on (YYYY-MM-DD)", until="only up to this date (YYYY-MM-DD)")
+    @app_commands.choices(kind=[app_commands.Choice(name=k, value=k) for k in EXPORT_KINDS],
+                          period=[app_commands.Choice(name=p, value=p) for p in ("week", "month", "all")])
+    @is_moderator()
+    async def export(self, interaction: discord.Interaction, kind: str, period: str = "all",
+                     since: Optional[str] = None, until: Optional[str] = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        names = {m.id: m.display_name for m in interaction.guild.members} if interaction.guild else {}
+        export = await ExportService(self.app).export(interaction.guild_id, kind, period=period, since=since,
+                                                      until=until, names=names)
+        covered = (self.app.t("admin.export_period", since=f"{export.since:%Y-%m-%d %H:%M}",
+                                 until=f"{export.until:%Y-%m-%d %H:%M}")
+                   if export.since and export.until else "")
+        await self.app.audit.record(interaction.guild_id, interaction.user.id, "export", target=kind,
+                                    detail=f"{export.count} row(s){covered}")
+        await respond(interaction, self.app.t("admin.export_done", kind=kind, count=export.count, period=covered,
+                                              timezone=self.app.config.timezone.key),
+                      file=discord.File(io.BytesIO(export.data), filename=export.filename))
 
 
 async def setup(bot) -> None:

@@ -40,6 +40,10 @@ class ContentCog(commands.GroupCog, group_name="content", group_description="Exc
     async def post(self, interaction: discord.Interaction, id: app_commands.Range[str, 1, 100],
                    channel: Optional[app_commands.Range[str, 1, 100]] = None) -> None:
         result = await self.app.content.post_now(interaction.guild_id, id, by=interaction.user.id, channel=channel)
+        if not result.posted:
+            await respond(interaction, self.app.t("content.already_posted", id=result.content_id, channel=result.channel,
+                                                  when=discord.utils.format_dt(result.posted_at, "f") if result.posted_at else "-"))
+            return
         key = "content.posted_with_teaser" if result.teaser_channel else "content.posted"
         await respond(interaction, self.app.t(key, id=result.content_id, channel=result.channel,
                                               teaser=result.teaser_channel or ""))

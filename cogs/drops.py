@@ -45,7 +45,7 @@ def render_claim(app, result: ClaimResult) -> str:
                  limit=result.limit)
     if result.status == "entries":
         return t("drops.entries", item=result.item, tickets=result.tickets)
-    return t(f"drops.{result.status}", item=result.item)  # waitlisted | entered | already_entered
+    return t(f"drops.{result.status}", item=result.item)  # (already_)waitlisted/waiting | (already_)entered
 
 
 @app_commands.guild_only()
@@ -89,6 +89,8 @@ class DropsCog(commands.GroupCog, group_name="drop", group_description="Collab d
             status = await self.app.drops.status(interaction.guild_id, drop)
             text = self.app.t("drops.closed_first_come", item=item, claimed=status.counts["claimed"],
                               remaining=status.remaining)
+        elif draw.entrants == 0:
+            text = self.app.t("drops.closed_raffle_nobody", item=item, seed=draw.seed, round=draw.round)
         else:
             text = self.app.t("drops.closed_raffle", item=item, count=len(draw.winners), entrants=draw.entrants,
                               seed=draw.seed, round=draw.round)

@@ -89,6 +89,10 @@ class ScheduleCog(commands.GroupCog, group_name="schedule", group_description="R
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.app.schedules.run_now(schedule, interaction.user.id, interaction.guild_id)
         t = self.app.t
+        if not result.ok:
+            await respond(interaction, t("schedules.run_failed", id=result.schedule_id, action=result.action,
+                                         error=(result.error or "")[:1500]))
+            return
         parts = []
         if result.channel:
             parts.append(f"#{result.channel}: {result.first_line}"[:300])

@@ -43,9 +43,10 @@ def reference(requests, drops: dict[int, dict], held: dict, waiting: dict) -> li
         elif has >= drop["limit"]:
             out.append(("limit", None, has))
         elif drop["remaining"] <= 0:
+            already = drop["waitlist"] and user_id in waiting.get(drop_id, set())
             if drop["waitlist"]:
                 waiting.setdefault(drop_id, set()).add(user_id)
-            out.append(("sold_out", None, has, drop["waitlist"]))
+            out.append(("sold_out", None, has, drop["waitlist"], already))
         else:
             held[(drop_id, user_id)] = has + 1
             drop["remaining"] -= 1

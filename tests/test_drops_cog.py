@@ -123,7 +123,7 @@ async def run_raffle(harness, tmp_path, seed: str) -> list[str]:
         assert "entered" in (await g.click("Enter", on=post, user=who)).content
     assert "already entered" in (await g.click("Enter", on=post, user="bob")).content
     r = await g.slash("/drop close", user="mod", drop="tea-master-workshop", seed=seed)
-    assert f"seed `{seed}`" in r.content and "12 winner(s) from 20 entrant(s)" in r.content
+    assert f"seed `{seed}`" in r.content and "12 winners from 20 entrants" in r.content
     # the announcement is the same message, now saying it is closed, its button greyed out
     assert post.button_components[0].get("disabled") and len(post.history) == 1
     assert "is closed" in post.embeds[0]["description"]

@@ -281,12 +281,17 @@ async def test_the_weekly_digest_posts_once_a_week_from_the_schedule(harness, tm
     assert len([m for m in g.channel("feedback").messages if m.embeds and m.embeds[0]["title"].startswith("📬")]) == 2
 
 
-async def test_a_digest_to_an_unknown_channel_is_reported_to_moderators(harness, tmp_path):
+def test_a_digest_to_an_unknown_channel_is_refused_by_check(tmp_path):
+    """It used to pass `check` and fail every week at fire time; now the params are checked."""
+    import pytest
+
+    from bot.errors import ConfigError
+
     schedule = DIGEST_SCHEDULE + "    params: {channel: nowhere}\n"
-    g = await harness(config=config_with(tmp_path, {"schedules.yaml": schedule}))
-    with g.allow_errors():  # the schedules service logs a failed action before noting it in the mod-log
-        await g.advance(days=8)
-    assert any("nowhere" in m.content for m in g.channel("mod-log").messages)
+    with pytest.raises(ConfigError) as err:
+        config_with(tmp_path, {"schedules.yaml": schedule})
+    assert len(err.value.problems) == 1
+    assert "schedules.yaml:6: schedules[0].params.channel: unknown channel key 'nowhere'" in err.value.problems[0]
 
 
 async def test_an_item_is_kept_even_when_the_feedback_channel_cannot_be_posted_to(harness):

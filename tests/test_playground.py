@@ -48,7 +48,7 @@ def test_the_demo_script_runs_end_to_end(capsys):
     assert "! Discord refused: Missing Permissions (code 50013)" in block_after(t, "vera> :say lounge Can I post here?")
     lounge = block_after(t, "vera> :read lounge")
     assert "[#lounge] alice:" in lounge and "Has anyone tried the new sencha?" in lounge
-    assert "(time is now 2026-12-02 09:00 Asia/Tokyo)" in block_after(t, "bob> :wait 1d")
+    assert "(time is now 2026-12-02 08:25 Asia/Tokyo)" in block_after(t, "bob> :wait 1d")  # started 08:25
     # joining by approval: the form goes to the mod queue, Approve gives the member role and a DM
     assert "[#mod-queue] Kizuna:" in block_after(t, "vera> why: I love roasted teas and want to swap brewing tips.")
     assert "[DM → vera]" in block_after(t, "mod> :click Approve")
@@ -56,8 +56,8 @@ def test_the_demo_script_runs_end_to_end(capsys):
     assert "already answered" in block_after(t, "bob> :click 2")
     assert "1 of 2 got it right" in block_after(t, "bob> :wait 1m")
     # the question itself is shown again as the bot edited it: closed, buttons greyed out
-    assert "[#quiz] Kizuna (edited):" in block_after(t, "bob> :wait 1m")
-    assert "[1 A. Gyokuro (disabled)]" in block_after(t, "bob> :wait 1m")
+    assert "[#quiz] Sakura-chan (edited):" in block_after(t, "bob> :wait 1m")
+    assert "[1 A. A tea field (disabled)]" in block_after(t, "bob> :wait 1m")
     assert t.rstrip().endswith("bob> :quit")
 
 
@@ -78,7 +78,7 @@ def test_a_modal_is_filled_from_the_lines_after_the_command_and_unknown_fields_a
     t = run_cli(capsys, "--script", str(script), "--as", "mod")
     assert "? unknown :nope" in t
     assert "! no message with buttons yet" not in t  # the notice was shown to mod before
-    assert "(time is now 2026-12-01 10:30 Asia/Tokyo)" in t
+    assert "(time is now 2026-12-01 09:55 Asia/Tokyo)" in t  # the session starts at 08:25
     assert "(no DMs to bob)" in t
     assert "/admin audit" in block_after(t, "bob> :help")
 

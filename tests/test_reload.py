@@ -66,7 +66,7 @@ def test_a_clean_start_saves_the_config_as_last_good(tmp_path):
     folder = config_dir_with(tmp_path)
     db = tmp_path / "data" / "kizuna.db"
     assert load_with_fallback(str(folder), str(db)) is not None
-    assert (db.parent / "last-good-config" / "community.yaml").read_text() == (folder / "community.yaml").read_text()
+    assert (db.parent / "kizuna.last-good-config" / "community.yaml").read_text() == (folder / "community.yaml").read_text()
 
 
 async def test_a_new_daily_review_time_applies_after_reload(harness, tmp_path):
@@ -101,11 +101,11 @@ def test_the_last_good_config_is_found_beside_a_database_set_in_community_yaml(t
     db = tmp_path / "elsewhere" / "tea.db"
     _edit(folder, "  language: en", f"  language: en\n  database: {db}")
     assert load_with_fallback(str(folder), None) is not None  # good: saved beside tea.db
-    assert (db.parent / "last-good-config" / "community.yaml").exists()
+    assert (db.parent / "tea.last-good-config" / "community.yaml").exists()
     _edit(folder, "timezone: Asia/Tokyo", "timezone: Asia/Tokio")
     config = load_with_fallback(str(folder), None)
     assert config is not None and config.community.community.timezone == "Asia/Tokyo"
-    assert f"running on the last good config saved in {db.parent / 'last-good-config'}" in capsys.readouterr().err
+    assert f"running on the last good config saved in {db.parent / 'tea.last-good-config'}" in capsys.readouterr().err
 
 
 async def test_role_lookups_follow_renamed_roles_and_reloads(harness, tmp_path):

@@ -12,6 +12,7 @@ import pytest
 from bot.app import App
 from bot.clock import FakeClock
 from bot.config import load_config
+from bot.config.actions import QuizStartParams
 from bot.db import schedules as repo
 from bot.errors import ConfigError, UserError
 from bot.services.messages import Sent
@@ -209,7 +210,7 @@ async def test_restart_past_grace_skips_and_tells_the_mod_log(tmp_path):
     await app.outbox.drain()
     assert local_posts(sender) == []
     notes = [m.content for _, _, m in sender.posts("mod-log")]
-    assert len(notes) == 1 and "`morning`" in notes[0] and "3 post(s)" in notes[0]
+    assert len(notes) == 1 and "`morning`" in notes[0] and "3 posts" in notes[0]
     assert "2026-12-01 09:00" in notes[0] and "2026-12-03 09:00" in notes[0]
     assert [r["status"] for r in await repo.entries(app.db, GUILD)] == ["skipped"] * 3
     await walk(app, jst(2026, 12, 4, 9, 0))  # and it carries on normally
@@ -396,6 +397,7 @@ async def test_run_now_uses_its_own_key_and_never_collides(tmp_path):
 
 async def test_actions_receive_guild_occurrence_and_params_and_missing_ones_reach_the_mod_log(tmp_path):
     clock = FakeClock(jst(2026, 12, 1, 8, 0))
+    shutil.copytree(ROOT / "config" / "quizzes", tmp_path / "cfg" / "quizzes")  # the bank the params name
     config = make_config(tmp_path, """
         schedules:
           - {id: quiz, channel: quiz, daily: "20:00", text: "Quiz time!", action: quiz.start,
@@ -412,7 +414,7 @@ async def test_actions_receive_guild_occurrence_and_params_and_missing_ones_reac
     app.actions._handlers["quiz.start"] = fake_quiz
     app.actions._handlers.pop("stats.digest", None)
     await walk(app, jst(2026, 12, 1, 22, 0))
-    assert calls == [(GUILD, jst(2026, 12, 1, 20, 0), {"bank": "tea", "questions": 3})]
+    assert calls == [(GUILD, jst(2026, 12, 1, 20, 0), QuizStartParams(bank="tea", questions=3))]  # validated
     assert [t for _, _, t in local_posts(sender)] == ["Quiz time!"]
     notes = [m.content for _, _, m in sender.posts("mod-log")]
     assert any("`stats.digest`" in n for n in notes)

@@ -172,7 +172,7 @@ async def test_the_text_names_every_figure(app):
     await seed_month(app)
     text = app.stats.render(await app.stats.report(G, "month"))
     assert "2026-11-01 → 2026-11-30" in text
-    assert "Members: 5 · joined 4 · left 1 (net +3)" in text
+    assert "Members: 5 (as recorded by the bot; /stats on the server counts everyone) · joined 4 · left 1 (net +3)" in text
     assert "Active members: 5 (posted: 3, took part: 3) · 20 messages" in text
     assert "2 answers from 2 members (40% of members)" in text
     assert "Feedback received: 3 — new 2 · planned 1" in text
@@ -187,7 +187,7 @@ async def test_the_digest_covers_the_days_before_and_goes_out_once(app):
     rows = await app.db.fetchall("SELECT target, payload FROM outbox WHERE dedupe_key LIKE 'stats:digest:%'")
     assert len(rows) == 1 and rows[0]["target"] == "mod-log"
     payload = json.loads(rows[0]["payload"])
-    assert "Members: 5 · joined 4 · left 1" in payload["content"]
+    assert "Members: 5 (as recorded by the bot; /stats on the server counts everyone) · joined 4 · left 1" in payload["content"]
     name, data = payload["files"][0]
     assert name == "stats-month-2026-11-30.png"
     assert png_size(base64.b64decode(data)) == CHART_SIZE
@@ -224,7 +224,7 @@ async def test_the_cli_prints_the_same_figures_and_writes_the_chart(app, tmp_pat
     out = capsys.readouterr()
     assert code == 0, out.err
     assert out.out.startswith("📊 Community stats — last 30 days (2026-11-01 → 2026-11-30)\n")
-    assert "Members: 5 · joined 4 · left 1 (net +3)" in out.out
+    assert "Members: 5 (as recorded by the bot; /stats on the server counts everyone) · joined 4 · left 1 (net +3)" in out.out
     assert f"1. {ALICE} — 8 messages, 2 participations, 15 points" in out.out
     assert "<@" not in out.out and "**" not in out.out
     assert png_size(chart.read_bytes()) == CHART_SIZE
@@ -241,7 +241,8 @@ async def test_stats_command_replies_with_the_figures_and_a_png(harness):
     await seed_month(g.app, g.app.guild_id)
     r = await g.slash("/stats", user="mod", period="month")
     assert r.ephemeral
-    assert "Members: 5 · joined 4 · left 1 (net +3)" in r.content
+    # the roster counts (mod, alice, bob, carol hold the member role), not the seeded rows
+    assert "Members: 4 · joined 4 · left 1 (net +3)" in r.content
     assert "Active members: 5 (posted: 3, took part: 3) · 20 messages" in r.content
     assert r.messages[-1].mentions == []  # top contributors are named, never pinged
     [(name, data)] = r.files

@@ -7,7 +7,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ._common import load_or_report
 
 HELP = "Try the bot offline: act as any member of a fake server in a terminal REPL (or run a --script)."
 
@@ -15,12 +14,17 @@ HELP = "Try the bot offline: act as any member of a fake server in a terminal RE
 def add_arguments(parser) -> None:
     parser.add_argument("--db", help="SQLite file to use (default: a fresh temporary one)")
     parser.add_argument("--script", help="run the lines of FILE instead of a prompt and print the transcript")
+    parser.add_argument("--files", help="folder for the attachments the bot sends, e.g. CSV exports "
+                                        "(default: kizuna-playground-files in the system's temporary folder)")
     parser.add_argument("--as", dest="user", default="mod",
                         help="who you are at the start (default: mod; others: alice, bob, carol, vera)")
 
 
 def run(args) -> int:
-    config = load_or_report(args.config)
+    from .run import load_or_fall_back
+
+    # a broken config falls back to the last good one, as `run` does (read, never written here)
+    config, problems = load_or_fall_back(args.config, args.db, save=False)
     if config is None:
         return 1
     # the transcript is the output: only real problems are logged
@@ -34,12 +38,15 @@ def run(args) -> int:
             return 2
     else:
         lines = None
-    return asyncio.run(_play(config, args, lines))
+    return asyncio.run(_play(config, args, lines, problems))
 
 
-async def _play(config, args, lines) -> int:
+async def _play(config, args, lines, problems=()) -> int:
     from bot.offline import Harness
-    from bot.offline.playground import Playground, install_completion
+    from bot.clock import FakeClock
+    from bot.offline.playground import Playground, install_completion, session_start
+
+    from ._common import note_fallback
 
     tmp = None
     db_path = args.db
@@ -47,9 +54,12 @@ async def _play(config, args, lines) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="kizuna-playground-")
         db_path = str(Path(tmp.name) / "playground.db")
     try:
-        harness = await Harness.start(config=config, db_path=db_path, strict=False)
+        harness = await Harness.start(config=config, db_path=db_path, strict=False,
+                                      clock=FakeClock(session_start(config)))
         try:
-            pg = Playground(harness, user=args.user)
+            await note_fallback(harness.app, list(problems))
+            await harness.settle()  # posted to the mod-log before the first line
+            pg = Playground(harness, user=args.user, files_dir=args.files)
             if args.user not in harness.world.names:
                 print(f"unknown user {args.user!r} (known: {', '.join(harness.world.names)})", file=sys.stderr)
                 return 2

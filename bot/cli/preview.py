@@ -1,4 +1,5 @@
-"""`python -m bot preview [--days 7] [--tz Asia/Tokyo]`: the timeline of what schedules.yaml will post.
+"""`python -m bot preview [--days 7] [--tz Asia/Tokyo]`: the timeline of what schedules.yaml will post,
+where each action posts (and which prompt), content reveals and drop windows.
 
 Pools are resolved from the positions stored in the bot's database (when it exists), exactly as the
 running bot would draw them; nothing is written.
@@ -15,7 +16,8 @@ from bot.clock import SystemClock
 
 from ._common import load_or_report
 
-HELP = "Print what schedules.yaml will post where and when over the next days (pools resolved)."
+HELP = ("Print what will post where and when over the next days: schedules (pools and prompts resolved), "
+        "content reveals and drop windows.")
 
 
 def add_arguments(parser) -> None:
@@ -42,7 +44,18 @@ def run(args) -> int:
     if args.days < 1:
         print("--days must be at least 1", file=sys.stderr)
         return 2
-    for line in asyncio.run(preview_lines(config, start, timedelta(days=args.days), tz, args.db)):
+    from bot.app import database_path
+    from bot.db.connection import DatabaseUnavailable
+
+    if not args.db and not database_path(config).exists():
+        print(f"(no database at {database_path(config)} yet: pools and prompts start at their beginning)",
+              file=sys.stderr)
+    try:
+        lines = asyncio.run(preview_lines(config, start, timedelta(days=args.days), tz, args.db))
+    except DatabaseUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for line in lines:
         print(line)
     return 0
 
@@ -60,17 +73,20 @@ async def preview_lines(config, start: datetime, span: timedelta, tz: ZoneInfo, 
     from bot.clock import FakeClock
     from bot.db import schedules as repo
     from bot.services.schedules import format_timeline
+    from bot.services.upcoming import upcoming
 
     path = Path(db_path) if db_path else database_path(config)
-    app = await App.open(config, db_path=path if path.exists() else ":memory:", clock=FakeClock(start),
-                         real_scheduler=False)
+    if db_path or path.exists():  # read the bot's database, never create or migrate it
+        app = await App.open(config, db_path=path, clock=FakeClock(start), real_scheduler=False, read_only=True)
+    else:  # no database yet: pools start at their beginning
+        app = await App.open(config, db_path=":memory:", clock=FakeClock(start), real_scheduler=False)
     try:
         if guild_id is None:
             guild_id = app.guild_id
         if guild_id is None:
             guilds = await repo.known_guilds(app.db)
             guild_id = guilds[0] if len(guilds) == 1 else 0
-        entries = await app.schedules.timeline(start, start + span, guild_id)
+        entries = await upcoming(app, start, start + span, guild_id)
     finally:
         await app.close()
     header = (f"# {config.community.community.name}: {len(entries)} scheduled item(s) from "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.runtime import settle_heap, tune_process
 
-from ._common import setup_logging
+from ._common import load_env_file, setup_logging
 
 HELP = "Connect to Discord and run the bot (needs DISCORD_TOKEN; `python -m bot playground` runs offline)."
 
@@ -18,12 +18,7 @@ NO_TOKEN = ("DISCORD_TOKEN is not set: create a bot at https://discord.com/devel
 
 
 def read_token() -> str | None:
-    try:
-        from dotenv import load_dotenv
-
-        load_dotenv()
-    except ImportError:  # pragma: no cover
-        pass
+    load_env_file()
     token = os.environ.get("DISCORD_TOKEN", "").strip()
     return token or None
 
@@ -38,11 +33,11 @@ def run(args) -> int:
     if token is None:
         print(NO_TOKEN, file=sys.stderr)
         return 2
-    config = load_with_fallback(args.config, args.db)
+    config, problems = load_or_fall_back(args.config, args.db)
     if config is None:
         return 1
     setup_logging()
-    return run_loop(_run(config, token, args.db))
+    return run_loop(_run(config, token, args.db, problems))
 
 
 def run_loop(main):
@@ -55,15 +50,22 @@ def run_loop(main):
     return uvloop.run(main)
 
 
-def load_with_fallback(config_dir: str, db_arg: str | None):
-    """The config; if it is broken, the last good copy kept beside the database (the bot keeps
-    running as before, and says loudly why). None when there is nothing good to run on."""
-    from bot.app import LAST_GOOD, database_path
+def load_with_fallback(config_dir: str, db_arg: str | None, *, save: bool = True):
+    """The config (see `load_or_fall_back`), or None when there is nothing good to run on."""
+    return load_or_fall_back(config_dir, db_arg, save=save)[0]
+
+
+def load_or_fall_back(config_dir: str, db_arg: str | None, *, save: bool = True):
+    """(config, problems): the config; if it is broken in any way (a bad field, a file that is not
+    UTF-8, an alias bomb...), the last good copy kept beside the database, with the problems that
+    made us fall back, printed to stderr (the bot then also posts them to the mod-log). (None,
+    problems) when there is nothing good to run on. A clean config is saved as the last good one
+    (unless `save` is false: the playground only reads it)."""
+    from bot.app import database_path, last_good_path
     from bot.config.loader import load_config_or_last_good, save_last_good
     from bot.errors import ConfigError
 
-    snapshot = Path(db_arg or os.environ.get("KIZUNA_DB") or _database_in(config_dir) or "data/kizuna.db"
-                    ).parent / LAST_GOOD
+    snapshot = last_good_dir(config_dir, db_arg)
     try:
         config, problems = load_config_or_last_good(config_dir, snapshot)
     except ConfigError as exc:
@@ -71,32 +73,44 @@ def load_with_fallback(config_dir: str, db_arg: str | None):
             print(line, file=sys.stderr)
         print(f"{len(exc.problems)} problem(s) in {config_dir}/ and no last good config to fall back on",
               file=sys.stderr)
-        return None
+        return None, exc.problems
     if problems:
         for line in problems:
             print(line, file=sys.stderr)
         print(f"running on the last good config saved in {snapshot}/; fix the problems above, then "
               "/admin reload", file=sys.stderr)
-    else:
-        save_last_good(config, database_path(config, db_arg).parent / LAST_GOOD)
-    return config
+    elif save:
+        save_last_good(config, last_good_path(database_path(config, db_arg)))
+    return config, problems
+
+
+def last_good_dir(config_dir: str, db_arg: str | None) -> Path:
+    """The last good config `run` falls back on: the one kept beside the database (--db, KIZUNA_DB,
+    community.database as far as it can be read, or data/kizuna.db)."""
+    from bot.app import last_good_to_read
+
+    return last_good_to_read(db_arg or os.environ.get("KIZUNA_DB") or _database_in(config_dir)
+                             or "data/kizuna.db")
 
 
 def _database_in(config_dir: str) -> str | None:
     """`community.database` read straight from community.yaml, for when the config as a whole does
-    not load (the last good copy is kept beside the database). None if it cannot be read."""
-    import yaml
+    not load (the last good copy is kept beside the database). None if it cannot be read. Read with
+    the config reader's own checks (size, encoding, alias bombs): a broken file must not hang this."""
+    from bot.config.yamlsrc import YamlSyntaxError, load_source
 
     try:
-        data = yaml.safe_load((Path(config_dir) / "community.yaml").read_text(encoding="utf-8"))
+        data = load_source(Path(config_dir) / "community.yaml").data
         value = data["community"]["database"]
-    except Exception:  # unreadable, not a mapping, no such key: the default place
+    except (YamlSyntaxError, KeyError, TypeError):  # unreadable, not a mapping, no such key: the default
         return None
     return value if isinstance(value, str) and value.strip() else None
 
 
-async def _run(config, token: str, db_path) -> int:
+async def _run(config, token: str, db_path, problems: list[str] = ()) -> int:
     from bot.client import KizunaBot
+
+    from ._common import note_fallback
 
     bot = KizunaBot(config, db_path=db_path)
     settled = False
@@ -105,6 +119,7 @@ async def _run(config, token: str, db_path) -> int:
         nonlocal settled
         if not settled:
             settled = True
+            await note_fallback(bot.app, problems)  # the mod-log hears why it runs on the last good config
             settle_heap()
 
     bot.add_listener(settle_once, "on_ready")

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 
-from ._common import run_offline
+from ._common import missing_folder, run_offline
 
 HELP = ("Print community stats: `stats [--period week|month] [--db PATH] [--chart FILE] [--until YYYY-MM-DD]"
         " [--guild ID]`.")
@@ -23,7 +23,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    return run_offline(args, _stats)
+    if missing_folder(args.chart, "--chart"):
+        return 2
+    return run_offline(args, _stats, read_only=True)
 
 
 async def _stats(app, args) -> int:

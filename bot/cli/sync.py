@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 
 from ._common import load_or_report, setup_logging
@@ -22,8 +23,24 @@ def run(args) -> int:
     config = load_or_report(args.config)
     if config is None:
         return 1
-    setup_logging()
-    return asyncio.run(_sync(config, token, args))
+    setup_logging(logging.WARNING)  # the result is one line; discord.py's INFO chatter is not wanted here
+    try:
+        return asyncio.run(_sync(config, token, args))
+    except Exception as exc:  # no network, a refused token, Discord down: one line, as `run` does
+        print(f"sync failed: {_reason(exc)}", file=sys.stderr)
+        return 1
+
+
+def _reason(exc: BaseException) -> str:
+    import aiohttp
+    import discord
+
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, discord.LoginFailure):
+        return f"Discord refused the token ({detail}); check DISCORD_TOKEN"
+    if isinstance(exc, (aiohttp.ClientError, OSError, asyncio.TimeoutError)):
+        return f"cannot reach Discord ({detail}); check the network and try again"
+    return detail
 
 
 async def _sync(config, token: str, args) -> int:

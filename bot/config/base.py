@@ -3,14 +3,43 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # use_attribute_docstrings: a docstring under a field is its description, which `python -m bot
+    # schema` writes into the JSON Schema, so editors show it as hover help.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, use_attribute_docstrings=True)
+
+    # A model whose "before" validator also accepts a plain string (a pool item written as its text
+    # alone) says what the string means here, so the JSON Schema offers that form too.
+    json_schema_shorthand: ClassVar[str | None] = None
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        schema = handler(core_schema)
+        if cls.json_schema_shorthand:
+            return {"anyOf": [{"type": "string", "description": cls.json_schema_shorthand}, schema]}
+        return schema
+
+
+# JSON Schema for the value types below and in the model modules. The YAML grammar is wider than
+# JSON Schema's `format`s (`time` needs seconds and an offset, `date-time` too), so they are patterns
+# that accept what the validators accept; `check` stays the authority on the exact rules.
+TIME_OF_DAY_JSON = WithJsonSchema({"type": "string", "pattern": r"^\s*\d{1,2}:\d{2}\s*$", "examples": ["09:00"],
+                                   "description": "A time of day, HH:MM (24-hour), in the community's time zone."})
+LOCAL_DATETIME_JSON = WithJsonSchema({
+    "type": "string", "examples": ["2026-12-24 20:00"],
+    "pattern": r"^\s*\d{4}-\d{2}-\d{2}[Tt ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?\s*$",
+    "description": "A date and time, YYYY-MM-DD HH:MM, in the community's time zone (seconds and offset optional)."})
+DURATION_JSON = WithJsonSchema({
+    "anyOf": [{"type": "string", "pattern": r"^\s*(\d+\s*d)?\s*(\d+\s*h)?\s*(\d+\s*m)?\s*(\d+\s*s)?\s*$",
+               "examples": ["30m", "2h", "1d"]},
+              {"type": "number", "minimum": 0}],
+    "description": "A duration such as 30m, 2h, 1h30m or 2d."})
 
 
 def _check_tz(value: str) -> str:
@@ -23,7 +52,9 @@ def _check_tz(value: str) -> str:
     return value
 
 
-TimeZoneName = Annotated[str, AfterValidator(_check_tz)]
+TimeZoneName = Annotated[str, AfterValidator(_check_tz), WithJsonSchema({
+    "type": "string", "examples": ["Asia/Tokyo", "Europe/Paris", "UTC"],
+    "description": "An IANA time zone name, like Asia/Tokyo or Europe/Paris."})]
 
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -34,7 +65,9 @@ def _check_key(value: str) -> str:
     return value
 
 
-Key = Annotated[str, AfterValidator(_check_key)]
+Key = Annotated[str, AfterValidator(_check_key), WithJsonSchema({
+    "type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$",
+    "description": "A key: lowercase letters, digits, - and _ (other settings refer to it)."})]
 
 
 def _parse_hhmm(value: object) -> object:
@@ -51,7 +84,7 @@ def _parse_hhmm(value: object) -> object:
     raise ValueError(f"{value!r} is not a time of day (HH:MM, like \"09:00\")")
 
 
-TimeOfDay = Annotated[time, BeforeValidator(_parse_hhmm)]
+TimeOfDay = Annotated[time, BeforeValidator(_parse_hhmm), TIME_OF_DAY_JSON]
 
 
 def all_timezones() -> set[str]:

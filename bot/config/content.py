@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, Field, HttpUrl, field_validator
 
-from .base import Key, Model
+from .base import DURATION_JSON, LOCAL_DATETIME_JSON, Key, Model
 
 VISITOR_RANK = -1
 MEMBER = "member"
@@ -36,7 +36,7 @@ def _parse_local(value: object) -> object:
     raise ValueError(f"{value!r} is not a date and time (write \"YYYY-MM-DD HH:MM\" in the community's time zone)")
 
 
-LocalDateTime = Annotated[datetime, BeforeValidator(_parse_local)]
+LocalDateTime = Annotated[datetime, BeforeValidator(_parse_local), LOCAL_DATETIME_JSON]
 
 _DURATION = re.compile(r"^(\d+)\s*(d|h|m)$")
 
@@ -57,7 +57,7 @@ def _parse_duration(value: object) -> object:
     raise ValueError(f"{value!r} is not a duration (like 24h, 90m or 2d)")
 
 
-Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
+Duration = Annotated[timedelta, BeforeValidator(_parse_duration), DURATION_JSON]
 
 
 def to_utc(when: datetime, tz: ZoneInfo | str) -> datetime:
@@ -100,19 +100,27 @@ class Teaser(Model):
     """A public line about the content that tells non-members how to get access (no content in it)."""
 
     channel: Key
+    """The channel key where the teaser is posted for everyone else."""
     text: str = Field(min_length=1, max_length=2000)
+    """The teaser: how to get access (never the content itself)."""
 
 
 class ContentItem(Model):
     id: Key
+    """A unique key (content.reveal and /content post use it)."""
     tier: Key = Field(description="lowest audience that may see it: `member` or a tier key")
     channel: Key = Field(description="where it is revealed; must not be readable below `tier`")
     at: LocalDateTime | None = Field(default=None, description="reveal time in the community time zone")
     title: str = Field(default="", max_length=256)
+    """The title of the reveal."""
     text: str = Field(default="", max_length=4000)
+    """The exclusive content."""
     image: HttpUrl | None = None
+    """A picture revealed with it."""
     link: HttpUrl | None = None
+    """A link revealed with it."""
     teaser: Teaser | None = None
+    """An optional line for everyone else, saying how to get access."""
 
     @field_validator("text")
     @classmethod
@@ -125,6 +133,7 @@ class ContentItem(Model):
 
 class ContentFile(Model):
     content: tuple[ContentItem, ...] = ()
+    """Exclusive content revealed in a tier's channel at a set time."""
 
     def get(self, content_id: str) -> ContentItem | None:
         return next((c for c in self.content if c.id == content_id), None)

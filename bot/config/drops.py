@@ -12,10 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Iterator, Literal
 
-from pydantic import Field, HttpUrl, model_validator
+from pydantic import Field, HttpUrl, field_validator, model_validator
 
 from .base import Key, Model
 from .content import Duration, LocalDateTime
+from .participation import unknown_ledger_action
 
 
 class CampaignEntries(Model):
@@ -24,25 +25,48 @@ class CampaignEntries(Model):
     from_: Literal["participation"] = Field(alias="from")
     action: Key = Field(description="participation ledger action, e.g. prompt_answer")
     since: Literal["week", "month", "open"] = "week"  # start of this week/month (community tz) or the drop's start
+    """Count rows since the start of this week or month (community time), or since the drop opened."""
 
 
 class Drop(Model):
     id: Key
+    """A unique key (drop.open and /drop commands use it)."""
     item: str = Field(min_length=1, max_length=256)
+    """What is dropped, as members see it."""
     collaborator: str = Field(default="", max_length=256)
+    """Who the collab is with."""
     description: str = Field(default="", max_length=2000)
+    """More about the item."""
     image: HttpUrl | None = None
+    """A picture of the item."""
     stock: int = Field(ge=1, le=1_000_000, description="units (first come) or prizes (raffle)")
     mode: Literal["first_come", "raffle"] = "first_come"
+    """first_come: first clicks win; raffle: winners drawn at the close."""
     opens: LocalDateTime | None = None
+    """When plain members may start (YYYY-MM-DD HH:MM); leave out to open with /drop open or drop.open."""
     early: dict[Key, Duration] = {}
+    """Tiers that start earlier, and by how much: {blossom: 24h, leaf: 6h}."""
     public: bool | Duration = False
+    """false: members only; true: visitors too from opens; or a duration after opens."""
     closes_after: Duration | None = None
+    """The drop closes this long after opens (a raffle is drawn then)."""
     limit: int = Field(default=1, ge=1, le=100)
+    """Units one member may hold."""
     codes: str | None = Field(default=None, description="CSV of redemption codes, relative to the config folder")
     waitlist: bool = False
+    """first_come only: a member who clicks when sold out waits for a released unit."""
     channel: Key = "announcements"
+    """The channel key where the drop is announced."""
     entries: CampaignEntries | None = None
+    """A campaign: raffle entries earned by participation instead of a button."""
+
+    @field_validator("codes")
+    @classmethod
+    def _relative(cls, value: str | None) -> str | None:
+        if value is not None and (Path(value).is_absolute() or ".." in Path(value).parts or not value.strip()):
+            raise ValueError(f"{value!r}: write a path inside the config folder, relative to it "
+                             "(like codes/hanami-tin.csv; no .. and not absolute)")
+        return value
 
     @model_validator(mode="after")
     def _mode_rules(self) -> "Drop":
@@ -83,6 +107,7 @@ class Drop(Model):
 
 class DropsFile(Model):
     drops: tuple[Drop, ...] = ()
+    """Collab drops: limited goods with early access for higher tiers."""
 
     def get(self, drop_key: str) -> Drop | None:
         return next((d for d in self.drops if d.id == drop_key), None)
@@ -98,6 +123,13 @@ class DropsFile(Model):
             if drop.channel not in community.channels:
                 yield ("drops", i, "channel"), (f"unknown channel key {drop.channel!r} "
                                                 f"(known: {', '.join(sorted(community.channels))})")
+            elif community.channels[drop.channel].kind == "mod":
+                yield ("drops", i, "channel"), (f"{drop.channel!r} is a moderators-only channel: members would "
+                                                "never see the drop; announce it in a public or readonly channel")
+            public = drop.public_offset()
+            if public is not None and drop.closes_after is not None and public >= drop.closes_after:
+                yield ("drops", i, "public"), (f"visitors would start {_fmt(public)} after `opens`, but the drop "
+                                               f"closes {_fmt(drop.closes_after)} after it: they never could")
             last: tuple[str, timedelta] | None = None
             for key, early in drop.early.items():
                 if key not in tier_keys:
@@ -112,12 +144,21 @@ class DropsFile(Model):
                         f"{tier.key!r} is a higher tier than {last[0]!r}, so it cannot start later"
                         f" ({_fmt(early)} early vs {_fmt(last[1])})")
                 last = (tier.key, early)
+            if drop.entries is not None and (problem := unknown_ledger_action(drop.entries.action)):
+                yield ("drops", i, "entries", "action"), problem
             if drop.codes:
                 path = Path(config.dir) / drop.codes
+                if not inside(Path(config.dir), path):
+                    yield ("drops", i, "codes"), (f"{drop.codes!r} leads outside the config folder: codes files "
+                                                  "must be inside it (a path like codes/hanami-tin.csv)")
+                    continue
                 try:
                     codes = read_codes(path)
                 except FileNotFoundError:
                     yield ("drops", i, "codes"), f"codes file {drop.codes!r} not found in {config.dir}"
+                    continue
+                except OSError as exc:
+                    yield ("drops", i, "codes"), f"cannot read the codes file {drop.codes!r} ({exc.strerror or exc})"
                     continue
                 except ValueError as exc:
                     yield ("drops", i, "codes"), str(exc)
@@ -125,6 +166,14 @@ class DropsFile(Model):
                 if len(codes) < drop.stock:
                     yield ("drops", i, "codes"), (f"{drop.codes!r} holds {len(codes)} codes but stock is "
                                                   f"{drop.stock}: every winner needs a distinct code")
+
+
+def inside(folder: Path, path: Path) -> bool:
+    """Whether `path`, symbolic links followed, is inside `folder`."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
 
 
 def _fmt(delta: timedelta) -> str:

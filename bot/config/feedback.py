@@ -8,7 +8,9 @@ from .base import Key, Model
 
 class RateLimit(Model):
     count: int = Field(default=5, ge=1)
+    """How many feedback items a member may send..."""
     per_seconds: int = Field(default=60, ge=1)
+    """...within this many seconds."""
 
 
 def _clean_words(value: tuple[str, ...]) -> tuple[str, ...]:
@@ -20,17 +22,27 @@ def _clean_words(value: tuple[str, ...]) -> tuple[str, ...]:
 
 class FeedbackSettings(Model):
     channel: Key = "feedback"
+    """The channel key where feedback is posted for the team."""
     categories: tuple[Key, ...] = Field(default=("product", "event", "community", "bug"), min_length=1, max_length=25)
+    """The categories a member picks from (keys, at most 25)."""
     # matched case-insensitively on word boundaries; words with Japanese (non-ASCII) text match as substrings
     flag_keywords: tuple[str, ...] = ("refund", "scam", "broken", "lawsuit", "harass")
+    """Words that flag an item for moderators (refund, scam...)."""
     # strong negative language: the built-in en/ja lexicon (bot/services/feedback.py) plus these words
     negative_words: tuple[str, ...] = ()
+    """Extra words that count as negative in the sentiment summary."""
     builtin_negative_words: bool = True
+    """Also use the built-in list of negative words."""
     max_length: int = Field(default=2000, ge=10, le=4000)
+    """The longest feedback text allowed, in characters."""
     title_max_length: int = Field(default=100, ge=5, le=100)
+    """The longest feedback title allowed, in characters."""
     rate_limit: RateLimit = RateLimit()
+    """How often a member may send feedback."""
     reactions_on: tuple[Key, ...] = ("announcements",)
+    """Channel keys whose posts get reaction-feedback counted."""
     digest_top: int = Field(default=3, ge=1, le=10)  # top-voted and oldest-untriaged items in the digest
+    """How many top-voted and oldest untriaged items the digest lists."""
 
     _words = field_validator("flag_keywords", "negative_words")(_clean_words)
 

@@ -17,27 +17,48 @@ DEFAULT_POINTS: dict[str, int] = {
     "ama_question": 5,
 }
 
+# The ledger actions a streak, a campaign drop's `entries.action` or `points:` may name.
+LEDGER_ACTIONS: tuple[str, ...] = tuple(DEFAULT_POINTS)
+
+
+def unknown_ledger_action(action: str) -> str | None:
+    """Why `action` names no ledger action (None when it does)."""
+    if action in LEDGER_ACTIONS:
+        return None
+    return f"unknown participation action {action!r} (known: {', '.join(LEDGER_ACTIONS)})"
+
 
 class SpeedBonus(Model):
     """Extra points for a right answer: `max` for an instant answer, falling linearly to 0 at the close."""
 
     max: int = Field(default=10, ge=0, le=1000)
+    """Points for an instant right answer, falling to 0 when the question closes."""
 
 
 class QuizSettings(Model):
     channel: Key = "quiz"
+    """The channel key quizzes run in."""
     bank: Key | None = None  # default bank for /quiz start and quiz.start; None = the first file
+    """The default quiz bank (a file name in quizzes/, without .yaml)."""
     questions: int = Field(default=5, ge=1, le=25)
+    """Questions per quiz."""
     seconds: int = Field(default=30, ge=5, le=600)
+    """How long each question stays open."""
     pause_seconds: int = Field(default=5, ge=0, le=300)  # between a reveal and the next question
+    """Seconds between an answer reveal and the next question."""
     speed_bonus: SpeedBonus = SpeedBonus()
+    """Extra points for fast right answers."""
 
 
 class PromptSettings(Model):
     channel: Key = "daily-prompt"
+    """The channel key daily prompts are posted in."""
     low_pool_threshold: int = Field(default=3, ge=0)  # tell moderators when this many unused remain
+    """Tell moderators when only this many unused prompts remain."""
     suggestion_max_length: int = Field(default=300, ge=20, le=1000)
+    """The longest /prompt suggest text allowed."""
     suggestion_max_pending: int = Field(default=3, ge=1)  # per member
+    """How many suggestions one member may have waiting."""
 
 
 class StreakSettings(Model):
@@ -45,6 +66,7 @@ class StreakSettings(Model):
     day (in the community's time zone). Empty = every action."""
 
     actions: tuple[Key, ...] = ()
+    """Actions that keep a daily streak alive; empty: any participation."""
 
 
 class ActivitySettings(Model):
@@ -52,21 +74,31 @@ class ActivitySettings(Model):
     exclusive channel (threads count for their parent)."""
 
     channels: tuple[Key, ...] = ()
+    """Channel keys whose messages are counted; empty: every public and exclusive channel."""
     flush_seconds: int = Field(default=30, ge=1, le=3600)
+    """How often counted activity is written to the database."""
     max_buffered: int = Field(default=20000, ge=100)  # distinct (member, day) pairs before an early flush
+    """Write earlier once this many messages are waiting."""
 
 
 class LeaderboardSettings(Model):
     size: int = Field(default=10, ge=3, le=25)
+    """How many members the leaderboard shows."""
 
 
 class ParticipationFile(Model):
     points: dict[Key, int] = Field(default_factory=lambda: dict(DEFAULT_POINTS))
+    """Points per action (prompt_answer, quiz_answer, quiz_correct, feedback, ...)."""
     quiz: QuizSettings = QuizSettings()
+    """Quiz defaults: channel, bank, questions, timing, speed bonus."""
     prompts: PromptSettings = PromptSettings()
+    """Daily prompts: channel, low-pool warning, suggestions."""
     streaks: StreakSettings = StreakSettings()
+    """What keeps a daily streak alive."""
     activity: ActivitySettings = ActivitySettings()
+    """Which channels' messages count as activity."""
     leaderboard: LeaderboardSettings = LeaderboardSettings()
+    """Leaderboard settings."""
 
     @field_validator("points")
     @classmethod
@@ -88,6 +120,12 @@ class ParticipationFile(Model):
         for i, key in enumerate(self.activity.channels):
             if key not in channels:
                 yield ("activity", "channels", i), f"unknown channel key {key!r} (known: {known})"
+        for i, action in enumerate(self.streaks.actions):
+            if problem := unknown_ledger_action(action):
+                yield ("streaks", "actions", i), problem
+        for action in self.points:
+            if problem := unknown_ledger_action(action):
+                yield ("points", action), problem + ": points for it would never be given"
         banks = getattr(config, "quizzes", {}) or {}
         if self.quiz.bank is not None and self.quiz.bank not in banks:
             yield ("quiz", "bank"), f"unknown quiz bank {self.quiz.bank!r} (files in quizzes/: {', '.join(sorted(banks)) or 'none'})"

@@ -16,10 +16,15 @@ _FORBIDDEN_IN_NAME = ("discord", "clyde")
 
 class Persona(Model):
     name: str = Field(default="Kizuna", min_length=1, max_length=80)  # webhook username limit
+    """The persona's name ({persona.name}); posts appear under it."""
     avatar_url: HttpUrl | None = None
+    """Picture of the persona for its posts."""
     greeting: str = Field(default="Hello!", max_length=200)
+    """The persona's greeting ({persona.greeting})."""
     sign_off: str = Field(default="", max_length=200)
+    """The persona's sign-off ({persona.sign_off})."""
     use_webhook: bool = True  # false: always post as the bot itself
+    """Post as the persona through a webhook; false: always post as the bot itself."""
 
     @field_validator("name")
     @classmethod

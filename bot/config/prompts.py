@@ -20,9 +20,13 @@ def text_key(text: str) -> str:
 
 class Prompt(Model):
     key: Key | None = None  # stable id; defaults to a hash of the text (editing the text makes it "new")
+    """An optional stable id; without it, editing the text makes a new prompt."""
     text: str = Field(min_length=5, max_length=1000)
+    """The question of the day."""
     image_url: HttpUrl | None = None
+    """A picture shown with the prompt."""
     tags: tuple[Key, ...] = ()
+    """Labels for your own planning."""
 
     @property
     def id(self) -> str:
@@ -31,6 +35,7 @@ class Prompt(Model):
 
 class PromptsFile(Model):
     prompts: tuple[Prompt, ...] = ()
+    """The daily prompts; none repeats until every one has been used."""
 
     def references(self, config) -> Iterator[tuple[tuple, str]]:
         seen: dict[str, int] = {}

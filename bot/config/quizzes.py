@@ -11,10 +11,15 @@ from .base import Model
 
 class Question(Model):
     question: str = Field(min_length=3, max_length=256)  # embed title limit
+    """The question text."""
     choices: tuple[str, ...]
+    """2 to 5 answers; each becomes a button."""
     answer: int
+    """The number of the right choice, counting from 1."""
     explanation: str = Field(min_length=1, max_length=1000)
+    """Shown after the question closes."""
     image_url: HttpUrl | None = None
+    """A picture shown with the question."""
 
     @field_validator("choices", mode="before")
     @classmethod
@@ -59,8 +64,11 @@ class Question(Model):
 
 class QuizBank(Model):
     name: str = Field(default="", max_length=100)  # shown to members; defaults to the file name
+    """The bank's name as members see it."""
     description: str = Field(default="", max_length=500)
+    """What the bank is about."""
     questions: tuple[Question, ...]
+    """The questions of this bank."""
 
     @field_validator("questions")
     @classmethod

@@ -49,4 +49,5 @@ _ALL: list[FileSpec] = [
     FileSpec("drops", "drops.yaml", "bot.config.drops:DropsFile"),
 ]
 
+ALL_FILES: tuple[FileSpec, ...] = tuple(_ALL)  # every file Kizuna knows, built or not (unknown-file check)
 FILES: list[FileSpec] = [spec for spec in _ALL if spec.available()]

@@ -13,8 +13,8 @@ schedules:
   - id: morning-prompt
     daily: "09:00"          # or cron: "0 9 * * mon-fri" | weekly: {days: [mon, thu], at: "20:00"}
                             #    | at: 2026-12-24T20:00 (one-off, local time)
-    action: prompt.post     # optional feature action, see KNOWN_ACTIONS
-    params: {}              # passed to the action as is
+    action: prompt.post     # optional feature action, see bot/config/actions.py
+    params: {}              # the action's typed params (checked, with what they name in other files)
   - id: monday-news
     channel: announcements  # a channel key of community.yaml
     weekly: {days: [mon], at: "10:00"}
@@ -44,19 +44,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from pydantic import AfterValidator, BeforeValidator, Field, HttpUrl, field_validator, model_validator
 
-from .base import Key, Model, TimeOfDay, TimeZoneName
-
-# Actions other features register on `app.actions`. Kept here so that `check` validates a file without
-# loading those services; `params:` is handed to the handler untouched.
-KNOWN_ACTIONS: tuple[str, ...] = (
-    "prompt.post",      # participation: today's prompt
-    "quiz.start",       # participation: start a quiz (params: bank, questions, ...)
-    "content.reveal",   # content: reveal the next scheduled content item
-    "drop.open",        # drops: open a drop
-    "feedback.digest",  # feedback: post the feedback digest
-    "stats.digest",     # stats: post the stats digest
-    "ama.announce",     # ama: announce the next AMA
-)
+# Actions other features register on `app.actions`, and the `params:` each takes, are declared in
+# bot/config/actions.py so that `check` validates them without loading those services.
+from .actions import ACTIONS, KNOWN_ACTIONS, ActionParams, params_problems  # noqa: F401 (KNOWN_ACTIONS re-exported)
+from .base import DURATION_JSON, LOCAL_DATETIME_JSON, Key, Model, TimeOfDay, TimeZoneName
 
 # Placeholders a schedule's text and embed may use ({{ and }} for literal braces).
 TEMPLATE_FIELDS: tuple[str, ...] = (
@@ -68,6 +59,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAY = {name: name[:3] for name in
              ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
 _UTC = timezone.utc
+_EPOCH = datetime(2000, 1, 1, tzinfo=_UTC)
 _TINY = timedelta(microseconds=1)
 
 
@@ -88,7 +80,7 @@ def _parse_duration(value: object) -> object:
     raise ValueError(f"{value!r} is not a duration (write it like 30m, 1h, 1h30m or 2d)")
 
 
-Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
+Duration = Annotated[timedelta, BeforeValidator(_parse_duration), DURATION_JSON]
 
 
 def _parse_local_datetime(value: object) -> object:
@@ -97,14 +89,19 @@ def _parse_local_datetime(value: object) -> object:
     if isinstance(value, date):
         raise ValueError(f"{value!r} has no time of day (write it like 2026-12-24T20:00)")
     if isinstance(value, str):
+        text = value.strip().replace(" ", "T")
         try:
-            return datetime.fromisoformat(value.strip().replace(" ", "T"))
+            parsed = datetime.fromisoformat(text)
         except ValueError:
             pass
+        else:
+            if "T" not in text:  # a quoted date alone would silently mean midnight
+                raise ValueError(f"{value!r} has no time of day (write it like 2026-12-24T20:00)")
+            return parsed
     raise ValueError(f"{value!r} is not a date and time (write it like 2026-12-24T20:00, local time)")
 
 
-LocalDateTime = Annotated[datetime, BeforeValidator(_parse_local_datetime)]
+LocalDateTime = Annotated[datetime, BeforeValidator(_parse_local_datetime), LOCAL_DATETIME_JSON]
 
 
 def template_problem(template: str) -> str | None:
@@ -136,20 +133,31 @@ TemplateText = Annotated[str, AfterValidator(_check_template)]
 # --- content --------------------------------------------------------------------------------------------
 class EmbedField(Model):
     name: TemplateText = Field(min_length=1, max_length=256)
+    """The field's title (placeholders allowed)."""
     value: TemplateText = Field(min_length=1, max_length=1024)
+    """The field's text (placeholders allowed)."""
     inline: bool = False
+    """Show it beside the previous field."""
 
 
 
 class EmbedSpec(Model):
     title: TemplateText | None = Field(default=None, max_length=256)
+    """The embed's title (placeholders allowed)."""
     description: TemplateText | None = Field(default=None, max_length=4096)
+    """The embed's main text (placeholders allowed)."""
     url: HttpUrl | None = None
+    """A link for the title."""
     color: int | str | None = None
+    """The side colour: a number (0xF4A7B9) or a hex string ("#F4A7B9")."""
     image: HttpUrl | None = None
+    """A large picture below the text."""
     thumbnail: HttpUrl | None = None
+    """A small picture at the top right."""
     footer: TemplateText | None = Field(default=None, max_length=2048)
+    """Small text at the bottom (placeholders allowed)."""
     fields: tuple[EmbedField, ...] = Field(default=(), max_length=25)
+    """Name/value fields (at most 25)."""
 
 
     @field_validator("color")
@@ -178,8 +186,12 @@ class EmbedSpec(Model):
 
 class PoolItem(Model):
     text: TemplateText | None = Field(default=None, max_length=2000)
+    """The item's text (placeholders allowed)."""
     embed: EmbedSpec | None = None
+    """An embed posted with or instead of the text."""
 
+
+    json_schema_shorthand = "The item's text alone (posted as it is)."
 
     @model_validator(mode="before")
     @classmethod
@@ -195,7 +207,9 @@ class PoolItem(Model):
 
 class Pool(Model):
     order: Literal["sequential", "shuffle"] = "sequential"
+    """sequential: in order; shuffle: random, no repeat until every item was used."""
     items: tuple[PoolItem, ...]
+    """The items: plain text, or {text:, embed:}."""
 
     @field_validator("items")
     @classmethod
@@ -208,7 +222,9 @@ class Pool(Model):
 # --- time rules -----------------------------------------------------------------------------------------
 class Weekly(Model):
     days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...]
+    """Weekdays: mon, tue, wed, thu, fri, sat, sun."""
     at: TimeOfDay
+    """The time of day, HH:MM."""
 
     @field_validator("days", mode="before")
     @classmethod
@@ -235,14 +251,20 @@ def _cron_day_of_week(field: str) -> str:
     """Crontab weekday numbers (0 or 7 = Sunday) to names: APScheduler 3.x counts 0 as Monday."""
     out: list[str] = []
     for part in field.split(","):
+        every = re.fullmatch(r"\*/(\d+)", part.strip())
+        if every:  # crontab counts from Sunday (0); APScheduler would count `*/2` from Monday
+            if int(every.group(1)) < 1:
+                raise ValueError(f"weekday {part!r} is not valid (a step is 1 or more)")
+            out.extend(_CRON_DOW_NUM[d] for d in range(0, 7, int(every.group(1))))
+            continue
         m = re.fullmatch(r"(\d)(?:-(\d))?(?:/(\d+))?", part.strip())
         if not m:
-            out.append(part)  # names, '*', '*/2': APScheduler reads them the crontab way
+            out.append(part)  # names and '*': APScheduler reads them the crontab way
             continue
         first = int(m.group(1))
         last = int(m.group(2)) if m.group(2) else (7 if m.group(3) else first)
         step = int(m.group(3) or 1)
-        if first > 7 or last > 7 or first > last:
+        if first > 7 or last > 7 or first > last or step < 1:
             raise ValueError(f"weekday {part!r} is not valid (0-7, 0 and 7 are Sunday, or mon..sun)")
         out.extend(_CRON_DOW_NUM[d] for d in range(first, last + 1, step))
     return ",".join(dict.fromkeys(out))
@@ -259,13 +281,53 @@ def _cron_fields(expr: str) -> tuple[tuple[str, str], ...]:
         raise ValueError(f"{expr!r} is not a cron rule: it needs 5 fields (minute hour day month weekday),"
                          " like \"0 9 * * mon-fri\"")
     minute, hour, day, month, dow = values
+    for name, value in zip(_CRON_NAMES, values):
+        for part in value.split(","):
+            if not _CRON_PART[name].fullmatch(part):
+                raise ValueError(f"{expr!r} is not a valid cron rule: {part!r} is not {_CRON_ARTICLE.get(name, 'a')}"
+                                 f" {name} (a number, a range like 1-5, a list like 1,3, or *; each may end in /step"
+                                 f"{_CRON_NAME_HINT.get(name, '')}); 5 fields: minute hour day month weekday,"
+                                 " like \"0 9 * * mon-fri\"")
     fields = {"minute": minute, "hour": hour, "day": day, "month": month, "day_of_week": _cron_day_of_week(dow)}
     try:
-        CronTrigger(timezone=_UTC, **fields)
+        trigger = CronTrigger(timezone=_UTC, **fields)
     except ValueError as exc:
         raise ValueError(f"{expr!r} is not a valid cron rule ({exc}); 5 fields: minute hour day month weekday,"
                          " like \"0 9 * * mon-fri\"") from None
+    if not _some_date_matches(trigger):
+        raise ValueError(f"{expr!r} never fires: no date has day {day!r} in month {month!r}")
     return tuple(fields.items())
+
+
+# Plain crontab: numbers, ranges, lists, * and /step; names for months and weekdays. APScheduler also
+# reads things crontab does not (`mon-` is read as Monday, `last`, `1st mon`): refused, so a rule
+# means what a brand team who knows cron reads in it.
+_CRON_NAMES = ("minute", "hour", "day", "month", "weekday")
+_CRON_ARTICLE = {"hour": "an"}
+_CRON_NAME_HINT = {"month": "; months 1-12 or jan..dec", "weekday": "; weekdays 0-7 (0 and 7 are Sunday) or mon..sun"}
+
+
+def _cron_part(names: str | None) -> re.Pattern:
+    atom = rf"(?:\d{{1,2}}|{names})" if names else r"\d{1,2}"
+    return re.compile(rf"(?:\*|{atom}(?:-{atom})?)(?:/\d{{1,2}})?", re.IGNORECASE)
+
+
+_CRON_PART = {
+    "minute": _cron_part(None), "hour": _cron_part(None), "day": _cron_part(None),
+    "month": _cron_part("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"),
+    "weekday": _cron_part("mon|tue|wed|thu|fri|sat|sun"),
+}
+
+
+def _some_date_matches(trigger: CronTrigger) -> bool:
+    """Whether any calendar date matches the rule's day and month (`31 2` never does). Each date of a
+    leap year falls on every weekday over the years, so the weekday field cannot make it never fire."""
+    fields = {f.name: f for f in trigger.fields}
+    for month in range(1, 13):
+        first = datetime(2024, month, 1)  # a leap year: 29 February exists
+        if fields["month"].get_next_value(first) == month and fields["day"].get_next_value(first) is not None:
+            return True  # the day field answers within the month's own length
+    return False
 
 
 @lru_cache(maxsize=8192)
@@ -474,22 +536,43 @@ def occurrences(trigger: BaseTrigger, after: datetime, until: datetime, limit: i
 # --- one schedule ---------------------------------------------------------------------------------------
 class Schedule(Model):
     id: Key
+    """A unique key for this schedule (/schedule commands use it)."""
     channel: Key | None = None
+    """The channel key (in community.yaml) to post in."""
     cron: str | None = None
+    """A cron rule: minute hour day month weekday, e.g. "0 9 * * mon-fri"."""
     daily: TimeOfDay | None = None
+    """Every day at this time, HH:MM."""
     weekly: Weekly | None = None
+    """On these weekdays at a time: {days: [mon, thu], at: "20:00"}."""
     at: LocalDateTime | None = None
+    """Once, at this date and time (YYYY-MM-DD HH:MM)."""
     timezone: TimeZoneName | None = None
+    """The time zone of this schedule's times (default: the file's or the community's)."""
     start: date | None = None
+    """The first date it may fire (inclusive)."""
     end: date | None = None
+    """The last date it may fire (inclusive)."""
     enabled: bool = True
+    """false: keep the schedule but never fire it."""
     grace: Duration | None = None
+    """How late a post missed by a restart may still go out (default: the file's grace)."""
     text: TemplateText | None = Field(default=None, max_length=2000)
+    """The text to post (placeholders allowed: {community.name}, {date}, ...)."""
     embed: EmbedSpec | None = None
+    """An embed to post."""
     pool: Key | None = None
+    """A pool key: post the next item of that pool."""
     action: str | None = None
+    """A feature action to run instead of a post (prompt.post, quiz.start, content.reveal, drop.open, ...)."""
     params: dict[str, Any] = Field(default_factory=dict)  # not a deep copy of a shared {} per schedule
+    """Parameters of the action."""
 
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _empty_params(cls, value: Any) -> Any:
+        return {} if value is None else value  # `params:` left empty
 
     @field_validator("cron")
     @classmethod
@@ -527,6 +610,34 @@ class Schedule(Model):
         weekly = (self.weekly.days, self.weekly.at) if self.weekly is not None else None  # a cheap cache key
         return _rule_trigger(self.cron, self.daily, weekly, self.at, self.timezone or default_tz, self.start, self.end)
 
+    def action_params(self) -> ActionParams | None:
+        """The validated params of this schedule's action (None without one); `check` vouched for them."""
+        if self.action is None:
+            return None
+        return ACTIONS[self.action].of(self.params)
+
+    def timing_problems(self, default_tz: str, now: datetime | None) -> Iterator[tuple[str, str]]:
+        """(field, problem) for a time rule that never fires: a campaign window with no matching day;
+        with `now` (check time), a one-off in the past or a window that has ended."""
+        if self.at is not None and now is None or not (self.at or self.start or self.end):
+            return  # the common case, and the bot's own load: nothing to work out
+        tz = self.zone(default_tz)
+        if self.at is not None:
+            when = self.at if self.at.tzinfo else local_to_utc(self.at, tz)
+            if when < now:
+                written = f"{self.at:%Y-%m-%d %H:%M}" + (f"{self.at:%z}" if self.at.tzinfo else f" ({tz.key})")
+                yield "at", (f"{written} is in the past (it is now {now.astimezone(tz):%Y-%m-%d %H:%M} {tz.key}):"
+                             " the bot skips it; remove it or move it")
+            return
+        trigger = self.trigger(default_tz)
+        begin = local_to_utc(datetime.combine(self.start, time.min), tz) if self.start else _EPOCH
+        if trigger.get_next_fire_time(None, begin) is None:
+            yield ("end" if self.end else "start"), (f"never fires: no time of the rule falls between start "
+                                                      f"({self.start or '…'}) and end ({self.end or '…'})")
+        elif now is not None and self.end and trigger.get_next_fire_time(None, now) is None:
+            yield "end", (f"the campaign ended on {self.end} (it is now {now.astimezone(tz):%Y-%m-%d %H:%M}):"
+                          " it never fires again; remove it or move its dates")
+
     def rule_text(self) -> str:
         """Short description for moderators: `daily 09:00`, `weekly mon,thu 20:00`, `cron 0 9 * * *`."""
         if self.at is not None:
@@ -545,9 +656,13 @@ class Schedule(Model):
 
 class SchedulesFile(Model):
     timezone: TimeZoneName | None = None
+    """The time zone of every schedule here (default: the community's)."""
     grace: Duration = timedelta(hours=1)
+    """How late a post missed by a restart may still go out (default 1h)."""
     pools: dict[Key, Pool] = {}
+    """Named lists of posts that schedules draw from (pool: <key>)."""
     schedules: tuple[Schedule, ...] = ()
+    """The schedules: when, where and what."""
 
     def by_id(self, schedule_id: str) -> Schedule | None:
         for schedule in self.schedules:
@@ -563,6 +678,8 @@ class SchedulesFile(Model):
 
     def references(self, config) -> Iterator[tuple[tuple, str]]:
         channels = config.community.channels
+        default_tz = self.default_timezone(config)
+        now = getattr(config, "now", None)
         seen: dict[str, int] = {}
         for i, schedule in enumerate(self.schedules):
             if schedule.id in seen:
@@ -576,6 +693,14 @@ class SchedulesFile(Model):
             if schedule.action and schedule.action not in KNOWN_ACTIONS:
                 yield ("schedules", i, "action"), (f"unknown action {schedule.action!r}"
                                                    f" (known: {', '.join(KNOWN_ACTIONS)})")
+            elif schedule.action:
+                for loc, message in params_problems(schedule.action, schedule.params, config):
+                    yield ("schedules", i, "params", *loc), message
+            elif schedule.params:
+                yield ("schedules", i, "params"), "`params:` are for an `action:`, and this schedule has none"
+            if schedule.enabled:
+                for name, message in schedule.timing_problems(default_tz, now):
+                    yield ("schedules", i, name), message
 
 
 def _unknown(what: str, value: str, known) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .connection import Database, from_db_time, to_db_time
+from .connection import Database, Tx, from_db_time, to_db_time
 
 _SESSION_COLUMNS = ("id, guild_id, guest_id, topic, channel_key, message_id, thread_id, opened_by, opened_at,"
                     " ends_at, status, closed_at, closed_by")
@@ -74,14 +74,31 @@ async def close_session(db: Database, session_id: int, *, closed_by: int | None,
     return changed == 1
 
 
-async def add_question(db: Database, *, session_id: int, author_id: int, text: str, now: datetime) -> dict:
-    async with db.transaction() as tx:
-        row = await tx.fetchone(
-            "INSERT INTO ama_questions (session_id, author_id, text, asked_at) VALUES (?, ?, ?, ?)"
-            f" RETURNING {_QUESTION_COLUMNS}",
-            (session_id, author_id, text, to_db_time(now)),
-        )
-        return _question(row)
+async def add_question(tx: Tx, *, session_id: int, author_id: int, text: str, now: datetime,
+                       max_per_member: int) -> dict | None:
+    """Insert a question inside the caller's transaction (which queues its post with it), unless the
+    member already asked `max_per_member` in this session (counted in the same transaction, so
+    quick repeated asks cannot slip past the limit). None when over the limit."""
+    asked = await tx.fetchval("SELECT COUNT(*) FROM ama_questions WHERE session_id = ? AND author_id = ?",
+                              (session_id, author_id))
+    if asked >= max_per_member:
+        return None
+    row = await tx.fetchone(
+        "INSERT INTO ama_questions (session_id, author_id, text, asked_at) VALUES (?, ?, ?, ?)"
+        f" RETURNING {_QUESTION_COLUMNS}",
+        (session_id, author_id, text, to_db_time(now)),
+    )
+    return _question(row)
+
+
+async def questions_without_post(db: Database, post_prefix: str) -> list[dict]:
+    """Questions of open sessions whose post was never queued (no outbox row `<post_prefix><id>`)."""
+    rows = await db.fetchall(
+        f"SELECT {', '.join('q.' + c.strip() for c in _QUESTION_COLUMNS.split(','))} FROM ama_questions q"
+        " JOIN ama_sessions s ON s.id = q.session_id WHERE s.status = 'open'"
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = CAST(? AS TEXT) || CAST(q.id AS TEXT))"
+        " ORDER BY q.id", (post_prefix,))
+    return [_question(r) for r in rows]
 
 
 async def count_questions_by(db: Database, session_id: int, author_id: int) -> int:

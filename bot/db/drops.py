@@ -113,6 +113,7 @@ class ClaimOutcome(NamedTuple):
     slot: int | None = None
     held: int = 0  # units the member holds after this request
     waitlisted: bool = False  # sold out and now on the waitlist
+    already_waiting: bool = False  # ... and was on it before this request
 
 
 class _Outcomes(dict):
@@ -275,7 +276,9 @@ def _plan_and_write(conn: sqlite3.Connection, requests: Sequence[tuple[int, int]
             if wait and user_id not in waiting and user_id not in newly:
                 newly.add(user_id)
                 join_rows.append(user_id)
-            add(shared["sold_out", None, has, wait])
+                add(shared["sold_out", None, has, wait])
+            else:
+                add(shared["sold_out", None, has, wait, wait])
         else:
             has += 1
             mine[user_id] = has

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .connection import Database, from_db_time, to_db_time
+from .connection import Database, Tx, from_db_time, to_db_time
 
 _ITEM_COLUMNS = (
     "i.id, i.guild_id, i.author_id, i.category, i.title, i.text, i.anonymous, i.status, i.status_reason,"
@@ -23,29 +23,44 @@ def _item(row) -> dict[str, Any]:
     return out
 
 
-async def insert_item_within_limit(db: Database, *, guild_id: int, author_id: int, category: str, title: str,
+async def insert_item_within_limit(tx: Tx, *, guild_id: int, author_id: int, category: str, title: str,
                                    text: str, anonymous: bool, flagged: bool, flag_reasons: str,
                                    source_url: str | None, now: datetime, window_start: datetime,
-                                   limit: int) -> tuple[int | None, list[datetime]]:
-    """Insert unless the author already sent `limit` items since `window_start` (checked in the same
-    transaction, so two quick submissions cannot both slip through). Returns (new id or None, the
-    creation times inside the window, oldest first)."""
-    async with db.transaction() as tx:
-        rows = await tx.fetchall(
-            "SELECT created_at FROM feedback_items WHERE guild_id = ? AND author_id = ? AND created_at > ?"
-            " ORDER BY created_at",
-            (guild_id, author_id, to_db_time(window_start)),
-        )
-        recent = [from_db_time(r[0]) for r in rows]
-        if len(recent) >= limit:
-            return None, recent
-        row = await tx.fetchone(
-            "INSERT INTO feedback_items (guild_id, author_id, category, title, text, anonymous, flagged,"
-            " flag_reasons, source_url, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (guild_id, author_id, category, title, text, int(anonymous), int(flagged), flag_reasons, source_url,
-             to_db_time(now), to_db_time(now)),
-        )
-        return row[0], recent
+                                   limit: int) -> tuple[dict[str, Any] | None, list[datetime]]:
+    """Insert unless the author already sent `limit` items since `window_start`, inside the caller's
+    transaction (so two quick submissions cannot both slip through, and the caller queues the item's
+    posts in the same transaction). Returns (the new item or None, the creation times inside the
+    window, oldest first)."""
+    rows = await tx.fetchall(
+        "SELECT created_at FROM feedback_items WHERE guild_id = ? AND author_id = ? AND created_at > ?"
+        " ORDER BY created_at",
+        (guild_id, author_id, to_db_time(window_start)),
+    )
+    recent = [from_db_time(r[0]) for r in rows]
+    if len(recent) >= limit:
+        return None, recent
+    row = await tx.fetchone(
+        "INSERT INTO feedback_items (guild_id, author_id, category, title, text, anonymous, flagged,"
+        " flag_reasons, source_url, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (guild_id, author_id, category, title, text, int(anonymous), int(flagged), flag_reasons, source_url,
+         to_db_time(now), to_db_time(now)),
+    )
+    item = await tx.fetchone(f"SELECT {_ITEM_COLUMNS} FROM feedback_items i WHERE i.id = ?", (row[0],))
+    return _item(item), recent
+
+
+async def items_missing_posts(db: Database, *, post_prefix: str, queue_prefix: str) -> list[dict[str, Any]]:
+    """Items whose public post (or, when flagged, mod-queue copy) was never queued: the outbox has no
+    row under `<prefix><id>` (rows an older version left when it died between the two)."""
+    rows = await db.fetchall(
+        f"SELECT {_ITEM_COLUMNS} FROM feedback_items i"
+        " WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = CAST(? AS TEXT) || CAST(i.id AS TEXT))"
+        " OR (i.flagged = 1 AND NOT EXISTS"
+        " (SELECT 1 FROM outbox o WHERE o.dedupe_key = CAST(? AS TEXT) || CAST(i.id AS TEXT)))"
+        " ORDER BY i.id",
+        (post_prefix, queue_prefix),
+    )
+    return [_item(r) for r in rows]
 
 
 async def get_item(db: Database, item_id: int) -> dict[str, Any] | None:

@@ -67,8 +67,10 @@ async def record_join_tx(tx: Tx, *, guild_id: int, user_id: int, via: str, at: d
                            actor_id=actor_id if actor_id is not None else inviter_id)
 
 
-async def record_leave(db: Database, *, guild_id: int, user_id: int, at: datetime, detail: str = "") -> bool:
-    """Mark a member as left. False if they were not a recorded member (nothing logged then)."""
+async def record_leave(db: Database, *, guild_id: int, user_id: int, at: datetime, detail: str = "",
+                       keep_tier: bool = False) -> bool:
+    """Mark a member as left. False if they were not a recorded member (nothing logged then).
+    `keep_tier`: they left the server, and their tier comes back if they return."""
     async with db.transaction() as tx:
         row = await tx.fetchone(
             "UPDATE members SET status = 'left', left_at = ? WHERE guild_id = ? AND user_id = ? AND status = 'member'"
@@ -78,8 +80,16 @@ async def record_leave(db: Database, *, guild_id: int, user_id: int, at: datetim
         if row is None:
             return False
         await add_event(tx, guild_id=guild_id, user_id=user_id, kind="left", at=at, detail=detail)
-        await tx.execute("DELETE FROM member_tiers WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+        if not keep_tier:
+            await tx.execute("DELETE FROM member_tiers WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
         return True
+
+
+async def last_join_or_leave(db: Database, guild_id: int, user_id: int) -> dict | None:
+    """The member's latest 'joined' or 'left' event."""
+    return _row(await db.fetchone(
+        "SELECT id, kind, detail, at FROM member_events WHERE guild_id = ? AND user_id = ? AND kind IN ('joined', 'left')"
+        " ORDER BY at DESC, id DESC LIMIT 1", (guild_id, user_id)))
 
 
 async def get_member(db: Database, guild_id: int, user_id: int) -> dict | None:
@@ -120,18 +130,27 @@ async def log_event(db: Database, **kwargs: Any) -> int:
 
 
 # --- applications --------------------------------------------------------------------------------------
-async def create_application(db: Database, *, guild_id: int, user_id: int, answers: list[dict], at: datetime,
+async def create_application(tx: Tx, *, guild_id: int, user_id: int, answers: list[dict], at: datetime,
                              expires_at: datetime) -> dict | None:
-    """Insert a pending application; None if the person already has one pending."""
-    async with db.transaction() as tx:
-        row = await tx.fetchone(
-            "INSERT INTO applications (guild_id, user_id, status, answers, created_at, expires_at)"
-            " VALUES (?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *",
-            (guild_id, user_id, json.dumps(answers, ensure_ascii=False), to_db_time(at), to_db_time(expires_at)),
-        )
-        if row is not None:
-            await add_event(tx, guild_id=guild_id, user_id=user_id, kind="applied", at=at, detail=str(row["id"]))
-        return _row(row)
+    """Insert a pending application inside the caller's transaction (which queues its card with it);
+    None if the person already has one pending."""
+    row = await tx.fetchone(
+        "INSERT INTO applications (guild_id, user_id, status, answers, created_at, expires_at)"
+        " VALUES (?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *",
+        (guild_id, user_id, json.dumps(answers, ensure_ascii=False), to_db_time(at), to_db_time(expires_at)),
+    )
+    if row is not None:
+        await add_event(tx, guild_id=guild_id, user_id=user_id, kind="applied", at=at, detail=str(row["id"]))
+    return _row(row)
+
+
+async def pending_without_card(db: Database, card_prefix: str) -> list[dict]:
+    """Pending applications whose queue card was never queued (no outbox row `<card_prefix><id>`)."""
+    rows = await db.fetchall(
+        "SELECT * FROM applications a WHERE a.status = 'pending'"
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = CAST(? AS TEXT) || CAST(a.id AS TEXT))"
+        " ORDER BY a.id", (card_prefix,))
+    return [_row(r) for r in rows]
 
 
 async def get_application(db: Database, application_id: int) -> dict | None:
@@ -206,7 +225,7 @@ async def create_invite(db: Database, *, guild_id: int, code_hash: str, hint: st
         return _row(row)
 
 
-async def invite_by_hash(db: Database, guild_id: int, code_hash: str) -> dict | None:
+async def invite_by_hash(db: Database | Tx, guild_id: int, code_hash: str) -> dict | None:
     return _row(await db.fetchone("SELECT * FROM invites WHERE guild_id = ? AND code_hash = ?", (guild_id, code_hash)))
 
 
@@ -260,35 +279,37 @@ async def use_invite(db: Database, *, guild_id: int, invite_id: int, user_id: in
         return _row(row) | {"event_id": event_id}
 
 
-async def lockout_until(db: Database, guild_id: int, user_id: int) -> datetime | None:
-    value = await db.fetchval("SELECT locked_until FROM invite_lockouts WHERE guild_id = ? AND user_id = ?",
-                              (guild_id, user_id))
-    return from_db_time(value)
+async def guess_gate(tx: Tx, guild_id: int, user_id: int, *, window_start: datetime,
+                     community_budget: int) -> tuple[datetime | None, list[datetime]]:
+    """What decides whether a guess may be checked, read inside the guess's own transaction: the
+    member's lock end (or None), and the community's most recent wrong codes since `window_start`
+    (newest first, at most `community_budget` of them)."""
+    locked = await tx.fetchval("SELECT locked_until FROM invite_lockouts WHERE guild_id = ? AND user_id = ?",
+                               (guild_id, user_id))
+    rows = await tx.fetchall(
+        "SELECT at FROM invite_failures WHERE guild_id = ? AND at > ? ORDER BY at DESC LIMIT ?",
+        (guild_id, to_db_time(window_start), community_budget))
+    return from_db_time(locked), [from_db_time(r[0]) for r in rows]
 
 
-async def record_failure(db: Database, *, guild_id: int, user_id: int, at: datetime, window_start: datetime,
-                         max_failures: int, locked_until: datetime) -> tuple[int, datetime | None]:
-    """Count a wrong code. Returns (failures in the window, lock end if this one locked them out)."""
-    async with db.transaction() as tx:
-        await tx.execute("INSERT INTO invite_failures (guild_id, user_id, at) VALUES (?, ?, ?)",
-                         (guild_id, user_id, to_db_time(at)))
-        count = await tx.fetchval(
-            "SELECT COUNT(*) FROM invite_failures WHERE guild_id = ? AND user_id = ? AND at > ?",
-            (guild_id, user_id, to_db_time(window_start)))
-        if count < max_failures:
-            return count, None
-        await tx.execute(
-            "INSERT INTO invite_lockouts (guild_id, user_id, locked_until) VALUES (?, ?, ?)"
-            " ON CONFLICT (guild_id, user_id) DO UPDATE SET locked_until = excluded.locked_until",
-            (guild_id, user_id, to_db_time(locked_until)))
-        # a fresh start after the lockout: the failures that caused it are spent
-        await tx.execute("DELETE FROM invite_failures WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
-        return count, locked_until
+async def record_failure(tx: Tx, *, guild_id: int, user_id: int, at: datetime,
+                         window_start: datetime) -> tuple[int, int]:
+    """Count a wrong code (inside the guess's transaction). Returns the wrong codes since
+    `window_start`: (this member's, the whole community's). Failures are kept for their window:
+    neither a lockout nor a successful join wipes them."""
+    await tx.execute("INSERT INTO invite_failures (guild_id, user_id, at) VALUES (?, ?, ?)",
+                     (guild_id, user_id, to_db_time(at)))
+    row = await tx.fetchone(
+        "SELECT COALESCE(SUM(CASE WHEN user_id = ? THEN 1 ELSE 0 END), 0), COUNT(*) FROM invite_failures"
+        " WHERE guild_id = ? AND at > ?", (user_id, guild_id, to_db_time(window_start)))
+    return int(row[0]), int(row[1])
 
 
-async def forget_failures(db: Database, guild_id: int, user_id: int) -> None:
-    async with db.transaction() as tx:
-        await tx.execute("DELETE FROM invite_failures WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+async def lock_member(tx: Tx, guild_id: int, user_id: int, until: datetime) -> None:
+    await tx.execute(
+        "INSERT INTO invite_lockouts (guild_id, user_id, locked_until) VALUES (?, ?, ?)"
+        " ON CONFLICT (guild_id, user_id) DO UPDATE SET locked_until = excluded.locked_until",
+        (guild_id, user_id, to_db_time(until)))
 
 
 # --- tiers ---------------------------------------------------------------------------------------------

@@ -155,19 +155,28 @@ async def prompt_posts(db: Database, guild_id: int) -> list[dict]:
 
 # --- suggestions ----------------------------------------------------------------------------------
 
-async def add_suggestion(db: Database, *, guild_id: int, user_id: int, text: str, at: datetime,
+async def add_suggestion(tx: Tx, *, guild_id: int, user_id: int, text: str, at: datetime,
                          max_pending: int) -> int | None:
-    """Insert a pending suggestion; None when the member already has `max_pending` waiting."""
-    async with db.transaction() as tx:
-        pending = await tx.fetchval(
-            "SELECT COUNT(*) FROM prompt_suggestions WHERE guild_id = ? AND user_id = ? AND status = 'pending'",
-            (guild_id, user_id))
-        if pending >= max_pending:
-            return None
-        row = await tx.fetchone(
-            "INSERT INTO prompt_suggestions (guild_id, user_id, text, created_at) VALUES (?, ?, ?, ?) RETURNING id",
-            (guild_id, user_id, text, to_db_time(at)))
-        return row[0]
+    """Insert a pending suggestion inside the caller's transaction (which queues its card with it);
+    None when the member already has `max_pending` waiting."""
+    pending = await tx.fetchval(
+        "SELECT COUNT(*) FROM prompt_suggestions WHERE guild_id = ? AND user_id = ? AND status = 'pending'",
+        (guild_id, user_id))
+    if pending >= max_pending:
+        return None
+    row = await tx.fetchone(
+        "INSERT INTO prompt_suggestions (guild_id, user_id, text, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        (guild_id, user_id, text, to_db_time(at)))
+    return row[0]
+
+
+async def suggestions_without_card(db: Database, card_prefix: str) -> list[dict]:
+    """Pending suggestions whose mod-queue card was never queued (no outbox row `<card_prefix><id>`)."""
+    rows = await db.fetchall(
+        "SELECT id, guild_id, user_id, text FROM prompt_suggestions p WHERE p.status = 'pending'"
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = CAST(? AS TEXT) || CAST(p.id AS TEXT))"
+        " ORDER BY p.id", (card_prefix,))
+    return [dict(r) for r in rows]
 
 
 async def decide_suggestion(db: Database, suggestion_id: int, *, approve: bool, moderator_id: int,

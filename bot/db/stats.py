@@ -6,6 +6,7 @@
 - participation_ledger (participation): action ('prompt_answer', 'quiz_answer', ...), local `day`
 - prompt_posts, quiz_runs / quiz_questions / quiz_answers (participation)
 - feedback_items (feedback): status
+- member_names (stats): display names the bot saw, for the command line (written here)
 
 A table that does not exist (a feature not installed) counts as zero: `existing_tables` is read once.
 Day bounds are local dates ('YYYY-MM-DD', inclusive); time bounds are UTC text, [start, end).
@@ -45,6 +46,29 @@ async def member_count_at(db: Database, tables: set[str], guild_id: int, at: dat
         "SELECT COUNT(*) FROM members WHERE guild_id = ? AND joined_at < ? AND (left_at IS NULL OR left_at >= ?)",
         (guild_id, t, t),
     ) or 0)
+
+
+async def remember_names(db: Database, guild_id: int, names: dict[int, str], at: datetime) -> None:
+    """Store the display names the bot saw on the server (the newest wins)."""
+    if not names:
+        return
+    async with db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO member_names (guild_id, user_id, name, seen_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (guild_id, user_id) DO UPDATE SET name = excluded.name, seen_at = excluded.seen_at",
+            [(guild_id, user_id, name, to_db_time(at)) for user_id, name in names.items()],
+        )
+
+
+async def known_names(db: Database, tables: set[str], guild_id: int, user_ids: list[int]) -> dict[int, str]:
+    """The last display name seen for each of these members (those never seen are left out)."""
+    if "member_names" not in tables or not user_ids:
+        return {}
+    rows = await db.fetchall(
+        f"SELECT user_id, name FROM member_names WHERE guild_id = ? AND user_id IN ({','.join('?' * len(user_ids))})",
+        (guild_id, *user_ids),
+    )
+    return {int(r[0]): r[1] for r in rows}
 
 
 async def posters(db: Database, tables: set[str], guild_id: int, first_day: str,

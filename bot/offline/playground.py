@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import shlex
-from datetime import datetime, timedelta
+import tempfile
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import discord
@@ -21,20 +23,43 @@ from .world import FakeMessage
 HELP = """\
   /command opt:value opt2:"quoted value"   run a slash command as the current user
   :as NAME                 act as another user (:users lists them)
-  :say CHANNEL TEXT        post in a channel (e.g. :say lounge hello)
-  :click N|LABEL [#ID]     click a button on the last message with buttons (or message #ID)
+  :say CHANNEL TEXT        post in a channel or thread (e.g. :say lounge hello;
+                           a name with spaces: :say "Answers · 2026-12-02" my answer)
+  :click N|LABEL [#ID]     click a button on the last message with buttons (or message #ID,
+                           the ids :read and :dms show)
+  :menu "NAME" #ID|USER    a right-click (context menu) command on a message or a member,
+                           e.g. :menu "Send as feedback" #ID
   :pick 1,2 [#ID]          choose options (by number or label) in the last select menu
   :modal f=v f2="v 2"      submit the open modal; in a script, `field: value` lines after the
                            command that opened it do the same
   :react EMOJI [#ID]       react to the last message shown
   :wait 1d | 2h30m | 45m   move the clock forward (scheduled things happen)
-  :read CHANNEL [N]        the last N messages of a channel (default 10)
+  :read CHANNEL [N]        the last N messages of a channel or thread, with their #IDs (default 10)
   :dms [NAME]              the bot's DMs to a user (default: you)
-  :channels  :users  :commands  :time  :help  :quit"""
+  :channels  :users  :commands  :time  :help  :quit
+  Attachments the bot sends (CSV exports, charts) are saved to a folder; their path is shown."""
 
+DEFAULT_FILES_DIR = Path(tempfile.gettempdir()) / "kizuna-playground-files"
 DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)")
 UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 FIELD_LINE = re.compile(r"^\s*([^:/#\s][^:]*?)\s*:\s?(.*)$")
+
+
+def session_start(config, day: date = date(2026, 12, 1), lead: timedelta = timedelta(minutes=5)) -> datetime:
+    """When a playground session starts: a few minutes before the first scheduled post of its first
+    day (so day 1's prompt and greeting go out on the first :wait), or 09:00 if nothing comes earlier."""
+    from bot.config.schedules import occurrences
+
+    tz = config.timezone
+    day_start = datetime.combine(day, time(0, 0), tzinfo=tz)
+    first = day_start + timedelta(hours=9)
+    schedules = getattr(config, "schedules", None)
+    for schedule in schedules.schedules if schedules else ():
+        if schedule.enabled:
+            found = occurrences(schedule.trigger(tz.key), day_start, day_start + timedelta(days=1), limit=1)
+            if found:
+                first = min(first, found[0] - lead)
+    return max(first, day_start).astimezone(timezone.utc)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -49,8 +74,11 @@ def parse_duration(text: str) -> timedelta:
 
 
 class Playground:
-    def __init__(self, harness: Harness, *, user: str = "mod", out: Callable[[str], None] = print) -> None:
+    def __init__(self, harness: Harness, *, user: str = "mod", out: Callable[[str], None] = print,
+                 files_dir: str | Path | None = None) -> None:
         self.g = harness
+        self.files_dir = Path(files_dir) if files_dir else DEFAULT_FILES_DIR
+        self.saved: dict[tuple[int, str], Path] = {}
         self.user = user
         self.out = out
         self.render_ids = harness.world.describe_ids()
@@ -137,8 +165,8 @@ class Playground:
             self.out(f"  (now acting as {rest}: {', '.join(sorted(g.member(rest).roles)) or 'no roles'})"
                      if rest in g.world.names and g.world.names[rest] in g.world.members else f"  (now acting as {rest})")
         elif name == "say":
-            channel, _, message = rest.partition(" ")
-            msg = await g.say(channel.lstrip("#"), message, user=self.user)
+            channel, message = self._channel_and_rest(rest)
+            msg = await g.say(channel, message, user=self.user)
             self.seen.add(msg.id)
             self.last_shown = msg
         elif name == "click":
@@ -165,7 +193,7 @@ class Playground:
             for tok in shlex.split(rest):
                 key, _, value = tok.partition("=")
                 values[key] = value
-            reply = await g.submit_modal(values, user=self.user)
+            reply = await g.submit_modal(self._completed(values), user=self.user)
             self.modal_answers = None
             await self.show_reply(reply)
         elif name == "react":
@@ -182,15 +210,17 @@ class Playground:
         elif name == "time":
             self.out(f"  {self._time(g.clock.now())}")
         elif name == "read":
-            channel, _, count = rest.partition(" ")
-            ch = g.channel(channel.lstrip("#"))
+            channel, count = self._channel_and_rest(rest)
+            if count and not count.isdigit():
+                raise HarnessError(f"{count!r}: :read CHANNEL [N] takes a number of messages")
+            ch = g.channel(channel)
             if not g.can(self.user, "view_channel", ch):
                 raise HarnessError(f"{self.user} cannot see #{ch.key or ch.name}")
             msgs = ch.messages[-int(count or 10):]
             if not msgs:
                 self.out(f"  (#{ch.key or ch.name} is empty)")
             for m in msgs:
-                self.show_message(m, header=f"[#{ch.key or ch.name}]")
+                self.show_message(m, header=f"#{m.id} [#{ch.key or ch.name}]")
                 self.seen.add(m.id)
         elif name == "dms":
             who = rest or self.user
@@ -198,8 +228,10 @@ class Playground:
             if not msgs:
                 self.out(f"  (no DMs to {who})")
             for m in msgs:
-                self.show_message(m, header=f"[DM → {who}]")
+                self.show_message(m, header=f"#{m.id} [DM → {who}]")
                 self.seen.add(m.id)
+        elif name == "menu":
+            await self._menu(rest)
         elif name == "channels":
             for ch in g.world.guild_channels():
                 can_see = g.can(self.user, "view_channel", ch)
@@ -221,12 +253,69 @@ class Playground:
     async def _submit_collected(self) -> None:
         answers, self.modal_answers = self.modal_answers, None
         try:
-            reply = await self.g.submit_modal(answers or {}, user=self.user)
+            reply = await self.g.submit_modal(self._completed(answers or {}), user=self.user)
         except (HarnessError, KeyError, ValueError) as exc:
             self.out(f"  ! {_message(exc)}")
             return
         await self.show_reply(reply)
         self.show_new_activity()
+
+    def _completed(self, answers: dict[str, str]) -> dict[str, str]:
+        """The answers plus the values the form came pre-filled with (Discord submits those as they
+        are). Required fields left out are named (Discord's client would not let the member press
+        Submit), instead of whatever the first missing field's own check would say."""
+        modal = self.g.modal_for(self.user)
+        if modal is None:
+            return answers
+        given = {str(k).lower() for k in answers}
+        out, missing = dict(answers), []
+        for f in self.g.modal_fields(modal):
+            if {str(f.get("custom_id", "")).lower(), str(f.get("label", "")).lower()} & given:
+                continue
+            if f.get("value"):
+                out[f["custom_id"]] = f["value"]
+            elif f.get("required", True):
+                missing.append(f)
+        if not missing:
+            return out
+        labels = ", ".join(str(f.get("label")) for f in missing)
+        how = ("write `field: value` lines right after the command that opened it" if self.scripted
+               else 'use :modal field=value field2="value 2"')
+        note = "the form was not filled in" if not answers else "the form is missing required fields"
+        raise HarnessError(f"{note} ({labels}): {how}; the form is still open")
+
+    def _channel_and_rest(self, rest: str) -> tuple[str, str]:
+        """`"a name with spaces" rest`, `#name with spaces rest` (the longest name that exists), or
+        `key rest`."""
+        rest = rest.strip()
+        if rest[:1] in ("'", '"'):
+            quote = rest[0]
+            end = rest.find(quote, 1)
+            if end < 0:
+                raise HarnessError(f"no closing {quote} after the channel name")
+            return rest[1:end].lstrip("#"), rest[end + 1:].strip()
+        words = rest.split(" ")
+        names = {c.key for c in self.g.world.channels.values() if c.key and not c.deleted}
+        names |= {c.name for c in self.g.world.channels.values() if not c.deleted and not c.is_dm}
+        for i in range(len(words), 1, -1):
+            candidate = " ".join(words[:i]).lstrip("#")
+            if candidate in names:
+                return candidate, " ".join(words[i:]).strip()
+        return words[0].lstrip("#"), " ".join(words[1:]).strip()
+
+    async def _menu(self, rest: str) -> None:
+        try:
+            parts = shlex.split(rest)
+        except ValueError as exc:
+            raise HarnessError(f":menu \"NAME\" #ID|USER ({exc})") from None
+        if len(parts) != 2:
+            raise HarnessError(':menu takes a menu name and a target: :menu "Send as feedback" #ID')
+        menu, target = parts
+        if target.startswith("#") or target.isdigit():
+            reply = await self.g.context_menu(menu, user=self.user, message=self._message_ref(target))
+        else:
+            reply = await self.g.context_menu(menu, user=self.user, target=target.lstrip("@"))
+        await self.show_reply(reply)
 
     def _target(self, rest: str, default: FakeMessage | None, what: str) -> tuple[str, FakeMessage]:
         m = re.search(r"\s*#(\d+)\s*$", rest)
@@ -318,7 +407,7 @@ class Playground:
         for e in m.embeds:
             self._embed(e)
         for name, data in m.files:
-            self.out(f"    📎 {name} ({len(data)} bytes)")
+            self.out(f"    📎 {name} ({len(data)} bytes) → {self._save(m, name, data)}")
         buttons = m.button_components
         if buttons:
             labels = []
@@ -338,6 +427,16 @@ class Playground:
         if m.reactions:
             self.out("    " + "  ".join(f"{e} {len(u)}" for e, u in m.reactions.items() if u))
         self.last_shown = m
+
+    def _save(self, m: FakeMessage, name: str, data: bytes) -> Path:
+        """Save an attachment once (as `<message id>-<name>`) so it can be opened; its path."""
+        key = (m.id, name)
+        if key not in self.saved:
+            self.files_dir.mkdir(parents=True, exist_ok=True)
+            path = self.files_dir / f"{m.id}-{Path(name).name}"
+            path.write_bytes(data)
+            self.saved[key] = path
+        return self.saved[key]
 
     def _embed(self, e: dict[str, Any]) -> None:
         if e.get("author", {}).get("name") if isinstance(e.get("author"), dict) else False:
@@ -378,7 +477,7 @@ def install_completion(harness: Harness) -> None:
         import readline
     except ImportError:  # pragma: no cover - Windows without pyreadline
         return
-    colon = [":as", ":say", ":click", ":pick", ":modal", ":react", ":wait", ":read", ":dms", ":channels",
+    colon = [":as", ":say", ":click", ":menu", ":pick", ":modal", ":react", ":wait", ":read", ":dms", ":channels",
              ":users", ":commands", ":time", ":help", ":quit"]
 
     def candidates(buffer: str) -> list[str]:

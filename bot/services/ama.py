@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
+from bot.config.actions import AmaAnnounceParams
 from bot.db import ama as repo
 from bot.errors import UserError
 
 from .messages import Button, OutMessage, Sent, Target
+from .safety import relay
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ MAX_ANSWER = 1800
 MAX_QUESTIONS_PER_MEMBER = 5
 MAX_SESSION = timedelta(days=7)
 TOP_IN_SUMMARY = 3
+QUESTION_KEY = "ama:question:"  # outbox dedupe key prefix of a question's post
 
 
 def ask_custom_id(session_id: int) -> str:
@@ -93,8 +96,9 @@ class Summary:
 
 
 def quote(text: str) -> str:
-    """Markdown block quote of relayed text (every line), so it reads as the member's words."""
-    return "\n".join("> " + line for line in text.strip().splitlines() or [""])
+    """Markdown block quote of relayed text (every line), so it reads as the member's words; the text
+    itself cannot forge a link or heading inside it (bot.services.safety.relay)."""
+    return "\n".join("> " + relay(line) for line in text.strip().splitlines() or [""])
 
 
 def parse_until(value: str, now: datetime, tz) -> datetime:
@@ -140,6 +144,7 @@ class AmaService:
         for row in await repo.open_sessions(self.db):
             if row["ends_at"] is not None:
                 self._arm(row["id"], row["ends_at"])
+        await self._repair_question_posts()
 
     def _arm(self, session_id: int, when: datetime) -> None:
         async def fire(_fire_time: datetime) -> None:
@@ -314,20 +319,40 @@ class AmaService:
             raise UserError("ama.question_too_long", max=MAX_QUESTION)
         if user_id == session.guest_id:
             raise UserError("ama.guest_cannot_ask")
-        if await repo.count_questions_by(self.db, session.id, user_id) >= MAX_QUESTIONS_PER_MEMBER:
+        # the question and its post are one transaction: a crash leaves both or neither
+        async with self.db.transaction() as tx:
+            row = await repo.add_question(tx, session_id=session.id, author_id=user_id, text=text,
+                                          now=app.clock.now(), max_per_member=MAX_QUESTIONS_PER_MEMBER)
+            question = None if row is None else Question(**row)
+            if question is not None:
+                await self._queue_question_post(tx, session, question)
+        if question is None:
             raise UserError("ama.too_many_questions", max=MAX_QUESTIONS_PER_MEMBER)
-        row = await repo.add_question(self.db, session_id=session.id, author_id=user_id, text=text,
-                                      now=app.clock.now())
-        question = Question(**row)
-        await app.outbox.post(
-            guild_id, session.target,
-            OutMessage(content=app.t("ama.question_post", id=question.id, author=f"<@{user_id}>",
-                                     question=quote(text)),
+        app.outbox.wake()
+        return question
+
+    async def _queue_question_post(self, tx, session: Session, question: Question) -> None:
+        app = self.app
+        await app.outbox.post_in(
+            tx, session.guild_id, session.target,
+            OutMessage(content=app.t("ama.question_post", id=question.id, author=f"<@{question.author_id}>",
+                                     question=quote(question.text)),
                        buttons=(Button(app.t("ama.upvote_button", id=question.id, votes=0),
                                        custom_id=upvote_custom_id(question.id), style="secondary"),)),
-            dedupe_key=f"ama:question:{question.id}",
+            dedupe_key=f"{QUESTION_KEY}{question.id}",
         )
-        return question
+
+    async def _repair_question_posts(self) -> None:
+        """Queue the post of every question (of an open session) an older version stored without it."""
+        rows = await repo.questions_without_post(self.db, QUESTION_KEY)
+        if not rows:
+            return
+        sessions = {sid: await self.session(sid) for sid in {r["session_id"] for r in rows}}
+        async with self.db.transaction() as tx:
+            for row in rows:
+                await self._queue_question_post(tx, sessions[row["session_id"]], Question(**row))
+        log.warning("queued the missing post of %d AMA question(s)", len(rows))
+        self.app.outbox.wake()
 
     async def upvote(self, guild_id: int, user_id: int, question_id: int) -> int:
         question, session = await self._question(guild_id, question_id)
@@ -342,16 +367,16 @@ class AmaService:
         return votes
 
     # --- schedule action -----------------------------------------------------------------------
-    async def announce(self, guild_id: int, occurrence: datetime, params: Mapping[str, Any] | None) -> None:
+    async def announce(self, guild_id: int, occurrence: datetime,
+                       params: AmaAnnounceParams | Mapping[str, Any] | None) -> None:
         """`ama.announce`: params `channel` (default announcements), and either `topic` (+ optional
         `guest`, `when` as free text) for an upcoming session, or nothing to point at the open one."""
         app = self.app
-        params = dict(params or {})
-        channel = str(params.get("channel") or "announcements")
-        topic = params.get("topic")
+        params = AmaAnnounceParams.of(params)
+        channel = params.channel
+        topic = params.topic
         if topic:
-            content = app.t("ama.announce_upcoming", topic=topic, guest=params.get("guest") or "",
-                            when=params.get("when") or "")
+            content = app.t("ama.announce_upcoming", topic=topic, guest=params.guest or "", when=params.when or "")
         else:
             session = await self.current(guild_id)
             if session is None:
@@ -391,7 +416,7 @@ class AmaService:
 
 
 def _one_line(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
+    flat = " ".join(relay(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

@@ -5,6 +5,10 @@ A template may use its own parameters plus `{community.name}` and `{persona.name
 `{persona.greeting}`, `{persona.sign_off}`. Brand teams override any key under `messages:` in
 community.yaml; `check` rejects unknown keys and placeholders the message does not provide.
 Every key exists in every language with the same placeholders (`consistency_problems`, tested).
+
+Counts: `{count:plural:winner:winners}` writes the number and the form the language's plural rule
+picks ("1 winner", "0 winners", "12 winners"); the forms are `one:other` and may not contain ":".
+Japanese has no plural forms: write `{count}人` (the rule always picks `other` there).
 """
 from __future__ import annotations
 
@@ -23,6 +27,44 @@ LANGUAGES = ("en", "ja")
 SHARED_PLACEHOLDERS = ("community", "persona")
 # the attributes each shared placeholder offers: {persona.name} works, {persona.age} does not
 SHARED_ATTRIBUTES = {"community": ("name",), "persona": ("name", "greeting", "sign_off")}
+
+
+# --- plural forms: one grammar, `{name:plural:one:other}` -------------------------------------------
+PLURAL = "plural:"
+PLURAL_RULES = {"en": lambda n: n == 1, "ja": lambda n: False}  # language -> "is this count the `one` form?"
+
+
+def plural_problem(spec: str) -> str | None:
+    """Why a `plural:` format spec is malformed (None when fine, or not a plural spec)."""
+    if not spec.startswith(PLURAL):
+        return None
+    forms = spec[len(PLURAL):].split(":")
+    if len(forms) != 2 or not all(f.strip() for f in forms):
+        return (f"plural needs two forms, one and other, like {{count:plural:winner:winners}}"
+                f" (got {spec!r})")
+    return None
+
+
+class _PluralFormatter(string.Formatter):
+    def __init__(self, language: str) -> None:
+        self.is_one = PLURAL_RULES[language]
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec.startswith(PLURAL):
+            if plural_problem(format_spec):
+                raise ValueError(plural_problem(format_spec))
+            one, other = format_spec[len(PLURAL):].split(":")
+            try:
+                is_one = self.is_one(float(value))
+            except (TypeError, ValueError):
+                is_one = False
+            return f"{value} {one if is_one else other}"
+        return super().format_field(value, format_spec)
+
+
+def specs(template: str) -> list[str]:
+    """Every format spec in the template: '{count:plural:a:b} {x}' -> ['plural:a:b']."""
+    return [spec for _, field, spec, _ in string.Formatter().parse(template) if field is not None and spec]
 
 
 @lru_cache(maxsize=None)
@@ -92,6 +134,10 @@ def override_problems(overrides: Mapping[str, str]) -> Iterator[tuple[str, str]]
             if problem:
                 yield key, (f"{problem} (available: {', '.join('{' + a + '}' for a in sorted(allowed))})")
                 break
+        else:
+            problem = next(filter(None, map(plural_problem, specs(template))), None)
+            if problem:
+                yield key, problem
 
 
 def consistency_problems() -> list[str]:
@@ -112,6 +158,7 @@ def consistency_problems() -> list[str]:
                 problems.append(f"{key} ({lang}): broken template: {exc}")
                 continue
             bad = [p for f in used[lang] if (p := _field_problem(f, placeholders(c[key])))]
+            bad += [p for s in specs(c[key]) if (p := plural_problem(s))]
             if bad:
                 problems.append(f"{key} ({lang}): {bad[0]}")
         if len(used) == len(LANGUAGES) and len({frozenset(u) for u in used.values()}) > 1:
@@ -127,6 +174,7 @@ class Catalogue:
             raise ValueError(f"no catalogue for language {language!r}")
         self.language = language
         self.templates = dict(builtin(language)) | dict(overrides or {})
+        self._plural = _PluralFormatter(language)
         self.shared = {
             "community": SimpleNamespace(name=community_name),
             "persona": SimpleNamespace(
@@ -149,14 +197,19 @@ class Catalogue:
                 raise KeyError(f"message key {key!r} is not in the {self.language} catalogue")
             log.warning("message %s is missing in %s; using en", key, self.language)
         try:
-            return template.format(**self.shared, **params)
+            return self._format(template, params)
         except (KeyError, AttributeError, IndexError, ValueError):
             builtin_template = builtin(self.language).get(key) or builtin("en").get(key)
             if builtin_template is None or builtin_template == template:
                 raise
             # an override `check` should have refused: the shipped text rather than an error
             log.warning("override of %s does not format; using the shipped text", key)
-            return builtin_template.format(**self.shared, **params)
+            return self._format(builtin_template, params)
+
+    def _format(self, template: str, params: Mapping[str, Any]) -> str:
+        if PLURAL in template:  # the plural formatter is pure Python: only where a template counts
+            return self._plural.vformat(template, (), {**self.shared, **params})
+        return template.format(**self.shared, **params)
 
     def has(self, key: str) -> bool:
         return key in self.templates

@@ -18,7 +18,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Mapping
 
+from bot.config.actions import ContentRevealParams
 from bot.config.content import ContentItem, audience_rank, placement_problem, to_utc
 from bot.db import content as repo
 from bot.db.connection import to_db_time
@@ -38,6 +40,7 @@ class RevealResult:
     occurrence: str
     posted: bool  # False: this occurrence was revealed already
     teaser_channel: str | None = None
+    posted_at: datetime | None = None  # when it was posted (now, or the earlier time when not posted again)
 
 
 def build(app) -> "ContentService":
@@ -87,11 +90,11 @@ class ContentService:
         except UserError as exc:
             await self._skipped(guild_id, item.id, exc)
 
-    async def _on_schedule(self, guild_id: int, occurrence, params: dict) -> None:
+    async def _on_schedule(self, guild_id: int, occurrence, params: ContentRevealParams | Mapping[str, Any]) -> None:
         """The `content.reveal` schedule action: params {id}; without an id, the first item without its
         own `at:` that was never revealed. Errors are reported by the schedules service."""
         occ = to_db_time(occurrence) if isinstance(occurrence, datetime) else str(occurrence)
-        content_id = params.get("id")
+        content_id = ContentRevealParams.of(params).id
         if not content_id:
             done = {r["content_id"] for r in await repo.reveals(self.app.db, guild_id)}
             content_id = next((c.id for c in self.items if c.at is None and c.id not in done), None)
@@ -107,10 +110,17 @@ class ContentService:
 
     # --- posting ----------------------------------------------------------------------------------
     async def post_now(self, guild_id: int, content_id: str, *, by: int, channel: str | None = None) -> RevealResult:
-        """`/content post`: reveal now, on demand (moderators; audited)."""
+        """`/content post`: reveal now, on demand (moderators; audited). An item posted before (by a
+        moderator or its timer) is not posted again: the result says where and when it was."""
+        item = self.item(content_id)
+        earlier = await repo.reveals(self.app.db, guild_id, item.id)
+        if earlier:
+            last = earlier[-1]
+            return RevealResult(item.id, last["channel"], last["occurrence"], posted=False, posted_at=last["posted_at"])
         occurrence = f"manual:{to_db_time(self.app.clock.now())}"
         result = await self.reveal(guild_id, content_id, occurrence=occurrence, by=by, channel=channel)
-        await self.app.audit.record(guild_id, by, "content.post", content_id, f"in #{result.channel}")
+        if result.posted:
+            await self.app.audit.record(guild_id, by, "content.post", content_id, f"in #{result.channel}")
         return result
 
     async def reveal(self, guild_id: int, content_id: str, *, occurrence: str, by: int | None = None,
@@ -129,7 +139,8 @@ class ContentService:
             await self.app.outbox.post(guild_id, Target.channel(item.teaser.channel),
                                        OutMessage(content=item.teaser.text, as_persona=True),
                                        dedupe_key=f"content:{guild_id}:{item.id}:{occurrence}:teaser")
-        return RevealResult(item.id, target, occurrence, posted=True, teaser_channel=teaser)
+        return RevealResult(item.id, target, occurrence, posted=True, teaser_channel=teaser,
+                            posted_at=self.app.clock.now())
 
     def check_placement(self, item: ContentItem, channel_key: str) -> None:
         community = self.app.config.community

@@ -22,15 +22,14 @@ drop's own `opens:` (armed here as a timer) create a run; closing ends it; the k
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import logging
 import random
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Mapping
 
+from bot.config.actions import DropOpenParams
 from bot.config.content import VISITOR_RANK, to_utc
 from bot.config.drops import Drop, read_codes
 from bot.db import drops as repo
@@ -40,6 +39,7 @@ from bot.db.drops import ClaimOutcome, ReleaseOutcome
 from bot.errors import UserError
 
 from .messages import Button, OutMessage, Target
+from .safety import write_csv
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def pick_winners(seed: str, entrants: list[tuple[int, int]], prizes: int, exclud
 
 @dataclass(slots=True)
 class ClaimResult:
-    status: str  # granted | waitlisted | entered | already_entered | entries
+    status: str  # granted | waitlisted | already_waiting | entered | already_entered | entries
     drop_id: int
     item: str
     held: int = 0
@@ -360,11 +360,11 @@ class DropsService:
 
         self.app.scheduler.add_timer(f"{self.CLOSE_PREFIX}{drop_id}", when, fire)
 
-    async def _on_schedule(self, guild_id: int, occurrence, params: dict) -> None:
-        """The `drop.open` schedule action (params {id}). A UserError (already open...) is reported
-        by the schedules service, which owns the occurrence ledger."""
+    async def _on_schedule(self, guild_id: int, occurrence, params: DropOpenParams | Mapping[str, Any]) -> None:
+        """The `drop.open` schedule action (params: DropOpenParams). A UserError (already open...) is
+        reported by the schedules service, which owns the occurrence ledger."""
         occ = to_db_time(occurrence) if isinstance(occurrence, datetime) else str(occurrence)
-        await self.open(guild_id, str(params.get("id", "")), occurrence=occ)
+        await self.open(guild_id, DropOpenParams.of(params).id, occurrence=occ)
 
     # --- open ---------------------------------------------------------------------------------------
     async def open(self, guild_id: int, key: str, *, occurrence: str | None = None, by: int | None = None,
@@ -377,11 +377,14 @@ class DropsService:
         closes_at = opens_at + spec.closes_after if spec.closes_after else None
         codes = read_codes(self.app.config.dir / spec.codes) if spec.codes else []
         row, what = await repo.open_run(
-            self.app.db, guild_id=guild_id, key=key, occurrence=occurrence or f"manual:{to_db_time(now)}",
+            self.app.db, guild_id=guild_id, key=key,
+            # a manual open is always a new occurrence (two within a second must not read as the same)
+            occurrence=occurrence or f"manual:{to_db_time(now)}:{secrets.token_hex(4)}",
             mode=spec.mode, stock=spec.stock, limit=spec.limit, waitlist=spec.waitlist, opens_at=opens_at,
             closes_at=closes_at, now=now, by=by, codes=codes)
         if what == "busy":
-            raise UserError("drops.already_open", item=spec.item)
+            raise UserError("drops.already_open", item=spec.item, since=self.local_time(row["opened_at"]),
+                            relative=discord_time(row["opened_at"], "R"))
         self._remember(row)
         if what == "opened":
             await self.app.outbox.post(guild_id, Target.channel(spec.channel), self.announcement(spec, row),
@@ -424,6 +427,7 @@ class DropsService:
             label = t("drops.button_waitlist")
         button = Button(label=label, custom_id=CLAIM_ID.format(drop_id=row["id"]), style="success", disabled=closed)
         return OutMessage(content=t("drops.announce_title", item=spec.item), embeds=(embed,), buttons=(button,),
+                          as_persona=True,
                           replaces=self._announce_key(row) if closed or replacing else None)
 
     @staticmethod
@@ -470,7 +474,7 @@ class DropsService:
                 return ClaimResult("granted", run.id, spec.item, held=outcome.held, limit=spec.limit,
                                    codes=bool(spec.codes))
             if outcome.waitlisted:
-                return ClaimResult("waitlisted", run.id, spec.item, held=outcome.held, limit=spec.limit)
+                return self._waitlisted(run, spec, outcome)
             return self._claim_result(run, spec, outcome, start)
         if spec.campaign:
             return await self._campaign_entries(guild_id, run, spec, user_id)
@@ -523,7 +527,7 @@ class DropsService:
             raise UserError("drops.already_claimed", item=spec.item, held=outcome.held, limit=spec.limit)
         if status == "sold_out":
             if outcome.waitlisted:
-                return ClaimResult("waitlisted", run.id, spec.item, held=outcome.held, limit=spec.limit)
+                return self._waitlisted(run, spec, outcome)
             raise UserError("drops.sold_out", item=spec.item)
         if status == "not_open":
             raise self._not_open(spec, start)
@@ -531,6 +535,11 @@ class DropsService:
             run.status = "closed"
             raise UserError("drops.closed", item=spec.item)
         raise UserError("drops.gone")
+
+    @staticmethod
+    def _waitlisted(run: _Run, spec: Drop, outcome: ClaimOutcome) -> ClaimResult:
+        return ClaimResult("already_waiting" if outcome.already_waiting else "waitlisted", run.id, spec.item,
+                           held=outcome.held, limit=spec.limit)
 
     def _after_batch(self, items: list, outcomes: list[ClaimOutcome]) -> None:
         changed = {item[0][0] for item, o in zip(items, outcomes) if o.status in ("granted", "sold_out")}
@@ -580,6 +589,9 @@ class DropsService:
         row = await repo.latest(self.app.db, guild_id, key)
         if row is None:
             raise UserError("drops.not_started", item=spec.item)
+        if row["status"] != "open" and (by == user_id or spec.mode != "raffle"):
+            # closed: what was claimed stays claimed (a moderator may still free a raffle prize to re-roll it)
+            raise UserError("drops.release_closed", item=spec.item)
         outcome = await repo.release(self.app.db, row["id"], user_id, by=by, now=self.app.clock.now(),
                                      promote=spec.waitlist and row["status"] == "open")
         if outcome.released_claim is None and not outcome.left_waitlist:
@@ -587,6 +599,10 @@ class DropsService:
         if by != user_id:
             await self.app.audit.record(guild_id, by, "drop.release", f"<@{user_id}>",
                                         f"{key}" + (f", promoted <@{outcome.promoted_user}>" if outcome.promoted_user else ""))
+            if outcome.released_claim is not None:
+                await self.app.outbox.post(guild_id, Target.dm(user_id),
+                                           OutMessage(content=self.app.t("drops.dm_released_by_moderator", item=spec.item)),
+                                           dedupe_key=f"drop:{row['id']}:released:{outcome.released_claim}")
         if outcome.promoted_user is not None:
             self._follow_up(row["id"], "deliver")
         self._follow_up(row["id"], "stock")  # back in stock if nobody was waiting
@@ -648,10 +664,10 @@ class DropsService:
         round_no = await repo.record_draw(self.app.db, drop_id=row["id"], seed=seed, prizes=prizes, entrants=entrants,
                                           excluded=sorted(excluded), winners=winners, now=now, by=by)
         result = DrawResult(row["id"], round_no, seed, winners, len(entrants), prizes)
-        mentions = " ".join(f"<@{u}>" for u in winners[:80]) or self.app.t("drops.no_winners")
-        await self.app.outbox.post(guild_id, Target.channel(spec.channel),
-                                   OutMessage(content=self.app.t("drops.drawn", item=spec.item, count=len(winners),
-                                                                 winners=mentions, seed=seed)),
+        mentions = " ".join(f"<@{u}>" for u in winners[:80])
+        text = (self.app.t("drops.drawn", item=spec.item, count=len(winners), winners=mentions, seed=seed) if winners
+                else self.app.t("drops.drawn_nobody" if not entrants else "drops.drawn_none_left", item=spec.item))
+        await self.app.outbox.post(guild_id, Target.channel(spec.channel), OutMessage(content=text, as_persona=True),
                                    dedupe_key=f"drop:{row['id']}:draw:{round_no}")
         self._follow_up(row["id"], "deliver")
         return result
@@ -777,15 +793,13 @@ class DropsService:
         if row is None:
             raise UserError("drops.not_started", item=spec.item)
         failed = {int(f["target"]) for f in await outbox_repo.failed_with_prefix(self.app.db, f"drop:{row['id']}:dm:")}
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["drop", "run", "claim_id", "user_id", "source", "status", "slot", "claimed_at",
-                         "released_at", "released_by", "code", "dm_failed"])
-        for c in await repo.export_rows(self.app.db, row["id"]):
-            writer.writerow([key, row["id"], c["claim_id"], c["user_id"], c["source"], c["status"], c["slot"] or "",
-                             c["claimed_at"], c["released_at"] or "", c["released_by"] or "", c["code"] or "",
-                             "yes" if c["user_id"] in failed else ""])
-        return f"{key}-run{row['id']}.csv", out.getvalue().encode("utf-8")
+        header = ["drop", "run", "claim_id", "user_id", "source", "status", "slot", "claimed_at",
+                  "released_at", "released_by", "code", "dm_failed"]
+        rows = [[key, row["id"], c["claim_id"], c["user_id"], c["source"], c["status"], c["slot"] or "",
+                 c["claimed_at"], c["released_at"] or "", c["released_by"] or "", c["code"] or "",
+                 "yes" if c["user_id"] in failed else ""] for c in await repo.export_rows(self.app.db, row["id"])]
+        # every cell neutralised: a code from codes/*.csv could start with = + - @
+        return f"{key}-run{row['id']}.csv", write_csv(header, rows, bom=False)
 
     async def latest_run(self, guild_id: int, key: str) -> dict | None:
         return await repo.latest(self.app.db, guild_id, key)

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Mapping
 
+from bot.config.actions import FeedbackDigestParams
 from bot.db import feedback as repo
 from bot.errors import UserError
 
 from .messages import Button, OutMessage, Sent, Target
+from .safety import relay, write_csv
 
 log = logging.getLogger(__name__)
 
@@ -181,23 +183,45 @@ class FeedbackService:
         flags = self.matcher.check(title, text)
         now = self.app.clock.now()
         window = timedelta(seconds=s.rate_limit.per_seconds)
-        item_id, recent = await repo.insert_item_within_limit(
-            self.app.db, guild_id=guild_id, author_id=author_id, category=category, title=title, text=text,
-            anonymous=anonymous, flagged=flags.flagged, flag_reasons=flags.describe(), source_url=source_url,
-            now=now, window_start=now - window, limit=s.rate_limit.count,
-        )
-        if item_id is None:
+        # the item and its posts are one transaction: a crash leaves both or neither
+        async with self.app.db.transaction() as tx:
+            row, recent = await repo.insert_item_within_limit(
+                tx, guild_id=guild_id, author_id=author_id, category=category, title=title, text=text,
+                anonymous=anonymous, flagged=flags.flagged, flag_reasons=flags.describe(), source_url=source_url,
+                now=now, window_start=now - window, limit=s.rate_limit.count,
+            )
+            item = None if row is None else FeedbackItem.from_row(row)
+            if item is not None:
+                await self._queue_posts(tx, item)
+        if item is None:
             again = recent[len(recent) - s.rate_limit.count] + window
             raise UserError("feedback.rate_limited", count=len(recent), seconds=s.rate_limit.per_seconds,
                             ts=int(again.timestamp()), wait=max(1, int((again - now).total_seconds() + 0.999)))
-        item = await self.get(guild_id, item_id)
-        await self.app.outbox.post(guild_id, Target.channel(s.channel), self.public_message(item),
-                                   dedupe_key=f"feedback:post:{item.id}")
-        if item.flagged:
-            await self.app.outbox.post(guild_id, Target.channel(self.app.config.community.moderation.mod_queue),
-                                       self.queue_message(item), dedupe_key=f"feedback:queue:{item.id}")
+        self.app.outbox.wake()
         await self._award_points(guild_id, author_id, item.id)
         return item
+
+    async def _queue_posts(self, tx, item: FeedbackItem) -> None:
+        """The public post, and the mod-queue copy when flagged, inside the caller's transaction
+        (idempotent: the dedupe keys)."""
+        await self.app.outbox.post_in(tx, item.guild_id, Target.channel(self.settings.channel),
+                                      self.public_message(item), dedupe_key=f"feedback:post:{item.id}")
+        if item.flagged:
+            await self.app.outbox.post_in(tx, item.guild_id,
+                                          Target.channel(self.app.config.community.moderation.mod_queue),
+                                          self.queue_message(item), dedupe_key=f"feedback:queue:{item.id}")
+
+    async def start(self) -> None:
+        """Repair items an older version stored without queuing their posts (it died in between)."""
+        rows = await repo.items_missing_posts(self.app.db, post_prefix="feedback:post:",
+                                              queue_prefix="feedback:queue:")
+        if not rows:
+            return
+        async with self.app.db.transaction() as tx:
+            for row in rows:
+                await self._queue_posts(tx, FeedbackItem.from_row(row))
+        log.warning("queued the missing posts of %d feedback item(s) left by an interrupted submission", len(rows))
+        self.app.outbox.wake()
 
     async def _award_points(self, guild_id: int, user_id: int, item_id: int) -> None:
         participation = getattr(self.app, "participation", None)
@@ -302,12 +326,13 @@ class FeedbackService:
         return to_csv(rows), len(rows)
 
     # --- weekly digest (schedule action) ------------------------------------------------------------
-    async def digest_action(self, guild_id: int, occurrence: datetime, params: Mapping[str, Any] | None = None) -> int | None:
-        """Schedule action `feedback.digest`; params: days (default 7), channel (default the feedback channel).
-        Posted once per occurrence (the outbox dedupe key)."""
-        params = dict(params or {})
-        days = int(params.get("days", 7))
-        channel = str(params.get("channel") or self.settings.channel)
+    async def digest_action(self, guild_id: int, occurrence: datetime,
+                            params: FeedbackDigestParams | Mapping[str, Any] | None = None) -> int | None:
+        """Schedule action `feedback.digest`; params: FeedbackDigestParams (days, default 7; channel,
+        default the feedback channel). Posted once per occurrence (the outbox dedupe key)."""
+        params = FeedbackDigestParams.of(params)
+        days = params.days
+        channel = params.channel or self.settings.channel
         if channel not in self.app.config.community.channels:
             raise UserError("feedback.digest_unknown_channel", channel=channel)
         message = await self.digest_message(guild_id, occurrence - timedelta(days=days), occurrence)
@@ -334,10 +359,10 @@ class FeedbackService:
             {"name": t("feedback.digest_by_status"), "inline": True,
              "value": "\n".join(f"{self.status_label(s)}: **{n}**" for s, n in by_status.items()) or none},
             {"name": t("feedback.digest_top"), "inline": False,
-             "value": "\n".join(t("feedback.digest_top_line", id=i["id"], title=_short(i["title"], 80),
+             "value": "\n".join(t("feedback.digest_top_line", id=i["id"], title=_short(relay(i["title"]), 80),
                                   upvotes=i["upvotes"]) for i in top) or none},
             {"name": t("feedback.digest_oldest", count=waiting), "inline": False,
-             "value": "\n".join(t("feedback.digest_oldest_line", id=i["id"], title=_short(i["title"], 80),
+             "value": "\n".join(t("feedback.digest_oldest_line", id=i["id"], title=_short(relay(i["title"]), 80),
                                   ts=int(i["created_at"].timestamp())) for i in oldest) or none},
         ]
         if posts:
@@ -387,7 +412,7 @@ class FeedbackService:
             fields.append({"name": t("feedback.field_source"), "value": item.source_url, "inline": False})
         return {
             "title": _short(f"#{item.id} · {item.title}", 256),
-            "description": _short(item.text, 4096),
+            "description": _short(relay(item.text), 4096),
             "color": STATUS_COLORS.get(item.status, STATUS_COLORS["new"]),
             "fields": fields,
             "timestamp": item.created_at.isoformat(),
@@ -410,7 +435,7 @@ class FeedbackService:
 
     def status_dm(self, item: FeedbackItem) -> OutMessage:
         t = self.app.t
-        params = dict(id=item.id, title=_short(item.title, 200), status=self.status_label(item.status))
+        params = dict(id=item.id, title=_short(relay(item.title), 200), status=self.status_label(item.status))
         if item.status == "declined":
             text = t("feedback.dm_declined", reason=_short(item.status_reason or "", 1500), **params)
         else:
@@ -445,12 +470,9 @@ def _title_from(text: str, limit: int) -> str:
 
 def to_csv(rows: list[dict[str, Any]]) -> bytes:
     """UTF-8 with a BOM, so Excel opens Japanese text correctly; RFC 4180 quoting for commas,
-    quotes and newlines."""
-    buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8-sig")
+    quotes and newlines; member text that a spreadsheet would run as a formula starts with `'`
+    (bot.services.safety)."""
+    return write_csv(CSV_COLUMNS, ([r.get(c, "") for c in CSV_COLUMNS] for r in rows))
 
 
 def read_csv(data: bytes) -> list[dict[str, str]]:

@@ -15,3 +15,10 @@ class GuildPort(Protocol):
         """Configured role keys the member holds, or None if not in the guild."""
 
     async def members_with_role(self, guild_id: int, role_key: str) -> list[int]: ...
+
+    async def member_count(self, guild_id: int, role_key: str | None = None) -> int | None:
+        """How many on the server hold the role (everyone, without a key) right now, from the guild's
+        roster; None when the guild is not reachable."""
+
+    async def display_names(self, guild_id: int, user_ids: list[int]) -> dict[int, str]:
+        """The server display names of those still on the server (the others are left out)."""

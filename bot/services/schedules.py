@@ -21,14 +21,15 @@ Actions (the plug-in point for other features)
 A schedule may name an `action:` (see `bot.config.schedules.KNOWN_ACTIONS`). A feature registers it
 on the App's registry, in its `build(app)` or `start()` (schedules starts last):
 
-    async def post_prompt(guild_id: int, occurrence: datetime, params: dict) -> None: ...
+    async def post_prompt(guild_id: int, occurrence: datetime, params: PromptPostParams) -> None: ...
     app.actions.register("prompt.post", post_prompt)
 
 `occurrence` is the scheduled instant in UTC (the moment of the moderator's click for run-now);
-`params` is a copy of the schedule's `params:` mapping, passed through untouched. The handler runs
-after the ledger claim, once per occurrence; it posts through the outbox itself (use a dedupe key
-built from the occurrence). A missing or failing action is reported to the mod-log and the ledger
-row is marked 'failed'.
+`params` is the schedule's `params:` as the action's typed model (`bot/config/actions.py`), which
+`check` validated with its references (a handler reads `Params.of(params)`, which also takes a plain
+mapping). The handler runs after the ledger claim, once per occurrence; it posts through the outbox
+itself (use a dedupe key built from the occurrence). A missing or failing action is reported to the
+mod-log and the ledger row is marked 'failed'; `/schedule run-now` then answers with the failure.
 """
 from __future__ import annotations
 
@@ -152,6 +153,11 @@ class RunResult:
     channel: str | None
     first_line: str
     action: str | None
+    error: str | None = None  # why the action failed (already reported to the mod-log); None = it ran
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 @dataclass
@@ -297,15 +303,17 @@ class ScheduleService:
             await self._claim_many(guild_id, book, ready, occurrence, "regular")
 
     async def _claim_and_deliver(self, guild_id: int, book: Book, schedule: Schedule, occurrence: datetime,
-                                 kind: str) -> Rendered | None | bool:
-        """Claim one occurrence and post it. Returns False when it was already claimed."""
+                                 kind: str) -> tuple[Rendered | None, str | None] | None:
+        """Claim one occurrence and post it: (what was posted, the action's error or None), or None
+        when it was already claimed."""
         done = await self._claim_many(guild_id, book, [schedule], occurrence, kind)
-        return done[0][1] if done else False
+        return done[0][1:] if done else None
 
     async def _claim_many(self, guild_id: int, book: Book, schedules: list[Schedule], occurrence: datetime,
-                          kind: str) -> list[tuple[Schedule, Rendered | None]]:
+                          kind: str) -> list[tuple[Schedule, Rendered | None, str | None]]:
         """Claim the ledger rows and queue the posts in one transaction (pool items are drawn in it
-        too), then run the actions. Returns what this caller claimed (the others were already done)."""
+        too), then run the actions. Returns what this caller claimed (the others were already done),
+        each with its action's error (None when it ran or there is no action)."""
         now = self.app.clock.now()
         claimed: list[tuple[Schedule, int, Rendered | None]] = []
         async with self.app.db.transaction() as tx:
@@ -328,11 +336,14 @@ class ScheduleService:
                                                   dedupe_key=dedupe_key(schedule.id, occurrence, kind))
                 claimed.append((schedule, ledger_id, rendered))
         self.app.outbox.wake()
-        for schedule, ledger_id, _ in claimed:
+        out: list[tuple[Schedule, Rendered | None, str | None]] = []
+        for schedule, ledger_id, rendered in claimed:
+            error = None
             if schedule.action:
-                status, detail = await self._run_action(guild_id, schedule, occurrence)
-                await repo.finish(self.app.db, ledger_id, status, detail)
-        return [(schedule, rendered) for schedule, _, rendered in claimed]
+                status, error = await self._run_action(guild_id, schedule, occurrence)
+                await repo.finish(self.app.db, ledger_id, status, error)
+            out.append((schedule, rendered, error))
+        return out
 
     @staticmethod
     def _message(rendered: Rendered) -> OutMessage:
@@ -359,7 +370,7 @@ class ScheduleService:
                                                            action=schedule.action), dedupe_key=key)
             return "failed", f"action {schedule.action} is not available"
         try:
-            await handler(guild_id, occurrence, dict(schedule.params))
+            await handler(guild_id, occurrence, schedule.action_params())
         except Exception as exc:
             log.exception("schedule %s: action %s failed", schedule.id, schedule.action)
             if isinstance(exc, UserError):
@@ -516,11 +527,14 @@ class ScheduleService:
         gid, book = self._book(guild_id)
         schedule = self._known(book, schedule_id)
         now = self.app.clock.now()
-        rendered = await self._claim_and_deliver(gid, book, schedule, now, "manual")
-        if rendered is False:
+        done = await self._claim_and_deliver(gid, book, schedule, now, "manual")
+        if done is None:
             raise UserError("schedules.run_now_twice", id=schedule.id)
-        await self.app.audit.record(gid, actor_id, "schedule.run-now", target=schedule.id)
-        return RunResult(schedule.id, schedule.channel, rendered.first_line if rendered else "", schedule.action)
+        rendered, error = done
+        await self.app.audit.record(gid, actor_id, "schedule.run-now", target=schedule.id,
+                                    detail=f"failed: {error}"[:500] if error else "")
+        return RunResult(schedule.id, schedule.channel, rendered.first_line if rendered else "", schedule.action,
+                         error)
 
     async def list(self, guild_id: int | None = None) -> list[ScheduleInfo]:
         gid, book = self._book(guild_id)

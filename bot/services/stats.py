@@ -5,15 +5,19 @@ A period is N local days (week = 7, month = 30) ending on `last_day` inclusive, 
 time zone: `/stats` ends today, the `stats.digest` schedule action ends the day before its occurrence
 (whole days only). Definitions, so figures can be checked by hand:
 - joined / left: `member_events` rows of kind joined / left in the period.
-- members: members at the end of the period (`members` table); the base of participation rates
-  (the active members when the community has no membership rows).
+- members: holders of the member role on the server now, from the guild's roster (GuildPort), so
+  members from before the bot count; without Discord (the command line) the members the bot
+  recorded at the end of the period (`members` table), and the line says so. The base of
+  participation rates (the active members when that count is zero).
 - active: distinct members who posted (`activity_daily.messages > 0`) or participated (a
   `participation_ledger` row, or a quiz answer) on a day of the period; per day for the chart.
 - prompts: prompts posted in the period, answers (`prompt_answer` ledger rows), distinct answerers,
   rate = answerers / base. quizzes: runs started, answers (right or wrong), distinct players,
   rate = players / base.
 - feedback: items received in the period, by their current status.
-- top contributors: messages + participations (ledger rows), then points, then user id.
+- top contributors: messages + participations (ledger rows), then points, then user id. Their display
+  names are read from the server when the bot reports and kept (`member_names`), so the command
+  line names them too (members it never saw in a report show as ids).
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 
+from bot.config.actions import StatsDigestParams
 from bot.db import stats as repo
 from bot.errors import UserError
 
@@ -38,6 +43,7 @@ PERIOD_DAYS = {"week": 7, "month": 30}
 CHART_SIZE = (1000, 500)  # pixels (width, height)
 CHART_DPI = 100
 TOP_CONTRIBUTORS = 5
+MEMBER_ROLE = "member"  # the role key that makes a community member (bot/services/membership/_roster.py)
 FEEDBACK_STATUSES = ("new", "under_review", "planned", "done", "declined")
 _CJK_FONTS = ("Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic", "TakaoGothic",
               "Source Han Sans JP", "Hiragino Sans", "Yu Gothic", "Meiryo", "VL Gothic")
@@ -58,6 +64,7 @@ class Contributor:
     messages: int
     participations: int
     points: int
+    name: str | None = None  # the display name, when known
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ class StatsReport:
     feedback: dict[str, int]
     top: tuple[Contributor, ...]
     days: tuple[DayPoint, ...]
+    members_source: str = "roster"  # roster (the server, now) | records (joins the bot recorded)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -135,7 +143,7 @@ class StatsService:
         posts = await repo.posters(db, tables, guild_id, first, last)
         ledger = await repo.participations(db, tables, guild_id, first, last)
         quiz = await repo.quiz_players(db, tables, guild_id, start, end)
-        members = await repo.member_count_at(db, tables, guild_id, end)
+        members, source = await self._member_count(guild_id, tables, end)
 
         active_by_day: dict[str, set[int]] = defaultdict(set)
         messages: Counter[int] = Counter()
@@ -169,7 +177,9 @@ class StatsService:
 
         everyone = set(messages) | set(participations)
         ranked = sorted(everyone, key=lambda u: (-(messages[u] + participations[u]), -points[u], u))
-        top = tuple(Contributor(u, messages[u], participations[u], points[u]) for u in ranked[:TOP_CONTRIBUTORS])
+        names = await self._names(guild_id, tables, ranked[:TOP_CONTRIBUTORS])
+        top = tuple(Contributor(u, messages[u], participations[u], points[u], names.get(u))
+                    for u in ranked[:TOP_CONTRIBUTORS])
 
         days = tuple(
             DayPoint(d, len(active_by_day.get(d.isoformat(), ())), joins_by_day[d.isoformat()],
@@ -182,8 +192,27 @@ class StatsService:
             posters=len(messages), participants=len(participants), messages=sum(messages.values()),
             prompts=prompts, quizzes=quizzes,
             feedback=await repo.feedback_by_status(db, tables, guild_id, start, end),
-            top=top, days=days,
+            top=top, days=days, members_source=source,
         )
+
+    async def _member_count(self, guild_id: int, tables: set[str], end: datetime) -> tuple[int, str]:
+        guild = self.app.guild
+        count = await guild.member_count(guild_id, MEMBER_ROLE) if guild is not None else None
+        if count is not None:
+            return count, "roster"
+        return await repo.member_count_at(self.db, tables, guild_id, end), "records"
+
+    async def _names(self, guild_id: int, tables: set[str], user_ids: list[int]) -> dict[int, str]:
+        """Names from the server when connected (and remembered for the command line), else the
+        names remembered."""
+        names = await repo.known_names(self.db, tables, guild_id, user_ids)
+        if self.app.guild is not None and user_ids:
+            seen = await self.app.guild.display_names(guild_id, user_ids)
+            changed = {u: n for u, n in seen.items() if names.get(u) != n}
+            if changed and "member_names" in tables:
+                await repo.remember_names(self.db, guild_id, changed, self.app.clock.now())
+            names.update(seen)
+        return names
 
     # --- rendering -----------------------------------------------------------------------------
     def render(self, report: StatsReport, *, mention: bool = True) -> str:
@@ -195,8 +224,8 @@ class StatsService:
         lines = [
             t("stats.title", period=t(f"stats.period_{report.period}"), first=report.first_day.isoformat(),
               last=report.last_day.isoformat()),
-            t("stats.members", members=report.members, joined=report.joined, left=report.left,
-              net=f"{report.joined - report.left:+d}"),
+            t("stats.members" if report.members_source == "roster" else "stats.members_recorded",
+              members=report.members, joined=report.joined, left=report.left, net=f"{report.joined - report.left:+d}"),
             t("stats.active", active=report.active, posters=report.posters, participants=report.participants,
               messages=report.messages),
             t("stats.prompts", runs=report.prompts.runs, answers=report.prompts.answers,
@@ -215,7 +244,7 @@ class StatsService:
         if report.top:
             lines.append(t("stats.top_title"))
             for rank, c in enumerate(report.top, start=1):
-                who = f"<@{c.user_id}>" if mention else str(c.user_id)
+                who = f"<@{c.user_id}>" if mention else (c.name or str(c.user_id))
                 lines.append(t("stats.top_line", rank=rank, member=who, messages=c.messages,
                                participations=c.participations, points=c.points))
         else:
@@ -249,13 +278,14 @@ class StatsService:
         }
 
     # --- schedule action -----------------------------------------------------------------------
-    async def digest(self, guild_id: int, occurrence: datetime, params: Mapping[str, Any] | None) -> bool:
+    async def digest(self, guild_id: int, occurrence: datetime,
+                     params: StatsDigestParams | Mapping[str, Any] | None) -> bool:
         """`stats.digest`: params `period` (week | month, default week) and `channel` (default the
         mod-log). Covers the whole days before the occurrence; sent once per period end."""
         app = self.app
-        params = dict(params or {})
-        period = str(params.get("period") or "week")
-        channel = str(params.get("channel") or app.config.community.moderation.mod_log)
+        params = StatsDigestParams.of(params)
+        period = params.period
+        channel = params.channel or app.config.community.moderation.mod_log
         last_day = self._local_day(occurrence) - timedelta(days=1)
         dedupe_key = f"stats:digest:{guild_id}:{period}:{last_day.isoformat()}"
         report = await self.report(guild_id, period, last_day=last_day)
@@ -290,36 +320,49 @@ def cjk_font() -> str | None:
 def render_chart(report: StatsReport, labels: Mapping[str, str]) -> bytes:
     """Daily active members (line) and joins / leaves (bars) as a CHART_SIZE PNG. Thread-safe: uses
     the object API (no pyplot state) and the Agg canvas."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    import matplotlib
-
-    width, height = CHART_SIZE
-    font = cjk_font()
-    rc = {"font.family": [font, "DejaVu Sans"]} if font else {}
-    with _render_lock, matplotlib.rc_context(rc):
-        fig = Figure(figsize=(width / CHART_DPI, height / CHART_DPI), dpi=CHART_DPI)
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot(1, 1, 1)
-        xs = list(range(len(report.days)))
-        ax.bar([x - 0.2 for x in xs], [d.joined for d in report.days], width=0.4, color="#7fbf7f",
-               label=labels["joined"])
-        ax.bar([x + 0.2 for x in xs], [d.left for d in report.days], width=0.4, color="#e8a0a0",
-               label=labels["left"])
-        ax.plot(xs, [d.active for d in report.days], color="#d6457a", marker="o", linewidth=2,
-                label=labels["active"])
-        step = max(1, len(xs) // 10)
-        ax.set_xticks(xs[::step])
-        ax.set_xticklabels([d.day.strftime("%m-%d") for d in report.days][::step])
-        ax.set_ylim(bottom=0)
-        ax.yaxis.get_major_locator().set_params(integer=True)
-        ax.set_title(labels["title"])
-        ax.grid(axis="y", alpha=0.3)
-        ax.legend(loc="upper left")
-        fig.tight_layout()
+    with _render_lock, _chart_rc():
+        fig = chart_figure(report, labels)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=CHART_DPI)  # no bbox_inches: keep the exact pixel size
     return buf.getvalue()
+
+
+def _chart_rc():
+    import matplotlib
+
+    font = cjk_font()
+    return matplotlib.rc_context({"font.family": [font, "DejaVu Sans"]} if font else {})
+
+
+def chart_figure(report: StatsReport, labels: Mapping[str, str]):
+    """The chart's matplotlib Figure (call under `_render_lock`). The y axis counts people: whole
+    numbers from 0, and at least 0..1 so a quiet period does not read 0.00-0.05."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    width, height = CHART_SIZE
+    fig = Figure(figsize=(width / CHART_DPI, height / CHART_DPI), dpi=CHART_DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    xs = list(range(len(report.days)))
+    ax.bar([x - 0.2 for x in xs], [d.joined for d in report.days], width=0.4, color="#7fbf7f",
+           label=labels["joined"])
+    ax.bar([x + 0.2 for x in xs], [d.left for d in report.days], width=0.4, color="#e8a0a0",
+           label=labels["left"])
+    ax.plot(xs, [d.active for d in report.days], color="#d6457a", marker="o", linewidth=2,
+            label=labels["active"])
+    step = max(1, len(xs) // 10)
+    ax.set_xticks(xs[::step])
+    ax.set_xticklabels([d.day.strftime("%m-%d") for d in report.days][::step])
+    peak = max([max(d.active, d.joined, d.left) for d in report.days] or [0])
+    ax.set_ylim(0, max(1, peak) * 1.1)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.set_title(labels["title"])
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
 
 
 def build(app) -> StatsService:

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import is_moderator, member_is_moderator
-from bot.errors import NotModerator
-from bot.services.membership import TierStatus, discord_time
+from bot.errors import NotModerator, UserError
+from bot.services.membership import MEMBER_ROLE, TierStatus, discord_time
 from bot.services.messages import Button, OutMessage, Target
 from bot.tree import respond
 
@@ -80,7 +81,7 @@ class JoinCog(commands.Cog):
         message = OutMessage(
             content=t("membership.welcome_post", purpose=self.bot.config.community.community.purpose,
                       how=t(f"membership.welcome_how_{service.mode}"))[:2000],
-            buttons=(Button(t("membership.join_button"), JOIN_ID, "success"),))
+            buttons=(Button(t("membership.join_button"), JOIN_ID, "success"),), as_persona=True)
         key = await service.welcome_post_key(guild.id, fresh=fresh)
         queued = await self.app.outbox.post(guild.id, Target.channel(WELCOME_CHANNEL), message, dedupe_key=key)
         channel = self.bot.resolve_channel(guild, WELCOME_CHANNEL)
@@ -95,7 +96,9 @@ class JoinCog(commands.Cog):
     @commands.Cog.listener()
     async def on_member_remove(self, member: discord.Member) -> None:
         if self._ours(member.guild) and not member.bot:
-            await self.app.membership.member_removed(member.guild.id, member.id)
+            role = self.bot.resolve_role(member.guild, MEMBER_ROLE)
+            await self.app.membership.member_removed(member.guild.id, member.id,
+                                                     held_member_role=role is not None and role in member.roles)
 
     @commands.Cog.listener()
     async def on_member_join(self, member: discord.Member) -> None:
@@ -202,10 +205,24 @@ class InviteCog(commands.GroupCog, group_name="invite", group_description="Invit
 
     @app_commands.command(name="revoke", description="Revoke an invite code by its number (see /invite list)")
     @app_commands.describe(invite="The invite number, like 12")
-    async def revoke(self, interaction: discord.Interaction, invite: app_commands.Range[int, 1]) -> None:
-        revoked = await self.app.membership.invites.revoke(interaction.guild_id, interaction.user.id, invite,
-                                                           is_moderator=self._is_mod(interaction))
+    async def revoke(self, interaction: discord.Interaction, invite: app_commands.Range[str, 1, 100]) -> None:
+        # text, not an integer option: a typed "abc" reaches us and gets a real answer (the autocomplete
+        # offers the numbers anyway)
+        number = re.fullmatch(r"\s*#?\s*(\d{1,18})\s*", invite)
+        if number is None:
+            raise UserError("membership.invite_bad_number", given=invite[:40])
+        revoked = await self.app.membership.invites.revoke(interaction.guild_id, interaction.user.id,
+                                                           int(number.group(1)), is_moderator=self._is_mod(interaction))
         await respond(interaction, self.app.t("membership.invite_revoked", id=revoked.id, hint=revoked.hint))
+
+    @revoke.autocomplete("invite")
+    async def _invite_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        invites = await self.app.membership.invites.list(interaction.guild_id, interaction.user.id,
+                                                         is_moderator=self._is_mod(interaction))
+        wanted = current.strip().lstrip("#").lower()
+        return [app_commands.Choice(name=self.app.t("membership.invite_choice", id=i.id, hint=i.hint, uses=i.uses,
+                                                    max_uses=i.max_uses)[:100], value=str(i.id))
+                for i in invites if wanted in str(i.id) or wanted in i.hint.lower()][:25]
 
 
 @app_commands.guild_only()

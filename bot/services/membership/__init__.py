@@ -26,13 +26,14 @@ from ._tiers import PointsProvider, StreakProvider, Tiers
 if TYPE_CHECKING:
     from bot.app import App
 
-__all__ = ["APPROVE_ID", "DENY_ID", "Application", "CommunityInfo", "CreatedInvite", "Decision", "Invite",
+__all__ = ["APPROVE_ID", "DENY_ID", "MEMBER_ROLE", "Application", "CommunityInfo", "CreatedInvite", "Decision", "Invite",
            "JoinResult", "MembershipService", "TierChange", "TierInfo", "TierStatus", "build", "discord_time",
            "format_code", "normalise"]
 
 log = logging.getLogger(__name__)
 
 DAILY_JOB = "membership:daily"
+LEFT_SERVER = "left server"  # the detail of a leave by leaving the server (not /leave): undone on return
 
 
 class MembershipService:
@@ -121,19 +122,39 @@ class MembershipService:
                                  at=self.app.clock.now(), detail="leave")
         await self.app.events.emit("member.left", guild_id=guild_id, user_id=user_id)
 
-    async def member_removed(self, guild_id: int, user_id: int) -> None:
-        """They left (or were removed from) the server: withdraw any application, record the leave."""
+    async def member_removed(self, guild_id: int, user_id: int, *, held_member_role: bool = False) -> None:
+        """They left (or were removed from) the server: withdraw any application, record the leave
+        (also of a member from before the bot, who held the member role: stats count every leave)."""
         await self.applications.withdraw(guild_id, user_id)
-        if await repo.record_leave(self.app.db, guild_id=guild_id, user_id=user_id, at=self.app.clock.now(),
-                                   detail="left server"):
+        now = self.app.clock.now()
+        if await repo.record_leave(self.app.db, guild_id=guild_id, user_id=user_id, at=now, detail=LEFT_SERVER,
+                                   keep_tier=True):
+            await self.app.events.emit("member.left", guild_id=guild_id, user_id=user_id)
+        elif held_member_role:
+            await repo.log_event(self.app.db, guild_id=guild_id, user_id=user_id, kind="left", at=now,
+                                 detail=LEFT_SERVER)
             await self.app.events.emit("member.left", guild_id=guild_id, user_id=user_id)
 
     async def server_joined(self, guild_id: int, user_id: int) -> None:
-        """Someone arrived on the server: they read as a visitor until they join."""
+        """Someone arrived on the server: a member who had left the server gets the member role and
+        their tier back (Discord drops roles on leaving); anyone else reads as a visitor until they join."""
+        if await self._rejoined(guild_id, user_id):
+            return
         if VISITOR_ROLE in self.app.config.community.roles and self.app.guild is not None:
             keys = await self.app.guild.member_role_keys(guild_id, user_id) or set()
             if MEMBER_ROLE not in keys:
                 await self.app.guild.add_role(guild_id, user_id, VISITOR_ROLE, reason="new on the server")
+
+    async def _rejoined(self, guild_id: int, user_id: int) -> bool:
+        last = await repo.last_join_or_leave(self.app.db, guild_id, user_id)
+        if last is None or last["kind"] != "left" or last["detail"] != LEFT_SERVER:
+            return False  # new, or they left the community themselves (/leave): they join again as anyone does
+        if not await self.roster.give_member_role(guild_id, user_id, reason="back on the server: membership restored"):
+            return False
+        await repo.record_join(self.app.db, guild_id=guild_id, user_id=user_id, via="rejoin", at=self.app.clock.now())
+        await self.tiers.restore(guild_id, user_id)
+        await self.app.events.emit("member.joined", guild_id=guild_id, user_id=user_id, via="rejoin")
+        return True
 
     # --- tiers (the participation service feeds these) --------------------------------------------------
     def set_points_provider(self, provider: PointsProvider) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from bot.db import membership as repo
 from bot.errors import UserError
 from bot.services.messages import Button, OutMessage, Target
+from bot.services.safety import relay
 
 from ._results import Application, Decision, discord_time
 from ._roster import Roster
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 APPROVE_ID = "kizuna:app:approve:{id}"
 DENY_ID = "kizuna:app:deny:{id}"
 TIMER_PREFIX = "membership:app-expire:"
+CARD_PREFIX = "membership:queue:"  # outbox dedupe key of an application's card in the mod queue
 
 
 class Applications:
@@ -34,6 +36,25 @@ class Applications:
     async def start(self) -> None:
         for row in await repo.all_pending(self.app.db):
             self._arm(row["id"], row["expires_at"])
+        await self._repair_cards()
+
+    async def _repair_cards(self) -> None:
+        """Queue the card of every pending application an older version stored without one (it died
+        in between): otherwise nobody can decide it and the applicant cannot reapply until it expires."""
+        rows = await repo.pending_without_card(self.app.db, CARD_PREFIX)
+        if not rows:
+            return
+        async with self.app.db.transaction() as tx:
+            for row in rows:
+                await self._queue_card(tx, Application.from_row(row))
+        log.warning("queued the missing queue card of %d pending application(s)", len(rows))
+        self.app.outbox.wake()
+
+    async def _queue_card(self, tx, application: Application) -> None:
+        await self.app.outbox.post_in(tx, application.guild_id,
+                                      Target.channel(self.app.config.community.moderation.mod_queue),
+                                      self.queue_message(application),
+                                      dedupe_key=f"{CARD_PREFIX}{application.id}")
 
     def _arm(self, application_id: int, when: datetime) -> None:
         async def fire(_: datetime) -> None:
@@ -63,14 +84,17 @@ class Applications:
         stored = [{"key": q.key, "label": q.label, "answer": (answers.get(q.key) or "").strip()[: q.max_length]}
                   for q in questions]
         now = self.app.clock.now()
-        row = await repo.create_application(self.app.db, guild_id=guild_id, user_id=user_id, answers=stored, at=now,
-                                            expires_at=now + timedelta(days=self.settings.application_expiry_days))
-        if row is None:  # a second submit raced the first
+        # the application and its queue card are one transaction: a crash leaves both or neither
+        async with self.app.db.transaction() as tx:
+            row = await repo.create_application(tx, guild_id=guild_id, user_id=user_id, answers=stored, at=now,
+                                                expires_at=now + timedelta(days=self.settings.application_expiry_days))
+            application = None if row is None else Application.from_row(row)
+            if application is not None:
+                await self._queue_card(tx, application)
+        if application is None:  # a second submit raced the first
             raise UserError("membership.application_pending", id="?")
-        application = Application.from_row(row)
+        self.app.outbox.wake()
         self._arm(application.id, application.expires_at)
-        await self.app.outbox.post(guild_id, Target.channel(self.app.config.community.moderation.mod_queue),
-                                   self.queue_message(application), dedupe_key=f"membership:queue:{application.id}")
         return application
 
     def queue_message(self, application: Application) -> OutMessage:
@@ -85,7 +109,7 @@ class Applications:
     def queue_embed(self, application: Application) -> dict:
         """The application as moderators see it; after a decision the outcome is added at the bottom."""
         t = self.app.t
-        fields = [{"name": a["label"][:256], "value": (a["answer"] or "—")[:1024], "inline": False}
+        fields = [{"name": a["label"][:256], "value": (relay(a["answer"]) or "—")[:1024], "inline": False}
                   for a in application.answers]
         embed = {
             "title": t("membership.queue_title", id=application.id)[:256],

@@ -1,9 +1,17 @@
-"""Invite mode: codes with max uses, expiry and an optional tier; wrong guesses lock you out."""
+"""Invite mode: codes with max uses, expiry and an optional tier; wrong guesses lock you out.
+
+Guessing is bounded twice, within `attempt_window_minutes`: `max_failed_attempts` wrong codes per
+member (then a lockout of `lockout_minutes`), and `community_max_failed_attempts` from everyone
+together (then codes pause for everyone until the window has room: many accounts guessing share
+one budget). The refusal, the look-up and the count are one transaction, so simultaneous guesses
+cannot all be checked; a success does not wipe the count. Refusals say how long to wait."""
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.db import membership as repo
@@ -94,16 +102,33 @@ class Invites:
         return Invite.from_row(revoked)
 
     async def redeem(self, guild_id: int, user_id: int, code: str) -> JoinResult:
-        """`/join code:` — checks lockout, the code, then takes a seat and the member role."""
-        now = self.app.clock.now()
-        locked = await repo.lockout_until(self.app.db, guild_id, user_id)
-        if locked is not None and locked > now:
-            raise UserError("membership.locked_out", until=discord_time(locked, "t"))
+        """`/join code:` — checks lockouts, the code, then takes a seat and the member role."""
         if await self.roster.is_member(guild_id, user_id):
             raise UserError("membership.already_member")
-        row = await repo.invite_by_hash(self.app.db, guild_id, codes.code_hash(code)) if codes.plausible(code) else None
-        if row is None:
-            await self._wrong_code(guild_id, user_id)
+        s = self.settings
+        now = self.app.clock.now()
+        window_start = now - timedelta(minutes=s.attempt_window_minutes)
+        hashed = codes.code_hash(code) if codes.plausible(code) else None
+        row = refusal = wrong = None
+        # the refusal, the look-up and the count of a wrong code are ONE transaction: simultaneous
+        # guesses are checked one after another, so never more than the budget is checked
+        async with self.app.db.transaction() as tx:
+            locked_until, recent = await repo.guess_gate(tx, guild_id, user_id, window_start=window_start,
+                                                         community_budget=s.community_max_failed_attempts)
+            refusal = guess_refusal(now, locked_until, recent, s)
+            if refusal is None:
+                row = await repo.invite_by_hash(tx, guild_id, hashed) if hashed else None
+                if row is None:
+                    mine, everyone = await repo.record_failure(tx, guild_id=guild_id, user_id=user_id, at=now,
+                                                               window_start=window_start)
+                    locked = now + timedelta(minutes=s.lockout_minutes) if mine >= s.max_failed_attempts else None
+                    if locked is not None:
+                        await repo.lock_member(tx, guild_id, user_id, locked)
+                    wrong = WrongCode(mine, everyone, locked)
+        if refusal is not None:
+            raise refusal
+        if wrong is not None:
+            await self._wrong_code(guild_id, user_id, wrong)
         self._refuse_if_dead(row)
         if not await self.roster.give_member_role(guild_id, user_id, reason=f"invite #{row['id']}"):
             raise UserError("membership.role_failed")
@@ -112,7 +137,8 @@ class Invites:
             await self.roster.take_member_roles(guild_id, user_id, reason="invite no longer valid")
             self._refuse_if_dead(await repo.get_invite(self.app.db, guild_id, row["id"]))
             raise UserError("membership.code_used_up")
-        await repo.forget_failures(self.app.db, guild_id, user_id)
+        # the wrong codes of the window still count after a success (else a good multi-use code
+        # would buy endless guesses: join, leave, guess again)
         await self.roster.welcome(guild_id, user_id, used["event_id"])
         await self.app.events.emit("member.joined", guild_id=guild_id, user_id=user_id, via="invite")
         if used["tier"]:
@@ -128,16 +154,50 @@ class Invites:
         if row["uses"] >= row["max_uses"]:
             raise UserError("membership.code_used_up")
 
-    async def _wrong_code(self, guild_id: int, user_id: int) -> None:
+    async def _wrong_code(self, guild_id: int, user_id: int, wrong: "WrongCode") -> None:
+        """Tell the moderators about a lockout or a community pause this guess caused, then refuse."""
         s = self.settings
         now = self.app.clock.now()
-        count, locked = await repo.record_failure(
-            self.app.db, guild_id=guild_id, user_id=user_id, at=now,
-            window_start=now - timedelta(minutes=s.attempt_window_minutes), max_failures=s.max_failed_attempts,
-            locked_until=now + timedelta(minutes=s.lockout_minutes))
-        if locked is not None:
+        if wrong.community == s.community_max_failed_attempts:  # this guess used the community's last one
+            until = now + timedelta(minutes=s.attempt_window_minutes)
+            await self.app.audit.note(
+                guild_id, self.app.t("membership.guessing_paused_note", count=wrong.community,
+                                     minutes=s.attempt_window_minutes, until=discord_time(until, "t")),
+                dedupe_key=f"membership:guessing-paused:{guild_id}:{int(now.timestamp())}")
+        if wrong.locked_until is not None:
             await self.app.audit.note(guild_id, self.app.t("membership.lockout_note", user=f"<@{user_id}>",
                                                            minutes=s.lockout_minutes),
                                       dedupe_key=f"membership:lockout:{guild_id}:{user_id}:{int(now.timestamp())}")
-            raise UserError("membership.locked_out", until=discord_time(locked, "t"))
-        raise UserError("membership.code_wrong", left=s.max_failed_attempts - count)
+            raise UserError("membership.locked_out", until=discord_time(wrong.locked_until, "t"),
+                            minutes=wait_minutes(wrong.locked_until - now))
+        raise UserError("membership.code_wrong", left=max(0, s.max_failed_attempts - wrong.mine))
+
+
+@dataclass(frozen=True)
+class WrongCode:
+    mine: int  # this member's wrong codes in the window, this one included
+    community: int  # everyone's
+    locked_until: datetime | None  # when this one locked the member out
+
+
+def wait_minutes(delta: timedelta) -> int:
+    """Whole minutes to wait, rounded up (never 0: "wait 0 minutes" reads as "try now")."""
+    return max(1, math.ceil(delta.total_seconds() / 60))
+
+
+def guess_refusal(now: datetime, locked_until: datetime | None, recent: list[datetime],
+                  settings) -> UserError | None:
+    """Whether a guess is refused before its code is even looked up: the member is locked out, or the
+    community's budget of wrong codes for the window is spent (`recent`: the community's wrong codes
+    in the window, newest first). The refusal says how long to wait."""
+    if locked_until is not None and locked_until > now:
+        return UserError("membership.locked_out", until=discord_time(locked_until, "t"),
+                         minutes=wait_minutes(locked_until - now))
+    budget = settings.community_max_failed_attempts
+    if len(recent) >= budget:
+        # room again when the oldest of the last `budget` wrong codes leaves the window
+        until = recent[budget - 1] + timedelta(minutes=settings.attempt_window_minutes)
+        if until > now:
+            return UserError("membership.guessing_paused", until=discord_time(until, "t"),
+                             minutes=wait_minutes(until - now))
+    return None

@@ -95,6 +95,15 @@ class Tiers:
         await self.app.events.emit("tier.changed", guild_id=guild_id, user_id=user_id, old=current, new=target)
         return change
 
+    async def restore(self, guild_id: int, user_id: int) -> str | None:
+        """A member back on the server: the role of the tier they held (kept in the database) again.
+        Straight from the row, not through `evaluate`: their member role may not be visible yet."""
+        row = await repo.get_tier_row(self.app.db, guild_id, user_id) or {}
+        tier = row.get("tier")
+        if self.rank(tier):
+            await self.app.guild.add_role(guild_id, user_id, self.community.tier(tier).role, reason="tier restored")
+        return tier
+
     async def _swap_roles(self, guild_id: int, user_id: int, old: str | None, new: str | None) -> None:
         guild = self.app.guild
         if self.rank(old):
@@ -118,6 +127,11 @@ class Tiers:
             raise UserError("membership.unknown_tier", tier=tier_key)
         if not await self.roster.is_member(guild_id, user_id):
             raise UserError("membership.tier_needs_member", user=f"<@{user_id}>")
+        row = await repo.get_tier_row(self.app.db, guild_id, user_id)
+        if audit and row is not None and row["manual_tier"] == tier_key:
+            await self.evaluate(guild_id, user_id, actor_id=moderator_id, why=why, audit=False)  # roles in place
+            raise UserError("membership.tier_already_granted", user=f"<@{user_id}>", tier=self.name(tier_key),
+                            by=f"<@{row['manual_by']}>" if row["manual_by"] else "-")
         await repo.set_manual_tier(self.app.db, guild_id=guild_id, user_id=user_id, tier=tier_key, by=moderator_id,
                                    at=self.app.clock.now())
         change = await self.evaluate(guild_id, user_id, actor_id=moderator_id, why=why, audit=False)

@@ -6,12 +6,14 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
+from bot.config.actions import PromptPostParams
 from bot.db import participation as repo
 from bot.db.connection import to_db_time
 from bot.errors import UserError
 from bot.services.messages import Button, OutMessage, Sent, Target
+from bot.services.safety import relay
 
 from .ledger import Ledger
 
@@ -22,6 +24,7 @@ log = logging.getLogger(__name__)
 
 SUGGESTION_MIN_LENGTH = 10
 POST_KEY = "prompt:"  # outbox dedupe key prefix of prompt posts: prompt:<post id>
+SUGGESTION_KEY = "prompt-suggestion:"  # outbox dedupe key prefix of a suggestion's mod-queue card
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,14 @@ class PoolPrompt:
     image_url: str | None = None
     tags: tuple[str, ...] = ()
     suggested_by: int | None = None
+
+
+def choose_prompt(guild_id: int, cycle: int, used: set[str], pool: list[PoolPrompt]) -> tuple[int, PoolPrompt]:
+    """(cycle, prompt) for the next post: one not used in this cycle, or a new cycle once all were."""
+    remaining = [p for p in pool if p.key not in used]
+    if not remaining:  # the whole pool has been used: a new cycle starts
+        cycle, used, remaining = cycle + 1, set(), list(pool)
+    return cycle, random.Random(f"{guild_id}:{cycle}:{len(used)}").choice(remaining)
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,7 @@ class PromptService:
 
     async def start(self) -> None:
         self._threads.update(await repo.prompt_threads(self.app.db))
+        await self._repair_suggestion_cards()
 
     # --- the pool ---------------------------------------------------------------------------------
     async def pool(self, guild_id: int) -> list[PoolPrompt]:
@@ -67,10 +79,34 @@ class PromptService:
             out.append(PoolPrompt(f"s-{row['id']}", row["text"], suggested_by=row["user_id"]))
         return out
 
+    async def upcoming(self, guild_id: int, occurrences: list[datetime]) -> list[PoolPrompt | None]:
+        """The prompt each of these `prompt.post` occurrences (in order) will post, read-only: already
+        picked ones as stored, the rest by the same rule `post` uses (for `python -m bot preview`)."""
+        pool = await self.pool(guild_id)
+        by_key = {p.key: p for p in pool}
+        cycle = await repo.current_cycle(self.app.db, guild_id)
+        used = await repo.used_in_cycle(self.app.db, guild_id, cycle)
+        out: list[PoolPrompt | None] = []
+        for occurrence in occurrences:
+            row = await repo.prompt_post_for(self.app.db, guild_id, to_db_time(occurrence))
+            if row is not None:
+                out.append(by_key.get(row["prompt_key"]) or PoolPrompt(row["prompt_key"], row["text"]))
+                continue
+            if not pool:
+                out.append(None)
+                continue
+            new_cycle, pick = choose_prompt(guild_id, cycle, used, pool)
+            if new_cycle != cycle:
+                cycle, used = new_cycle, set()
+            used = used | {pick.key}
+            out.append(pick)
+        return out
+
     # --- posting ----------------------------------------------------------------------------------
-    async def action_post(self, guild_id: int, occurrence: datetime, params: dict[str, Any] | None = None) -> None:
-        """Schedule action `prompt.post` (params: channel)."""
-        await self.post(guild_id, occurrence, channel=(params or {}).get("channel"))
+    async def action_post(self, guild_id: int, occurrence: datetime,
+                          params: PromptPostParams | Mapping[str, Any] | None = None) -> None:
+        """Schedule action `prompt.post` (params: PromptPostParams)."""
+        await self.post(guild_id, occurrence, channel=PromptPostParams.of(params).channel)
 
     async def post(self, guild_id: int, occurrence: datetime, *, channel: str | None = None) -> PromptPost | None:
         """Today's prompt for this schedule occurrence: picked once, posted once."""
@@ -86,11 +122,7 @@ class PromptService:
                 return None
             async with self.app.db.transaction() as tx:
                 cycle = await repo.current_cycle(tx, guild_id)
-                used = await repo.used_in_cycle(tx, guild_id, cycle)
-                remaining = [p for p in pool if p.key not in used]
-                if not remaining:  # the whole pool has been used: a new cycle starts
-                    cycle, used, remaining = cycle + 1, set(), list(pool)
-                pick = random.Random(f"{guild_id}:{cycle}:{len(used)}").choice(remaining)
+                cycle, pick = choose_prompt(guild_id, cycle, await repo.used_in_cycle(tx, guild_id, cycle), pool)
                 await repo.insert_prompt_post(tx, guild_id=guild_id, occurrence=occ, cycle=cycle,
                                               prompt_key=pick.key, text=pick.text, channel=channel,
                                               at=self.app.clock.now())
@@ -111,14 +143,16 @@ class PromptService:
         day = occurrence.astimezone(self.app.config.timezone).date().isoformat()
         embed: dict[str, Any] = {
             "title": self.app.t("participation.prompt_title", date=day),
-            "description": prompt.text,
+            # a member's approved suggestion is relayed safely; the brand team's own prompts are as written
+            "description": relay(prompt.text) if prompt.suggested_by else prompt.text,
             "footer": {"text": self.app.t("participation.prompt_footer")},
         }
         if prompt.image_url:
             embed["image"] = {"url": prompt.image_url}
         if prompt.suggested_by:
             embed["fields"] = [{"name": self.app.t("participation.suggestion_from"), "value": f"<@{prompt.suggested_by}>"}]
-        return OutMessage(embeds=(embed,), thread_name=self.app.t("participation.prompt_thread", date=day)[:100])
+        return OutMessage(embeds=(embed,), thread_name=self.app.t("participation.prompt_thread", date=day)[:100],
+                          as_persona=True)
 
     async def _on_sent(self, row: dict, sent: Sent) -> None:
         key = row.get("dedupe_key", "")
@@ -149,24 +183,42 @@ class PromptService:
             raise UserError("participation.suggestion_too_short", min=SUGGESTION_MIN_LENGTH)
         if len(text) > self.settings.suggestion_max_length:
             raise UserError("participation.suggestion_too_long", max=self.settings.suggestion_max_length)
-        suggestion_id = await repo.add_suggestion(self.app.db, guild_id=guild_id, user_id=user_id, text=text,
-                                                  at=self.app.clock.now(),
-                                                  max_pending=self.settings.suggestion_max_pending)
+        # the suggestion and its mod-queue card are one transaction: a crash leaves both or neither
+        async with self.app.db.transaction() as tx:
+            suggestion_id = await repo.add_suggestion(tx, guild_id=guild_id, user_id=user_id, text=text,
+                                                      at=self.app.clock.now(),
+                                                      max_pending=self.settings.suggestion_max_pending)
+            if suggestion_id is not None:
+                await self._queue_card(tx, guild_id, suggestion_id, user_id, text)
         if suggestion_id is None:
             raise UserError("participation.suggestion_too_many", max=self.settings.suggestion_max_pending)
+        self.app.outbox.wake()
+        return suggestion_id
+
+    async def _queue_card(self, tx, guild_id: int, suggestion_id: int, user_id: int, text: str) -> None:
         embed = {
             "title": self.app.t("participation.suggestion_title", id=suggestion_id),
-            "description": text,
+            "description": relay(text),
             "fields": [{"name": self.app.t("participation.suggestion_from"), "value": f"<@{user_id}>"}],
         }
         buttons = (
             Button(self.app.t("participation.approve"), custom_id=f"kizuna:prompt:approve:{suggestion_id}", style="success"),
             Button(self.app.t("participation.reject"), custom_id=f"kizuna:prompt:reject:{suggestion_id}", style="danger"),
         )
-        await self.app.outbox.post(guild_id, Target.channel(self.app.config.community.moderation.mod_queue),
-                                   OutMessage(embeds=(embed,), buttons=buttons),
-                                   dedupe_key=f"prompt-suggestion:{suggestion_id}")
-        return suggestion_id
+        await self.app.outbox.post_in(tx, guild_id, Target.channel(self.app.config.community.moderation.mod_queue),
+                                      OutMessage(embeds=(embed,), buttons=buttons),
+                                      dedupe_key=f"{SUGGESTION_KEY}{suggestion_id}")
+
+    async def _repair_suggestion_cards(self) -> None:
+        """Queue the card of every pending suggestion an older version stored without it."""
+        rows = await repo.suggestions_without_card(self.app.db, SUGGESTION_KEY)
+        if not rows:
+            return
+        async with self.app.db.transaction() as tx:
+            for row in rows:
+                await self._queue_card(tx, row["guild_id"], row["id"], row["user_id"], row["text"])
+        log.warning("queued the missing mod-queue card of %d prompt suggestion(s)", len(rows))
+        self.app.outbox.wake()
 
     async def decide(self, guild_id: int, suggestion_id: int, moderator_id: int, *, approve: bool) -> dict:
         row = await repo.decide_suggestion(self.app.db, suggestion_id, approve=approve, moderator_id=moderator_id,
@@ -182,6 +234,6 @@ class PromptService:
         await self.app.outbox.post(
             guild_id, Target.dm(row["user_id"]),
             OutMessage(content=self.app.t("participation.suggestion_approved_dm" if approve
-                                          else "participation.suggestion_rejected_dm", text=row["text"])),
+                                          else "participation.suggestion_rejected_dm", text=relay(row["text"]))),
             dedupe_key=f"prompt-suggestion:{suggestion_id}:decided")
         return row

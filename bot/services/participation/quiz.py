@@ -13,8 +13,9 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
+from bot.config.actions import QuizStartParams
 from bot.db import quizzes as repo
 from bot.db.connection import to_db_time
 from bot.errors import UserError
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 LETTERS = "ABCDE"
 MIN_SECONDS, MAX_SECONDS = 5, 600
+QUIET_STOP = 2  # this many questions in a row without a single answer end the quiz early
 
 
 def custom_id(question_id: int, choice: int) -> str:
@@ -124,17 +126,14 @@ class QuizService:
             await self._advance(run["id"])
 
     # --- starting ---------------------------------------------------------------------------------
-    async def action_start(self, guild_id: int, occurrence: datetime, params: dict[str, Any] | None = None) -> None:
-        """Schedule action `quiz.start` (params: bank, questions, seconds, channel)."""
-        params = params or {}
-        try:
-            await self.start_quiz(guild_id, bank=params.get("bank"), questions=params.get("questions"),
-                                  seconds=params.get("seconds"), channel=params.get("channel"),
-                                  occurrence=occurrence)
-        except UserError as exc:
-            await self.app.audit.note(
-                guild_id, self.app.t("participation.quiz_schedule_skipped", reason=self.app.t(exc.key, **exc.params)),
-                dedupe_key=f"quiz-skipped:{guild_id}:{to_db_time(occurrence)}")
+    async def action_start(self, guild_id: int, occurrence: datetime,
+                           params: QuizStartParams | Mapping[str, Any] | None = None) -> None:
+        """Schedule action `quiz.start` (params: QuizStartParams, checked by `check`). A quiz that
+        cannot start (one is running) raises: the schedules service reports it to the mod-log and
+        `/schedule run-now` answers with it."""
+        params = QuizStartParams.of(params)
+        await self.start_quiz(guild_id, bank=params.bank, questions=params.questions, seconds=params.seconds,
+                              channel=params.channel, occurrence=occurrence)
 
     async def start_quiz(self, guild_id: int, *, bank: str | None = None, questions: int | None = None,
                          seconds: int | None = None, started_by: int | None = None, channel: str | None = None,
@@ -242,6 +241,9 @@ class QuizService:
             await repo.mark_revealed(self.app.db, unrevealed["id"])
             return True
         upcoming = next((q for q in questions if q["status"] == "pending"), None)
+        asked = sum(1 for q in questions if q["status"] != "pending")
+        if upcoming is not None and await self._nobody_playing(questions):
+            upcoming = None  # nobody is there: the results now, not question after question to an empty room
         if upcoming is not None:
             opens_at = upcoming["opens_at"] or await repo.schedule_open(
                 self.app.db, upcoming["id"], now + timedelta(seconds=run["pause_seconds"]))
@@ -250,10 +252,20 @@ class QuizService:
                 return False
             await repo.open_question(self.app.db, upcoming["id"], now, now + timedelta(seconds=run["seconds"]))
             return True
-        await self._post_results(run, len(questions))
+        await self._post_results(run, len(questions), asked=asked)
         await repo.finish_run(self.app.db, run_id, now)
         self.app.scheduler.remove_job(f"quiz:{run_id}")
         return False
+
+    async def _nobody_playing(self, questions: list[dict]) -> bool:
+        """The last QUIET_STOP questions closed without a single answer."""
+        closed = [q for q in questions if q["status"] == "closed"][-QUIET_STOP:]
+        if len(closed) < QUIET_STOP:
+            return False
+        for q in closed:
+            if await repo.answers(self.app.db, q["id"]):
+                return False
+        return True
 
     def _arm(self, run_id: int, when: datetime) -> None:
         async def fire(_: datetime) -> None:
@@ -303,7 +315,7 @@ class QuizService:
         buttons = tuple(Button(f"{LETTERS[i]}. {c}"[:80], custom_id=custom_id(question["id"], i), style="secondary",
                                disabled=closed)
                         for i, c in enumerate(snap["choices"]))
-        return OutMessage(embeds=(embed,), buttons=buttons,
+        return OutMessage(embeds=(embed,), buttons=buttons, as_persona=True,
                           replaces=self._question_key(run, question) if closed else None)
 
     async def _post_question(self, run: dict, question: dict, total: int) -> None:
@@ -325,20 +337,23 @@ class QuizService:
             "description": f"**{LETTERS[answer]}. {snap['choices'][answer]}**\n\n{snap['explanation']}",
             "fields": fields,
         }
-        await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]), OutMessage(embeds=(embed,)),
+        await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]), OutMessage(embeds=(embed,), as_persona=True),
                                    dedupe_key=f"quiz:{run['id']}:r{question['position']}")
 
-    async def _post_results(self, run: dict, total: int) -> None:
+    async def _post_results(self, run: dict, total: int, *, asked: int | None = None) -> None:
+        """The scores; a quiz that ended early (nobody answering) says so and counts what was asked."""
+        asked = total if asked is None else asked
         scores = await repo.run_scores(self.app.db, run["id"])
         size = self.app.config.participation.leaderboard.size
         lines = [self.app.t("participation.quiz_results_line", rank=i, user=f"<@{s['user_id']}>", points=s["points"],
-                            correct=s["correct"], total=total)
+                            correct=s["correct"], total=asked)
                  for i, s in enumerate(scores[:size], start=1)]
-        embed = {
-            "title": self.app.t("participation.quiz_results_title"),
-            "description": "\n".join(lines) if lines else self.app.t("participation.quiz_results_empty"),
-        }
-        await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]), OutMessage(embeds=(embed,)),
+        description = "\n".join(lines) if lines else self.app.t("participation.quiz_results_empty")
+        if asked < total:
+            description = self.app.t("participation.quiz_ended_early", quiet=QUIET_STOP, asked=asked,
+                                     total=total) + "\n\n" + description
+        embed = {"title": self.app.t("participation.quiz_results_title"), "description": description}
+        await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]), OutMessage(embeds=(embed,), as_persona=True),
                                    dedupe_key=f"quiz:{run['id']}:end")
 
     # --- reading ----------------------------------------------------------------------------------
