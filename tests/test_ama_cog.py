@@ -57,12 +57,13 @@ async def test_an_ama_from_open_to_summary_with_upvote_ordering(harness):
     assert r.content == g.app.t("ama.guest_or_moderator_only")
 
     # the guest answers: in the thread, the question quoted, nobody pinged
-    r = await g.slash("/ama answer", user="carol", id=2, text="By hand, at dawn.")
+    await g.slash("/ama answer", user="carol", id=2)
+    r = await g.submit_modal({"answer": "By hand, at dawn."}, user="carol")
     assert r.ephemeral
     answer = thread.messages[-1]
     assert "> How do you pick the leaves?" in answer.content and "By hand, at dawn." in answer.content
     assert answer.mentions == [] and not answer.mention_everyone
-    r = await g.slash("/ama answer", user="alice", id=1, text="me!")
+    r = await g.slash("/ama answer", user="alice", id=1)
     assert r.content == g.app.t("ama.guest_or_moderator_only")
 
     # close: a summary with the top questions in vote order, the guest role taken back
@@ -124,3 +125,42 @@ async def test_the_ask_button_of_a_closed_session_says_so(harness):
     r = await g.click("Ask a question", on=opening, user="alice")
     assert r.ephemeral and r.content == g.app.t("ama.session_closed", topic=TOPIC)
     assert g.modal_for("alice") is None
+
+
+async def test_a_long_question_leaves_less_room_and_the_guest_sees_the_real_limit_before_typing(harness):
+    """An AMA answer of 1,800 characters to a 500-character question made a 2,381-character post that
+    Discord refused, after the guest was told it was posted."""
+    g = await harness()
+    await g.slash("/ama open", user="mod", guest="carol", topic=TOPIC)
+    _, thread = thread_of(g)
+    question = "\n".join(["Why " + "w" * 45] * 10)[:500]  # ten lines: each is quoted with "> "
+    await g.slash("/ama ask", user="alice", question=question)
+    await g.slash("/ama answer", user="carol", id=1)
+    [field] = g.modal_fields(g.modal_for("carol"))
+    room = field["max_length"]
+    assert room < 1800
+    assert str(room) in g.modal_for("carol")["components"][0]["label"]  # the label says it too
+    r = await g.submit_modal({"answer": "a" * room}, user="carol")
+    assert r.content == g.app.t("ama.answered", id=1)
+    post = thread.messages[-1]
+    assert len(post.content) <= 2000 and post.content.endswith("a" * room)
+
+
+async def test_an_answer_over_the_room_is_refused_and_never_called_posted(harness):
+    g = await harness()
+    await g.slash("/ama open", user="mod", guest="carol", topic=TOPIC)
+    _, thread = thread_of(g)
+    await g.slash("/ama ask", user="alice", question="q" * 500)
+    question = (await g.app.ama.ranked(g.world.guild_id, g.user_id("mod"), is_moderator=True))[1][0]
+    room = g.app.ama.room_for_answer(question, g.user_id("carol"))
+    before = len(thread.messages)
+    from bot.errors import UserError
+    try:
+        await g.app.ama.answer(g.world.guild_id, g.user_id("carol"), question.id, "a" * 1800, is_moderator=False)
+    except UserError as exc:
+        assert exc.key == "ama.answer_too_long" and exc.params["max"] == room
+    else:
+        raise AssertionError("an answer that cannot fit was accepted")
+    await g.settle()
+    assert len(thread.messages) == before
+    assert not (await g.app.ama.ranked(g.world.guild_id, g.user_id("mod"), is_moderator=True))[1][0].answered

@@ -55,9 +55,11 @@ async def test_an_ama_in_japanese_from_open_to_summary(harness, ja_config):
     assert japanese(question.content) and all(japanese(b) for b in question.buttons)
     r = await g.click(index=1, on=question, user="bob")
     assert japanese(r.content)
-    for reply in (await g.slash("/ama questions", user="carol"),
-                  await g.slash("/ama answer", user="carol", id=1, text="ほうじ茶です"),
-                  await g.slash("/ama close", user="mod")):
+    questions = await g.slash("/ama questions", user="carol")
+    await g.slash("/ama answer", user="carol", id=1)
+    assert japanese(g.modal_for("carol")["title"])
+    answered = await g.submit_modal({"answer": "ほうじ茶です"}, user="carol")
+    for reply in (questions, answered, await g.slash("/ama close", user="mod")):
         assert japanese(reply.content), reply.content
     thread_posts = opening.thread.messages
     assert thread_posts and all(japanese(m.content) for m in thread_posts), [m.content for m in thread_posts]

@@ -469,5 +469,5 @@ def test_a_database_kept_inside_the_config_folder_does_not_break_it(tmp_path):
     for _ in range(2):
         config, problems = load_or_fall_back(str(folder), str(db))
         assert config is not None and problems == []
-    assert (folder / "last-good-config" / "community.yaml").is_file()
-    assert not (folder / "last-good-config" / "last-good-config").exists()
+    assert (folder / "kizuna.last-good-config" / "community.yaml").is_file()
+    assert not (folder / "kizuna.last-good-config" / "kizuna.last-good-config").exists()

@@ -24,6 +24,22 @@ def run(args) -> int:
     config = load_or_report(args.config, now=args.now or SystemClock().now())
     if config is None:
         return 1
+    if dry_run_reports(config):  # every message the config can make, against Discord's limits
+        return 1
     names = ", ".join(sorted(s.path.name if ":" not in k else f"quizzes/{s.path.name}" for k, s in config.sources.items()))
     print(f"config OK: {config.community.community.name} ({names})")
     return 0
+
+
+def dry_run_reports(config) -> bool:
+    """Print the dry run's problems (file:line: field: message) to stderr; True when there are any."""
+    import sys
+
+    from bot.offline.dryrun import dry_run
+
+    problems = dry_run(config)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} message(s) Discord would refuse", file=sys.stderr)
+    return bool(problems)

@@ -1,6 +1,8 @@
 """`feedback:` section of community.yaml: categories, risk keywords, limits."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, field_validator
 
 from .base import Key, Model
@@ -20,11 +22,15 @@ def _clean_words(value: tuple[str, ...]) -> tuple[str, ...]:
     return words
 
 
+# a category key is the value of its option in the /feedback send select: Discord takes 1 to 100 characters
+CategoryKey = Annotated[Key, Field(max_length=100)]
+
+
 class FeedbackSettings(Model):
     channel: Key = "feedback"
     """The channel key where feedback is posted for the team."""
-    categories: tuple[Key, ...] = Field(default=("product", "event", "community", "bug"), min_length=1, max_length=25)
-    """The categories a member picks from (keys, at most 25)."""
+    categories: tuple[CategoryKey, ...] = Field(default=("product", "event", "community", "bug"), min_length=1, max_length=25)
+    """The categories a member picks from (keys of at most 100 characters, at most 25 of them)."""
     # matched case-insensitively on word boundaries; words with Japanese (non-ASCII) text match as substrings
     flag_keywords: tuple[str, ...] = ("refund", "scam", "broken", "lawsuit", "harass")
     """Words that flag an item for moderators (refund, scam...)."""

@@ -104,18 +104,49 @@ def _parse_local_datetime(value: object) -> object:
 LocalDateTime = Annotated[datetime, BeforeValidator(_parse_local_datetime), LOCAL_DATETIME_JSON]
 
 
+# A format spec after a placeholder ({count:>3}): the standard mini-language, width and precision at
+# most MAX_FORMAT_WIDTH (a width of 300000000 would build a 300 MB string every time it renders).
+MAX_FORMAT_WIDTH = 100
+_FORMAT_SPEC = re.compile(r"(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d+)?[_,]?(?:\.(?P<precision>\d+))?[bcdeEfFgGnosxX%]?",
+                          re.DOTALL)
+
+
+def format_spec_problem(spec: str) -> str | None:
+    """Why the format spec of a placeholder (`>3` in `{count:>3}`) is refused, or None."""
+    if not spec:
+        return None
+    if "{" in spec or "}" in spec:
+        return f"format spec {spec!r} may not hold another placeholder"
+    match = _FORMAT_SPEC.fullmatch(spec)
+    if match is None:
+        return f"{spec!r} is not a format spec (like >3, 05 or ,)"
+    for part in ("width", "precision"):
+        if match[part] and int(match[part]) > MAX_FORMAT_WIDTH:
+            return f"format spec {spec!r}: the {part} {int(match[part])} is over {MAX_FORMAT_WIDTH}"
+    return None
+
+
 def template_problem(template: str) -> str | None:
-    """Why `template` cannot be rendered, or None."""
+    """Why `template` cannot be rendered, or None. Format specs are tried on a text value (every
+    schedule placeholder is text at runtime): `{time:d}` is refused here, not when it fires."""
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
         return f"broken template ({exc}); write {{{{ and }}}} for literal braces"
-    for _, field, _, _ in parsed:
+    for _, field, spec, conversion in parsed:
         if field is None:
             continue
         if field not in TEMPLATE_FIELDS:
             allowed = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
             return f"unknown placeholder {{{field}}} (allowed: {allowed}; {{{{ for a literal brace)"
+        problem = format_spec_problem(spec)
+        if problem is None and spec:
+            try:
+                format("text", spec)
+            except ValueError as exc:
+                problem = f"format spec {spec!r} does not work on text ({exc})"
+        if problem:
+            return f"placeholder {{{field}}}: {problem}"
     return None
 
 

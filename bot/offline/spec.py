@@ -60,6 +60,11 @@ def default_spec_path() -> Path:
     if env:
         return Path(env)
     root = Path(__file__).resolve().parents[2]
+    # beside the project (../shared), or beside a folder holding it (a git worktree in a subfolder)
+    for folder in root.parents:
+        candidate = folder / "shared" / "discord-openapi" / "openapi.json"
+        if candidate.is_file():
+            return candidate
     return root.parent / "shared" / "discord-openapi" / "openapi.json"
 
 
@@ -72,7 +77,8 @@ def _pointer(*parts: str) -> str:
 
 
 def _short(message: str, limit: int = 240) -> str:
-    return message if len(message) <= limit else message[:120] + " … " + message[-100:]
+    half = limit // 2
+    return message if len(message) <= limit else message[:half] + " … " + message[-(limit - half - 20):]
 
 
 class Spec:
@@ -145,8 +151,8 @@ class Spec:
             validator = self._validator(method, path, media)
             for error in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path)):
                 for leaf in _leaves(error):
-                    out.append(f"{leaf.json_path}: {_short(leaf.message)}")
-        out.extend(_discord_limits(method, template, body))
+                    out.append(f"{leaf.json_path}: {_describe(leaf)}")
+        out.extend(discord_limits(method, template, body))
         return list(dict.fromkeys(out))
 
 
@@ -160,6 +166,15 @@ def _load(path: str) -> Spec:
         warnings.warn(message, stacklevel=2)
         return Spec(None, p)
     return Spec(json.loads(p.read_text(encoding="utf-8")), p)
+
+
+def _describe(error) -> str:
+    """The schema's message; for a string over its maxLength, the length and the limit instead of the
+    whole text."""
+    if error.validator == "maxLength" and isinstance(error.instance, str):
+        return (f"is too long ({len(error.instance)} characters; the limit is {error.validator_value}):"
+                f" {_short(repr(error.instance), 80)}")
+    return _short(error.message)
 
 
 def _discriminator_miss(error) -> bool:
@@ -189,7 +204,8 @@ def _leaves(error) -> Iterator[Any]:
     yield error
 
 
-def _discord_limits(method: str, template: str, body: Any) -> Iterator[str]:
+def discord_limits(method: str, template: str, body: Any) -> Iterator[str]:
+    """The limits Discord enforces that its document does not state (content 2000, embeds 6000)."""
     if not isinstance(body, dict):
         return
     data = body

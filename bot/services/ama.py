@@ -28,7 +28,8 @@ GUEST_ROLE = "guest"
 DEFAULT_CHANNELS = ("lounge", "announcements")
 MAX_TOPIC = 200
 MAX_QUESTION = 500
-MAX_ANSWER = 1800
+MAX_ANSWER = 1800  # the most an answer may be; its post may leave less room (`room_for_answer`)
+CONTENT_LIMIT = 2000  # Discord: characters of a bot message's content
 MAX_QUESTIONS_PER_MEMBER = 5
 MAX_SESSION = timedelta(days=7)
 TOP_IN_SUMMARY = 3
@@ -233,27 +234,46 @@ class AmaService:
             self._arm(session.id, ends_at)
         return session
 
-    async def answer(self, guild_id: int, actor_id: int, question_id: int, text: str, *,
-                     is_moderator: bool) -> Question:
-        app = self.app
+    def _answer_post(self, question: Question, actor_id: int, text: str) -> str:
+        return self.app.t("ama.answer_post", id=question.id, author=f"<@{question.author_id}>",
+                          question=quote(question.text), answerer=f"<@{actor_id}>", answer=text)
+
+    def room_for_answer(self, question: Question, actor_id: int) -> int:
+        """How long `actor_id`'s answer to `question` may be: the post quotes the question inside the
+        `ama.answer_post` template, and Discord takes 2000 characters of content in all."""
+        overhead = len(self._answer_post(question, actor_id, ""))
+        return max(0, min(MAX_ANSWER, CONTENT_LIMIT - overhead))
+
+    async def answer_room(self, guild_id: int, actor_id: int, question_id: int, *, is_moderator: bool) -> int:
+        """The checks of `answer` before anything is typed, and the room the answer has (the answer
+        modal's max_length: the guest sees the real limit while typing)."""
+        question, session = await self._answerable(guild_id, actor_id, question_id, is_moderator)
+        if question.answered:
+            raise UserError("ama.already_answered", id=question_id)
+        return self.room_for_answer(question, actor_id)
+
+    async def _answerable(self, guild_id: int, actor_id: int, question_id: int,
+                          is_moderator: bool) -> tuple[Question, Session]:
         question, session = await self._question(guild_id, question_id)
         self._require_guest_or_moderator(session, actor_id, is_moderator)
         if not session.is_open:
             raise UserError("ama.session_closed", topic=session.topic)
+        return question, session
+
+    async def answer(self, guild_id: int, actor_id: int, question_id: int, text: str, *,
+                     is_moderator: bool) -> Question:
+        app = self.app
+        question, session = await self._answerable(guild_id, actor_id, question_id, is_moderator)
         text = (text or "").strip()
         if not text:
             raise UserError("ama.answer_empty")
-        if len(text) > MAX_ANSWER:
-            raise UserError("ama.answer_too_long", max=MAX_ANSWER)
+        room = self.room_for_answer(question, actor_id)
+        if len(text) > room:  # refused before it is stored or queued: nothing is "posted" that cannot be
+            raise UserError("ama.answer_too_long", max=room)
         if not await repo.answer(self.db, question_id, text=text, answered_by=actor_id, now=app.clock.now()):
             raise UserError("ama.already_answered", id=question_id)
-        await app.outbox.post(
-            guild_id, session.target,
-            OutMessage(content=app.t("ama.answer_post", id=question_id, author=f"<@{question.author_id}>",
-                                     question=quote(question.text), answerer=f"<@{actor_id}>",
-                                     answer=text)),
-            dedupe_key=f"ama:answer:{question_id}",
-        )
+        await app.outbox.post(guild_id, session.target, OutMessage(content=self._answer_post(question, actor_id, text)),
+                              dedupe_key=f"ama:answer:{question_id}")
         return Question(**await repo.get_question(self.db, question_id))
 
     async def close(self, guild_id: int, actor_id: int) -> Summary:

@@ -21,6 +21,8 @@ from typing import Any, Iterator, Mapping
 
 import yaml
 
+from bot.config.schedules import format_spec_problem
+
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("en", "ja")
@@ -135,9 +137,13 @@ def override_problems(overrides: Mapping[str, str]) -> Iterator[tuple[str, str]]
                 yield key, (f"{problem} (available: {', '.join('{' + a + '}' for a in sorted(allowed))})")
                 break
         else:
-            problem = next(filter(None, map(plural_problem, specs(template))), None)
-            if problem:
-                yield key, problem
+            for _, field, spec, _ in string.Formatter().parse(template):
+                if field is None or not spec:
+                    continue
+                problem = plural_problem(spec) if spec.startswith(PLURAL) else format_spec_problem(spec)
+                if problem:
+                    yield key, f"placeholder {{{field}}}: {problem}"
+                    break
 
 
 def consistency_problems() -> list[str]:
@@ -198,7 +204,7 @@ class Catalogue:
             log.warning("message %s is missing in %s; using en", key, self.language)
         try:
             return self._format(template, params)
-        except (KeyError, AttributeError, IndexError, ValueError):
+        except (KeyError, AttributeError, IndexError, ValueError, TypeError):
             builtin_template = builtin(self.language).get(key) or builtin("en").get(key)
             if builtin_template is None or builtin_template == template:
                 raise
@@ -210,6 +216,11 @@ class Catalogue:
         if PLURAL in template:  # the plural formatter is pure Python: only where a template counts
             return self._plural.vformat(template, (), {**self.shared, **params})
         return template.format(**self.shared, **params)
+
+    def format(self, key: str, /, **params: Any) -> str:
+        """Key `key` rendered exactly as written (an override that does not format raises, where `t`
+        would fall back to the shipped text): what `check`'s dry run renders."""
+        return self._format(self.templates[key], params)
 
     def has(self, key: str) -> bool:
         return key in self.templates

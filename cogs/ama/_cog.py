@@ -11,7 +11,7 @@ from bot.checks import is_moderator, member_is_moderator
 from bot.errors import UserError
 from bot.tree import respond
 
-from ._views import AskButton, UpvoteButton
+from ._views import AnswerModal, AskButton, UpvoteButton
 
 
 @app_commands.guild_only()
@@ -72,12 +72,12 @@ class AmaCog(commands.GroupCog, group_name="ama", group_description="Guest sessi
         await respond(interaction, (t("ama.questions_title", topic=session.topic) + "\n" + body)[:2000])
 
     @app_commands.command(name="answer", description="The guest and moderators: answer a question in the thread")
-    @app_commands.describe(id="the question number, like 3", text="your answer")
-    async def answer(self, interaction: discord.Interaction, id: app_commands.Range[int, 1],
-                     text: app_commands.Range[str, 1, 1800]) -> None:
-        question = await self.app.ama.answer(interaction.guild_id, interaction.user.id, id, text,
-                                             is_moderator=member_is_moderator(self.bot, interaction.user))
-        await respond(interaction, self.app.t("ama.answered", id=question.id))
+    @app_commands.describe(id="the question number, like 3")
+    async def answer(self, interaction: discord.Interaction, id: app_commands.Range[int, 1]) -> None:
+        # a modal, not a text option: its max_length is the room this question's post leaves the answer
+        room = await self.app.ama.answer_room(interaction.guild_id, interaction.user.id, id,
+                                              is_moderator=member_is_moderator(self.bot, interaction.user))
+        await interaction.response.send_modal(AnswerModal(self.app, id, room))
 
     # --- members ------------------------------------------------------------------------------------
     @app_commands.command(name="ask", description="Ask the guest a question")

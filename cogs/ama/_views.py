@@ -4,6 +4,7 @@ from __future__ import annotations
 import discord
 
 from bot.services.ama import MAX_QUESTION, ask_custom_id, upvote_custom_id
+from bot.checks import member_is_moderator
 from bot.tree import respond
 from bot.ui import KizunaModal, guarded
 
@@ -23,6 +24,25 @@ class AskModal(KizunaModal):
         question = await self.app.ama.ask(interaction.guild_id, interaction.user.id, self.question.value,
                                           session_id=self.session_id)
         await respond(interaction, self.app.t("ama.asked", id=question.id))
+
+
+class AnswerModal(KizunaModal):
+    """The guest's answer to one question; `room` (AmaService.answer_room) is the most the post can
+    hold, shown as the field's limit before anything is typed."""
+
+    def __init__(self, app, question_id: int, room: int) -> None:
+        super().__init__(title=app.t("ama.answer_modal_title", id=question_id)[:45], timeout=30 * 60)
+        self.app = app
+        self.question_id = question_id
+        self.text = discord.ui.TextInput(custom_id="answer", style=discord.TextStyle.paragraph, required=True,
+                                         max_length=max(1, room))
+        self.add_item(discord.ui.Label(text=app.t("ama.answer_modal_label", max=room)[:45], component=self.text))
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        question = await self.app.ama.answer(interaction.guild_id, interaction.user.id, self.question_id,
+                                             self.text.value, is_moderator=member_is_moderator(interaction.client,
+                                                                                                interaction.user))
+        await respond(interaction, self.app.t("ama.answered", id=question.id))
 
 
 class AskButton(discord.ui.DynamicItem[discord.ui.Button], template=r"kizuna:ama:ask:(?P<session_id>\d+)"):
