@@ -265,9 +265,11 @@ class Outbox:
         senders ask for at the same moment share one transaction (a group commit), and a target's
         sent mark goes with its next claim: 1,000 posts do not take 2,000 transactions
         (bench/bench_schedules.py measures it)."""
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         self._journal_ops.append((op, future))
-        if self._journal_task is None or self._journal_task.done():
+        task = self._journal_task
+        if task is None or task.done() or task.get_loop() is not loop:
             self._journal_task = asyncio.create_task(self._flush_journal())
         return future
 
@@ -490,6 +492,9 @@ class Outbox:
             if not self._worker.cancelled():
                 self._worker.exception()  # retrieved (the worker logs its own errors)
             self._worker = None
+        journal = self._journal_task
+        if journal is not None and not journal.done() and journal.get_loop() is asyncio.get_running_loop():
+            await asyncio.wait({journal}, timeout=5)  # what was sent is recorded before the database closes
 
 
 def failure_notice(t: Callable[..., str], row: dict, error: str) -> str:
