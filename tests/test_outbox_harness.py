@@ -55,6 +55,8 @@ SENDS = {
     "channel post": (Target.channel("lounge"), OutMessage("Morning tea is served."), POST),
     "persona post": (Target.channel("announcements"), OutMessage("Irasshaimase!", as_persona=True), WEBHOOK),
     "post with a thread": (Target.channel("lounge"), OutMessage("Today's prompt", thread_name="Answers"), POST),
+    "persona post with a thread": (Target.channel("announcements"),
+                                   OutMessage("A reveal!", as_persona=True, thread_name="Answers"), WEBHOOK),
     "DM": (None, OutMessage("Your code: `TEA-123`"), POST),
 }
 
