@@ -35,7 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
-    return int(args._run(args) or 0)
+    from bot.db import DatabaseOpenError
+
+    try:
+        return int(args._run(args) or 0)
+    except DatabaseOpenError as exc:  # in use by another process, a folder, not a database...: one line
+        print(exc, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -173,8 +173,12 @@ class App:
         path = database_path(config, db_path)
         db = await (open_database_readonly(path) if read_only else open_database(path))
         scheduler = KizunaScheduler(clock, real=real_scheduler)
-        outbox = Outbox(db, clock, outbox_settings)
-        return cls(config, db, clock, scheduler, outbox)
+        try:
+            outbox = Outbox(db, clock, outbox_settings)
+            return cls(config, db, clock, scheduler, outbox)
+        except BaseException:
+            await db.close()  # the writer lock and aiosqlite's thread go with it: the process can exit
+            raise
 
     async def start(self) -> None:
         """Re-arm everything from the database: timers, schedules, half-sent outbox rows."""
@@ -194,13 +198,15 @@ class App:
                               dedupe_key=f"unknown:{row['id']}")
 
     async def close(self) -> None:
-        self.scheduler.shutdown()
-        await self.outbox.stop()
-        for service in reversed(list(self.features.values())):
-            stop = getattr(service, "stop", None)
-            if stop is not None:
-                try:
-                    await stop()
-                except Exception:
-                    log.exception("stopping %s failed", type(service).__name__)
-        await self.db.close()
+        try:
+            self.scheduler.shutdown()
+            await self.outbox.stop()
+            for service in reversed(list(self.features.values())):
+                stop = getattr(service, "stop", None)
+                if stop is not None:
+                    try:
+                        await stop()
+                    except Exception:
+                        log.exception("stopping %s failed", type(service).__name__)
+        finally:  # whatever failed above: the writer lock and aiosqlite's thread must go (the process exits)
+            await self.db.close()

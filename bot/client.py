@@ -70,9 +70,15 @@ class KizunaBot(commands.Bot):
         app = getattr(self, "app", None)
         return app.config if app is not None else self._config
 
+    async def login(self, token: str) -> None:
+        """The database first: a second process on it (or a file that is not one) is refused before
+        anything is sent to Discord. setup_hook, which discord.py calls inside login, then uses it."""
+        if getattr(self, "app", None) is None:
+            self.app = await App.open(self._config, db_path=self._db_path, clock=self._clock,
+                                      real_scheduler=self._real_scheduler, outbox_settings=self._outbox_settings)
+        await super().login(token)
+
     async def setup_hook(self) -> None:
-        self.app = await App.open(self._config, db_path=self._db_path, clock=self._clock,
-                                  real_scheduler=self._real_scheduler, outbox_settings=self._outbox_settings)
         if self._guild_id:
             self.app.guild_id = self._guild_id
         self.app.guild = DiscordGuildPort(self)

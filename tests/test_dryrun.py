@@ -2,6 +2,8 @@
 Discord's spec: what it approves, Discord accepts. Each reported case is a test named after it."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import time
 from pathlib import Path
 
@@ -250,10 +252,11 @@ def test_check_runs_the_dry_run(tmp_path, capsys):
     from bot.cli import check as check_cli
 
     folder = config_dir_with(tmp_path, {"community.yaml": {"messages": {"feedback.modal_title": "M" * 60}}})
-    assert check_cli.run(Namespace(config=str(folder))) == 1
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)  # the example's dated entries are still ahead
+    assert check_cli.run(Namespace(config=str(folder), now=now)) == 1
     out = capsys.readouterr()
     assert "feedback.modal_title" in out.out + out.err and "45" in out.out + out.err
-    assert check_cli.run(Namespace(config=str(CONFIG))) == 0
+    assert check_cli.run(Namespace(config=str(CONFIG), now=now)) == 0
 
 
 def test_long_rules_with_a_long_greeting_make_a_welcome_dm_discord_refuses(tmp_path):

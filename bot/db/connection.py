@@ -4,12 +4,21 @@ One aiosqlite connection is shared by the whole bot. Because coroutines interlea
 goes through `Database.transaction()` (or `Database.execute`, a one-statement transaction), which holds
 an asyncio lock; reads outside a transaction use `fetchone` / `fetchall`.
 The SQL in repositories sticks to what PostgreSQL also accepts (ON CONFLICT, RETURNING, no REPLACE).
+
+One process writes a database: `open_database` first takes the OS lock on `<db>.lock`
+(bot/db/writer_lock.py) and refuses at once, naming the holder, when another process has it; migrations
+run under that lock. `open_database_readonly` is for the commands that only read (`stats`, `export`,
+`preview`): no lock, so they work while the bot runs (WAL lets readers in), and no writes at all
+(`PRAGMA query_only`, no migrations, no recovery).
+Any failure while opening closes what was opened (aiosqlite's thread would otherwise keep the process
+alive) and raises DatabaseOpenError with the reason in one line.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
+import sqlite3
 import weakref
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
@@ -18,6 +27,8 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterable, Sequence, TypeVar
 
 import aiosqlite
+
+from .writer_lock import DatabaseOpenError, WriterLock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -67,9 +78,10 @@ class Tx:
 
 
 class Database:
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, *, writer_lock: WriterLock | None = None) -> None:
         self.conn = conn
         self.path = path
+        self.writer_lock = writer_lock  # the OS lock held while open (None: read-only, or in memory)
         self._lock = asyncio.Lock()
         self._reader = Tx(conn)
 
@@ -109,35 +121,35 @@ class Database:
         return await self._reader.fetchval(sql, params)
 
     async def migrate(self) -> list[str]:
-        """Apply every migration not yet applied, in order, each in its own transaction."""
-        await self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
-        )
-        await self.conn.commit()
+        """Apply every migration not yet applied, in order, each in its own BEGIN IMMEDIATE transaction
+        that checks again, inside it, that the migration is still missing: two connections migrating
+        at once (the writer lock already prevents it between processes) apply each exactly once."""
+        async with self.transaction() as tx:
+            await tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+            )
         done = {row[0] for row in await self.fetchall("SELECT version FROM schema_migrations")}
         applied = []
         for version, name, sql in available_migrations():
             if version in done:
                 continue
-            async with self._lock:
-                try:
-                    await self.conn.execute("BEGIN IMMEDIATE")
-                    for statement in _split_sql(sql):
-                        await self.conn.execute(statement)
-                    await self.conn.execute(
-                        "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name)
-                    )
-                    await self.conn.commit()
-                except BaseException:
-                    await self.conn.rollback()
-                    raise
+            async with self.transaction() as tx:
+                if await tx.fetchval("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)):
+                    continue  # applied by another connection since we looked
+                for statement in _split_sql(sql):
+                    await tx.execute(statement)
+                await tx.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name))
             log.info("applied migration %s", name)
             applied.append(name)
         return applied
 
     async def close(self) -> None:
         _OPEN.discard(self)
-        await self.conn.close()
+        try:
+            await self.conn.close()
+        finally:
+            if self.writer_lock is not None:
+                self.writer_lock.release()
 
 
 def _in_transaction(conn: aiosqlite.Connection, fn: Callable[..., T], args: tuple) -> T:
@@ -175,18 +187,75 @@ def _only_comments(statement: str) -> bool:
     return all(not line.strip() or line.strip().startswith("--") for line in statement.splitlines())
 
 
+def _check_path(path: Path) -> None:
+    if path.is_dir():
+        raise DatabaseOpenError(f"cannot open the database {path}: it is a folder, not a database file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseOpenError(f"cannot create the folder for the database {path}: {exc}") from exc
+
+
 async def open_database(path: str | Path) -> Database:
+    """Open the database at `path` for this process to write: the writer lock, then the migrations.
+    Raises DatabaseInUse when another process writes it, DatabaseOpenError for any other reason it
+    cannot be opened; nothing is left open then."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = aiosqlite.Row
-    await conn.execute("PRAGMA journal_mode=WAL")
-    await conn.execute("PRAGMA foreign_keys=ON")
-    await conn.execute("PRAGMA synchronous=NORMAL")
-    await conn.execute("PRAGMA busy_timeout=5000")
+    in_memory = str(path) == ":memory:"
+    if not in_memory:
+        _check_path(path)
+    writer_lock = None if in_memory else WriterLock.acquire(path)
+    conn: aiosqlite.Connection | None = None
+    try:
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        db = Database(conn, path, writer_lock=writer_lock)
+        await db.migrate()
+    except BaseException as exc:
+        if conn is not None:
+            try:
+                await conn.close()  # stops aiosqlite's (non-daemon) thread: the process can exit
+            except Exception:
+                log.debug("closing after a failed open failed", exc_info=True)
+        if writer_lock is not None:
+            writer_lock.release()
+        if isinstance(exc, (sqlite3.Error, OSError)):
+            raise DatabaseOpenError(f"cannot open the database {path}: {exc}") from exc
+        raise
+    _OPEN.add(db)
+    return db
+
+
+class DatabaseUnavailable(Exception):
+    """A database a read-only command cannot use; the message says why, in one line."""
+
+
+async def open_database_readonly(path: str | Path) -> Database:
+    """Open an existing Kizuna database for reading only (`stats`, `export`, `preview`): never creates
+    the file (a mistyped path is an error, not a new empty database) and never migrates it."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatabaseUnavailable(f"no database at {path} (check --db, KIZUNA_DB or community.database)")
+    conn = await aiosqlite.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    try:
+        conn.row_factory = aiosqlite.Row
+        await conn.execute("PRAGMA query_only=ON")
+        async with conn.execute("SELECT max(version) FROM schema_migrations") as cur:
+            row = await cur.fetchone()
+    except Exception as exc:  # not SQLite at all, or SQLite without our tables
+        await conn.close()
+        raise DatabaseUnavailable(f"{path} is not a Kizuna database ({exc})") from None
+    latest = max((v for v, _, _ in available_migrations()), default=0)
+    if (row[0] or 0) < latest:
+        await conn.close()
+        raise DatabaseUnavailable(f"{path} was written by an older Kizuna: start the bot on it once "
+                                  "(`python -m bot run`) to upgrade it, then try again")
     db = Database(conn, path)
     _OPEN.add(db)
-    await db.migrate()
     return db
 
 

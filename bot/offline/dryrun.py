@@ -41,7 +41,7 @@ import discord
 from discord.http import handle_message_parameters
 
 from bot.config.yamlsrc import load_source
-from bot.services.catalogue import Catalogue, format_spec_problem
+from bot.services.catalogue import Catalogue, spec_problem
 from bot.services.messages import OutMessage
 from bot.ui import view_from_buttons
 
@@ -193,6 +193,7 @@ SLOT_KINDS: dict[str, Slot] = {
 # catalogue key (fnmatch pattern) -> slot kind; everything else is message content. Kept next to the
 # call sites' shapes: a test renders every cog modal and feature message through the real code too.
 SLOTS: dict[str, str] = {
+    "membership.invite_choice": "choice",
     "*_title": "embed.title",   # the default for titles; modals are listed below
     "stats.title": "content", "stats.top_title": "content",
     "membership.application_title": "modal.title", "membership.code_title": "modal.title",
@@ -225,7 +226,8 @@ SLOTS: dict[str, str] = {
     "participation.prompt_thread": "thread.name", "ama.thread_name": "thread.name",
     "feedback.menu_name": "menu",
 }
-_COMMAND_SLOTS = {"command": ("a command description", 100), "menu": ("a context menu name", 32)}
+_COMMAND_SLOTS = {"command": ("a command description", 100), "menu": ("a context menu name", 32),
+                  "choice": ("an autocomplete choice", 100)}
 
 
 def slot_of(key: str) -> str:
@@ -310,7 +312,7 @@ class DryRun:
         try:
             problem = None
             for _, name, spec, _ in string.Formatter().parse(template):
-                if name is not None and (problem := format_spec_problem(spec or "")):
+                if name is not None and (problem := spec_problem(spec or "")):
                     break
             if problem:
                 raise ValueError(problem)

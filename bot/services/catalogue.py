@@ -47,6 +47,12 @@ def plural_problem(spec: str) -> str | None:
     return None
 
 
+def spec_problem(spec: str) -> str | None:
+    """Why the format spec of a catalogue placeholder is refused: a `plural:one:other`, or a standard
+    spec as schedules allow (`>3`, `,`), or None."""
+    return plural_problem(spec) if spec.startswith(PLURAL) else format_spec_problem(spec)
+
+
 class _PluralFormatter(string.Formatter):
     def __init__(self, language: str) -> None:
         self.is_one = PLURAL_RULES[language]
@@ -140,7 +146,7 @@ def override_problems(overrides: Mapping[str, str]) -> Iterator[tuple[str, str]]
             for _, field, spec, _ in string.Formatter().parse(template):
                 if field is None or not spec:
                     continue
-                problem = plural_problem(spec) if spec.startswith(PLURAL) else format_spec_problem(spec)
+                problem = spec_problem(spec)
                 if problem:
                     yield key, f"placeholder {{{field}}}: {problem}"
                     break
