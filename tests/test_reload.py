@@ -123,3 +123,16 @@ async def test_role_lookups_follow_renamed_roles_and_reloads(harness, tmp_path):
     assert "Config reloaded" in (await g.slash("/admin reload", user="mod")).content
     assert await g.app.guild.member_role_keys(g.app.guild_id, alice) == {"member"}
     assert g.bot.resolve_role(guild, "member").id == role.id
+
+
+async def test_a_reload_that_check_would_refuse_for_discord_limits_changes_nothing(harness, tmp_path):
+    """A modal title of 60 characters loads as YAML but Discord refuses it (45): `/admin reload` says so,
+    with file:line, and every member's /feedback send keeps working on the current config."""
+    folder = config_dir_with(tmp_path)
+    g = await harness(config=load_config(folder))
+    _edit(folder, "persona:", "messages:\n  feedback.modal_title: '" + "M" * 60 + "'\npersona:")
+    reply = await g.slash("/admin reload", user="mod")
+    assert f"{folder / 'community.yaml'}:" in reply.content
+    assert "messages.feedback.modal_title" in reply.content and "45" in reply.content
+    assert "feedback.modal_title" not in (g.app.config.community.messages or {})
+    assert "config.reload" not in [row["action"] for row in await g.app.audit.recent(g.app.guild_id)]
