@@ -143,10 +143,16 @@ class App:
         """Read the config folder again. On any problem nothing changes and the file:line problems are
         returned; otherwise the new config is in force for every service (no restart needed). The
         files are read and validated in a worker thread: the bot keeps answering meanwhile."""
+        from bot.offline.dryrun import problems_off_loop  # discord.py's payload rules: the runtime side
+
         try:
             config = await asyncio.to_thread(load_config, self.config.dir)
         except ConfigError as exc:
             return exc.problems
+        # what `check` refuses, reload refuses too: a message Discord would refuse keeps the old config
+        problems = await problems_off_loop(config)
+        if problems:
+            return problems
         self.config = config
         self.catalogue = Catalogue.for_config(config)
         self.audit.mod_log_key = config.community.moderation.mod_log
