@@ -1,6 +1,7 @@
-"""The batched claim (`bot.db.drops.claim_batch`) against a plain reference model: several drops and
-an unknown drop interleaved in one batch, limits above 1, stock running out mid-batch, the waitlist,
-a closed drop, and the in-memory holdings following (or being re-read after) other writers."""
+"""The batched claim (`ClaimWriter.write_batch`: the pure planner, written through the repository)
+against a plain reference model: several drops and an unknown drop interleaved in one batch, limits
+above 1, stock running out mid-batch, the waitlist, a closed drop, and the in-memory holdings
+following (or being re-read after) other writers."""
 from __future__ import annotations
 
 import random
@@ -8,8 +9,10 @@ from datetime import datetime, timezone
 
 import pytest
 
+from bot.clock import FakeClock
 from bot.db import drops as repo
 from bot.db import open_database
+from bot.services.drops import ClaimOutcome, ClaimWriter
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -19,6 +22,11 @@ async def db(tmp_path):
     database = await open_database(tmp_path / "k.db")
     yield database
     await database.close()  # even when the test failed: an open connection's thread keeps pytest alive
+
+
+@pytest.fixture
+def writer(db):
+    return ClaimWriter(db, FakeClock(NOW))
 
 
 async def open_drop(db, key: str, *, stock: int, limit: int, waitlist: bool) -> int:
@@ -54,7 +62,7 @@ def reference(requests, drops: dict[int, dict], held: dict, waiting: dict) -> li
     return out
 
 
-async def test_batches_answer_like_one_claim_at_a_time_and_the_database_agrees(db):
+async def test_batches_answer_like_one_claim_at_a_time_and_the_database_agrees(db, writer):
     a = await open_drop(db, "a", stock=30, limit=2, waitlist=True)
     b = await open_drop(db, "b", stock=10, limit=1, waitlist=False)
     c = await open_drop(db, "c", stock=5, limit=1, waitlist=True)
@@ -68,8 +76,8 @@ async def test_batches_answer_like_one_claim_at_a_time_and_the_database_agrees(d
     seen = set()
     for size in (1, 7, 60, 200):  # a batch of one, and batches where stock runs out midway
         requests = [(rng.choice([a, a, b, c, 999]), rng.randrange(40)) for _ in range(size)]
-        expected = [repo.ClaimOutcome(*e) for e in reference(requests, model, held, waiting)]
-        assert await repo.claim_batch(db, requests, NOW) == expected
+        expected = [ClaimOutcome(*e) for e in reference(requests, model, held, waiting)]
+        assert await writer.write_batch(requests, NOW) == expected
         seen |= {o.status for o in expected}
     assert seen == {"granted", "limit", "sold_out", "closed", "missing"}  # every answer was exercised
     assert model[a]["remaining"] == 0 and model[b]["remaining"] == 0  # both ran out along the way
@@ -86,23 +94,24 @@ async def test_batches_answer_like_one_claim_at_a_time_and_the_database_agrees(d
         assert check["remaining"] + check["held"] == check["stock"] and check["over_limit"] == 0
 
 
-async def test_holdings_in_memory_follow_other_writers(db):
-    """A claim released outside the batch (with `forget`) frees the member's slot for the next batch;
-    a write that did not `forget` is caught by the database and the batch is planned again."""
+async def test_holdings_in_memory_follow_other_writers(db, writer):
+    """A claim released outside the batch (through `outside_write`) frees the member's slot for the
+    next batch; a write that went around it is caught by the database and the batch is planned again."""
     a = await open_drop(db, "a", stock=4, limit=1, waitlist=True)
-    assert [o.status for o in await repo.claim_batch(db, [(a, 1), (a, 2), (a, 1)], NOW)] == \
+    assert [o.status for o in await writer.write_batch([(a, 1), (a, 2), (a, 1)], NOW)] == \
         ["granted", "granted", "limit"]
-    assert repo.committed_held(db, a, 1) == 1
-    released = await repo.release(db, a, 1, by=9, now=NOW, promote=False)
+    assert writer.held(a, 1) == 1
+    async with writer.outside_write(a):
+        released = await repo.release(db, a, 1, by=9, now=NOW, promote=False)
     assert released.released_claim is not None
-    assert repo.committed_held(db, a, 1) is None  # forgotten: read again at the next batch
-    assert [o.status for o in await repo.claim_batch(db, [(a, 1)], NOW)] == ["granted"]
+    assert writer.held(a, 1) is None  # forgotten: read again at the next batch
+    assert [o.status for o in await writer.write_batch([(a, 1)], NOW)] == ["granted"]
 
     # someone writes a claim behind the cache's back: the batch's INSERT is refused, re-read, re-planned
     await db.execute("INSERT INTO drop_claims (drop_id, user_id, slot, status, source, claimed_at)"
                      " VALUES (?, 5, 1, 'claimed', 'claim', 'x')", (a,))
     await db.execute("UPDATE drops SET remaining = remaining - 1 WHERE id = ?", (a,))
-    got = await repo.claim_batch(db, [(a, 5), (a, 6)], NOW)
+    got = await writer.write_batch([(a, 5), (a, 6)], NOW)
     assert [(o.status, o.held) for o in got] == [("limit", 1), ("granted", 1)]
     check = await repo.stock_check(db, a)
     assert (check["held"], check["remaining"], check["over_limit"]) == (4, 0, 0)
