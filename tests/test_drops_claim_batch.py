@@ -4,6 +4,7 @@ above 1, stock running out mid-batch, the waitlist, a closed drop, and the in-me
 following (or being re-read after) other writers."""
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import datetime, timezone
 
@@ -13,6 +14,7 @@ from bot.clock import FakeClock
 from bot.db import drops as repo
 from bot.db import open_database
 from bot.services.drops import ClaimOutcome, ClaimWriter
+from tests.drops_reference import reference
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -35,31 +37,6 @@ async def open_drop(db, key: str, *, stock: int, limit: int, waitlist: bool) -> 
                                    by=1, codes=())
     assert how == "opened"
     return row["id"]
-
-
-def reference(requests, drops: dict[int, dict], held: dict, waiting: dict) -> list[tuple]:
-    """First come first served, one request at a time: what every batch must answer."""
-    out = []
-    for drop_id, user_id in requests:
-        drop = drops.get(drop_id)
-        if drop is None:
-            out.append(("missing",))
-            continue
-        has = held.get((drop_id, user_id), 0)
-        if not drop["open"]:
-            out.append(("closed", None, has))
-        elif has >= drop["limit"]:
-            out.append(("limit", None, has))
-        elif drop["remaining"] <= 0:
-            already = drop["waitlist"] and user_id in waiting.get(drop_id, set())
-            if drop["waitlist"]:
-                waiting.setdefault(drop_id, set()).add(user_id)
-            out.append(("sold_out", None, has, drop["waitlist"], already))
-        else:
-            held[(drop_id, user_id)] = has + 1
-            drop["remaining"] -= 1
-            out.append(("granted", has + 1, has + 1))
-    return out
 
 
 async def test_batches_answer_like_one_claim_at_a_time_and_the_database_agrees(db, writer):
@@ -115,3 +92,24 @@ async def test_holdings_in_memory_follow_other_writers(db, writer):
     assert [(o.status, o.held) for o in got] == [("limit", 1), ("granted", 1)]
     check = await repo.stock_check(db, a)
     assert (check["held"], check["remaining"], check["over_limit"]) == (4, 0, 0)
+
+
+@pytest.mark.parametrize("release_first", [False, True], ids=["batch-takes-the-lock-first", "release-takes-it-first"])
+async def test_a_release_racing_a_batch_leaves_no_stale_holdings_in_memory(db, writer, release_first):
+    """A member gives their unit back while a batch is on its way: whichever takes the write lock
+    first, the next batch knows the unit is free (a stale "holds 1" would refuse them wrongly, and
+    the database would not catch it: it only refuses plans that take too much)."""
+    a = await open_drop(db, "a", stock=3, limit=1, waitlist=False)
+    assert [o.status for o in await writer.write_batch([(a, 1)], NOW)] == ["granted"]
+    assert writer.held(a, 1) == 1
+
+    async def release():
+        async with writer.outside_write(a):
+            assert (await repo.release(db, a, 1, by=1, now=NOW, promote=False)).released_claim is not None
+
+    batch = writer.write_batch([(a, 2)], NOW)
+    got = await asyncio.gather(release(), batch) if release_first else await asyncio.gather(batch, release())
+    assert [o.status for o in got[1 if release_first else 0]] == ["granted"]
+    assert [(o.status, o.held) for o in await writer.write_batch([(a, 1)], NOW)] == [("granted", 1)]
+    check = await repo.stock_check(db, a)
+    assert (check["held"], check["remaining"], check["over_limit"]) == (2, 1, 0)

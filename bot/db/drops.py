@@ -12,7 +12,6 @@ the same transaction as the claim rows it pays for, with the database refusing w
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +19,6 @@ from typing import Iterable, Sequence
 
 from .connection import Database, from_db_time, to_db_time
 
-log = logging.getLogger(__name__)
 
 # bound parameters per IN (...) list: SQLite >= 3.32 allows 32,766 and PostgreSQL 65,535. Few large
 # statements matter more than small ones here: each statement is a hand-off to aiosqlite's thread.
