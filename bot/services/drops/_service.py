@@ -227,6 +227,12 @@ class DropsService:
                 await self.app.audit.record(guild_id, by, "drop.open", key, f"run {run.id}")
         return OpenResult(run.id, key, what == "opened", run.opens_at, self._windows_of(run))
 
+    def announcement(self, spec: DropSpec, row: Mapping[str, Any], **variant: bool) -> OutMessage:
+        """A run's post from a row ({id, opens_at, closes_at}): what `check` dry-runs, rendered by
+        the code that renders the real one. `variant`: closed / sold_out / replacing."""
+        run = Run(row["id"], row.get("guild_id", 0), spec.id, "open", row["opens_at"], row["closes_at"], spec, {})
+        return announcement(self.app.t, run, self._windows_of(run), **variant)
+
     async def _grey_out(self, run: Run) -> None:
         """Queue the closed version of a closed run's announcement (once: its dedupe key)."""
         if run.spec is not None:
