@@ -427,3 +427,19 @@ async def test_the_announcement_follows_sold_out_and_restock_once_each_across_a_
     message = OutMessage.from_json(row[0])
     assert message.replaces == f"drop:{run.run_id}:announce" and "Sold out" not in message.embeds[0]["description"]
     await app.close()
+
+
+async def test_after_a_reload_an_open_run_answers_with_the_new_item_name_and_limit(world, tmp_path):
+    """The claim path keeps runs in memory; a reload of drops.yaml reaches them (the item's name in
+    the reply), while what the run opened with (its limit, its stock) stays the run's."""
+    app = world
+    run = await app.drops.open(GUILD, "quick", by=99)  # stock 5, limit 2
+    assert (await app.drops.press(GUILD, run.run_id, MEMBER)).item == "Quick drop"
+    renamed = DROPS.replace("item: Quick drop\n    stock: 5\n    limit: 2", "item: Quick tin\n    stock: 5\n    limit: 1")
+    assert renamed != DROPS
+    (tmp_path / "config" / "drops.yaml").write_text(renamed, encoding="utf-8")
+    assert await app.reload_config() == []
+    assert (await app.drops.press(GUILD, run.run_id, LEAF)).item == "Quick tin"
+    again = await app.drops.press(GUILD, run.run_id, LEAF)  # the open run keeps the limit it opened with
+    assert (again.status, again.held, again.limit) == ("granted", 2, 2)
+    assert (await refused(app.drops.press(GUILD, run.run_id, LEAF))).params["limit"] == 2

@@ -14,6 +14,8 @@ class Run:
     id: int
     guild_id: int
     key: str
+    mode: str  # these four are the run's own, fixed when it opened; `spec` follows drops.yaml
+    limit: int
     status: str
     opens_at: datetime
     closes_at: datetime | None
@@ -24,7 +26,7 @@ class Run:
     @property
     def first_come(self) -> bool:
         """Claims go through the claim writer."""
-        return self.spec is not None and self.spec.mode == "first_come" and not self.spec.campaign
+        return self.mode == "first_come" and self.spec is not None
 
 
 @dataclass(slots=True)

@@ -97,9 +97,8 @@ class DropsService:
 
     async def config_changed(self, config) -> None:
         self.tier_ranks = TierRanks(config.community.tiers)
-        for run in list(self._runs.values()):  # the claim path reads specs and windows from memory
-            self._remember_run(run.guild_id, run.id, run.key, run.status, run.opens_at, run.closes_at,
-                               shown_sold_out=run.shown_sold_out)
+        for run in self._runs.values():  # the claim path reads specs and windows from memory
+            self._follow_spec(run)
 
     # --- start-up and shut-down ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -124,16 +123,16 @@ class DropsService:
 
     # --- runs in memory -------------------------------------------------------------------------------
     def _remember(self, row: dict) -> Run:
-        return self._remember_run(row["guild_id"], row["id"], row["key"], row["status"], row["opens_at"],
-                                  row["closes_at"])
-
-    def _remember_run(self, guild_id: int, run_id: int, key: str, status: str, opens_at: datetime,
-                      closes_at: datetime | None, shown_sold_out: bool | None = None) -> Run:
-        spec = self._find_spec(key)
-        starts = window_starts(spec, self.app.config.community, opens_at) if spec is not None else {}
-        run = self._runs[run_id] = Run(run_id, guild_id, key, status, opens_at, closes_at, spec, starts,
-                                       shown_sold_out)
+        run = Run(row["id"], row["guild_id"], row["key"], row["mode"], row["claim_limit"], row["status"],
+                  row["opens_at"], row["closes_at"], spec=None, starts={})
+        self._follow_spec(run)
+        self._runs[run.id] = run
         return run
+
+    def _follow_spec(self, run: Run) -> None:
+        """The run's spec and windows, from the config in force."""
+        run.spec = self._find_spec(run.key)
+        run.starts = window_starts(run.spec, self.app.config.community, run.opens_at) if run.spec is not None else {}
 
     async def _find_run(self, run_id: int) -> Run | None:
         run = self._runs.get(run_id)
@@ -230,7 +229,8 @@ class DropsService:
     def announcement(self, spec: DropSpec, row: Mapping[str, Any], **variant: bool) -> OutMessage:
         """A run's post from a row ({id, opens_at, closes_at}): what `check` dry-runs, rendered by
         the code that renders the real one. `variant`: closed / sold_out / replacing."""
-        run = Run(row["id"], row.get("guild_id", 0), spec.id, "open", row["opens_at"], row["closes_at"], spec, {})
+        run = Run(row["id"], row.get("guild_id", 0), spec.id, spec.mode, spec.limit, "open", row["opens_at"],
+                  row["closes_at"], spec, {})
         return announcement(self.app.t, run, self._windows_of(run), **variant)
 
     async def _grey_out(self, run: Run) -> None:
@@ -252,17 +252,17 @@ class DropsService:
             # clock and no database on the way in (the writer checks the time once per batch)
             start = self._window(run, await self.member_rank(guild_id, user_id))
             held = self.writer.held(run.id, user_id)
-            if held is not None and held >= spec.limit:
+            if held is not None and held >= run.limit:
                 self._refuse_held(run, start, held)
             return self._claim_result(run, await self.writer.submit(run.id, user_id, start, run.closes_at), start)
         if spec.campaign:
             tickets = await self.raffles.campaign_tickets(run, self.app.clock.now())
             return ClaimResult("entries", run.id, spec.item, tickets=tickets.get(user_id, 0))
-        if spec.mode == "raffle":
+        if run.mode == "raffle":
             now = self.app.clock.now()
             self._window(run, await self.member_rank(guild_id, user_id), now)
             new = await self.raffles.enter(run, user_id, now)
-            return ClaimResult("entered" if new else "already_entered", run.id, spec.item, limit=spec.limit)
+            return ClaimResult("entered" if new else "already_entered", run.id, spec.item, limit=run.limit)
         raise UserError("drops.closed", item=spec.item)  # a first-come run that has closed
 
     def _window(self, run: Run, rank: int | None, now: datetime | None = None) -> datetime:
@@ -289,7 +289,7 @@ class DropsService:
         says otherwise (not open yet / closed are left to the writer, which answers those first)."""
         now = self.app.clock.now()
         if now >= start and (run.closes_at is None or now < run.closes_at):
-            raise UserError("drops.already_claimed", item=run.spec.item, held=held, limit=run.spec.limit)
+            raise UserError("drops.already_claimed", item=run.spec.item, held=held, limit=run.limit)
 
     def _not_open(self, run: Run, start: datetime) -> UserError:
         return UserError("drops.not_open_yet", item=run.spec.item, when=self.local_time(start),
@@ -299,12 +299,12 @@ class DropsService:
         """The writer's answer, for the member (refusals as UserErrors)."""
         spec, status = run.spec, outcome.status
         if status == "granted":
-            return ClaimResult("granted", run.id, spec.item, held=outcome.held, limit=spec.limit, codes=bool(spec.codes))
+            return ClaimResult("granted", run.id, spec.item, held=outcome.held, limit=run.limit, codes=bool(spec.codes))
         if outcome.waitlisted:
             return ClaimResult("already_waiting" if outcome.already_waiting else "waitlisted", run.id, spec.item,
-                               held=outcome.held, limit=spec.limit)
+                               held=outcome.held, limit=run.limit)
         if status == "limit":
-            raise UserError("drops.already_claimed", item=spec.item, held=outcome.held, limit=spec.limit)
+            raise UserError("drops.already_claimed", item=spec.item, held=outcome.held, limit=run.limit)
         if status == "sold_out":
             raise UserError("drops.sold_out", item=spec.item)
         if status == "not_open":
@@ -331,12 +331,12 @@ class DropsService:
         """A member gives back their unit (or leaves the waitlist); a moderator may do it for them.
         The unit goes to the next on the waitlist (DM'd) or back to stock, in one transaction."""
         spec, row = await self._latest(guild_id, key)
-        if row["status"] != "open" and (by == user_id or spec.mode != "raffle"):
+        if row["status"] != "open" and (by == user_id or row["mode"] != "raffle"):
             # closed: what was claimed stays claimed (a moderator may still free a raffle prize to re-roll it)
             raise UserError("drops.release_closed", item=spec.item)
         async with self.writer.outside_write(row["id"]):
             outcome = await repo.release(self.app.db, row["id"], user_id, by=by, now=self.app.clock.now(),
-                                         promote=spec.waitlist and row["status"] == "open")
+                                         promote=row["waitlist"] and row["status"] == "open")
         if outcome.released_claim is None and not outcome.left_waitlist:
             raise UserError("drops.nothing_to_release", item=spec.item)
         if by != user_id:
@@ -361,7 +361,7 @@ class DropsService:
         run = await self._run(row["id"])
         run.status = "closed"
         await self._grey_out(run)
-        draw = await self.raffles.draw(run, seed=seed, by=by) if spec.mode == "raffle" else None
+        draw = await self.raffles.draw(run, seed=seed, by=by) if run.mode == "raffle" else None
         if draw is not None:
             self.delivery.follow_up(run.id, DELIVER)
         if by is not None:
@@ -371,7 +371,7 @@ class DropsService:
 
     async def reroll(self, guild_id: int, key: str, *, by: int, seed: str | None = None) -> DrawResult:
         spec, row = await self._latest(guild_id, key)
-        if spec.mode != "raffle":
+        if row["mode"] != "raffle":
             raise UserError("drops.not_a_raffle", item=spec.item)
         if row["status"] != "closed":
             raise UserError("drops.draw_not_yet", item=spec.item)
