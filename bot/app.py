@@ -158,10 +158,16 @@ class App:
         """Read the config folder again. On any problem nothing changes and the file:line problems are
         returned; otherwise the new config is in force for every service (no restart needed). The
         files are read and validated in a worker thread: the bot keeps answering meanwhile."""
+        from bot.offline.dryrun import problems_off_loop  # discord.py's payload rules: the runtime side
+
         try:
             config = await asyncio.to_thread(load_config, self.config.dir)
         except ConfigError as exc:
             return exc.problems
+        # what `check` refuses, reload refuses too: a message Discord would refuse keeps the old config
+        problems = await problems_off_loop(config)
+        if problems:
+            return problems
         self.config = config
         self.catalogue = Catalogue.for_config(config)
         self.audit.mod_log_key = config.community.moderation.mod_log
@@ -197,16 +203,20 @@ class App:
 
     async def start(self) -> None:
         """Re-arm everything from the database: timers, schedules, half-sent outbox rows."""
-        interrupted = await self.outbox.recover()
-        for row in interrupted:
-            if self.guild_id:
-                await self.audit.note(self.guild_id, self.t("core.outbox_unknown", key=row["dedupe_key"]),
-                                      dedupe_key=f"unknown:{row['id']}")
+        if not getattr(self, "_reporting_unknown", False):
+            self.outbox.on_unknown(self._report_unknown)
+            self._reporting_unknown = True
+        await self.outbox.recover()  # each one is checked (nonce, or a look in the channel) before resending
         for service in self.features.values():
             start = getattr(service, "start", None)
             if start is not None:
                 await start()
         self.scheduler.start()
+
+    async def _report_unknown(self, row: dict) -> None:
+        """An interrupted send the bot could not check: the moderators decide."""
+        await self.audit.note(int(row["guild_id"]), self.t("core.outbox_unknown", key=row["dedupe_key"]),
+                              dedupe_key=f"unknown:{row['id']}")
 
     async def close(self) -> None:
         try:

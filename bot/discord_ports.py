@@ -4,8 +4,10 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import re
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Iterator
 
 import discord
 
@@ -27,7 +29,10 @@ class DiscordSender:
         self.bot = bot
         self._hooks: dict[int, discord.Webhook] = {}  # channel id -> the persona webhook (saves a GET per post)
 
-    async def send(self, guild_id: int, target: Target, message: OutMessage) -> Sent:
+    async def send(self, guild_id: int, target: Target, message: OutMessage, *, nonce: str | None = None) -> Sent:
+        """Post `message`. With `nonce` (the outbox row's) discord.py sets enforce_nonce, so a resend
+        within Discord's window returns the first message instead of posting again. Persona posts go
+        through a webhook, which takes no nonce: the outbox looks for those before resending."""
         destination = await self._destination(guild_id, target)
         embeds = [discord.Embed.from_dict(e) for e in message.embeds]
         view = view_from_buttons(message.buttons)
@@ -39,11 +44,53 @@ class DiscordSender:
                 sent = await self._send_as_persona(destination, kwargs, message)
                 if sent is not None:
                     return sent
+            if nonce is not None:
+                kwargs["nonce"] = nonce
             msg = await destination.send(**kwargs, **_files(message))
             if message.thread_name and isinstance(msg.channel, discord.TextChannel):
-                thread = await msg.create_thread(name=message.thread_name[:100])
+                thread = await self._thread_on(msg, message.thread_name)
                 return Sent(msg.id, msg.channel.id, {"thread_id": thread.id})
             return Sent(msg.id, msg.channel.id)
+
+    async def find(self, guild_id: int, target: Target, message: OutMessage, *, since: datetime,
+                   exclude: set[int]) -> Sent | None:
+        """The message equal to `message` that the bot (or its persona webhook) posted in `target` since
+        `since` and that no other outbox row recorded; None if there is none. Reads the channel's (or
+        the DM's) history from just before `since`, oldest first."""
+        destination = await self._destination(guild_id, target)
+        with _outbox_errors():
+            channel = destination
+            if isinstance(destination, (discord.User, discord.Member)):
+                channel = destination.dm_channel or await destination.create_dm()
+            me = self.bot.user.id if self.bot.user else None
+            hook_ids = {h.id for h in self._hooks.values()}
+            if isinstance(channel, discord.TextChannel) and channel.permissions_for(channel.guild.me).manage_webhooks:
+                hook_ids |= {h.id for h in await channel.webhooks() if h.name == self.PERSONA_HOOK_NAME}
+            wanted = _fingerprint(message.content, message.embeds, [name for name, _ in message.files])
+            async for msg in channel.history(limit=100, after=since - timedelta(seconds=5), oldest_first=True):
+                if msg.id in exclude or not (msg.author.id == me or (msg.webhook_id and msg.webhook_id in hook_ids)):
+                    continue
+                if _fingerprint(msg.content, [e.to_dict() for e in msg.embeds],
+                                [a.filename for a in msg.attachments]) != wanted:
+                    continue
+                extra: dict[str, Any] = {"persona": True} if msg.webhook_id else {}
+                if message.thread_name and isinstance(channel, discord.TextChannel):
+                    extra["thread_id"] = (await self._thread_on(msg, message.thread_name)).id
+                return Sent(msg.id, channel.id, extra)
+        return None
+
+    async def _thread_on(self, msg: discord.Message, name: str) -> discord.Thread:
+        """Open the thread on a posted message, or the one already there (a resend after a crash
+        between the post and its thread)."""
+        try:
+            return await msg.create_thread(name=name[:100])
+        except discord.HTTPException as exc:
+            if exc.code != 160004:  # "A thread has already been created for this message"
+                raise
+            fetched = await msg.channel.fetch_message(msg.id)
+            if fetched.thread is None:
+                raise
+            return fetched.thread
 
     async def edit(self, guild_id: int, target: Target, message_id: int, message: OutMessage) -> Sent:
         """Replace a message sent earlier: through the persona webhook if it was posted as the
@@ -116,7 +163,7 @@ class DiscordSender:
                 try:
                     user = await self.bot.fetch_user(int(target.value))
                 except discord.NotFound as exc:
-                    raise Undeliverable("user not found") from exc
+                    raise Undeliverable("user not found", cause="unknown_user") from exc
             return user
         guild = self.bot.get_guild(guild_id)
         if guild is None:
@@ -126,24 +173,68 @@ class DiscordSender:
         else:
             channel = self.bot.resolve_channel(guild, target.value)
         if channel is None:
-            raise Undeliverable(f"channel {target.value!r} not found (run /setup?)")
+            raise Undeliverable(f"channel {target.value!r} not found (run /setup?)", cause="unknown_channel")
         return channel
 
 
 @contextmanager
 def _outbox_errors() -> Iterator[None]:
-    """discord.py's errors as the outbox reads them: permanent (Undeliverable), rate limited, or
-    anything else (transient: retried)."""
+    """discord.py's errors as the outbox reads them: 4xx other than 429 is permanent (Undeliverable,
+    with its cause), 429 waits `retry_after`, anything else (5xx, timeouts, network) is retried."""
     try:
         yield
-    except discord.Forbidden as exc:
-        raise Undeliverable(f"forbidden: {exc.text or exc}") from exc
-    except discord.NotFound as exc:
-        raise Undeliverable(f"not found: {exc.text or exc}") from exc
+    except discord.RateLimited as exc:  # discord.py gave up waiting (max_ratelimit_timeout)
+        raise RateLimited(float(exc.retry_after)) from exc
     except discord.HTTPException as exc:
         if exc.status == 429:
-            raise RateLimited(float(getattr(exc, "retry_after", 5.0) or 5.0)) from exc
+            seconds, scope = _retry_after(exc)
+            raise RateLimited(seconds, scope=scope) from exc
+        if 400 <= exc.status < 500:
+            cause, field = _cause(exc)
+            kind = {403: "forbidden", 404: "not found"}.get(exc.status, f"refused ({exc.status})")
+            raise Undeliverable(f"{kind}: {exc.text or exc}", cause=cause, field=field) from exc
         raise
+
+
+_FIELD_LINE = re.compile(r"^In ([\w.\[\]]+): (.*)$", re.M)
+
+
+def _cause(exc: discord.HTTPException) -> tuple[str, str | None]:
+    """The outbox cause (one of bot.services.outbox.CAUSES) of a 4xx, and the field Discord named."""
+    text = exc.text or ""
+    if exc.status == 413 or exc.code == 40005:
+        return "too_large", None
+    if exc.status == 403:
+        return ("dms_closed", None) if exc.code == 50007 else ("missing_permission", None)
+    if exc.status == 404:
+        return {10003: "unknown_channel", 10013: "unknown_user"}.get(exc.code, "refused"), None
+    if exc.code == 50035:  # Invalid Form Body: "In embeds.0.description: Must be 4096 or fewer in length."
+        found = _FIELD_LINE.search(text)
+        field = found.group(1) if found else None
+        too_long = "or fewer in length" in text or "MAX_LENGTH" in text or "too large" in text.lower()
+        return ("too_large" if too_long else "invalid_form"), field
+    return "refused", None
+
+
+def _retry_after(exc: discord.HTTPException) -> tuple[float, str]:
+    headers = getattr(exc.response, "headers", None) or {}
+    try:
+        seconds = float(headers.get("Retry-After") or 5.0)
+    except (TypeError, ValueError):
+        seconds = 5.0
+    scope = "global" if (headers.get("X-RateLimit-Global") in ("true", True)
+                         or headers.get("X-RateLimit-Scope") == "global") else "route"
+    return seconds, scope
+
+
+def _fingerprint(content: str | None, embeds: Any, files: list[str]) -> tuple:
+    """What identifies a message the bot posted: its text, the visible parts of its embeds, its files
+    (Discord adds fields such as `type` and proxy urls to what it returns)."""
+    def embed(e: dict) -> tuple:
+        return (e.get("title") or "", e.get("description") or "", e.get("url") or "",
+                (e.get("footer") or {}).get("text") or "", (e.get("author") or {}).get("name") or "",
+                tuple(((f.get("name") or ""), (f.get("value") or "")) for f in e.get("fields") or ()))
+    return (content or "", tuple(embed(e) for e in embeds or ()), tuple(files))
 
 
 def _files(message: OutMessage) -> dict:

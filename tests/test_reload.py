@@ -123,3 +123,31 @@ async def test_role_lookups_follow_renamed_roles_and_reloads(harness, tmp_path):
     assert "Config reloaded" in (await g.slash("/admin reload", user="mod")).content
     assert await g.app.guild.member_role_keys(g.app.guild_id, alice) == {"member"}
     assert g.bot.resolve_role(guild, "member").id == role.id
+
+
+async def test_a_reload_that_check_would_refuse_for_discord_limits_changes_nothing(harness, tmp_path):
+    """A modal title of 60 characters loads as YAML but Discord refuses it (45): `/admin reload` says so,
+    with file:line, and every member's /feedback send keeps working on the current config."""
+    folder = config_dir_with(tmp_path)
+    g = await harness(config=load_config(folder))
+    _edit(folder, "persona:", "messages:\n  feedback.modal_title: '" + "M" * 60 + "'\npersona:")
+    reply = await g.slash("/admin reload", user="mod")
+    assert f"{folder / 'community.yaml'}:" in reply.content
+    assert "messages.feedback.modal_title" in reply.content and "45" in reply.content
+    assert "feedback.modal_title" not in (g.app.config.community.messages or {})
+    assert "config.reload" not in [row["action"] for row in await g.app.audit.recent(g.app.guild_id)]
+
+
+def test_run_starts_on_the_last_good_config_when_a_message_would_be_refused(tmp_path, capsys):
+    """`run` starts only on what `check` passes: an override Discord would refuse (a 60-character modal
+    title) falls back to the last good copy and says why, as a broken file does."""
+    from bot.cli.run import load_or_fall_back
+
+    folder = config_dir_with(tmp_path)
+    db = tmp_path / "data" / "kizuna.db"
+    assert load_or_fall_back(str(folder), str(db), messages=True)[1] == []  # saved as the last good one
+    _edit(folder, "persona:", "messages:\n  feedback.modal_title: '" + "M" * 60 + "'\npersona:")
+    config, problems = load_or_fall_back(str(folder), str(db), messages=True)
+    assert config is not None and "feedback.modal_title" not in (config.community.messages or {})
+    assert any("messages.feedback.modal_title" in p and "45" in p for p in problems), problems
+    assert "running on the last good config" in capsys.readouterr().err

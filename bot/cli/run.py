@@ -33,7 +33,7 @@ def run(args) -> int:
     if token is None:
         print(NO_TOKEN, file=sys.stderr)
         return 2
-    config, problems = load_or_fall_back(args.config, args.db)
+    config, problems = load_or_fall_back(args.config, args.db, messages=True)
     if config is None:
         return 1
     setup_logging()
@@ -55,19 +55,28 @@ def load_with_fallback(config_dir: str, db_arg: str | None, *, save: bool = True
     return load_or_fall_back(config_dir, db_arg, save=save)[0]
 
 
-def load_or_fall_back(config_dir: str, db_arg: str | None, *, save: bool = True):
+def message_problems(config) -> list[str]:
+    """What `check`'s dry run finds: messages of this config that Discord would refuse."""
+    from bot.offline.dryrun import dry_run
+
+    return [str(problem) for problem in dry_run(config)]
+
+
+def load_or_fall_back(config_dir: str, db_arg: str | None, *, save: bool = True, messages: bool = False):
     """(config, problems): the config; if it is broken in any way (a bad field, a file that is not
     UTF-8, an alias bomb...), the last good copy kept beside the database, with the problems that
     made us fall back, printed to stderr (the bot then also posts them to the mod-log). (None,
     problems) when there is nothing good to run on. A clean config is saved as the last good one
-    (unless `save` is false: the playground only reads it)."""
+    (unless `save` is false: the playground only reads it). With `messages`, a config whose messages
+    Discord would refuse (`check`'s dry run) counts as broken too: `run` starts only on what `check` passes."""
     from bot.app import database_path, last_good_path
     from bot.config.loader import load_config_or_last_good, save_last_good
     from bot.errors import ConfigError
 
     snapshot = last_good_dir(config_dir, db_arg)
     try:
-        config, problems = load_config_or_last_good(config_dir, snapshot)
+        config, problems = load_config_or_last_good(config_dir, snapshot,
+                                                    also=message_problems if messages else None)
     except ConfigError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)

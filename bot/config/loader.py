@@ -10,7 +10,7 @@ import typing
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from pydantic import BaseModel, ValidationError
 
@@ -210,11 +210,17 @@ def save_last_good(config: Config, snapshot_dir: str | Path) -> None:
         log.warning("could not save the last good config in %s: %s", snapshot_dir, exc)
 
 
-def load_config_or_last_good(config_dir: str | Path, snapshot_dir: str | Path) -> tuple[Config, list[str]]:
+def load_config_or_last_good(config_dir: str | Path, snapshot_dir: str | Path, *,
+                             also: Callable[[Config], list[str]] | None = None) -> tuple[Config, list[str]]:
     """The config, or — when it is broken — the last good copy, with the problems that made us fall
-    back. Raises ConfigError only when there is no good copy either."""
+    back. `also(config)` lists further problems that make a config that loads count as broken (the
+    dry run of its messages, for the bot). Raises ConfigError only when there is no good copy either."""
     try:
-        return load_config(config_dir), []
+        config = load_config(config_dir)
+        problems = also(config) if also is not None else []
+        if not problems:
+            return config, []
+        raise ConfigError(problems)
     except ConfigError as exc:
         if not Path(snapshot_dir).is_dir():
             raise

@@ -1,10 +1,16 @@
-"""SQL for the outbox: messages the bot sends later, exactly once, paced."""
+"""SQL for the outbox: messages the bot sends later, exactly once, paced.
+
+A row is 'pending' until it is claimed ('sending') just before it goes out, then 'sent', 'failed'
+(permanent), or 'unknown' (interrupted and the bot could not tell whether it went out). Rows are
+claimed one at a time, so a crash leaves at most the ones actually in flight as 'sending'.
+"""
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from .connection import Database, Tx, from_db_time, to_db_time
+
+_ROW = "id, dedupe_key, guild_id, target_kind, target, payload, attempts, claimed_at, created_at"
 
 
 async def enqueue(db: Database, *, dedupe_key: str, guild_id: int, target_kind: str, target: str,
@@ -26,21 +32,59 @@ async def enqueue_in(tx: Tx, *, dedupe_key: str, guild_id: int, target_kind: str
     return rows[0][0] if rows else None
 
 
-async def claim_due(db: Database, now: datetime, limit: int) -> list[dict]:
-    """Mark up to `limit` due rows as 'sending' and return them (one writer, so no two workers share)."""
+async def due(db: Database, now: datetime, limit: int) -> list[dict]:
+    """Up to `limit` pending rows that are due, in queue order. Nothing is marked: see `claim`."""
+    rows = await db.fetchall(
+        f"SELECT {_ROW} FROM outbox WHERE status = 'pending' AND not_before <= ? ORDER BY not_before, id LIMIT ?",
+        (to_db_time(now), limit),
+    )
+    return [dict(r) for r in rows]
+
+
+async def claim(db: Database, outbox_id: int, now: datetime) -> dict | None:
+    """Mark one pending row 'sending' just before it goes out (counting an attempt and keeping the time
+    of the first one). None when it is no longer pending."""
     async with db.transaction() as tx:
         rows = await tx.conn.execute_fetchall(
-            "SELECT id, dedupe_key, guild_id, target_kind, target, payload, attempts FROM outbox"
-            " WHERE status = 'pending' AND not_before <= ? ORDER BY not_before, id LIMIT ?",
-            (to_db_time(now), limit),
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = COALESCE(claimed_at, ?)"
+            f" WHERE id = ? AND status = 'pending' RETURNING {_ROW}",
+            (to_db_time(now), outbox_id),
         )
-        if rows:
-            marks = ",".join("?" * len(rows))
-            await tx.execute(
-                f"UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id IN ({marks})",
-                [r["id"] for r in rows],
-            )
-        return [dict(r) for r in rows]
+    return dict(zip(_ROW.split(", "), rows[0])) if rows else None
+
+
+def _journal_in_thread(conn, ops: list[tuple], stamp: str) -> list[dict | None]:
+    results: list[dict | None] = []
+    for op in ops:
+        if op[0] == "claim":
+            found = conn.execute(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = COALESCE(claimed_at, ?)"
+                f" WHERE id = ? AND status = 'pending' RETURNING {_ROW}", (stamp, op[1])).fetchone()
+            results.append(dict(zip(_ROW.split(", "), found)) if found is not None else None)
+        else:  # ("sent", outbox_id, message_id)
+            conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, error = NULL WHERE id = ?",
+                         (stamp, op[2], op[1]))
+            results.append(None)
+    return results
+
+
+async def journal(db: Database, ops: list[tuple], now: datetime) -> list[dict | None]:
+    """Several claims (("claim", id) -> the claimed row or None, as `claim`) and sent marks
+    (("sent", id, message_id), as `mark_sent`) in ONE transaction, in order: the outbox commits what
+    its parallel senders need at the same moment together (a group commit; bench/bench_schedules.py
+    measures it)."""
+    return await db.transact_in_thread(_journal_in_thread, ops, to_db_time(now))
+
+
+async def claim_due(db: Database, now: datetime, limit: int) -> list[dict]:
+    """Claim up to `limit` due rows at once. The outbox never does this (it claims one row just before
+    sending it); tests use it to leave rows 'sending' as a process killed mid-send would."""
+    out = []
+    for row in await due(db, now, limit):
+        claimed = await claim(db, row["id"], now)
+        if claimed is not None:
+            out.append(claimed)
+    return out
 
 
 async def mark_sent(db: Database, outbox_id: int, message_id: int | None, now: datetime) -> None:
@@ -48,18 +92,6 @@ async def mark_sent(db: Database, outbox_id: int, message_id: int | None, now: d
         "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, error = NULL WHERE id = ?",
         (to_db_time(now), message_id, outbox_id),
     )
-
-
-async def mark_sent_many(db: Database, sent: list[tuple[int, int | None]], now: datetime) -> None:
-    """Mark a batch sent in one transaction: [(outbox_id, message_id), ...]."""
-    if not sent:
-        return
-    stamp = to_db_time(now)
-    async with db.transaction() as tx:
-        await tx.executemany(
-            "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, error = NULL WHERE id = ?",
-            [(stamp, message_id, outbox_id) for outbox_id, message_id in sent],
-        )
 
 
 async def by_key(db: Database, dedupe_key: str) -> dict | None:
@@ -71,52 +103,59 @@ async def by_key(db: Database, dedupe_key: str) -> dict | None:
     return dict(row) | {"not_before": from_db_time(row["not_before"])}
 
 
-async def mark_failed(db: Database, outbox_id: int, error: str) -> None:
-    await db.execute("UPDATE outbox SET status = 'failed', error = ? WHERE id = ?", (error, outbox_id))
+async def mark_failed(db: Database, outbox_id: int, error: str, failure: str | None = None) -> None:
+    await db.execute("UPDATE outbox SET status = 'failed', error = ?, failure = ? WHERE id = ?",
+                     (error, failure, outbox_id))
 
 
-async def retry_later(db: Database, outbox_id: int, error: str, not_before: datetime) -> None:
+async def mark_unknown(db: Database, outbox_id: int, error: str) -> None:
+    """Interrupted, and the bot cannot tell whether it went out: never sent again by itself."""
+    await db.execute("UPDATE outbox SET status = 'unknown', error = ? WHERE id = ?", (error, outbox_id))
+
+
+async def retry_later(db: Database, outbox_id: int, error: str, not_before: datetime, *,
+                      count_attempt: bool = True) -> None:
+    """Back to 'pending' until `not_before`. Without `count_attempt` (a rate limit: Discord did not take
+    it) the attempt does not count towards giving up."""
+    attempts = "attempts" if count_attempt else "attempts - 1"
     await db.execute(
-        "UPDATE outbox SET status = 'pending', error = ?, not_before = ? WHERE id = ?",
+        f"UPDATE outbox SET status = 'pending', error = ?, not_before = ?, attempts = {attempts} WHERE id = ?",
         (error, to_db_time(not_before), outbox_id),
     )
 
 
 async def defer(db: Database, outbox_ids: list[int], not_before: datetime) -> None:
-    """Put claimed rows back for later without counting an attempt (pacing, not a failure)."""
+    """Hold pending rows until `not_before` (pacing or a rate limit, not a failure)."""
     if not outbox_ids:
         return
     marks = ",".join("?" * len(outbox_ids))
     await db.execute(
-        f"UPDATE outbox SET status = 'pending', attempts = attempts - 1, not_before = ? WHERE id IN ({marks})",
+        f"UPDATE outbox SET not_before = ? WHERE status = 'pending' AND id IN ({marks})",
         [to_db_time(not_before), *outbox_ids],
     )
 
 
 async def recover_interrupted(db: Database) -> list[dict]:
-    """Rows left 'sending' by a crash. DMs are re-queued (the same text to the same person), and so
-    are edits of an earlier message (editing twice changes nothing); channel posts are marked
-    'unknown' and returned so moderators can be told: never post twice."""
+    """Rows a crash left 'sending' go back to 'pending'. Their attempt count shows they were tried, so
+    the outbox makes sure they did not go out before sending them again (nonce, or a look in the
+    channel). Returns them."""
     async with db.transaction() as tx:
-        rows = await tx.fetchall(
-            "SELECT id, dedupe_key, target_kind, target, payload FROM outbox WHERE status = 'sending'")
-        again = [r["id"] for r in rows if _safe_to_send_again(r)]
-        unknown = [r for r in rows if r["id"] not in again]
-        for ids, sql in ((again, "UPDATE outbox SET status = 'pending' WHERE id IN ({})"),
-                         ([r["id"] for r in unknown],
-                          "UPDATE outbox SET status = 'unknown', error = 'interrupted while sending' WHERE id IN ({})")):
-            if ids:
-                await tx.execute(sql.format(",".join("?" * len(ids))), ids)
-    return [{k: r[k] for k in ("id", "dedupe_key", "target_kind", "target")} for r in unknown]
+        rows = await tx.fetchall("SELECT id, dedupe_key, target_kind, target FROM outbox WHERE status = 'sending'")
+        if rows:
+            await tx.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending'")
+    return [dict(r) for r in rows]
 
 
-def _safe_to_send_again(row) -> bool:
-    if row["target_kind"] == "dm":
-        return True
-    try:
-        return bool(json.loads(row["payload"]).get("replaces"))
-    except ValueError:
-        return False
+async def sent_message_ids(db: Database, guild_id: int, target_kind: str, target: str,
+                           since: datetime) -> set[int]:
+    """Message ids other rows recorded for this target since `since` (not to be mistaken for one
+    whose fate is being checked)."""
+    rows = await db.fetchall(
+        "SELECT message_id FROM outbox WHERE guild_id = ? AND target_kind = ? AND target = ? AND status = 'sent'"
+        " AND sent_at >= ? AND message_id IS NOT NULL",
+        (guild_id, target_kind, target, to_db_time(since)),
+    )
+    return {int(r[0]) for r in rows}
 
 
 async def status_counts(db: Database, key_prefix: str) -> dict[str, int]:

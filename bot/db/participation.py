@@ -85,6 +85,14 @@ async def ledger_for(db: Database, guild_id: int, user_id: int) -> list[dict]:
     return [dict(r) | {"at": from_db_time(r["at"])} for r in rows]
 
 
+async def action_counts(db: Database, guild_id: int, action: str, since: datetime, until: datetime) -> dict[int, int]:
+    """Ledger rows per member of one action in [since, until] (a drop campaign's entries)."""
+    rows = await db.fetchall(
+        "SELECT user_id, COUNT(*) FROM participation_ledger WHERE guild_id = ? AND action = ? AND at >= ? AND at <= ?"
+        " GROUP BY user_id", (guild_id, action, to_db_time(since), to_db_time(until)))
+    return {r[0]: r[1] for r in rows}
+
+
 # --- activity -------------------------------------------------------------------------------------
 
 async def add_activity(db: Database, rows: Iterable[tuple[int, int, str, int]]) -> None:

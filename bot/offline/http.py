@@ -8,6 +8,7 @@ MESSAGE_CREATE after a post, ...), delivered after the response like on Discord.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -33,6 +34,9 @@ INTERACTION_TOKEN_LIFETIME = timedelta(minutes=15)
 IRT, IT = discord.InteractionResponseType, discord.InteractionType  # payloads carry their .value
 FROM_A_MESSAGE = (IT.component.value, IT.modal_submit.value)  # interactions that come from a message
 CHAT_INPUT = discord.AppCommandType.chat_input.value
+# enforce_nonce: "checked for uniqueness in the past few minutes" (Discord); the outbox trusts it for
+# less (bot.services.outbox.NONCE_TRUST) and looks in the channel after that
+NONCE_WINDOW = timedelta(minutes=3)
 
 
 class HarnessGap(NotImplementedError):
@@ -42,10 +46,10 @@ class HarnessGap(NotImplementedError):
 class _Response:
     """Just enough of aiohttp's response for discord.HTTPException."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, headers: dict[str, str] | None = None) -> None:
         self.status = status
         self.reason = reason
-        self.headers: dict[str, str] = {}
+        self.headers: dict[str, str] = dict(headers or {})
 
 
 def error(status: int, code: int, message: str) -> discord.HTTPException:
@@ -55,6 +59,58 @@ def error(status: int, code: int, message: str) -> discord.HTTPException:
     if status == 404:
         return discord.NotFound(_Response(404, "Not Found"), body)
     return discord.HTTPException(_Response(status, "Bad Request"), body)
+
+
+def invalid_form_body(errors: dict[str, Any]) -> discord.HTTPException:
+    """400 50035 as Discord answers it: `errors` like {"embeds": {"0": {"description": {"_errors":
+    [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 4096 or fewer in length."}]}}}}."""
+    return discord.HTTPException(_Response(400, "Bad Request"),
+                                 {"code": 50035, "message": "Invalid Form Body", "errors": errors})
+
+
+class SimulatedCrash(BaseException):
+    """The "crash" fault: the bot process dies at this request (before or, with `after`, just after
+    Discord handled it). A BaseException, so nothing in the bot catches it; restart the harness next."""
+
+
+@dataclass
+class Fault:
+    """An answer the fake Discord gives instead of (or after) handling a request; see `inject`."""
+
+    kind: str  # "429" | "429-global" | "500" | "502" | "timeout" | "400" | "crash" (see FAULT_KINDS)
+    route: str | None = None  # "POST /channels/{channel_id}/messages"; None: any request
+    times: int = 1
+    retry_after: float = 1.0
+    after: bool = False  # Discord did the work, then the answer was lost (a 502 or timeout after)
+    errors: dict[str, Any] | None = None  # for "400"
+    hits: int = 0
+
+    def matches(self, req: "Request") -> bool:
+        return self.hits < self.times and (
+            self.route is None or normalized(self.route) == f"{req.method} {normalized(req.path)}")
+
+    def exception(self) -> BaseException:
+        if self.kind in ("429", "429-global"):
+            scope = "global" if self.kind == "429-global" else "user"
+            headers = {"Retry-After": f"{self.retry_after}", "X-RateLimit-Scope": scope}
+            if scope == "global":
+                headers["X-RateLimit-Global"] = "true"
+            return discord.HTTPException(_Response(429, "Too Many Requests", headers),
+                                         {"code": 0, "message": "You are being rate limited.",
+                                          "retry_after": self.retry_after, "global": scope == "global"})
+        if self.kind in ("500", "502"):
+            return discord.DiscordServerError(_Response(int(self.kind), "Server Error"),
+                                              {"code": 0, "message": f"{self.kind}: Server Error"})
+        if self.kind == "timeout":
+            return asyncio.TimeoutError()
+        if self.kind == "400":
+            return invalid_form_body(self.errors or {})
+        if self.kind == "crash":
+            return SimulatedCrash(f"simulated crash at {self.route or 'a request'}")
+        raise ValueError(f"unknown fault {self.kind!r}")
+
+
+FAULT_KINDS = ("429", "429-global", "500", "502", "timeout", "400", "crash")
 
 
 def missing_permissions() -> discord.HTTPException:
@@ -205,6 +261,17 @@ class FakeDiscord:
         self.requests: list[Request] = []
         self.violations: list[SpecViolation] = []
         self.interactions: dict[str, Reply] = {}
+        self.faults: list[Fault] = []
+
+    def inject(self, kind: str, *, route: str | None = None, times: int = 1, retry_after: float = 1.0,
+               after: bool = False, errors: dict[str, Any] | None = None) -> Fault:
+        """Answer the next `times` matching requests with a fault instead of handling them (or, with
+        `after`, handle them and then fail: the work is done but the bot never hears of it)."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r} (one of {', '.join(FAULT_KINDS)})")
+        fault = Fault(kind, route, times, retry_after, after, errors)
+        self.faults.append(fault)
+        return fault
 
     @property
     def bot(self):
@@ -237,7 +304,15 @@ class FakeDiscord:
             raise HarnessGap(f"the offline harness does not implement {req.method} {req.path} yet "
                              f"(add it in bot/offline/http.py)")
         args = path_params(req.path, req.url)
-        return await handler(self, req, *args.values())
+        fault = next((f for f in self.faults if f.matches(req)), None)
+        if fault is not None:
+            fault.hits += 1
+            if not fault.after:
+                raise fault.exception()
+        result = await handler(self, req, *args.values())
+        if fault is not None:
+            raise fault.exception()
+        return result
 
     def check_spec(self, req: Request) -> None:
         problems = self.spec.problems(req.method, req.path, req.json)
@@ -354,6 +429,8 @@ class FakeDiscord:
         if channel.is_dm or msg.ephemeral:
             return  # the bot has no DM-message intent; ephemeral messages have no gateway event
         payload = msg.payload() | {"guild_id": str(self.world.guild_id)}
+        if event == "MESSAGE_CREATE" and msg.nonce is not None:
+            payload["nonce"] = msg.nonce
         member = self.world.members.get(msg.author_id)
         if member is not None and not msg.webhook_id:
             payload["member"] = member.payload(with_user=False)
@@ -364,10 +441,20 @@ class FakeDiscord:
         channel = self.channel_or_404(channel_id)
         body = req.json or {}
         p = self.check_can_post(channel, body, req.files)
+        nonce = body.get("nonce")
+        if nonce is not None and body.get("enforce_nonce"):
+            # Discord: the same author's message with this nonce in the past few minutes is returned
+            # and no new message is created
+            earlier = self.world.message_with_nonce(self.world.bot_user_id, str(nonce), NONCE_WINDOW)
+            if earlier is not None:
+                return earlier.payload() | {"nonce": earlier.nonce}
         msg = self.new_message(channel, self.world.bot_user_id, body, req.files,
                                may_mention_everyone=bool(p and p.mention_everyone))
+        if nonce is not None:
+            msg.nonce = str(nonce)
+            self.world.nonces[(self.world.bot_user_id, str(nonce))] = msg.id
         self.message_event(msg)
-        return msg.payload()
+        return msg.payload() | ({"nonce": msg.nonce} if msg.nonce is not None else {})
 
     @route("PATCH", "/channels/{channel_id}/messages/{message_id}")
     async def patch_message(self, req: Request, channel_id: str, message_id: str) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator
 
 import discord
@@ -205,6 +205,7 @@ class FakeMessage:
     mention_roles: list[int] = field(default_factory=list)
     mention_everyone: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier versions, for edits
+    nonce: str | None = None  # as sent; Discord echoes it in the create response and event only
 
     # --- reading it in tests --------------------------------------------------------------------
     @property
@@ -348,6 +349,7 @@ class World:
         self.webhooks: dict[int, dict[str, Any]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" | guild id -> last synced body
         self.cdn: dict[str, bytes] = {}  # attachment url -> bytes
+        self.nonces: dict[tuple[int, str], int] = {}  # (author id, nonce) -> message id (enforce_nonce)
         self.version = 0  # bumped on every change (permission cache)
         self.guild_id = guild_id or self.new_id()
         self.guild_name = guild_name
@@ -420,6 +422,13 @@ class World:
     def messages_in(self, channel_id: int) -> list[FakeMessage]:
         return sorted((m for m in self.messages.values() if m.channel_id == channel_id and not m.deleted),
                       key=lambda m: m.id)
+
+    def message_with_nonce(self, author_id: int, nonce: str, window: timedelta) -> FakeMessage | None:
+        """The message `author_id` created with `nonce` within the last `window` (enforce_nonce)."""
+        msg = self.messages.get(self.nonces.get((author_id, nonce), 0))
+        if msg is None or msg.created_at is None or self.now() - msg.created_at > window:
+            return None
+        return msg
 
     def dm_channel(self, user_id: int, *, create: bool = True) -> FakeChannel | None:
         for c in self.channels.values():

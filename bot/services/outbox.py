@@ -1,8 +1,20 @@
 """The one outbox: everything sent outside an interaction reply (scheduled posts, DMs, mod-log lines).
 
-Rows are queued in the database under a dedupe key, so a restart or a second job never sends the same
+Rows are queued in the database under a dedupe key, so a restart or a second job never queues the same
 thing twice; a worker drains them through a `Sender` (discord.py in production, the offline harness in
-tests), paced per target and retried on transient failures.
+tests), paced per target and retried on temporary failures.
+
+Exactly once across a crash: a row is claimed ('sending') only just before it goes out and marked sent
+as soon as it has, so a crash leaves only the rows in flight. Each send carries a nonce derived from its
+row (Discord's `enforce_nonce`: a resend within a few minutes returns the first message instead of
+posting again). A row that was tried before is resent under the same nonce while that is trusted
+(`NONCE_TRUST` after its first attempt); persona (webhook) posts, which cannot carry a nonce, and older
+attempts are first looked for in the target channel or DM (`Sender.find`). Only when the bot cannot
+look is the row marked 'unknown' and reported.
+
+Failures: 4xx other than 429 are permanent (no retry; the cause is kept for the mod-log notice);
+429 waits `retry_after` (the whole outbox for a global limit); 5xx, timeouts and network errors are
+retried with backoff.
 
 Pacing follows Discord's limits: at most `channel_burst` messages per `channel_window` seconds to one
 target (~5 per 5 s per channel) and `global_per_second` requests overall (~50/s per bot token).
@@ -13,6 +25,8 @@ where there is no real Discord to protect.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import inspect
 import logging
 from collections import defaultdict, deque
 from dataclasses import dataclass, replace
@@ -22,31 +36,68 @@ from typing import Awaitable, Callable, Protocol
 from bot.clock import Clock, FakeClock
 from bot.db import Database
 from bot.db import outbox as repo
+from bot.db.connection import from_db_time
 
 from .messages import OutMessage, Sent, Target
 
 log = logging.getLogger(__name__)
 
+# How long after a first attempt a resend is trusted to Discord's nonce check. Discord documents "the
+# past few minutes"; after this the bot looks in the channel for the message instead.
+NONCE_TRUST = timedelta(minutes=2)
+NONCE_LENGTH = 24  # Discord allows 25 characters
+
+# why a message could not be delivered (Undeliverable.cause); each has a core.outbox_cause_* text
+CAUSES = ("too_large", "invalid_form", "missing_permission", "unknown_channel", "unknown_user", "dms_closed",
+          "refused", "gave_up")
+
 
 class Undeliverable(Exception):
-    """Permanent: closed DMs, a channel the bot cannot write to, a deleted channel."""
+    """Permanent (Discord answered 4xx other than 429): closed DMs, a missing permission, a deleted
+    channel, a message Discord refuses (too large, invalid). Never retried."""
+
+    def __init__(self, message: str, *, cause: str = "refused", field: str | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause if cause in CAUSES else "refused"
+        self.field = field
 
 
 class RateLimited(Exception):
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"rate limited for {retry_after:.2f}s")
+    """429: wait `retry_after` seconds; `scope` "global" holds every send, "route" only this target."""
+
+    def __init__(self, retry_after: float, *, scope: str = "route") -> None:
+        super().__init__(f"rate limited ({scope}) for {retry_after:.2f}s")
         self.retry_after = retry_after
+        self.scope = scope
 
 
 class Sender(Protocol):
-    async def send(self, guild_id: int, target: Target, message: OutMessage) -> Sent: ...
+    async def send(self, guild_id: int, target: Target, message: OutMessage, *, nonce: str | None = None) -> Sent:
+        """Post `message`. A sender that takes `nonce` passes it to Discord with enforce_nonce."""
 
     async def edit(self, guild_id: int, target: Target, message_id: int, message: OutMessage) -> Sent:
         """Replace a message the bot sent earlier (optional: without it replacements fail)."""
 
+    async def find(self, guild_id: int, target: Target, message: OutMessage, *, since: datetime,
+                   exclude: set[int]) -> Sent | None:
+        """The bot's (or its persona's) message equal to `message` posted in `target` since `since`,
+        not one of `exclude`; None if there is none. Optional: without it an interrupted send whose
+        nonce is no longer trusted is reported as unknown."""
+
 
 FailureHook = Callable[[dict, str], Awaitable[None]]
 SentHook = Callable[[dict, Sent], Awaitable[None]]
+UnknownHook = Callable[[dict], Awaitable[None]]
+
+
+def nonce_for(row: dict) -> str:
+    """The nonce of an outbox row: the same on every attempt, different for every row of every database."""
+    seed = f"{row['id']}|{row['dedupe_key']}|{row.get('created_at')}"
+    return hashlib.blake2b(seed.encode(), digest_size=NONCE_LENGTH // 2).hexdigest()
+
+
+class _CannotTell(Exception):
+    """An interrupted send whose fate cannot be checked."""
 
 
 @dataclass
@@ -91,24 +142,47 @@ class Outbox:
         self.db = db
         self.clock = clock
         self.settings = settings or OutboxSettings()
-        self.sender: Sender | None = None
+        self._sender: Sender | None = None
+        self._sender_takes_nonce = False
         self._wake = asyncio.Event()
         self._failure_hooks: list[FailureHook] = []
         self._sent_hooks: list[SentHook] = []
+        self._unknown_hooks: list[UnknownHook] = []
         self._last_send: dict[str, float] = defaultdict(float)
         self._worker: asyncio.Task | None = None
         self._target_windows: dict[str, SlidingWindow] = {}
-        self._sent_in_batch: dict[str, tuple[dict, Sent]] = {}  # dedupe key -> (row, result), not yet marked
         self._global_windows: dict[str, SlidingWindow] = {}
+        self._held_until: datetime | None = None  # a global rate limit: nothing is sent before then
+        self._journal_ops: list[tuple[tuple, asyncio.Future]] = []
+        self._journal_task: asyncio.Task | None = None
+        self._unrecorded: list[asyncio.Future] = []  # sent marks queued in this drain
         pace = self.settings.pace
         self.pacing = (not isinstance(clock, FakeClock)) if pace is None else pace
 
+    @property
+    def sender(self) -> Sender | None:
+        return self._sender
+
+    @sender.setter
+    def sender(self, sender: Sender | None) -> None:
+        self._sender = sender
+        try:
+            params = inspect.signature(sender.send).parameters if sender is not None else {}
+        except (TypeError, ValueError):
+            params = {}
+        self._sender_takes_nonce = "nonce" in params
+
     def on_failure(self, hook: FailureHook) -> None:
-        """Called with (row, error) when a message is given up on (e.g. closed DMs)."""
+        """Called with (row, error) when a message is given up on (e.g. closed DMs). The row carries
+        `failure` (one of CAUSES) and `field` (the refused field, for invalid form bodies)."""
         self._failure_hooks.append(hook)
 
     def on_sent(self, hook: SentHook) -> None:
         self._sent_hooks.append(hook)
+
+    def on_unknown(self, hook: UnknownHook) -> None:
+        """Called with the row when an interrupted send could not be checked (marked 'unknown')."""
+        self._unknown_hooks.append(hook)
 
     async def post(self, guild_id: int, target: Target, message: OutMessage, *, dedupe_key: str,
                    not_before: datetime | None = None) -> int | None:
@@ -137,14 +211,21 @@ class Outbox:
         self._wake.set()
 
     async def recover(self) -> list[dict]:
-        """At start-up: handle rows a crash left half-sent. Returns channel posts of unknown fate."""
-        return await repo.recover_interrupted(self.db)
+        """At start-up: rows a crash left 'sending' go back to the queue; before any of them is sent
+        again the outbox makes sure it did not go out (see `_deliver`). Returns them."""
+        rows = await repo.recover_interrupted(self.db)
+        if rows:
+            log.info("outbox: %d message(s) were in flight at the last stop; checking them before resending",
+                     len(rows))
+        return rows
 
     async def drain(self) -> int:
         """Send everything due now; returns how many were handled. Tests and the harness call this."""
         total = 0
-        while True:
-            rows = await repo.claim_due(self.db, self.clock.now(), self.settings.batch)
+        while self.sender is not None:
+            if self._held_until is not None and self.clock.now() < self._held_until:
+                return total  # a global rate limit
+            rows = await repo.due(self.db, self.clock.now(), self.settings.batch)
             if not rows:
                 return total
             total += len(rows)
@@ -152,8 +233,6 @@ class Outbox:
             by_target: dict[str, list[dict]] = defaultdict(list)
             for row in rows:  # one target's messages leave in queue order
                 by_target[_target_key(row)].append(row)
-
-            sent: list[tuple[dict, Sent]] = []
 
             async def one_target(target_rows: list[dict]) -> None:
                 for i, row in enumerate(target_rows):
@@ -163,22 +242,55 @@ class Outbox:
                                          self.clock.now() + timedelta(seconds=later))
                         asyncio.get_running_loop().call_later(later, self._wake.set)
                         return
+                    if self._held_until is not None and self.clock.now() < self._held_until:
+                        return
                     await self._pace(row)
                     async with sem:
-                        result = await self._send_one(row)
-                    if result is not None:
-                        sent.append((row, result))
-                        self._sent_in_batch[row["dedupe_key"]] = (row, result)
+                        claimed = await self._commit(("claim", row["id"]))
+                        if claimed is None:
+                            continue
+                        outcome = await self._send_one(claimed, wait=False)
+                    if isinstance(outcome, RateLimited):  # the rest of this target waits too
+                        await repo.defer(self.db, [r["id"] for r in target_rows[i + 1:]],
+                                         self.clock.now() + timedelta(seconds=outcome.retry_after))
+                        return
 
+            await asyncio.gather(*(one_target(rs) for rs in by_target.values()))
+            marks, self._unrecorded = self._unrecorded, []
+            await asyncio.gather(*marks)
+        return total
+
+    def _queue(self, op: tuple) -> asyncio.Future:
+        """A claim or a sent mark for the journal, committed in queue order. The ones the parallel
+        senders ask for at the same moment share one transaction (a group commit), and a target's
+        sent mark goes with its next claim: 1,000 posts do not take 2,000 transactions
+        (bench/bench_schedules.py measures it)."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._journal_ops.append((op, future))
+        task = self._journal_task
+        if task is None or task.done() or task.get_loop() is not loop:
+            self._journal_task = asyncio.create_task(self._flush_journal())
+        return future
+
+    async def _commit(self, op: tuple):
+        """`_queue` and wait until it is committed."""
+        return await self._queue(op)
+
+    async def _flush_journal(self) -> None:
+        await asyncio.sleep(0)  # the other senders queue theirs
+        while self._journal_ops:
+            batch, self._journal_ops = self._journal_ops, []
             try:
-                await asyncio.gather(*(one_target(rs) for rs in by_target.values()))
-            finally:
-                # one write for the whole batch (a crash before it leaves rows 'sending': see recover)
-                await repo.mark_sent_many(self.db, [(r["id"], m.message_id) for r, m in sent], self.clock.now())
-                self._sent_in_batch.clear()
-            for row, result in sent:
-                for hook in self._sent_hooks:
-                    await _safely(hook(row, result))
+                results = await repo.journal(self.db, [op for op, _ in batch], self.clock.now())
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results):
+                if not future.done():
+                    future.set_result(result)
 
     def channel_delay(self, row: dict, now: float, *, book: bool = True) -> float:
         """Seconds before `row`'s target may take another message (monotonic time `now`)."""
@@ -228,38 +340,95 @@ class Outbox:
         if wait > 0:
             await asyncio.sleep(wait)
 
-    async def _send_one(self, row: dict) -> Sent | None:
-        """Send one claimed row; the Sent result when it went out (the caller marks it sent)."""
+    async def _send_one(self, row: dict, *, wait: bool = True) -> Sent | RateLimited | None:
+        """Send one claimed row and record the outcome: sent (the Sent result is returned), failed,
+        unknown, or back in the queue for later (a RateLimited is returned for a rate limit).
+        Without `wait` the sent mark is queued (committed with the next claim; `drain` waits for it
+        before returning) instead of waited for."""
         if self.sender is None:
-            await repo.retry_later(self.db, row["id"], "no sender attached yet", self.clock.now())
+            await repo.retry_later(self.db, row["id"], "no sender attached yet", self.clock.now(), count_attempt=False)
             return None
-        target = Target(row["target_kind"], row["target"])
         message = OutMessage.from_json(row["payload"])
         try:
-            if message.replaces:
-                sent = await self._replace(row, message)
-                if sent is None:
-                    return None
-            else:
-                sent = await self.sender.send(row["guild_id"], target, message)
+            sent = await (self._replace(row, message) if message.replaces else self._deliver(row, message))
         except Undeliverable as exc:
-            await repo.mark_failed(self.db, row["id"], str(exc))
-            await self._failed(row, message, str(exc))
-            return
+            await repo.mark_failed(self.db, row["id"], str(exc), exc.cause)
+            await self._failed(row | {"failure": exc.cause, "field": exc.field}, message, str(exc))
+            return None
         except RateLimited as exc:
-            await repo.retry_later(self.db, row["id"], str(exc),
-                                   self.clock.now() + timedelta(seconds=exc.retry_after))
-            return
-        except Exception as exc:  # transient: network, 5xx
-            log.warning("outbox %s failed (attempt %s): %s", row["id"], row["attempts"] + 1, exc)
-            if row["attempts"] + 1 >= self.settings.max_attempts:
-                await repo.mark_failed(self.db, row["id"], f"gave up: {exc}")
-                await self._failed(row, message, str(exc))
+            later = self.clock.now() + timedelta(seconds=exc.retry_after)
+            await repo.retry_later(self.db, row["id"], str(exc), later, count_attempt=False)
+            if exc.scope == "global":
+                self._held_until = max(self._held_until or later, later)
+            self._wake_after(exc.retry_after)
+            return exc
+        except _CannotTell as exc:
+            log.warning("outbox %s (%s): %s", row["id"], row["dedupe_key"], exc)
+            await repo.mark_unknown(self.db, row["id"], f"interrupted while sending; {exc}")
+            for hook in self._unknown_hooks:
+                await _safely(hook(row))
+            return None
+        except Exception as exc:  # temporary: network, timeouts, 5xx
+            attempts = row["attempts"]  # this one included
+            log.warning("outbox %s failed (attempt %s): %r", row["id"], attempts, exc)
+            if attempts >= self.settings.max_attempts:
+                error = f"gave up after {attempts} attempts: {exc}"
+                await repo.mark_failed(self.db, row["id"], error, "gave_up")
+                await self._failed(row | {"failure": "gave_up", "field": None}, message, error)
             else:
-                delay = self.settings.backoff_seconds * 2 ** row["attempts"]
-                await repo.retry_later(self.db, row["id"], str(exc), self.clock.now() + timedelta(seconds=delay))
-            return
+                delay = self.settings.backoff_seconds * 2 ** (attempts - 1)
+                await repo.retry_later(self.db, row["id"], str(exc) or repr(exc),
+                                       self.clock.now() + timedelta(seconds=delay))
+                self._wake_after(delay)
+            return None
+        if sent is None:  # a replacement that waits, or has nothing to edit (already recorded)
+            return None
+        marked = self._queue(("sent", row["id"], sent.message_id))
+        if wait:
+            await marked
+        else:
+            self._unrecorded.append(marked)
+        for hook in self._sent_hooks:
+            await _safely(hook(row, sent))
         return sent
+
+    async def _deliver(self, row: dict, message: OutMessage) -> Sent:
+        """Post a new message exactly once. A row tried before may already have gone out: within
+        NONCE_TRUST of its first attempt the same nonce makes Discord return that message; otherwise
+        (and for persona posts, which cannot carry a nonce) look for it in the target first."""
+        target = Target(row["target_kind"], row["target"])
+        if row["attempts"] > 1:
+            first = from_db_time(row.get("claimed_at")) or from_db_time(row.get("created_at")) or self.clock.now()
+            trusted = (self._sender_takes_nonce and not message.as_persona
+                       and self.clock.now() - first < NONCE_TRUST)
+            if not trusted:
+                found = await self._look_for(row, target, message, first)
+                if found is not None:
+                    log.info("outbox %s (%s) had gone out before the interruption: recorded, not resent",
+                             row["id"], row["dedupe_key"])
+                    return found
+        if self._sender_takes_nonce:
+            return await self.sender.send(row["guild_id"], target, message, nonce=nonce_for(row))
+        return await self.sender.send(row["guild_id"], target, message)
+
+    async def _look_for(self, row: dict, target: Target, message: OutMessage, since: datetime) -> Sent | None:
+        find = getattr(self.sender, "find", None)
+        if find is None:
+            raise _CannotTell("the sender cannot look for sent messages")
+        exclude = await repo.sent_message_ids(self.db, row["guild_id"], row["target_kind"], row["target"],
+                                              since - timedelta(minutes=1))
+        try:
+            return await find(row["guild_id"], target, message, since=since, exclude=exclude)
+        except Undeliverable as exc:
+            if exc.cause == "missing_permission":  # cannot read the channel: cannot tell
+                raise _CannotTell(f"cannot read {target.kind} {target.value} to check: {exc}") from exc
+            raise
+
+    def _wake_after(self, seconds: float) -> None:
+        try:
+            asyncio.get_running_loop().call_later(max(0.0, seconds), self._wake.set)
+        except RuntimeError:
+            pass
 
     async def _failed(self, row: dict, message: OutMessage, error: str) -> None:
         """Tell the failure hooks (mod-log notes, the drops' closed-DM list). Not for a replacement:
@@ -273,17 +442,17 @@ class Outbox:
     async def _replace(self, row: dict, message: OutMessage) -> Sent | None:
         """Edit the message queued under `message.replaces` (posted the same way it was: as the
         persona or as the bot). It waits while that one is still queued, and is dropped (marked
-        failed, logged) if that one never went out: there is nothing to edit."""
-        just_sent = self._sent_in_batch.get(message.replaces)  # earlier in this batch (same target: in order)
-        original = (dict(just_sent[0], status="sent", message_id=just_sent[1].message_id) if just_sent
-                    else await repo.by_key(self.db, message.replaces))
+        failed, logged) if that one never went out: there is nothing to edit. Editing is idempotent,
+        so an interrupted edit is simply made again."""
+        original = await repo.by_key(self.db, message.replaces)
         if original is not None and original["status"] in ("pending", "sending"):
             # due together with it (queue order then puts the original first), or a bit later if it is
             # due already (being sent, or held up by pacing)
             now = self.clock.now()
             later = original["not_before"] if original["not_before"] > now else (
                 now + timedelta(seconds=self.settings.backoff_seconds))
-            await repo.retry_later(self.db, row["id"], "waiting for the message it replaces", later)
+            await repo.retry_later(self.db, row["id"], "waiting for the message it replaces", later,
+                                   count_attempt=False)
             return None
         edit = getattr(self.sender, "edit", None)
         if original is None or original["status"] != "sent" or not original["message_id"] or edit is None:
@@ -323,6 +492,27 @@ class Outbox:
             if not self._worker.cancelled():
                 self._worker.exception()  # retrieved (the worker logs its own errors)
             self._worker = None
+        journal = self._journal_task
+        if journal is not None and not journal.done() and journal.get_loop() is asyncio.get_running_loop():
+            await asyncio.wait({journal}, timeout=5)  # what was sent is recorded before the database closes
+
+
+def failure_notice(t: Callable[..., str], row: dict, error: str) -> str:
+    """The mod-log line for a message given up on: what sent it (from its dedupe key: `schedule:<id>:...`
+    names the schedule, any other key its feature), where to, and the real cause (row["failure"], one
+    of CAUSES, with the refused field for a form error)."""
+    key = str(row.get("dedupe_key", ""))
+    parts = key.split(":")
+    if parts[0] == "schedule" and len(parts) > 2:
+        source = t("core.outbox_source_schedule", id=parts[1])
+    else:
+        source = t("core.outbox_source_feature", feature=parts[0] or "?", key=key)
+    kind, value = row.get("target_kind"), row.get("target")
+    where = f"#{value}" if kind == "channel" else f"<@{value}>" if kind == "dm" else f"<#{value}>"
+    cause = row.get("failure") if row.get("failure") in CAUSES else "refused"
+    field = f" ({row['field']})" if row.get("field") else ""
+    reason = t(f"core.outbox_cause_{cause}", field=field, error=error[:300])
+    return t("core.outbox_failed", source=source, where=where, reason=reason)
 
 
 def _target_key(row: dict) -> str:

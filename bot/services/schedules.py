@@ -50,6 +50,7 @@ from bot.db.schedules import PoolState
 from bot.errors import UserError
 
 from .messages import OutMessage, Target
+from .outbox import failure_notice
 
 log = logging.getLogger(__name__)
 
@@ -608,9 +609,7 @@ class ScheduleService:
         if (row.get("target_kind") == "channel" and row.get("target") == mod_log) or key.startswith("outbox-failed:"):
             log.error("cannot post to the mod-log (%s): %s", key, error)
             return
-        channel = f"#{row['target']}" if row.get("target_kind") == "channel" else f"<#{row.get('target')}>"
-        await self.app.audit.note(int(row["guild_id"]),
-                                  self.app.t("schedules.undeliverable", channel=channel, error=error[:300]),
+        await self.app.audit.note(int(row["guild_id"]), failure_notice(self.app.t, row, error),
                                   dedupe_key=f"outbox-failed:{row['id']}")
 
 
