@@ -423,12 +423,13 @@ class Harness:
         assert watch is not None
         loop = asyncio.get_running_loop()
         start = loop.time()
+        mine = watch.own_steps_per_wait()
         while True:
             quiet = 0
             while quiet < QUIET_ROUNDS:
-                before = watch.steps_by_others()
+                before = watch.steps
                 await asyncio.sleep(0)
-                if watch.steps_by_others() != before or self._pending_events:
+                if watch.steps - before > mine or self._pending_events:
                     quiet = 0
                     if loop.time() - start > 60:
                         raise HarnessError("the bot has been busy for 60 s without finishing: is a task spinning?")
@@ -440,9 +441,9 @@ class Harness:
                     quiet = 0
                 else:
                     quiet += 1
-            before = watch.steps_by_others()
-            await self._database_barrier()
-            if watch.steps_by_others() == before and not self._pending_events and not watch.threads_busy:
+            before = watch.steps
+            await watch.uncounted(self._database_barrier())
+            if watch.steps - before <= mine and not self._pending_events and not watch.threads_busy:
                 return
 
     async def _database_barrier(self) -> None:
