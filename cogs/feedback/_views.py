@@ -47,8 +47,7 @@ class FeedbackModal(KizunaModal):
                      discord.SelectOption(label=app.t("feedback.anonymous_yes"), value="yes")],
         )
         self.add_item(discord.ui.Label(text=app.t("feedback.modal_category"), component=self.category))
-        self.add_item(discord.ui.Label(text=app.t("feedback.modal_title_label", max=settings.title_max_length)[:45],
-                                       component=self.title_input))
+        self.add_item(discord.ui.Label(text=app.t("feedback.modal_title_label"), component=self.title_input))
         self.add_item(discord.ui.Label(text=app.t("feedback.modal_text", max=settings.max_length)[:45],
                                        component=self.text))
         self.add_item(discord.ui.Label(text=app.t("feedback.modal_anonymous"), component=self.anonymous,
