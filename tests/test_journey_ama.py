@@ -124,3 +124,18 @@ def test_normalised_text_ignores_case_spacing_punctuation_and_width():
     assert same_text_key("ＡＢＣ　です！") == same_text_key("abc です")
     assert same_text_key("tea") != same_text_key("teas")
     assert re.fullmatch(r"[\w ]*", same_text_key("a -- b ... c!"))
+
+
+async def test_a_session_closed_before_the_grey_out_existed_is_greyed_out_at_the_next_start(harness):
+    g = await harness()
+    await g.slash("/ama open", user="mod", guest="carol", topic=TOPIC)
+    await g.slash("/ama close", user="mod")
+    # as an older version left it: the closed version of the announcement never queued, the post live
+    await g.app.db.execute("DELETE FROM outbox WHERE dedupe_key = 'ama:open:1:closed'")
+    post = opening(g)
+    post.components[0]["components"][0]["disabled"] = False
+    edits = len(post.history)
+    await g.restart()
+    assert greyed_out(opening(g)) and "closed" in opening(g).content.lower() and len(post.history) > edits
+    await g.restart()  # once
+    assert len(post.history) == edits + 1

@@ -147,6 +147,7 @@ class AmaService:
             if row["ends_at"] is not None:
                 self._arm(row["id"], row["ends_at"])
         await self._repair_question_posts()
+        await self._repair_closed_posts()
 
     def _arm(self, session_id: int, when: datetime) -> None:
         async def fire(_fire_time: datetime) -> None:
@@ -404,6 +405,14 @@ class AmaService:
                 await self._queue_question_post(tx, sessions[row["session_id"]], Question(**row))
         log.warning("queued the missing post of %d AMA question(s)", len(rows))
         self.app.outbox.wake()
+
+    async def _repair_closed_posts(self) -> None:
+        """Grey out the announcement of every closed session whose closed version was never queued (an
+        older version, or a stop between the close and its posts): its Ask button stays live otherwise."""
+        for row in await repo.closed_without_post(self.db, "ama:open:", ":closed"):
+            session = Session(**row)
+            await self.app.outbox.post(session.guild_id, Target.channel(session.channel_key),
+                                       self.opening_post(session), dedupe_key=f"{self._opening_key(session)}:closed")
 
     async def upvote(self, guild_id: int, user_id: int, question_id: int) -> int:
         question, session = await self._question(guild_id, question_id)
