@@ -59,3 +59,17 @@ async def test_a_decided_card_keeps_no_live_buttons(harness, tmp_path):
     await g.submit_modal({"reason": "Tell us more"}, user="mod")
     assert not any(not b.get("disabled") for b in card.button_components)
     assert "Denied" in footer(card)
+
+
+async def test_a_card_an_older_version_left_live_is_greyed_out_at_the_next_start(harness, tmp_path):
+    g = await harness(config=approval(tmp_path, application_expiry_days=2))
+    card = await apply(g)
+    await g.advance(days=2, hours=1)
+    # as an older version left it: expired, but the greyed-out card never queued
+    await g.app.db.execute("DELETE FROM outbox WHERE dedupe_key = 'membership:queue:1:closed'")
+    card.components[0]["components"][0]["disabled"] = False
+    edits = len(card.history)
+    await g.restart()
+    assert greyed_out(card) and len(card.history) == edits + 1
+    await g.restart()
+    assert len(card.history) == edits + 1  # once

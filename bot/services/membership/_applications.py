@@ -22,6 +22,7 @@ APPROVE_ID = "kizuna:app:approve:{id}"
 DENY_ID = "kizuna:app:deny:{id}"
 TIMER_PREFIX = "membership:app-expire:"
 CARD_PREFIX = "membership:queue:"  # outbox dedupe key of an application's card in the mod queue
+CLOSED_SUFFIX = ":closed"  # ...and of its greyed-out version (<CARD_PREFIX><id><CLOSED_SUFFIX>)
 
 
 class Applications:
@@ -37,6 +38,8 @@ class Applications:
         for row in await repo.all_pending(self.app.db):
             self._arm(row["id"], row["expires_at"])
         await self._repair_cards()
+        for row in await repo.closed_with_live_card(self.app.db, CARD_PREFIX, CLOSED_SUFFIX):
+            await self._close_card(Application.from_row(row))
 
     async def _repair_cards(self) -> None:
         """Queue the card of every pending application an older version stored without one (it died
@@ -117,7 +120,7 @@ class Applications:
         """Grey out the card of an application nobody decided (once: its dedupe key)."""
         await self.app.outbox.post(application.guild_id, Target.channel(self.app.config.community.moderation.mod_queue),
                                    self.queue_message(application),
-                                   dedupe_key=f"{CARD_PREFIX}{application.id}:closed")
+                                   dedupe_key=f"{CARD_PREFIX}{application.id}{CLOSED_SUFFIX}")
 
     def queue_embed(self, application: Application) -> dict:
         """The application as moderators see it; after a decision the outcome is added at the bottom."""
