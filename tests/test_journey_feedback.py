@@ -89,3 +89,38 @@ async def test_a_drop_export_is_audited_with_names_and_zoned_times(harness, tmp_
     assert row[f"claimed_at ({zone})"].endswith("+09:00")
     audit = await g.app.audit.recent(g.app.guild_id)
     assert audit[0]["action"] == "drop.export" and audit[0]["target"] == "mini" and "1 row" in audit[0]["detail"]
+
+
+def test_the_command_line_export_names_authors_the_bot_remembered_and_never_an_anonymous_one(tmp_path):
+    """`python -m bot export feedback` has no server to ask: it names members by the display names the
+    bot last saw (stats' member_names), and an anonymous item still names nobody."""
+    import asyncio
+    from datetime import datetime, timezone
+
+    from bot.__main__ import main
+    from bot.app import App
+    from bot.clock import FakeClock
+    from bot.config import load_config
+    from bot.db import stats as stats_repo
+
+    db = tmp_path / "k.db"
+    t0 = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)
+
+    async def seed():
+        app = await App.open(load_config("config"), db_path=db, clock=FakeClock(t0), real_scheduler=False)
+        try:
+            await app.feedback.submit(1, 11, category="product", title="named", text="named idea")
+            await app.feedback.submit(1, 12, category="bug", title="secret", text="secret idea", anonymous=True)
+            await stats_repo.remember_names(app.db, 1, {11: "Aiko", 12: "Ben"}, t0)
+        finally:
+            await app.close()
+
+    asyncio.run(seed())
+    out = tmp_path / "fb.csv"
+    assert main(["export", "feedback", "--db", str(db), "--out", str(out)]) == 0
+    data = out.read_bytes()
+    named, secret = read_csv(data)
+    assert (named["author_id"], named["author_name"]) == ("11", "Aiko")
+    assert (secret["author_id"], secret["author_name"]) == ("", "")
+    assert b"Ben" not in data and b",12," not in data
+    assert named["created_at (Asia/Tokyo)"] == "2026-12-01T09:00:00+09:00"

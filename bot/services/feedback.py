@@ -319,13 +319,16 @@ class FeedbackService:
         are in the community's time zone with their offset, authors named where the bot knows them."""
         rows = await repo.items_since(self.app.db, guild_id, since)
         tz = self.app.config.timezone
-        named = [r["author_id"] for r in rows if not r["anonymous"]]
-        names = await self.app.stats.names(guild_id, named) if named and guild_id is not None else {}
+        names: dict[tuple[int, int], str] = {}  # (guild, member) -> name; the command line may export every guild
+        for guild in {r["guild_id"] for r in rows}:
+            named = [r["author_id"] for r in rows if r["guild_id"] == guild and not r["anonymous"]]
+            if named:
+                names.update({(guild, u): n for u, n in (await self.app.stats.names(guild, named)).items()})
         return [{
             "id": r["id"], "created_at": r["created_at"].astimezone(tz).isoformat(timespec="seconds"),
             "category": r["category"], "status": r["status"], "title": r["title"], "text": r["text"],
             "author_id": "" if r["anonymous"] else r["author_id"],
-            "author_name": "" if r["anonymous"] else names.get(r["author_id"], ""),
+            "author_name": "" if r["anonymous"] else names.get((r["guild_id"], r["author_id"]), ""),
             "anonymous": "yes" if r["anonymous"] else "no", "upvotes": r["upvotes"],
             "flagged": "yes" if r["flagged"] else "no",
         } for r in rows]
