@@ -138,7 +138,7 @@ class DropsCog(commands.GroupCog, group_name="drop", group_description="Collab d
     @app_commands.autocomplete(drop=drop_autocomplete)
     @is_moderator()
     async def export(self, interaction: discord.Interaction, drop: app_commands.Range[str, 1, 100]) -> None:
-        name, data = await self.app.drops.export_csv(interaction.guild_id, drop)
+        name, data = await self.app.drops.export_csv(interaction.guild_id, drop, by=interaction.user.id)
         await respond(interaction, self.app.t("drops.export", item=self.app.drops.spec(drop).item),
                       file=discord.File(io.BytesIO(data), filename=name))
 

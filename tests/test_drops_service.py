@@ -42,6 +42,9 @@ class FakeGuild:
     async def members_with_role(self, guild_id, role_key):
         return [u for u, r in self.roles.items() if role_key in r]
 
+    async def display_names(self, guild_id, user_ids):
+        return {u: f"member {u}" for u in user_ids if u in self.roles}
+
 
 class RecordingSender:
     def __init__(self, closed: set[int] = frozenset()) -> None:
@@ -321,6 +324,7 @@ async def test_export_lists_claims_and_winners(world):
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
     assert name.startswith("quick")
     assert [(r["user_id"], r["status"]) for r in rows] == [(str(MEMBER), "claimed"), (str(LEAF), "released")]
+    assert [r["name"] for r in rows] == [f"member {MEMBER}", f"member {LEAF}"]
 
 
 async def test_a_drop_opens_once_per_occurrence_and_once_at_a_time(world):

@@ -178,6 +178,15 @@ async def add_suggestion(tx: Tx, *, guild_id: int, user_id: int, text: str, at: 
     return row[0]
 
 
+async def suggestion_texts(tx: Tx, guild_id: int, *, since: datetime) -> list[str]:
+    """Texts of the suggestions pending or approved, and of any made since `since` (inside the caller's
+    transaction, which adds the next one)."""
+    rows = await tx.fetchall(
+        "SELECT text FROM prompt_suggestions WHERE guild_id = ?"
+        " AND (status IN ('pending', 'approved') OR created_at >= ?)", (guild_id, to_db_time(since)))
+    return [r[0] for r in rows]
+
+
 async def suggestions_without_card(db: Database, card_prefix: str) -> list[dict]:
     """Pending suggestions whose mod-queue card was never queued (no outbox row `<card_prefix><id>`)."""
     rows = await db.fetchall(

@@ -493,14 +493,9 @@ class DryRun:
                     "the AMA question modal": lambda: AskModal(app, NUMBER),
                     "the membership application modal": lambda: ApplicationModal(app),
                     "the invite code modal": lambda: CodeModal(app),
-                    "the application deny modal": lambda: DenyModal(app, NUMBER)}
-        if getattr(app, "ama", None) is not None:
-            builders["the AMA answer modal"] = lambda: self._ama_answer(app)
+                    "the application deny modal": lambda: DenyModal(app, NUMBER),
+                    "the AMA answer modal": lambda: self._ama_answer(app)}
         for what, build in builders.items():
-            if "feedback" in what and getattr(app, "feedback", None) is None:
-                continue
-            if "membership" in what and getattr(app, "membership", None) is None:
-                continue
             route, body = modal_body(build())
             self.validate(route, body, self.config_line("community", ("feedback",) if "feedback" in what else ()),
                           "modals", what)

@@ -20,7 +20,7 @@ from bot.config.content import VISITOR_RANK, to_utc
 from bot.config.drops import DropSpec, read_codes
 from bot.db import drops as repo
 from bot.db import outbox as outbox_repo
-from bot.db.connection import to_db_time
+from bot.db.connection import from_db_time, to_db_time
 from bot.db.drops import ReleaseOutcome
 from bot.errors import UserError
 
@@ -408,13 +408,25 @@ class DropsService:
             dm_failed=[int(f["target"]) for f in failed], draws=draws,
             windows=self.windows(spec, row["opens_at"]), verified=[replays(d) for d in draws])
 
-    async def export_csv(self, guild_id: int, key: str) -> tuple[str, bytes]:
+    async def export_csv(self, guild_id: int, key: str, *, by: int | None = None) -> tuple[str, bytes]:
+        """Claims and winners of the latest run: members named where the bot knows them, times in the
+        community's time zone (named in the header). `by`: the moderator, recorded in the audit log."""
         spec, row = await self._latest(guild_id, key)
         failed = {int(f["target"]) for f in await outbox_repo.failed_with_prefix(self.app.db, dm_prefix(row["id"]))}
-        header = ["drop", "run", "claim_id", "user_id", "source", "status", "slot", "claimed_at",
-                  "released_at", "released_by", "code", "dm_failed"]
-        rows = [[key, row["id"], c["claim_id"], c["user_id"], c["source"], c["status"], c["slot"] or "",
-                 c["claimed_at"], c["released_at"] or "", c["released_by"] or "", c["code"] or "",
-                 "yes" if c["user_id"] in failed else ""] for c in await repo.export_rows(self.app.db, row["id"])]
+        claims = await repo.export_rows(self.app.db, row["id"])
+        names = await self.app.stats.names(guild_id, [c["user_id"] for c in claims]) if claims else {}
+        tz = self.app.config.timezone
+
+        def local(value: str | None) -> str:
+            return from_db_time(value).astimezone(tz).isoformat(timespec="seconds") if value else ""
+
+        header = ["drop", "run", "claim_id", "user_id", "name", "source", "status", "slot", f"claimed_at ({tz.key})",
+                  f"released_at ({tz.key})", "released_by", "code", "dm_failed"]
+        rows = [[key, row["id"], c["claim_id"], c["user_id"], names.get(c["user_id"], ""), c["source"], c["status"],
+                 c["slot"] or "", local(c["claimed_at"]), local(c["released_at"]), c["released_by"] or "",
+                 c["code"] or "", "yes" if c["user_id"] in failed else ""] for c in claims]
+        if by is not None:
+            await self.app.audit.record(guild_id, by, "drop.export", key,
+                                        self.app.t("drops.export_audit", count=len(rows), run=row["id"]))
         # every cell neutralised: a code from codes/*.csv could start with = + - @
         return f"{key}-run{row['id']}.csv", write_csv(header, rows, bom=False)

@@ -148,13 +148,11 @@ class Ledger:
         )
 
     async def _current_tier(self, guild_id: int, user_id: int) -> str | None:
-        """The member's tier: membership's record when it is there, else the highest tier role held."""
-        status = getattr(getattr(getattr(self.app, "membership", None), "tiers", None), "status", None)
-        if status is not None:
-            try:
-                return getattr(await status(guild_id, user_id), "tier", None)
-            except Exception:
-                log.exception("membership tier status failed; falling back to roles")
+        """The member's tier by membership's record; the highest tier role held if reading it fails."""
+        try:
+            return (await self.app.membership.tiers.status(guild_id, user_id)).tier
+        except Exception:
+            log.exception("membership tier status failed; falling back to roles")
         if self.app.guild is None:
             return None
         roles = await self.app.guild.member_role_keys(guild_id, user_id) or set()

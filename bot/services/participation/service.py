@@ -73,12 +73,6 @@ class ParticipationService:
 
     # --- membership tiers ------------------------------------------------------------------------
     def _feed_membership(self) -> None:
-        """Tier rules (points in a window, streak) read our ledger. The membership service may not
-        exist, or may not take providers: both are fine."""
-        membership = getattr(self.app, "membership", None)
-        if membership is None:
-            return
-        if hasattr(membership, "set_points_provider"):
-            membership.set_points_provider(self.points)
-        if hasattr(membership, "set_streak_provider"):
-            membership.set_streak_provider(self.current_streak)
+        """Tier rules (points in a window, streak) read our ledger (membership is built first)."""
+        self.app.membership.set_points_provider(self.points)
+        self.app.membership.set_streak_provider(self.current_streak)
