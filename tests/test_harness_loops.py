@@ -171,3 +171,16 @@ def test_the_database_barrier_follows_everything_sent_before_it(tmp_path):
     for loop in LOOPS.values():
         with asyncio.Runner(loop_factory=loop) as runner:
             assert runner.run(main()) == [300000]
+
+
+async def test_tasks_started_unwatched_are_plain_and_the_rest_are_counted(harness):
+    g = await harness()
+
+    async def where_am_i():
+        return type(asyncio.current_task().get_coro()).__name__
+
+    counted = await asyncio.get_running_loop().create_task(where_am_i())
+    with g.unwatched():
+        plain = await asyncio.get_running_loop().create_task(where_am_i())
+    again = await asyncio.get_running_loop().create_task(where_am_i())
+    assert (counted, plain, again) == ("_Stepping", "coroutine", "_Stepping")

@@ -95,6 +95,7 @@ class LoopWatch:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.steps = 0
+        self.counting = True  # False inside Harness.unwatched(): new tasks are plain ones
         self.executor = _CountingExecutor(loop)
         self._previous_factory = loop.get_task_factory()
         loop.set_task_factory(self._new_task)
@@ -106,10 +107,11 @@ class LoopWatch:
         return watch if isinstance(watch, cls) else cls(loop)
 
     def _new_task(self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Future:
-        stepping = _Stepping(coro, self)
+        if self.counting:
+            coro = _Stepping(coro, self)
         if self._previous_factory is not None:
-            return self._previous_factory(loop, stepping, **kwargs)
-        return asyncio.Task(stepping, loop=loop, **kwargs)
+            return self._previous_factory(loop, coro, **kwargs)
+        return asyncio.Task(coro, loop=loop, **kwargs)
 
     def own_steps_per_wait(self) -> int:
         """How many of the counted steps the asking task itself takes each time it awaits one
