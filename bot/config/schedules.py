@@ -47,7 +47,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, HttpUrl, field_vali
 # Actions other features register on `app.actions`, and the `params:` each takes, are declared in
 # bot/config/actions.py so that `check` validates them without loading those services.
 from .actions import ACTIONS, KNOWN_ACTIONS, ActionParams, params_problems  # noqa: F401 (KNOWN_ACTIONS re-exported)
-from .base import DURATION_JSON, LOCAL_DATETIME_JSON, Key, Model, TimeOfDay, TimeZoneName
+from .base import Duration, Key, LocalDateTime, Model, TimeOfDay, TimeZoneName
 
 # Placeholders a schedule's text and embed may use ({{ and }} for literal braces).
 TEMPLATE_FIELDS: tuple[str, ...] = (
@@ -61,47 +61,6 @@ _FULL_DAY = {name: name[:3] for name in
 _UTC = timezone.utc
 _EPOCH = datetime(2000, 1, 1, tzinfo=_UTC)
 _TINY = timedelta(microseconds=1)
-
-
-# --- small value types -------------------------------------------------------------------------------
-_DURATION = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
-
-
-def _parse_duration(value: object) -> object:
-    if isinstance(value, timedelta):
-        return value
-    if value == 0 and not isinstance(value, bool):
-        return timedelta(0)
-    if isinstance(value, str):
-        match = _DURATION.match(value.strip().lower())
-        if match and any(match.groups()):
-            d, h, m, s = (int(g or 0) for g in match.groups())
-            return timedelta(days=d, hours=h, minutes=m, seconds=s)
-    raise ValueError(f"{value!r} is not a duration (write it like 30m, 1h, 1h30m or 2d)")
-
-
-Duration = Annotated[timedelta, BeforeValidator(_parse_duration), DURATION_JSON]
-
-
-def _parse_local_datetime(value: object) -> object:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        raise ValueError(f"{value!r} has no time of day (write it like 2026-12-24T20:00)")
-    if isinstance(value, str):
-        text = value.strip().replace(" ", "T")
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            pass
-        else:
-            if "T" not in text:  # a quoted date alone would silently mean midnight
-                raise ValueError(f"{value!r} has no time of day (write it like 2026-12-24T20:00)")
-            return parsed
-    raise ValueError(f"{value!r} is not a date and time (write it like 2026-12-24T20:00, local time)")
-
-
-LocalDateTime = Annotated[datetime, BeforeValidator(_parse_local_datetime), LOCAL_DATETIME_JSON]
 
 
 # A format spec after a placeholder ({count:>3}): the standard mini-language, width and precision at
