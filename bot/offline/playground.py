@@ -48,7 +48,7 @@ FIELD_LINE = re.compile(r"^\s*([^:/#\s][^:]*?)\s*:\s?(.*)$")
 def session_start(config, day: date = date(2026, 12, 1), lead: timedelta = timedelta(minutes=5)) -> datetime:
     """When a playground session starts: a few minutes before the first scheduled post of its first
     day (so day 1's prompt and greeting go out on the first :wait), or 09:00 if nothing comes earlier."""
-    from bot.config.schedules import occurrences
+    from bot.triggers import occurrences
 
     tz = config.timezone
     day_start = datetime.combine(day, time(0, 0), tzinfo=tz)
