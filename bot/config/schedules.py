@@ -33,13 +33,15 @@ from __future__ import annotations
 import re
 import string
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Annotated, Any, Iterator, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Iterator, Literal
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.base import BaseTrigger
 from pydantic import AfterValidator, Field, HttpUrl, field_validator, model_validator
 
 from bot.triggers import cron_fields, local_to_utc, rule_trigger
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.base import BaseTrigger
 
 # Actions other features register on `app.actions`, and the `params:` each takes, are declared in
 # bot/config/actions.py so that `check` validates them without loading those services.
