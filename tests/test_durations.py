@@ -18,7 +18,7 @@ from pydantic import BaseModel, BeforeValidator, TypeAdapter, ValidationError
 
 import bot.config
 from bot.config import load_config
-from bot.config.base import parse_duration, parse_local_datetime
+from bot.config.base import format_duration, parse_duration, parse_local_datetime
 from bot.config.yamlsrc import load_source
 from bot.errors import ConfigError
 from bot.offline.playground import parse_duration as playground_wait
@@ -165,3 +165,9 @@ def test_a_duration_without_a_unit_is_refused_at_its_file_line_and_field(tmp_pat
 def test_the_spellings_one_file_used_to_refuse_now_load_everywhere(tmp_path, file, loc, value):
     folder, _ = _edit(tmp_path, file, loc, value)
     load_config(folder)
+
+
+@pytest.mark.parametrize("delta", [timedelta(days=2), timedelta(hours=1, minutes=30), timedelta(minutes=45),
+                                   timedelta(seconds=30), timedelta(hours=30), timedelta(hours=24, minutes=5)])
+def test_a_duration_a_message_shows_reads_back_as_the_same_duration(delta):
+    assert parse_duration(format_duration(delta)) == delta

@@ -126,6 +126,17 @@ def parse_duration(value: object) -> timedelta:
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration), DURATION_JSON]
 
+
+def format_duration(delta: timedelta) -> str:
+    """A duration as the grammar above writes it (2d, 1h30m, 45m, 30s): what a message shows can be
+    pasted back into a file."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes and minutes % 1440 == 0:
+        return f"{minutes // 1440}d"
+    if minutes >= 60:
+        return f"{minutes // 60}h" + (f"{minutes % 60}m" if minutes % 60 else "")
+    return f"{minutes}m" if minutes else f"{int(delta.total_seconds())}s"
+
 # A date and a time of day, in the community's (or the schedule's) time zone unless an offset is
 # given: `2026-12-24 20:00`, `2026-12-24T20:00`, seconds optional, then an optional offset
 # (Z, +09:00, +0900, +09). A YAML timestamp (a datetime already) is taken as it is.

@@ -44,6 +44,7 @@ from types import SimpleNamespace
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
+from bot.config.base import format_duration
 from bot.config.schedules import EmbedSpec, Pool, Schedule, SchedulesFile
 from bot.db import schedules as repo
 from bot.db.schedules import PoolState
@@ -74,15 +75,6 @@ def draw(pool_name: str, pool: Pool, state: PoolState) -> tuple[int, PoolState]:
             order[0], order[-1] = order[-1], order[0]
     item = order[position]
     return item, PoolState(cycle, position + 1, avoid, item)
-
-
-def format_duration(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    if minutes and minutes % 1440 == 0:
-        return f"{minutes // 1440}d"
-    if minutes >= 60:
-        return f"{minutes // 60}h" + (f"{minutes % 60}m" if minutes % 60 else "")
-    return f"{minutes}m" if minutes else f"{int(delta.total_seconds())}s"
 
 
 @dataclass(frozen=True)
@@ -200,13 +192,14 @@ class ScheduleService:
         self._hooked = False
         self._waiter: asyncio.Task | None = None
 
-    def _use(self, model: SchedulesFile) -> None:
-        """Make `model` the schedules in force (their triggers, no pause known yet)."""
-        self.model = model
-        self.default_tz: str = model.default_timezone(self.app.config)
-        self.triggers = EarliestOf({s.id: s.trigger(self.default_tz) for s in model.schedules if s.enabled})
-        self.paused: set[str] = set()
-        self.active_since: dict[str, datetime] = {}  # no occurrence before this posts
+    def _use(self, model: SchedulesFile, paused: set[str] | None = None,
+             active_since: dict[str, datetime] | None = None) -> None:
+        """Put `model` in force, all at once (no await between: a firing never sees half of it)."""
+        default_tz = model.default_timezone(self.app.config)
+        self.model, self.default_tz = model, default_tz
+        self.triggers = EarliestOf({s.id: s.trigger(default_tz) for s in model.schedules if s.enabled})
+        self.paused: set[str] = paused or set()
+        self.active_since: dict[str, datetime] = active_since or {}  # no occurrence before this posts
 
     @property
     def guild_id(self) -> int:
@@ -237,10 +230,10 @@ class ScheduleService:
         """(Re)build the job from `model`. With catch_up (start-up): finish interrupted claims and
         handle occurrences missed while the bot was down."""
         now = self.app.clock.now()
-        self._use(model)
-        states = await repo.sync_states(self.app.db, self.guild_id, self.triggers.triggers, now)
-        self.paused = {sid for sid, st in states.items() if st.paused}
-        self.active_since = {sid: st.active_since for sid, st in states.items()}
+        enabled = [s.id for s in model.schedules if s.enabled]
+        states = await repo.sync_states(self.app.db, self.guild_id, enabled, now)
+        self._use(model, {sid for sid, st in states.items() if st.paused},
+                  {sid: st.active_since for sid, st in states.items()})
         self.loaded = True
         if catch_up:
             await self._recover_claimed(now)
