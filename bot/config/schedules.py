@@ -40,13 +40,13 @@ from pydantic import AfterValidator, Field, HttpUrl, field_validator, model_vali
 
 from bot.triggers import cron_fields, local_to_utc, rule_trigger
 
-if TYPE_CHECKING:
-    from apscheduler.triggers.base import BaseTrigger
-
 # Actions other features register on `app.actions`, and the `params:` each takes, are declared in
 # bot/config/actions.py so that `check` validates them without loading those services.
 from .actions import ACTIONS, KNOWN_ACTIONS, ActionParams, params_problems  # noqa: F401 (KNOWN_ACTIONS re-exported)
 from .base import Duration, Key, LocalDateTime, Model, TimeOfDay, TimeZoneName
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.base import BaseTrigger
 
 # Placeholders a schedule's text and embed may use ({{ and }} for literal braces).
 TEMPLATE_FIELDS: tuple[str, ...] = (
