@@ -14,8 +14,7 @@ from typing import Iterator, Literal
 
 from pydantic import Field, HttpUrl, field_validator, model_validator
 
-from .base import Key, Model
-from .content import Duration, LocalDateTime
+from .base import Duration, Key, LocalDateTime, Model
 from .participation import unknown_ledger_action
 
 
