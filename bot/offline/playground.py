@@ -15,6 +15,8 @@ from typing import Any, Callable, Iterable
 
 import discord
 
+from bot.config.base import parse_duration as config_duration
+
 from .harness import Harness, HarnessError
 from .http import HarnessGap, Reply
 from .spec import SpecViolation
@@ -40,15 +42,13 @@ HELP = """\
   Attachments the bot sends (CSV exports, charts) are saved to a folder; their path is shown."""
 
 DEFAULT_FILES_DIR = Path(tempfile.gettempdir()) / "kizuna-playground-files"
-DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)")
-UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 FIELD_LINE = re.compile(r"^\s*([^:/#\s][^:]*?)\s*:\s?(.*)$")
 
 
 def session_start(config, day: date = date(2026, 12, 1), lead: timedelta = timedelta(minutes=5)) -> datetime:
     """When a playground session starts: a few minutes before the first scheduled post of its first
     day (so day 1's prompt and greeting go out on the first :wait), or 09:00 if nothing comes earlier."""
-    from bot.config.schedules import occurrences
+    from bot.triggers import occurrences
 
     tz = config.timezone
     day_start = datetime.combine(day, time(0, 0), tzinfo=tz)
@@ -62,14 +62,8 @@ def session_start(config, day: date = date(2026, 12, 1), lead: timedelta = timed
 
 
 def parse_duration(text: str) -> timedelta:
-    text = text.replace(" ", "").lower()
-    parts = DURATION.findall(text)
-    if not parts or "".join(f"{n}{u}" for n, u in parts) != text:
-        raise ValueError(f"not a duration: {text!r} (try 1d, 2h30m, 45m)")
-    delta = timedelta()
-    for number, unit in parts:
-        delta += timedelta(**{UNITS[unit]: float(number)})
-    return delta
+    """`:wait`'s argument, in the config files' duration grammar (bot/config/base.py)."""
+    return config_duration(text)
 
 
 class Playground:
