@@ -259,35 +259,6 @@ async def open_database_readonly(path: str | Path) -> Database:
     return db
 
 
-class DatabaseUnavailable(Exception):
-    """A database a read-only command cannot use; the message says why, in one line."""
-
-
-async def open_database_readonly(path: str | Path) -> Database:
-    """Open an existing Kizuna database for reading only (`stats`, `export`, `preview`): never creates
-    the file (a mistyped path is an error, not a new empty database) and never migrates it."""
-    path = Path(path)
-    if not path.is_file():
-        raise DatabaseUnavailable(f"no database at {path} (check --db, KIZUNA_DB or community.database)")
-    conn = await aiosqlite.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
-    try:
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA query_only=ON")
-        async with conn.execute("SELECT max(version) FROM schema_migrations") as cur:
-            row = await cur.fetchone()
-    except Exception as exc:  # not SQLite at all, or SQLite without our tables
-        await conn.close()
-        raise DatabaseUnavailable(f"{path} is not a Kizuna database ({exc})") from None
-    latest = max((v for v, _, _ in available_migrations()), default=0)
-    if (row[0] or 0) < latest:
-        await conn.close()
-        raise DatabaseUnavailable(f"{path} was written by an older Kizuna: start the bot on it once "
-                                  "(`python -m bot run`) to upgrade it, then try again")
-    db = Database(conn, path)
-    _OPEN.add(db)
-    return db
-
-
 _OPEN: "weakref.WeakSet[Database]" = weakref.WeakSet()
 
 
