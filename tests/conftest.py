@@ -3,17 +3,26 @@ from __future__ import annotations
 
 import pytest
 
-from bot.db.connection import open_databases
+from bot.db.connection import Database
 from bot.offline import Harness
 from tests.helpers import CONFIG
 
 
 @pytest.fixture(autouse=True)
-async def _close_databases_left_open():
+async def _close_databases_left_open(monkeypatch):
     """A test that fails before closing its database must fail, not hang pytest at exit (an open
-    aiosqlite connection's thread keeps the process alive)."""
+    aiosqlite connection's thread keeps the process alive). The databases a test opens are noted here,
+    not in bot/db (which keeps no module state)."""
+    opened: list[Database] = []
+    init = Database.__init__
+
+    def noting(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(Database, "__init__", noting)
     yield
-    for db in open_databases():
+    for db in opened:
         try:
             await db.close()
         except Exception:  # opened on a loop that is gone: nothing more to do

@@ -19,7 +19,6 @@ import asyncio
 import logging
 import re
 import sqlite3
-import weakref
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from importlib import resources
@@ -144,12 +143,12 @@ class Database:
         return applied
 
     async def close(self) -> None:
-        _OPEN.discard(self)
+        """Close the connection and let go of the writer lock; closing twice does nothing more."""
         try:
             await self.conn.close()
         finally:
             if self.writer_lock is not None:
-                self.writer_lock.release()
+                self.writer_lock.release()  # safe to call twice
 
 
 def _in_transaction(conn: aiosqlite.Connection, fn: Callable[..., T], args: tuple) -> T:
@@ -226,7 +225,6 @@ async def open_database(path: str | Path) -> Database:
         if isinstance(exc, (sqlite3.Error, OSError)):
             raise DatabaseOpenError(f"cannot open the database {path}: {exc}") from exc
         raise
-    _OPEN.add(db)
     return db
 
 
@@ -255,14 +253,6 @@ async def open_database_readonly(path: str | Path) -> Database:
         raise DatabaseUnavailable(f"{path} was written by an older Kizuna: start the bot on it once "
                                   "(`python -m bot run`) to upgrade it, then try again")
     db = Database(conn, path)
-    _OPEN.add(db)
     return db
 
 
-_OPEN: "weakref.WeakSet[Database]" = weakref.WeakSet()
-
-
-def open_databases() -> list[Database]:
-    """Databases opened and not closed yet (the test suite closes what a failed test left open:
-    aiosqlite's thread would otherwise keep the process alive)."""
-    return list(_OPEN)
