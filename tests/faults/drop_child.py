@@ -17,6 +17,8 @@ POINT (N counts from 1 in this run):
   commit        at its COMMIT statement, before SQLite has committed it
   after-commit  at the first statement after its COMMIT (committed; its claimers maybe not told yet)
   told          right after the N-th "it's yours" was recorded (told, DM not sent)
+  queued        right after the N-th winner's DM was committed to the outbox (before the claim is
+                marked as DM'd: the restart queues it again, the dedupe key keeps it single)
   dm            right after the N-th message reached Discord, before the outbox recorded it
 The batch points watch the SQL the connection runs (aiosqlite's `set_trace_callback`), so they hold
 whatever shape the drops service has inside: a claim batch is the transaction that inserts claims.
@@ -100,12 +102,19 @@ class BatchKiller:
         self.batches = 0
         self.in_batch = False
         self.die_next = False
+        self.dms_queued = 0
+        self.dm_committing = False
 
     def __call__(self, sql: str) -> None:
         if self.die_next:
             die()
         head = sql.lstrip()[:40].upper()
-        if head.startswith("INSERT INTO DROP_CLAIMS"):
+        if head.startswith("INSERT INTO OUTBOX") and ":dm:" in sql:  # (the trace shows the bound values)
+            self.dms_queued += 1
+            self.dm_committing = self.point == "queued" and self.dms_queued == self.n
+        elif head.startswith("COMMIT") and self.dm_committing:
+            self.die_next = True
+        elif head.startswith("INSERT INTO DROP_CLAIMS"):
             self.in_batch = True
             self.batches += 1
             self.at("insert")
@@ -143,10 +152,10 @@ async def main() -> None:
     app.guild_id = GUILD
     await app.start()  # recovers the outbox; the drops service re-runs unfinished deliveries
     await app.db.conn.set_trace_callback(BatchKiller(point, n))
-    run = await app.drops.latest_run(GUILD, DROP)
-    if run is None:
-        run = await app.drops.open(GUILD, DROP)
-    drop_id = run["id"] if isinstance(run, dict) else run.drop_id
+    try:  # the cog's calls only (`/drop open`, the Claim button): the drops service's inside may change
+        drop_id = (await app.drops.open(GUILD, DROP)).drop_id
+    except UserError:  # open since an earlier run
+        drop_id = await app.db.fetchval("SELECT id FROM drops WHERE status = 'open'")
     told_fd = os.open(args.told, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     told = 0
     print("ready", flush=True)

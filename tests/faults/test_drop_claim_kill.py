@@ -4,7 +4,7 @@ limit, one DM (with its code) per claim, and nobody told "it's yours" without a 
 The process (drop_child.py) runs the real drops service on a real SQLite file; the members' answers
 and the DMs are written to fsynced files, so the ledger survives the kill exactly. Kill points: inside
 a claim batch's transaction (at its INSERT, at its COMMIT), just after its COMMIT, after a member was
-told, after a DM reached Discord; and at random moments. Each run prints its figures (pytest -s).
+told, after a DM was queued, after a DM reached Discord; and at random moments. Each run prints its figures (pytest -s).
 Every process has a timeout: a hang fails the test."""
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def figures(files: dict[str, Path]) -> Figures:
                    told_not_committed=sum(1 for t in told if t not in committed), told=len(told), unsent=unsent)
 
 
-POINTS = ["insert:2", "commit:2", "after-commit:2", "told:5", "dm:4"]
+POINTS = ["insert:2", "commit:2", "after-commit:2", "told:5", "queued:3", "dm:4"]
 
 
 @pytest.mark.parametrize("die", POINTS)
@@ -129,6 +129,10 @@ def test_a_kill_9_inside_a_claim_burst_then_a_restart_grants_exactly_the_stock_w
     if point in ("insert", "commit", "after-commit"):  # the kill landed where it was meant to: each wave is a batch
         committed_batches = int(n) - (point != "after-commit")
         assert before.granted == drop_child.WAVE * committed_batches, before.line(f"after the kill at {die}")
+    if point == "queued":
+        with closing(sqlite3.connect(files["db"])) as conn:
+            queued = conn.execute("SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'drop:%:dm:%'").fetchone()[0]
+        assert queued >= int(n), f"killed after {queued} DMs were queued, not {n}"
     restart_to_the_end(files)
     fig = figures(files)
     fig.kills = 1
