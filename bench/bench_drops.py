@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from bot.app import App  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.config.drops import Drop, DropsFile  # noqa: E402
+from bot.config.drops import DropSpec, DropsFile  # noqa: E402
 from bot.config.loader import Config  # noqa: E402
 from bot.db import drops as repo  # noqa: E402
 from bot.errors import UserError  # noqa: E402
@@ -59,7 +59,7 @@ class BenchGuild:
 
 def bench_config(stock: int) -> Config:
     base = load_config(ROOT / "config")
-    drop = Drop(id="bench", item="Bench tin", stock=stock, waitlist=True, channel="announcements")
+    drop = DropSpec(id="bench", item="Bench tin", stock=stock, waitlist=True, channel="announcements")
     return Config(dir=base.dir, files={**base.files, "drops": DropsFile(drops=(drop,))}, sources=base.sources)
 
 
@@ -131,8 +131,8 @@ async def run_burst(args, slice_size: int | None) -> bool:
         app = await open_app(Path(folder) / "bench.db", args.stock)
         opened = await app.drops.open(GUILD, "bench", by=1)
         users = burst(args.claims, args.members)
-        elapsed, latencies, outcomes = await fire(app, opened.drop_id, users, slice_size)
-        check = await invariant(app, opened.drop_id)
+        elapsed, latencies, outcomes = await fire(app, opened.run_id, users, slice_size)
+        check = await invariant(app, opened.run_id)
         await app.close()
     how = "all created at once (one gather)" if slice_size is None else f"{slice_size} per loop turn"
     return report(f"burst: {len(users):,} claims from {args.members:,} members at stock {args.stock:,}, {how}",
@@ -232,9 +232,9 @@ async def run_real_port_burst(args) -> bool:
             opened = await g.app.drops.open(g.app.guild_id, "bench", by=1)
             settle_heap()
             claimers = [ids[u - FIRST_MEMBER] for u in burst(args.claims, args.members)]
-            elapsed, latencies, outcomes = await fire(g.app, opened.drop_id, claimers, args.slice,
+            elapsed, latencies, outcomes = await fire(g.app, opened.run_id, claimers, args.slice,
                                                       guild_id=g.app.guild_id)
-            check = await invariant(g.app, opened.drop_id)
+            check = await invariant(g.app, opened.run_id)
     return report(f"burst through the real Discord port (offline harness, {args.members:,} members in"
                   f" discord.py's cache)", check, elapsed, latencies, outcomes, args)
 
@@ -253,8 +253,8 @@ async def child(db_path: Path, args) -> None:
         print(f"committed {committed}", flush=True)
 
     app.drops.writer.after_batch.append(after)
-    print(f"open {opened.drop_id}", flush=True)
-    await fire(app, opened.drop_id, burst(args.claims, args.members), args.slice)
+    print(f"open {opened.run_id}", flush=True)
+    await fire(app, opened.run_id, burst(args.claims, args.members), args.slice)
     print("finished", flush=True)
     await app.close()
 
@@ -285,7 +285,7 @@ async def run_crash(args) -> bool:
               f" {batches} committed batch(es) ({seen_granted:,} granted reported before the kill)")
 
         app = await open_app(db_path, args.stock)  # restart: migrations, recovery, service start
-        run = await repo.latest(app.db, GUILD, "bench")
+        run = await repo.latest_run(app.db, GUILD, "bench")
         check = await invariant(app, run["id"])
         ok_after_crash = (check["remaining"] + check["held"] == check["stock"] and check["duplicates"] == 0
                           and check["over_limit"] == 0 and check["held"] >= seen_granted)

@@ -1,6 +1,6 @@
 """/drop open | close | reroll | status | export | release, and the persistent Claim / Enter button.
 
-The rules (windows, the single claim writer, waitlist, draws, codes) live in bot/services/drops.py;
+The rules (windows, the single claim writer, waitlist, draws, codes) live in bot/services/drops/;
 this cog parses and renders.
 """
 from __future__ import annotations
@@ -19,22 +19,22 @@ from bot.tree import respond
 from bot.ui import guarded
 
 
-class ClaimButton(discord.ui.DynamicItem[discord.ui.Button], template=r"kizuna:drop:claim:(?P<drop_id>\d+)"):
+class ClaimButton(discord.ui.DynamicItem[discord.ui.Button], template=r"kizuna:drop:claim:(?P<run_id>\d+)"):
     """Claim (first come), Enter (raffle) or My entries (campaign): the drop's state is in the database."""
 
-    def __init__(self, drop_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Claim", custom_id=f"kizuna:drop:claim:{drop_id}",
+    def __init__(self, run_id: int) -> None:
+        super().__init__(discord.ui.Button(label="Claim", custom_id=f"kizuna:drop:claim:{run_id}",
                                            style=discord.ButtonStyle.success))
-        self.drop_id = drop_id
+        self.run_id = run_id
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match) -> "ClaimButton":
-        return cls(int(match["drop_id"]))
+        return cls(int(match["run_id"]))
 
     @guarded
     async def callback(self, interaction: discord.Interaction) -> None:
         app = interaction.client.app
-        result = await app.drops.press(interaction.guild_id, self.drop_id, interaction.user.id)
+        result = await app.drops.press(interaction.guild_id, self.run_id, interaction.user.id)
         await respond(interaction, render_claim(app, result))
 
 
@@ -73,7 +73,7 @@ class DropsCog(commands.GroupCog, group_name="drop", group_description="Collab d
     async def open(self, interaction: discord.Interaction, drop: app_commands.Range[str, 1, 100]) -> None:
         result = await self.app.drops.open(interaction.guild_id, drop, by=interaction.user.id)
         windows = "\n".join(f"• {name}: {discord_time(start, 'F')}" for name, start in result.windows)
-        await respond(interaction, self.app.t("drops.opened", item=self.app.drops.spec(drop).item, run=result.drop_id,
+        await respond(interaction, self.app.t("drops.opened", item=self.app.drops.spec(drop).item, run=result.run_id,
                                               windows=windows))
 
     @app_commands.command(name="close", description="Moderators: close a drop (a raffle is drawn now)")
@@ -116,7 +116,7 @@ class DropsCog(commands.GroupCog, group_name="drop", group_description="Collab d
     def status_embed(self, s: DropStatus) -> discord.Embed:
         t = self.app.t
         c = s.counts
-        lines = [t("drops.status_line", run=s.drop_id, mode=s.mode, status=s.status, remaining=s.remaining,
+        lines = [t("drops.status_line", run=s.run_id, mode=s.mode, status=s.status, remaining=s.remaining,
                    stock=s.stock, claimed=c["claimed"], released=c["released"], waiting=c["waiting"])]
         if s.mode == "raffle":
             lines.append(t("drops.status_entries", entrants=c["entrants"], tickets=c["tickets"]))
@@ -138,7 +138,7 @@ class DropsCog(commands.GroupCog, group_name="drop", group_description="Collab d
     @app_commands.autocomplete(drop=drop_autocomplete)
     @is_moderator()
     async def export(self, interaction: discord.Interaction, drop: app_commands.Range[str, 1, 100]) -> None:
-        name, data = await self.app.drops.export_csv(interaction.guild_id, drop)
+        name, data = await self.app.drops.export_csv(interaction.guild_id, drop, by=interaction.user.id)
         await respond(interaction, self.app.t("drops.export", item=self.app.drops.spec(drop).item),
                       file=discord.File(io.BytesIO(data), filename=name))
 

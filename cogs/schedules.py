@@ -50,13 +50,13 @@ class ScheduleCog(commands.GroupCog, group_name="schedule", group_description="R
                  next=_when(info.next_fire) or t("schedules.next_none"), status=t(f"schedules.{status}"), last=last)
 
     async def schedule_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        ids = self.app.schedules.schedule_ids(interaction.guild_id)
+        ids = self.app.schedules.schedule_ids()
         return [app_commands.Choice(name=i, value=i) for i in ids if current.lower() in i.lower()][:25]
 
     @app_commands.command(name="list", description="Every schedule, its next post and its state")
     @is_moderator()
     async def list_(self, interaction: discord.Interaction) -> None:
-        infos = await self.app.schedules.list(interaction.guild_id)
+        infos = await self.app.schedules.list()
         t = self.app.t
         if not infos:
             await respond(interaction, t("schedules.list_empty"))
@@ -69,7 +69,7 @@ class ScheduleCog(commands.GroupCog, group_name="schedule", group_description="R
     @app_commands.autocomplete(schedule=schedule_autocomplete)
     @is_moderator()
     async def pause(self, interaction: discord.Interaction, schedule: app_commands.Range[str, 1, 100]) -> None:
-        paused = await self.app.schedules.pause(schedule, interaction.user.id, interaction.guild_id)
+        paused = await self.app.schedules.pause(schedule, interaction.user.id)
         await respond(interaction, self.app.t("schedules.paused", id=paused.id))
 
     @app_commands.command(name="resume", description="Let a paused schedule post again")
@@ -77,7 +77,7 @@ class ScheduleCog(commands.GroupCog, group_name="schedule", group_description="R
     @app_commands.autocomplete(schedule=schedule_autocomplete)
     @is_moderator()
     async def resume(self, interaction: discord.Interaction, schedule: app_commands.Range[str, 1, 100]) -> None:
-        info = await self.app.schedules.resume(schedule, interaction.user.id, interaction.guild_id)
+        info = await self.app.schedules.resume(schedule, interaction.user.id)
         await respond(interaction, self.app.t("schedules.resumed", id=info.id,
                                               next=_when(info.next_fire) or self.app.t("schedules.next_none")))
 
@@ -87,7 +87,7 @@ class ScheduleCog(commands.GroupCog, group_name="schedule", group_description="R
     @is_moderator()
     async def run_now(self, interaction: discord.Interaction, schedule: app_commands.Range[str, 1, 100]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.app.schedules.run_now(schedule, interaction.user.id, interaction.guild_id)
+        result = await self.app.schedules.run_now(schedule, interaction.user.id)
         t = self.app.t
         if not result.ok:
             await respond(interaction, t("schedules.run_failed", id=result.schedule_id, action=result.action,
@@ -105,7 +105,7 @@ class ScheduleCog(commands.GroupCog, group_name="schedule", group_description="R
     @is_moderator()
     async def reload(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.app.schedules.reload(interaction.user.id, interaction.guild_id)
+        result = await self.app.schedules.reload(interaction.user.id)
         t = self.app.t
         if not result.ok:
             errors = _fit("", [f"• {e}" for e in result.errors], "schedules.list_more", t).strip()

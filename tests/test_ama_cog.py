@@ -122,6 +122,9 @@ async def test_the_ask_button_of_a_closed_session_says_so(harness):
     await g.slash("/ama open", user="mod", guest="carol", topic=TOPIC)
     opening, _ = thread_of(g)
     await g.slash("/ama close", user="mod")
+    assert opening.button_components[0].get("disabled")  # greyed out once the close is posted
+    # a member whose client still shows the old post (the edit not seen yet) is told, with no modal
+    opening.components[0]["components"][0]["disabled"] = False
     r = await g.click("Ask a question", on=opening, user="alice")
     assert r.ephemeral and r.content == g.app.t("ama.session_closed", topic=TOPIC)
     assert g.modal_for("alice") is None

@@ -154,13 +154,14 @@ async def test_bad_input_is_refused_with_a_reason(app):
     await open_session(app)
     assert await user_error(app.ama.ask(G, ALICE, "   ")) == "ama.question_empty"
     assert await user_error(app.ama.ask(G, ALICE, "x" * 501)) == "ama.question_too_long"
-    assert await user_error(app.ama.ask(G, GUEST, "me?")) == "ama.guest_cannot_ask"
+    assert await user_error(app.ama.ask(G, ALICE, "why")) == "ama.question_too_short"
+    assert await user_error(app.ama.ask(G, GUEST, "me too?")) == "ama.guest_cannot_ask"
     assert await user_error(app.ama.ask(G, VERA, "may I?")) == "ama.members_only"  # visitors read along
-    q = await app.ama.ask(G, BOB, "fine")
+    q = await app.ama.ask(G, BOB, "fine?")
     assert await user_error(app.ama.upvote(G, VERA, q.id)) == "ama.members_only"
     for i in range(5):
-        await app.ama.ask(G, ALICE, f"q{i}")
-    assert await user_error(app.ama.ask(G, ALICE, "sixth")) == "ama.too_many_questions"
+        await app.ama.ask(G, ALICE, f"question {i}")
+    assert await user_error(app.ama.ask(G, ALICE, "a sixth one")) == "ama.too_many_questions"
     assert await user_error(app.ama.upvote(G, BOB, 9999)) == "ama.no_question"
 
 

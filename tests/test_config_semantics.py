@@ -341,7 +341,7 @@ def test_check_reports_the_past_one_off_while_the_bot_still_loads_it(tmp_path, c
 
 def test_cron_weekday_steps_count_from_sunday_as_crontab_does():
     """APScheduler would read `*/2` from Monday (mon, wed, fri, sun); crontab means sun, tue, thu, sat."""
-    from bot.config.schedules import cron_fields
+    from bot.triggers import cron_fields
 
     assert cron_fields("0 9 * * */2")["day_of_week"] == "sun,tue,thu,sat"
     assert cron_fields("0 9 * * 1-5/2")["day_of_week"] == "mon,wed,fri"

@@ -1,15 +1,20 @@
-"""The batched claim (`bot.db.drops.claim_batch`) against a plain reference model: several drops and
-an unknown drop interleaved in one batch, limits above 1, stock running out mid-batch, the waitlist,
-a closed drop, and the in-memory holdings following (or being re-read after) other writers."""
+"""The batched claim (`ClaimWriter.write_batch`: the pure planner, written through the repository)
+against a plain reference model: several drops and an unknown drop interleaved in one batch, limits
+above 1, stock running out mid-batch, the waitlist, a closed drop, and the in-memory holdings
+following (or being re-read after) other writers."""
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import datetime, timezone
 
 import pytest
 
+from bot.clock import FakeClock
 from bot.db import drops as repo
 from bot.db import open_database
+from bot.services.drops import ClaimOutcome, ClaimWriter
+from tests.drops_reference import reference
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -21,6 +26,11 @@ async def db(tmp_path):
     await database.close()  # even when the test failed: an open connection's thread keeps pytest alive
 
 
+@pytest.fixture
+def writer(db):
+    return ClaimWriter(db, FakeClock(NOW))
+
+
 async def open_drop(db, key: str, *, stock: int, limit: int, waitlist: bool) -> int:
     row, how = await repo.open_run(db, guild_id=1, key=key, occurrence="t", mode="first_come", stock=stock,
                                    limit=limit, waitlist=waitlist, opens_at=NOW, closes_at=None, now=NOW,
@@ -29,32 +39,7 @@ async def open_drop(db, key: str, *, stock: int, limit: int, waitlist: bool) -> 
     return row["id"]
 
 
-def reference(requests, drops: dict[int, dict], held: dict, waiting: dict) -> list[tuple]:
-    """First come first served, one request at a time: what every batch must answer."""
-    out = []
-    for drop_id, user_id in requests:
-        drop = drops.get(drop_id)
-        if drop is None:
-            out.append(("missing",))
-            continue
-        has = held.get((drop_id, user_id), 0)
-        if not drop["open"]:
-            out.append(("closed", None, has))
-        elif has >= drop["limit"]:
-            out.append(("limit", None, has))
-        elif drop["remaining"] <= 0:
-            already = drop["waitlist"] and user_id in waiting.get(drop_id, set())
-            if drop["waitlist"]:
-                waiting.setdefault(drop_id, set()).add(user_id)
-            out.append(("sold_out", None, has, drop["waitlist"], already))
-        else:
-            held[(drop_id, user_id)] = has + 1
-            drop["remaining"] -= 1
-            out.append(("granted", has + 1, has + 1))
-    return out
-
-
-async def test_batches_answer_like_one_claim_at_a_time_and_the_database_agrees(db):
+async def test_batches_answer_like_one_claim_at_a_time_and_the_database_agrees(db, writer):
     a = await open_drop(db, "a", stock=30, limit=2, waitlist=True)
     b = await open_drop(db, "b", stock=10, limit=1, waitlist=False)
     c = await open_drop(db, "c", stock=5, limit=1, waitlist=True)
@@ -68,8 +53,8 @@ async def test_batches_answer_like_one_claim_at_a_time_and_the_database_agrees(d
     seen = set()
     for size in (1, 7, 60, 200):  # a batch of one, and batches where stock runs out midway
         requests = [(rng.choice([a, a, b, c, 999]), rng.randrange(40)) for _ in range(size)]
-        expected = [repo.ClaimOutcome(*e) for e in reference(requests, model, held, waiting)]
-        assert await repo.claim_batch(db, requests, NOW) == expected
+        expected = [ClaimOutcome(*e) for e in reference(requests, model, held, waiting)]
+        assert await writer.write_batch(requests, NOW) == expected
         seen |= {o.status for o in expected}
     assert seen == {"granted", "limit", "sold_out", "closed", "missing"}  # every answer was exercised
     assert model[a]["remaining"] == 0 and model[b]["remaining"] == 0  # both ran out along the way
@@ -86,23 +71,45 @@ async def test_batches_answer_like_one_claim_at_a_time_and_the_database_agrees(d
         assert check["remaining"] + check["held"] == check["stock"] and check["over_limit"] == 0
 
 
-async def test_holdings_in_memory_follow_other_writers(db):
-    """A claim released outside the batch (with `forget`) frees the member's slot for the next batch;
-    a write that did not `forget` is caught by the database and the batch is planned again."""
+async def test_holdings_in_memory_follow_other_writers(db, writer):
+    """A claim released outside the batch (through `outside_write`) frees the member's slot for the
+    next batch; a write that went around it is caught by the database and the batch is planned again."""
     a = await open_drop(db, "a", stock=4, limit=1, waitlist=True)
-    assert [o.status for o in await repo.claim_batch(db, [(a, 1), (a, 2), (a, 1)], NOW)] == \
+    assert [o.status for o in await writer.write_batch([(a, 1), (a, 2), (a, 1)], NOW)] == \
         ["granted", "granted", "limit"]
-    assert repo.committed_held(db, a, 1) == 1
-    released = await repo.release(db, a, 1, by=9, now=NOW, promote=False)
+    assert writer.held(a, 1) == 1
+    async with writer.outside_write(a):
+        released = await repo.release(db, a, 1, by=9, now=NOW, promote=False)
     assert released.released_claim is not None
-    assert repo.committed_held(db, a, 1) is None  # forgotten: read again at the next batch
-    assert [o.status for o in await repo.claim_batch(db, [(a, 1)], NOW)] == ["granted"]
+    assert writer.held(a, 1) is None  # forgotten: read again at the next batch
+    assert [o.status for o in await writer.write_batch([(a, 1)], NOW)] == ["granted"]
 
     # someone writes a claim behind the cache's back: the batch's INSERT is refused, re-read, re-planned
     await db.execute("INSERT INTO drop_claims (drop_id, user_id, slot, status, source, claimed_at)"
                      " VALUES (?, 5, 1, 'claimed', 'claim', 'x')", (a,))
     await db.execute("UPDATE drops SET remaining = remaining - 1 WHERE id = ?", (a,))
-    got = await repo.claim_batch(db, [(a, 5), (a, 6)], NOW)
+    got = await writer.write_batch([(a, 5), (a, 6)], NOW)
     assert [(o.status, o.held) for o in got] == [("limit", 1), ("granted", 1)]
     check = await repo.stock_check(db, a)
     assert (check["held"], check["remaining"], check["over_limit"]) == (4, 0, 0)
+
+
+@pytest.mark.parametrize("release_first", [False, True], ids=["batch-takes-the-lock-first", "release-takes-it-first"])
+async def test_a_release_racing_a_batch_leaves_no_stale_holdings_in_memory(db, writer, release_first):
+    """A member gives their unit back while a batch is on its way: whichever takes the write lock
+    first, the next batch knows the unit is free (a stale "holds 1" would refuse them wrongly, and
+    the database would not catch it: it only refuses plans that take too much)."""
+    a = await open_drop(db, "a", stock=3, limit=1, waitlist=False)
+    assert [o.status for o in await writer.write_batch([(a, 1)], NOW)] == ["granted"]
+    assert writer.held(a, 1) == 1
+
+    async def release():
+        async with writer.outside_write(a):
+            assert (await repo.release(db, a, 1, by=1, now=NOW, promote=False)).released_claim is not None
+
+    batch = writer.write_batch([(a, 2)], NOW)
+    got = await asyncio.gather(release(), batch) if release_first else await asyncio.gather(batch, release())
+    assert [o.status for o in got[1 if release_first else 0]] == ["granted"]
+    assert [(o.status, o.held) for o in await writer.write_batch([(a, 1)], NOW)] == [("granted", 1)]
+    check = await repo.stock_check(db, a)
+    assert (check["held"], check["remaining"], check["over_limit"]) == (2, 1, 0)

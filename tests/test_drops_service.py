@@ -42,6 +42,9 @@ class FakeGuild:
     async def members_with_role(self, guild_id, role_key):
         return [u for u, r in self.roles.items() if role_key in r]
 
+    async def display_names(self, guild_id, user_ids):
+        return {u: f"member {u}" for u in user_ids if u in self.roles}
+
 
 class RecordingSender:
     def __init__(self, closed: set[int] = frozenset()) -> None:
@@ -147,7 +150,7 @@ async def test_tier_windows_open_in_order_and_refusals_name_the_time(world):
 async def test_members_only_drop_refuses_visitors_with_the_members_time(world):
     app = world
     result = await app.drops.open(GUILD, "quick", by=99)
-    err = await refused(app.drops.press(GUILD, result.drop_id, VISITOR))
+    err = await refused(app.drops.press(GUILD, result.run_id, VISITOR))
     assert err.key == "drops.members_only"
     assert err.params["when"] == "2026-12-01 09:00 JST"
 
@@ -159,12 +162,12 @@ async def test_concurrent_claims_never_oversell_or_exceed_the_limit(world):
     for u in users:
         app.guild.roles[u] = {"member"}
     attempts = [u for u in users for _ in range(3)]  # everyone clicks three times at once
-    results = await asyncio.gather(*(app.drops.press(GUILD, run.drop_id, u) for u in attempts),
+    results = await asyncio.gather(*(app.drops.press(GUILD, run.run_id, u) for u in attempts),
                                    return_exceptions=True)
     granted = [u for u, r in zip(attempts, results) if not isinstance(r, Exception)]
     assert len(granted) == 5
     assert max(granted.count(u) for u in set(granted)) <= 2
-    check = await repo.stock_check(app.db, run.drop_id)
+    check = await repo.stock_check(app.db, run.run_id)
     assert check["remaining"] + check["held"] == check["stock"] == 5
     assert check["held"] == 5 and check["over_limit"] == 0
     reasons = {r.key for r in results if isinstance(r, UserError)}
@@ -177,10 +180,10 @@ async def test_sold_out_goes_to_the_waitlist_and_a_release_promotes_the_next(wor
     run = await app.drops.open(GUILD, "tin", by=99)  # opened now: blossom now, members in 24h
     app.clock.advance(hours=26)
     for u in (BLOSSOM, LEAF, MEMBER):
-        assert (await app.drops.press(GUILD, run.drop_id, u)).status == "granted"
+        assert (await app.drops.press(GUILD, run.run_id, u)).status == "granted"
     for u in (200, 201):
         app.guild.roles[u] = {"member"}
-        assert (await app.drops.press(GUILD, run.drop_id, u)).status == "waitlisted"
+        assert (await app.drops.press(GUILD, run.run_id, u)).status == "waitlisted"
     assert (await app.drops.status(GUILD, "tin")).counts["waiting"] == 2
 
     outcome = await app.drops.release(GUILD, "tin", LEAF, by=LEAF)
@@ -189,13 +192,13 @@ async def test_sold_out_goes_to_the_waitlist_and_a_release_promotes_the_next(wor
     await app.outbox.drain()
     dms = [(v, c) for k, v, c in sender.sent if k == "dm"]
     assert any(v == "200" and "waitlist" in c and "TIN-" in c for v, c in dms)
-    check = await repo.stock_check(app.db, run.drop_id)
+    check = await repo.stock_check(app.db, run.run_id)
     assert (check["remaining"], check["held"]) == (0, 3)
 
     # a moderator releases the next one: 201 is promoted; then nobody waits and stock comes back
     assert (await app.drops.release(GUILD, "tin", MEMBER, by=99)).promoted_user == 201
     assert (await app.drops.release(GUILD, "tin", BLOSSOM, by=BLOSSOM)).promoted_user is None
-    check = await repo.stock_check(app.db, run.drop_id)
+    check = await repo.stock_check(app.db, run.run_id)
     assert (check["remaining"], check["held"]) == (1, 2)
     assert (await refused(app.drops.release(GUILD, "tin", BLOSSOM, by=BLOSSOM))).key == "drops.nothing_to_release"
 
@@ -208,7 +211,7 @@ async def test_codes_are_distinct_and_each_sent_once_across_a_restart(tmp_path):
     run = await app.drops.open(GUILD, "tin", by=99)
     clock.advance(hours=30)
     for u in (BLOSSOM, LEAF, MEMBER):
-        await app.drops.press(GUILD, run.drop_id, u)
+        await app.drops.press(GUILD, run.run_id, u)
     await app.drops.stop()
     app.outbox.settings.batch = 1
     rows = await app.db.fetchall("SELECT id FROM outbox WHERE dedupe_key LIKE 'drop:%:dm:%'")
@@ -221,7 +224,7 @@ async def test_codes_are_distinct_and_each_sent_once_across_a_restart(tmp_path):
     await app.close()
 
     app = await open_app(tmp_path, config, clock, sender)  # restart: delivery runs again at start
-    await app.drops.deliver(run.drop_id)
+    await app.drops.deliver(run.run_id)
     await app.drops.stop()
     await app.outbox.drain()
     dms = [(v, c) for k, v, c in sender.sent if k == "dm"]
@@ -240,7 +243,7 @@ async def test_closed_dms_are_listed_for_moderators(tmp_path):
     run = await app.drops.open(GUILD, "tin", by=99)
     clock.advance(hours=30)
     for u in (BLOSSOM, LEAF):
-        await app.drops.press(GUILD, run.drop_id, u)
+        await app.drops.press(GUILD, run.run_id, u)
     await app.drops.stop()
     await app.outbox.drain()
     status = await app.drops.status(GUILD, "tin")
@@ -263,11 +266,11 @@ async def test_raffle_with_a_fixed_seed_draws_the_same_winners_and_replays(tmp_p
         clock.advance(hours=2)
         for u in range(300, 320):
             app.guild.roles[u] = {"member"}
-            assert (await app.drops.press(GUILD, run.drop_id, u)).status == "entered"
-        assert (await app.drops.press(GUILD, run.drop_id, 300)).status == "already_entered"
+            assert (await app.drops.press(GUILD, run.run_id, u)).status == "entered"
+        assert (await app.drops.press(GUILD, run.run_id, 300)).status == "already_entered"
         _, draw = await app.drops.close(GUILD, "lottery", by=99, seed="sakura-2026")
         assert draw.seed == "sakura-2026" and len(draw.winners) == 2
-        assert await app.drops.replay_draw(run.drop_id, 1) == draw.winners
+        assert await app.drops.replay_draw(run.run_id, 1) == draw.winners
         winners.append(draw.winners)
         # re-roll for a prize given back: a new winner, never an earlier one
         await app.drops.release(GUILD, "lottery", draw.winners[0], by=99)
@@ -303,36 +306,37 @@ async def test_campaign_entries_come_from_the_participation_ledger(world):
                                points=10, day="2026-12-01", at=app.clock.now())
     await ledger.award(app.db, guild_id=GUILD, user_id=401, action="quiz_answer", ref="quiz:1", points=5,
                        day="2026-12-01", at=app.clock.now())
-    mine = await app.drops.press(GUILD, run.drop_id, 400)
+    mine = await app.drops.press(GUILD, run.run_id, 400)
     assert (mine.status, mine.tickets) == ("entries", 5)
     _, draw = await app.drops.close(GUILD, "champions", by=99, seed="week-49")
     assert draw.entrants == 2  # the visitor's answers do not count: members only
     assert sorted(draw.winners) == [400, 401]
-    assert await repo.entries(app.db, run.drop_id) == [(400, 5), (401, 1)]
+    assert await repo.entries(app.db, run.run_id) == [(400, 5), (401, 1)]
 
 
 async def test_export_lists_claims_and_winners(world):
     app = world
     run = await app.drops.open(GUILD, "quick", by=99)
-    await app.drops.press(GUILD, run.drop_id, MEMBER)
-    await app.drops.press(GUILD, run.drop_id, LEAF)
+    await app.drops.press(GUILD, run.run_id, MEMBER)
+    await app.drops.press(GUILD, run.run_id, LEAF)
     await app.drops.release(GUILD, "quick", LEAF, by=99)
     name, data = await app.drops.export_csv(GUILD, "quick")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
     assert name.startswith("quick")
     assert [(r["user_id"], r["status"]) for r in rows] == [(str(MEMBER), "claimed"), (str(LEAF), "released")]
+    assert [r["name"] for r in rows] == [f"member {MEMBER}", f"member {LEAF}"]
 
 
 async def test_a_drop_opens_once_per_occurrence_and_once_at_a_time(world):
     app = world
     first = await app.drops.open(GUILD, "quick", occurrence="2026-12-01T00:00:00.000000Z")
     again = await app.drops.open(GUILD, "quick", occurrence="2026-12-01T00:00:00.000000Z")
-    assert first.opened and not again.opened and again.drop_id == first.drop_id
+    assert first.opened and not again.opened and again.run_id == first.run_id
     assert (await refused(app.drops.open(GUILD, "quick", by=99))).key == "drops.already_open"
     await app.drops.close(GUILD, "quick", by=99)
-    assert (await refused(app.drops.press(GUILD, first.drop_id, MEMBER))).key == "drops.closed"
+    assert (await refused(app.drops.press(GUILD, first.run_id, MEMBER))).key == "drops.closed"
     second = await app.drops.open(GUILD, "quick", by=99)
-    assert second.drop_id != first.drop_id
+    assert second.run_id != first.run_id
     announcements = await app.db.fetchall("SELECT dedupe_key FROM outbox WHERE dedupe_key LIKE 'drop:%:announce'")
     assert len(announcements) == 2
 
@@ -349,13 +353,13 @@ async def test_a_raffle_closes_and_draws_by_itself_at_its_closing_time(world):
     run = await app.drops.open(GUILD, "lottery", by=99)  # blossoms now, members in 1h, closes 48h after that
     await app.scheduler.advance_to(T0 + timedelta(hours=2))
     for u in (BLOSSOM, LEAF, MEMBER):
-        assert (await app.drops.press(GUILD, run.drop_id, u)).status == "entered"
+        assert (await app.drops.press(GUILD, run.run_id, u)).status == "entered"
     await app.scheduler.advance_to(T0 + timedelta(hours=48))
-    assert await repo.draws(app.db, run.drop_id) == []
+    assert await repo.draws(app.db, run.run_id) == []
     await app.scheduler.advance_to(T0 + timedelta(hours=49))
-    [draw] = await repo.draws(app.db, run.drop_id)
+    [draw] = await repo.draws(app.db, run.run_id)
     assert len(draw["winners"]) == 2 and draw["drawn_by"] is None
-    assert (await refused(app.drops.press(GUILD, run.drop_id, VISITOR))).key == "drops.closed"
+    assert (await refused(app.drops.press(GUILD, run.run_id, VISITOR))).key == "drops.closed"
 
 
 async def test_the_early_limit_refusal_follows_releases(world):
@@ -363,13 +367,13 @@ async def test_the_early_limit_refusal_follows_releases(world):
     (the in-memory holdings are exact after each commit, releases included)."""
     app = world
     run = await app.drops.open(GUILD, "quick", by=99)  # stock 5, limit 2
-    assert (await app.drops.press(GUILD, run.drop_id, MEMBER)).status == "granted"
-    assert (await app.drops.press(GUILD, run.drop_id, MEMBER)).status == "granted"
-    assert (await refused(app.drops.press(GUILD, run.drop_id, MEMBER))).key == "drops.already_claimed"
+    assert (await app.drops.press(GUILD, run.run_id, MEMBER)).status == "granted"
+    assert (await app.drops.press(GUILD, run.run_id, MEMBER)).status == "granted"
+    assert (await refused(app.drops.press(GUILD, run.run_id, MEMBER))).key == "drops.already_claimed"
     await app.drops.release(GUILD, "quick", MEMBER, by=MEMBER)
-    assert (await app.drops.press(GUILD, run.drop_id, MEMBER)).status == "granted"
-    assert (await refused(app.drops.press(GUILD, run.drop_id, MEMBER))).key == "drops.already_claimed"
-    check = await repo.stock_check(app.db, run.drop_id)
+    assert (await app.drops.press(GUILD, run.run_id, MEMBER)).status == "granted"
+    assert (await refused(app.drops.press(GUILD, run.run_id, MEMBER))).key == "drops.already_claimed"
+    check = await repo.stock_check(app.db, run.run_id)
     assert (check["held"], check["over_limit"], check["remaining"] + check["held"]) == (2, 0, 5)
 
 
@@ -384,14 +388,14 @@ async def test_a_closed_drop_greys_out_its_announcement_even_after_a_crash(tmp_p
     quick = await app.drops.open(GUILD, "quick", by=99)
     await app.drops.close(GUILD, "quick", by=99)
     tin = await app.drops.open(GUILD, "tin", by=99)
-    assert await repo.close_run(app.db, tin.drop_id, clock.now())  # closed, then the crash
+    assert await repo.close_run(app.db, tin.run_id, clock.now())  # closed, then the crash
     await app.close()
 
     app = await open_app(tmp_path, config, clock)
     for run in (quick, tin):
-        row = await outbox_repo.by_key(app.db, f"drop:{run.drop_id}:announce:closed")
+        row = await outbox_repo.by_key(app.db, f"drop:{run.run_id}:announce:closed")
         message = OutMessage.from_json(row["payload"])
-        assert message.replaces == f"drop:{run.drop_id}:announce"
+        assert message.replaces == f"drop:{run.run_id}:announce"
         assert [b.disabled for b in message.buttons] == [True]
     assert await app.db.fetchval("SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'drop:%:announce:closed'") == 2
     await app.close()
@@ -405,14 +409,14 @@ async def test_the_announcement_follows_sold_out_and_restock_once_each_across_a_
 
     async def edits() -> list[str]:
         rows = await app.db.fetchall("SELECT dedupe_key FROM outbox WHERE dedupe_key LIKE ? ORDER BY id",
-                                     (f"drop:{run.drop_id}:announce:%",))
+                                     (f"drop:{run.run_id}:announce:%",))
         return [r[0].rsplit(":announce:", 1)[1] for r in rows]
 
     for user in (BLOSSOM, BLOSSOM, LEAF, LEAF):
-        await app.drops.press(GUILD, run.drop_id, user)
+        await app.drops.press(GUILD, run.run_id, user)
     await app.drops.stop()
     assert await edits() == []  # one left: still in stock, the first post says so
-    await app.drops.press(GUILD, run.drop_id, MEMBER)
+    await app.drops.press(GUILD, run.run_id, MEMBER)
     await app.drops.stop()
     assert await edits() == ["sold-out:0"]
     await app.close()
@@ -425,5 +429,21 @@ async def test_the_announcement_follows_sold_out_and_restock_once_each_across_a_
     assert await edits() == ["sold-out:0", "in-stock:1"]
     [row] = await app.db.fetchall("SELECT payload FROM outbox WHERE dedupe_key LIKE '%:in-stock:1'")
     message = OutMessage.from_json(row[0])
-    assert message.replaces == f"drop:{run.drop_id}:announce" and "Sold out" not in message.embeds[0]["description"]
+    assert message.replaces == f"drop:{run.run_id}:announce" and "Sold out" not in message.embeds[0]["description"]
     await app.close()
+
+
+async def test_after_a_reload_an_open_run_answers_with_the_new_item_name_and_limit(world, tmp_path):
+    """The claim path keeps runs in memory; a reload of drops.yaml reaches them (the item's name in
+    the reply), while what the run opened with (its limit, its stock) stays the run's."""
+    app = world
+    run = await app.drops.open(GUILD, "quick", by=99)  # stock 5, limit 2
+    assert (await app.drops.press(GUILD, run.run_id, MEMBER)).item == "Quick drop"
+    renamed = DROPS.replace("item: Quick drop\n    stock: 5\n    limit: 2", "item: Quick tin\n    stock: 5\n    limit: 1")
+    assert renamed != DROPS
+    (tmp_path / "config" / "drops.yaml").write_text(renamed, encoding="utf-8")
+    assert await app.reload_config() == []
+    assert (await app.drops.press(GUILD, run.run_id, LEAF)).item == "Quick tin"
+    again = await app.drops.press(GUILD, run.run_id, LEAF)  # the open run keeps the limit it opened with
+    assert (again.status, again.held, again.limit) == ("granted", 2, 2)
+    assert (await refused(app.drops.press(GUILD, run.run_id, LEAF))).params["limit"] == 2

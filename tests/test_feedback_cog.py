@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from bot.offline.harness import OptionRefused
+
 from bot.services.feedback import read_csv
 from tests.helpers import config_with
 
@@ -135,7 +139,7 @@ async def test_export_csv_round_trips(harness):
     assert [(row["title"], row["text"], row["category"]) for row in rows] == [
         ('Matcha, "please"', TRICKY, "product"), ("More oolong", "second, simple", "event")]
     assert rows[0]["anonymous"] == "yes" and rows[0]["upvotes"] == "1"
-    assert rows[0]["author_id"] == str(g.member("alice").id)
+    assert rows[0]["author_id"] == "" and rows[1]["author_id"] == str(g.member("bob").id)  # alice was anonymous
     r = await g.slash("/feedback export", user="mod", since="2999-01-01")
     assert read_csv(r.files[0][1]) == []
     r = await g.slash("/feedback export", user="mod", since="soon")
@@ -157,14 +161,23 @@ async def test_the_sixth_submission_in_a_minute_is_refused_and_the_text_given_ba
     assert "#6" in r.content
 
 
-async def test_empty_or_too_long_text_is_refused_with_the_text_given_back(harness):
-    g = await harness()
+async def test_empty_or_too_long_text_is_refused_with_the_text_given_back(harness, tmp_path):
+    g = await harness(config=config_with(tmp_path))
     r = await send(g, "alice", text="   ")
     assert r.ephemeral and "empty" in r.content
-    long_text = "ちゃ" * 1001  # 2002 characters, over the configured 2000
-    r = await send(g, "alice", text=long_text)
-    assert "2002" in r.content and "2000" in r.content
-    assert r.embeds[0]["description"] == long_text
+    long_text = "ちゃ" * 1001  # 2002 characters, over the configured 2000: the form itself stops it
+    with pytest.raises(OptionRefused, match="2000"):
+        await send(g, "alice", text=long_text)
+    # the limit lowered (/admin reload) while the form was open: refused with the text given back
+    await g.slash("/feedback send", user="alice")
+    folder = g.app.config.dir
+    text = (folder / "community.yaml").read_text(encoding="utf-8")
+    (folder / "community.yaml").write_text(text.replace("max_length: 2000", "max_length: 1000", 1),
+                                           encoding="utf-8")
+    assert await g.app.reload_config() == [] and g.app.feedback.settings.max_length == 1000
+    r = await g.submit_modal({"category": "Product", "title": "t", "text": long_text[:1500]}, user="alice")
+    assert "1500" in r.content and "1000" in r.content
+    assert r.embeds[0]["description"] == long_text[:1500]
     assert g.channel("feedback").messages == [] or all("ちゃ" not in as_text(m) for m in g.channel("feedback").messages)
 
 

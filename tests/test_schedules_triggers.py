@@ -5,7 +5,8 @@ import random
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from bot.config.schedules import Schedule, WallClockTrigger, cron_fields, local_to_utc, occurrences
+from bot.config.schedules import Schedule
+from bot.triggers import WallClockTrigger, cron_fields, local_to_utc, occurrences
 
 UTC = timezone.utc
 ZONES = ["Asia/Tokyo", "America/New_York", "Europe/London", "Australia/Lord_Howe", "UTC"]

@@ -58,6 +58,9 @@ class FakeGuild:
     async def members_with_role(self, guild_id, role_key):
         return sorted(u for u, keys in self.roles.items() if role_key in keys)
 
+    async def display_names(self, guild_id, user_ids):
+        return {}  # names unknown (the exports leave them blank)
+
 
 def approval_config() -> Config:
     config = load_config("config")

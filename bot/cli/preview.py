@@ -86,6 +86,7 @@ async def preview_lines(config, start: datetime, span: timedelta, tz: ZoneInfo, 
         if guild_id is None:
             guilds = await repo.known_guilds(app.db)
             guild_id = guilds[0] if len(guilds) == 1 else 0
+        app.guild_id = guild_id  # the community this preview is of (services read it from the app)
         entries = await upcoming(app, start, start + span, guild_id)
     finally:
         await app.close()

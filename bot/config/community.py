@@ -5,6 +5,7 @@ from typing import Annotated, Iterator, Literal
 
 from pydantic import Field, model_validator
 
+from .ama import AmaSettings
 from .base import Key, Model, TimeZoneName
 from .feedback import FeedbackSettings
 from .membership import MembershipSettings, Tier
@@ -91,6 +92,8 @@ class CommunityFile(Model):
     """The character the bot speaks as: name, avatar, greeting, sign-off."""
     feedback: FeedbackSettings = FeedbackSettings()
     """The /feedback box: categories, limits, keyword flags and the digest."""
+    ama: AmaSettings = AmaSettings()
+    """Guest sessions (AMA): a default length and the shortest question."""
     messages: dict[str, str] = {}  # overrides of the message catalogue, key -> template
     """Overrides of the bot's message texts: catalogue key -> template (see bot/locales/)."""
 

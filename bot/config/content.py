@@ -8,56 +8,17 @@ only go to a channel whose rank is at least the content's rank; this is checked 
 """
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta, timezone
-from typing import Annotated, Iterator
+from datetime import datetime, timezone
+from typing import Iterator
 from zoneinfo import ZoneInfo
 
-from pydantic import BeforeValidator, Field, HttpUrl, field_validator
+from pydantic import Field, HttpUrl, field_validator
 
-from .base import DURATION_JSON, LOCAL_DATETIME_JSON, Key, Model
+from .base import Key, LocalDateTime, Model
 
 VISITOR_RANK = -1
 MEMBER = "member"
 MODERATORS_RANK = 1_000  # a mod channel is above every tier
-
-
-def _parse_local(value: object) -> object:
-    """'2026-12-05 19:00' (community time zone) or a YAML timestamp; seconds and offsets optional."""
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        text = value.strip().replace("T", " ")
-        for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M%z", "%Y-%m-%d %H:%M:%S%z"):
-            try:
-                return datetime.strptime(text, fmt)
-            except ValueError:
-                continue
-    raise ValueError(f"{value!r} is not a date and time (write \"YYYY-MM-DD HH:MM\" in the community's time zone)")
-
-
-LocalDateTime = Annotated[datetime, BeforeValidator(_parse_local), LOCAL_DATETIME_JSON]
-
-_DURATION = re.compile(r"^(\d+)\s*(d|h|m)$")
-
-
-def _parse_duration(value: object) -> object:
-    """'24h', '90m', '2d', or a number of hours."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value < 0:
-            raise ValueError(f"{value!r}: a duration cannot be negative")
-        return timedelta(hours=value)
-    if isinstance(value, str):
-        match = _DURATION.match(value.strip())
-        if match:
-            n, unit = int(match.group(1)), match.group(2)
-            return {"d": timedelta(days=n), "h": timedelta(hours=n), "m": timedelta(minutes=n)}[unit]
-    raise ValueError(f"{value!r} is not a duration (like 24h, 90m or 2d)")
-
-
-Duration = Annotated[timedelta, BeforeValidator(_parse_duration), DURATION_JSON]
 
 
 def to_utc(when: datetime, tz: ZoneInfo | str) -> datetime:

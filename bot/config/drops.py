@@ -14,8 +14,7 @@ from typing import Iterator, Literal
 
 from pydantic import Field, HttpUrl, field_validator, model_validator
 
-from .base import Key, Model
-from .content import Duration, LocalDateTime
+from .base import Duration, Key, LocalDateTime, Model
 from .participation import unknown_ledger_action
 
 
@@ -28,7 +27,10 @@ class CampaignEntries(Model):
     """Count rows since the start of this week or month (community time), or since the drop opened."""
 
 
-class Drop(Model):
+class DropSpec(Model):
+    """One entry of drops.yaml. Its `id` is the drop's key (a string); each opening of it is a run,
+    with an integer `run_id` (bot/services/drops)."""
+
     id: Key
     """A unique key (drop.open and /drop commands use it)."""
     item: str = Field(min_length=1, max_length=256)
@@ -69,7 +71,7 @@ class Drop(Model):
         return value
 
     @model_validator(mode="after")
-    def _mode_rules(self) -> "Drop":
+    def _mode_rules(self) -> "DropSpec":
         if self.entries is not None and self.mode != "raffle":
             raise ValueError("`entries:` (a campaign) needs `mode: raffle`")
         if self.waitlist and self.mode != "first_come":
@@ -106,11 +108,12 @@ class Drop(Model):
 
 
 class DropsFile(Model):
-    drops: tuple[Drop, ...] = ()
+    drops: tuple[DropSpec, ...] = ()
     """Collab drops: limited goods with early access for higher tiers."""
 
-    def get(self, drop_key: str) -> Drop | None:
-        return next((d for d in self.drops if d.id == drop_key), None)
+    def get(self, key: str) -> DropSpec | None:
+        """The spec whose `id` is `key`, None if there is none."""
+        return next((d for d in self.drops if d.id == key), None)
 
     def references(self, config) -> Iterator[tuple[tuple, str]]:
         community = config.community

@@ -91,6 +91,21 @@ async def add_question(tx: Tx, *, session_id: int, author_id: int, text: str, no
     return _question(row)
 
 
+async def question_texts(tx: Tx, session_id: int) -> list[tuple[int, str]]:
+    """(id, text) of every question of a session, read inside the caller's transaction."""
+    rows = await tx.fetchall("SELECT id, text FROM ama_questions WHERE session_id = ? ORDER BY id", (session_id,))
+    return [(int(r[0]), r[1]) for r in rows]
+
+
+async def closed_without_post(db: Database, prefix: str, suffix: str) -> list[dict]:
+    """Closed sessions with no outbox row `<prefix><id><suffix>` (their closed announcement never queued)."""
+    rows = await db.fetchall(
+        f"SELECT {_SESSION_COLUMNS} FROM ama_sessions s WHERE s.status = 'closed' AND NOT EXISTS"
+        " (SELECT 1 FROM outbox o WHERE o.dedupe_key = CAST(? AS TEXT) || CAST(s.id AS TEXT) || CAST(? AS TEXT))"
+        " ORDER BY s.id", (prefix, suffix))
+    return [_session(r) for r in rows]
+
+
 async def questions_without_post(db: Database, post_prefix: str) -> list[dict]:
     """Questions of open sessions whose post was never queued (no outbox row `<post_prefix><id>`)."""
     rows = await db.fetchall(

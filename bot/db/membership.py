@@ -153,6 +153,18 @@ async def pending_without_card(db: Database, card_prefix: str) -> list[dict]:
     return [_row(r) for r in rows]
 
 
+async def closed_with_live_card(db: Database, card_prefix: str, closed_suffix: str) -> list[dict]:
+    """Expired or withdrawn applications whose card (`<card_prefix><id>`) was queued but its closed
+    version (`<card_prefix><id><closed_suffix>`) never was: an older version left its buttons live."""
+    rows = await db.fetchall(
+        "SELECT * FROM applications a WHERE a.status IN ('expired', 'withdrawn')"
+        " AND EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = CAST(? AS TEXT) || CAST(a.id AS TEXT))"
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key ="
+        "   CAST(? AS TEXT) || CAST(a.id AS TEXT) || CAST(? AS TEXT))"
+        " ORDER BY a.id", (card_prefix, card_prefix, closed_suffix))
+    return [_row(r) for r in rows]
+
+
 async def get_application(db: Database, application_id: int) -> dict | None:
     return _row(await db.fetchone("SELECT * FROM applications WHERE id = ?", (application_id,)))
 

@@ -85,6 +85,14 @@ async def ledger_for(db: Database, guild_id: int, user_id: int) -> list[dict]:
     return [dict(r) | {"at": from_db_time(r["at"])} for r in rows]
 
 
+async def action_counts(db: Database, guild_id: int, action: str, since: datetime, until: datetime) -> dict[int, int]:
+    """Ledger rows per member of one action in [since, until] (a drop campaign's entries)."""
+    rows = await db.fetchall(
+        "SELECT user_id, COUNT(*) FROM participation_ledger WHERE guild_id = ? AND action = ? AND at >= ? AND at <= ?"
+        " GROUP BY user_id", (guild_id, action, to_db_time(since), to_db_time(until)))
+    return {r[0]: r[1] for r in rows}
+
+
 # --- activity -------------------------------------------------------------------------------------
 
 async def add_activity(db: Database, rows: Iterable[tuple[int, int, str, int]]) -> None:
@@ -168,6 +176,15 @@ async def add_suggestion(tx: Tx, *, guild_id: int, user_id: int, text: str, at: 
         "INSERT INTO prompt_suggestions (guild_id, user_id, text, created_at) VALUES (?, ?, ?, ?) RETURNING id",
         (guild_id, user_id, text, to_db_time(at)))
     return row[0]
+
+
+async def suggestion_texts(tx: Tx, guild_id: int, *, since: datetime) -> list[str]:
+    """Texts of the suggestions pending or approved, and of any made since `since` (inside the caller's
+    transaction, which adds the next one)."""
+    rows = await tx.fetchall(
+        "SELECT text FROM prompt_suggestions WHERE guild_id = ?"
+        " AND (status IN ('pending', 'approved') OR created_at >= ?)", (guild_id, to_db_time(since)))
+    return [r[0] for r in rows]
 
 
 async def suggestions_without_card(db: Database, card_prefix: str) -> list[dict]:

@@ -374,29 +374,27 @@ class DryRun:
                       "a post as the persona (webhook)")
 
     def _schedules(self, app) -> None:
-        from bot.config.schedules import local_to_utc
-        from bot.services.schedules import Book
+        from bot.triggers import local_to_utc
 
         service = getattr(app, "schedules", None)
         model = getattr(self.config, "schedules", None)
         if service is None or model is None:
             return
         default_tz = model.default_timezone(self.config)
-        book = Book(model, default_tz, {})
         wall = _widest_day(app)
         for i, schedule in enumerate(model.schedules):
             when = local_to_utc(wall, schedule.zone(default_tz))
             if schedule.pool:
                 pool = model.pools.get(schedule.pool)
                 for j in range(len(pool.items) if pool else 0):
-                    self._post(service, book, schedule, when, j, ("pools", schedule.pool, "items", j),
+                    self._post(service, schedule, when, j, ("pools", schedule.pool, "items", j),
                                f"pools.{schedule.pool}.items[{j}] (posted by {schedule.id})")
             elif schedule.text or schedule.embed:
-                self._post(service, book, schedule, when, None, ("schedules", i), f"schedules[{i}] ({schedule.id})")
+                self._post(service, schedule, when, None, ("schedules", i), f"schedules[{i}] ({schedule.id})")
 
-    def _post(self, service, book, schedule, when, item, loc, field) -> None:
+    def _post(self, service, schedule, when, item, loc, field) -> None:
         try:
-            rendered = service.render(book, schedule, when, item)
+            rendered = service.render(schedule, when, item)
         except (KeyError, AttributeError, IndexError, ValueError, TypeError) as exc:
             self.problems.append(Problem(*self.config_line("schedules", loc), field, f"cannot be rendered: {exc}"))
             return

@@ -15,6 +15,8 @@ from typing import Any, Callable, Iterable
 
 import discord
 
+from bot.config.base import parse_duration as config_duration
+
 from .harness import Harness, HarnessError
 from .http import HarnessGap, Reply
 from .spec import SpecViolation
@@ -40,15 +42,13 @@ HELP = """\
   Attachments the bot sends (CSV exports, charts) are saved to a folder; their path is shown."""
 
 DEFAULT_FILES_DIR = Path(tempfile.gettempdir()) / "kizuna-playground-files"
-DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)")
-UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 FIELD_LINE = re.compile(r"^\s*([^:/#\s][^:]*?)\s*:\s?(.*)$")
 
 
 def session_start(config, day: date = date(2026, 12, 1), lead: timedelta = timedelta(minutes=5)) -> datetime:
     """When a playground session starts: a few minutes before the first scheduled post of its first
     day (so day 1's prompt and greeting go out on the first :wait), or 09:00 if nothing comes earlier."""
-    from bot.config.schedules import occurrences
+    from bot.triggers import occurrences
 
     tz = config.timezone
     day_start = datetime.combine(day, time(0, 0), tzinfo=tz)
@@ -63,14 +63,8 @@ def session_start(config, day: date = date(2026, 12, 1), lead: timedelta = timed
 
 
 def parse_duration(text: str) -> timedelta:
-    text = text.replace(" ", "").lower()
-    parts = DURATION.findall(text)
-    if not parts or "".join(f"{n}{u}" for n, u in parts) != text:
-        raise ValueError(f"not a duration: {text!r} (try 1d, 2h30m, 45m)")
-    delta = timedelta()
-    for number, unit in parts:
-        delta += timedelta(**{UNITS[unit]: float(number)})
-    return delta
+    """`:wait`'s argument, in the config files' duration grammar (bot/config/base.py)."""
+    return config_duration(text)
 
 
 class Playground:
@@ -454,15 +448,63 @@ class Playground:
             self.out("    ┗")
 
     def _text(self, text: str) -> str:
-        text = self.render_ids(text or "")
-        return re.sub(r"<t:(\d+)(?::\w)?>", lambda m: self._time(datetime.fromtimestamp(int(m.group(1)),
-                                                                                        tz=self.g.clock.now().tzinfo)),
-                      text)
+        config = self.g.config
+        return render_timestamps(self.render_ids(text or ""), self.g.clock.now(), config.timezone,
+                                 config.community.community.language)
 
     def _time(self, when: datetime) -> str:
         tz = self.g.config.timezone
         local = when.astimezone(tz)
         return local.strftime("%Y-%m-%d %H:%M ") + str(tz)
+
+
+# --- Discord timestamps, as a client set to the community's time zone and language shows them ---------------
+TIMESTAMP = re.compile(r"<t:(-?\d+)(?::([tTdDfFR]))?>")
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")
+_DAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_DAYS_JA = "月火水木金土日"
+# (seconds in the unit, en name, ja name); the largest unit that fits is used, rounded as clients do
+_UNITS = ((365 * 86400, "year", "年"), (30 * 86400, "month", "か月"), (86400, "day", "日"), (3600, "hour", "時間"),
+          (60, "minute", "分"), (1, "second", "秒"))
+
+
+def render_timestamps(text: str, now: datetime, tz, language: str = "en") -> str:
+    """Every `<t:UNIX:STYLE>` in `text` as Discord shows it to a reader in zone `tz` (the community's)
+    and `language`: t 21:05 · T 21:05:30 · d 01/12/2026 · D 1 December 2026 · f (default) 1 December
+    2026 21:05 · F Tuesday, 1 December 2026 21:05 · R in 20 seconds / 2 hours ago (from `now`, the
+    fake clock). English is shown as a 24-hour (en-GB) client does, Japanese as a ja client does."""
+    def one(m: re.Match) -> str:
+        when = datetime.fromtimestamp(int(m.group(1)), tz=timezone.utc)
+        style = m.group(2) or "f"
+        if style == "R":
+            return _relative((when - now).total_seconds(), language)
+        local = when.astimezone(tz)
+        ja = language == "ja"
+        hm, hms = f"{local:%H:%M}", f"{local:%H:%M:%S}"
+        day = (f"{local.year}年{local.month}月{local.day}日" if ja
+               else f"{local.day} {_MONTHS_EN[local.month - 1]} {local.year}")
+        return {
+            "t": hm, "T": hms,
+            "d": f"{local:%Y/%m/%d}" if ja else f"{local:%d/%m/%Y}",
+            "D": day, "f": f"{day} {hm}",
+            "F": (f"{day}{_DAYS_JA[local.weekday()]}曜日 {hm}" if ja
+                  else f"{_DAYS_EN[local.weekday()]}, {day} {hm}"),
+        }[style]
+
+    return TIMESTAMP.sub(one, text)
+
+
+def _relative(seconds: float, language: str) -> str:
+    ja = language == "ja"
+    if abs(seconds) < 0.5:
+        return "今" if ja else "now"
+    size, en, ja_unit = next(u for u in _UNITS if abs(seconds) >= u[0] or u[0] == 1)
+    count = max(1, int(abs(seconds) / size + 0.5))
+    if ja:
+        return f"{count} {ja_unit}{'後' if seconds > 0 else '前'}"
+    amount = f"{count} {en}{'' if count == 1 else 's'}"
+    return f"in {amount}" if seconds > 0 else f"{amount} ago"
 
 
 def _message(exc: BaseException) -> str:

@@ -21,6 +21,7 @@ from bot.errors import UserError
 
 from .messages import Button, OutMessage, Sent, Target
 from .safety import relay
+from .text import same_text_key
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,7 @@ class AmaService:
             if row["ends_at"] is not None:
                 self._arm(row["id"], row["ends_at"])
         await self._repair_question_posts()
+        await self._repair_closed_posts()
 
     def _arm(self, session_id: int, when: datetime) -> None:
         async def fire(_fire_time: datetime) -> None:
@@ -155,7 +157,7 @@ class AmaService:
 
     async def _on_sent(self, row: dict, sent: Sent) -> None:
         key = row.get("dedupe_key") or ""
-        if key.startswith("ama:open:"):
+        if re.fullmatch(r"ama:open:\d+", key):  # the opening post (not its closed version)
             session_id = int(key.rsplit(":", 1)[1])
             await repo.set_posted(self.db, session_id, sent.message_id, (sent.extra or {}).get("thread_id"))
 
@@ -213,7 +215,9 @@ class AmaService:
             # a session is for the community, never in a moderators-only channel
             raise UserError("ama.channel_not_public", channel=channel_key)
         now = app.clock.now()
-        ends_at = parse_until(until, now, app.config.timezone) if until else None
+        default = app.config.community.ama.duration
+        ends_at = (parse_until(until, now, app.config.timezone) if until else
+                   now + default if default else None)
         row = await repo.open_session(self.db, guild_id=guild_id, guest_id=guest_id, topic=topic,
                                       channel_key=channel_key, opened_by=actor_id, now=now, ends_at=ends_at)
         if row is None:
@@ -221,18 +225,34 @@ class AmaService:
             raise UserError("ama.already_open", topic=existing.topic if existing else "?")
         session = Session(**row)
         await self._set_guest_role(session, give=True)
-        until_text = self._local(ends_at) if ends_at else app.t("ama.no_end")
-        await app.outbox.post(
-            guild_id, Target.channel(channel_key),
-            OutMessage(content=app.t("ama.opened_post", guest=f"<@{guest_id}>", topic=topic, until=until_text),
-                       buttons=(Button(app.t("ama.ask_button"), custom_id=ask_custom_id(session.id)),),
-                       thread_name=app.t("ama.thread_name", topic=topic)[:100], as_persona=True),
-            dedupe_key=f"ama:open:{session.id}",
-        )
+        await app.outbox.post(guild_id, Target.channel(channel_key), self.opening_post(session),
+                              dedupe_key=self._opening_key(session))
         await app.audit.record(guild_id, actor_id, "ama.open", f"<@{guest_id}>", topic)
         if ends_at:
             self._arm(session.id, ends_at)
         return session
+
+    @staticmethod
+    def _opening_key(session: Session) -> str:
+        return f"ama:open:{session.id}"
+
+    def opening_post(self, session: Session) -> OutMessage:
+        """The session's announcement with its Ask button and thread. Once closed, the same post is
+        edited in place (`replaces`): it says so, and the button is greyed out, as a closed quiz
+        question or drop is. The end time is a Discord timestamp: each reader sees it in their zone."""
+        t = self.app.t
+        guest = f"<@{session.guest_id}>"
+        if session.is_open:
+            until = discord_time(session.ends_at, "f") if session.ends_at else t("ama.no_end")
+            content = t("ama.opened_post", guest=guest, topic=session.topic, until=until)
+        else:
+            content = t("ama.closed_post", guest=guest, topic=session.topic,
+                        when=discord_time(session.closed_at or self.app.clock.now(), "f"))
+        return OutMessage(content=content,
+                          buttons=(Button(t("ama.ask_button"), custom_id=ask_custom_id(session.id),
+                                          disabled=not session.is_open),),
+                          thread_name=None if not session.is_open else t("ama.thread_name", topic=session.topic)[:100],
+                          as_persona=True, replaces=None if session.is_open else self._opening_key(session))
 
     def _answer_post(self, question: Question, actor_id: int, text: str) -> str:
         return self.app.t("ama.answer_post", id=question.id, author=f"<@{question.author_id}>",
@@ -303,6 +323,8 @@ class AmaService:
         summary = Summary(closed, answered, unanswered, top, removed)
         await app.outbox.post(session.guild_id, closed.target, OutMessage(content=self.render_summary(summary)),
                               dedupe_key=f"ama:summary:{session.id}")
+        await app.outbox.post(session.guild_id, Target.channel(session.channel_key), self.opening_post(closed),
+                              dedupe_key=f"{self._opening_key(session)}:closed")
         return summary
 
     def render_summary(self, summary: Summary) -> str:
@@ -335,17 +357,27 @@ class AmaService:
         text = (text or "").strip()
         if not text:
             raise UserError("ama.question_empty")
+        shortest = app.config.community.ama.min_question_length
+        if len(text) < shortest:
+            raise UserError("ama.question_too_short", min=shortest)
         if len(text) > MAX_QUESTION:
             raise UserError("ama.question_too_long", max=MAX_QUESTION)
         if user_id == session.guest_id:
             raise UserError("ama.guest_cannot_ask")
-        # the question and its post are one transaction: a crash leaves both or neither
+        key = same_text_key(text)
+        # the question and its post are one transaction: a crash leaves both or neither; the same
+        # question asked twice at once is seen by the second (the transactions run one after the other)
         async with self.db.transaction() as tx:
-            row = await repo.add_question(tx, session_id=session.id, author_id=user_id, text=text,
-                                          now=app.clock.now(), max_per_member=MAX_QUESTIONS_PER_MEMBER)
+            asked = await repo.question_texts(tx, session.id)
+            same = next((qid for qid, other in asked if same_text_key(other) == key), None)
+            row = None if same is not None else await repo.add_question(
+                tx, session_id=session.id, author_id=user_id, text=text, now=app.clock.now(),
+                max_per_member=MAX_QUESTIONS_PER_MEMBER)
             question = None if row is None else Question(**row)
             if question is not None:
                 await self._queue_question_post(tx, session, question)
+        if same is not None:
+            raise UserError("ama.question_duplicate", id=same)
         if question is None:
             raise UserError("ama.too_many_questions", max=MAX_QUESTIONS_PER_MEMBER)
         app.outbox.wake()
@@ -373,6 +405,14 @@ class AmaService:
                 await self._queue_question_post(tx, sessions[row["session_id"]], Question(**row))
         log.warning("queued the missing post of %d AMA question(s)", len(rows))
         self.app.outbox.wake()
+
+    async def _repair_closed_posts(self) -> None:
+        """Grey out the announcement of every closed session whose closed version was never queued (an
+        older version, or a stop between the close and its posts): its Ask button stays live otherwise."""
+        for row in await repo.closed_without_post(self.db, "ama:open:", ":closed"):
+            session = Session(**row)
+            await self.app.outbox.post(session.guild_id, Target.channel(session.channel_key),
+                                       self.opening_post(session), dedupe_key=f"{self._opening_key(session)}:closed")
 
     async def upvote(self, guild_id: int, user_id: int, question_id: int) -> int:
         question, session = await self._question(guild_id, question_id)
@@ -431,8 +471,11 @@ class AmaService:
                                  dedupe_key=f"ama:role:{'give' if give else 'take'}:{session.id}")
         return ok
 
-    def _local(self, when: datetime) -> str:
-        return when.astimezone(self.app.config.timezone).strftime("%Y-%m-%d %H:%M")
+
+
+def discord_time(when: datetime, style: str) -> str:
+    """A Discord timestamp: every client shows it in its reader's own time zone and language."""
+    return f"<t:{int(when.timestamp())}:{style}>"
 
 
 def _one_line(text: str, limit: int) -> str:

@@ -31,8 +31,10 @@ STATUS_COLORS = {"new": 0x5865F2, "under_review": 0xFEE75C, "planned": 0x3BA55C,
                  "declined": 0x99AAB5}
 FLAG_COLOR = 0xED4245
 UP, DOWN = "👍", "👎"
-CSV_COLUMNS = ("id", "created_at", "category", "status", "title", "text", "author_id", "anonymous", "upvotes",
-               "flagged")
+# the export's columns; times are written in the community's time zone, named in their header
+CSV_COLUMNS = ("id", "created_at", "category", "status", "title", "text", "author_id", "author_name", "anonymous",
+               "upvotes", "flagged")
+ZONED_COLUMNS = ("created_at",)
 
 # Strong negative language, both languages always (members write in either). Extend per community with
 # feedback.negative_words, or turn these off with feedback.builtin_negative_words: false.
@@ -313,17 +315,33 @@ class FeedbackService:
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=self.app.config.timezone)
 
     async def export_rows(self, guild_id: int | None, since: datetime | None) -> list[dict[str, Any]]:
+        """The items as the export writes them: an anonymous item names nobody (no id, no name), times
+        are in the community's time zone with their offset, authors named where the bot knows them."""
         rows = await repo.items_since(self.app.db, guild_id, since)
+        tz = self.app.config.timezone
+        names: dict[tuple[int, int], str] = {}  # (guild, member) -> name; the command line may export every guild
+        for guild in {r["guild_id"] for r in rows}:
+            named = [r["author_id"] for r in rows if r["guild_id"] == guild and not r["anonymous"]]
+            if named:
+                names.update({(guild, u): n for u, n in (await self.app.stats.names(guild, named)).items()})
         return [{
-            "id": r["id"], "created_at": r["created_at"].isoformat(), "category": r["category"],
-            "status": r["status"], "title": r["title"], "text": r["text"], "author_id": r["author_id"],
+            "id": r["id"], "created_at": r["created_at"].astimezone(tz).isoformat(timespec="seconds"),
+            "category": r["category"], "status": r["status"], "title": r["title"], "text": r["text"],
+            "author_id": "" if r["anonymous"] else r["author_id"],
+            "author_name": "" if r["anonymous"] else names.get((r["guild_id"], r["author_id"]), ""),
             "anonymous": "yes" if r["anonymous"] else "no", "upvotes": r["upvotes"],
             "flagged": "yes" if r["flagged"] else "no",
         } for r in rows]
 
     async def export_csv(self, guild_id: int | None, since: datetime | None) -> tuple[bytes, int]:
         rows = await self.export_rows(guild_id, since)
-        return to_csv(rows), len(rows)
+        return to_csv(rows, zone=self.app.config.timezone.key), len(rows)
+
+    async def record_export(self, guild_id: int, actor_id: int, count: int, since: str | None) -> None:
+        """A moderator took the feedback out of Discord: the audit log says who, when and how much."""
+        note = self.app.t("feedback.export_since", since=since) if since else ""
+        await self.app.audit.record(guild_id, actor_id, "feedback.export", target="csv",
+                                    detail=self.app.t("feedback.export_audit", count=count, since=note))
 
     # --- weekly digest (schedule action) ------------------------------------------------------------
     async def digest_action(self, guild_id: int, occurrence: datetime,
@@ -468,11 +486,12 @@ def _title_from(text: str, limit: int) -> str:
     return _short(first, min(limit, 60))
 
 
-def to_csv(rows: list[dict[str, Any]]) -> bytes:
+def to_csv(rows: list[dict[str, Any]], *, zone: str | None = None) -> bytes:
     """UTF-8 with a BOM, so Excel opens Japanese text correctly; RFC 4180 quoting for commas,
     quotes and newlines; member text that a spreadsheet would run as a formula starts with `'`
-    (bot.services.safety)."""
-    return write_csv(CSV_COLUMNS, ([r.get(c, "") for c in CSV_COLUMNS] for r in rows))
+    (bot.services.safety). `zone` names the time zone of the time columns in their header."""
+    header = [f"{c} ({zone})" if zone and c in ZONED_COLUMNS else c for c in CSV_COLUMNS]
+    return write_csv(header, ([r.get(c, "") for c in CSV_COLUMNS] for r in rows))
 
 
 def read_csv(data: bytes) -> list[dict[str, str]]:

@@ -202,6 +202,10 @@ class StatsService:
             return count, "roster"
         return await repo.member_count_at(self.db, tables, guild_id, end), "records"
 
+    async def names(self, guild_id: int, user_ids) -> dict[int, str]:
+        """Display names of these members where the bot knows them (exports name people with it)."""
+        return await self._names(guild_id, await self.tables(), sorted(set(user_ids)))
+
     async def _names(self, guild_id: int, tables: set[str], user_ids: list[int]) -> dict[int, str]:
         """Names from the server when connected (and remembered for the command line), else the
         names remembered."""

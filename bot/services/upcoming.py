@@ -29,7 +29,7 @@ DEFAULT_CHANNEL = {  # where each action posts when its params name no channel
 
 async def upcoming(app: "App", start: datetime, end: datetime, guild_id: int) -> list[TimelineEntry]:
     """Everything due in (start, end], in time order."""
-    entries = await _with_action_targets(app, await app.schedules.timeline(start, end, guild_id), guild_id)
+    entries = await _with_action_targets(app, await app.schedules.timeline(start, end), guild_id)
     entries += _content_reveals(app, start, end)
     entries += _drop_windows(app, start, end)
     return sorted(entries, key=lambda e: e.when)

@@ -83,6 +83,7 @@ class FeedbackCog(commands.GroupCog, group_name="feedback", group_description="T
         data, count = await service.export_csv(interaction.guild_id, start)
         name = f"feedback-{self.app.clock.now():%Y%m%d-%H%M}.csv"
         note = self.app.t("feedback.export_since", since=since) if start else ""
+        await service.record_export(interaction.guild_id, interaction.user.id, count, since if start else None)
         await respond(interaction, self.app.t("feedback.export_done", count=count, since=note),
                       file=discord.File(io.BytesIO(data), filename=name))
 

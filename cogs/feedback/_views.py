@@ -33,12 +33,13 @@ class FeedbackModal(KizunaModal):
         )
         self.title_input = discord.ui.TextInput(
             custom_id="title", placeholder=app.t("feedback.modal_title_placeholder"), required=False,
-            max_length=settings.title_max_length, default=(title or None) and title[:settings.title_max_length],
+            max_length=settings.title_max_length, default=(title or None) and _fit(title, settings.title_max_length),
         )
-        # Discord's own limit, not the configured one: a too-long text gets the reason *and* the text back
+        # the configured limits, so Discord's client counts down to them while the member types (the
+        # service still checks; a refused text is given back); a prefilled message is cut to fit
         self.text = discord.ui.TextInput(
             custom_id="text", style=discord.TextStyle.paragraph, placeholder=app.t("feedback.modal_text_placeholder"),
-            required=True, max_length=4000, default=(text or None) and text[:4000],
+            required=True, max_length=settings.max_length, default=(text or None) and _fit(text, settings.max_length),
         )
         self.anonymous = discord.ui.Select(
             custom_id="anonymous", min_values=0, max_values=1, required=False,
@@ -47,7 +48,8 @@ class FeedbackModal(KizunaModal):
         )
         self.add_item(discord.ui.Label(text=app.t("feedback.modal_category"), component=self.category))
         self.add_item(discord.ui.Label(text=app.t("feedback.modal_title_label"), component=self.title_input))
-        self.add_item(discord.ui.Label(text=app.t("feedback.modal_text"), component=self.text))
+        self.add_item(discord.ui.Label(text=app.t("feedback.modal_text", max=settings.max_length)[:45],
+                                       component=self.text))
         self.add_item(discord.ui.Label(text=app.t("feedback.modal_anonymous"), component=self.anonymous,
                                        description=app.t("feedback.modal_anonymous_description")))
 
@@ -75,6 +77,11 @@ class FeedbackModal(KizunaModal):
         embed = discord.Embed(title=title[:256] or None, description=text[:4096] or None)
         await respond(interaction, self.app.t("feedback.refused_keep_text", reason=reason)[:2000],
                       embed=embed if (title or text) else discord.utils.MISSING)
+
+
+def _fit(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, with an ellipsis when something was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class DeclineModal(KizunaModal):

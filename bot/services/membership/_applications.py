@@ -22,6 +22,7 @@ APPROVE_ID = "kizuna:app:approve:{id}"
 DENY_ID = "kizuna:app:deny:{id}"
 TIMER_PREFIX = "membership:app-expire:"
 CARD_PREFIX = "membership:queue:"  # outbox dedupe key of an application's card in the mod queue
+CLOSED_SUFFIX = ":closed"  # ...and of its greyed-out version (<CARD_PREFIX><id><CLOSED_SUFFIX>)
 
 
 class Applications:
@@ -37,6 +38,8 @@ class Applications:
         for row in await repo.all_pending(self.app.db):
             self._arm(row["id"], row["expires_at"])
         await self._repair_cards()
+        for row in await repo.closed_with_live_card(self.app.db, CARD_PREFIX, CLOSED_SUFFIX):
+            await self._close_card(Application.from_row(row))
 
     async def _repair_cards(self) -> None:
         """Queue the card of every pending application an older version stored without one (it died
@@ -98,23 +101,38 @@ class Applications:
         return application
 
     def queue_message(self, application: Application) -> OutMessage:
+        """The application's card in the mod queue. Once it can no longer be decided (expired, or the
+        applicant left) the same card is edited in place (`replaces`): the outcome at the bottom and the
+        buttons greyed out, as a closed quiz question's are."""
         t = self.app.t
+        closed = application.status != "pending"
         return OutMessage(
             content=t("membership.queue_new", user=f"<@{application.user_id}>", id=application.id),
             embeds=(self.queue_embed(application),),
-            buttons=(Button(t("membership.approve_button"), APPROVE_ID.format(id=application.id), "success"),
-                     Button(t("membership.deny_button"), DENY_ID.format(id=application.id), "danger")),
+            buttons=(Button(t("membership.approve_button"), APPROVE_ID.format(id=application.id), "success",
+                            disabled=closed),
+                     Button(t("membership.deny_button"), DENY_ID.format(id=application.id), "danger",
+                            disabled=closed)),
+            replaces=f"{CARD_PREFIX}{application.id}" if closed else None,
         )
+
+    async def _close_card(self, application: Application) -> None:
+        """Grey out the card of an application nobody decided (once: its dedupe key)."""
+        await self.app.outbox.post(application.guild_id, Target.channel(self.app.config.community.moderation.mod_queue),
+                                   self.queue_message(application),
+                                   dedupe_key=f"{CARD_PREFIX}{application.id}{CLOSED_SUFFIX}")
 
     def queue_embed(self, application: Application) -> dict:
         """The application as moderators see it; after a decision the outcome is added at the bottom."""
         t = self.app.t
         fields = [{"name": a["label"][:256], "value": (relay(a["answer"]) or "—")[:1024], "inline": False}
                   for a in application.answers]
+        description = (t("membership.queue_description", user=f"<@{application.user_id}>",
+                         expires=discord_time(application.expires_at, "R")) if application.status == "pending"
+                       else t("membership.queue_description_closed", user=f"<@{application.user_id}>"))
         embed = {
             "title": t("membership.queue_title", id=application.id)[:256],
-            "description": t("membership.queue_description", user=f"<@{application.user_id}>",
-                             expires=discord_time(application.expires_at, "R"))[:4096],
+            "description": description[:4096],
             "fields": fields,
         }
         if application.status != "pending":
@@ -182,6 +200,7 @@ class Applications:
         if row is None:
             return None
         application = Application.from_row(row)
+        await self._close_card(application)
         await self.roster.dm(application.guild_id, application.user_id,
                              self.app.t("membership.expired_dm", days=self.settings.application_expiry_days),
                              dedupe_key=f"membership:app-outcome:{application_id}")
@@ -207,6 +226,7 @@ class Applications:
         if row is None:
             return None
         self.app.scheduler.remove_job(f"{TIMER_PREFIX}{pending['id']}")
+        await self._close_card(Application.from_row(row))
         await self.app.audit.note(guild_id, self.app.t("membership.withdrawn_note", id=pending["id"],
                                                        user=f"<@{user_id}>"),
                                   dedupe_key=f"membership:app-withdrawn:{pending['id']}")

@@ -111,6 +111,9 @@ class Ledger:
     async def points(self, guild_id: int, user_id: int, window_days: int | None = None) -> int:
         return await repo.points_total(self.app.db, guild_id, user_id, self.since(window_days))
 
+    async def action_counts(self, guild_id: int, action: str, since: datetime, until: datetime) -> dict[int, int]:
+        return await repo.action_counts(self.app.db, guild_id, action, since, until)
+
     async def leaderboard(self, guild_id: int, period: str = "week", limit: int | None = None) -> Board:
         if period not in PERIODS:
             raise UserError("participation.bad_period", periods=", ".join(PERIODS))

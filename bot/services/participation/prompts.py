@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Mapping
 
 from bot.config.actions import PromptPostParams
@@ -14,6 +14,7 @@ from bot.db.connection import to_db_time
 from bot.errors import UserError
 from bot.services.messages import Button, OutMessage, Sent, Target
 from bot.services.safety import relay
+from bot.services.text import same_text_key
 
 from .ledger import Ledger
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SUGGESTION_MIN_LENGTH = 10
+SUGGESTION_REPEAT_AFTER = timedelta(days=30)  # a turned-down idea may be suggested again after this
 POST_KEY = "prompt:"  # outbox dedupe key prefix of prompt posts: prompt:<post id>
 SUGGESTION_KEY = "prompt-suggestion:"  # outbox dedupe key prefix of a suggestion's mod-queue card
 
@@ -183,13 +185,22 @@ class PromptService:
             raise UserError("participation.suggestion_too_short", min=SUGGESTION_MIN_LENGTH)
         if len(text) > self.settings.suggestion_max_length:
             raise UserError("participation.suggestion_too_long", max=self.settings.suggestion_max_length)
-        # the suggestion and its mod-queue card are one transaction: a crash leaves both or neither
+        key = same_text_key(text)
+        now = self.app.clock.now()
+        if any(same_text_key(p.text) == key for p in self.app.config.prompts.prompts):
+            raise UserError("participation.suggestion_duplicate")
+        # the suggestion and its mod-queue card are one transaction: a crash leaves both or neither; a
+        # suggestion saying the same as one pending, approved or recently turned down is refused
         async with self.app.db.transaction() as tx:
-            suggestion_id = await repo.add_suggestion(tx, guild_id=guild_id, user_id=user_id, text=text,
-                                                      at=self.app.clock.now(),
-                                                      max_pending=self.settings.suggestion_max_pending)
+            known = await repo.suggestion_texts(tx, guild_id, since=now - SUGGESTION_REPEAT_AFTER)
+            duplicate = any(same_text_key(other) == key for other in known)
+            suggestion_id = None if duplicate else await repo.add_suggestion(
+                tx, guild_id=guild_id, user_id=user_id, text=text, at=now,
+                max_pending=self.settings.suggestion_max_pending)
             if suggestion_id is not None:
                 await self._queue_card(tx, guild_id, suggestion_id, user_id, text)
+        if duplicate:
+            raise UserError("participation.suggestion_duplicate")
         if suggestion_id is None:
             raise UserError("participation.suggestion_too_many", max=self.settings.suggestion_max_pending)
         self.app.outbox.wake()

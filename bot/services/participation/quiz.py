@@ -166,7 +166,7 @@ class QuizService:
             raise UserError("participation.quiz_running")
         if started_by is not None:
             await self.app.audit.record(guild_id, started_by, "quiz.start", bank,
-                                        f"{count} questions, {seconds}s each")
+                                        self.app.t("participation.quiz_audit", questions=count, seconds=seconds))
         await self._advance(run_id)
         return QuizStarted(run_id, bank, banks[bank].name or bank, count, seconds, channel)
 

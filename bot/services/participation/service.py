@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from .activity import ActivityCounter
@@ -59,6 +60,10 @@ class ParticipationService:
 
     async def profile(self, guild_id: int, user_id: int) -> Profile:
         return await self.ledger.profile(guild_id, user_id)
+
+    async def action_counts(self, guild_id: int, action: str, since: datetime, until: datetime) -> dict[int, int]:
+        """Ledger rows per member of one action in [since, until] (a drop campaign's entries)."""
+        return await self.ledger.action_counts(guild_id, action, since, until)
 
     # --- activity (from on_message; no content) ------------------------------------------------
     # record_message(guild_id, user_id, channel_id, at) -> None: see ActivityCounter.record_message

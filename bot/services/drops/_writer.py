@@ -1,0 +1,184 @@
+"""The single claim writer: first-come claims are queued and written in batches, one database
+transaction each, in arrival order. The rules are the planner's (`plan_claims`); the writer owns
+the queue, the time checks and what is committed, kept in memory.
+
+A claimer's future is resolved only after COMMIT, so whoever is told "it's yours" has it in the
+database, and a crash loses only claims nobody was told about. The whole batch (read, plan, write)
+is one hand-off to the database thread: while it works, the loop answers the previous batch.
+
+What is committed, in memory: per run, units each member holds and who is on the waitlist, AS
+COMMITTED. It is read inside a batch's transaction (under the write lock) and updated right after
+that batch's COMMIT. Any other write to a run's claims or waitlist (a release, a draw) goes through
+`outside_write(run_id)`, which forgets the run and keeps it forgotten until that write is over (and
+a batch that overlapped it does not keep what it read): whoever holds the write lock sees either the
+exact state or nothing (and then reads it). Readers outside the lock (`held`, the claim path's "you
+hold it already") may see a state one batch old, never one that is not committed. The database
+still has the last word: UNIQUE (drop, member, slot) and the conditional stock update refuse a plan
+made from a wrong state; the batch then rolls back and is planned once more from a fresh read.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import AsyncIterator, Callable, Sequence
+
+from bot.db import drops as repo
+from bot.db.connection import to_db_time
+
+from ._planner import ClaimOutcome, ClaimPlan, Holdings, RunFacts, plan_claims
+
+log = logging.getLogger(__name__)
+
+CLOSED, NOT_OPEN = ClaimOutcome("closed"), ClaimOutcome("not_open")
+
+
+@dataclass(slots=True)
+class PendingClaim:
+    run_id: int
+    user_id: int
+    future: "asyncio.Future[ClaimOutcome]"
+    start: datetime  # when this member's window opens
+    closes_at: datetime | None
+
+
+AfterBatch = Callable[[list[PendingClaim], list[ClaimOutcome]], None]
+
+
+class ClaimWriter:
+    """Queues claims and writes them in batches. The task runs only while claims are waiting (no idle
+    task to cancel). The time checks happen here, once per batch, when the batch is decided: a claim
+    whose window has not opened yet (or whose run has closed) by then is answered without the database."""
+
+    def __init__(self, db, clock, max_batch: int = 2000) -> None:
+        self.db = db
+        self.clock = clock
+        self.max_batch = max_batch
+        self.after_batch: list[AfterBatch] = []  # called with (claims, outcomes) after each committed batch
+        self._queue: list[PendingClaim] = []
+        self._task: asyncio.Task | None = None
+        self._committed: dict[int, Holdings] = {}  # run id -> holdings as committed (absent: not known)
+        self._outside_active = 0  # writes in progress outside the writer
+        self._outside_started = 0  # ... and how many ever began (a batch that overlapped one keeps nothing)
+
+    # --- the claim path ------------------------------------------------------------------------------
+    def submit(self, run_id: int, user_id: int, start: datetime, closes_at: datetime | None = None
+               ) -> "asyncio.Future[ClaimOutcome]":
+        """Queue a claim; the future resolves once its batch is committed (or refused)."""
+        future = asyncio.get_running_loop().create_future()
+        self._queue.append(PendingClaim(run_id, user_id, future, start, closes_at))
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="kizuna-drop-claims")
+        return future
+
+    def held(self, run_id: int, user_id: int) -> int | None:
+        """Units the member holds as last committed; None when the run is not known in memory."""
+        known = self._committed.get(run_id)
+        return None if known is None else known.held.get(user_id, 0)
+
+    async def wait_idle(self) -> None:
+        while self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def _run(self) -> None:
+        try:
+            while self._queue:
+                batch = self._queue[:self.max_batch]
+                del self._queue[:self.max_batch]
+                due = self._answer_untimely(batch, self.clock.now())
+                try:
+                    outcomes = await self.write_batch([(c.run_id, c.user_id) for c in due], self.clock.now())
+                except Exception as exc:
+                    log.exception("claim batch of %d failed", len(due))
+                    for claim in due:
+                        if not claim.future.done():
+                            claim.future.set_exception(exc)
+                    continue
+                for claim, outcome in zip(due, outcomes):
+                    if not claim.future.done():
+                        claim.future.set_result(outcome)
+                for hook in self.after_batch:
+                    try:
+                        hook(due, outcomes)
+                    except Exception:
+                        log.exception("after-batch hook failed")
+        finally:
+            self._task = None
+
+    @staticmethod
+    def _answer_untimely(batch: list[PendingClaim], now: datetime) -> list[PendingClaim]:
+        """Answer the claims made before their window or after the close; return the others."""
+        due = []
+        for claim in batch:
+            if claim.closes_at is not None and now >= claim.closes_at:
+                claim.future.done() or claim.future.set_result(CLOSED)
+            elif now < claim.start:
+                claim.future.done() or claim.future.set_result(NOT_OPEN)
+            else:
+                due.append(claim)
+        return due
+
+    # --- one batch -----------------------------------------------------------------------------------
+    async def write_batch(self, requests: Sequence[tuple[int, int]], now: datetime) -> list[ClaimOutcome]:
+        """Decide and write (run id, member) claims in ONE transaction, in order. Nothing is
+        half-granted: if the database refuses any part of the plan, the whole batch rolls back."""
+        if not requests:
+            return []
+        try:
+            return await self._write_batch(requests, now)
+        except repo.StockInvariantBroken as exc:
+            # planned from a wrong in-memory state (something wrote claims outside `outside_write`):
+            # nothing was written; read the state again and plan once more
+            log.warning("claim batch refused by the database (%s): re-reading holdings", exc)
+            self._committed.clear()
+            return await self._write_batch(requests, now)
+
+    async def _write_batch(self, requests: Sequence[tuple[int, int]], now: datetime) -> list[ClaimOutcome]:
+        run_ids = sorted({run_id for run_id, _ in requests})
+        outside_before = self._outside_started
+        try:
+            plan, holdings = await self.db.transact_in_thread(self._plan_and_write, requests, run_ids, to_db_time(now))
+        except BaseException:
+            for run_id in run_ids:
+                self._committed.pop(run_id, None)
+            raise
+        # committed (no await between here and the end: nobody can see the lock free in between)
+        if self._outside_active or self._outside_started != outside_before:
+            for run_id in run_ids:  # another write overlapped this batch: what was read may be stale
+                self._committed.pop(run_id, None)
+            return plan.outcomes
+        for run_id, known in holdings.items():
+            changes = plan.runs[run_id]
+            known.held.update(changes.held)
+            known.waiting.update(changes.joins)
+            self._committed[run_id] = known
+        return plan.outcomes
+
+    def _plan_and_write(self, conn, requests: Sequence[tuple[int, int]], run_ids: list[int], stamp: str
+                        ) -> tuple[ClaimPlan, dict[int, Holdings]]:
+        """In the database thread, inside the transaction (the write lock is held): read the state,
+        let the planner decide, write the plan. `_committed` is read here under the lock; the loop
+        only changes it after a batch's COMMIT or when an outside write begins (before it takes the lock)."""
+        facts = {run_id: RunFacts(*row) for run_id, row in repo.claim_facts(conn, run_ids).items()}
+        holdings = {run_id: self._committed.get(run_id) or Holdings(*repo.holdings(conn, run_id)) for run_id in facts}
+        plan = plan_claims(requests, facts, holdings)
+        for run_id, writes in plan.runs.items():
+            repo.write_grants(conn, run_id, writes.grants, stamp)
+            repo.write_joins(conn, run_id, writes.joins, stamp)
+        return plan, holdings
+
+    # --- everyone else -------------------------------------------------------------------------------
+    @asynccontextmanager
+    async def outside_write(self, run_id: int) -> AsyncIterator[None]:
+        """Wrap any write to a run's claims or waitlist made outside the writer (a release, a draw):
+        the run is forgotten, and read again by the first batch after the write."""
+        self._outside_active += 1
+        self._outside_started += 1
+        self._committed.pop(run_id, None)
+        try:
+            yield
+        finally:
+            self._outside_active -= 1
+            self._committed.pop(run_id, None)
