@@ -53,8 +53,9 @@ DATETIME_FIELDS = _fields(parse_local_datetime)
 
 def test_every_duration_and_date_time_field_is_found():
     assert set(DURATION_FIELDS) == {"schedules.SchedulesFile.grace", "schedules.Schedule.grace",
-                                    "drops.Drop.early", "drops.Drop.public", "drops.Drop.closes_after"}
-    assert set(DATETIME_FIELDS) == {"schedules.Schedule.at", "content.ContentItem.at", "drops.Drop.opens"}
+                                    "drops.DropSpec.early", "drops.DropSpec.public", "drops.DropSpec.closes_after",
+                                    "ama.AmaSettings.duration"}
+    assert set(DATETIME_FIELDS) == {"schedules.Schedule.at", "content.ContentItem.at", "drops.DropSpec.opens"}
 
 
 def _reader(annotation: Any):
@@ -171,3 +172,31 @@ def test_the_spellings_one_file_used_to_refuse_now_load_everywhere(tmp_path, fil
                                    timedelta(seconds=30), timedelta(hours=30), timedelta(hours=24, minutes=5)])
 def test_a_duration_a_message_shows_reads_back_as_the_same_duration(delta):
     assert parse_duration(format_duration(delta)) == delta
+import pytest
+from bot.config import load_config
+from bot.errors import ConfigError
+from tests.helpers import config_dir_with
+import yaml
+
+def test_public_of_a_bare_number_is_refused_not_read_as_true(tmp_path):
+    folder = config_dir_with(tmp_path)
+    data = yaml.safe_load((folder / "drops.yaml").read_text(encoding="utf-8"))
+    data["drops"][0]["public"] = 1
+    (folder / "drops.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_config(folder)
+    assert any("drops[0].public" in p and "1h" in p for p in exc.value.problems), exc.value.problems
+
+
+@pytest.mark.parametrize("text, after", [("90m", timedelta(minutes=90)), ("1h30m", timedelta(hours=1, minutes=30)),
+                                         ("2d", timedelta(days=2)), ("45s", timedelta(seconds=45))])
+def test_ama_until_reads_durations_with_the_config_grammar(text, after):
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from bot.services.ama import parse_until
+
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    assert parse_until(text, now, ZoneInfo("Asia/Tokyo")) == now + after
+    # and a local date and time, as schedules write it
+    assert parse_until("2026-12-02 20:00", now, ZoneInfo("Asia/Tokyo")) == datetime(2026, 12, 2, 11, tzinfo=timezone.utc)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pydantic import Field, field_validator
 
 from .base import Model
-from .content import Duration
+from .base import Duration
 
 MAX_SESSION = timedelta(days=7)
 

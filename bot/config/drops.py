@@ -12,9 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Iterator, Literal
 
-from pydantic import Field, HttpUrl, field_validator, model_validator
+from pydantic import Field, HttpUrl, StrictBool, field_validator, model_validator
 
-from .base import Duration, Key, LocalDateTime, Model
+from .base import Duration, Key, LocalDateTime, Model, format_duration
 from .participation import unknown_ledger_action
 
 
@@ -48,7 +48,7 @@ class DropSpec(Model):
     """When plain members may start (YYYY-MM-DD HH:MM); leave out to open with /drop open or drop.open."""
     early: dict[Key, Duration] = {}
     """Tiers that start earlier, and by how much: {blossom: 24h, leaf: 6h}."""
-    public: bool | Duration = False
+    public: StrictBool | Duration = False  # strict: `public: 1` is a duration without a unit, not `true`
     """false: members only; true: visitors too from opens; or a duration after opens."""
     closes_after: Duration | None = None
     """The drop closes this long after opens (a raffle is drawn then)."""
@@ -131,8 +131,8 @@ class DropsFile(Model):
                                                 "never see the drop; announce it in a public or readonly channel")
             public = drop.public_offset()
             if public is not None and drop.closes_after is not None and public >= drop.closes_after:
-                yield ("drops", i, "public"), (f"visitors would start {_fmt(public)} after `opens`, but the drop "
-                                               f"closes {_fmt(drop.closes_after)} after it: they never could")
+                yield ("drops", i, "public"), (f"visitors would start {format_duration(public)} after `opens`, but the drop "
+                                               f"closes {format_duration(drop.closes_after)} after it: they never could")
             last: tuple[str, timedelta] | None = None
             for key, early in drop.early.items():
                 if key not in tier_keys:
@@ -145,7 +145,7 @@ class DropsFile(Model):
                 if last is not None and early < last[1]:
                     yield ("drops", i, "early", tier.key), (
                         f"{tier.key!r} is a higher tier than {last[0]!r}, so it cannot start later"
-                        f" ({_fmt(early)} early vs {_fmt(last[1])})")
+                        f" ({format_duration(early)} early vs {format_duration(last[1])})")
                 last = (tier.key, early)
             if drop.entries is not None and (problem := unknown_ledger_action(drop.entries.action)):
                 yield ("drops", i, "entries", "action"), problem
@@ -177,11 +177,6 @@ def inside(folder: Path, path: Path) -> bool:
         return path.resolve().is_relative_to(folder.resolve())
     except (OSError, RuntimeError):  # a symlink loop
         return False
-
-
-def _fmt(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
-    return f"{hours:g}h"
 
 
 def read_codes(path: Path) -> list[str]:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
 from bot.config.actions import AmaAnnounceParams
+from bot.config.base import parse_duration, parse_local_datetime
 from bot.db import ama as repo
 from bot.errors import UserError
 
@@ -107,11 +108,7 @@ def parse_until(value: str, now: datetime, tz) -> datetime:
     """'90m', '2h', '1h30m', '1d', 'HH:MM' (next such time, community time zone) or
     'YYYY-MM-DD HH:MM' (community time zone) -> an aware UTC datetime in the future."""
     text = value.strip().lower()
-    duration = re.fullmatch(r"(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?", text)
-    if text and duration and any(duration.groups()):
-        d, h, m = (int(g or 0) for g in duration.groups())
-        when = now + timedelta(days=d, hours=h, minutes=m)
-    elif re.fullmatch(r"\d{1,2}:\d{2}", text):
+    if re.fullmatch(r"\d{1,2}:\d{2}", text):
         hh, mm = (int(p) for p in text.split(":"))
         if hh > 23 or mm > 59:
             raise UserError("ama.bad_until", value=value)
@@ -119,13 +116,20 @@ def parse_until(value: str, now: datetime, tz) -> datetime:
         when_local = local_now.replace(hour=hh, minute=mm, second=0, microsecond=0)
         if when_local <= local_now:
             when_local += timedelta(days=1)
-        when = when_local.astimezone(timezone.utc)
-    else:
-        try:
-            naive = datetime.strptime(text.replace("t", " "), "%Y-%m-%d %H:%M")
-        except ValueError:
-            raise UserError("ama.bad_until", value=value) from None
-        when = naive.replace(tzinfo=tz).astimezone(timezone.utc)
+        return _future(when_local.astimezone(timezone.utc), now, value)
+    try:  # the config's grammars: a duration (90m, 1h30m, 2d) or a local date and time
+        return _future(now + parse_duration(text), now, value)
+    except ValueError:
+        pass
+    try:
+        naive = parse_local_datetime(text)
+    except ValueError:
+        raise UserError("ama.bad_until", value=value) from None
+    when = naive if naive.tzinfo else naive.replace(tzinfo=tz)
+    return _future(when.astimezone(timezone.utc), now, value)
+
+
+def _future(when: datetime, now: datetime, value: str) -> datetime:
     if when <= now:
         raise UserError("ama.until_past", value=value)
     if when - now > MAX_SESSION:
