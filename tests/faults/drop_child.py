@@ -31,6 +31,7 @@ import os
 import random
 import signal
 import sys
+import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -153,9 +154,10 @@ async def main() -> None:
     await app.start()  # recovers the outbox; the drops service re-runs unfinished deliveries
     await app.db.conn.set_trace_callback(BatchKiller(point, n))
     try:  # the cog's calls only (`/drop open`, the Claim button): the drops service's inside may change
-        drop_id = (await app.drops.open(GUILD, DROP)).drop_id
+        await app.drops.open(GUILD, DROP)
     except UserError:  # open since an earlier run
-        drop_id = await app.db.fetchval("SELECT id FROM drops WHERE status = 'open'")
+        pass
+    drop_id = await app.db.fetchval("SELECT id FROM drops WHERE status = 'open'")
     told_fd = os.open(args.told, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     told = 0
     print("ready", flush=True)
@@ -187,4 +189,9 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except BaseException:  # exit at once: aiosqlite's (non-daemon) thread would keep a failed run alive
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
