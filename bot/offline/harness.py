@@ -150,6 +150,7 @@ class Harness:
         self._perm_cache: tuple[int, discord.Guild] | None = None
         self._closed = False
         self._settle_lock: asyncio.Lock | None = None
+        self._gateway_held: list[tuple[str, dict[str, Any]]] | None = None  # events held while disconnected
         self._seed(users if users is not None else DEFAULT_USERS)
 
     @classmethod
@@ -200,13 +201,16 @@ class Harness:
         self._perm_cache = None
         self.fake.install(bot)
         await bot.login("offline-harness-token")  # GET /users/@me, application info, then setup_hook
-        self.deliver("READY", {
+        self.deliver("READY", self._ready_payload())
+        await self.settle()
+
+    def _ready_payload(self) -> dict[str, Any]:
+        return {
             "v": 10, "user": self.world.users[self.world.bot_user_id].payload(), "guilds": [self.world.guild_payload()],
             "session_id": "offline", "resume_gateway_url": "wss://offline.invalid", "shard": [0, 1],
             "application": {"id": str(self.world.application_id), "flags": 0}, "private_channels": [],
             "relationships": [], "presences": [], "guild_join_requests": [], "geo_ordered_rtc_regions": [],
-        })
-        await self.settle()
+        }
 
     async def restart(self) -> None:
         """Close the bot (app, DB, scheduler) and start a new KizunaBot on the same DB, world and clock."""
@@ -375,11 +379,42 @@ class Harness:
 
     # --- gateway ---------------------------------------------------------------------------------------
     def deliver(self, event: str, payload: dict[str, Any]) -> None:
+        if self._gateway_held is not None:  # disconnected: Discord keeps the session's events
+            self._gateway_held.append((event, payload))
+            return
         try:
             self.bot._connection.parsers[event](payload)
         except Exception as exc:  # a payload discord.py cannot parse is a harness bug: say so loudly
             self._errors.append(HarnessError(f"discord.py could not parse the fake {event}: {exc!r}"))
             self._errors[-1].__cause__ = exc
+
+    def disconnect(self) -> None:
+        """The gateway connection drops (discord.py dispatches `on_disconnect`). Until `resume`,
+        gateway events (a member's click, a message, a role change) are held, not delivered; REST
+        still works, so the bot keeps answering what it already had and the outbox keeps sending."""
+        if self._gateway_held is not None:
+            raise HarnessError("the gateway is already disconnected")
+        self._gateway_held = []
+        self.bot.dispatch("disconnect")
+
+    async def resume(self, *, replay: bool = True) -> int:
+        """The gateway comes back. `replay`: the session resumes (RESUMED, `on_resumed`) and Discord
+        replays the held events in order; otherwise the session was invalidated: the held events are
+        lost (a member saw "This interaction failed") and the bot identifies anew (READY).
+        Returns how many held events were replayed."""
+        held, self._gateway_held = self._gateway_held, None
+        if held is None:
+            raise HarnessError("the gateway is not disconnected")
+        if not replay:
+            self.deliver("READY", self._ready_payload())
+            await self.settle()
+            return 0
+        async_context.set(self.adapter)
+        self.deliver("RESUMED", {"__shard_id__": 0})
+        for event, payload in held:
+            self.deliver(event, payload)
+        await self.settle()
+        return len(held)
 
     def emit_later(self, event: str, payload: dict[str, Any]) -> None:
         """Deliver after the current HTTP response, as Discord's gateway does."""
