@@ -40,6 +40,12 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_SECONDS = 30
 
 
+def is_busy(exc: BaseException) -> bool:
+    """Did the database refuse because another writer held its lock past the busy timeout? Work that
+    meets this can be tried again later (nothing of it was written)."""
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+
+
 def to_db_time(value: datetime) -> str:
     """Times are stored as ISO-8601 UTC text with microseconds, so text order is time order."""
     if value.tzinfo is None:

@@ -47,6 +47,7 @@ from zoneinfo import ZoneInfo
 from bot.config.base import format_duration
 from bot.config.schedules import EmbedSpec, Pool, Schedule, SchedulesFile
 from bot.db import schedules as repo
+from bot.db.connection import is_busy
 from bot.db.schedules import PoolState
 from bot.errors import UserError
 from bot.triggers import EarliestOf, occurrences
@@ -57,6 +58,7 @@ from .outbox import failure_notice
 log = logging.getLogger(__name__)
 
 _TINY = timedelta(microseconds=1)
+BUSY_RETRY = timedelta(seconds=30)  # an occurrence the database refused (locked) is tried again this much later
 CATCH_UP_LIMIT = 1000  # occurrences looked at per schedule after a long outage
 
 
@@ -249,7 +251,20 @@ class ScheduleService:
 
     # --- the live path ------------------------------------------------------------------------------
     async def _on_instant(self, occurrence: datetime) -> None:
-        """Every schedule due at `occurrence`: checks, then one transaction for the posts."""
+        """Every schedule due at `occurrence`: checks, then one transaction for the posts. When the
+        database is locked by another process past its busy timeout, nothing was written: the same
+        occurrence is tried again a little later (still within its grace, it posts once)."""
+        try:
+            await self._due_at(occurrence)
+        except Exception as exc:
+            if not is_busy(exc):
+                raise
+            retry_at = self.app.clock.now() + BUSY_RETRY
+            log.warning("schedules due at %s met a locked database; trying again at %s", occurrence, retry_at)
+            self.app.scheduler.add_timer(f"schedules:busy:{occurrence.isoformat()}", retry_at,
+                                         lambda _fired: self._on_instant(occurrence))
+
+    async def _due_at(self, occurrence: datetime) -> None:
         now = self.app.clock.now()
         ready: list[Schedule] = []
         for schedule_id in self.triggers.due(occurrence):

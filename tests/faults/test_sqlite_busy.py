@@ -175,9 +175,6 @@ async def test_a_lock_held_past_the_busy_timeout_fails_the_member_steps_cleanly_
     assert (counts["claims"], counts["code DMs"], counts["feedback rows"], counts["feedback posts"]) == (1, 1, 1, 1)
 
 
-@pytest.mark.xfail(strict=True, reason="found by this suite: a scheduled occurrence whose ledger claim meets "
-                   "'database is locked' is dropped; nothing retries it until a restart's catch-up "
-                   "(bot/services/schedules.py, _on_instant/_claim)")
 async def test_a_scheduled_post_that_meets_a_lock_held_past_the_busy_timeout_still_goes_out(tmp_path, harness):
     g, post, writes = await started(tmp_path, harness)
     await hold_past_the_busy_timeout(g, post, writes)
