@@ -255,9 +255,14 @@ class Outbox:
                                          self.clock.now() + timedelta(seconds=outcome.retry_after))
                         return
 
-            await asyncio.gather(*(one_target(rs) for rs in by_target.values()))
-            marks, self._unrecorded = self._unrecorded, []
-            await asyncio.gather(*marks)
+            try:
+                await asyncio.gather(*(one_target(rs) for rs in by_target.values()))
+            finally:  # this drain's sent marks are settled here even when a send raised: none is left
+                marks, self._unrecorded = self._unrecorded, []  # for the next drain to raise again
+                settled = await asyncio.gather(*marks, return_exceptions=True)
+            failed = [result for result in settled if isinstance(result, BaseException)]
+            if failed:
+                raise failed[0]
         return total
 
     def _queue(self, op: tuple) -> asyncio.Future:
