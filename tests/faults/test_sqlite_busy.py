@@ -226,6 +226,6 @@ async def test_the_outbox_meeting_a_lock_held_past_the_busy_timeout_sends_each_p
     statuses = dict(await g.app.db.fetchall("SELECT status, COUNT(*) FROM outbox GROUP BY status"))
     print(f"\nsqlite busy past the busy timeout in the outbox: {errors} drain error(s); before the restart "
           f"{before_restart}; after it {statuses}; posts sent {len(set(seen))}/5, doubled {len(seen) - len(set(seen))}")
-    assert errors >= 1
+    assert errors == 1  # the locked mark fails one drain; the next drain does not raise it again
     assert sorted(seen) == [f"post {i}" for i in range(5)]  # each once
     assert statuses == {"sent": 5}
