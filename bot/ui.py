@@ -6,7 +6,7 @@ from typing import Any, Awaitable, Callable
 
 import discord
 
-from bot.tree import report_error
+from bot.tree import report_error, respond
 
 
 class KizunaView(discord.ui.View):
@@ -30,6 +30,29 @@ def guarded(func: Callable[..., Awaitable[Any]]):
             await report_error(interaction, error)
 
     return wrapper
+
+
+class TextAnswer:
+    """Mixin for a persistent button (a DynamicItem) whose whole answer is one ephemeral text:
+    `from_match(match)` rebuilds it from its custom_id, `answer(app, guild_id, user_id)` does the work.
+    discord.py's callback below and the hot-click path (bot/fast_clicks.py) both call `answer`, so the
+    two give the same reply; register with `bot.fast_clicks.add(cls)` beside `add_dynamic_items`."""
+
+    @classmethod
+    def from_match(cls, match):
+        raise NotImplementedError
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match, /):
+        return cls.from_match(match)
+
+    async def answer(self, app: Any, guild_id: int, user_id: int) -> str:
+        raise NotImplementedError
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        text = await self.answer(interaction.client.app, interaction.guild_id, interaction.user.id)
+        await respond(interaction, text)
 
 
 STYLES = {
