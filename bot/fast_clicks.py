@@ -5,7 +5,7 @@ A claim burst is 20,000 clicks in a second or two, and discord.py's own path bui
 message, and a `Message` from the reply's response: about half of a click's CPU (bench/bench_clicks.py).
 A hot button's whole answer is one ephemeral text that needs only the guild id, the member's id and
 the button's custom_id, so for those buttons this module reads the three ids from the payload, calls
-the button's `answer(app, guild_id, user_id)` -- the very method its discord.py callback calls -- and
+the button class's `answer(app, match, guild_id, user_id)` -- the very method its discord.py callback calls -- and
 sends the reply the way `InteractionResponse.send_message` does. Any error (a UserError, an HTTP
 failure, a bug) is handed to `bot.tree.report_error` with a real `discord.Interaction` built then, so
 the member sees exactly what the slow path would show.
@@ -44,9 +44,7 @@ class HotButton(Protocol):
     """A persistent button whose answer is one ephemeral text (see bot.ui.TextAnswer)."""
 
     @classmethod
-    def from_match(cls, match: re.Match[str]) -> "HotButton": ...
-
-    async def answer(self, app: Any, guild_id: int, user_id: int) -> str: ...
+    async def answer(cls, app: Any, match: re.Match[str], guild_id: int, user_id: int) -> str: ...
 
 
 class FastClicks:
@@ -100,8 +98,7 @@ class FastClicks:
 
     async def _answer(self, item: type, match: re.Match[str], data: dict[str, Any]) -> None:
         try:
-            button = item.from_match(match)
-            text = await button.answer(self.bot.app, int(data["guild_id"]), int(data["member"]["user"]["id"]))
+            text = await item.answer(self.bot.app, match, int(data["guild_id"]), int(data["member"]["user"]["id"]))
             await self._reply(data, text)
         except Exception as error:  # as bot.ui.guarded: the member is told, the bug is logged
             await report_error(discord.Interaction(data=data, state=self.bot._connection), error)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, Awaitable, Callable
 
 import discord
@@ -34,24 +35,19 @@ def guarded(func: Callable[..., Awaitable[Any]]):
 
 class TextAnswer:
     """Mixin for a persistent button (a DynamicItem) whose whole answer is one ephemeral text:
-    `from_match(match)` rebuilds it from its custom_id, `answer(app, guild_id, user_id)` does the work.
-    discord.py's callback below and the hot-click path (bot/fast_clicks.py) both call `answer`, so the
-    two give the same reply; register with `bot.fast_clicks.add(cls)` beside `add_dynamic_items`."""
+    `answer(app, match, guild_id, user_id)`, a classmethod given its custom_id's template match.
+    discord.py's callback below and the hot-click path (bot/fast_clicks.py, which builds no item at
+    all) both call it, so the two give the same reply; register with `bot.fast_clicks.add(cls)` beside
+    `add_dynamic_items`."""
 
     @classmethod
-    def from_match(cls, match):
-        raise NotImplementedError
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match, /):
-        return cls.from_match(match)
-
-    async def answer(self, app: Any, guild_id: int, user_id: int) -> str:
+    async def answer(cls, app: Any, match: re.Match[str], guild_id: int, user_id: int) -> str:
         raise NotImplementedError
 
     @guarded
     async def callback(self, interaction: discord.Interaction) -> None:
-        text = await self.answer(interaction.client.app, interaction.guild_id, interaction.user.id)
+        match = self.template.fullmatch(self.custom_id)
+        text = await self.answer(interaction.client.app, match, interaction.guild_id, interaction.user.id)
         await respond(interaction, text)
 
 

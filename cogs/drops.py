@@ -29,11 +29,12 @@ class ClaimButton(TextAnswer, discord.ui.DynamicItem[discord.ui.Button], templat
         self.run_id = run_id
 
     @classmethod
-    def from_match(cls, match) -> "ClaimButton":
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match) -> "ClaimButton":
         return cls(int(match["run_id"]))
 
-    async def answer(self, app, guild_id: int, user_id: int) -> str:
-        return render_claim(app, await app.drops.press(guild_id, self.run_id, user_id))
+    @classmethod
+    async def answer(cls, app, match, guild_id: int, user_id: int) -> str:
+        return render_claim(app, await app.drops.press(guild_id, int(match["run_id"]), user_id))
 
 
 def render_claim(app, result: ClaimResult) -> str:

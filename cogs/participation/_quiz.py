@@ -25,11 +25,13 @@ class QuizAnswerButton(TextAnswer, discord.ui.DynamicItem[discord.ui.Button],
         self.choice = choice
 
     @classmethod
-    def from_match(cls, match: re.Match[str]) -> "QuizAnswerButton":
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /):
         return cls(int(match["question_run_id"]), int(match["choice"]))
 
-    async def answer(self, app, guild_id: int, user_id: int) -> str:
-        receipt = await app.participation.quiz.answer(guild_id, self.question_id, user_id, self.choice)
+    @classmethod
+    async def answer(cls, app, match: re.Match[str], guild_id: int, user_id: int) -> str:
+        receipt = await app.participation.quiz.answer(guild_id, int(match["question_run_id"]), user_id,
+                                                      int(match["choice"]))
         return app.t("participation.quiz_answer_recorded", choice=receipt.label)
 
 
