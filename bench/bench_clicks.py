@@ -91,12 +91,18 @@ async def simultaneous(members: int, clicks: int, stock: int) -> tuple[float, fl
             handle = g.fake.handle
             perf = time.perf_counter
 
+            fake_time = [0.0]  # CPU the offline Discord spends answering (not the bot's)
+
             async def timed(req):
                 if req.path.endswith("/callback"):
                     answered[req.url] = perf()
                     if len(answered) == clicks and not done.done():
                         done.set_result(None)
-                return await handle(req)
+                t0 = perf()
+                try:
+                    return await handle(req)
+                finally:
+                    fake_time[0] += perf() - t0
 
             g.fake.handle = timed
             settle_heap()
@@ -111,7 +117,7 @@ async def simultaneous(members: int, clicks: int, stock: int) -> tuple[float, fl
             check = await bench_drops.invariant(g.app, run_id)
             times = sorted(t - start for t in answered.values())
     last = times[-1]
-    return last, clicks / last, bench_drops.pct(times, 99) * 1000, check
+    return last, clicks / last, bench_drops.pct(times, 99) * 1000, check, fake_time[0]
 
 
 # --- 3. the 200,000-claim burst --------------------------------------------------------------------------
@@ -159,11 +165,15 @@ def main() -> int:
         lasts = [r[0] for r in results]
         rates = [r[1] for r in results]
         p99s = [r[2] for r in results]
+        fakes = [r[4] for r in results]
         exact = all(r[3]["held"] == args.stock and r[3]["duplicates"] == 0 for r in results)
         fast = max(lasts) < 1.5 and min(rates) >= 15_000
         print(f"{args.clicks:,} simultaneous Claim clicks, {args.members:,} members, stock {args.stock:,}"
               f" (gateway payload -> reply request, spec check off):")
         print(f"  last reply s: {spread(lasts)} · clicks/s: {spread(rates)} · p99 ms: {spread(p99s)}")
+        print(f"  of which the offline Discord answering the {args.clicks:,} reply requests (harness, not bot) s:"
+              f" {spread(fakes)} · so the bot's own clicks/s (clicks / (last reply - that)):"
+              f" {spread([args.clicks / (last - fake) for last, fake in zip(lasts, fakes)])}")
         print(f"  stock {'exact' if exact else 'NOT EXACT'} · speed {'OK' if fast else 'BELOW TARGET'}"
               f" (targets: last reply < 1.5 s, >= 15,000 clicks/s)")
         ok = ok and exact
