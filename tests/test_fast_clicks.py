@@ -100,3 +100,10 @@ async def test_quiz_answers_answer_the_same_either_way(harness, tmp_path):
     assert fast == slow
     first, second, _ = slow[1]
     assert first != second and len(slow[0]) >= 4  # the /quiz start reply and three answers
+
+
+async def test_nothing_listens_for_the_interaction_event_the_fast_path_skips(harness):
+    g = await harness()
+    listeners = g.bot.extra_events.get("on_interaction", [])
+    assert not listeners and not hasattr(g.bot, "on_interaction"), (
+        "an on_interaction listener would miss hot clicks: see bot/fast_clicks.py")
