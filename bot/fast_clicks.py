@@ -23,7 +23,6 @@ differs in any byte from discord.py's own.
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 from typing import Any, Protocol
 
@@ -32,8 +31,6 @@ from discord.enums import ComponentType, InteractionResponseType, InteractionTyp
 from discord.webhook import async_ as _webhook_internals
 
 from bot.tree import report_error
-
-log = logging.getLogger(__name__)
 
 _COMPONENT = InteractionType.component.value
 _BUTTON = ComponentType.button.value
