@@ -13,6 +13,7 @@ from bot.app import App
 from bot.clock import Clock
 from bot.config import Config
 from bot.discord_ports import DiscordGuildPort, DiscordSender
+from bot.fast_clicks import FastClicks
 from bot.services.outbox import OutboxSettings
 from bot.tree import KizunaTree
 from bot.translator import KizunaTranslator
@@ -63,6 +64,7 @@ class KizunaBot(commands.Bot):
         self._guild_id = guild_id
         self._outbox_started = False
         self._role_ids: dict[int, dict[str, int]] = {}  # guild id -> {role key: role id}, see role_ids
+        self.fast_clicks = FastClicks(self)  # the hot buttons (claim, quiz answer), see bot/fast_clicks.py
 
     @property
     def config(self) -> Config:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, Awaitable, Callable
 
 import discord
 
-from bot.tree import report_error
+from bot.tree import report_error, respond
 
 
 class KizunaView(discord.ui.View):
@@ -30,6 +31,24 @@ def guarded(func: Callable[..., Awaitable[Any]]):
             await report_error(interaction, error)
 
     return wrapper
+
+
+class TextAnswer:
+    """Mixin for a persistent button (a DynamicItem) whose whole answer is one ephemeral text:
+    `answer(app, match, guild_id, user_id)`, a classmethod given its custom_id's template match.
+    discord.py's callback below and the hot-click path (bot/fast_clicks.py, which builds no item at
+    all) both call it, so the two give the same reply; register with `bot.fast_clicks.add(cls)` beside
+    `add_dynamic_items`."""
+
+    @classmethod
+    async def answer(cls, app: Any, match: re.Match[str], guild_id: int, user_id: int) -> str:
+        raise NotImplementedError
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        match = self.template.fullmatch(self.custom_id)
+        text = await self.answer(interaction.client.app, match, interaction.guild_id, interaction.user.id)
+        await respond(interaction, text)
 
 
 STYLES = {

@@ -16,11 +16,12 @@ from bot.checks import is_moderator, member_is_moderator
 from bot.errors import NotModerator
 from bot.services.drops import ClaimResult, DropStatus, discord_time
 from bot.tree import respond
-from bot.ui import guarded
+from bot.ui import TextAnswer
 
 
-class ClaimButton(discord.ui.DynamicItem[discord.ui.Button], template=r"kizuna:drop:claim:(?P<run_id>\d+)"):
-    """Claim (first come), Enter (raffle) or My entries (campaign): the drop's state is in the database."""
+class ClaimButton(TextAnswer, discord.ui.DynamicItem[discord.ui.Button], template=r"kizuna:drop:claim:(?P<run_id>\d+)"):
+    """Claim (first come), Enter (raffle) or My entries (campaign): the drop's state is in the database.
+    A hot click (bot/fast_clicks.py): `answer` is all a click does, with or without discord.py's objects."""
 
     def __init__(self, run_id: int) -> None:
         super().__init__(discord.ui.Button(label="Claim", custom_id=f"kizuna:drop:claim:{run_id}",
@@ -31,11 +32,9 @@ class ClaimButton(discord.ui.DynamicItem[discord.ui.Button], template=r"kizuna:d
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match) -> "ClaimButton":
         return cls(int(match["run_id"]))
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
-        app = interaction.client.app
-        result = await app.drops.press(interaction.guild_id, self.run_id, interaction.user.id)
-        await respond(interaction, render_claim(app, result))
+    @classmethod
+    async def answer(cls, app, match, guild_id: int, user_id: int) -> str:
+        return render_claim(app, await app.drops.press(guild_id, int(match["run_id"]), user_id))
 
 
 def render_claim(app, result: ClaimResult) -> str:
@@ -57,9 +56,11 @@ class DropsCog(commands.GroupCog, group_name="drop", group_description="Collab d
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(ClaimButton)
+        self.bot.fast_clicks.add(ClaimButton)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(ClaimButton)
+        self.bot.fast_clicks.remove(ClaimButton)
 
     async def drop_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return [app_commands.Choice(name=f"{d.id} — {d.item}"[:100], value=d.id) for d in self.app.drops.specs

@@ -281,10 +281,19 @@ class Harness:
 
     # --- permissions, computed by discord.py on the world's current state --------------------------------
     def _perm_guild(self) -> discord.Guild:
+        """The guild's roles and channels as discord.py sees them, without members (see _perm_member)."""
         if self._perm_cache is None or self._perm_cache[0] != self.world.version:
-            guild = discord.Guild(data=self.world.guild_payload(), state=self.bot._connection)  # type: ignore[arg-type]
+            guild = discord.Guild(data=self.world.guild_payload(members=False),
+                                  state=self.bot._connection)  # type: ignore[arg-type]
             self._perm_cache = (self.world.version, guild)
         return self._perm_cache[1]
+
+    def _perm_member(self, guild: discord.Guild, uid: int) -> discord.Member | None:
+        """The one member asked about, built on the member-less guild: O(1) in the guild's size."""
+        member = self.world.members.get(uid)
+        if member is None:
+            return None
+        return discord.Member(data=member.payload(), guild=guild, state=self.bot._connection)  # type: ignore[arg-type]
 
     def permissions(self, who, channel) -> discord.Permissions:
         uid = self.user_id(who)
@@ -292,14 +301,14 @@ class Harness:
         if ch.is_dm:
             return discord.Permissions._dm_permissions()
         guild = self._perm_guild()
-        member = guild.get_member(uid)
+        member = self._perm_member(guild, uid)
         dch = guild.get_channel_or_thread(ch.id)
         if member is None or dch is None:
             return discord.Permissions.none()
         return dch.permissions_for(member)
 
     def guild_permissions(self, who) -> discord.Permissions:
-        member = self._perm_guild().get_member(self.user_id(who))
+        member = self._perm_member(self._perm_guild(), self.user_id(who))
         return member.guild_permissions if member is not None else discord.Permissions.none()
 
     def can(self, who, permission: str, channel) -> bool:

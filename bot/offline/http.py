@@ -9,6 +9,7 @@ MESSAGE_CREATE after a post, ...), delivered after the response like on Discord.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
@@ -209,6 +210,7 @@ Handler = Callable[..., Awaitable[Any]]
 ROUTES: dict[tuple[str, str], Handler] = {}
 
 
+@functools.lru_cache(maxsize=None)  # a handful of route templates, looked up on every request
 def normalized(path: str) -> str:
     """Parameter names differ between discord.py and the spec: compare shapes only."""
     return re.sub(r"\{\w+\}", "{}", path)
@@ -221,6 +223,7 @@ def route(method: str, path: str):
     return deco
 
 
+@functools.lru_cache(maxsize=None)
 def _template_regex(template: str) -> re.Pattern:
     pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
     return re.compile("^" + pattern + "$")

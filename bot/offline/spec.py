@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import warnings
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 SPEC_URI = "https://discord.com/openapi.json"
 ENV = "KIZUNA_DISCORD_OPENAPI"
+CHECKED_BODIES = 4096  # how many distinct request bodies' verdicts Spec.problems remembers
 MESSAGE_BODY_PATHS = {
     ("POST", "/channels/{}/messages"), ("PATCH", "/channels/{}/messages/{}"),
 }
@@ -89,6 +90,9 @@ class Spec:
         self.source = source
         self._index: dict[tuple[str, ...], list[str]] = defaultdict(list)
         self._validators: dict[tuple[str, str, str], Any] = {}
+        # the problems of bodies already checked: a test or bench sends the same body many times (the
+        # same ephemeral reply to every click), and jsonschema's $ref walk is most of a click's CPU
+        self._checked: OrderedDict[tuple[str, str, str], list[str]] = OrderedDict()
         if document is not None:
             # Discord takes a snowflake as a JSON string or integer (discord.py sends integers, e.g.
             # recipient_id); the document only describes the string form.
@@ -140,6 +144,20 @@ class Spec:
     def problems(self, method: str, template: str, body: Any) -> list[str]:
         if self.document is None or body is None:
             return []
+        try:
+            key = (method, template, json.dumps(body, sort_keys=True, separators=(",", ":")))
+        except (TypeError, ValueError):  # not plain JSON: check it every time
+            return self._problems(method, template, body)
+        found = self._checked.get(key)
+        if found is None:
+            found = self._checked[key] = self._problems(method, template, body)
+            if len(self._checked) > CHECKED_BODIES:
+                self._checked.popitem(last=False)
+        else:
+            self._checked.move_to_end(key)
+        return list(found)
+
+    def _problems(self, method: str, template: str, body: Any) -> list[str]:
         path = self.operation_path(method, template)
         if path is None:
             return []

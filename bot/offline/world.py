@@ -501,7 +501,9 @@ class World:
                 msg.mentions.append(ref.author_id)
 
     # --- whole-guild payload ----------------------------------------------------------------------
-    def guild_payload(self) -> dict[str, Any]:
+    def guild_payload(self, *, members: bool = True) -> dict[str, Any]:
+        """GUILD_CREATE's guild; without `members` for the harness's permission checks, which add the one
+        member they ask about (rebuilding every member on each check made a click O(members))."""
         return {
             "id": str(self.guild_id), "name": self.guild_name, "icon": None, "splash": None,
             "discovery_splash": None, "owner_id": str(self.owner_id), "afk_channel_id": None, "afk_timeout": 300,
@@ -514,7 +516,7 @@ class World:
             "large": False, "unavailable": False, "member_count": len(self.members), "joined_at": iso(self.now()),
             "voice_states": [], "presences": [], "stage_instances": [], "guild_scheduled_events": [],
             "soundboard_sounds": [],
-            "members": [m.payload() for m in self.members.values()],
+            "members": [m.payload() for m in self.members.values()] if members else [],
             "channels": [c.payload() for c in self.guild_channels()],
             "threads": [c.payload() for c in self.channels.values() if c.is_thread and not c.deleted],
         }

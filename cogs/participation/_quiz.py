@@ -11,12 +11,13 @@ from discord.ext import commands
 from bot.checks import is_moderator
 from bot.services.participation.quiz import custom_id
 from bot.tree import respond
-from bot.ui import guarded
+from bot.ui import TextAnswer
 
 
-class QuizAnswerButton(discord.ui.DynamicItem[discord.ui.Button],
+class QuizAnswerButton(TextAnswer, discord.ui.DynamicItem[discord.ui.Button],
                        template=r"kizuna:quiz:(?P<question_run_id>\d+):(?P<choice>\d)"):
-    """Persistent: which question and which choice are in the id; whether it is open is in the database."""
+    """Persistent: which question and which choice are in the id; whether it is open is in the database.
+    A hot click (bot/fast_clicks.py): `answer` is all a click does."""
 
     def __init__(self, question_id: int, choice: int) -> None:
         super().__init__(discord.ui.Button(label=str(choice + 1), custom_id=custom_id(question_id, choice)))
@@ -27,12 +28,11 @@ class QuizAnswerButton(discord.ui.DynamicItem[discord.ui.Button],
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /):
         return cls(int(match["question_run_id"]), int(match["choice"]))
 
-    @guarded
-    async def callback(self, interaction: discord.Interaction) -> None:
-        app = interaction.client.app
-        receipt = await app.participation.quiz.answer(interaction.guild_id, self.question_id, interaction.user.id,
-                                                      self.choice)
-        await respond(interaction, app.t("participation.quiz_answer_recorded", choice=receipt.label))
+    @classmethod
+    async def answer(cls, app, match: re.Match[str], guild_id: int, user_id: int) -> str:
+        receipt = await app.participation.quiz.answer(guild_id, int(match["question_run_id"]), user_id,
+                                                      int(match["choice"]))
+        return app.t("participation.quiz_answer_recorded", choice=receipt.label)
 
 
 @app_commands.guild_only()
@@ -44,9 +44,11 @@ class QuizCog(commands.GroupCog, group_name="quiz", group_description="Quizzes")
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(QuizAnswerButton)
+        self.bot.fast_clicks.add(QuizAnswerButton)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(QuizAnswerButton)
+        self.bot.fast_clicks.remove(QuizAnswerButton)
 
     @app_commands.command(name="start", description="Moderators: start a quiz in the quiz channel")
     @app_commands.describe(bank="which quiz bank", questions="how many questions", seconds="seconds per question")

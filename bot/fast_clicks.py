@@ -1,0 +1,112 @@
+"""The hot clicks (drop claim, quiz answer) answered straight from the gateway payload.
+
+A claim burst is 20,000 clicks in a second or two, and discord.py's own path builds for each one an
+`Interaction` (the clicked message parsed again, the member, permissions), a `View` rebuilt from that
+message, and a `Message` from the reply's response: about half of a click's CPU (bench/bench_clicks.py).
+A hot button's whole answer is one ephemeral text that needs only the guild id, the member's id and
+the button's custom_id, so for those buttons this module reads the three ids from the payload, calls
+the button class's `answer(app, match, guild_id, user_id)` -- the very method its discord.py callback calls -- and
+sends the reply the way `InteractionResponse.send_message` does. Any error (a UserError, an HTTP
+failure, a bug) is handed to `bot.tree.report_error` with a real `discord.Interaction` built then, so
+the member sees exactly what the slow path would show.
+
+What it skips, on purpose: the `interaction` event (Kizuna has no `on_interaction` listener), the
+member-cache update from the payload (the gateway's member events keep the cache), and discord.py's
+check that the clicked button is on the message (Discord only sends clicks for buttons it shows).
+
+discord.py has no public way to see a gateway event before it is parsed, nor to answer an interaction
+without an `Interaction`; the three internals used (ConnectionState.parsers, the webhook adapter's
+`create_interaction_response`, `interaction_message_response_params`) are all in this module, and
+tests/test_fast_clicks.py fails if an upgrade moves them (`FastClicks.supported`) or if a fast reply
+differs in any byte from discord.py's own.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any, Protocol
+
+import discord
+from discord.enums import ComponentType, InteractionResponseType, InteractionType
+from discord.webhook import async_ as _webhook_internals
+
+from bot.tree import report_error
+
+_COMPONENT = InteractionType.component.value
+_BUTTON = ComponentType.button.value
+_EPHEMERAL = discord.MessageFlags(ephemeral=True)
+
+
+class HotButton(Protocol):
+    """A persistent button whose answer is one ephemeral text (see bot.ui.TextAnswer)."""
+
+    @classmethod
+    async def answer(cls, app: Any, match: re.Match[str], guild_id: int, user_id: int) -> str: ...
+
+
+class FastClicks:
+    """One per bot. `add(ClaimButton)` in cog_load, `remove` in cog_unload (beside add_dynamic_items)."""
+
+    def __init__(self, bot: discord.Client) -> None:
+        self.bot = bot
+        self.enabled = True  # False: every click takes discord.py's path (tests compare both)
+        self._items: dict[type, re.Pattern[str]] = {}
+        self._slow: Any = None
+        self._tasks: set[asyncio.Task] = set()
+
+    @staticmethod
+    def supported() -> bool:
+        """Whether this discord.py still has what the fast path uses (else clicks take the slow path)."""
+        return (hasattr(_webhook_internals, "interaction_message_response_params")
+                and hasattr(_webhook_internals, "async_context")
+                and hasattr(_webhook_internals.AsyncWebhookAdapter, "create_interaction_response"))
+
+    def add(self, *items: type) -> None:
+        for item in items:
+            self._items[item] = re.compile(item.__discord_ui_compiled_template__.pattern)
+        self._install()
+
+    def remove(self, *items: type) -> None:
+        for item in items:
+            self._items.pop(item, None)
+
+    def _install(self) -> None:
+        parsers = self.bot._connection.parsers
+        if self._slow is not None or not self.supported():
+            return
+        self._slow = parsers["INTERACTION_CREATE"]
+        parsers["INTERACTION_CREATE"] = self._parse
+
+    # --- the hot path --------------------------------------------------------------------------------------
+    def _parse(self, data: dict[str, Any]) -> None:
+        # speed: this runs once per click of a burst (bench/bench_clicks.py)
+        if self.enabled and data.get("type") == _COMPONENT and "guild_id" in data:
+            inner = data["data"]
+            if inner.get("component_type") == _BUTTON:
+                custom_id = inner["custom_id"]
+                for item, pattern in self._items.items():
+                    match = pattern.fullmatch(custom_id)
+                    if match is not None:
+                        task = asyncio.create_task(self._answer(item, match, data))
+                        self._tasks.add(task)
+                        task.add_done_callback(self._tasks.discard)
+                        return
+        self._slow(data)
+
+    async def _answer(self, item: type, match: re.Match[str], data: dict[str, Any]) -> None:
+        try:
+            text = await item.answer(self.bot.app, match, int(data["guild_id"]), int(data["member"]["user"]["id"]))
+            await self._reply(data, text)
+        except Exception as error:  # as bot.ui.guarded: the member is told, the bug is logged
+            await report_error(discord.Interaction(data=data, state=self.bot._connection), error)
+
+    async def _reply(self, data: dict[str, Any], text: str) -> None:
+        """What `interaction.response.send_message(text, ephemeral=True)` sends, without the objects."""
+        state = self.bot._connection
+        http = state.http
+        params = _webhook_internals.interaction_message_response_params(
+            type=InteractionResponseType.channel_message.value, content=text,
+            previous_allowed_mentions=state.allowed_mentions, flags=_EPHEMERAL)
+        await _webhook_internals.async_context.get().create_interaction_response(
+            int(data["id"]), data["token"], session=http._HTTPClient__session, proxy=http.proxy,
+            proxy_auth=http.proxy_auth, params=params)
