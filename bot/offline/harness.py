@@ -201,10 +201,10 @@ class Harness:
         self._perm_cache = None
         self.fake.install(bot)
         await bot.login("offline-harness-token")  # GET /users/@me, application info, then setup_hook
-        self.deliver("READY", self._ready_payload())
+        self.deliver("READY", self._gateway_ready())
         await self.settle()
 
-    def _ready_payload(self) -> dict[str, Any]:
+    def _gateway_ready(self) -> dict[str, Any]:
         return {
             "v": 10, "user": self.world.users[self.world.bot_user_id].payload(), "guilds": [self.world.guild_payload()],
             "session_id": "offline", "resume_gateway_url": "wss://offline.invalid", "shard": [0, 1],
@@ -415,7 +415,7 @@ class Harness:
         if held is None:
             raise HarnessError("the gateway is not disconnected")
         if not replay:
-            self.deliver("READY", self._ready_payload())
+            self.deliver("READY", self._gateway_ready())
             await self.settle()
             return 0
         async_context.set(self.adapter)
