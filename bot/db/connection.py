@@ -45,7 +45,6 @@ T = TypeVar("T")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 READERS = 3  # read-only connections beside the writer: a slow report, a /me and a click at once
 OPTIMIZE_EVERY = 6 * 3600.0  # seconds between sampled ANALYZE runs (the planner's statistics)
-_in_transaction_ctx: contextvars.ContextVar[bool] = contextvars.ContextVar("kizuna_db_in_transaction", default=False)
 
 
 def to_db_time(value: datetime) -> str:
@@ -152,6 +151,8 @@ class Database:
         self._lock = asyncio.Lock()
         self._reader = Tx(conn)
         self.readers: ReadPool | None = None  # set by open_database (not for ":memory:")
+        # whether the current task is inside this database's transaction (its reads stay on the writer)
+        self._in_tx: contextvars.ContextVar[bool] = contextvars.ContextVar(f"kizuna_db_tx_{id(self)}", default=False)
         self._optimized_at = 0.0
 
     def open_readers(self, size: int = READERS) -> None:
@@ -161,7 +162,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[Tx]:
         async with self._lock:
             await self.conn.execute("BEGIN IMMEDIATE")
-            token = _in_transaction_ctx.set(True)  # db.fetch* from inside see the uncommitted rows
+            token = self._in_tx.set(True)  # db.fetch* from inside see the uncommitted rows
             try:
                 yield Tx(self.conn)
             except BaseException:
@@ -170,7 +171,7 @@ class Database:
             else:
                 await self.conn.commit()
             finally:
-                _in_transaction_ctx.reset(token)
+                self._in_tx.reset(token)
 
     async def transact_in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(connection, *args)` as ONE transaction (BEGIN IMMEDIATE .. COMMIT, ROLLBACK if it
@@ -187,7 +188,7 @@ class Database:
             return await tx.execute(sql, params)
 
     def _pool(self) -> ReadPool | None:
-        return None if self.readers is None or _in_transaction_ctx.get() else self.readers
+        return None if self.readers is None or self._in_tx.get() else self.readers
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
         pool = self._pool()
