@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_READ_ONLY_SQL = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)  # no writing WITH .. INSERT in this code
 READERS = 3  # read-only connections beside the writer: a slow report, a /me and a click at once
 OPTIMIZE_EVERY = 6 * 3600.0  # seconds between sampled ANALYZE runs (the planner's statistics)
 
@@ -103,8 +104,8 @@ class ReadPool:
         for _ in range(size):
             conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
-            for pragma in ("query_only=ON", "foreign_keys=ON", "synchronous=NORMAL", "busy_timeout=5000"):
-                conn.execute(f"PRAGMA {pragma}")  # the writer's settings, so a PRAGMA read answers the same
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("PRAGMA busy_timeout=5000")
             self._all.append(conn)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -187,17 +188,21 @@ class Database:
         async with self.transaction() as tx:
             return await tx.execute(sql, params)
 
-    def _pool(self) -> ReadPool | None:
-        return None if self.readers is None or self._in_tx.get() else self.readers
+    def _pool(self, sql: str) -> ReadPool | None:
+        """The read pool for a query outside a transaction; the writer for anything else (a statement
+        that writes, sent through fetch* with RETURNING, keeps working as it always did)."""
+        if self.readers is None or self._in_tx.get() or not _READ_ONLY_SQL.match(sql):
+            return None
+        return self.readers
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        pool = self._pool()
+        pool = self._pool(sql)
         if pool is not None:
             return await pool.run(_read_one, sql, params)
         return await self._reader.fetchone(sql, params)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        pool = self._pool()
+        pool = self._pool(sql)
         if pool is not None:
             return list(await pool.run(_read_all, sql, params))
         return await self._reader.fetchall(sql, params)

@@ -32,12 +32,3 @@ SELECT guild_id, 0, user_id, SUM(points), MAX(CASE WHEN points <> 0 THEN at END)
 FROM participation_ledger GROUP BY guild_id, user_id;
 INSERT INTO points_window_state (guild_id, window_days, expired_before)
 SELECT DISTINCT guild_id, 0, '' FROM participation_ledger;
-
--- The daily tier review looks only at members whose rule inputs can have changed since the last one
--- (points leaving a window, a streak ending); `rules` is the tier rules it ran with (a change of the
--- rules makes the next review look at everyone).
-CREATE TABLE tier_reviews (
-    guild_id BIGINT PRIMARY KEY,
-    reviewed_at TEXT NOT NULL,
-    rules TEXT NOT NULL
-);
