@@ -13,7 +13,6 @@ Day bounds are local dates ('YYYY-MM-DD', inclusive); time bounds are UTC text, 
 """
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime
 
@@ -83,14 +82,15 @@ def _activity_sql(tables: set[str], days: list[tuple[str, str, str]]) -> tuple[s
     if "participation_ledger" in tables:
         parts.append("SELECT user_id, day, 0 AS messages, 1 AS parts, points,"
                      " CASE WHEN action = 'prompt_answer' THEN 1 ELSE 0 END AS prompt, 0 AS quiz"
-                     " FROM participation_ledger WHERE guild_id = :guild AND day >= :first AND day <= :last")
+                     " FROM participation_ledger WHERE guild_id = :guild AND at >= :start AND at < :end")
     if {"quiz_answers", "quiz_questions", "quiz_runs"} <= tables:
         # a quiz answer counts on the local day it was given: the days' UTC bounds come as a VALUES table
+        # (CROSS JOIN: SQLite then keeps the answers' time index as the outer loop; a plain join elsewhere)
         parts.append("SELECT qa.user_id AS user_id, d.day AS day, 0 AS messages, 0 AS parts, 0 AS points,"
                      " 0 AS prompt, 1 AS quiz FROM quiz_answers qa"
                      " JOIN quiz_questions qq ON qq.id = qa.question_id JOIN quiz_runs r ON r.id = qq.run_id"
-                     " JOIN days d ON qa.answered_at >= d.day_start AND qa.answered_at < d.day_end"
-                     " WHERE r.guild_id = :guild AND qa.answered_at >= :start AND qa.answered_at < :end")
+                     " CROSS JOIN days d WHERE qa.answered_at >= d.day_start AND qa.answered_at < d.day_end"
+                     " AND r.guild_id = :guild AND qa.answered_at >= :start AND qa.answered_at < :end")
     if not parts:
         return None
     values = ", ".join(f"(:d{i}, :s{i}, :e{i})" for i in range(len(days)))
@@ -106,7 +106,9 @@ async def activity(db: Database, tables: set[str], guild_id: int, days: list[tup
     """The period's activity, aggregated in SQL (nothing per row comes back to Python): `days` are
     (local day 'YYYY-MM-DD', its UTC start, its UTC end), in order. Returns
     {"per_day": {day: active members}, "totals": {...}, "top": [(user_id, messages, parts, points)]}.
-    The three queries run at once, on the read connections."""
+    Ledger rows count by their time ([first day's start, last day's end) is the same local days) so the
+    (guild_id, at) index serves them. One query after the other: one read connection, the others stay
+    free for everyone else."""
     bounds = [(d, to_db_time(s), to_db_time(e)) for d, s, e in days]
     built = _activity_sql(tables, bounds)
     empty = {"active": 0, "posters": 0, "participants": 0, "messages": 0, "prompt_answers": 0,
@@ -116,21 +118,19 @@ async def activity(db: Database, tables: set[str], guild_id: int, days: list[tup
     cte, params = built
     params |= {"guild": guild_id, "first": bounds[0][0], "last": bounds[-1][0], "start": bounds[0][1],
                "end": bounds[-1][2], "top": top}
-    per_day, totals, leaders = await asyncio.gather(
-        db.fetchall(f"{cte} SELECT day, COUNT(DISTINCT user_id) FROM acts GROUP BY day", params),
-        db.fetchone(
-            f"{cte} SELECT COUNT(DISTINCT user_id) AS active,"
-            " COUNT(DISTINCT CASE WHEN messages > 0 THEN user_id END) AS posters,"
-            " COUNT(DISTINCT CASE WHEN parts > 0 OR quiz > 0 THEN user_id END) AS participants,"
-            " COALESCE(SUM(messages), 0) AS messages, COALESCE(SUM(prompt), 0) AS prompt_answers,"
-            " COUNT(DISTINCT CASE WHEN prompt > 0 THEN user_id END) AS prompt_people,"
-            " COALESCE(SUM(quiz), 0) AS quiz_answers, COUNT(DISTINCT CASE WHEN quiz > 0 THEN user_id END) AS quiz_people"
-            " FROM acts", params),
-        db.fetchall(
-            f"{cte} SELECT user_id, SUM(messages) AS m, SUM(parts) AS p, SUM(points) AS pts FROM acts"
-            " GROUP BY user_id HAVING SUM(messages) > 0 OR SUM(parts) > 0"
-            " ORDER BY SUM(messages) + SUM(parts) DESC, SUM(points) DESC, user_id ASC LIMIT :top", params),
-    )
+    per_day = await db.fetchall(f"{cte} SELECT day, COUNT(DISTINCT user_id) FROM acts GROUP BY day", params)
+    totals = await db.fetchone(
+        f"{cte} SELECT COUNT(DISTINCT user_id) AS active,"
+        " COUNT(DISTINCT CASE WHEN messages > 0 THEN user_id END) AS posters,"
+        " COUNT(DISTINCT CASE WHEN parts > 0 OR quiz > 0 THEN user_id END) AS participants,"
+        " COALESCE(SUM(messages), 0) AS messages, COALESCE(SUM(prompt), 0) AS prompt_answers,"
+        " COUNT(DISTINCT CASE WHEN prompt > 0 THEN user_id END) AS prompt_people,"
+        " COALESCE(SUM(quiz), 0) AS quiz_answers, COUNT(DISTINCT CASE WHEN quiz > 0 THEN user_id END) AS quiz_people"
+        " FROM acts", params)
+    leaders = await db.fetchall(
+        f"{cte} SELECT user_id, SUM(messages) AS m, SUM(parts) AS p, SUM(points) AS pts FROM acts"
+        " GROUP BY user_id HAVING SUM(messages) > 0 OR SUM(parts) > 0"
+        " ORDER BY SUM(messages) + SUM(parts) DESC, SUM(points) DESC, user_id ASC LIMIT :top", params)
     return {"per_day": {r[0]: int(r[1]) for r in per_day},
             "totals": {k: int(totals[k] or 0) for k in empty},
             "top": [(int(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in leaders]}

@@ -4,6 +4,10 @@
 -- year of that member's rows, never the whole guild's window.
 CREATE INDEX participation_ledger_member_time ON participation_ledger (guild_id, user_id, at, points);
 
+-- The stats read a period's days across all members (bot/db/stats.py).
+CREATE INDEX activity_daily_day ON activity_daily (guild_id, day, user_id, messages);
+CREATE INDEX quiz_answers_time ON quiz_answers (answered_at);
+
 -- Per-member point totals over the leaderboard's rolling windows (window_days 0 = all time), kept on
 -- every award and moved forward as entries leave a window: leaderboards and ranks read this index,
 -- not the ledger. `reached` is the member's last scoring entry (ties: who got there first).
