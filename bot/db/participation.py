@@ -141,17 +141,6 @@ async def leaderboard_from_ledger(db: Database, guild_id: int, since: datetime |
              "rank": r["rank"]} for r in rows]
 
 
-async def members_scored_between(db: Database, guild_id: int, start: datetime, end: datetime,
-                                 actions: Sequence[str] = ()) -> set[int]:
-    """Members with a ledger row at start <= at < end (of these actions, when given)."""
-    sql = "SELECT DISTINCT user_id FROM participation_ledger WHERE guild_id = ? AND at >= ? AND at < ?"
-    params: list = [guild_id, to_db_time(start), to_db_time(end)]
-    if actions:
-        sql += f" AND action IN ({','.join('?' * len(actions))})"
-        params += list(actions)
-    return {int(r[0]) for r in await db.fetchall(sql, params)}
-
-
 async def active_days(db: Database, guild_id: int, user_id: int, actions: Sequence[str] = ()) -> list[str]:
     """Distinct community-local days (YYYY-MM-DD) with a ledger entry, newest first."""
     sql = "SELECT DISTINCT day FROM participation_ledger WHERE guild_id = ? AND user_id = ?"

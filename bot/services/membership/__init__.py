@@ -1,7 +1,7 @@
 """Membership: open / approval / invite joining, leaving, tiers, and what `/community info` shows.
 
 `build(app)` gives `app.membership`. Other services feed the tier rules through
-`set_points_provider`, `set_streak_provider`, `set_changes_provider` and the "points.changed" event; stats reads joins and
+`set_points_provider`, `set_streak_provider` and the "points.changed" event; stats reads joins and
 leaves from `bot.db.membership.events`.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ._invites import Invites
 from ._results import (Application, CommunityInfo, CreatedInvite, Decision, Invite, JoinResult, TierChange,
                        TierInfo, TierStatus, discord_time)
 from ._roster import MEMBER_ROLE, VISITOR_ROLE, Roster
-from ._tiers import ChangesProvider, PointsProvider, StreakProvider, Tiers
+from ._tiers import PointsProvider, StreakProvider, Tiers
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -163,9 +163,6 @@ class MembershipService:
 
     def set_streak_provider(self, provider: StreakProvider) -> None:
         self.tiers.streak_provider = provider
-
-    def set_changes_provider(self, provider: ChangesProvider) -> None:
-        self.tiers.changes_provider = provider
 
     async def evaluate_tiers(self, guild_id: int, user_id: int) -> TierChange | None:
         return await self.tiers.evaluate(guild_id, user_id)

@@ -5,9 +5,10 @@ tiers into lower tiers' rooms). A moderator's grant is a floor the rules never t
 roles this service gave are ever removed, so installing the bot never strips roles given by hand.
 
 Evaluated incrementally: an award ("points.changed") or a holder role coming or going re-checks that
-member at once; the daily review then looks only at who can have changed without an event since the
-last review (points leaving a rule's window, a streak ending, a join, anyone holding a tier or a holder
-role). The first review, and the first after the tier rules change, looks at everyone.
+member at once, so without an event a member's rule tier can only go DOWN (points leaving a window, a
+streak ending, a member role or holder role lost while the bot was away). The daily review therefore
+looks only at the members who hold a tier, those holding a holder role, and those who joined since the
+last review; the first review, and the first after the tier rules change, looks at everyone.
 """
 from __future__ import annotations
 
@@ -31,9 +32,6 @@ log = logging.getLogger(__name__)
 
 PointsProvider = Callable[[int, int, int], Awaitable[int]]  # (guild_id, user_id, window_days) -> points
 StreakProvider = Callable[[int, int], Awaitable[int]]  # (guild_id, user_id) -> current streak (days)
-# (guild_id, since, until, point windows in days, streak rules?) -> members whose points in one of those
-# windows or whose current streak can have changed between since and until without an award
-ChangesProvider = Callable[[int, datetime, datetime, set[int], bool], Awaitable[set[int]]]
 REVIEW_AT, REVIEW_RULES = "tier_review_at", "tier_review_rules"  # membership_state keys
 
 
@@ -43,7 +41,6 @@ class Tiers:
         self.roster = roster
         self.points_provider: PointsProvider | None = None
         self.streak_provider: StreakProvider | None = None
-        self.changes_provider: ChangesProvider | None = None
 
     @property
     def community(self):
@@ -188,8 +185,7 @@ class Tiers:
         db, now, rules = self.app.db, self.app.clock.now(), self.rules_fingerprint()
         last = await repo.get_state(db, guild_id, REVIEW_AT)
         since = from_db_time(last) if last else None
-        if (since is None or since > now or self.changes_provider is None
-                or await repo.get_state(db, guild_id, REVIEW_RULES) != rules):
+        if since is None or since > now or await repo.get_state(db, guild_id, REVIEW_RULES) != rules:
             changes = await self.review_all(guild_id)
         else:
             changes = await self._review_users(guild_id, await self.maybe_changed(guild_id, since, now))
@@ -198,15 +194,10 @@ class Tiers:
         return changes
 
     async def maybe_changed(self, guild_id: int, since: datetime, now: datetime) -> set[int]:
-        """Who the daily review must look at: a superset of the members whose tier rules can give a
-        different answer at `now` than at `since` with no award, role change or join in between."""
+        """Who the daily review must look at: everyone whose tier can differ at `now` from what the
+        last evaluation gave, when no award or seen role change re-checked them (module docstring)."""
         tiers = self.community.tiers
-        windows = {t.grant.points.window_days for t in tiers if t.grant.points and t.grant.points.window_days}
-        streaks = any(t.grant.streak for t in tiers)
-        users: set[int] = set()
-        if self.changes_provider is not None and (windows or streaks):
-            users |= await self.changes_provider(guild_id, since, now, windows, streaks)
-        users |= {r["user_id"] for r in await repo.tier_holders(self.app.db, guild_id)}
+        users = {r["user_id"] for r in await repo.tier_holders(self.app.db, guild_id)}
         users |= await repo.joined_between(self.app.db, guild_id, since, now)
         if self.app.guild is not None:
             for key in {t.grant.holder_role for t in tiers if t.grant.holder_role}:

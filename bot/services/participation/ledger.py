@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.db import participation as repo
@@ -130,26 +130,6 @@ class Ledger:
     async def rank(self, guild_id: int, user_id: int, period: str = "all") -> tuple[int | None, int]:
         """(rank or None without points, members ranked) in a period."""
         return await repo.rank_of(self.app.db, guild_id, user_id, await self.window(guild_id, period))
-
-    async def tier_inputs_changed(self, guild_id: int, since: datetime, until: datetime, windows: set[int],
-                                  streaks: bool) -> set[int]:
-        """Members whose points in one of these rolling windows, or whose current streak, can differ
-        at `until` from `since` without a new award: entries that left a window in between, and
-        streaks whose last day stopped counting (a streak counts up to yesterday)."""
-        db = self.app.db
-        users: set[int] = set()
-        for days in windows:
-            users |= await repo.members_scored_between(db, guild_id, since - timedelta(days=days),
-                                                       until - timedelta(days=days))
-        if streaks:
-            tz = self.app.config.timezone
-            first = since.astimezone(tz).date() - timedelta(days=1)   # counted yesterday at `since`
-            last = until.astimezone(tz).date() - timedelta(days=2)    # no longer counted at `until`
-            if first <= last:
-                start = datetime.combine(first, time(0), tzinfo=tz)
-                end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
-                users |= await repo.members_scored_between(db, guild_id, start, end, self.settings.streaks.actions)
-        return users
 
     async def streak(self, guild_id: int, user_id: int) -> Streak:
         days = [date.fromisoformat(d) for d in

@@ -82,5 +82,3 @@ class ParticipationService:
             membership.set_points_provider(self.points)
         if hasattr(membership, "set_streak_provider"):
             membership.set_streak_provider(self.current_streak)
-        if hasattr(membership, "set_changes_provider"):
-            membership.set_changes_provider(self.ledger.tier_inputs_changed)
