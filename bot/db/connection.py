@@ -88,6 +88,16 @@ class Tx:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(sqlite3_connection, *args)` in the database thread, inside this transaction: one
+        hand-off for many statements. Hot paths only (a quiz close awarding every answerer); like
+        `Database.transact_in_thread` it goes through aiosqlite's `_execute`."""
+        return await self.conn._execute(_call_raw, self.conn, fn, args)
+
+
+def _call_raw(conn: aiosqlite.Connection, fn: Callable[..., T], args: tuple) -> T:
+    return fn(conn._conn, *args)  # in aiosqlite's thread, the only thread that uses this connection
+
 
 class ReadPool:
     """Read-only connections to the database file, used one at a time each, in worker threads.

@@ -35,6 +35,24 @@ async def award_in(tx: Tx, *, guild_id: int, user_id: int, action: str, ref: str
     return True
 
 
+def _award_rows(conn, rows: list[tuple]) -> list[bool]:
+    """(in the database thread) award_in for many rows (guild_id, user_id, action, ref, points, day, at)."""
+    added = []
+    for guild_id, user_id, action, ref, points, day, at in rows:
+        when = to_db_time(at)
+        row = conn.execute(_INSERT_AWARD, (guild_id, user_id, action, ref, points, day, when)).fetchone()
+        if row is not None:
+            conn.execute(_ADD_TO_WINDOWS, (user_id, points, when if points else None, guild_id, when))
+        added.append(row is not None)
+    return added
+
+
+async def award_many_in(tx: Tx, rows: list[tuple]) -> list[bool]:
+    """Inside a transaction: award_in for every row (guild_id, user_id, action, ref, points, day, at), in
+    one hand-off to the database thread; which of them were new."""
+    return await tx.run_sync(_award_rows, rows)
+
+
 async def award(db: Database, **kwargs) -> bool:
     async with db.transaction() as tx:
         return await award_in(tx, **kwargs)

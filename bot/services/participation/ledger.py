@@ -104,6 +104,10 @@ class Ledger:
         return await repo.award_in(tx, guild_id=guild_id, user_id=user_id, action=action, ref=ref, points=points,
                                    day=self.day_of(at), at=at)
 
+    async def award_many_in(self, tx: Tx, awards: list[tuple[int, int, str, str, int, datetime]]) -> list[bool]:
+        """award_in for many (guild_id, user_id, action, ref, points, at) at once; which were new."""
+        return await repo.award_many_in(tx, [(g, u, a, r, p, self.day_of(at), at) for g, u, a, r, p, at in awards])
+
     # --- reading --------------------------------------------------------------------------------
     def since(self, days: int | None) -> datetime | None:
         return None if days is None else self.app.clock.now() - timedelta(days=days)
