@@ -4,6 +4,11 @@
 -- year of that member's rows, never the whole guild's window.
 CREATE INDEX participation_ledger_member_time ON participation_ledger (guild_id, user_id, at, points);
 
+-- A period's ledger rows across all members (stats, moving a point window, a drop campaign's entries)
+-- read from the time index alone: it carries what those reads need, no row lookups in the table.
+DROP INDEX participation_ledger_time;
+CREATE INDEX participation_ledger_time ON participation_ledger (guild_id, at, user_id, action, points);
+
 -- The stats read a period's days across all members (bot/db/stats.py).
 CREATE INDEX activity_daily_day ON activity_daily (guild_id, day, user_id, messages);
 CREATE INDEX quiz_answers_time ON quiz_answers (answered_at);
