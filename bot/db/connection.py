@@ -104,8 +104,8 @@ class ReadPool:
 
     Plain `sqlite3` connections run through `asyncio.to_thread` (the loop's default executor): a query
     takes one hand-off, like aiosqlite, and anything that watches for thread work in flight (the offline
-    harness settling) sees it. A free connection is preferred; when all are busy the least-waited one
-    waits for the first to come free. Rows are `sqlite3.Row`, as aiosqlite returns them."""
+    harness settling) sees it. A free connection serves the query; when all are busy it waits for the
+    first to come free. Rows are `sqlite3.Row`, as aiosqlite returns them."""
 
     def __init__(self, path: Path, size: int) -> None:
         self._all: list[sqlite3.Connection] = []
