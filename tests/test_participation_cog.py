@@ -55,3 +55,21 @@ async def test_me_for_someone_without_points(harness):
     fields = {f["name"]: f["value"] for f in r.embeds[0]["fields"]}
     assert fields["Points"].startswith("0 in total") and fields["Rank"] == "Not ranked yet"
     assert fields["Tier"] == "No tier yet"
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("command, user, options, ephemeral", [
+    ("/me", "alice", {}, True),
+    ("/leaderboard", "alice", {"period": "month"}, False),
+    ("/stats", "mod", {"period": "month"}, True),
+    ("/tier check", "alice", {}, True),
+])
+async def test_reports_that_read_history_defer_their_reply_first(harness, command, user, options, ephemeral):
+    """A year of history must not make Discord's three seconds run out: these answer "thinking…" at
+    once (a deferred response), then the report as a follow-up."""
+    g = await harness()
+    r = await g.slash(command, user=user, **options)
+    assert r.response_type == 5 and r.deferred
+    assert r.message is not None and r.message.ephemeral == ephemeral

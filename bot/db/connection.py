@@ -12,13 +12,22 @@ run under that lock. `open_database_readonly` is for the commands that only read
 (`PRAGMA query_only`, no migrations, no recovery).
 Any failure while opening closes what was opened (aiosqlite's thread would otherwise keep the process
 alive) and raises DatabaseOpenError with the reason in one line.
+
+Reads never queue behind writes: a database opened for writing also holds a small pool of read-only
+connections (`ReadPool`), and `fetchone` / `fetchall` / `fetchval` outside a transaction run there, so a
+slow report neither waits for the writer nor holds up a click (WAL: readers see every committed write,
+never a half-done transaction). Inside `transaction()` those calls stay on the writer, which sees its own
+uncommitted rows. The planner's statistics are kept current with a sampled `ANALYZE` at open and by
+the daily jobs (SQLite-only, here and nowhere else; PostgreSQL's autovacuum does it there).
 """
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
 import sqlite3
+import time
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from importlib import resources
@@ -33,6 +42,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_READ_ONLY_SQL = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)  # no writing WITH .. INSERT in this code
+READERS = 3  # read-only connections beside the writer: a slow report, a /me and a click at once
+OPTIMIZE_EVERY = 6 * 3600.0  # seconds between sampled ANALYZE runs (the planner's statistics)
 # How long a write waits for another process's write lock (a `sqlite3` shell in BEGIN, a VACUUM, a
 # backup tool) before it fails with "database is locked". Waiting loses nothing, failing may: a
 # scheduled post or a drop's DM queue that fails is not retried until something else wakes it.
@@ -86,6 +98,71 @@ class Tx:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(sqlite3_connection, *args)` in the database thread, inside this transaction: one
+        hand-off for many statements. Hot paths only (a quiz close awarding every answerer); like
+        `Database.transact_in_thread` it goes through aiosqlite's `_execute`."""
+        return await self.conn._execute(_call_raw, self.conn, fn, args)
+
+
+def _call_raw(conn: aiosqlite.Connection, fn: Callable[..., T], args: tuple) -> T:
+    return fn(conn._conn, *args)  # in aiosqlite's thread, the only thread that uses this connection
+
+
+class ReadPool:
+    """Read-only connections to the database file, used one at a time each, in worker threads.
+
+    Plain `sqlite3` connections run through `asyncio.to_thread` (the loop's default executor): a query
+    takes one hand-off, like aiosqlite, and anything that watches for thread work in flight (the offline
+    harness settling) sees it. A free connection serves the query; when all are busy it waits for the
+    first to come free. Rows are `sqlite3.Row`, as aiosqlite returns them."""
+
+    def __init__(self, path: Path, size: int) -> None:
+        self._all: list[sqlite3.Connection] = []
+        self._waiters: asyncio.Queue[sqlite3.Connection] | None = None
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        for _ in range(size):
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
+                                   timeout=BUSY_TIMEOUT_SECONDS)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA query_only=ON")
+            self._all.append(conn)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._waiters is None:
+            self._waiters = asyncio.Queue()
+            for conn in self._all:
+                self._waiters.put_nowait(conn)
+        conn = await self._waiters.get()
+        try:
+            return await asyncio.to_thread(fn, conn, *args)
+        finally:
+            self._waiters.put_nowait(conn)
+
+    def close(self) -> None:
+        for conn in self._all:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                log.debug("closing a reader failed", exc_info=True)
+        self._all.clear()
+
+
+def _read_one(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> sqlite3.Row | None:
+    cur = conn.execute(sql, params)
+    try:
+        return cur.fetchone()
+    finally:
+        cur.close()
+
+
+def _read_all(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+    cur = conn.execute(sql, params)
+    try:
+        return cur.fetchall()
+    finally:
+        cur.close()
+
 
 class Database:
     def __init__(self, conn: aiosqlite.Connection, path: Path, *, writer_lock: WriterLock | None = None) -> None:
@@ -94,11 +171,19 @@ class Database:
         self.writer_lock = writer_lock  # the OS lock held while open (None: read-only, or in memory)
         self._lock = asyncio.Lock()
         self._reader = Tx(conn)
+        self.readers: ReadPool | None = None  # set by open_database (not for ":memory:")
+        # whether the current task is inside this database's transaction (its reads stay on the writer)
+        self._in_tx: contextvars.ContextVar[bool] = contextvars.ContextVar(f"kizuna_db_tx_{id(self)}", default=False)
+        self._optimized_at = 0.0
+
+    def open_readers(self, size: int = READERS) -> None:
+        self.readers = ReadPool(self.path, size) if size > 0 else None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         async with self._lock:
             await self.conn.execute("BEGIN IMMEDIATE")
+            token = self._in_tx.set(True)  # db.fetch* from inside see the uncommitted rows
             try:
                 yield Tx(self.conn)
             except BaseException:
@@ -106,6 +191,8 @@ class Database:
                 raise
             else:
                 await self.conn.commit()
+            finally:
+                self._in_tx.reset(token)
 
     async def transact_in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(connection, *args)` as ONE transaction (BEGIN IMMEDIATE .. COMMIT, ROLLBACK if it
@@ -121,14 +208,43 @@ class Database:
         async with self.transaction() as tx:
             return await tx.execute(sql, params)
 
+    def _pool(self, sql: str) -> ReadPool | None:
+        """The read pool for a query outside a transaction; the writer for anything else (a statement
+        that writes, sent through fetch* with RETURNING, keeps working as it always did)."""
+        if self.readers is None or self._in_tx.get() or not _READ_ONLY_SQL.match(sql):
+            return None
+        return self.readers
+
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        pool = self._pool(sql)
+        if pool is not None:
+            return await pool.run(_read_one, sql, params)
         return await self._reader.fetchone(sql, params)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        pool = self._pool(sql)
+        if pool is not None:
+            return list(await pool.run(_read_all, sql, params))
         return await self._reader.fetchall(sql, params)
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return await self._reader.fetchval(sql, params)
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def optimize(self, *, force: bool = False) -> bool:
+        """SQLite-only: refresh the planner's statistics (a sampled `ANALYZE`), at
+        most every OPTIMIZE_EVERY seconds unless forced. Without them the planner can pick a time index
+        and visit half a million rows for one member's total (issue 17). True when it ran."""
+        now = time.monotonic()
+        if not force and now - self._optimized_at < OPTIMIZE_EVERY:
+            return False
+        self._optimized_at = now
+        async with self._lock:
+            # a sampled ANALYZE (a few ms even on millions of rows): `PRAGMA optimize` alone looks only
+            # at tables this connection has queried, so at open it would do nothing before SQLite 3.46
+            await self.conn.execute("PRAGMA analysis_limit=1000")
+            await self.conn.execute("ANALYZE")
+        return True
 
     async def migrate(self) -> list[str]:
         """Apply every migration not yet applied, in order, each in its own BEGIN IMMEDIATE transaction
@@ -154,7 +270,11 @@ class Database:
         return applied
 
     async def close(self) -> None:
-        """Close the connection and let go of the writer lock; closing twice does nothing more."""
+        """Close the connection and its readers and let go of the writer lock; closing twice does
+        nothing more."""
+        if self.readers is not None:
+            self.readers.close()
+            self.readers = None
         try:
             await self.conn.close()
         finally:
@@ -216,6 +336,7 @@ async def open_database(path: str | Path) -> Database:
         _check_path(path)
     writer_lock = None if in_memory else WriterLock.acquire(path)
     conn: aiosqlite.Connection | None = None
+    db: Database | None = None
     try:
         conn = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
         conn.row_factory = aiosqlite.Row
@@ -224,7 +345,12 @@ async def open_database(path: str | Path) -> Database:
         await conn.execute("PRAGMA synchronous=NORMAL")
         db = Database(conn, path, writer_lock=writer_lock)
         await db.migrate()
+        await db.optimize(force=True)
+        if not in_memory:
+            db.open_readers()
     except BaseException as exc:
+        if db is not None and db.readers is not None:
+            db.readers.close()
         if conn is not None:
             try:
                 await conn.close()  # stops aiosqlite's (non-daemon) thread: the process can exit

@@ -360,6 +360,13 @@ async def tier_holders(db: Database, guild_id: int) -> list[dict]:
     return [_row(r) for r in rows]
 
 
+async def joined_between(db: Database, guild_id: int, start: datetime, end: datetime) -> set[int]:
+    """Members who joined (or came back) at start <= at < end (the daily tier review looks at them)."""
+    rows = await db.fetchall("SELECT DISTINCT user_id FROM member_events WHERE guild_id = ? AND kind = 'joined'"
+                             " AND at >= ? AND at < ?", (guild_id, to_db_time(start), to_db_time(end)))
+    return {int(r[0]) for r in rows}
+
+
 # --- small state ---------------------------------------------------------------------------------------
 async def get_state(db: Database, guild_id: int, key: str) -> str | None:
     return await db.fetchval("SELECT value FROM membership_state WHERE guild_id = ? AND key = ?", (guild_id, key))

@@ -12,13 +12,45 @@ _INSERT_AWARD = (
     "INSERT INTO participation_ledger (guild_id, user_id, action, ref, points, day, at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id, action, ref) DO NOTHING RETURNING id"
 )
+# The award, added to every kept window it falls in (all time: expired_before is '').
+_ADD_TO_WINDOWS = (
+    "INSERT INTO points_windows (guild_id, window_days, user_id, points, reached)"
+    " SELECT s.guild_id, s.window_days, ?, ?, ? FROM points_window_state s"
+    " WHERE s.guild_id = ? AND s.expired_before <= ?"
+    " ON CONFLICT (guild_id, window_days, user_id) DO UPDATE SET points = points_windows.points + excluded.points,"
+    " reached = CASE WHEN excluded.reached IS NOT NULL AND (points_windows.reached IS NULL"
+    " OR excluded.reached > points_windows.reached) THEN excluded.reached ELSE points_windows.reached END"
+)
 
 
 async def award_in(tx: Tx, *, guild_id: int, user_id: int, action: str, ref: str, points: int, day: str,
                    at: datetime) -> bool:
-    """Inside a transaction: add a ledger row; False when this (member, action, ref) was counted already."""
-    row = await tx.fetchone(_INSERT_AWARD, (guild_id, user_id, action, ref, points, day, to_db_time(at)))
-    return row is not None
+    """Inside a transaction: add a ledger row (and to the kept point windows); False when this
+    (member, action, ref) was counted already."""
+    when = to_db_time(at)
+    row = await tx.fetchone(_INSERT_AWARD, (guild_id, user_id, action, ref, points, day, when))
+    if row is None:
+        return False
+    await tx.execute(_ADD_TO_WINDOWS, (user_id, points, when if points else None, guild_id, when))
+    return True
+
+
+def _award_rows(conn, rows: list[tuple]) -> list[bool]:
+    """(in the database thread) award_in for many rows (guild_id, user_id, action, ref, points, day, at)."""
+    added = []
+    for guild_id, user_id, action, ref, points, day, at in rows:
+        when = to_db_time(at)
+        row = conn.execute(_INSERT_AWARD, (guild_id, user_id, action, ref, points, day, when)).fetchone()
+        if row is not None:
+            conn.execute(_ADD_TO_WINDOWS, (user_id, points, when if points else None, guild_id, when))
+        added.append(row is not None)
+    return added
+
+
+async def award_many_in(tx: Tx, rows: list[tuple]) -> list[bool]:
+    """Inside a transaction: award_in for every row (guild_id, user_id, action, ref, points, day, at), in
+    one hand-off to the database thread; which of them were new."""
+    return await tx.run_sync(_award_rows, rows)
 
 
 async def award(db: Database, **kwargs) -> bool:
@@ -27,6 +59,7 @@ async def award(db: Database, **kwargs) -> bool:
 
 
 async def points_total(db: Database, guild_id: int, user_id: int, since: datetime | None = None) -> int:
+    """One member's points (since a time): read from (guild_id, user_id, at, points), that member's rows only."""
     if since is None:
         value = await db.fetchval(
             "SELECT COALESCE(SUM(points), 0) FROM participation_ledger WHERE guild_id = ? AND user_id = ?",
@@ -38,8 +71,77 @@ async def points_total(db: Database, guild_id: int, user_id: int, since: datetim
     return int(value or 0)
 
 
+# --- rolling point windows (leaderboards, ranks) --------------------------------------------------
+# A window's totals are kept in points_windows: awards add to them (award_in), and `move_window`
+# subtracts the rows that left the window since it last moved. Ties: more points first, then whoever
+# reached the total first (their last scoring entry), then user id.
+
+async def window_state(db: Database | Tx, guild_id: int, window_days: int) -> str | None:
+    """Where the window starts now (ledger rows before it are out), or None when it is not kept yet."""
+    return await db.fetchval("SELECT expired_before FROM points_window_state WHERE guild_id = ? AND window_days = ?",
+                             (guild_id, window_days))
+
+
+async def move_window(db: Database, guild_id: int, window_days: int, since: datetime | None) -> None:
+    """Bring a window to [since, now]: subtract the ledger rows that left it; (re)build it from the
+    ledger when it is not kept yet, or when `since` went back (a clock set back)."""
+    start = "" if since is None else to_db_time(since)
+    if await window_state(db, guild_id, window_days) == start:
+        return  # (a read: the writer is not asked for a window already in place)
+    async with db.transaction() as tx:
+        current = await window_state(tx, guild_id, window_days)
+        if current == start:
+            return
+        if current is None or start < current:
+            await tx.execute("DELETE FROM points_windows WHERE guild_id = ? AND window_days = ?",
+                             (guild_id, window_days))
+            await tx.execute(
+                "INSERT INTO points_windows (guild_id, window_days, user_id, points, reached)"
+                " SELECT guild_id, ?, user_id, SUM(points), MAX(CASE WHEN points <> 0 THEN at END)"
+                " FROM participation_ledger WHERE guild_id = ? AND at >= ? GROUP BY guild_id, user_id",
+                (window_days, guild_id, start))
+        else:
+            gone = await tx.fetchall(
+                "SELECT user_id, SUM(points) FROM participation_ledger WHERE guild_id = ? AND at >= ? AND at < ?"
+                " GROUP BY user_id", (guild_id, current, start))
+            await tx.executemany(
+                "UPDATE points_windows SET points = points - ? WHERE guild_id = ? AND window_days = ? AND user_id = ?",
+                [(r[1], guild_id, window_days, r[0]) for r in gone])
+        await tx.execute(
+            "INSERT INTO points_window_state (guild_id, window_days, expired_before) VALUES (?, ?, ?)"
+            " ON CONFLICT (guild_id, window_days) DO UPDATE SET expired_before = excluded.expired_before",
+            (guild_id, window_days, start))
+
+
+async def leaderboard(db: Database, guild_id: int, window_days: int, limit: int) -> list[dict]:
+    """The top of a kept window (move it first), from the points_windows_rank index."""
+    rows = await db.fetchall(
+        "SELECT user_id, points, reached FROM points_windows WHERE guild_id = ? AND window_days = ? AND points > 0"
+        " ORDER BY points DESC, reached ASC, user_id ASC LIMIT ?", (guild_id, window_days, limit))
+    return [{"user_id": r["user_id"], "points": r["points"], "reached": from_db_time(r["reached"]), "rank": rank}
+            for rank, r in enumerate(rows, start=1)]
+
+
+async def rank_of(db: Database, guild_id: int, user_id: int, window_days: int) -> tuple[int | None, int]:
+    """(rank or None when the member has no points, number of ranked members) in a kept window: the
+    members ahead are counted from the index, nobody is ranked."""
+    ranked = int(await db.fetchval(
+        "SELECT COUNT(*) FROM points_windows WHERE guild_id = ? AND window_days = ? AND points > 0",
+        (guild_id, window_days)) or 0)
+    mine = await db.fetchone(
+        "SELECT points, reached FROM points_windows WHERE guild_id = ? AND window_days = ? AND user_id = ?",
+        (guild_id, window_days, user_id))
+    if mine is None or mine["points"] <= 0:
+        return None, ranked
+    ahead = await db.fetchval(
+        "SELECT COUNT(*) FROM points_windows WHERE guild_id = ? AND window_days = ? AND points > 0"
+        " AND (points > ? OR (points = ? AND (reached < ? OR (reached = ? AND user_id < ?))))",
+        (guild_id, window_days, mine["points"], mine["points"], mine["reached"], mine["reached"], user_id))
+    return int(ahead or 0) + 1, ranked
+
+
 def _ranked_sql(with_since: bool) -> str:
-    # Ties: more points first, then whoever reached the total first (their last scoring entry), then id.
+    # The same ranking recomputed from the ledger (tests compare the kept windows with it).
     where = "guild_id = ?" + (" AND at >= ?" if with_since else "")
     return (
         "SELECT user_id, total, reached, ROW_NUMBER() OVER (ORDER BY total DESC, reached ASC, user_id ASC) AS rank"
@@ -48,23 +150,13 @@ def _ranked_sql(with_since: bool) -> str:
     )
 
 
-def _params(guild_id: int, since: datetime | None) -> tuple:
-    return (guild_id,) if since is None else (guild_id, to_db_time(since))
-
-
-async def leaderboard(db: Database, guild_id: int, since: datetime | None, limit: int) -> list[dict]:
+async def leaderboard_from_ledger(db: Database, guild_id: int, since: datetime | None, limit: int) -> list[dict]:
+    """The leaderboard recomputed from every ledger row in the window (slow; for checking the windows)."""
+    params = (guild_id,) if since is None else (guild_id, to_db_time(since))
     rows = await db.fetchall(f"SELECT * FROM ({_ranked_sql(since is not None)}) AS ranked ORDER BY rank LIMIT ?",
-                             _params(guild_id, since) + (limit,))
+                             params + (limit,))
     return [{"user_id": r["user_id"], "points": r["total"], "reached": from_db_time(r["reached"]),
              "rank": r["rank"]} for r in rows]
-
-
-async def rank_of(db: Database, guild_id: int, user_id: int, since: datetime | None) -> tuple[int | None, int]:
-    """(rank or None when the member has no points, number of ranked members)."""
-    sql = _ranked_sql(since is not None)
-    row = await db.fetchone(f"SELECT rank FROM ({sql}) AS ranked WHERE user_id = ?", _params(guild_id, since) + (user_id,))
-    count = await db.fetchval(f"SELECT COUNT(*) FROM ({sql}) AS ranked", _params(guild_id, since))
-    return (None if row is None else int(row[0])), int(count or 0)
 
 
 async def active_days(db: Database, guild_id: int, user_id: int, actions: Sequence[str] = ()) -> list[str]:

@@ -71,30 +71,69 @@ async def known_names(db: Database, tables: set[str], guild_id: int, user_ids: l
     return {int(r[0]): r[1] for r in rows}
 
 
-async def posters(db: Database, tables: set[str], guild_id: int, first_day: str,
-                  last_day: str) -> list[tuple[int, str, int]]:
-    """(user_id, day, messages) for every member-day with at least one message."""
-    if "activity_daily" not in tables:
-        return []
-    rows = await db.fetchall(
-        "SELECT user_id, day, messages FROM activity_daily"
-        " WHERE guild_id = ? AND day >= ? AND day <= ? AND messages > 0",
-        (guild_id, first_day, last_day),
-    )
-    return [(int(r[0]), r[1], int(r[2])) for r in rows]
+def _activity_sql(tables: set[str], days: list[tuple[str, str, str]]) -> tuple[str, list] | None:
+    """A CTE `acts` of everything members did in the period, one row per message day, ledger row or quiz
+    answer: (user_id, day, messages, parts, points, prompt, quiz). Its parameters come with it; the
+    caller fills the guild and bounds in (see `_acts_params`). None when no table exists."""
+    parts = []
+    if "activity_daily" in tables:
+        parts.append("SELECT user_id, day, messages, 0 AS parts, 0 AS points, 0 AS prompt, 0 AS quiz"
+                     " FROM activity_daily WHERE guild_id = :guild AND day >= :first AND day <= :last AND messages > 0")
+    if "participation_ledger" in tables:
+        parts.append("SELECT user_id, day, 0 AS messages, 1 AS parts, points,"
+                     " CASE WHEN action = 'prompt_answer' THEN 1 ELSE 0 END AS prompt, 0 AS quiz"
+                     " FROM participation_ledger WHERE guild_id = :guild AND at >= :start AND at < :end")
+    if {"quiz_answers", "quiz_questions", "quiz_runs"} <= tables:
+        # a quiz answer counts on the local day it was given: the days' UTC bounds come as a VALUES table
+        # (CROSS JOIN: SQLite then keeps the answers' time index as the outer loop; a plain join elsewhere)
+        parts.append("SELECT qa.user_id AS user_id, d.day AS day, 0 AS messages, 0 AS parts, 0 AS points,"
+                     " 0 AS prompt, 1 AS quiz FROM quiz_answers qa"
+                     " JOIN quiz_questions qq ON qq.id = qa.question_id JOIN quiz_runs r ON r.id = qq.run_id"
+                     " CROSS JOIN days d WHERE qa.answered_at >= d.day_start AND qa.answered_at < d.day_end"
+                     " AND r.guild_id = :guild AND qa.answered_at >= :start AND qa.answered_at < :end")
+    if not parts:
+        return None
+    values = ", ".join(f"(:d{i}, :s{i}, :e{i})" for i in range(len(days)))
+    params = {}
+    for i, (day, day_start, day_end) in enumerate(days):
+        params.update({f"d{i}": day, f"s{i}": day_start, f"e{i}": day_end})
+    return (f"WITH days (day, day_start, day_end) AS (VALUES {values}), acts AS ({' UNION ALL '.join(parts)})",
+            params)
 
 
-async def participations(db: Database, tables: set[str], guild_id: int, first_day: str,
-                         last_day: str) -> list[tuple[int, str, str, int]]:
-    """(user_id, day, action, points) of every ledger row in the period."""
-    if "participation_ledger" not in tables:
-        return []
-    rows = await db.fetchall(
-        "SELECT user_id, day, action, points FROM participation_ledger"
-        " WHERE guild_id = ? AND day >= ? AND day <= ?",
-        (guild_id, first_day, last_day),
-    )
-    return [(int(r[0]), r[1], r[2], int(r[3])) for r in rows]
+async def activity(db: Database, tables: set[str], guild_id: int, days: list[tuple[str, datetime, datetime]],
+                   top: int) -> dict:
+    """The period's activity, aggregated in SQL (nothing per row comes back to Python): `days` are
+    (local day 'YYYY-MM-DD', its UTC start, its UTC end), in order. Returns
+    {"per_day": {day: active members}, "totals": {...}, "top": [(user_id, messages, parts, points)]}.
+    Ledger rows count by their time ([first day's start, last day's end) is the same local days) so the
+    (guild_id, at) index serves them. One query after the other: one read connection, the others stay
+    free for everyone else."""
+    bounds = [(d, to_db_time(s), to_db_time(e)) for d, s, e in days]
+    built = _activity_sql(tables, bounds)
+    empty = {"active": 0, "posters": 0, "participants": 0, "messages": 0, "prompt_answers": 0,
+             "prompt_people": 0, "quiz_answers": 0, "quiz_people": 0}
+    if built is None or not bounds:
+        return {"per_day": {}, "totals": empty, "top": []}
+    cte, params = built
+    params |= {"guild": guild_id, "first": bounds[0][0], "last": bounds[-1][0], "start": bounds[0][1],
+               "end": bounds[-1][2], "top": top}
+    per_day = await db.fetchall(f"{cte} SELECT day, COUNT(DISTINCT user_id) FROM acts GROUP BY day", params)
+    totals = await db.fetchone(
+        f"{cte} SELECT COUNT(DISTINCT user_id) AS active,"
+        " COUNT(DISTINCT CASE WHEN messages > 0 THEN user_id END) AS posters,"
+        " COUNT(DISTINCT CASE WHEN parts > 0 OR quiz > 0 THEN user_id END) AS participants,"
+        " COALESCE(SUM(messages), 0) AS messages, COALESCE(SUM(prompt), 0) AS prompt_answers,"
+        " COUNT(DISTINCT CASE WHEN prompt > 0 THEN user_id END) AS prompt_people,"
+        " COALESCE(SUM(quiz), 0) AS quiz_answers, COUNT(DISTINCT CASE WHEN quiz > 0 THEN user_id END) AS quiz_people"
+        " FROM acts", params)
+    leaders = await db.fetchall(
+        f"{cte} SELECT user_id, SUM(messages) AS m, SUM(parts) AS p, SUM(points) AS pts FROM acts"
+        " GROUP BY user_id HAVING SUM(messages) > 0 OR SUM(parts) > 0"
+        " ORDER BY SUM(messages) + SUM(parts) DESC, SUM(points) DESC, user_id ASC LIMIT :top", params)
+    return {"per_day": {r[0]: int(r[1]) for r in per_day},
+            "totals": {k: int(totals[k] or 0) for k in empty},
+            "top": [(int(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in leaders]}
 
 
 async def prompts_posted(db: Database, tables: set[str], guild_id: int, start: datetime, end: datetime) -> int:

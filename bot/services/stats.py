@@ -26,7 +26,7 @@ import base64
 import io
 import logging
 import threading
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
@@ -139,57 +139,36 @@ class StatsService:
         tables = await self.tables()
         db = self.db
 
+        # aggregated in SQL on the read connections: the loop only sees a few dozen numbers
+        day_list = [first_day + timedelta(days=i) for i in range(n)]
+        bounds = [(d.isoformat(), self._utc_midnight(d), self._utc_midnight(d + timedelta(days=1))) for d in day_list]
+        done = await repo.activity(db, tables, guild_id, bounds, TOP_CONTRIBUTORS)
         events = await repo.member_events(db, tables, guild_id, start, end)
-        posts = await repo.posters(db, tables, guild_id, first, last)
-        ledger = await repo.participations(db, tables, guild_id, first, last)
-        quiz = await repo.quiz_players(db, tables, guild_id, start, end)
         members, source = await self._member_count(guild_id, tables, end)
+        totals = done["totals"]
 
-        active_by_day: dict[str, set[int]] = defaultdict(set)
-        messages: Counter[int] = Counter()
-        for user_id, day, count in posts:
-            active_by_day[day].add(user_id)
-            messages[user_id] += count
-        participations: Counter[int] = Counter()
-        points: Counter[int] = Counter()
-        for user_id, day, _action, pts in ledger:
-            active_by_day[day].add(user_id)
-            participations[user_id] += 1
-            points[user_id] += pts
-        for user_id, at in quiz:
-            active_by_day[self._local_day(at).isoformat()].add(user_id)
         joins_by_day: Counter[str] = Counter()
         leaves_by_day: Counter[str] = Counter()
         for kind, at in events:
             (joins_by_day if kind == "joined" else leaves_by_day)[self._local_day(at).isoformat()] += 1
+        base = members or totals["active"]
 
-        participants = {u for u, _, _, _ in ledger} | {u for u, _ in quiz}
-        active = set().union(*active_by_day.values()) if active_by_day else set()
-        base = members or len(active)
+        def rate(runs: int, answers: int, people: int) -> Rate:
+            return Rate(runs, answers, people, (people / base) if base else None)
 
-        def rate(runs: int, answers: int, people: set[int]) -> Rate:
-            return Rate(runs, answers, len(people), (len(people) / base) if base else None)
-
-        prompt_rows = [(u, a) for u, _, a, _ in ledger if a == "prompt_answer"]
-        prompts = rate(await repo.prompts_posted(db, tables, guild_id, start, end), len(prompt_rows),
-                       {u for u, _ in prompt_rows})
-        quizzes = rate(await repo.quiz_runs(db, tables, guild_id, start, end), len(quiz), {u for u, _ in quiz})
-
-        everyone = set(messages) | set(participations)
-        ranked = sorted(everyone, key=lambda u: (-(messages[u] + participations[u]), -points[u], u))
-        names = await self._names(guild_id, tables, ranked[:TOP_CONTRIBUTORS])
-        top = tuple(Contributor(u, messages[u], participations[u], points[u], names.get(u))
-                    for u in ranked[:TOP_CONTRIBUTORS])
-
-        days = tuple(
-            DayPoint(d, len(active_by_day.get(d.isoformat(), ())), joins_by_day[d.isoformat()],
-                     leaves_by_day[d.isoformat()])
-            for d in (first_day + timedelta(days=i) for i in range(n))
-        )
+        prompts = rate(await repo.prompts_posted(db, tables, guild_id, start, end), totals["prompt_answers"],
+                       totals["prompt_people"])
+        quizzes = rate(await repo.quiz_runs(db, tables, guild_id, start, end), totals["quiz_answers"],
+                       totals["quiz_people"])
+        leaders = done["top"]
+        names = await self._names(guild_id, tables, [u for u, _, _, _ in leaders])
+        top = tuple(Contributor(u, m, p, pts, names.get(u)) for u, m, p, pts in leaders)
+        days = tuple(DayPoint(d, done["per_day"].get(d.isoformat(), 0), joins_by_day[d.isoformat()],
+                              leaves_by_day[d.isoformat()]) for d in day_list)
         return StatsReport(
             period=period, first_day=first_day, last_day=last_day, members=members,
-            joined=sum(joins_by_day.values()), left=sum(leaves_by_day.values()), active=len(active),
-            posters=len(messages), participants=len(participants), messages=sum(messages.values()),
+            joined=sum(joins_by_day.values()), left=sum(leaves_by_day.values()), active=totals["active"],
+            posters=totals["posters"], participants=totals["participants"], messages=totals["messages"],
             prompts=prompts, quizzes=quizzes,
             feedback=await repo.feedback_by_status(db, tables, guild_id, start, end),
             top=top, days=days, members_source=source,

@@ -80,6 +80,7 @@ class FeedbackCog(commands.GroupCog, group_name="feedback", group_description="T
     async def export(self, interaction: discord.Interaction, since: Optional[str] = None) -> None:
         service = self.app.feedback
         start = service.parse_since(since)
+        await interaction.response.defer(ephemeral=True, thinking=True)
         data, count = await service.export_csv(interaction.guild_id, start)
         name = f"feedback-{self.app.clock.now():%Y%m%d-%H%M}.csv"
         note = self.app.t("feedback.export_since", since=since) if start else ""

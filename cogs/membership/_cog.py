@@ -267,6 +267,7 @@ class TierCog(commands.GroupCog, group_name="tier", group_description="Member ti
         target = member or interaction.user
         if target.id != interaction.user.id and not member_is_moderator(self.bot, interaction.user):
             raise NotModerator()
+        await interaction.response.defer(ephemeral=True, thinking=True)
         status = await self.app.membership.tiers.check(interaction.guild_id, target.id, actor_id=interaction.user.id
                                                        if target.id != interaction.user.id else None)
         await respond(interaction, self._status_text(status))

@@ -21,6 +21,7 @@ class LeaderboardCog(commands.Cog):
     async def leaderboard(self, interaction: discord.Interaction,
                           period: Literal["week", "month", "all"] = "week") -> None:
         t = self.app.t
+        await interaction.response.defer(thinking=True)  # a reply in time even when the database is busy
         board = await self.app.participation.leaderboard(interaction.guild_id, period)
         period_name = t(f"participation.period_{period}")
         lines = [t("participation.leaderboard_line", rank=s.rank, user=f"<@{s.user_id}>", points=s.points)
@@ -32,6 +33,7 @@ class LeaderboardCog(commands.Cog):
     @app_commands.command(name="me", description="Your points, streak, rank and tier progress")
     @app_commands.guild_only()
     async def me(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
         await respond(interaction, embed=self.profile_embed(
             await self.app.participation.profile(interaction.guild_id, interaction.user.id)))
 

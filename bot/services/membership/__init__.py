@@ -74,7 +74,8 @@ class MembershipService:
         """Expire overdue applications (in case a timer was missed) and re-run the tier rules."""
         await self.applications.expire_due()
         if self.app.guild_id is not None:
-            await self.tiers.review_all(self.app.guild_id)
+            await self.tiers.review(self.app.guild_id)
+        await self.app.db.optimize()  # the planner's statistics follow the tables' growth
 
     # --- joining -----------------------------------------------------------------------------------------
     async def begin_join(self, guild_id: int, user_id: int) -> str:

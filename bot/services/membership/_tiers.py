@@ -3,13 +3,22 @@
 A member holds one tier role, the highest they qualify for (exclusive channels already let higher
 tiers into lower tiers' rooms). A moderator's grant is a floor the rules never take away. Only tier
 roles this service gave are ever removed, so installing the bot never strips roles given by hand.
+
+Evaluated incrementally: an award ("points.changed") or a holder role coming or going re-checks that
+member at once, so without an event a member's rule tier can only go DOWN (points leaving a window, a
+streak ending, a member role or holder role lost while the bot was away). The daily review therefore
+looks only at the members who hold a tier, those holding a holder role, and those who joined since the
+last review; the first review, and the first after the tier rules change, looks at everyone.
 """
 from __future__ import annotations
 
+import json
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from bot.db import membership as repo
+from bot.db.connection import from_db_time, to_db_time
 from bot.errors import UserError
 from bot.services.audit import AUTOMATIC  # actor id for changes the rules made
 
@@ -23,6 +32,7 @@ log = logging.getLogger(__name__)
 
 PointsProvider = Callable[[int, int, int], Awaitable[int]]  # (guild_id, user_id, window_days) -> points
 StreakProvider = Callable[[int, int], Awaitable[int]]  # (guild_id, user_id) -> current streak (days)
+REVIEW_AT, REVIEW_RULES = "tier_review_at", "tier_review_rules"  # membership_state keys
 
 
 class Tiers:
@@ -51,11 +61,15 @@ class Tiers:
     async def rule_tier(self, guild_id: int, user_id: int, role_keys: set[str]) -> str | None:
         """The highest tier whose rules the member meets now (any one way of earning it is enough)."""
         best = None
+        points: dict[int | None, int] = {}  # tiers often share a window: read each once
         for tier in self.community.tiers:
             grant = tier.grant
             earned = bool(grant.holder_role and grant.holder_role in role_keys)
             if not earned and grant.points and self.points_provider is not None:
-                earned = await self.points_provider(guild_id, user_id, grant.points.window_days) >= grant.points.min
+                window = grant.points.window_days
+                if window not in points:
+                    points[window] = await self.points_provider(guild_id, user_id, window)
+                earned = points[window] >= grant.points.min
             if not earned and grant.streak and self.streak_provider is not None:
                 earned = await self.streak_provider(guild_id, user_id) >= grant.streak.min
             if earned:
@@ -162,12 +176,43 @@ class Tiers:
         change = await self.evaluate(guild_id, user_id, actor_id=actor_id)
         return await self.status(guild_id, user_id, change)
 
+    def rules_fingerprint(self) -> str:
+        return json.dumps([t.model_dump(mode="json") for t in self.community.tiers], sort_keys=True, default=str)
+
+    async def review(self, guild_id: int) -> list[TierChange]:
+        """The daily review, incremental: only the members whose tier can have changed since the last
+        one without an event re-checking them (everyone the first time, or when the rules changed)."""
+        db, now, rules = self.app.db, self.app.clock.now(), self.rules_fingerprint()
+        last = await repo.get_state(db, guild_id, REVIEW_AT)
+        since = from_db_time(last) if last else None
+        if since is None or since > now or await repo.get_state(db, guild_id, REVIEW_RULES) != rules:
+            changes = await self.review_all(guild_id)
+        else:
+            changes = await self._review_users(guild_id, await self.maybe_changed(guild_id, since, now))
+        await repo.set_state(db, guild_id, REVIEW_AT, to_db_time(now))
+        await repo.set_state(db, guild_id, REVIEW_RULES, rules)
+        return changes
+
+    async def maybe_changed(self, guild_id: int, since: datetime, now: datetime) -> set[int]:
+        """Who the daily review must look at: everyone whose tier can differ at `now` from what the
+        last evaluation gave, when no award or seen role change re-checked them (module docstring)."""
+        tiers = self.community.tiers
+        users = {r["user_id"] for r in await repo.tier_holders(self.app.db, guild_id)}
+        users |= await repo.joined_between(self.app.db, guild_id, since, now)
+        if self.app.guild is not None:
+            for key in {t.grant.holder_role for t in tiers if t.grant.holder_role}:
+                users |= set(await self.app.guild.members_with_role(guild_id, key))
+        return users
+
     async def review_all(self, guild_id: int) -> list[TierChange]:
-        """The daily review: everyone who is a member, holds a tier, or holds a holder role."""
+        """The full review: everyone who is a member, holds a tier, or holds a holder role."""
         users = set(await repo.member_ids(self.app.db, guild_id))
         users |= {r["user_id"] for r in await repo.tier_holders(self.app.db, guild_id)}
         if self.app.guild is not None:
             users |= set(await self.app.guild.members_with_role(guild_id, MEMBER_ROLE))
+        return await self._review_users(guild_id, users)
+
+    async def _review_users(self, guild_id: int, users: set[int]) -> list[TierChange]:
         changes = []
         for user_id in sorted(users):
             try:

@@ -104,6 +104,10 @@ class Ledger:
         return await repo.award_in(tx, guild_id=guild_id, user_id=user_id, action=action, ref=ref, points=points,
                                    day=self.day_of(at), at=at)
 
+    async def award_many_in(self, tx: Tx, awards: list[tuple[int, int, str, str, int, datetime]]) -> list[bool]:
+        """award_in for many (guild_id, user_id, action, ref, points, at) at once; which were new."""
+        return await repo.award_many_in(tx, [(g, u, a, r, p, self.day_of(at), at) for g, u, a, r, p, at in awards])
+
     # --- reading --------------------------------------------------------------------------------
     def since(self, days: int | None) -> datetime | None:
         return None if days is None else self.app.clock.now() - timedelta(days=days)
@@ -114,12 +118,22 @@ class Ledger:
     async def action_counts(self, guild_id: int, action: str, since: datetime, until: datetime) -> dict[int, int]:
         return await repo.action_counts(self.app.db, guild_id, action, since, until)
 
+    async def window(self, guild_id: int, period: str) -> int:
+        """The kept points window of a period (0: all time), moved to now."""
+        days = PERIODS[period]
+        await repo.move_window(self.app.db, guild_id, days or 0, self.since(days))
+        return days or 0
+
     async def leaderboard(self, guild_id: int, period: str = "week", limit: int | None = None) -> Board:
         if period not in PERIODS:
             raise UserError("participation.bad_period", periods=", ".join(PERIODS))
-        rows = await repo.leaderboard(self.app.db, guild_id, self.since(PERIODS[period]),
-                                      limit or self.settings.leaderboard.size)
+        window = await self.window(guild_id, period)
+        rows = await repo.leaderboard(self.app.db, guild_id, window, limit or self.settings.leaderboard.size)
         return Board(period, tuple(Standing(r["rank"], r["user_id"], r["points"]) for r in rows))
+
+    async def rank(self, guild_id: int, user_id: int, period: str = "all") -> tuple[int | None, int]:
+        """(rank or None without points, members ranked) in a period."""
+        return await repo.rank_of(self.app.db, guild_id, user_id, await self.window(guild_id, period))
 
     async def streak(self, guild_id: int, user_id: int) -> Streak:
         days = [date.fromisoformat(d) for d in
@@ -128,7 +142,7 @@ class Ledger:
         return compute_streak(days, today)
 
     async def profile(self, guild_id: int, user_id: int) -> Profile:
-        rank, ranked = await repo.rank_of(self.app.db, guild_id, user_id, None)
+        rank, ranked = await self.rank(guild_id, user_id, "all")
         streak = await self.streak(guild_id, user_id)
         progress: list[TierProgress] = []
         for tier in self.app.config.community.tiers:

@@ -111,6 +111,7 @@ class QuizService:
         self._advancing = asyncio.Lock()
         self._loading = asyncio.Lock()
         self._writer = _AnswerWriter(app.db)
+        self._announcing: set[asyncio.Task] = set()  # points.changed after a close (tier checks)
 
     @property
     def settings(self):
@@ -280,19 +281,36 @@ class QuizService:
         await self._writer.idle()              # and those already accepted are committed first
         async with self.app.db.transaction() as tx:
             if await repo.claim_close(tx, question["id"]):
-                for a in await repo.answers_in(tx, question["id"]):
-                    action = "quiz_correct" if a["correct"] else "quiz_answer"
-                    if await self.ledger.award_in(tx, guild_id, a["user_id"], action, f"quiz:{question['id']}",
-                                                  a["points"], a["answered_at"]):
-                        awarded.append(a["user_id"])
+                answers = await repo.answers_in(tx, question["id"])
+                added = await self.ledger.award_many_in(tx, [
+                    (guild_id, a["user_id"], "quiz_correct" if a["correct"] else "quiz_answer",
+                     f"quiz:{question['id']}", a["points"], a["answered_at"]) for a in answers])
+                awarded = [a["user_id"] for a, new in zip(answers, added) if new]
                 # the question's message loses its buttons' use: greyed out, "closed" (with the close)
                 await self.app.outbox.post_in(tx, guild_id, Target.channel(run["channel"]),
                                               self._question_message(run, question, total, closed=True),
                                               dedupe_key=f"{self._question_key(run, question)}:closed")
         self.app.outbox.wake()
         self._open.pop(question["id"], None)  # a late click may have re-cached it in between
+        if awarded:
+            # the tier checks of every answerer follow in the background: the reveal need not wait for
+            # a thousand of them (issue 17: a close with 200 answerers took minutes)
+            task = asyncio.get_running_loop().create_task(self._announce(guild_id, awarded),
+                                                          name="kizuna-quiz-points-changed")
+            self._announcing.add(task)
+            task.add_done_callback(self._announcing.discard)
+
+    async def _announce(self, guild_id: int, awarded: list[int]) -> None:
         for user_id in awarded:
             await self.app.events.emit("points.changed", guild_id=guild_id, user_id=user_id)
+
+    async def announced(self) -> None:
+        """Wait until every close's points.changed went out (tests, benches, stopping)."""
+        while self._announcing:
+            await asyncio.gather(*list(self._announcing), return_exceptions=True)
+
+    async def stop(self) -> None:
+        await self.announced()
 
     # --- rendering (plain data; the sender turns it into Discord objects) ------------------------
     @staticmethod

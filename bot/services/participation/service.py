@@ -35,6 +35,7 @@ class ParticipationService:
         await self.quiz.start()
 
     async def stop(self) -> None:
+        await self.quiz.stop()
         await self.activity.stop()
 
     async def config_changed(self, config) -> None:
