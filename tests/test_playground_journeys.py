@@ -94,3 +94,18 @@ def test_a_form_left_empty_names_its_fields(capsys, tmp_path):
     after = t.split("bob> /feedback send")[1]
     assert "option(s)" not in after
     assert "the form was not filled in" in after and "Category" in after
+
+
+def test_a_deferred_reply_shows_as_a_reply_not_as_an_edit(tmp_path):
+    """/leaderboard defers first (it can take a moment); Discord shows the filled-in reply as a reply,
+    so the playground must not say "(edited)"."""
+    from bot.__main__ import main
+
+    script = tmp_path / "s.txt"
+    script.write_text(":as bob\n/leaderboard\n", encoding="utf-8")
+    import contextlib, io
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["playground", "--script", str(script), "--db", str(tmp_path / "p.db")]) == 0
+    text = out.getvalue()
+    assert "Leaderboard" in text and "Kizuna (edited)" not in text, text

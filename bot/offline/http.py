@@ -422,8 +422,10 @@ class FakeDiscord:
             msg.files = [f for i, f in enumerate(msg.files) if self.world.attachment_id(msg.id, i) in keep]
         if files:
             msg.files = msg.files + list(files)
-        msg.flags &= ~LOADING
-        msg.edited_at = self.world.now()
+        if msg.flags & LOADING:  # a deferred reply being filled in: Discord shows it as a new reply, not "(edited)"
+            msg.flags &= ~LOADING
+        else:
+            msg.edited_at = self.world.now()
         self.world.resolve_mentions(msg, may_mention_everyone=False)
         self.touch()
 
