@@ -52,14 +52,16 @@ class ClaimWriter:
     task to cancel). The time checks happen here, once per batch, when the batch is decided: a claim
     whose window has not opened yet (or whose run has closed) by then is answered without the database."""
 
-    def __init__(self, db, clock, max_batch: int = 2000) -> None:
+    def __init__(self, db, clock, max_batch: int = 2000, max_quiet_batch: int = 50_000) -> None:
         self.db = db
         self.clock = clock
         self.max_batch = max_batch
+        self.max_quiet_batch = max_quiet_batch  # claims decided at once without the database (see _quiet)
         self.after_batch: list[AfterBatch] = []  # called with (claims, outcomes) after each committed batch
         self._queue: list[PendingClaim] = []
         self._task: asyncio.Task | None = None
         self._committed: dict[int, Holdings] = {}  # run id -> holdings as committed (absent: not known)
+        self._facts: dict[int, RunFacts] = {}  # run id -> its row as committed (known when holdings are)
         self._outside_active = 0  # writes in progress outside the writer
         self._outside_started = 0  # ... and how many ever began (a batch that overlapped one keeps nothing)
 
@@ -73,6 +75,36 @@ class ClaimWriter:
             self._task = asyncio.create_task(self._run(), name="kizuna-drop-claims")
         return future
 
+    def decide_now(self, run_id: int, user_id: int, start: datetime, closes_at: datetime | None
+                   ) -> ClaimOutcome | None:
+        """The claim's outcome without queueing it, when the committed state already decides it and
+        nothing would be written (sold out without a waitlist, or closed): then no claim still queued
+        can change it (a queued claim can only take stock, and there is none). None: queue it."""
+        outcome = self._quiet([(run_id, user_id)])
+        if outcome is None:
+            return None
+        now = self.clock.now()
+        if closes_at is not None and now >= closes_at:
+            return CLOSED
+        if now < start:
+            return NOT_OPEN
+        return outcome[0]
+
+    def _quiet(self, requests: Sequence[tuple[int, int]]) -> list[ClaimOutcome] | None:
+        """The planner's outcomes from the committed state, if every run is known in memory and none can
+        change (no stock left and no waitlist to join, or closed); None otherwise. Nothing to write:
+        the database would be asked only to confirm what it already said."""
+        facts = self._facts
+        runs = {run_id for run_id, _ in requests}
+        for run_id in runs:
+            known = facts.get(run_id)
+            if known is None or run_id not in self._committed or (known.open and (known.remaining > 0 or known.waitlist)):
+                return None
+        plan = plan_claims(requests, {r: facts[r] for r in runs}, {r: self._committed[r] for r in runs})
+        if any(writes.grants or writes.joins for writes in plan.runs.values()):
+            return None  # cannot happen from the checks above; the database path is always right
+        return plan.outcomes
+
     def held(self, run_id: int, user_id: int) -> int | None:
         """Units the member holds as last committed; None when the run is not known in memory."""
         known = self._committed.get(run_id)
@@ -85,6 +117,15 @@ class ClaimWriter:
     async def _run(self) -> None:
         try:
             while self._queue:
+                quiet = self._queue[:self.max_quiet_batch]
+                outcomes = self._quiet([(c.run_id, c.user_id) for c in quiet])
+                if outcomes is not None:  # sold out / closed as committed: answered without a transaction
+                    del self._queue[:len(quiet)]
+                    due = self._answer_untimely(quiet, self.clock.now())
+                    outcomes = self._quiet([(c.run_id, c.user_id) for c in due]) if len(due) != len(quiet) else outcomes
+                    self._settle(due, outcomes)
+                    await asyncio.sleep(0)  # let the answered claims run before the next slice
+                    continue
                 batch = self._queue[:self.max_batch]
                 del self._queue[:self.max_batch]
                 due = self._answer_untimely(batch, self.clock.now())
@@ -96,16 +137,19 @@ class ClaimWriter:
                         if not claim.future.done():
                             claim.future.set_exception(exc)
                     continue
-                for claim, outcome in zip(due, outcomes):
-                    if not claim.future.done():
-                        claim.future.set_result(outcome)
-                for hook in self.after_batch:
-                    try:
-                        hook(due, outcomes)
-                    except Exception:
-                        log.exception("after-batch hook failed")
+                self._settle(due, outcomes)
         finally:
             self._task = None
+
+    def _settle(self, due: list[PendingClaim], outcomes: list[ClaimOutcome]) -> None:
+        for claim, outcome in zip(due, outcomes):
+            if not claim.future.done():
+                claim.future.set_result(outcome)
+        for hook in self.after_batch:
+            try:
+                hook(due, outcomes)
+            except Exception:
+                log.exception("after-batch hook failed")
 
     @staticmethod
     def _answer_untimely(batch: list[PendingClaim], now: datetime) -> list[PendingClaim]:
@@ -133,31 +177,38 @@ class ClaimWriter:
             # nothing was written; read the state again and plan once more
             log.warning("claim batch refused by the database (%s): re-reading holdings", exc)
             self._committed.clear()
+            self._facts.clear()
             return await self._write_batch(requests, now)
 
     async def _write_batch(self, requests: Sequence[tuple[int, int]], now: datetime) -> list[ClaimOutcome]:
         run_ids = sorted({run_id for run_id, _ in requests})
         outside_before = self._outside_started
         try:
-            plan, holdings = await self.db.transact_in_thread(self._plan_and_write, requests, run_ids, to_db_time(now))
+            plan, facts, holdings = await self.db.transact_in_thread(self._plan_and_write, requests, run_ids,
+                                                                     to_db_time(now))
         except BaseException:
             for run_id in run_ids:
-                self._committed.pop(run_id, None)
+                self._forget(run_id)
             raise
         # committed (no await between here and the end: nobody can see the lock free in between)
         if self._outside_active or self._outside_started != outside_before:
             for run_id in run_ids:  # another write overlapped this batch: what was read may be stale
-                self._committed.pop(run_id, None)
+                self._forget(run_id)
             return plan.outcomes
         for run_id, known in holdings.items():
             changes = plan.runs[run_id]
             known.held.update(changes.held)
             known.waiting.update(changes.joins)
             self._committed[run_id] = known
+            self._facts[run_id] = facts[run_id]._replace(remaining=facts[run_id].remaining - changes.granted)
         return plan.outcomes
 
+    def _forget(self, run_id: int) -> None:
+        self._committed.pop(run_id, None)
+        self._facts.pop(run_id, None)
+
     def _plan_and_write(self, conn, requests: Sequence[tuple[int, int]], run_ids: list[int], stamp: str
-                        ) -> tuple[ClaimPlan, dict[int, Holdings]]:
+                        ) -> tuple[ClaimPlan, dict[int, RunFacts], dict[int, Holdings]]:
         """In the database thread, inside the transaction (the write lock is held): read the state,
         let the planner decide, write the plan. `_committed` is read here under the lock; the loop
         only changes it after a batch's COMMIT or when an outside write begins (before it takes the lock)."""
@@ -167,7 +218,7 @@ class ClaimWriter:
         for run_id, writes in plan.runs.items():
             repo.write_grants(conn, run_id, writes.grants, stamp)
             repo.write_joins(conn, run_id, writes.joins, stamp)
-        return plan, holdings
+        return plan, facts, holdings
 
     # --- everyone else -------------------------------------------------------------------------------
     @asynccontextmanager
@@ -176,9 +227,9 @@ class ClaimWriter:
         the run is forgotten, and read again by the first batch after the write."""
         self._outside_active += 1
         self._outside_started += 1
-        self._committed.pop(run_id, None)
+        self._forget(run_id)
         try:
             yield
         finally:
             self._outside_active -= 1
-            self._committed.pop(run_id, None)
+            self._forget(run_id)
