@@ -98,19 +98,38 @@ async def test_an_outside_write_or_a_close_is_seen(db, writer, transactions):
     assert writer.decide_now(a, 3, NOW, None) == ClaimOutcome("closed")  # closed as committed: no queue
 
 
-@pytest.mark.parametrize("seed", range(4))
-async def test_queued_bursts_answer_like_one_claim_at_a_time(db, writer, transactions, seed):
-    """Bursts much larger than the stock, queued at once: the answers are the reference model's,
-    and once sold out the rest of the queue needs no transaction."""
+@pytest.mark.parametrize("waitlist", [False, True])
+@pytest.mark.parametrize("seed", range(3))
+async def test_queued_bursts_answer_like_one_claim_at_a_time(db, writer, transactions, seed, waitlist):
+    """Bursts much larger than the stock, queued at once (in slices, as a loop hands them over): the
+    answers are the reference model's, the database holds what was answered, and once sold out only
+    waitlist joins need a transaction."""
     rng = random.Random(seed)
-    writer.max_batch = 7
-    a = await open_drop(db, "a", stock=20, limit=2)
-    model = {a: dict(open=True, limit=2, remaining=20, waitlist=False)}
+    writer.max_batch, writer.max_quiet_batch = 7, 50
+    a = await open_drop(db, "a", stock=20, limit=2, waitlist=waitlist)
+    model = {a: dict(open=True, limit=2, remaining=20, waitlist=waitlist)}
     held: dict = {}
+    waiting: dict = {}
     requests = [(a, rng.randrange(30)) for _ in range(300)]
-    expected = [ClaimOutcome(*e) for e in reference(requests, model, held, {})]
-    assert await claim_all(writer, requests) == expected
-    assert transactions[0] <= 20 // 1 + 2  # only until sold out, not 300 / 7 = 43 batches
+    expected = [ClaimOutcome(*e) for e in reference(requests, model, held, waiting)]
+    futures = []
+    for first in range(0, len(requests), 40):  # later claims arrive while earlier ones are written
+        futures += [writer.submit(r, u, NOW) for r, u in requests[first:first + 40]]
+        await asyncio.sleep(0)
+    assert list(await asyncio.gather(*futures)) == expected
+    assert {o.status for o in expected} >= {"granted", "limit", "sold_out"}
+    if not waitlist:
+        assert transactions[0] < 300 // 7 // 2  # only until sold out, not 43 batches
     rows = await db.fetchall("SELECT user_id, COUNT(*) FROM drop_claims WHERE drop_id = ? AND status = 'claimed'"
                              " GROUP BY user_id", (a,))
     assert {(a, r[0]): r[1] for r in rows} == held
+    listed = await db.fetchall("SELECT user_id FROM drop_waitlist WHERE drop_id = ? AND status = 'waiting'", (a,))
+    assert {r[0] for r in listed} == waiting.get(a, set())
+
+
+async def test_a_member_already_waiting_is_answered_inline(db, writer, transactions):
+    a = await open_drop(db, "a", stock=1, waitlist=True)
+    await claim_all(writer, [(a, 1), (a, 2)])  # 2 joins the waitlist
+    assert writer.decide_now(a, 2, NOW, None) == ClaimOutcome("sold_out", None, 0, True, True)
+    assert writer.decide_now(a, 1, NOW, None) == ClaimOutcome("limit", None, 1)
+    assert writer.decide_now(a, 3, NOW, None) is None  # would join: the database writes it

@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 CLOSED, NOT_OPEN = ClaimOutcome("closed"), ClaimOutcome("not_open")
 
 
+def _writes(outcome: ClaimOutcome) -> bool:
+    """Whether the planner's answer writes anything (a unit taken, or the waitlist joined)."""
+    return outcome.status == "granted" or (outcome.waitlisted and not outcome.already_waiting)
+
+
 @dataclass(slots=True)
 class PendingClaim:
     run_id: int
@@ -77,33 +82,45 @@ class ClaimWriter:
 
     def decide_now(self, run_id: int, user_id: int, start: datetime, closes_at: datetime | None
                    ) -> ClaimOutcome | None:
-        """The claim's outcome without queueing it, when the committed state already decides it and
-        nothing would be written (sold out without a waitlist, or closed): then no claim still queued
-        can change it (a queued claim can only take stock, and there is none). None: queue it."""
-        outcome = self._quiet([(run_id, user_id)])
-        if outcome is None:
+        """The claim's outcome without queueing it, when the committed state already decides it (see
+        `_settled`): the run has no stock left or is closed, and the planner's answer writes nothing.
+        None: queue it."""
+        if not self._settled(run_id):
             return None
         now = self.clock.now()
         if closes_at is not None and now >= closes_at:
             return CLOSED
         if now < start:
             return NOT_OPEN
-        return outcome[0]
+        outcome = plan_claims([(run_id, user_id)], {run_id: self._facts[run_id]},
+                              {run_id: self._committed[run_id]}).outcomes[0]
+        return None if _writes(outcome) else outcome
 
-    def _quiet(self, requests: Sequence[tuple[int, int]]) -> list[ClaimOutcome] | None:
-        """The planner's outcomes from the committed state, if every run is known in memory and none can
-        change (no stock left and no waitlist to join, or closed); None otherwise. Nothing to write:
-        the database would be asked only to confirm what it already said."""
-        facts = self._facts
-        runs = {run_id for run_id, _ in requests}
-        for run_id in runs:
-            known = facts.get(run_id)
-            if known is None or run_id not in self._committed or (known.open and (known.remaining > 0 or known.waitlist)):
-                return None
-        plan = plan_claims(requests, {r: facts[r] for r in runs}, {r: self._committed[r] for r in runs})
-        if any(writes.grants or writes.joins for writes in plan.runs.values()):
-            return None  # cannot happen from the checks above; the database path is always right
-        return plan.outcomes
+    def _settled(self, run_id: int) -> bool:
+        """Whether the run is known as committed and has no stock left or is closed. Then a claim whose
+        planned answer writes nothing (sold out, already waiting, at the limit, closed) cannot be changed
+        by any claim still queued or in flight (those can only join the waitlist or take units, and
+        none are left); releases and closes go through `outside_write`, which forgets the run."""
+        known = self._facts.get(run_id)
+        return known is not None and (not known.open or known.remaining <= 0) and run_id in self._committed
+
+    def _answer_settled(self, claims: list[PendingClaim]) -> list[PendingClaim]:
+        """Answer from memory the claims of settled runs whose answer writes nothing (as a batch, in
+        order); return the others, in order, for the database."""
+        plan = plan_claims([(c.run_id, c.user_id) for c in claims],
+                           {r: self._facts[r] for r in {c.run_id for c in claims}},
+                           {r: self._committed[r] for r in {c.run_id for c in claims}})
+        answered, outcomes, rest = [], [], []
+        committed = self._committed
+        for claim, outcome in zip(claims, plan.outcomes):
+            # "already waiting" because of a join earlier in this slice (not committed yet): the database decides
+            if _writes(outcome) or (outcome.already_waiting and claim.user_id not in committed[claim.run_id].waiting):
+                rest.append(claim)
+            else:
+                answered.append(claim)
+                outcomes.append(outcome)
+        self._settle(answered, outcomes)
+        return rest
 
     def held(self, run_id: int, user_id: int) -> int | None:
         """Units the member holds as last committed; None when the run is not known in memory."""
@@ -117,29 +134,37 @@ class ClaimWriter:
     async def _run(self) -> None:
         try:
             while self._queue:
-                quiet = self._queue[:self.max_quiet_batch]
-                outcomes = self._quiet([(c.run_id, c.user_id) for c in quiet])
-                if outcomes is not None:  # sold out / closed as committed: answered without a transaction
-                    del self._queue[:len(quiet)]
-                    due = self._answer_untimely(quiet, self.clock.now())
-                    outcomes = self._quiet([(c.run_id, c.user_id) for c in due]) if len(due) != len(quiet) else outcomes
-                    self._settle(due, outcomes)
+                if self._settled(self._queue[0].run_id):  # sold out / closed as committed
+                    count = 0
+                    for claim in self._queue[:self.max_quiet_batch]:
+                        if not self._settled(claim.run_id):
+                            break
+                        count += 1
+                    slice_ = self._queue[:count]
+                    del self._queue[:count]
+                    rest = self._answer_settled(self._answer_untimely(slice_, self.clock.now()))
+                    # the claims that write (waitlist joins) still go through the database, in order,
+                    # before anything queued after them
+                    for first in range(0, len(rest), self.max_batch):
+                        await self._write_due(rest[first:first + self.max_batch])
                     await asyncio.sleep(0)  # let the answered claims run before the next slice
                     continue
                 batch = self._queue[:self.max_batch]
                 del self._queue[:self.max_batch]
-                due = self._answer_untimely(batch, self.clock.now())
-                try:
-                    outcomes = await self.write_batch([(c.run_id, c.user_id) for c in due], self.clock.now())
-                except Exception as exc:
-                    log.exception("claim batch of %d failed", len(due))
-                    for claim in due:
-                        if not claim.future.done():
-                            claim.future.set_exception(exc)
-                    continue
-                self._settle(due, outcomes)
+                await self._write_due(self._answer_untimely(batch, self.clock.now()))
         finally:
             self._task = None
+
+    async def _write_due(self, due: list[PendingClaim]) -> None:
+        try:
+            outcomes = await self.write_batch([(c.run_id, c.user_id) for c in due], self.clock.now())
+        except Exception as exc:
+            log.exception("claim batch of %d failed", len(due))
+            for claim in due:
+                if not claim.future.done():
+                    claim.future.set_exception(exc)
+            return
+        self._settle(due, outcomes)
 
     def _settle(self, due: list[PendingClaim], outcomes: list[ClaimOutcome]) -> None:
         for claim, outcome in zip(due, outcomes):
