@@ -15,6 +15,11 @@ exact state or nothing (and then reads it). Readers outside the lock (`held`, th
 hold it already") may see a state one batch old, never one that is not committed. The database
 still has the last word: UNIQUE (drop, member, slot) and the conditional stock update refuse a plan
 made from a wrong state; the batch then rolls back and is planned once more from a fresh read.
+
+A run with no stock left (or closed) as committed is *settled*: a claim whose planned answer writes
+nothing (sold out, already waiting, at the limit, closed) can no longer be changed by any claim queued
+or in flight, so the planner answers it from memory -- inline from the claim path (`decide_now`) or a
+queue slice at a time -- without a transaction. Only waitlist joins still go through the database.
 """
 from __future__ import annotations
 
@@ -61,7 +66,7 @@ class ClaimWriter:
         self.db = db
         self.clock = clock
         self.max_batch = max_batch
-        self.max_quiet_batch = max_quiet_batch  # claims decided at once without the database (see _quiet)
+        self.max_quiet_batch = max_quiet_batch  # claims of a settled run decided at once (see _settled)
         self.after_batch: list[AfterBatch] = []  # called with (claims, outcomes) after each committed batch
         self._queue: list[PendingClaim] = []
         self._task: asyncio.Task | None = None
