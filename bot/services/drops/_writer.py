@@ -109,6 +109,14 @@ class ClaimWriter:
         known = self._facts.get(run_id)
         return known is not None and (not known.open or known.remaining <= 0) and run_id in self._committed
 
+    def _silent(self, run_id: int) -> bool:
+        """Settled, and no claim can write (no waitlist to join, or closed): a whole queue slice is then
+        answered from memory. With a waitlist the slices stay with the database: planning them here
+        first would plan the joins twice and block the loop (measured slower, bench_clicks.py burst)."""
+        known = self._facts.get(run_id)
+        return known is not None and (not known.open or (known.remaining <= 0 and not known.waitlist)) \
+            and run_id in self._committed
+
     def _answer_settled(self, claims: list[PendingClaim]) -> list[PendingClaim]:
         """Answer from memory the claims of settled runs whose answer writes nothing (as a batch, in
         order); return the others, in order, for the database."""
@@ -139,10 +147,10 @@ class ClaimWriter:
     async def _run(self) -> None:
         try:
             while self._queue:
-                if self._settled(self._queue[0].run_id):  # sold out / closed as committed
+                if self._silent(self._queue[0].run_id):  # sold out without a waitlist / closed, as committed
                     count = 0
                     for claim in self._queue[:self.max_quiet_batch]:
-                        if not self._settled(claim.run_id):
+                        if not self._silent(claim.run_id):
                             break
                         count += 1
                     slice_ = self._queue[:count]
