@@ -6,9 +6,10 @@ message, and a `Message` from the reply's response: about half of a click's CPU 
 A hot button's whole answer is one ephemeral text that needs only the guild id, the member's id and
 the button's custom_id, so for those buttons this module reads the three ids from the payload, calls
 the button class's `answer(app, match, guild_id, user_id)` -- the very method its discord.py callback calls -- and
-sends the reply the way `InteractionResponse.send_message` does. Any error (a UserError, an HTTP
-failure, a bug) is handed to `bot.tree.report_error` with a real `discord.Interaction` built then, so
-the member sees exactly what the slow path would show.
+sends the reply the way `InteractionResponse.send_message` does. A refusal (a UserError: sold
+out, already held) is answered the same way with the text `bot.tree.report_error` would send; any other
+error (an HTTP failure, a bug) is handed to `report_error` with a real `discord.Interaction` built
+then, so the member sees exactly what the slow path would show.
 
 What it skips, on purpose: the `interaction` event (Kizuna has no `on_interaction` listener), the
 member-cache update from the payload (the gateway's member events keep the cache), and discord.py's
@@ -30,6 +31,7 @@ import discord
 from discord.enums import ComponentType, InteractionResponseType, InteractionType
 from discord.webhook import async_ as _webhook_internals
 
+from bot.errors import UserError
 from bot.tree import report_error
 
 _COMPONENT = InteractionType.component.value
@@ -95,7 +97,11 @@ class FastClicks:
 
     async def _answer(self, item: type, match: re.Match[str], data: dict[str, Any]) -> None:
         try:
-            text = await item.answer(self.bot.app, match, int(data["guild_id"]), int(data["member"]["user"]["id"]))
+            app = self.bot.app
+            try:
+                text = await item.answer(app, match, int(data["guild_id"]), int(data["member"]["user"]["id"]))
+            except UserError as refusal:  # sold out, already held...: the text report_error would send
+                text = app.t(refusal.key, **refusal.params)
             await self._reply(data, text)
         except Exception as error:  # as bot.ui.guarded: the member is told, the bug is logged
             await report_error(discord.Interaction(data=data, state=self.bot._connection), error)

@@ -72,6 +72,9 @@ async def test_a_claim_click_builds_no_interaction_and_an_unexpected_error_still
     monkeypatch.setattr(discord.Interaction, "__init__", lambda self, **kw: built.append(1) or real(self, **kw))
     assert "is yours" in (await g.click("Claim", on=post, user="alice")).content
     assert built == []  # the fast path: no discord.Interaction for a hot click
+    r = await g.click("Claim", on=post, user="alice")
+    assert "already hold" in r.content and r.ephemeral
+    assert built == []  # ... nor for a refusal (a UserError: the text report_error would send)
 
     async def broken(*args, **kwargs):
         raise RuntimeError("the database fell over")

@@ -305,7 +305,7 @@ class FakeMessage:
         if self.reference_id:
             data["message_reference"] = {"type": discord.MessageReferenceType.default.value,
                                          "message_id": str(self.reference_id), "channel_id": str(self.channel_id)}
-        thread = self.thread
+        thread = None if self.flags & EPHEMERAL else self.thread  # an ephemeral message starts no thread
         if thread is not None:
             data["thread"] = thread.payload()
         return data
@@ -482,11 +482,14 @@ class World:
     # --- mentions as Discord resolves them --------------------------------------------------------
     def resolve_mentions(self, msg: FakeMessage, *, may_mention_everyone: bool) -> None:
         """Who a message actually pings, from its content and allowed_mentions (Discord's rules)."""
+        content = msg.content or ""
+        if "@" not in content and not msg.reference_id:  # nothing can ping (most replies: one per click)
+            msg.mentions, msg.mention_roles, msg.mention_everyone = [], [], False
+            return
         am = msg.allowed_mentions
         parse = {"users", "roles", "everyone"} if am is None else set(am.get("parse") or [])
         allowed_users = set() if am is None else {int(u) for u in am.get("users") or []}
         allowed_roles = set() if am is None else {int(r) for r in am.get("roles") or []}
-        content = msg.content or ""
         users = [int(u) for u in MENTION_USER.findall(content)]
         msg.mentions = [u for u in dict.fromkeys(users) if u in self.users and ("users" in parse or u in allowed_users)]
         roles = [int(r) for r in MENTION_ROLE.findall(content)]

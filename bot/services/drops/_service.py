@@ -252,6 +252,9 @@ class DropsService:
             held = self.writer.held(run.id, user_id)
             if held is not None and held >= run.limit:
                 self._refuse_held(run, start, held)
+            decided = self.writer.decide_now(run.id, user_id, start, run.closes_at)  # sold out: no queue
+            if decided is not None:
+                return self._claim_result(run, decided, start)
             return self._claim_result(run, await self.writer.submit(run.id, user_id, start, run.closes_at), start)
         if spec.campaign:
             tickets = await self.raffles.campaign_tickets(run, self.app.clock.now())
@@ -353,7 +356,9 @@ class DropsService:
     async def close(self, guild_id: int, key: str, *, by: int | None, seed: str | None = None
                     ) -> tuple[dict, DrawResult | None]:
         spec, row = await self._latest(guild_id, key)
-        if not await repo.close_run(self.app.db, row["id"], self.app.clock.now()):
+        async with self.writer.outside_write(row["id"]):  # the writer's committed "open" is stale after
+            closed = await repo.close_run(self.app.db, row["id"], self.app.clock.now())
+        if not closed:
             raise UserError("drops.already_closed", item=spec.item)
         self.app.scheduler.remove_job(f"{self.CLOSE_PREFIX}{row['id']}")
         run = await self._run(row["id"])
