@@ -158,7 +158,7 @@ class App:
         """Read the config folder again. On any problem nothing changes and the file:line problems are
         returned; otherwise the new config is in force for every service (no restart needed). The
         files are read and validated in a worker thread: the bot keeps answering meanwhile."""
-        from bot.offline.dryrun import problems_off_loop  # discord.py's payload rules: the runtime side
+        from bot.dryrun import problems_off_loop  # discord.py's payload rules: the runtime side
 
         try:
             config = await asyncio.to_thread(load_config, self.config.dir)

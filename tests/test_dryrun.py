@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import load_config
 from bot.errors import ConfigError
-from bot.offline.dryrun import SLOT_KINDS, DryRun, dry_run, slot_of
+from bot.dryrun import SLOT_KINDS, DryRun, dry_run, slot_of
 from bot.offline.spec import Spec
 from bot.services.catalogue import LANGUAGES, builtin
 
@@ -307,7 +307,7 @@ def test_every_catalogue_key_the_code_puts_in_a_limited_place_has_its_slot():
                 found[key] = path.relative_to(root)
     assert len(found) > 50
     content = sorted(f"{key} ({path})" for key, path in found.items() if slot_of(key) == "content")
-    assert content == [], "add these to bot/offline/dryrun.py SLOTS"
+    assert content == [], "add these to bot/dryrun.py SLOTS"
 
 
 def test_without_the_spec_document_the_limits_are_still_checked(tmp_path):
@@ -334,7 +334,7 @@ def test_format_specs_are_the_standard_mini_language_with_a_sane_width(spec, ok)
 async def test_a_reload_can_dry_run_without_stalling_the_event_loop(tmp_path):
     import asyncio
 
-    from bot.offline.dryrun import problems_off_loop
+    from bot.dryrun import problems_off_loop
 
     folder = config_dir_with(tmp_path, {"community.yaml": {"messages": {"feedback.modal_title": "M" * 46}}})
     ticks = 0

@@ -35,7 +35,7 @@ def dry_run_reports(config) -> bool:
     """Print the dry run's problems (file:line: field: message) to stderr; True when there are any."""
     import sys
 
-    from bot.offline.dryrun import dry_run
+    from bot.dryrun import dry_run
 
     problems = dry_run(config)
     for problem in problems:

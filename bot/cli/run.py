@@ -57,7 +57,7 @@ def load_with_fallback(config_dir: str, db_arg: str | None, *, save: bool = True
 
 def message_problems(config) -> list[str]:
     """What `check`'s dry run finds: messages of this config that Discord would refuse."""
-    from bot.offline.dryrun import dry_run
+    from bot.dryrun import dry_run
 
     return [str(problem) for problem in dry_run(config)]
 

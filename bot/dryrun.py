@@ -45,7 +45,7 @@ from bot.services.catalogue import Catalogue, spec_problem
 from bot.services.messages import OutMessage
 from bot.ui import view_from_buttons
 
-from .spec import Spec, discord_limits
+from bot.offline.spec import Spec, discord_limits
 
 NO_PINGS = discord.AllowedMentions.none()
 MESSAGE_ROUTE = ("POST", "/channels/{channel_id}/messages")
