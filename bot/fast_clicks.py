@@ -6,7 +6,9 @@ message, and a `Message` from the reply's response: about half of a click's CPU 
 A hot button's whole answer is one ephemeral text that needs only the guild id, the member's id and
 the button's custom_id, so for those buttons this module reads the three ids from the payload, calls
 the button class's `answer(app, match, guild_id, user_id)` -- the very method its discord.py callback calls -- and
-sends the reply the way `InteractionResponse.send_message` does. A refusal (a UserError: sold
+sends the reply the way `InteractionResponse.send_message` does (the same body, built once per text and
+kept; but without `?with_response=1`: nothing reads the created message back, so Discord answers 204 and
+sends no message payload). A refusal (a UserError: sold
 out, already held) is answered the same way with the text `bot.tree.report_error` would send; any other
 error (an HTTP failure, a bug) is handed to `report_error` with a real `discord.Interaction` built
 then, so the member sees exactly what the slow path would show.
@@ -17,7 +19,7 @@ check that the clicked button is on the message (Discord only sends clicks for b
 
 discord.py has no public way to see a gateway event before it is parsed, nor to answer an interaction
 without an `Interaction`; the three internals used (ConnectionState.parsers, the webhook adapter's
-`create_interaction_response`, `interaction_message_response_params`) are all in this module, and
+`request` and its `Route`, `interaction_message_response_params`) are all in this module, and
 tests/test_fast_clicks.py fails if an upgrade moves them (`FastClicks.supported`) or if a fast reply
 differs in any byte from discord.py's own.
 """
@@ -37,6 +39,9 @@ from bot.tree import report_error
 _COMPONENT = InteractionType.component.value
 _BUTTON = ComponentType.button.value
 _EPHEMERAL = discord.MessageFlags(ephemeral=True)
+_CHANNEL_MESSAGE = InteractionResponseType.channel_message.value
+_CALLBACK = "/interactions/{webhook_id}/{webhook_token}/callback"
+_KEPT_BODIES = 1024  # distinct reply texts kept (a claim burst has a handful: granted, sold out, held...)
 
 
 class HotButton(Protocol):
@@ -55,13 +60,16 @@ class FastClicks:
         self._items: dict[type, re.Pattern[str]] = {}
         self._slow: Any = None
         self._tasks: set[asyncio.Task] = set()
+        self._bodies: dict[str, dict[str, Any]] = {}  # reply text -> callback body (never mutated)
+        self._bodies_mentions: Any = None  # the allowed_mentions those bodies were built with
 
     @staticmethod
     def supported() -> bool:
         """Whether this discord.py still has what the fast path uses (else clicks take the slow path)."""
         return (hasattr(_webhook_internals, "interaction_message_response_params")
                 and hasattr(_webhook_internals, "async_context")
-                and hasattr(_webhook_internals.AsyncWebhookAdapter, "create_interaction_response"))
+                and hasattr(_webhook_internals, "Route")
+                and hasattr(_webhook_internals.AsyncWebhookAdapter, "request"))
 
     def add(self, *items: type) -> None:
         for item in items:
@@ -106,13 +114,23 @@ class FastClicks:
         except Exception as error:  # as bot.ui.guarded: the member is told, the bug is logged
             await report_error(discord.Interaction(data=data, state=self.bot._connection), error)
 
+    def _body(self, text: str) -> dict[str, Any]:
+        """The callback body `send_message(text, ephemeral=True)` sends, built by discord.py once per text."""
+        mentions = self.bot._connection.allowed_mentions
+        if mentions is not self._bodies_mentions or len(self._bodies) >= _KEPT_BODIES:
+            self._bodies = {}
+            self._bodies_mentions = mentions
+        body = self._bodies.get(text)
+        if body is None:
+            body = _webhook_internals.interaction_message_response_params(
+                type=_CHANNEL_MESSAGE, content=text, previous_allowed_mentions=mentions, flags=_EPHEMERAL).payload
+            self._bodies[text] = body
+        return body
+
     async def _reply(self, data: dict[str, Any], text: str) -> None:
         """What `interaction.response.send_message(text, ephemeral=True)` sends, without the objects."""
-        state = self.bot._connection
-        http = state.http
-        params = _webhook_internals.interaction_message_response_params(
-            type=InteractionResponseType.channel_message.value, content=text,
-            previous_allowed_mentions=state.allowed_mentions, flags=_EPHEMERAL)
-        await _webhook_internals.async_context.get().create_interaction_response(
-            int(data["id"]), data["token"], session=http._HTTPClient__session, proxy=http.proxy,
-            proxy_auth=http.proxy_auth, params=params)
+        # speed: once per click of a burst; the body is shared between replies (adapters only serialise it)
+        http = self.bot._connection.http
+        route = _webhook_internals.Route("POST", _CALLBACK, webhook_id=int(data["id"]), webhook_token=data["token"])
+        await _webhook_internals.async_context.get().request(
+            route, http._HTTPClient__session, payload=self._body(text), proxy=http.proxy, proxy_auth=http.proxy_auth)

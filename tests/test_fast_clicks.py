@@ -110,3 +110,28 @@ async def test_nothing_listens_for_the_interaction_event_the_fast_path_skips(har
     listeners = g.bot.extra_events.get("on_interaction", [])
     assert not listeners and not hasattr(g.bot, "on_interaction"), (
         "an on_interaction listener would miss hot clicks: see bot/fast_clicks.py")
+
+
+async def test_a_fast_reply_asks_for_no_response_and_builds_each_text_once(harness, tmp_path, monkeypatch):
+    # nothing reads the created message back, so the fast path lets Discord answer 204 (no message payload);
+    # discord.py's own path asks for it. The body for a text is built once while allowed_mentions stays.
+    from bot import fast_clicks
+
+    built = []
+    real = fast_clicks._webhook_internals.interaction_message_response_params
+    monkeypatch.setattr(fast_clicks._webhook_internals, "interaction_message_response_params",
+                        lambda **kw: built.append(kw["content"]) or real(**kw))
+    g = await harness(config=config_with(tmp_path, {"drops.yaml": DROPS}), users=USERS)
+    await g.slash("/drop open", user="mod", drop="mini")
+    post = g.channel("announcements").messages[-1]
+    texts = [(await g.click(index=1, on=post, user=who)).content for who in ("alice", "alice", "alice", "bob")]
+    assert "already hold" in texts[1] and texts[1] == texts[2]
+    assert built.count(texts[1]) == 1  # the second refusal reuses the first one's body
+    callbacks = [req for req in g.requests if req.path.endswith("/callback")]
+    assert [req.params for req in callbacks[-4:]] == [{}] * 4
+    assert callbacks[0].params == {"with_response": "1"}  # /drop open took discord.py's path
+    g.bot._connection.allowed_mentions = discord.AllowedMentions(everyone=False, users=True, roles=False)
+    again = await g.click(index=1, on=post, user="alice")
+    assert again.content == texts[1] and built.count(texts[1]) == 2  # new allowed_mentions: built afresh
+    last = [req for req in g.requests if req.path.endswith("/callback")][-1]
+    assert last.json["data"]["allowed_mentions"] == {"parse": ["users"], "replied_user": True} != callbacks[-2].json["data"]["allowed_mentions"]

@@ -925,7 +925,7 @@ class FakeDiscord:
         return record
 
     @route("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
-    async def interaction_callback(self, req: Request, interaction_id: str, interaction_token: str) -> dict:
+    async def interaction_callback(self, req: Request, interaction_id: str, interaction_token: str) -> dict | None:
         record = self.interactions.get(interaction_token)
         if record is None or str(record.id) != interaction_id:
             raise error(404, 10062, "Unknown interaction")
@@ -960,6 +960,8 @@ class FakeDiscord:
             record.modal = data
             self.harness.modal_shown(record, data)
         self.touch()
+        if req.params.get("with_response") not in ("true", "True", "1"):
+            return None  # Discord answers 204 No Content unless asked for the response (bot/fast_clicks.py)
         response: dict[str, Any] = {"interaction": {
             "id": str(record.id), "type": record.type, "activity_instance_id": None,
             "response_message_id": str(message.id) if message else None,
