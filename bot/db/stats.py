@@ -14,6 +14,7 @@ Day bounds are local dates ('YYYY-MM-DD', inclusive); time bounds are UTC text, 
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime
 
 from .connection import Database, from_db_time, to_db_time
@@ -109,8 +110,55 @@ def _flag(column: str) -> str:
     return f"SUM(CASE WHEN {column} > 0 THEN 1 ELSE 0 END)"
 
 
+async def member_days_ready(db: Database, tables: set[str], guild_id: int, now: datetime) -> bool:
+    """Whether `stats_member_days` holds this guild's active days: kept on write, and built once from
+    the activity and ledger rows at the first read (rows from before the table, or loaded in bulk).
+    False when it cannot be (a read-only database where it was never built): read the rows then."""
+    if "stats_member_days" not in tables:
+        return False
+    state = "SELECT 1 FROM stats_member_days_state WHERE guild_id = ?"
+    if await db.fetchval(state, (guild_id,)) is not None:
+        return True
+    try:
+        async with db.transaction() as tx:
+            if await tx.fetchval(state, (guild_id,)) is not None:
+                return True
+            if "activity_daily" in tables:
+                await tx.execute(
+                    "INSERT INTO stats_member_days (guild_id, day, user_id) SELECT guild_id, day, user_id"
+                    " FROM activity_daily WHERE guild_id = ? AND messages > 0 ON CONFLICT DO NOTHING", (guild_id,))
+            if "participation_ledger" in tables:
+                await tx.execute(
+                    "INSERT INTO stats_member_days (guild_id, day, user_id) SELECT DISTINCT guild_id, day, user_id"
+                    " FROM participation_ledger WHERE guild_id = ? ON CONFLICT DO NOTHING", (guild_id,))
+            await tx.execute("INSERT INTO stats_member_days_state (guild_id, built_at) VALUES (?, ?)",
+                             (guild_id, to_db_time(now)))
+        return True
+    except sqlite3.OperationalError:  # a read-only database (the command line): nothing can be written
+        return False
+
+
+async def _active_per_day(db: Database, tables: set[str], cte: str, params: dict) -> dict[str, int]:
+    """Active members per day from `stats_member_days` (index counts), plus quiz answerers who did
+    nothing else that day (answers are few; they count on the local day they were given)."""
+    rows = await db.fetchall("SELECT day, COUNT(*) FROM stats_member_days WHERE guild_id = :guild AND day >= :first"
+                             " AND day <= :last GROUP BY day", params)
+    per_day = {r[0]: int(r[1]) for r in rows}
+    if {"quiz_answers", "quiz_questions", "quiz_runs"} <= tables:
+        rows = await db.fetchall(
+            f"{cte} SELECT d.day, COUNT(DISTINCT qa.user_id) FROM quiz_answers qa"
+            " JOIN quiz_questions qq ON qq.id = qa.question_id JOIN quiz_runs r ON r.id = qq.run_id"
+            " CROSS JOIN days d WHERE qa.answered_at >= d.day_start AND qa.answered_at < d.day_end"
+            " AND r.guild_id = :guild AND qa.answered_at >= :start AND qa.answered_at < :end"
+            " AND NOT EXISTS (SELECT 1 FROM stats_member_days m WHERE m.guild_id = :guild AND m.day = d.day"
+            " AND m.user_id = qa.user_id) GROUP BY d.day", params)
+        for day, count in rows:
+            per_day[day] = per_day.get(day, 0) + int(count)
+    return per_day
+
+
 async def activity(db: Database, tables: set[str], guild_id: int, days: list[tuple[str, datetime, datetime]],
-                   top: int) -> dict:
+                   top: int, *, member_days: bool = False) -> dict:
     """The period's activity, aggregated in SQL (nothing per row comes back to Python): `days` are
     (local day 'YYYY-MM-DD', its UTC start, its UTC end), in order. Returns
     {"per_day": {day: active members}, "totals": {...}, "top": [(user_id, messages, parts, points)]}.
@@ -127,7 +175,11 @@ async def activity(db: Database, tables: set[str], guild_id: int, days: list[tup
     params |= {"guild": guild_id, "first": bounds[0][0], "last": bounds[-1][0], "start": bounds[0][1],
                "end": bounds[-1][2], "top": top}
     # every acts row is an active member on its day (message days count only with messages > 0)
-    per_day = await db.fetchall(f"{cte} SELECT day, COUNT(DISTINCT user_id) FROM acts GROUP BY day", params)
+    if member_days:  # kept per (member, day): see member_days_ready
+        per_day = await _active_per_day(db, tables, cte, params)
+    else:
+        rows = await db.fetchall(f"{cte} SELECT day, COUNT(DISTINCT user_id) FROM acts GROUP BY day", params)
+        per_day = {r[0]: int(r[1]) for r in rows}
     rows = await db.fetchall(
         f"{cte}, member_sums AS MATERIALIZED (SELECT user_id, SUM(messages) AS m, SUM(parts) AS p,"
         " SUM(points) AS pts, SUM(prompt) AS pr, SUM(quiz) AS q FROM acts GROUP BY user_id)"
@@ -143,7 +195,7 @@ async def activity(db: Database, tables: set[str], guild_id: int, days: list[tup
         else:
             leaders.append((int(r[1]), int(r[2]), int(r[3]), int(r[4])))
     leaders.sort(key=lambda t: (-(t[1] + t[2]), -t[3], t[0]))  # (a UNION ALL's rows come in no set order)
-    return {"per_day": {r[0]: int(r[1]) for r in per_day}, "totals": totals, "top": leaders}
+    return {"per_day": per_day, "totals": totals, "top": leaders}
 
 
 async def prompts_posted(db: Database, tables: set[str], guild_id: int, start: datetime, end: datetime) -> int:
