@@ -15,3 +15,14 @@ CREATE TABLE stats_member_days_state (
     guild_id BIGINT PRIMARY KEY,
     built_at TEXT NOT NULL
 );
+
+-- The active days of an existing database, built here (not at the first /stats, where it would hold
+-- the writer for seconds on a large community).
+INSERT INTO stats_member_days (guild_id, day, user_id)
+SELECT guild_id, day, user_id FROM activity_daily WHERE messages > 0
+ON CONFLICT (guild_id, day, user_id) DO NOTHING;
+INSERT INTO stats_member_days (guild_id, day, user_id)
+SELECT DISTINCT guild_id, day, user_id FROM participation_ledger WHERE guild_id IS NOT NULL
+ON CONFLICT (guild_id, day, user_id) DO NOTHING;
+INSERT INTO stats_member_days_state (guild_id, built_at)
+SELECT guild_id, 'migration 0013' FROM activity_daily UNION SELECT guild_id, 'migration 0013' FROM participation_ledger;
