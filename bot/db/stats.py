@@ -72,26 +72,30 @@ async def known_names(db: Database, tables: set[str], guild_id: int, user_ids: l
     return {int(r[0]): r[1] for r in rows}
 
 
-def _activity_sql(tables: set[str], days: list[tuple[str, str, str]]) -> tuple[str, list] | None:
+def _activity_sql(tables: set[str], days: list[tuple[str, str, str]], *,
+                  by_day: bool = True) -> tuple[str, list] | None:
     """A CTE `acts` of everything members did in the period, one row per message day, ledger row or quiz
     answer: (user_id, day, messages, parts, points, prompt, quiz). Its parameters come with it; the
-    caller fills the guild and bounds in (see `_acts_params`). None when no table exists."""
+    caller fills the guild and bounds in (see `_acts_params`). None when no table exists. Without
+    `by_day` the ledger rows' and quiz answers' day is NULL: the ledger is read from its time index alone
+    and answers need no day bounds (for sums over the whole period)."""
     parts = []
     if "activity_daily" in tables:
         parts.append("SELECT user_id, day, messages, 0 AS parts, 0 AS points, 0 AS prompt, 0 AS quiz"
                      " FROM activity_daily WHERE guild_id = :guild AND day >= :first AND day <= :last AND messages > 0")
     if "participation_ledger" in tables:
-        parts.append("SELECT user_id, day, 0 AS messages, 1 AS parts, points,"
+        parts.append(f"SELECT user_id, {'day' if by_day else 'NULL'} AS day, 0 AS messages, 1 AS parts, points,"
                      " CASE WHEN action = 'prompt_answer' THEN 1 ELSE 0 END AS prompt, 0 AS quiz"
                      " FROM participation_ledger WHERE guild_id = :guild AND at >= :start AND at < :end")
     if {"quiz_answers", "quiz_questions", "quiz_runs"} <= tables:
         # a quiz answer counts on the local day it was given: the days' UTC bounds come as a VALUES table
         # (CROSS JOIN: SQLite then keeps the answers' time index as the outer loop; a plain join elsewhere)
-        parts.append("SELECT qa.user_id AS user_id, d.day AS day, 0 AS messages, 0 AS parts, 0 AS points,"
-                     " 0 AS prompt, 1 AS quiz FROM quiz_answers qa"
+        day_join = (" CROSS JOIN days d WHERE qa.answered_at >= d.day_start AND qa.answered_at < d.day_end AND"
+                    if by_day else " WHERE")
+        parts.append(f"SELECT qa.user_id AS user_id, {'d.day' if by_day else 'NULL'} AS day, 0 AS messages,"
+                     " 0 AS parts, 0 AS points, 0 AS prompt, 1 AS quiz FROM quiz_answers qa"
                      " JOIN quiz_questions qq ON qq.id = qa.question_id JOIN quiz_runs r ON r.id = qq.run_id"
-                     " CROSS JOIN days d WHERE qa.answered_at >= d.day_start AND qa.answered_at < d.day_end"
-                     " AND r.guild_id = :guild AND qa.answered_at >= :start AND qa.answered_at < :end")
+                     f"{day_join} r.guild_id = :guild AND qa.answered_at >= :start AND qa.answered_at < :end")
     if not parts:
         return None
     values = ", ".join(f"(:d{i}, :s{i}, :e{i})" for i in range(len(days)))
@@ -180,8 +184,9 @@ async def activity(db: Database, tables: set[str], guild_id: int, days: list[tup
     else:
         rows = await db.fetchall(f"{cte} SELECT day, COUNT(DISTINCT user_id) FROM acts GROUP BY day", params)
         per_day = {r[0]: int(r[1]) for r in rows}
+    sums_cte = _activity_sql(tables, bounds, by_day=False)[0]  # the sums need no day: a cheaper read
     rows = await db.fetchall(
-        f"{cte}, member_sums AS MATERIALIZED (SELECT user_id, SUM(messages) AS m, SUM(parts) AS p,"
+        f"{sums_cte}, member_sums AS MATERIALIZED (SELECT user_id, SUM(messages) AS m, SUM(parts) AS p,"
         " SUM(points) AS pts, SUM(prompt) AS pr, SUM(quiz) AS q FROM acts GROUP BY user_id)"
         " SELECT 'totals' AS kind, NULL AS k, COUNT(*) AS a, " + _flag("m") + " AS b,"
         " SUM(CASE WHEN p > 0 OR q > 0 THEN 1 ELSE 0 END) AS c, COALESCE(SUM(m), 0) AS d, COALESCE(SUM(pr), 0) AS e,"
