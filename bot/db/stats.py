@@ -7,6 +7,8 @@
 - prompt_posts, quiz_runs / quiz_questions / quiz_answers (participation)
 - feedback_items (feedback): status
 - member_names (stats): display names the bot saw, for the command line (written here)
+- stats_member_days (stats): members active on each local day, kept on write by bot/db/participation.py
+  (migration 0013); built here at a guild's first read when the migration found no rows for it
 
 A table that does not exist (a feature not installed) counts as zero: `existing_tables` is read once.
 Day bounds are local dates ('YYYY-MM-DD', inclusive); time bounds are UTC text, [start, end).
