@@ -21,6 +21,9 @@ _ADD_TO_WINDOWS = (
     " reached = CASE WHEN excluded.reached IS NOT NULL AND (points_windows.reached IS NULL"
     " OR excluded.reached > points_windows.reached) THEN excluded.reached ELSE points_windows.reached END"
 )
+# The member was active that day (the stats' daily active members, bot/db/stats.py).
+_ACTIVE_DAY = ("INSERT INTO stats_member_days (guild_id, day, user_id) VALUES (?, ?, ?)"
+               " ON CONFLICT (guild_id, day, user_id) DO NOTHING")
 
 
 async def award_in(tx: Tx, *, guild_id: int, user_id: int, action: str, ref: str, points: int, day: str,
@@ -32,6 +35,7 @@ async def award_in(tx: Tx, *, guild_id: int, user_id: int, action: str, ref: str
     if row is None:
         return False
     await tx.execute(_ADD_TO_WINDOWS, (user_id, points, when if points else None, guild_id, when))
+    await tx.execute(_ACTIVE_DAY, (guild_id, day, user_id))
     return True
 
 
@@ -43,6 +47,7 @@ def _award_rows(conn, rows: list[tuple]) -> list[bool]:
         row = conn.execute(_INSERT_AWARD, (guild_id, user_id, action, ref, points, day, when)).fetchone()
         if row is not None:
             conn.execute(_ADD_TO_WINDOWS, (user_id, points, when if points else None, guild_id, when))
+            conn.execute(_ACTIVE_DAY, (guild_id, day, user_id))
         added.append(row is not None)
     return added
 
@@ -189,11 +194,13 @@ async def action_counts(db: Database, guild_id: int, action: str, since: datetim
 
 async def add_activity(db: Database, rows: Iterable[tuple[int, int, str, int]]) -> None:
     """Add message counts: rows of (guild_id, user_id, day, messages), in one transaction."""
+    rows = list(rows)
     async with db.transaction() as tx:
         await tx.executemany(
             "INSERT INTO activity_daily (guild_id, user_id, day, messages) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (guild_id, user_id, day) DO UPDATE SET messages = activity_daily.messages + excluded.messages",
             rows)
+        await tx.executemany(_ACTIVE_DAY, [(g, day, u) for g, u, day, n in rows if n > 0])
 
 
 async def activity_total(db: Database, guild_id: int, *, user_id: int | None = None, day: str | None = None) -> int:

@@ -142,7 +142,8 @@ class StatsService:
         # aggregated in SQL on the read connections: the loop only sees a few dozen numbers
         day_list = [first_day + timedelta(days=i) for i in range(n)]
         bounds = [(d.isoformat(), self._utc_midnight(d), self._utc_midnight(d + timedelta(days=1))) for d in day_list]
-        done = await repo.activity(db, tables, guild_id, bounds, TOP_CONTRIBUTORS)
+        kept = await repo.member_days_ready(db, tables, guild_id, self.app.clock.now())
+        done = await repo.activity(db, tables, guild_id, bounds, TOP_CONTRIBUTORS, member_days=kept)
         events = await repo.member_events(db, tables, guild_id, start, end)
         members, source = await self._member_count(guild_id, tables, end)
         totals = done["totals"]

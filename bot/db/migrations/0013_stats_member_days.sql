@@ -1,0 +1,28 @@
+-- Members active on each local day (a message, or a ledger entry) (issue 17): /stats reads a period's
+-- daily active members as index counts here instead of grouping every message day and ledger row.
+-- Kept on write, in the activity and ledger writes' transaction (bot/db/participation.py); built from
+-- those tables at a guild's first /stats (stats_member_days_state), so rows written before this table
+-- existed, or loaded in bulk, count too. Quiz answers are added at read time (they are few).
+CREATE TABLE stats_member_days (
+    guild_id BIGINT NOT NULL,
+    day TEXT NOT NULL,                   -- local date (YYYY-MM-DD), as activity_daily.day / participation_ledger.day
+    user_id BIGINT NOT NULL,
+    PRIMARY KEY (guild_id, day, user_id)
+);
+
+-- The guilds whose stats_member_days were built from the existing rows.
+CREATE TABLE stats_member_days_state (
+    guild_id BIGINT PRIMARY KEY,
+    built_at TEXT NOT NULL
+);
+
+-- The active days of an existing database, built here (not at the first /stats, where it would hold
+-- the writer for seconds on a large community).
+INSERT INTO stats_member_days (guild_id, day, user_id)
+SELECT guild_id, day, user_id FROM activity_daily WHERE messages > 0
+ON CONFLICT (guild_id, day, user_id) DO NOTHING;
+INSERT INTO stats_member_days (guild_id, day, user_id)
+SELECT DISTINCT guild_id, day, user_id FROM participation_ledger WHERE guild_id IS NOT NULL
+ON CONFLICT (guild_id, day, user_id) DO NOTHING;
+INSERT INTO stats_member_days_state (guild_id, built_at)
+SELECT guild_id, 'migration 0013' FROM activity_daily UNION SELECT guild_id, 'migration 0013' FROM participation_ledger;
