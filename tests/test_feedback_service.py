@@ -240,7 +240,7 @@ async def test_export_csv_round_trips_tricky_text(app):
     assert (row["id"], row["author_id"], row["author_name"], row["anonymous"], row["upvotes"], row["flagged"]) == (
         str(a.id), "", "", "yes", "1", "no")
     assert list(row) == ["id", "created_at (Asia/Tokyo)", "category", "status", "title", "text", "author_id",
-                         "author_name", "anonymous", "upvotes", "flagged"]
+                         "author_name", "anonymous", "upvotes", "flagged", "screenshots"]
 
 
 async def test_export_since_a_date_in_the_community_time_zone(app):

@@ -6,6 +6,7 @@ from typing import Annotated, Iterator, Literal
 from pydantic import Field, model_validator
 
 from .ama import AmaSettings
+from .automod import AutoModSettings
 from .base import Key, Model, TimeZoneName
 from .feedback import FeedbackSettings
 from .membership import MembershipSettings, Tier
@@ -73,6 +74,8 @@ class Moderation(Model):
     """The channel key where moderator actions and bot notices are logged."""
     mod_queue: Key = "mod-queue"
     """The channel key where applications and notices wait for a moderator."""
+    automod: AutoModSettings = AutoModSettings()
+    """The risk words as a Discord AutoMod rule (alert to the mod-log, optionally block)."""
 
 
 class CommunityFile(Model):
@@ -170,6 +173,7 @@ class CommunityFile(Model):
                 yield ("moderation", field), _unknown("channel", value, self.channels)
             elif self.channels[value].kind != "mod":
                 yield ("moderation", field), f"channel {value!r} must be of kind mod (moderators only)"
+        yield from self.moderation.automod.problems(self)
         if self.moderation.moderator_role not in self.roles:
             yield ("moderation", "moderator_role"), _unknown("role", self.moderation.moderator_role, self.roles)
         if self.feedback.channel not in self.channels:

@@ -49,6 +49,8 @@ class FeedbackSettings(Model):
     """Channel keys whose posts get reaction-feedback counted."""
     digest_top: int = Field(default=3, ge=1, le=10)  # top-voted and oldest-untriaged items in the digest
     """How many top-voted and oldest untriaged items the digest lists."""
+    screenshots: bool = True
+    """Offer an optional screenshot upload in the feedback form (kept with the item, shown to moderators)."""
 
     _words = field_validator("flag_keywords", "negative_words")(_clean_words)
 

@@ -2,24 +2,101 @@
 from __future__ import annotations
 
 from datetime import time
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from .base import Key, Model, TimeOfDay
+
+
+class ChoiceOption(Model):
+    """One answer of a choice question. Written as plain text (`- Matcha`) it is its own value."""
+
+    value: str = Field(min_length=1, max_length=100)  # Discord: an option's value is 1-100 characters
+    """What is stored and exported for this answer (at most 100 characters)."""
+    label: str = Field(min_length=1, max_length=100)
+    """The answer as the applicant sees it (at most 100 characters)."""
+    description: str | None = Field(default=None, min_length=1, max_length=100)
+    """A line under the answer (at most 100 characters)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"value": value, "label": value}
+        if isinstance(value, dict) and "label" in value and "value" not in value:
+            return {**value, "value": value["label"]}
+        return value
+
+
+# Discord's limits for the components behind each kind (see bot/offline/spec.py's document)
+CHOICE_OPTIONS = {"single_choice": (2, 10), "multiple_choice": (1, 10)}
 
 
 class ApplicationQuestion(Model):
     key: Key
     """A stable key for this question's answers."""
-    label: str = Field(min_length=1, max_length=45)  # Discord's text-input label limit
+    label: str = Field(min_length=1, max_length=45)  # Discord's label limit
     """The question as shown in the application form (at most 45 characters)."""
+    kind: Literal["text", "single_choice", "multiple_choice", "accept"] = "text"
+    """text: typed; single_choice: one of `options` (radio buttons); multiple_choice: some of `options`
+    (checkboxes); accept: one checkbox the applicant must tick (e.g. "I accept the rules")."""
+    description: str | None = Field(default=None, min_length=1, max_length=100)
+    """A line under the question (at most 100 characters), e.g. where the rules are."""
     style: Literal["short", "paragraph"] = "paragraph"
-    """short: one line; paragraph: several lines."""
+    """For text: short (one line) or paragraph (several lines)."""
     required: bool = True
-    """Whether an applicant must answer it."""
+    """Whether an applicant must answer it (an accept question is always required)."""
     max_length: int = Field(default=1000, ge=1, le=4000)
-    """The longest answer allowed, in characters."""
+    """For text: the longest answer allowed, in characters."""
+    options: tuple[ChoiceOption, ...] = ()
+    """For single_choice (2 to 10) and multiple_choice (1 to 10): the answers to pick from."""
+    min_choices: int | None = Field(default=None, ge=0, le=10)
+    """For multiple_choice: the fewest answers to tick (default 1 when required, else 0)."""
+    max_choices: int | None = Field(default=None, ge=1, le=10)
+    """For multiple_choice: the most answers to tick (default: all of them)."""
+
+    @model_validator(mode="after")
+    def _fits_its_kind(self) -> "ApplicationQuestion":
+        set_ = self.model_fields_set
+        if self.kind in CHOICE_OPTIONS:
+            low, high = CHOICE_OPTIONS[self.kind]
+            if not low <= len(self.options) <= high:
+                raise ValueError(f"a {self.kind} question needs {low} to {high} options (has {len(self.options)})")
+            values = [o.value for o in self.options]
+            repeated = sorted({v for v in values if values.count(v) > 1})
+            if repeated:
+                raise ValueError(f"option values must be unique; repeated: {', '.join(repeated)}")
+            for name in ("style", "max_length"):
+                if name in set_:
+                    raise ValueError(f"`{name}:` is only for text questions")
+        elif self.options:
+            raise ValueError("`options:` is only for single_choice and multiple_choice questions")
+        if self.kind != "multiple_choice" and ({"min_choices", "max_choices"} & set_):
+            raise ValueError("`min_choices:` and `max_choices:` are only for multiple_choice questions")
+        if self.kind == "multiple_choice":
+            low, high = self.choice_range
+            if high > len(self.options):
+                raise ValueError(f"max_choices ({high}) is more than the {len(self.options)} options")
+            if low > high:
+                raise ValueError(f"min_choices ({low}) is more than max_choices ({high})")
+            if self.required and low < 1:
+                raise ValueError("a required question needs min_choices of at least 1 (or `required: false`)")
+        if self.kind == "accept":
+            if not self.required:
+                raise ValueError("an accept question is always required (remove `required: false`)")
+            if {"style", "max_length"} & set_:
+                raise ValueError("`style:` and `max_length:` are only for text questions")
+        return self
+
+    @property
+    def choice_range(self) -> tuple[int, int]:
+        """(fewest, most) answers a multiple_choice question takes."""
+        low = self.min_choices if self.min_choices is not None else (1 if self.required else 0)
+        return low, self.max_choices if self.max_choices is not None else len(self.options)
+
+    def option_label(self, value: str) -> str | None:
+        return next((o.label for o in self.options if o.value == value), None)
 
 
 class InviteSettings(Model):
@@ -47,8 +124,8 @@ class MembershipSettings(Model):
     """open: anyone joins; approval: moderators approve an application; invite: a code is needed."""
     rules: str = Field(default="Be kind. No spam. Stay on topic.", min_length=1, max_length=1800)
     """The community rules, shown to everyone who joins."""
-    questions: tuple[ApplicationQuestion, ...] = Field(default=(), max_length=5)  # a modal holds 5 inputs
-    """Questions of the application form (at most 5)."""
+    questions: tuple[ApplicationQuestion, ...] = Field(default=(), max_length=5)  # a modal holds 5 components
+    """Questions of the application form (at most 5, of any kind)."""
     reapply_cooldown_days: int = Field(default=7, ge=0)
     """Days a declined applicant waits before applying again."""
     application_expiry_days: int = Field(default=14, ge=1)

@@ -1,6 +1,7 @@
 """SQL for feedback: items, status history, upvotes and reactions on announcements."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,17 @@ def _item(row) -> dict[str, Any]:
     out["flagged"] = bool(out["flagged"])
     out["created_at"] = from_db_time(out["created_at"])
     out["updated_at"] = from_db_time(out["updated_at"])
+    out["attachments"] = tuple(json.loads(out.get("attachments") or "[]"))
     return out
+
+
+_ITEM_COLUMNS += ", i.attachments"  # the screenshots kept with an item (0017), decoded by _item
+
+
+async def set_attachments(tx: Tx, item_id: int, attachments: list[dict[str, Any]]) -> None:
+    """Keep the uploaded files' metadata with the item (inside the submission's transaction)."""
+    await tx.execute("UPDATE feedback_items SET attachments = ? WHERE id = ?",
+                     (json.dumps(attachments, ensure_ascii=False), item_id))
 
 
 async def insert_item_within_limit(tx: Tx, *, guild_id: int, author_id: int, category: str, title: str,

@@ -12,7 +12,7 @@ import csv
 import io
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Mapping
 
@@ -33,7 +33,7 @@ FLAG_COLOR = 0xED4245
 UP, DOWN = "👍", "👎"
 # the export's columns; times are written in the community's time zone, named in their header
 CSV_COLUMNS = ("id", "created_at", "category", "status", "title", "text", "author_id", "author_name", "anonymous",
-               "upvotes", "flagged")
+               "upvotes", "flagged", "screenshots")
 ZONED_COLUMNS = ("created_at",)
 
 # Strong negative language, both languages always (members write in either). Extend per community with
@@ -118,6 +118,7 @@ class FeedbackItem:
     post_message_id: int | None = None
     queue_channel_id: int | None = None
     queue_message_id: int | None = None
+    attachments: tuple[dict[str, Any], ...] = ()  # uploaded screenshots: {filename, url, content_type, size...}
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "FeedbackItem":
@@ -166,8 +167,10 @@ class FeedbackService:
 
     # --- submitting ---------------------------------------------------------------------------------
     async def submit(self, guild_id: int, author_id: int, *, category: str, title: str, text: str,
-                     anonymous: bool = False, source_url: str | None = None) -> FeedbackItem:
-        """Validate, store, then queue the public post (and the mod-queue copy when flagged)."""
+                     anonymous: bool = False, source_url: str | None = None,
+                     attachments: Iterable[Mapping[str, Any]] = ()) -> FeedbackItem:
+        """Validate, store, then queue the public post (and the mod-queue copy when flagged).
+        `attachments`: the screenshot(s) uploaded with the form, as metadata (see `screenshot_record`)."""
         s = self.settings
         if category not in s.categories:
             raise UserError("feedback.unknown_category", category=category,
@@ -182,6 +185,7 @@ class FeedbackService:
             raise UserError("feedback.title_too_long", length=len(title), max=s.title_max_length)
         if not title:
             title = _title_from(text, s.title_max_length)
+        screenshots = [screenshot_record(a) for a in attachments]
         flags = self.matcher.check(title, text)
         now = self.app.clock.now()
         window = timedelta(seconds=s.rate_limit.per_seconds)
@@ -193,6 +197,9 @@ class FeedbackService:
                 now=now, window_start=now - window, limit=s.rate_limit.count,
             )
             item = None if row is None else FeedbackItem.from_row(row)
+            if item is not None and screenshots:
+                await repo.set_attachments(tx, item.id, screenshots)
+                item = replace(item, attachments=tuple(screenshots))
             if item is not None:
                 await self._queue_posts(tx, item)
         if item is None:
@@ -327,6 +334,7 @@ class FeedbackService:
             "author_name": "" if r["anonymous"] else names.get((r["guild_id"], r["author_id"]), ""),
             "anonymous": "yes" if r["anonymous"] else "no", "upvotes": r["upvotes"],
             "flagged": "yes" if r["flagged"] else "no",
+            "screenshots": " ".join(a["url"] for a in r.get("attachments") or ()),
         } for r in rows]
 
     async def export_csv(self, guild_id: int | None, since: datetime | None) -> tuple[bytes, int]:
@@ -397,7 +405,11 @@ class FeedbackService:
         """What everyone sees. An anonymous item never carries its author: no mention, name or avatar."""
         t = self.app.t
         author = t("feedback.anonymous_author") if item.anonymous else f"<@{item.author_id}>"
-        return self._embed(item, author)
+        embed = self._embed(item, author)
+        if item.attachments:  # a screenshot may show private things: only moderators see it
+            embed["fields"].append({"name": t("feedback.field_screenshot"), "value": t("feedback.screenshot_for_mods"),
+                                    "inline": False})
+        return embed
 
     def queue_embed(self, item: FeedbackItem) -> dict[str, Any]:
         """For moderators only (mod queue, /feedback show): always names the author."""
@@ -408,6 +420,11 @@ class FeedbackService:
         if item.flagged:
             embed["color"] = FLAG_COLOR
             embed["fields"].append({"name": t("feedback.field_flags"), "value": _short(item.flag_reasons, 1024),
+                                    "inline": False})
+        if item.attachments:  # screenshots: the first one shown, every one linked
+            embed["image"] = {"url": item.attachments[0]["url"]}
+            links = "\n".join(f"[{_link_text(a['filename'])}]({a['url']})" for a in item.attachments)
+            embed["fields"].append({"name": t("feedback.field_screenshot"), "value": _short(links, 1024),
                                     "inline": False})
         return embed
 
@@ -462,6 +479,25 @@ class FeedbackService:
         if match and sent.message_id:
             await repo.set_post(self.app.db, int(match.group(2)), queue=match.group(1) == "queue",
                                 channel_id=sent.channel_id, message_id=sent.message_id)
+
+
+SCREENSHOT_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+
+def screenshot_record(attachment: Mapping[str, Any]) -> dict[str, Any]:
+    """The metadata kept for an uploaded screenshot; refuses what is not an image (by its type)."""
+    content_type = str(attachment.get("content_type") or "").split(";")[0].strip().lower()
+    filename = str(attachment.get("filename") or "file")[:200]
+    if content_type not in SCREENSHOT_TYPES:
+        raise UserError("feedback.screenshot_not_image", name=filename)
+    return {"id": attachment.get("id"), "filename": filename, "url": str(attachment["url"]),
+            "proxy_url": attachment.get("proxy_url"), "content_type": content_type,
+            "size": attachment.get("size"), "width": attachment.get("width"), "height": attachment.get("height")}
+
+
+def _link_text(filename: str) -> str:
+    """A file name inside a masked link's text: no brackets to break out of it."""
+    return re.sub(r"[\[\]\\]", "_", filename)[:100]
 
 
 def _vote(emoji: str) -> int | None:

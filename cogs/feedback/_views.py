@@ -52,15 +52,22 @@ class FeedbackModal(KizunaModal):
                                        component=self.text))
         self.add_item(discord.ui.Label(text=app.t("feedback.modal_anonymous"), component=self.anonymous,
                                        description=app.t("feedback.modal_anonymous_description")))
+        self.screenshot: discord.ui.FileUpload | None = None
+        if settings.screenshots:  # the fifth and last component a modal holds
+            self.screenshot = discord.ui.FileUpload(custom_id="screenshot", required=False, min_values=0, max_values=1)
+            self.add_item(discord.ui.Label(text=app.t("feedback.modal_screenshot")[:45], component=self.screenshot,
+                                           description=app.t("feedback.modal_screenshot_description")[:100]))
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         app = self.app
         title, text = self.title_input.value or "", self.text.value or ""
         category = self.category.values[0] if self.category.values else ""
         anonymous = bool(self.anonymous.values) and self.anonymous.values[0] == "yes"
+        uploads = [a.to_dict() for a in self.screenshot.values] if self.screenshot is not None else []
         try:
             item = await app.feedback.submit(interaction.guild_id, interaction.user.id, category=category, title=title,
-                                             text=text, anonymous=anonymous, source_url=self.source_url)
+                                             text=text, anonymous=anonymous, source_url=self.source_url,
+                                             attachments=uploads)
         except UserError as error:
             await self._give_back(interaction, app.t(error.key, **error.params), title, text)
             return

@@ -81,23 +81,46 @@ class AcceptRulesButton(discord.ui.DynamicItem[discord.ui.Button], template=ACCE
 
 
 class ApplicationModal(KizunaModal):
-    """The application questions from community.yaml (at most five, labels up to 45 characters)."""
+    """The application questions from community.yaml (at most five, labels up to 45 characters): typed
+    text, one choice (radio buttons), several (checkboxes) or a box to tick ("I accept the rules")."""
 
     def __init__(self, app) -> None:
         super().__init__(title=app.t("membership.application_title")[:45], timeout=30 * 60)
         self.app = app
-        self.inputs: dict[str, discord.ui.TextInput] = {}
+        self.inputs: dict[str, discord.ui.Item] = {}
         for q in app.membership.settings.questions:
-            text_input = discord.ui.TextInput(
-                custom_id=q.key, required=q.required, max_length=q.max_length,
-                style=discord.TextStyle.short if q.style == "short" else discord.TextStyle.paragraph)
-            self.inputs[q.key] = text_input
-            self.add_item(discord.ui.Label(text=q.label, component=text_input))
+            self.inputs[q.key] = question_input(q)
+            self.add_item(discord.ui.Label(text=q.label, description=q.description, component=self.inputs[q.key]))
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        answers = {key: text_input.value or "" for key, text_input in self.inputs.items()}
+        answers = {key: answer_of(item) for key, item in self.inputs.items()}
         application = await self.app.membership.apply(interaction.guild_id, interaction.user.id, answers)
         await respond(interaction, self.app.t("membership.application_sent", id=application.id))
+
+
+def question_input(q) -> discord.ui.Item:
+    """The modal component for one application question (its kind decides which)."""
+    options = [dict(label=o.label, value=o.value, description=o.description) for o in q.options]
+    if q.kind == "single_choice":
+        return discord.ui.RadioGroup(custom_id=q.key, required=q.required,
+                                     options=[discord.RadioGroupOption(**o) for o in options])
+    if q.kind == "multiple_choice":
+        low, high = q.choice_range
+        return discord.ui.CheckboxGroup(custom_id=q.key, required=q.required, min_values=low, max_values=high,
+                                        options=[discord.CheckboxGroupOption(**o) for o in options])
+    if q.kind == "accept":
+        return discord.ui.Checkbox(custom_id=q.key)  # Discord has no "required" box: the service checks it
+    return discord.ui.TextInput(custom_id=q.key, required=q.required, max_length=q.max_length,
+                                style=discord.TextStyle.short if q.style == "short" else discord.TextStyle.paragraph)
+
+
+def answer_of(item: discord.ui.Item):
+    """What the applicant gave: text, the chosen value (radio), the ticked values, or the box's state."""
+    if isinstance(item, discord.ui.CheckboxGroup):
+        return list(item.values)
+    if isinstance(item, discord.ui.Checkbox):
+        return bool(item.value)
+    return item.value or ""
 
 
 class CodeModal(KizunaModal):

@@ -100,7 +100,7 @@ class MembershipService:
         await self.app.events.emit("member.joined", guild_id=guild_id, user_id=user_id, via="open")
         return JoinResult(user_id, "open")
 
-    async def apply(self, guild_id: int, user_id: int, answers: dict[str, str]) -> Application:
+    async def apply(self, guild_id: int, user_id: int, answers: dict) -> Application:
         if self.mode != "approval":
             raise UserError("membership.mode_changed")
         return await self.applications.submit(guild_id, user_id, answers)

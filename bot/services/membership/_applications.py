@@ -25,6 +25,40 @@ CARD_PREFIX = "membership:queue:"  # outbox dedupe key of an application's card 
 CLOSED_SUFFIX = ":closed"  # ...and of its greyed-out version (<CARD_PREFIX><id><CLOSED_SUFFIX>)
 
 
+Answer = str | list[str] | bool | None  # text, the chosen option value(s), or a ticked box
+
+
+def stored_answers(questions, answers: dict[str, Answer], *, accepted: str) -> list[dict]:
+    """The answers as stored and shown to moderators, one per question in order: `answer` is the text
+    they read (typed text, the chosen options' labels, or `accepted`), `values` what was picked
+    (option values; ["yes"] for a ticked box). Refuses what the form should not have let through:
+    a missing required answer, an option the question does not have, an unticked accept box."""
+    out = []
+    for q in questions:
+        given = answers.get(q.key)
+        values: list[str] = []
+        if q.kind == "text":
+            text = (given if isinstance(given, str) else "").strip()[: q.max_length]
+        elif q.kind == "accept":
+            if given is not True:
+                raise UserError("membership.must_accept", question=q.label)
+            text, values = accepted, ["yes"]
+        else:
+            values = [given] if isinstance(given, str) else list(given or [])
+            values = [v for v in dict.fromkeys(values) if v]
+            unknown = [v for v in values if q.option_label(v) is None]
+            if unknown:
+                raise UserError("membership.answer_not_an_option", question=q.label, answer=unknown[0][:100])
+            low, high = (1 if q.required else 0, 1) if q.kind == "single_choice" else q.choice_range
+            if values and not low <= len(values) <= high:
+                raise UserError("membership.answer_choice_count", question=q.label, min=low, max=high)
+            text = ", ".join(q.option_label(v) for v in values)
+        if q.required and not text:
+            raise UserError("membership.answer_missing", question=q.label)
+        out.append({"key": q.key, "label": q.label, "kind": q.kind, "answer": text, "values": values})
+    return out
+
+
 class Applications:
     def __init__(self, app: "App", roster: Roster) -> None:
         self.app = app
@@ -77,15 +111,10 @@ class Applications:
             if again > self.app.clock.now():
                 raise UserError("membership.reapply_cooldown", date=discord_time(again, "D"))
 
-    async def submit(self, guild_id: int, user_id: int, answers: dict[str, str]) -> Application:
+    async def submit(self, guild_id: int, user_id: int, answers: dict[str, Answer]) -> Application:
         """Store the application and post it to the moderators' queue with Approve / Deny buttons."""
         await self.check_can_apply(guild_id, user_id)
-        questions = self.settings.questions
-        missing = [q.label for q in questions if q.required and not (answers.get(q.key) or "").strip()]
-        if missing:
-            raise UserError("membership.answer_missing", question=missing[0])
-        stored = [{"key": q.key, "label": q.label, "answer": (answers.get(q.key) or "").strip()[: q.max_length]}
-                  for q in questions]
+        stored = stored_answers(self.settings.questions, answers, accepted=self.app.t("membership.answer_accepted"))
         now = self.app.clock.now()
         # the application and its queue card are one transaction: a crash leaves both or neither
         async with self.app.db.transaction() as tx:
