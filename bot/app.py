@@ -24,6 +24,8 @@ from bot.scheduler import KizunaScheduler
 from bot.services.ama import AmaService
 from bot.services.ama import build as build_ama
 from bot.services.audit import AuditService
+from bot.services.automod import AutoModService
+from bot.services.automod import build as build_automod
 from bot.services.catalogue import Catalogue
 from bot.services.content import ContentService
 from bot.services.content import build as build_content
@@ -115,6 +117,7 @@ class App:
     content: ContentService
     drops: DropsService
     feedback: FeedbackService
+    automod: AutoModService
     ama: AmaService
     stats: StatsService
     schedules: ScheduleService  # last: the others have registered their schedule actions by then
@@ -138,6 +141,7 @@ class App:
         self.content = build_content(self)
         self.drops = build_drops(self)
         self.feedback = build_feedback(self)
+        self.automod = build_automod(self)
         self.ama = build_ama(self)
         self.stats = build_stats(self)
         self.schedules = build_schedules(self)
@@ -146,7 +150,8 @@ class App:
     def features(self) -> dict[str, Any]:
         """Every feature service by name, in start order: what start, reload and close walk."""
         return {"membership": self.membership, "participation": self.participation, "content": self.content,
-                "drops": self.drops, "feedback": self.feedback, "ama": self.ama, "stats": self.stats,
+                "drops": self.drops, "feedback": self.feedback, "automod": self.automod, "ama": self.ama,
+                "stats": self.stats,
                 "schedules": self.schedules}
 
     @property

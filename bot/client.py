@@ -27,12 +27,13 @@ discord.VoiceClient.warn_dave = False
 
 def intents() -> discord.Intents:
     """Minimal: guilds, members (joins/leaves, roles), guild messages (activity counts, no content),
-    reactions (feedback on announcements). Never the privileged message-content intent."""
+    reactions (feedback on announcements), AutoMod executions. Never the privileged message-content intent."""
     i = discord.Intents.none()
     i.guilds = True
     i.members = True
     i.guild_messages = True
     i.guild_reactions = True
+    i.auto_moderation_execution = True  # the risk-words rule's firings (cogs/automod); not privileged
     return i
 
 

@@ -15,7 +15,7 @@ def approval(tmp_path, **membership):
 
 async def apply(g, user="vera"):
     await g.slash("/join", user=user)
-    await g.submit_modal({"favourite": "Hojicha", "why": "I love roasted tea"}, user=user)
+    await g.submit_modal({"favourite": "Hojicha", "why": "I love roasted tea", "rules": True}, user=user)
     return g.channel("mod-queue").messages[-1]
 
 

@@ -81,7 +81,7 @@ async def test_the_welcome_post_join_button_works_and_setup_posts_it_once(harnes
 # --- approval mode ---------------------------------------------------------------------------------------
 async def apply(g, user="vera", favourite="Hojicha", why="I love roasted tea"):
     await g.slash("/join", user=user)
-    await g.submit_modal({"favourite": favourite, "why": why}, user=user)
+    await g.submit_modal({"favourite": favourite, "why": why, "rules": True}, user=user)
     return g.channel("mod-queue").messages[-1]
 
 

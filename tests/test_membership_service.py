@@ -139,7 +139,7 @@ async def test_a_member_from_before_the_bot_can_leave_and_the_leave_is_counted(m
 # --- approval mode ----------------------------------------------------------------------------------------
 async def test_application_goes_to_the_queue_with_persistent_buttons(make_app):
     app = await make_app(mode="approval")
-    application = await app.membership.apply(GUILD, ALICE, {"favourite": "Hojicha", "why": "I love tea"})
+    application = await app.membership.apply(GUILD, ALICE, {"favourite": "Hojicha", "why": "I love tea", "rules": True})
     await app.outbox.drain()
     [post] = app.outbox.sender.to("channel", "mod-queue")
     assert [b.custom_id for b in post.buttons] == [f"kizuna:app:approve:{application.id}",
@@ -153,13 +153,13 @@ async def test_application_goes_to_the_queue_with_persistent_buttons(make_app):
 async def test_a_required_answer_is_required(make_app):
     app = await make_app(mode="approval")
     with pytest.raises(UserError) as err:
-        await app.membership.apply(GUILD, ALICE, {"favourite": "  ", "why": "x"})
+        await app.membership.apply(GUILD, ALICE, {"favourite": "  ", "why": "x", "rules": True})
     assert err.value.key == "membership.answer_missing"
 
 
 async def test_two_moderators_approving_at_once_decide_once(make_app):
     app = await make_app(mode="approval")
-    application = await app.membership.apply(GUILD, ALICE, {"favourite": "Sencha", "why": "tea"})
+    application = await app.membership.apply(GUILD, ALICE, {"favourite": "Sencha", "why": "tea", "rules": True})
     results = await asyncio.gather(app.membership.applications.approve(application.id, MOD),
                                    app.membership.applications.approve(application.id, MOD2),
                                    return_exceptions=True)
@@ -179,7 +179,7 @@ async def test_two_moderators_approving_at_once_decide_once(make_app):
 
 async def test_denial_is_dmd_with_the_reason_and_reapplying_waits_for_the_cooldown(make_app):
     app = await make_app(mode="approval")
-    application = await app.membership.apply(GUILD, BOB, {"favourite": "x", "why": "y"})
+    application = await app.membership.apply(GUILD, BOB, {"favourite": "x", "why": "y", "rules": True})
     with pytest.raises(UserError):
         await app.membership.applications.deny(application.id, MOD, "   ")
     await app.membership.applications.deny(application.id, MOD, "Please read the rules first")
@@ -199,7 +199,7 @@ async def test_a_pending_application_expires_with_a_notice_and_the_timer_survive
     config = with_membership(mode="approval", application_expiry_days=3)
     clock = FakeClock(T0)
     app = await open_app(tmp_path, config, clock)
-    application = await app.membership.apply(GUILD, ALICE, {"favourite": "x", "why": "y"})
+    application = await app.membership.apply(GUILD, ALICE, {"favourite": "x", "why": "y", "rules": True})
     await app.close()
     app = await open_app(tmp_path, config, clock)  # the timer is re-armed from the database
     try:
@@ -221,7 +221,7 @@ async def test_a_pending_application_expires_with_a_notice_and_the_timer_survive
 
 async def test_an_applicant_who_leaves_the_server_is_withdrawn(make_app):
     app = await make_app(mode="approval")
-    application = await app.membership.apply(GUILD, ALICE, {"favourite": "x", "why": "y"})
+    application = await app.membership.apply(GUILD, ALICE, {"favourite": "x", "why": "y", "rules": True})
     del app.guild.roles[ALICE]
     await app.membership.member_removed(GUILD, ALICE)
     assert (await app.membership.applications.get(application.id)).status == "withdrawn"

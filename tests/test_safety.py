@@ -242,7 +242,7 @@ async def test_member_markdown_is_relayed_safely_everywhere(tmp_path):
         item = await app.feedback.submit(GUILD, BOB, category="product", title="[t](https://evil.example/login)",
                                          text=MARKDOWN + " scam")
         await app.feedback.set_status(GUILD, item.id, "planned", actor_id=MOD)
-        await app.membership.apply(GUILD, ALICE, {"favourite": MARKDOWN, "why": MARKDOWN})
+        await app.membership.apply(GUILD, ALICE, {"favourite": MARKDOWN, "why": MARKDOWN, "rules": True})
         await app.ama.ask(GUILD, BOB, MARKDOWN)
         suggestion = await app.participation.prompts.suggest(GUILD, BOB, MARKDOWN)
         await app.participation.prompts.decide(GUILD, suggestion, MOD, approve=True)

@@ -136,7 +136,7 @@ async def submit_feedback(app):
 
 
 async def submit_application(app):
-    await app.membership.apply(GUILD, ALICE, {"favourite": "Hojicha", "why": "I love roasted teas."})
+    await app.membership.apply(GUILD, ALICE, {"favourite": "Hojicha", "why": "I love roasted teas.", "rules": True})
 
 
 async def submit_question(app):

@@ -19,6 +19,7 @@ from bot.config import Config, load_config
 from bot.config.registry import ALL_FILES
 from bot.errors import ConfigError
 from bot.services.ama import AmaService
+from bot.services.automod import AutoModService
 from bot.services.content import ContentService
 from bot.services.drops import DropsService
 from bot.services.feedback import FeedbackService
@@ -32,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 FEATURES = {  # in start order: schedules last, the others register their actions first
     "membership": MembershipService, "participation": ParticipationService, "content": ContentService,
-    "drops": DropsService, "feedback": FeedbackService, "ama": AmaService, "stats": StatsService,
+    "drops": DropsService, "feedback": FeedbackService, "automod": AutoModService, "ama": AmaService,
+    "stats": StatsService,
     "schedules": ScheduleService,
 }
 

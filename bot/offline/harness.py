@@ -30,6 +30,7 @@ from bot.clock import FakeClock
 from bot.config import Config, load_config
 from bot.services.layout import desired_layout
 
+from . import modal_inputs
 from .http import FakeDiscord, FakeWebhookAdapter, Reply, error
 from .settle import LoopWatch
 from .spec import Spec
@@ -1136,10 +1137,13 @@ class Harness:
                 raise HarnessError(f"the modal has no field {key!r} "
                                    f"(fields: {', '.join(repr(f.get('label')) for f in fields)})")
             keyed[f["custom_id"]] = value
+        resolved: dict[str, Any] = {}  # uploaded files (modal_inputs.upload)
 
         def answer(c: dict[str, Any]) -> dict[str, Any]:
             cid = c.get("custom_id")
-            if c.get("type") == CT.text_input.value:
+            if c.get("type") in modal_inputs.KINDS:  # radio, checkboxes, checkbox, file upload
+                out = modal_inputs.answer(self, c, keyed.get(cid), resolved)
+            elif c.get("type") == CT.text_input.value:
                 value = str(keyed.get(cid, "") or "")
                 if c.get("required", True) and not value:
                     raise OptionRefused(f"Discord requires the field {c.get('label') or cid!r}")
@@ -1172,6 +1176,8 @@ class Harness:
         channel = channel or self.world.dm_channel(uid)
         message = self.world.messages.get(origin.source_message_id or 0)
         data = {"custom_id": shown.data["custom_id"], "components": components}
+        if resolved:
+            data["resolved"] = resolved
         payload, reply = self._interaction(IT.modal_submit, uid, channel, data, message=message,
                                            name=f"modal {shown.data.get('title', '')}")
         del self.modals[uid]

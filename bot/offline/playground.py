@@ -17,6 +17,7 @@ import discord
 
 from bot.config.base import parse_duration as config_duration
 
+from . import modal_inputs
 from .harness import Harness, HarnessError
 from .http import HarnessGap, Reply
 from .spec import SpecViolation
@@ -59,6 +60,23 @@ def session_start(config, day: date = date(2026, 12, 1), lead: timedelta = timed
             if found:
                 first = min(first, found[0] - lead)
     return max(first, day_start).astimezone(timezone.utc)
+
+
+def modal_input_hint(f: dict[str, Any]) -> list[str]:
+    """How to answer a radio group, checkboxes, a checkbox or a file upload (bot/offline/modal_inputs.py):
+    by an option's label or value, several separated by commas, yes/no, a file name or path."""
+    kind = f.get("type")
+    labels = ", ".join(o.get("label", "") for o in f.get("options") or [])
+    if kind == modal_inputs.RADIO:
+        return [f"choose one: {labels}"]
+    if kind == modal_inputs.CHECKBOXES:
+        low, high = f.get("min_values"), f.get("max_values")
+        return [f"choose {low}-{high}, comma-separated: {labels}"]
+    if kind == modal_inputs.CHECKBOX:
+        return ["tick: yes or no"]
+    if kind == modal_inputs.FILE_UPLOAD:
+        return [f"upload up to {f.get('max_values') or 1}: a file path or name"]
+    return []
 
 
 def parse_duration(text: str) -> timedelta:
@@ -350,6 +368,7 @@ class Playground:
                 extra.append(f"max {f['max_length']}")
             if f.get("type") == discord.ComponentType.string_select.value:
                 extra.append("choose: " + ", ".join(o.get("label", "") for o in f.get("options") or []))
+            extra += modal_input_hint(f)
             value = f" = {f['value']!r}" if f.get("value") else ""
             self.out(f"  ┃ {f.get('label')}{value} ({'; '.join(extra)})")
         self.out("  ┗ " + ("answer with `field: value` lines" if self.scripted else "fill it in below"))
