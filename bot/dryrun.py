@@ -27,6 +27,7 @@ Payloads already validated are remembered (`_problems`): a second run costs ~0.1
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import fnmatch
 import re
 import string
@@ -358,7 +359,7 @@ class DryRun:
             try:
                 app.catalogue = self.catalogue(language)
                 for check in (self._persona, self._schedules, self._prompts, self._quizzes, self._drops,
-                              self._content, self._modals):
+                              self._content, self._modals, self._automod):
                     check(app)
             finally:
                 await app.db.close()
@@ -495,6 +496,48 @@ class DryRun:
             route, body = modal_body(build())
             self.validate(route, body, self.config_line("community", ("feedback",) if "feedback" in what else ()),
                           "modals", what)
+
+
+    def _automod(self, app) -> None:
+        """The AutoMod rule /setup creates (and a reload sends again), with the widest ids."""
+        spec = app.automod.desired()
+        if spec is None:
+            return
+        self.validate(AUTOMOD_ROUTE, automod_rule_body(spec), self.config_line("community", ("moderation", "automod")),
+                      "moderation.automod", "the AutoMod rule /setup creates")
+
+
+AUTOMOD_ROUTE = ("POST", "/guilds/{guild_id}/auto-moderation/rules")
+
+
+def automod_rule_body(spec) -> dict[str, Any]:
+    """The create-rule request body exactly as discord.py shapes it (Guild.create_automod_rule), from the
+    arguments /setup passes (cogs/automod/_sync.rule_arguments)."""
+    from cogs.automod._sync import rule_arguments
+
+    args = rule_arguments(spec, SNOWFLAKE, [discord.Object(SNOWFLAKE - i) for i in range(len(spec.exempt_roles))],
+                          [discord.Object(SNOWFLAKE - 100 - i) for i in range(len(spec.exempt_channels))])
+    body = {"name": args["name"], "event_type": args["event_type"].value, "trigger_type": args["trigger"].type.value,
+            "trigger_metadata": args["trigger"].to_metadata_dict() or None,
+            "actions": [a.to_dict() for a in args["actions"]], "enabled": args["enabled"],
+            "exempt_roles": [str(r.id) for r in args["exempt_roles"]] or None,
+            "exempt_channels": [str(c.id) for c in args["exempt_channels"]] or None}
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def automod_rule_problems(config, *, keywords: list[str] | None = None, spec: Spec | None = None) -> list[str]:
+    """Spec problems of the rule `config` asks for (`keywords` replaces its keywords: tests)."""
+    from types import SimpleNamespace
+
+    from bot.services.automod import AutoModService
+
+    catalogue = DryRun(config, spec).catalogue(config.community.info.language)
+    wanted = AutoModService(SimpleNamespace(config=config, t=catalogue.format)).desired()
+    if wanted is None:
+        return []
+    if keywords is not None:
+        wanted = dataclasses.replace(wanted, keywords=tuple(keywords))
+    return _problems(spec or Spec.load(), AUTOMOD_ROUTE, automod_rule_body(wanted))
 
 
 _MEMO: dict[tuple[int, tuple[str, str], str], list[str]] = {}

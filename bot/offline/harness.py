@@ -30,6 +30,7 @@ from bot.clock import FakeClock
 from bot.config import Config, load_config
 from bot.services.layout import desired_layout
 
+from . import automod as fake_automod
 from . import modal_inputs
 from .http import FakeDiscord, FakeWebhookAdapter, Reply, error
 from .settle import LoopWatch
@@ -609,6 +610,12 @@ class Harness:
             allowed = p.send_messages_in_threads if ch.is_thread else p.send_messages
             if not allowed or (files and not p.attach_files) or (ch.is_thread and ch.locked):
                 raise error(403, 50013, "Missing Permissions")
+        screened = None if ch.is_dm else fake_automod.screen(self, ch, uid, text)  # AutoMod keyword rules
+        if screened is not None and screened.blocked:  # never posted; the alert and executions still happen
+            async_context.set(self.adapter)
+            screened.deliver(None)
+            await self.settle()
+            raise error(400, fake_automod.BLOCKED, "Message was blocked by AutoMod")
         body = {"content": text}
         if reply_to is not None:
             body["message_reference"] = {"message_id": str(reply_to.id)}
@@ -622,6 +629,8 @@ class Harness:
                 payload.update(content="", embeds=[], attachments=[], components=[])
             async_context.set(self.adapter)
             self.deliver("MESSAGE_CREATE", payload)
+        if screened is not None:
+            screened.deliver(msg.id)
         await self.settle()
         return msg
 
@@ -1187,6 +1196,28 @@ class Harness:
     def dismiss_modal(self, user) -> None:
         """The member closes the modal without submitting (Discord sends nothing)."""
         self.modals.pop(self.user_id(user), None)
+
+    # AutoMod --------------------------------------------------------------------------------------------------
+    def automod_rules(self) -> list[dict[str, Any]]:
+        """The guild's AutoMod rules as Discord holds them (bot/offline/automod.py)."""
+        return list(self.world.automod_rules.values())
+
+    async def automod_execution(self, rule: dict[str, Any], *, user, channel, action: str = "alert",
+                                content: str = "", matched_keyword: str | None = None,
+                                message_id: int | None = None, alert_system_message_id: int | None = None,
+                                with_content: bool | None = None) -> None:
+        """Inject one AUTO_MODERATION_ACTION_EXECUTION for `rule` (its alert or block action), through
+        discord.py's parser; `with_content=True` includes the text as if the bot had the content intent."""
+        kind = fake_automod.ALERT if action == "alert" else fake_automod.BLOCK
+        chosen = next((a for a in rule["actions"] if a["type"] == kind), None)
+        if chosen is None:
+            raise HarnessError(f"the rule {rule['name']!r} has no {action} action")
+        async_context.set(self.adapter)
+        fake_automod.execution(self, rule=rule, action=chosen, user_id=self.user_id(user),
+                               channel_id=self.world.channel(channel).id, message_id=message_id,
+                               alert_system_message_id=alert_system_message_id, content=content,
+                               matched_keyword=matched_keyword, with_content=with_content)
+        await self.settle()
 
     # context menus --------------------------------------------------------------------------------------------
     async def context_menu(self, name: str, *, user, message: FakeMessage | Reply | None = None,

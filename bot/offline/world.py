@@ -42,6 +42,7 @@ BOT_ROLE = perms(
     "manage_roles", "manage_channels", "manage_messages", "manage_threads", "manage_webhooks",
     "create_public_threads", "create_private_threads", "send_messages_in_threads", "use_external_emojis",
     "mention_everyone", "kick_members", "moderate_members",
+    "manage_guild",  # AutoMod rules (/setup)
 )
 # Moderators in a typical community: message management, not Manage Server (the role is what counts).
 MODERATOR_ROLE = perms("manage_messages", "manage_threads", "kick_members", "moderate_members")
@@ -349,6 +350,7 @@ class World:
         self.channels: dict[int, FakeChannel] = {}
         self.messages: dict[int, FakeMessage] = {}
         self.webhooks: dict[int, dict[str, Any]] = {}
+        self.automod_rules: dict[int, dict[str, Any]] = {}  # id -> rule payload (bot/offline/automod.py)
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" | guild id -> last synced body
         self.cdn: dict[str, bytes] = {}  # attachment url -> bytes
         self.nonces: dict[tuple[int, str], int] = {}  # (author id, nonce) -> message id (enforce_nonce)
