@@ -189,6 +189,9 @@ SLOT_KINDS: dict[str, Slot] = {
         text="x", component=discord.ui.Select(custom_id="s", placeholder=s, options=[discord.SelectOption(label="x")])))),
     "option.label": Slot("a select option", 100, lambda s: _modal("x", _select(label=s))),
     "thread.name": Slot("a thread name", 100, lambda s: (THREAD_ROUTE, {"name": s})),
+    "automod.block": Slot("an AutoMod block message", 300, lambda s: (AUTOMOD_ROUTE, {
+        "name": "x", "event_type": 1, "trigger_type": 1, "trigger_metadata": {"keyword_filter": ["x"]},
+        "actions": [{"type": 1, "metadata": {"custom_message": s}}]})),
 }
 
 # catalogue key (fnmatch pattern) -> slot kind; everything else is message content. Kept next to the
@@ -226,6 +229,9 @@ SLOTS: dict[str, str] = {
     "participation.quiz_reveal_count": "field.value", "feedback.digest_reactions_line": "field.value",
     "participation.prompt_thread": "thread.name", "ama.thread_name": "thread.name",
     "feedback.menu_name": "menu",
+    "feedback.modal_screenshot": "input.label", "feedback.modal_screenshot_description": "label.description",
+    "feedback.screenshot_for_mods": "field.value", "membership.answer_accepted": "field.value",
+    "automod.block_message": "automod.block",
 }
 _COMMAND_SLOTS = {"command": ("a command description", 100), "menu": ("a context menu name", 32),
                   "choice": ("an autocomplete choice", 100)}

@@ -149,3 +149,25 @@ def test_the_example_form_renders_within_discords_limits():
     kinds = {q.kind for q in config.community.membership.questions}
     assert {"single_choice", "accept"} <= kinds
     assert [p for p in dry_run(config, languages=["en"]) if "modal" in p.field] == []
+
+
+# --- the playground ---------------------------------------------------------------------------------------
+def test_the_playground_shows_and_answers_a_radio_question(capsys, tmp_path):
+    """Script mode: `field: value` lines after /join; a radio is answered by an option's label, the
+    rules box with yes; the one-line `:modal` form takes the same (checkboxes comma-separated)."""
+    from bot.__main__ import main
+
+    folder = config_dir_with(tmp_path, {"community.yaml": {"membership": {"questions": QUESTIONS}}})
+    script = tmp_path / "apply.txt"
+    script.write_text(":as vera\n/join\nblend: hojicha\nvisits: Collabs, Quizzes\nrules: yes\n",
+                      encoding="utf-8")
+    assert main(["playground", "--config", str(folder), "--script", str(script)]) == 0
+    out = capsys.readouterr().out
+    assert "┃ Your favourite blend? (required; choose one: Sencha, Hojicha, Matcha)" in out
+    assert "┃ What do you come for? (required; choose 1-2, comma-separated: Collabs, Events, Quizzes)" in out
+    assert "┃ I accept the rules (required; tick: yes or no)" in out
+    assert "• Your favourite blend?: Hojicha" in out and "• What do you come for?: Collabs, Quizzes" in out
+
+    script.write_text(':as vera\n/join\n:modal blend=Sencha "visits=Events" rules=no\n', encoding="utf-8")
+    assert main(["playground", "--config", str(folder), "--script", str(script)]) == 0
+    assert "Please tick the box: I accept the rules" in capsys.readouterr().out

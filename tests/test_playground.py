@@ -50,7 +50,7 @@ def test_the_demo_script_runs_end_to_end(capsys):
     assert "[#lounge] alice:" in lounge and "Has anyone tried the new sencha?" in lounge
     assert "(time is now 2026-12-02 08:25 Asia/Tokyo)" in block_after(t, "bob> :wait 1d")  # started 08:25
     # joining by approval: the form goes to the mod queue, Approve gives the member role and a DM
-    assert "[#mod-queue] Kizuna:" in block_after(t, "vera> why: I love roasted teas and want to swap brewing tips.")
+    assert "[#mod-queue] Kizuna:" in block_after(t, "vera> rules: yes")  # the last answer submits the form
     assert "[DM → vera]" in block_after(t, "mod> :click Approve")
     # a quiz: a second answer is refused, the timer reveals the answer with the count
     assert "already answered" in block_after(t, "bob> :click 2")

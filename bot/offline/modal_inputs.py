@@ -83,7 +83,8 @@ def answer(harness: "Harness", c: dict[str, Any], given: Any, resolved: dict[str
             raise _refused(f"{_name(c)} is a checkbox: answer yes or no (got {given!r})")
         return {"type": CHECKBOX, "custom_id": cid, "value": ticked}
     if kind == FILE_UPLOAD:
-        files = [_file(f) for f in _many(given)]
+        one = isinstance(given, tuple) and len(given) == 2 and isinstance(given[1], (bytes, bytearray))
+        files = [_file(f) for f in ([given] if one else _many(given))]
         low = c.get("min_values") if c.get("min_values") is not None else (1 if required else 0)
         high = c.get("max_values") if c.get("max_values") is not None else 1
         if (files or required) and not low <= len(files) <= high:
