@@ -152,7 +152,19 @@ def test_the_example_form_renders_within_discords_limits():
 
 
 # --- the playground ---------------------------------------------------------------------------------------
-def test_the_playground_shows_and_answers_a_radio_question(capsys, tmp_path):
+@pytest.fixture
+def keep_discord_log_level():
+    """The playground CLI quiets the `discord` logger for the whole process; later harness tests need it
+    (strict mode turns logged errors into failures)."""
+    import logging
+
+    logger = logging.getLogger("discord")
+    level = logger.level
+    yield
+    logger.setLevel(level)
+
+
+def test_the_playground_shows_and_answers_a_radio_question(capsys, tmp_path, keep_discord_log_level):
     """Script mode: `field: value` lines after /join; a radio is answered by an option's label, the
     rules box with yes; the one-line `:modal` form takes the same (checkboxes comma-separated)."""
     from bot.__main__ import main
