@@ -144,7 +144,7 @@ async def test_application_goes_to_the_queue_with_persistent_buttons(make_app):
     [post] = app.outbox.sender.to("channel", "mod-queue")
     assert [b.custom_id for b in post.buttons] == [f"kizuna:app:approve:{application.id}",
                                                   f"kizuna:app:deny:{application.id}"]
-    assert [f["value"] for f in post.embeds[0]["fields"]] == ["Hojicha", "I love tea"]
+    assert [f["value"] for f in post.embeds[0]["fields"]] == ["Hojicha", "I love tea", "—", "✅ Accepted"]
     with pytest.raises(UserError) as err:
         await app.membership.begin_join(GUILD, ALICE)
     assert err.value.key == "membership.application_pending"

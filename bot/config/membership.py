@@ -12,6 +12,8 @@ from .base import Key, Model, TimeOfDay
 class ChoiceOption(Model):
     """One answer of a choice question. Written as plain text (`- Matcha`) it is its own value."""
 
+    json_schema_shorthand = "The answer's label, which is also its value (at most 100 characters)."
+
     value: str = Field(min_length=1, max_length=100)  # Discord: an option's value is 1-100 characters
     """What is stored and exported for this answer (at most 100 characters)."""
     label: str = Field(min_length=1, max_length=100)
