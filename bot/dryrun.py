@@ -500,8 +500,8 @@ class DryRun:
                     "the AMA answer modal": lambda: self._ama_answer(app)}
         for what, build in builders.items():
             route, body = modal_body(build())
-            self.validate(route, body, self.config_line("community", ("feedback",) if "feedback" in what else ()),
-                          "modals", what)
+            loc = ("feedback",) if "feedback" in what else ("membership", "questions") if "application" in what else ()
+            self.validate(route, body, self.config_line("community", loc), "modals", what)
 
 
     def _automod(self, app) -> None:

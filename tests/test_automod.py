@@ -198,4 +198,32 @@ def test_the_dry_run_validates_the_rule_setup_sends():
     assert automod_rule_problems(config) == []
     too_many = ["k"] * 1001
     problems = automod_rule_problems(config, keywords=too_many)
-    assert problems  # (the spec's oneOf over rule kinds names the first kind it tried; pydantic names the field)
+    assert problems and "keyword_filter" in problems[0]
+
+
+# --- the fake's rule endpoints ---------------------------------------------------------------------------
+async def test_the_fake_refuses_a_rule_body_that_breaks_the_spec(harness):
+    from bot.offline.spec import SpecViolation
+
+    g = await harness()
+    body = {"name": "x", "event_type": 1, "trigger_type": 1,
+            "trigger_metadata": {"keyword_filter": ["k" * 61]},
+            "actions": [{"type": 2, "metadata": {"channel_id": str(g.channel("mod-log").id)}}]}
+    with pytest.raises(SpecViolation, match="keyword_filter"):
+        await g.raw_request("POST", "/guilds/{guild_id}/auto-moderation/rules", json=body, guild_id=g.guild.id)
+    assert g.automod_rules() == []
+
+
+async def test_the_fake_allows_six_keyword_rules_and_knows_unknown_ones(harness):
+    g = await harness()
+    body = {"name": "r", "event_type": 1, "trigger_type": 1, "trigger_metadata": {"keyword_filter": ["k"]},
+            "actions": [{"type": 2, "metadata": {"channel_id": str(g.channel("mod-log").id)}}]}
+    for _ in range(6):
+        await g.raw_request("POST", "/guilds/{guild_id}/auto-moderation/rules", json=body, guild_id=g.guild.id)
+    with pytest.raises(discord.HTTPException, match="Maximum number of keyword rules"):
+        await g.raw_request("POST", "/guilds/{guild_id}/auto-moderation/rules", json=body, guild_id=g.guild.id)
+    with pytest.raises(discord.NotFound):
+        await g.raw_request("GET", "/guilds/{guild_id}/auto-moderation/rules/{rule_id}", guild_id=g.guild.id,
+                            rule_id=12345)
+    reply = await g.slash("/setup", user="mod")  # a seventh: Discord refuses, /setup says so and goes on
+    assert "AutoMod: could not set up" in reply.content and "Maximum number" in reply.content

@@ -198,7 +198,7 @@ def _describe(error) -> str:
 def _discriminator_miss(error) -> bool:
     """A union branch that was never meant: its `type` tag (or the JSON type) does not match."""
     rel = list(error.relative_path)
-    if error.validator in ("enum", "const") and rel == ["type"]:
+    if error.validator in ("enum", "const") and rel in (["type"], ["trigger_type"]):  # trigger_type: AutoMod rules
         return True
     if error.validator == "type" and rel == []:
         return True

@@ -96,9 +96,12 @@ async def sync_rule(bot, guild: discord.Guild) -> SyncOutcome:
             outcome = "updated"
         else:
             outcome = "unchanged"
-    except discord.Forbidden as error:
+    except discord.Forbidden:
         return SyncOutcome("failed", detail=app.t("membership.setup_forbidden", item="AutoMod",
-                                                  detail=error.text or "Manage Server"))
+                                                  detail="Manage Server"))
+    except discord.HTTPException as error:  # e.g. Discord's limit of 6 keyword rules: say it, go on
+        log.warning("AutoMod rule sync failed: %s", error)
+        return SyncOutcome("failed", detail=(error.text or str(error.status))[:200])
     await app.automod.remember(guild.id, rule.id)
     return SyncOutcome(outcome, rule.id)
 
