@@ -225,6 +225,9 @@ SLOTS: dict[str, str] = {
     "participation.quiz_reveal_count": "field.value", "feedback.digest_reactions_line": "field.value",
     "participation.prompt_thread": "thread.name", "ama.thread_name": "thread.name",
     "feedback.menu_name": "menu",
+    "support.menu_name": "menu", "support.ask_*_label": "input.label",
+    "support.promote_*_label": "input.label", "support.*_modal": "modal.title",
+    "support.ask_*_placeholder": "input.placeholder",
 }
 _COMMAND_SLOTS = {"command": ("a command description", 100), "menu": ("a context menu name", 32),
                   "choice": ("an autocomplete choice", 100)}

@@ -130,13 +130,20 @@ def timing(values: list[timedelta]) -> Timing:
     return Timing(len(values), median, percentile(values, 0.9))
 
 
+# words too common to say what a question is about (en); Japanese is matched by character pairs
+STOPWORDS = frozenset("""the and for you your with what which how does can this that are was were have has not
+but from our its when where who why should would could into about there their they them get got any all too
+very just will been being also than then some more most much many other only over such after before here
+again out off use using used need want know like make made one two""".split())
+
+
 def _words(text: str) -> set[str]:
     """Words to match on: ASCII words, and pairs of characters for text without spaces (Japanese)."""
     key = same_text_key(text)
     out: set[str] = set()
     for word in key.split():
         if word.isascii():
-            if len(word) > 2:
+            if len(word) > 2 and word not in STOPWORDS:
                 out.add(word)
         else:
             out.update(word[i:i + 2] for i in range(max(1, len(word) - 1)))
@@ -177,6 +184,17 @@ class SupportService:
         if not self.enabled:
             raise UserError("support.disabled")
 
+    def resolve_topic(self, topic: str | None) -> str | None:
+        """A topic by key or by its name (what the autocomplete shows); a member-facing error if unknown."""
+        self._require()
+        if topic is None or not topic.strip():
+            return None
+        found = next((t for t in self.settings.topics if topic.strip() in (t.key, t.name)), None)
+        if found is None:
+            raise UserError("support.unknown_topic", topic=topic,
+                            choices=", ".join(t.name for t in self.settings.topics) or "—")
+        return found.key
+
     # --- reading ------------------------------------------------------------------------------------
     async def get(self, guild_id: int, post_id: int) -> HelpPost:
         row = await repo.get_post(self.app.db, post_id)
@@ -207,9 +225,7 @@ class SupportService:
             raise UserError("support.title_too_long", length=len(title), max=TITLE_MAX)
         if len(details) > DETAILS_MAX:
             raise UserError("support.details_too_long", length=len(details), max=DETAILS_MAX)
-        if topic is not None and self.settings.topic(topic) is None:
-            raise UserError("support.unknown_topic", topic=topic,
-                            choices=", ".join(t.name for t in self.settings.topics) or "—")
+        topic = self.resolve_topic(topic)
         if screenshot is not None and len(screenshot[1]) > SCREENSHOT_MAX:
             raise UserError("support.screenshot_too_large", max=SCREENSHOT_MAX // (1024 * 1024))
         now = self.app.clock.now()
@@ -429,12 +445,12 @@ class SupportService:
         for entry in self.app.config.faq.entries:
             have = _words(" ".join((entry.question, entry.answer, *entry.keywords)))
             strong = _words(" ".join((entry.question, *entry.keywords)))
-            score = len(wanted & have) + len(wanted & strong)
-            if score:
+            score = len(wanted & have) + len(wanted & strong)  # a word of the question or keywords counts twice
+            if score >= 2:
                 found.append(Suggestion("faq", entry.question, entry.answer, score / len(wanted)))
         for row in await repo.solved_posts(self.app.db, guild_id):
-            score = len(wanted & _words(row["title"] + " " + row["details"]))
-            if score and row["thread_id"]:
+            score = 2 * len(wanted & _words(row["title"] + " " + row["details"]))
+            if score >= 2 and row["thread_id"]:
                 found.append(Suggestion("post", row["title"], f"<#{row['thread_id']}>", score / len(wanted)))
         found.sort(key=lambda s: (-s.score, s.kind != "faq", s.title))
         return found[:limit]
