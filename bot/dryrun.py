@@ -227,7 +227,7 @@ SLOTS: dict[str, str] = {
     "feedback.menu_name": "menu",
     "support.menu_name": "menu", "support.ask_*_label": "input.label",
     "support.promote_*_label": "input.label", "support.*_modal": "modal.title",
-    "support.ask_*_placeholder": "input.placeholder",
+    "support.ask_*_placeholder": "input.placeholder", "support.chart_*": "embed.title",
 }
 _COMMAND_SLOTS = {"command": ("a command description", 100), "menu": ("a context menu name", 32),
                   "choice": ("an autocomplete choice", 100)}
