@@ -884,6 +884,9 @@ class FakeDiscord:
             post.applied_tags = [a for a in post.applied_tags if str(a) in {t["id"] for t in out}]
 
     def check_tags(self, forum: FakeChannel, tag_ids: list[Any], user_id: int) -> list[int]:
+        if not isinstance(tag_ids, list) or not all(str(t).isdigit() for t in tag_ids):
+            raise invalid_form_body({"applied_tags": {"_errors": [{"code": "LIST_TYPE_CONVERT",
+                                                                   "message": "Only iterables may be used in a ListType"}]}})
         ids = [int(t) for t in tag_ids]
         if len(ids) > self.MAX_APPLIED_TAGS:
             raise invalid_form_body({"applied_tags": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH",
