@@ -235,7 +235,7 @@ class SupportService:
             post = HelpPost.from_row(row)
             await self.app.outbox.post_in(tx, guild_id, Target.channel(self.settings.channel),
                                           self.post_message(post, screenshot), dedupe_key=f"help:post:{post.id}")
-            await self._queue_notice(tx, post)
+        # the team hears of it once the post exists (_on_sent), with a link to it
         self.app.outbox.wake()
         self._arm(post)
         return post
@@ -253,9 +253,11 @@ class SupportService:
         return (Button(self.app.t("support.solved_button"), solved_custom_id(post_id), "success", emoji="✅"),)
 
     async def _queue_notice(self, tx, post: HelpPost) -> None:
-        """The staff queue: every new question reaches the mod-queue once."""
-        await self.app.outbox.post_in(
-            tx, post.guild_id, Target.channel(self.app.config.community.moderation.mod_queue),
+        """The staff queue: every new question reaches the mod-queue once (inside `tx` when given)."""
+        outbox = self.app.outbox
+        send = (lambda *a, **k: outbox.post_in(tx, *a, **k)) if tx is not None else outbox.post
+        await send(
+            post.guild_id, Target.channel(self.app.config.community.moderation.mod_queue),
             OutMessage(content=self.app.t("support.queue_new", id=post.id, title=relay(post.title)[:200],
                                           asker=f"<@{post.asker_id}>",
                                           topic=self.topic_name(post.topic) or self.app.t("support.no_topic"),
@@ -296,6 +298,9 @@ class SupportService:
             thread_id = sent.extra.get("thread_id") or sent.channel_id
             if thread_id:
                 await repo.set_thread(self.app.db, post_id, int(thread_id))
+            row = await repo.get_post(self.app.db, post_id)
+            if row is not None:
+                await self._queue_notice(None, HelpPost.from_row(row))
         else:  # the closing words are in the post: now lock it
             post = await repo.get_post(self.app.db, post_id)
             if post is not None and post["thread_id"] and self.app.forum is not None:
