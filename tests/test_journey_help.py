@@ -224,3 +224,15 @@ async def test_a_question_becomes_a_feedback_item_with_one_action(harness):
     assert "already turned into feedback" in again.content
     refused = await g.slash("/help feedback", user="alice", where=post)
     assert refused.content == g.app.t("core.not_moderator")
+
+
+async def test_the_ask_form_takes_an_optional_screenshot_shown_in_the_post(harness):
+    g = await harness()
+    await g.slash("/help ask", user="carol", topic="orders")
+    fields = {f["custom_id"]: f for f in g.modal_fields(g.modal_for("carol"))}
+    assert fields["screenshot"]["type"] == 19 and fields["screenshot"]["required"] is False  # a file upload
+    png = b"\x89PNG fake screenshot"
+    await g.submit_modal({"Title": "Checkout error", "Details": "The page shows error 500",
+                          "screenshot": ("error.png", png)}, user="carol")
+    post = post_titled(g, "Checkout error")
+    assert post.starter.files == [("error.png", png)]

@@ -1202,6 +1202,9 @@ class Harness:
                     raise OptionRefused(f"{c.get('label') or cid!r} must be {c.get('min_length', 0)}-"
                                         f"{c.get('max_length', 4000)} characters (got {len(value)})")
                 out = {"type": CT.text_input.value, "custom_id": cid, "value": value}
+            elif c.get("type") == CT.file_upload.value:  # files as (name, bytes), one or a list
+                out = {"type": c["type"], "custom_id": cid,
+                       "values": self._uploads(c, keyed.get(cid), uploads)}
             elif c.get("type") in SELECTS:
                 chosen = keyed.get(cid, [])
                 chosen = [chosen] if isinstance(chosen, (str, int)) else list(chosen)
@@ -1214,6 +1217,7 @@ class Harness:
                 out["id"] = c["id"]
             return out
 
+        uploads: dict[str, dict[str, Any]] = {}  # attachment id -> attachment, for data.resolved
         components = []
         for top in shown.data.get("components") or []:
             if top.get("type") == CT.action_row.value:
@@ -1227,11 +1231,32 @@ class Harness:
         channel = channel or self.world.dm_channel(uid)
         message = self.world.messages.get(origin.source_message_id or 0)
         data = {"custom_id": shown.data["custom_id"], "components": components}
+        if uploads:
+            data["resolved"] = {"attachments": uploads}
         payload, reply = self._interaction(IT.modal_submit, uid, channel, data, message=message,
                                            name=f"modal {shown.data.get('title', '')}")
         del self.modals[uid]
         await self._run(payload)
         return reply
+
+    def _uploads(self, c: dict[str, Any], given: Any, uploads: dict[str, dict[str, Any]]) -> list[str]:
+        """A file upload's answer: each file stored on the fake CDN as an ephemeral attachment."""
+        files = [] if not given else [given] if isinstance(given, tuple) else list(given)
+        lo = c.get("min_values") if c.get("min_values") is not None else (1 if c.get("required", True) else 0)
+        hi = c.get("max_values") if c.get("max_values") is not None else 1
+        if not c.get("required", True) and not files:
+            lo = 0
+        if not lo <= len(files) <= hi:
+            raise OptionRefused(f"upload between {lo} and {hi} file(s) to {c.get('custom_id')!r}, not {len(files)}")
+        ids = []
+        for filename, data in files:
+            aid = self.world.new_id()
+            url = f"https://cdn.discordapp.com/ephemeral-attachments/{aid}/{filename}"
+            self.world.cdn[url] = bytes(data)
+            uploads[str(aid)] = {"id": str(aid), "filename": filename, "size": len(data), "url": url,
+                                 "proxy_url": url, "ephemeral": True}
+            ids.append(str(aid))
+        return ids
 
     def dismiss_modal(self, user) -> None:
         """The member closes the modal without submitting (Discord sends nothing)."""
