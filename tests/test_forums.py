@@ -156,3 +156,19 @@ def test_check_covers_the_faq_file_with_file_and_line(tmp_path, faq, expected):
     with pytest.raises(ConfigError) as err:
         config_with(tmp_path, {"faq.yaml": faq})
     assert any(expected in p for p in err.value.problems), err.value.problems
+
+
+async def test_a_forum_post_whose_answer_was_lost_is_found_not_posted_again(harness):
+    """Forum posts take no nonce (like persona posts): a retry looks for the post first."""
+    from bot.services.messages import OutMessage, Target
+
+    g = await harness()
+    g.fake.inject("timeout", route="POST /channels/{channel_id}/threads", after=True)
+    message = OutMessage("Where do I find my order number?", thread_name="Order number", tags=("Open",))
+    await g.app.outbox.post(g.app.guild_id, Target.channel("help"), message, dedupe_key="t:forum")
+    await g.settle()
+    await g.advance(seconds=30)
+    assert [t.name for t in g.channel("help").threads] == ["Order number"]
+    assert len(requests_to(g, "POST", "/channels/{}/threads")) == 1  # looked, found, recorded
+    row = await g.app.db.fetchone("SELECT status, message_id FROM outbox WHERE dedupe_key = 't:forum'")
+    assert row["status"] == "sent" and row["message_id"] == g.channel("help").threads[0].id

@@ -236,3 +236,30 @@ async def test_the_ask_form_takes_an_optional_screenshot_shown_in_the_post(harne
                           "screenshot": ("error.png", png)}, user="carol")
     post = post_titled(g, "Checkout error")
     assert post.starter.files == [("error.png", png)]
+
+
+async def test_the_weekly_digest_carries_the_help_desk_figures_and_chart(harness):
+    g = await harness()
+    post = await g.forum_post(HELP, "Wrong blend shipped", "I got genmaicha, not hojicha", user="bob",
+                              tags=["Orders & shipping"])
+    await g.advance(minutes=45)
+    await g.say(post, "So sorry! A replacement is on its way.", user="mod")
+    await g.app.stats.digest(g.app.guild_id, g.clock.now() + timedelta(days=1), {})
+    await g.settle()
+    [digest] = [m for m in g.channel("mod-log").messages if m.files]
+    assert "🙋 **Help desk**: 1 asked · 0 waiting for a first answer" in digest.content
+    assert "First answer from the team: median 45m · p90 45m (1 answered)" in digest.content
+    assert [name.split("-")[0] for name, _ in digest.files] == ["stats", "help"]
+
+
+async def test_the_help_desk_speaks_japanese_in_a_japanese_community(harness, tmp_path):
+    from tests.helpers import config_with
+
+    g = await harness(config=config_with(tmp_path, {"community.yaml": {"community": {"language": "ja"}}}))
+    post = await g.forum_post(HELP, "配送について", "まだ届きません", user="bob", tags=["Orders & shipping"])
+    assert post.tags == ["Orders & shipping", "受付中"]
+    assert any("質問ありがとうございます" in m.content for m in post.messages)
+    await g.say(post, "確認します！", user="mod")
+    assert post.tags == ["Orders & shipping", "回答あり"]
+    reply = await g.slash("/help solved", user="carol", where=post)
+    assert "質問した本人かチーム" in reply.content
