@@ -263,3 +263,18 @@ async def test_the_help_desk_speaks_japanese_in_a_japanese_community(harness, tm
     assert post.tags == ["Orders & shipping", "回答あり"]
     reply = await g.slash("/help solved", user="carol", where=post)
     assert "質問した本人かチーム" in reply.content
+
+
+def test_an_faq_entry_is_appended_keeping_the_teams_comments_or_the_file_is_rewritten_from_its_data():
+    from bot.config.faq import FaqEntry
+    from bot.services.support import faq_with_entry
+
+    entry = FaqEntry(key="b", question="Q2?", answer="A2 — 抹茶", topic="brewing")
+    kept = faq_with_entry("# ours\nentries:\n    - key: a   # first\n      question: Q?\n      answer: A.\n", entry)
+    assert kept.startswith("# ours\nentries:\n    - key: a   # first\n")
+    assert yaml.safe_load(kept)["entries"][1] == {"key": "b", "question": "Q2?", "answer": "A2 — 抹茶",
+                                                 "topic": "brewing"}
+    inline = faq_with_entry("entries: [{key: a, question: 'Q?', answer: A.}]\nnote: x\n", entry)
+    assert [e["key"] for e in yaml.safe_load(inline)["entries"]] == ["a", "b"]
+    assert yaml.safe_load(inline)["note"] == "x"
+    assert [e["key"] for e in yaml.safe_load(faq_with_entry(None, entry))["entries"]] == ["b"]

@@ -486,9 +486,12 @@ class SupportService:
         if any(e.key == entry.key for e in self.app.config.faq.entries):
             raise UserError("support.promote_key_taken", key=entry.key)
         path = Path(self.app.config.dir) / FAQ_FILE
-        before = await asyncio.to_thread(_read_text, path)
-        text = faq_with_entry(before, entry)
-        await asyncio.to_thread(_write_atomically, path, text)
+        try:
+            before = await asyncio.to_thread(_read_text, path)
+            text = faq_with_entry(before, entry)
+            await asyncio.to_thread(_write_atomically, path, text)
+        except (OSError, yaml.YAMLError) as exc:  # a read-only folder, a file broken by hand...
+            raise UserError("support.promote_refused", problem=f"{FAQ_FILE}: {exc}"[:500]) from None
         problems = await self.app.reload_config()
         if problems:
             await asyncio.to_thread(_restore, path, before)
