@@ -278,3 +278,14 @@ def test_an_faq_entry_is_appended_keeping_the_teams_comments_or_the_file_is_rewr
     assert [e["key"] for e in yaml.safe_load(inline)["entries"]] == ["a", "b"]
     assert yaml.safe_load(inline)["note"] == "x"
     assert [e["key"] for e in yaml.safe_load(faq_with_entry(None, entry))["entries"]] == ["b"]
+
+
+async def test_only_a_solved_post_can_be_promoted(harness):
+    g = await harness()
+    post = await g.forum_post(HELP, "Gift cards", "Do you sell them?", user="bob")
+    reply = await g.slash("/help promote", user="mod", where=post)
+    assert "not solved yet" in reply.content and g.modal_for("mod") is None
+    refused = await g.slash("/help promote", user="alice", where=post)
+    assert refused.content == g.app.t("core.not_moderator")
+    elsewhere = await g.slash("/help solved", user="bob", where="lounge")
+    assert "inside a help post" in elsewhere.content

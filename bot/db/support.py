@@ -68,8 +68,8 @@ async def record_reply(db: Database, post_id: int, *, by_staff: bool, author_id:
         row = await tx.fetchone(
             "UPDATE help_posts SET last_activity_at = ?, state = ?,"
             " solved_at = CASE WHEN ? = 'open' THEN NULL ELSE solved_at END,"
-            " first_response_at = CASE WHEN ? AND first_response_at IS NULL THEN ? ELSE first_response_at END,"
-            " first_responder_id = CASE WHEN ? AND first_responder_id IS NULL THEN ? ELSE first_responder_id END"
+            " first_response_at = CASE WHEN ? = 1 AND first_response_at IS NULL THEN ? ELSE first_response_at END,"
+            " first_responder_id = CASE WHEN ? = 1 AND first_responder_id IS NULL THEN ? ELSE first_responder_id END"
             f" WHERE id = ? RETURNING {_COLUMNS}",
             (to_db_time(now), new_state, new_state, int(by_staff and not is_asker), to_db_time(now),
              int(by_staff and not is_asker), author_id, post_id))

@@ -8,9 +8,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import is_moderator
+from bot.errors import UserError
 from bot.tree import respond
 
-from ._views import AskModal, PromoteModal, SolvedButton, is_staff, mark_solved, suggestions_text
+from ._views import AskModal, PromoteModal, SolvedButton, mark_solved, suggestions_text
 
 
 @app_commands.guild_only()
@@ -73,9 +74,7 @@ class HelpCog(commands.GroupCog, group_name="help", group_description="Ask the t
     async def promote(self, interaction: discord.Interaction) -> None:
         service = self.app.support
         post = await service.in_thread(interaction.guild_id, self._thread_id(interaction))
-        if post.state != "solved":
-            from bot.errors import UserError
-
+        if post.state != "solved":  # said before the form opens
             raise UserError("support.promote_unsolved", id=post.id)
         await interaction.response.send_modal(PromoteModal(self.app, post.id, service.promotion_draft(post)))
 
@@ -93,6 +92,3 @@ class HelpCog(commands.GroupCog, group_name="help", group_description="Ask the t
         service = self.app.feedback
         return [app_commands.Choice(name=service.category_label(c)[:100], value=c)
                 for c in service.settings.categories if typed.casefold() in c][:25]
-
-    def is_staff(self, member) -> bool:
-        return is_staff(self.bot, member)
