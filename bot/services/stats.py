@@ -262,7 +262,8 @@ class StatsService:
         }
 
     # --- the help desk (issue 21): a section of its own, apart from the report's queries ---------------
-    async def support_section(self, guild_id: int, report: StatsReport) -> tuple[str, bytes | None]:
+    async def support_section(self, guild_id: int, report: StatsReport, *,
+                              chart: bool = True) -> tuple[str, bytes | None]:
         """The help desk's lines for the report's period, and its chart (None without questions)."""
         support = self.app.support
         if not support.enabled:
@@ -271,7 +272,7 @@ class StatsService:
         end = self._utc_midnight(report.last_day + timedelta(days=1))
         figures = await support.figures(guild_id, start, end)
         text = support.render_figures(figures)
-        if not figures.overall.asked:
+        if not figures.overall.asked or not chart:
             return text, None
         t = self.app.t
         labels = {"title": t("support.chart_heading", first=report.first_day.isoformat(),
