@@ -89,14 +89,14 @@ class DiscordSender:
         skipped: /setup creates them). No nonce exists for this route: `find` looks for the post."""
         by_name = {tag.name: tag for tag in forum.available_tags}
         tags = [by_name[n] for n in message.tags if n in by_name][:5]
-        title = (message.thread_name or message.content or "…")[:100]
+        title = _post_title(message)
         post = await forum.create_thread(name=title, applied_tags=tags, **kwargs, **_files(message))
         return Sent(post.message.id, post.thread.id, {"thread_id": post.thread.id})
 
     def _find_forum_post(self, forum: discord.ForumChannel, message: OutMessage, *, since: datetime,
                          exclude: set[int]) -> Sent | None:
         me = self.bot.user.id if self.bot.user else None
-        title = (message.thread_name or message.content or "…")[:100]
+        title = _post_title(message)
         for thread in sorted(forum.threads, key=lambda t: t.id):
             if (thread.owner_id == me and thread.name == title and thread.id not in exclude
                     and thread.created_at is not None and thread.created_at >= since - timedelta(seconds=5)):
@@ -201,6 +201,13 @@ class DiscordSender:
         if channel is None:
             raise Undeliverable(f"channel {target.value!r} not found (run /setup?)", cause="unknown_channel")
         return channel
+
+
+def _post_title(message: OutMessage) -> str:
+    """A forum post's title: its thread name, else the first line of its text or embed title."""
+    first = (message.content or "").strip().split("\n")[0] or next(
+        (e.get("title") for e in message.embeds if e.get("title")), "")
+    return (message.thread_name or first or "…")[:100]
 
 
 @contextmanager

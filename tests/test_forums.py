@@ -172,3 +172,14 @@ async def test_a_forum_post_whose_answer_was_lost_is_found_not_posted_again(harn
     assert len(requests_to(g, "POST", "/channels/{}/threads")) == 1  # looked, found, recorded
     row = await g.app.db.fetchone("SELECT status, message_id FROM outbox WHERE dedupe_key = 't:forum'")
     assert row["status"] == "sent" and row["message_id"] == g.channel("help").threads[0].id
+
+
+async def test_a_digest_sent_to_a_forum_feedback_channel_becomes_a_post(harness, tmp_path):
+    g = await harness(config=config_with(tmp_path, {"community.yaml": {"channels": {"feedback": {"forum": True}}}}))
+    with pytest.raises(discord.HTTPException):  # Discord: a forum takes posts, not messages
+        await g.raw_request("POST", "/channels/{channel_id}/messages", channel_id=g.channel("feedback").id,
+                            json={"content": "hello"})
+    await g.app.feedback.digest_action(g.app.guild_id, g.clock.now(), {})
+    await g.settle()
+    [post] = g.channel("feedback").threads
+    assert post.name == g.app.t("feedback.digest_title") and post.starter.embeds

@@ -402,6 +402,8 @@ class FakeDiscord:
         p = self.bot_perms(channel.id)
         if not p.view_channel:
             raise missing_access()
+        if channel.is_forum:  # a forum takes posts (POST /channels/{id}/threads), not messages
+            raise error(400, 50008, "Cannot send messages in a non-text channel")
         if channel.is_thread:
             self.need(p.send_messages_in_threads and not channel.locked)
         else:
