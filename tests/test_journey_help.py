@@ -289,3 +289,16 @@ async def test_only_a_solved_post_can_be_promoted(harness):
     assert refused.content == g.app.t("core.not_moderator")
     elsewhere = await g.slash("/help solved", user="bob", where="lounge")
     assert "inside a help post" in elsewhere.content
+
+
+async def test_search_suggests_solved_posts_too(harness):
+    g = await harness()
+    post = await g.forum_post(HELP, "Discord role for collab card holders", "I hold the card but have no role",
+                              user="bob", tags=["Account & roles"])
+    found = await g.slash("/help search", user="alice", query="collab card role")
+    assert "Nothing in the FAQ" in found.content  # open posts are not answers yet
+    await g.say(post, "Link your card on the website, the role follows within an hour.", user="mod")
+    await g.slash("/help solved", user="bob", where=post)
+    found = await g.slash("/help search", user="alice", query="collab card role")
+    assert "Solved before: **Discord role for collab card holders**" in found.content
+    assert f"<#{post.id}>" in found.content
