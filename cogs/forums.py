@@ -31,6 +31,13 @@ class ForumEvents(commands.Cog):
         return None
 
     @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """After a start the posts' tags follow the database again (an edit may have been lost)."""
+        guild = self.bot.community_guild
+        if guild is not None and self.app.support.enabled:
+            await self.app.support.resync_tags(guild.id)
+
+    @commands.Cog.listener()
     async def on_thread_create(self, thread: discord.Thread) -> None:
         if self._forum_key(thread) != "help" or thread.owner_id == self.bot.user.id:
             return  # the bot's own posts (/help ask) are known already

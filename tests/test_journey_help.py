@@ -302,3 +302,12 @@ async def test_search_suggests_solved_posts_too(harness):
     found = await g.slash("/help search", user="alice", query="collab card role")
     assert "Solved before: **Discord role for collab card holders**" in found.content
     assert f"<#{post.id}>" in found.content
+
+
+async def test_after_a_restart_the_state_tags_follow_the_database_again(harness):
+    g = await harness()
+    post = await g.forum_post(HELP, "Loyalty points", "Where do I see them?", user="bob", tags=["Account & roles"])
+    await g.say(post, "In /rank!", user="mod")
+    await g.set_post_tags(post, ["Account & roles"], user="mod")  # the state tag lost (by hand, or a crash)
+    await g.restart()
+    assert post.tags == ["Account & roles", "Answered"]

@@ -377,6 +377,15 @@ class SupportService:
         if list(wanted) != list(current):
             await self.app.forum.update_post(post.guild_id, post.thread_id, tags=wanted)
 
+    async def resync_tags(self, guild_id: int) -> int:
+        """Put every live post's state tag right (a tag edit lost in a crash, a tag changed by hand):
+        the bot calls it once Discord is there after a start. Returns how many posts were looked at."""
+        rows = [HelpPost.from_row(r) for r in await repo.live_posts(self.app.db)]
+        for post in rows:
+            if post.guild_id == guild_id:
+                await self._sync_tags(post)
+        return len(rows)
+
     # --- timers: escalate once, close once (the database decides) -------------------------------------
     async def start(self) -> None:
         for row in await repo.live_posts(self.app.db):
