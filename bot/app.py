@@ -38,10 +38,12 @@ from bot.services.membership import build as build_membership
 from bot.services.outbox import Outbox, OutboxSettings
 from bot.services.participation import ParticipationService
 from bot.services.participation import build as build_participation
-from bot.services.ports import GuildPort
+from bot.services.ports import ForumPort, GuildPort
 from bot.services.schedules import ScheduleService
 from bot.services.schedules import build as build_schedules
 from bot.services.stats import StatsService
+from bot.services.support import SupportService
+from bot.services.support import build as build_support
 from bot.services.stats import build as build_stats
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,7 @@ class App:
     feedback: FeedbackService
     automod: AutoModService
     ama: AmaService
+    support: SupportService
     stats: StatsService
     schedules: ScheduleService  # last: the others have registered their schedule actions by then
 
@@ -134,6 +137,7 @@ class App:
         self.actions = Actions()
         self.events = Events()
         self.guild: GuildPort | None = None  # set by the bot once Discord (real or fake) is there
+        self.forum: ForumPort | None = None  # forum posts' tags and flags (bot/services/forum.py), set by the bot
         self.guild_id: int | None = config.community.info.guild_id
         # one at a time, in start order: a build(app) may use the services built before it
         self.membership = build_membership(self)
@@ -143,6 +147,7 @@ class App:
         self.feedback = build_feedback(self)
         self.automod = build_automod(self)
         self.ama = build_ama(self)
+        self.support = build_support(self)
         self.stats = build_stats(self)
         self.schedules = build_schedules(self)
 
@@ -151,7 +156,7 @@ class App:
         """Every feature service by name, in start order: what start, reload and close walk."""
         return {"membership": self.membership, "participation": self.participation, "content": self.content,
                 "drops": self.drops, "feedback": self.feedback, "automod": self.automod, "ama": self.ama,
-                "stats": self.stats,
+                "support": self.support, "stats": self.stats,
                 "schedules": self.schedules}
 
     @property

@@ -12,7 +12,7 @@ import cogs
 from bot.app import App
 from bot.clock import Clock
 from bot.config import Config
-from bot.discord_ports import DiscordGuildPort, DiscordSender
+from bot.discord_ports import DiscordForumPort, DiscordGuildPort, DiscordSender
 from bot.fast_clicks import FastClicks
 from bot.services.outbox import OutboxSettings
 from bot.tree import KizunaTree
@@ -85,6 +85,7 @@ class KizunaBot(commands.Bot):
         if self._guild_id:
             self.app.guild_id = self._guild_id
         self.app.guild = DiscordGuildPort(self)
+        self.app.forum = DiscordForumPort(self)
         self.app.outbox.sender = DiscordSender(self)
         for name in cog_modules():
             await self.load_extension(name)

@@ -40,6 +40,8 @@ class DiscordSender:
         if view is not None:
             kwargs["view"] = view
         with _outbox_errors():
+            if isinstance(destination, discord.ForumChannel):
+                return await self._forum_post(destination, kwargs, message)
             if message.as_persona and isinstance(destination, discord.TextChannel):
                 sent = await self._send_as_persona(destination, kwargs, message)
                 if sent is not None:
@@ -58,6 +60,8 @@ class DiscordSender:
         `since` and that no other outbox row recorded; None if there is none. Reads the channel's (or
         the DM's) history from just before `since`, oldest first."""
         destination = await self._destination(guild_id, target)
+        if isinstance(destination, discord.ForumChannel):
+            return self._find_forum_post(destination, message, since=since, exclude=exclude)
         with _outbox_errors():
             channel = destination
             if isinstance(destination, (discord.User, discord.Member)):
@@ -77,6 +81,26 @@ class DiscordSender:
                 if message.thread_name and isinstance(channel, discord.TextChannel):
                     extra["thread_id"] = (await self._thread_on(msg, message.thread_name)).id
                 return Sent(msg.id, channel.id, extra)
+        return None
+
+    # --- forums: a post is a thread whose starter message shares its id (bot/services/forum.py) -----------
+    async def _forum_post(self, forum: discord.ForumChannel, kwargs: dict, message: OutMessage) -> Sent:
+        """Open a post: `thread_name` is its title, `tags` its tags by name (names the forum lacks are
+        skipped: /setup creates them). No nonce exists for this route: `find` looks for the post."""
+        by_name = {tag.name: tag for tag in forum.available_tags}
+        tags = [by_name[n] for n in message.tags if n in by_name][:5]
+        title = _post_title(message)
+        post = await forum.create_thread(name=title, applied_tags=tags, **kwargs, **_files(message))
+        return Sent(post.message.id, post.thread.id, {"thread_id": post.thread.id})
+
+    def _find_forum_post(self, forum: discord.ForumChannel, message: OutMessage, *, since: datetime,
+                         exclude: set[int]) -> Sent | None:
+        me = self.bot.user.id if self.bot.user else None
+        title = _post_title(message)
+        for thread in sorted(forum.threads, key=lambda t: t.id):
+            if (thread.owner_id == me and thread.name == title and thread.id not in exclude
+                    and thread.created_at is not None and thread.created_at >= since - timedelta(seconds=5)):
+                return Sent(thread.id, thread.id, {"thread_id": thread.id})
         return None
 
     async def _thread_on(self, msg: discord.Message, name: str) -> discord.Thread:
@@ -109,6 +133,8 @@ class DiscordSender:
                     return Sent(msg.id, channel.id, {"persona": True})
             if isinstance(destination, (discord.User, discord.Member)):
                 channel = destination.dm_channel or await destination.create_dm()
+            if isinstance(destination, discord.ForumChannel):  # a post's starter message: in the post
+                channel = destination.get_thread(message_id) or await self.bot.fetch_channel(message_id)
             msg = await channel.get_partial_message(message_id).edit(**kwargs)
             return Sent(msg.id, msg.channel.id)
 
@@ -175,6 +201,13 @@ class DiscordSender:
         if channel is None:
             raise Undeliverable(f"channel {target.value!r} not found (run /setup?)", cause="unknown_channel")
         return channel
+
+
+def _post_title(message: OutMessage) -> str:
+    """A forum post's title: its thread name, else the first line of its text or embed title."""
+    first = (message.content or "").strip().split("\n")[0] or next(
+        (e.get("title") for e in message.embeds if e.get("title")), "")
+    return (message.thread_name or first or "…")[:100]
 
 
 @contextmanager
@@ -306,3 +339,49 @@ class DiscordGuildPort:
         guild = self.bot.get_guild(guild_id)
         members = [guild.get_member(u) for u in user_ids] if guild else []
         return {m.id: m.display_name for m in members if m is not None}
+
+
+class DiscordForumPort:
+    """`app.forum`: a post's tags (by name) and flags, with discord.py (bot/services/forum.py)."""
+
+    def __init__(self, bot: "KizunaBot") -> None:
+        self.bot = bot
+
+    async def _post(self, guild_id: int, post_id: int) -> discord.Thread | None:
+        guild = self.bot.get_guild(guild_id)
+        thread = guild.get_thread(post_id) if guild else None
+        if thread is None:
+            try:
+                channel = await self.bot.fetch_channel(post_id)
+            except discord.HTTPException:
+                return None
+            thread = channel if isinstance(channel, discord.Thread) else None
+        return thread if thread is not None and isinstance(thread.parent, discord.ForumChannel) else None
+
+    async def post_tags(self, guild_id: int, post_id: int) -> list[str] | None:
+        thread = await self._post(guild_id, post_id)
+        return None if thread is None else [tag.name for tag in thread.applied_tags]
+
+    async def update_post(self, guild_id: int, post_id: int, *, tags: tuple[str, ...] | None = None,
+                          archived: bool | None = None, locked: bool | None = None) -> bool:
+        thread = await self._post(guild_id, post_id)
+        if thread is None:
+            return False
+        changes: dict[str, Any] = {}
+        if tags is not None:
+            by_name = {tag.name: tag for tag in thread.parent.available_tags}
+            wanted = [by_name[n] for n in tags if n in by_name][:5]
+            if [t.id for t in wanted] != [t.id for t in thread.applied_tags]:
+                changes["applied_tags"] = wanted
+        if archived is not None and archived != thread.archived:
+            changes["archived"] = archived
+        if locked is not None and locked != thread.locked:
+            changes["locked"] = locked
+        if not changes:
+            return True
+        try:
+            await thread.edit(**changes)
+        except discord.HTTPException as exc:
+            log.warning("could not update forum post %s: %s", post_id, exc)
+            return False
+        return True

@@ -232,6 +232,9 @@ SLOTS: dict[str, str] = {
     "feedback.modal_screenshot": "input.label", "feedback.modal_screenshot_description": "label.description",
     "feedback.screenshot_for_mods": "field.value", "membership.answer_accepted": "field.value",
     "automod.block_message": "automod.block",
+    "support.menu_name": "menu", "support.ask_*_label": "input.label",
+    "support.promote_*_label": "input.label", "support.*_modal": "modal.title",
+    "support.ask_*_placeholder": "input.placeholder", "support.chart_*": "embed.title",
 }
 _COMMAND_SLOTS = {"command": ("a command description", 100), "menu": ("a context menu name", 32),
                   "choice": ("an autocomplete choice", 100)}

@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import is_moderator
+from bot.services.stats import with_section
 from bot.tree import respond
 
 
@@ -28,7 +29,11 @@ class StatsCog(commands.Cog):
         report = await service.report(interaction.guild_id, period)
         png = await service.chart(report)
         name = f"stats-{period}-{report.last_day.isoformat()}.png"
-        await respond(interaction, service.render(report), file=discord.File(io.BytesIO(png), filename=name))
+        files = [discord.File(io.BytesIO(png), filename=name)]
+        help_text, help_png = await service.support_section(interaction.guild_id, report)  # the help desk
+        if help_png:
+            files.append(discord.File(io.BytesIO(help_png), filename=f"help-{period}-{report.last_day.isoformat()}.png"))
+        await respond(interaction, with_section(service.render(report), help_text), files=files)
 
 
 async def setup(bot) -> None:

@@ -54,7 +54,8 @@ DATETIME_FIELDS = _fields(parse_local_datetime)
 def test_every_duration_and_date_time_field_is_found():
     assert set(DURATION_FIELDS) == {"schedules.SchedulesFile.grace", "schedules.Schedule.grace",
                                     "drops.DropSpec.early", "drops.DropSpec.public", "drops.DropSpec.closes_after",
-                                    "ama.AmaSettings.duration"}
+                                    "ama.AmaSettings.duration",
+                                    "support.HelpSettings.escalate_after", "support.HelpSettings.close_after_inactive"}
     assert set(DATETIME_FIELDS) == {"schedules.Schedule.at", "content.ContentItem.at", "drops.DropSpec.opens"}
 
 

@@ -27,6 +27,7 @@ from bot.services.membership import MembershipService
 from bot.services.participation import ParticipationService
 from bot.services.schedules import ScheduleService
 from bot.services.stats import StatsService
+from bot.services.support import SupportService
 from tests.helpers import CONFIG, config_dir_with
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FEATURES = {  # in start order: schedules last, the others register their actions first
     "membership": MembershipService, "participation": ParticipationService, "content": ContentService,
     "drops": DropsService, "feedback": FeedbackService, "automod": AutoModService, "ama": AmaService,
+    "support": SupportService,
     "stats": StatsService,
     "schedules": ScheduleService,
 }

@@ -40,7 +40,10 @@ async def _stats(app, args) -> int:
             return 2
         guild_id = guilds[0] if guilds else 0
     report = await app.stats.report(guild_id, args.period, last_day=args.until)
-    print(app.stats.render(report, mention=False).replace("**", ""))
+    from bot.services.stats import with_section
+
+    help_text, _ = await app.stats.support_section(guild_id, report, chart=False)  # the help desk
+    print(with_section(app.stats.render(report, mention=False), help_text).replace("**", ""))
     if args.chart:
         Path(args.chart).write_bytes(await app.stats.chart(report))
         print(f"wrote the chart to {args.chart}", file=sys.stderr)

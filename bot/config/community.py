@@ -11,6 +11,7 @@ from .base import Key, Model, TimeZoneName
 from .feedback import FeedbackSettings
 from .membership import MembershipSettings, Tier
 from .persona import Persona
+from .support import HelpSettings
 
 REQUIRED_ROLES = ("visitor", "member", "moderator")
 
@@ -57,6 +58,8 @@ class ChannelSpec(Model):
     """The channel topic."""
     id: Snowflake | None = None
     """Link an existing Discord channel by id instead of finding or creating it by name."""
+    forum: bool = False
+    """A forum channel (each post is a thread with tags): the help desk, or feedback as posts."""
 
     @model_validator(mode="after")
     def _tier_only_for_exclusive(self) -> "ChannelSpec":
@@ -98,6 +101,8 @@ class CommunityFile(Model):
     """The /feedback box: categories, limits, keyword flags and the digest."""
     ama: AmaSettings = AmaSettings()
     """Guest sessions (AMA): a default length and the shortest question."""
+    help: HelpSettings = HelpSettings()
+    """The help forum: members ask, the team answers in public; topics, escalation and closing."""
     messages: dict[str, str] = {}  # overrides of the message catalogue, key -> template
     """Overrides of the bot's message texts: catalogue key -> template (see bot/locales/)."""
 
@@ -181,6 +186,10 @@ class CommunityFile(Model):
         for i, key in enumerate(self.feedback.reactions_on):
             if key not in self.channels:
                 yield ("feedback", "reactions_on", i), _unknown("channel", key, self.channels)
+        yield from self.help.references(self)
+        from bot.services.forum import tag_problems
+
+        yield from tag_problems(self)
         from bot.services.catalogue import override_problems
 
         for key, problem in override_problems(self.messages):

@@ -19,6 +19,7 @@ from bot.errors import ConfigError
 from .community import CommunityFile
 from .content import ContentFile
 from .drops import DropsFile
+from .faq import FaqFile
 from .participation import ParticipationFile
 from .prompts import PromptsFile
 from .quizzes import QuizBank
@@ -43,6 +44,7 @@ class Config:
     quizzes: dict[str, QuizBank] = field(default_factory=dict)  # quizzes/*.yaml: {file stem: bank}
     content: ContentFile = field(default_factory=ContentFile)
     drops: DropsFile = field(default_factory=DropsFile)
+    faq: FaqFile = field(default_factory=FaqFile)
     sources: dict[str, Source] = field(default_factory=dict, repr=False, compare=False)
     # the moment `check` judges time against (one-offs in the past...); None when the bot loads it:
     # a time rule that has passed is then skipped at run time, never a reason to refuse the config

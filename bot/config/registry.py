@@ -38,6 +38,7 @@ _ALL: list[FileSpec] = [
     FileSpec("quizzes", "quizzes/*.yaml", "bot.config.quizzes:QuizBank"),
     FileSpec("content", "content.yaml", "bot.config.content:ContentFile"),
     FileSpec("drops", "drops.yaml", "bot.config.drops:DropsFile"),
+    FileSpec("faq", "faq.yaml", "bot.config.faq:FaqFile"),
 ]
 
 ALL_FILES: tuple[FileSpec, ...] = tuple(_ALL)  # every file Kizuna reads (also the unknown-file check)

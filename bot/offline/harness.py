@@ -35,7 +35,8 @@ from . import modal_inputs
 from .http import FakeDiscord, FakeWebhookAdapter, Reply, error
 from .settle import LoopWatch
 from .spec import Spec
-from .world import (BOT_ROLE, MODERATOR_ROLE, SELECTS, FakeChannel, FakeMember, FakeMessage, World, perms)
+from .world import (BOT_ROLE, FORUM, MODERATOR_ROLE, SELECTS, TEXT, FakeChannel, FakeMember, FakeMessage, World,
+                    perms)
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,10 @@ class Harness:
         w.add_member(w.users[w.bot_user_id], [w.bot_role.id])
         for cl in layout.channels:
             spec = community.channels[cl.key]
-            channel = w.add_channel(cl.name, key=cl.key, topic=cl.topic, channel_id=spec.id)
+            channel = w.add_channel(cl.name, key=cl.key, topic=cl.topic, channel_id=spec.id,
+                                    type=FORUM if cl.forum else TEXT)
+            for tag in cl.tags:  # a forum's tags, as /setup makes them
+                w.add_forum_tag(channel, tag)
             for target, ow in cl.overwrites.items():
                 if target == "@everyone":
                     tid, kind = w.guild_id, ROLE_OVERWRITE
@@ -633,6 +637,57 @@ class Harness:
             screened.deliver(msg.id)
         await self.settle()
         return msg
+
+    # forums ---------------------------------------------------------------------------------------------
+    async def forum_post(self, forum, title: str, text: str, *, user, tags: Iterable[str] = (),
+                         files: Iterable[tuple[str, bytes]] = ()) -> FakeChannel:
+        """A member opens a post in a forum (tags by name): THREAD_CREATE, then the starter message's
+        MESSAGE_CREATE, through discord.py's parsers. Returns the post (a thread; `.starter`, `.tags`)."""
+        uid = self.user_id(user)
+        ch = self.world.channel(forum)
+        if not ch.is_forum:
+            raise HarnessError(f"#{ch.key or ch.name} is not a forum")
+        if uid not in self.world.members:
+            raise error(403, 50001, "Missing Access")
+        p = self.permissions(uid, ch)
+        if not p.view_channel:
+            raise error(403, 50001, "Missing Access")
+        files = list(files)
+        if not p.send_messages or (files and not p.attach_files):
+            raise error(403, 50013, "Missing Permissions")
+        try:
+            tag_ids = [ch.tag_id(name) for name in tags]
+        except KeyError as exc:
+            raise HarnessError(str(exc)) from None
+        post, starter = self.fake.open_forum_post(ch, uid, title, {"content": text}, files, tag_ids,
+                                                  may_mention_everyone=p.mention_everyone)
+        async_context.set(self.adapter)
+        self.deliver("THREAD_CREATE", post.payload() | {"newly_created": True})
+        payload = starter.payload() | {"guild_id": str(self.world.guild_id),
+                                       "member": self.world.members[uid].payload(with_user=False)}
+        if self.world.bot_user_id not in starter.mentions:  # no message-content intent
+            payload.update(content="", embeds=[], attachments=[], components=[])
+        self.deliver("MESSAGE_CREATE", payload)
+        await self.settle()
+        return post
+
+    async def set_post_tags(self, post, tags: Iterable[str], *, user) -> None:
+        """A member (the post's owner, or one with Manage Threads) changes a post's tags by hand."""
+        uid = self.user_id(user)
+        ch = self.world.channel(post)
+        if not ch.is_forum_post:
+            raise HarnessError(f"#{ch.name} is not a forum post")
+        if ch.owner_id != uid and not self.permissions(uid, ch).manage_threads:
+            raise error(403, 50013, "Missing Permissions")
+        forum = ch.parent
+        assert forum is not None
+        try:
+            ch.applied_tags = self.fake.check_tags(forum, [forum.tag_id(n) for n in tags], uid)
+        except KeyError as exc:
+            raise HarnessError(str(exc)) from None
+        self.world.version += 1
+        self.emit_later("THREAD_UPDATE", ch.payload())
+        await self.settle()
 
     async def react(self, message: FakeMessage | Reply, emoji: str, *, user) -> None:
         msg = _message_of(message)

@@ -23,7 +23,7 @@ from discord.http import Route
 from discord.webhook.async_ import AsyncWebhookAdapter
 
 from .spec import SpecViolation, Spec
-from .world import (LOADING, PRIVATE_THREAD, PUBLIC_THREAD, TEXT, FakeChannel, FakeMessage, World,
+from .world import (FORUM, LOADING, PRIVATE_THREAD, PUBLIC_THREAD, TEXT, FakeChannel, FakeMessage, World,
                     walk_components)
 
 if TYPE_CHECKING:
@@ -402,6 +402,8 @@ class FakeDiscord:
         p = self.bot_perms(channel.id)
         if not p.view_channel:
             raise missing_access()
+        if channel.is_forum:  # a forum takes posts (POST /channels/{id}/threads), not messages
+            raise error(400, 50008, "Cannot send messages in a non-text channel")
         if channel.is_thread:
             self.need(p.send_messages_in_threads and not channel.locked)
         else:
@@ -745,6 +747,8 @@ class FakeDiscord:
         for ow in body.get("permission_overwrites") or []:
             channel.overwrites[int(ow["id"])] = (int(ow.get("type") or 0), int(ow.get("allow") or 0),
                                                  int(ow.get("deny") or 0))
+        if channel.is_forum:
+            self.set_available_tags(channel, body.get("available_tags") or [])
         self.touch()
         self.channel_event(channel, "CREATE")
         return channel.payload()
@@ -758,6 +762,11 @@ class FakeDiscord:
             for key in ("archived", "locked"):
                 if key in body and body[key] is not None:
                     setattr(channel, key, bool(body[key]))
+            if body.get("applied_tags") is not None:
+                self.apply_tags(channel, body["applied_tags"])
+        elif channel.is_forum and body.get("available_tags") is not None:
+            self.need(self.bot_perms(channel.id).manage_channels)
+            self.set_available_tags(channel, body["available_tags"])
         else:
             self.need(self.bot_perms(channel.id).manage_channels)
             if "permission_overwrites" in body and body["permission_overwrites"] is not None:
@@ -835,6 +844,8 @@ class FakeDiscord:
     async def thread_without_message(self, req: Request, channel_id: str) -> dict:
         channel = self.channel_or_404(channel_id)
         body = req.json or {}
+        if channel.is_forum:
+            return self.create_forum_post(channel, body, req.files)
         kind = int(body.get("type") or PRIVATE_THREAD)
         p = self.bot_perms(channel.id)
         if not p.view_channel:
@@ -848,6 +859,83 @@ class FakeDiscord:
         if "message" in body:  # forum posts
             self.new_message(thread, self.world.bot_user_id, body["message"], req.files, may_mention_everyone=False)
         return thread.payload()
+
+    # --- forums (type 15): posts are threads whose starter message shares their id ------------------------
+    MAX_FORUM_TAGS = 20  # Discord: a forum has at most 20 tags, a post carries at most 5
+    MAX_APPLIED_TAGS = 5
+
+    def set_available_tags(self, forum: FakeChannel, tags: list[dict[str, Any]]) -> None:
+        """A forum's tag list as sent: tags with an id are kept (renamed), new ones get an id."""
+        if len(tags) > self.MAX_FORUM_TAGS:
+            raise invalid_form_body({"available_tags": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH",
+                                                                     "message": "Must be 20 or fewer in length."}]}})
+        names = [t.get("name") for t in tags]
+        if len(set(names)) != len(names):
+            raise error(400, 40061, "Tag names must be unique")
+        known = {t["id"]: t for t in forum.available_tags}
+        out = []
+        for t in tags:
+            tid = str(t["id"]) if t.get("id") else str(self.world.new_id())
+            if t.get("id") and tid not in known:
+                raise error(400, 50035, "Invalid Form Body (unknown tag id)")
+            out.append({"id": tid, "name": t["name"], "moderated": bool(t.get("moderated")),
+                        "emoji_id": str(t["emoji_id"]) if t.get("emoji_id") else None,
+                        "emoji_name": t.get("emoji_name")})
+        forum.available_tags = out
+        for post in forum.threads:  # tags removed from the forum fall off its posts
+            post.applied_tags = [a for a in post.applied_tags if str(a) in {t["id"] for t in out}]
+
+    def check_tags(self, forum: FakeChannel, tag_ids: list[Any], user_id: int) -> list[int]:
+        if not isinstance(tag_ids, list) or not all(str(t).isdigit() for t in tag_ids):
+            raise invalid_form_body({"applied_tags": {"_errors": [{"code": "LIST_TYPE_CONVERT",
+                                                                   "message": "Only iterables may be used in a ListType"}]}})
+        ids = [int(t) for t in tag_ids]
+        if len(ids) > self.MAX_APPLIED_TAGS:
+            raise invalid_form_body({"applied_tags": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH",
+                                                                   "message": "Must be 5 or fewer in length."}]}})
+        tags = {int(t["id"]): t for t in forum.available_tags}
+        for tid in ids:
+            if tid not in tags:
+                raise error(400, 50035, f"Invalid Form Body (tag {tid} is not a tag of this forum)")
+            if tags[tid]["moderated"] and not self.perms(user_id, forum.id).manage_threads:
+                raise missing_permissions()
+        return list(dict.fromkeys(ids))
+
+    def apply_tags(self, post: FakeChannel, tag_ids: list[Any]) -> None:
+        forum = post.parent
+        if forum is None or not forum.is_forum:
+            raise error(400, 50024, "Cannot execute action on this channel type")
+        post.applied_tags = self.check_tags(forum, tag_ids, self.world.bot_user_id)
+
+    def open_forum_post(self, forum: FakeChannel, author_id: int, name: str, message: dict[str, Any],
+                        files: list, tag_ids: list[Any], *, may_mention_everyone: bool) -> tuple[FakeChannel, FakeMessage]:
+        """The post (a public thread) and its starter message, whose id is the post's id."""
+        if not name or len(name) > 100:
+            raise error(400, 50035, "Invalid Form Body (a post's name is 1-100 characters)")
+        if not (message.get("content") or message.get("embeds") or files or message.get("components")):
+            raise error(400, 50006, "Cannot send an empty message")
+        tags = self.check_tags(forum, tag_ids, author_id)
+        post = self.world.add_channel(name, type=PUBLIC_THREAD, parent_id=forum.id, owner_id=author_id)
+        post.applied_tags = tags
+        post.thread_members.add(author_id)
+        starter = self.new_message(post, author_id, message, files, may_mention_everyone=may_mention_everyone,
+                                   message_id=post.id)
+        self.touch()
+        return post, starter
+
+    def create_forum_post(self, forum: FakeChannel, body: dict[str, Any], files: list) -> dict:
+        p = self.bot_perms(forum.id)
+        if not p.view_channel:
+            raise missing_access()
+        self.need(p.send_messages)
+        message = body.get("message") or {}
+        if message.get("embeds"):
+            self.need(p.embed_links)
+        post, starter = self.open_forum_post(forum, self.world.bot_user_id, body.get("name") or "", message, files,
+                                             body.get("applied_tags") or [], may_mention_everyone=False)
+        self.channel_event(post, "CREATE")
+        self.message_event(starter)
+        return post.payload() | {"message": starter.payload()}
 
     @route("PUT", "/channels/{channel_id}/thread-members/@me")
     async def join_thread(self, req: Request, channel_id: str) -> None:

@@ -36,6 +36,9 @@ HELP = """\
   :modal f=v f2="v 2"      submit the open modal; in a script, `field: value` lines after the
                            command that opened it do the same
   :react EMOJI [#ID]       react to the last message shown
+  :post FORUM "TITLE" [Tag, Tag] TEXT   open a post in a forum (e.g. :post help "Late parcel"
+                           [Orders & shipping] It has not arrived); :read FORUM lists its posts and tags
+  :in CHANNEL /command      run a slash command inside a channel or post (:in "Late parcel" /help solved)
   :wait 1d | 2h30m | 45m   move the clock forward (scheduled things happen)
   :read CHANNEL [N]        the last N messages of a channel or thread, with their #IDs (default 10)
   :dms [NAME]              the bot's DMs to a user (default: you)
@@ -146,7 +149,7 @@ class Playground:
         self.show_new_activity()
         return True
 
-    async def slash(self, text: str) -> None:
+    async def slash(self, text: str, where: str | None = None) -> None:
         tokens = shlex.split(text[1:])
         path: list[str] = []
         options: dict[str, Any] = {}
@@ -158,7 +161,7 @@ class Playground:
                 raise ValueError(f"{tok!r}: options are written name:value")
             else:
                 path.append(tok)
-        reply = await self.g.slash("/" + " ".join(path), user=self.user, options=options)
+        reply = await self.g.slash("/" + " ".join(path), user=self.user, options=options, where=where)
         await self.show_reply(reply)
 
     async def command(self, text: str) -> bool:
@@ -180,6 +183,13 @@ class Playground:
             msg = await g.say(channel, message, user=self.user)
             self.seen.add(msg.id)
             self.last_shown = msg
+        elif name == "post":
+            await self._post(rest)
+        elif name == "in":  # a slash command used inside a channel, thread or forum post
+            channel, command = self._channel_and_rest(rest)
+            if not command.startswith("/"):
+                raise HarnessError(':in CHANNEL /command, e.g. :in "My question" /help solved')
+            await self.slash(command, where=channel)
         elif name == "click":
             target, msg = self._target(rest, self.last_with_buttons, "buttons")
             if target.isdigit():
@@ -228,6 +238,12 @@ class Playground:
             if not g.can(self.user, "view_channel", ch):
                 raise HarnessError(f"{self.user} cannot see #{ch.key or ch.name}")
             msgs = ch.messages[-int(count or 10):]
+            if ch.is_forum:  # a forum: its posts, with their tags
+                for post in ch.threads[-int(count or 10):]:
+                    self.out(f"  🗂 {post.name}{self._tags(post)}")
+                if not ch.threads:
+                    self.out(f"  (#{ch.key or ch.name} has no posts)")
+                return True
             if not msgs:
                 self.out(f"  (#{ch.key or ch.name} is empty)")
             for m in msgs:
@@ -260,6 +276,23 @@ class Playground:
         else:
             self.out(f"  ? unknown :{name} (:help)")
         return True
+
+    # --- forums ----------------------------------------------------------------------------------------
+    async def _post(self, rest: str) -> None:
+        """:post FORUM "TITLE" [Tag, Tag] TEXT"""
+        forum, after = self._channel_and_rest(rest)
+        m = re.fullmatch(r'\s*"([^"]+)"\s*(?:\[([^\]]*)\])?\s*(.*)', after, re.S)
+        if m is None:
+            raise HarnessError(':post FORUM "TITLE" [Tag, Tag] TEXT')
+        tags = [t.strip() for t in (m.group(2) or "").split(",") if t.strip()]
+        post = await self.g.forum_post(forum, m.group(1), m.group(3) or m.group(1), user=self.user, tags=tags)
+        if post.starter is not None:
+            self.seen.add(post.starter.id)
+        self.out(f"  (posted “{post.name}” in #{forum}{self._tags(post)})")
+
+    @staticmethod
+    def _tags(channel) -> str:
+        return f" · tags: {', '.join(channel.tags)}" if channel.is_forum_post and channel.tags else ""
 
     async def _submit_collected(self) -> None:
         answers, self.modal_answers = self.modal_answers, None
@@ -401,7 +434,7 @@ class Playground:
             if ch.is_dm:
                 header = f"[DM → {w.users[ch.recipient_id].name}]"
             elif ch.is_thread:
-                header = f"[thread {ch.name}]"
+                header = f"[{'post' if ch.is_forum_post else 'thread'} {ch.name}{self._tags(ch)}]"
             else:
                 header = f"[#{ch.key or ch.name}]"
             self.show_message(m, header=header)
@@ -538,7 +571,7 @@ def install_completion(harness: Harness) -> None:
         import readline
     except ImportError:  # pragma: no cover - Windows without pyreadline
         return
-    colon = [":as", ":say", ":click", ":menu", ":pick", ":modal", ":react", ":wait", ":read", ":dms", ":channels",
+    colon = [":as", ":say", ":post", ":in", ":click", ":menu", ":pick", ":modal", ":react", ":wait", ":read", ":dms", ":channels",
              ":users", ":commands", ":time", ":help", ":quit"]
 
     def candidates(buffer: str) -> list[str]:

@@ -20,6 +20,7 @@ from bot.clock import Clock
 _CT, _CH = discord.ComponentType, discord.ChannelType
 TEXT, DM, PUBLIC_THREAD, PRIVATE_THREAD, CATEGORY = (
     _CH.text.value, _CH.private.value, _CH.public_thread.value, _CH.private_thread.value, _CH.category.value)
+FORUM = _CH.forum.value  # a forum: each post is a public thread whose starter message shares its id
 EPHEMERAL, LOADING = discord.MessageFlags.ephemeral.flag, discord.MessageFlags.loading.flag
 BUTTON = _CT.button.value
 SELECTS = frozenset(t.value for t in (_CT.select, _CT.user_select, _CT.role_select, _CT.mentionable_select,
@@ -138,6 +139,10 @@ class FakeChannel:
     locked: bool = False
     deleted: bool = False
     thread_members: set[int] = field(default_factory=set)
+    # forums: the tags a post may carry ({"id", "name", "moderated", "emoji_id", "emoji_name"});
+    # forum posts: the ids of the tags applied to them
+    available_tags: list[dict[str, Any]] = field(default_factory=list)
+    applied_tags: list[int] = field(default_factory=list)
 
     @property
     def messages(self) -> list["FakeMessage"]:
@@ -155,6 +160,40 @@ class FakeChannel:
     @property
     def is_dm(self) -> bool:
         return self.type == DM
+
+    # --- forums ---------------------------------------------------------------------------------
+    @property
+    def is_forum(self) -> bool:
+        return self.type == FORUM
+
+    @property
+    def parent(self) -> "FakeChannel | None":
+        return self.world.channels.get(self.parent_id) if self.parent_id else None
+
+    @property
+    def is_forum_post(self) -> bool:
+        parent = self.parent
+        return self.is_thread and parent is not None and parent.is_forum
+
+    @property
+    def starter(self) -> "FakeMessage | None":
+        """A forum post's first message (its id is the post's id, as on Discord)."""
+        msg = self.world.messages.get(self.id)
+        return msg if msg is not None and not msg.deleted else None
+
+    def tag_id(self, name: str) -> int:
+        """A forum's tag id by its name."""
+        for tag in self.available_tags:
+            if tag["name"] == name:
+                return int(tag["id"])
+        raise KeyError(f"#{self.name} has no tag {name!r} (tags: {', '.join(t['name'] for t in self.available_tags)})")
+
+    @property
+    def tags(self) -> list[str]:
+        """A forum post's applied tags by name, in the order applied."""
+        parent = self.parent
+        names = {int(t["id"]): t["name"] for t in (parent.available_tags if parent else [])}
+        return [names.get(t, str(t)) for t in self.applied_tags]
 
     def overwrites_payload(self) -> list[dict[str, Any]]:
         return [{"id": str(t), "type": kind, "allow": str(a), "deny": str(d)}
@@ -174,6 +213,14 @@ class FakeChannel:
                          "thread_metadata": {"archived": self.archived, "locked": self.locked,
                                              "auto_archive_duration": 1440, "archive_timestamp": iso(w.now()),
                                              "invitable": True, "create_timestamp": iso(w.now())}})
+            if self.is_forum_post:
+                data["applied_tags"] = [str(t) for t in self.applied_tags]
+        elif self.is_forum:
+            data.update({"topic": self.topic or None, "nsfw": False,
+                         "permission_overwrites": self.overwrites_payload(), "default_auto_archive_duration": 1440,
+                         "available_tags": [dict(t) for t in self.available_tags], "default_reaction_emoji": None,
+                         "default_sort_order": None, "default_forum_layout": 0,
+                         "default_thread_rate_limit_per_user": 0})
         else:
             data.update({"topic": self.topic or None, "nsfw": False,
                          "permission_overwrites": self.overwrites_payload(), "default_auto_archive_duration": 1440})
@@ -448,6 +495,14 @@ class World:
         self.channels[c.id] = c
         return c
 
+    def add_forum_tag(self, forum: FakeChannel, name: str, *, moderated: bool = False,
+                      emoji: str | None = None) -> dict[str, Any]:
+        tag = {"id": str(self.new_id()), "name": name, "moderated": moderated, "emoji_id": None,
+               "emoji_name": emoji}
+        forum.available_tags.append(tag)
+        self.version += 1
+        return tag
+
     def guild_channels(self) -> list[FakeChannel]:
         return [c for c in self.channels.values() if not c.is_dm and not c.is_thread and not c.deleted]
 
@@ -482,8 +537,9 @@ class World:
         self.members[user.id] = m
         return m
 
-    def add_message(self, channel_id: int, author_id: int, **fields: Any) -> FakeMessage:
-        msg = FakeMessage(self, self.new_id(), channel_id, author_id, created_at=self.now(), **fields)
+    def add_message(self, channel_id: int, author_id: int, *, message_id: int | None = None,
+                    **fields: Any) -> FakeMessage:
+        msg = FakeMessage(self, message_id or self.new_id(), channel_id, author_id, created_at=self.now(), **fields)
         self.messages[msg.id] = msg
         return msg
 

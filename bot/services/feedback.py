@@ -20,6 +20,7 @@ from bot.config.actions import FeedbackDigestParams
 from bot.db import feedback as repo
 from bot.errors import UserError
 
+from .feedback_forum import FeedbackForum
 from .messages import Button, OutMessage, Sent, Target
 from .safety import relay, write_csv
 
@@ -143,6 +144,7 @@ class FeedbackService:
         self.matcher = self._build_matcher()
         app.actions.register("feedback.digest", self.digest_action)
         app.outbox.on_sent(self._remember_post)
+        self.forum = FeedbackForum(app)  # when the feedback channel is a forum (issue 20)
 
     @property
     def settings(self):
@@ -271,6 +273,7 @@ class FeedbackService:
         await self.app.audit.record(guild_id, actor_id, "feedback.status", target=f"feedback #{item_id}",
                                     detail=f"{old} → {status}" + (f" ({reason})" if reason else ""))
         item = await self.get(guild_id, item_id)
+        await self.forum.sync(item)  # a forum post's status tag moves with it
         await self.app.outbox.post(guild_id, Target.dm(item.author_id), self.status_dm(item),
                                    dedupe_key=f"feedback:status:{item_id}:{status}")
         return StatusChange(item, old)
@@ -458,7 +461,7 @@ class FeedbackService:
                    emoji="⬆️"),)
 
     def public_message(self, item: FeedbackItem) -> OutMessage:
-        return OutMessage(embeds=(self.public_embed(item),), buttons=self.buttons(item.id))
+        return self.forum.dress(item, OutMessage(embeds=(self.public_embed(item),), buttons=self.buttons(item.id)))
 
     def queue_message(self, item: FeedbackItem) -> OutMessage:
         content = self.app.t("feedback.queue_priority", id=item.id, reasons=_short(item.flag_reasons, 1500))

@@ -28,6 +28,8 @@ class ChannelLayout:
     topic: str
     tier: str | None
     overwrites: dict[str, Overwrite] = field(default_factory=dict)
+    forum: bool = False  # a forum channel (bot/services/forum.py), with these tags
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ def desired_layout(config) -> Layout:
     roles = tuple(RoleLayout(key, spec.name, spec.color, key in holder_roles) for key, spec in c.roles.items())
     mod = c.moderation.moderator_role
     channels = []
+    from .forum import forum_tags
+
+    tags = forum_tags(c)
     for key, spec in c.channels.items():
         ow: dict[str, Overwrite] = {"@bot": Overwrite(allow=BOT)}
         if spec.kind == "public":
@@ -74,5 +79,6 @@ def desired_layout(config) -> Layout:
         else:  # mod
             ow["@everyone"] = Overwrite(deny=READ | WRITE)
             ow[mod] = Overwrite(allow=READ | WRITE)
-        channels.append(ChannelLayout(key, spec.name or key, spec.kind, spec.topic, spec.tier, ow))
+        channels.append(ChannelLayout(key, spec.name or key, spec.kind, spec.topic, spec.tier, ow,
+                                      forum=spec.forum, tags=tags.get(key, ())))
     return Layout(roles, tuple(channels))

@@ -25,6 +25,7 @@ class OutMessage:
     buttons: tuple[Button, ...] = ()
     as_persona: bool = False  # post through the persona webhook when the bot may
     thread_name: str | None = None  # open a thread on the posted message (e.g. prompt answers)
+    tags: tuple[str, ...] = ()  # sent to a forum: the post's tags by name (thread_name is its title)
     files: tuple[tuple[str, str], ...] = ()  # attachments: (file name, base64 of the bytes), e.g. a chart
     # the dedupe key of a message queued earlier: this one replaces it in place (an edit, not a new
     # message; content, embeds and buttons are all replaced). Nothing is sent if that one never went out.

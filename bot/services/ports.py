@@ -22,3 +22,14 @@ class GuildPort(Protocol):
 
     async def display_names(self, guild_id: int, user_ids: list[int]) -> dict[int, str]:
         """The server display names of those still on the server (the others are left out)."""
+
+
+class ForumPort(Protocol):
+    """Forum posts after they were opened (posts are opened through the outbox): tags by name."""
+
+    async def post_tags(self, guild_id: int, post_id: int) -> list[str] | None:
+        """The names of the tags applied to a post, or None if the post is gone."""
+
+    async def update_post(self, guild_id: int, post_id: int, *, tags: tuple[str, ...] | None = None,
+                          archived: bool | None = None, locked: bool | None = None) -> bool:
+        """Set a post's tags (by name; names the forum lacks are skipped) and flags; False if not possible."""

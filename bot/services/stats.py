@@ -261,6 +261,28 @@ class StatsService:
             "left": t("stats.chart_left"),
         }
 
+    # --- the help desk (issue 21): a section of its own, apart from the report's queries ---------------
+    async def support_section(self, guild_id: int, report: StatsReport, *,
+                              chart: bool = True) -> tuple[str, bytes | None]:
+        """The help desk's lines for the report's period, and its chart (None without questions)."""
+        support = self.app.support
+        if not support.enabled:
+            return "", None
+        start = self._utc_midnight(report.first_day)
+        end = self._utc_midnight(report.last_day + timedelta(days=1))
+        figures = await support.figures(guild_id, start, end)
+        text = support.render_figures(figures)
+        if not figures.overall.asked or not chart:
+            return text, None
+        t = self.app.t
+        labels = {"title": t("support.chart_heading", first=report.first_day.isoformat(),
+                             last=report.last_day.isoformat()),
+                  "first": t("support.chart_first"), "first_p90": t("support.chart_first_p90"),
+                  "solved": t("support.chart_solved"),
+                  "topics": [support.topic_name(f.topic) or t("support.no_topic") for f in figures.topics]}
+        png = await asyncio.to_thread(render_support_chart, figures, labels)
+        return text, png
+
     # --- schedule action -----------------------------------------------------------------------
     async def digest(self, guild_id: int, occurrence: datetime,
                      params: StatsDigestParams | Mapping[str, Any] | None) -> bool:
@@ -280,13 +302,51 @@ class StatsService:
             return False  # sent (or queued) already; a claim without a queued post was a crash: go on
         png = await self.chart(report)
         name = f"stats-{period}-{last_day.isoformat()}.png"
+        help_text, help_png = await self.support_section(guild_id, report)
+        files = ((name, base64.b64encode(png).decode("ascii")),) + (
+            ((f"help-{period}-{last_day.isoformat()}.png", base64.b64encode(help_png).decode("ascii")),)
+            if help_png else ())
         outbox_id = await app.outbox.post(
             guild_id, Target.channel(channel),
-            OutMessage(content=t_digest(app, self.render(report)),
-                       files=((name, base64.b64encode(png).decode("ascii")),)),
+            OutMessage(content=t_digest(app, with_section(self.render(report), help_text)), files=files),
             dedupe_key=dedupe_key,
         )
         return outbox_id is not None
+
+
+def with_section(body: str, section: str) -> str:
+    """The report with one more section, within a message's 2,000 characters."""
+    return (body + "\n" + section)[:2000] if section else body
+
+
+def render_support_chart(figures, labels: Mapping[str, Any]) -> bytes:
+    """The help desk by topic: hours to the team's first answer (median, p90) and to solved (median)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    def hours(value) -> float:
+        return value.total_seconds() / 3600 if value is not None else 0.0
+
+    with _render_lock, _chart_rc():
+        width, height = CHART_SIZE
+        fig = Figure(figsize=(width / CHART_DPI, height / CHART_DPI), dpi=CHART_DPI)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot(1, 1, 1)
+        xs = list(range(len(figures.topics)))
+        for offset, key, color, pick in ((-0.27, "first", "#7fa7d6", lambda f: f.first_response.median),
+                                         (0.0, "first_p90", "#3d6fa8", lambda f: f.first_response.p90),
+                                         (0.27, "solved", "#7fbf7f", lambda f: f.solved.median)):
+            ax.bar([x + offset for x in xs], [hours(pick(f)) for f in figures.topics], width=0.27, color=color,
+                   label=labels[key])
+        ax.set_xticks(xs)
+        ax.set_xticklabels(labels["topics"])
+        ax.set_title(labels["title"])
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(loc="upper left")
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=CHART_DPI)
+    return buf.getvalue()
 
 
 def t_digest(app, body: str) -> str:

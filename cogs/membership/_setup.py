@@ -95,10 +95,22 @@ async def _one_channel(bot, guild: discord.Guild, spec: ChannelLayout, roles: di
             if not guild.me.guild_permissions.manage_channels:
                 report.failed.append(t("membership.setup_forbidden", item=label, detail="Manage Channels"))
                 return
-            await guild.create_text_channel(spec.name, topic=spec.topic or None, overwrites=wanted, reason=REASON)
+            if spec.forum:
+                await guild.create_forum(spec.name, topic=spec.topic or None, overwrites=wanted, reason=REASON,
+                                         available_tags=[discord.ForumTag(name=n) for n in spec.tags])
+            else:
+                await guild.create_text_channel(spec.name, topic=spec.topic or None, overwrites=wanted, reason=REASON)
             report.created.append(label)
             return
         changes: dict = {}
+        if spec.forum:
+            if not isinstance(channel, discord.ForumChannel):
+                report.failed.append(t("membership.setup_not_forum", channel=label))
+                return
+            have = {tag.name for tag in channel.available_tags}
+            if any(name not in have for name in spec.tags):  # tags added by hand are kept
+                changes["available_tags"] = list(channel.available_tags) + [
+                    discord.ForumTag(name=n) for n in spec.tags if n not in have]
         if any(channel.overwrites_for(target) != ow for target, ow in wanted.items()):
             changes["overwrites"] = {**channel.overwrites, **wanted}  # overwrites for others are left alone
         if spec.topic and getattr(channel, "topic", None) != spec.topic:

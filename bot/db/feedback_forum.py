@@ -1,0 +1,35 @@
+"""SQL for feedback posted in a forum (issue 20): a post's item, members' replies kept with it, and
+upvotes taken back when a reaction on the starter message goes."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .connection import Database, from_db_time, to_db_time
+
+
+async def feedback_item_by_post(db: Database, post_id: int) -> int | None:
+    """The feedback item whose forum post this is (its starter message id is the post's id)."""
+    return await db.fetchval("SELECT id FROM feedback_items WHERE post_message_id = ? AND post_channel_id = ?",
+                             (post_id, post_id))
+
+
+async def add_feedback_reply(db: Database, *, item_id: int, message_id: int, author_id: int, content: str,
+                             now: datetime) -> bool:
+    row = await db.fetchone(
+        "INSERT INTO feedback_replies (message_id, item_id, author_id, content, created_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
+        (message_id, item_id, author_id, content, to_db_time(now)))
+    return row is not None
+
+
+async def feedback_replies(db: Database, item_id: int) -> list[dict[str, Any]]:
+    rows = await db.fetchall("SELECT message_id, author_id, content, created_at FROM feedback_replies"
+                             " WHERE item_id = ? ORDER BY created_at, message_id", (item_id,))
+    return [dict(r) | {"created_at": from_db_time(r["created_at"])} for r in rows]
+
+
+async def remove_upvote(db: Database, item_id: int, user_id: int) -> bool:
+    row = await db.fetchone("DELETE FROM feedback_upvotes WHERE item_id = ? AND user_id = ? RETURNING item_id",
+                            (item_id, user_id))
+    return row is not None

@@ -1,0 +1,90 @@
+"""Feedback as forum posts (issue 20): when `feedback.channel` is a forum, each item is a post titled
+"#id · title", tagged with its category and status (tags /setup creates, bot/services/forum.py); a
+status change moves the status tag; 👍 on the post's starter message is an upvote (taken back with the
+reaction); members' replies in the post are kept with the item (their text only where Discord shares
+it: Kizuna has no message-content intent)."""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from bot.db import feedback as feedback_repo
+from bot.db import feedback_forum as repo
+
+from .forum import FEEDBACK_STATUSES, catalogue_of, feedback_category_tag, feedback_status_tag, is_forum, retag
+from .messages import OutMessage
+
+UPVOTE = "👍"
+
+
+class FeedbackForum:
+    def __init__(self, app) -> None:
+        self.app = app
+
+    @property
+    def enabled(self) -> bool:
+        c = self.app.config.community
+        return is_forum(c, c.feedback.channel)
+
+    def _tags(self) -> tuple[dict[str, str], dict[str, str]]:
+        c = self.app.config.community
+        cat = catalogue_of(c)
+        return ({k: feedback_category_tag(cat.t, cat.has, k) for k in c.feedback.categories},
+                {s: feedback_status_tag(cat.t, s) for s in FEEDBACK_STATUSES})
+
+    def tags_of(self, item) -> tuple[str, ...]:
+        categories, statuses = self._tags()
+        return tuple(n for n in (categories.get(item.category), statuses.get(item.status)) if n)
+
+    def dress(self, item, message: OutMessage) -> OutMessage:
+        """The public message as a forum post (title and tags) when the channel is a forum."""
+        if not self.enabled:
+            return message
+        return dataclasses.replace(message, thread_name=f"#{item.id} · {item.title}"[:100], tags=self.tags_of(item))
+
+    async def sync(self, item) -> bool:
+        """The post's category and status tags follow the item (tags members added stay)."""
+        if not self.enabled or self.app.forum is None or not item.post_message_id:
+            return False
+        current = await self.app.forum.post_tags(item.guild_id, item.post_message_id)
+        if current is None:
+            return False
+        categories, statuses = self._tags()
+        wanted = retag(current, [*categories.values(), *statuses.values()], self.tags_of(item))
+        if list(wanted) == list(current):
+            return True
+        return await self.app.forum.update_post(item.guild_id, item.post_message_id, tags=wanted)
+
+    async def item_of_post(self, post_id: int) -> int | None:
+        return await repo.feedback_item_by_post(self.app.db, post_id)
+
+    async def reaction(self, guild_id: int, *, post_id: int, message_id: int, user_id: int, emoji: str,
+                       added: bool) -> bool:
+        """👍 on the starter message (its id is the post's) is an upvote; removing it takes it back."""
+        if message_id != post_id or emoji.replace("\ufe0f", "")[:1] != UPVOTE:
+            return False
+        item_id = await self.item_of_post(post_id)
+        if item_id is None:
+            return False
+        row = await feedback_repo.get_item(self.app.db, item_id)
+        if row is None or row["guild_id"] != guild_id or row["author_id"] == user_id:
+            return False  # your own item: the reaction is only a reaction
+        if added:
+            return await feedback_repo.add_upvote(self.app.db, item_id, user_id, self.app.clock.now())
+        return await repo.remove_upvote(self.app.db, item_id, user_id)
+
+    async def reply(self, guild_id: int, *, post_id: int, message_id: int, author_id: int, content: str = "",
+                    at: datetime | None = None) -> bool:
+        """A member's message in an item's post, kept with the item (once per message)."""
+        if message_id == post_id:
+            return False  # the starter message is the item itself
+        item_id = await self.item_of_post(post_id)
+        if item_id is None:
+            return False
+        return await repo.add_feedback_reply(self.app.db, item_id=item_id, message_id=message_id,
+                                             author_id=author_id, content=content or "",
+                                             now=at or self.app.clock.now())
+
+    async def replies(self, item_id: int) -> list[dict[str, Any]]:
+        return await repo.feedback_replies(self.app.db, item_id)

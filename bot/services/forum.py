@@ -1,0 +1,96 @@
+"""Forum channels, the one mechanism the help desk and forum feedback share (no discord import).
+
+A forum's tags are derived from the config: `/setup` creates them, the offline harness seeds them, and
+`check` refuses what Discord would (at most 20 tags a forum, names of 1-20 characters, no two alike).
+A post is opened through the outbox (an `OutMessage` with `thread_name` and `tags`, sent to a forum
+channel key); later its tags, archived and locked flags move through `app.forum` (`ForumPort`), by tag
+*name*: the port maps names to the forum's tag ids.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from bot.config.support import FORUM_TAG_MAX, TAG_NAME_MAX
+
+HELP_STATES = ("open", "answered", "solved", "closed")
+FEEDBACK_STATUSES = ("new", "under_review", "planned", "done", "declined")
+
+
+def catalogue_of(community):
+    from .catalogue import Catalogue
+
+    return Catalogue(community.info.language, community_name=community.info.name, persona=community.persona,
+                     overrides=community.messages)
+
+
+def is_forum(community, key: str | None) -> bool:
+    return key is not None and key in community.channels and community.channels[key].forum
+
+
+# --- the tags each feature needs ----------------------------------------------------------------------
+def help_state_tag(t, state: str) -> str:
+    return t(f"support.tag_{state}")
+
+
+def feedback_category_tag(t, has, category: str) -> str:
+    key = f"feedback.category_{category}"
+    return t(key) if has(key) else category
+
+
+def feedback_status_tag(t, status: str) -> str:
+    return t(f"feedback.status_{status}")
+
+
+def _wanted(community) -> Iterator[tuple[str, tuple, str]]:
+    """(channel key, config location, tag name) of every tag a forum needs, in order."""
+    cat = catalogue_of(community)
+    t, has = cat.t, cat.has
+    help_ = community.help
+    if is_forum(community, help_.channel):
+        for i, topic in enumerate(help_.topics):
+            yield help_.channel, ("help", "topics", i, "name"), topic.name
+        for state in HELP_STATES:
+            yield help_.channel, ("messages", f"support.tag_{state}"), help_state_tag(t, state)
+    fb = community.feedback
+    if is_forum(community, fb.channel):
+        for i, category in enumerate(fb.categories):
+            yield fb.channel, ("feedback", "categories", i), feedback_category_tag(t, has, category)
+        for status in FEEDBACK_STATUSES:
+            yield fb.channel, ("messages", f"feedback.status_{status}"), feedback_status_tag(t, status)
+
+
+def forum_tags(community) -> dict[str, tuple[str, ...]]:
+    """Channel key -> the tag names its forum needs (what /setup creates)."""
+    out: dict[str, list[str]] = {}
+    for key, _, name in _wanted(community):
+        names = out.setdefault(key, [])
+        if name not in names:
+            names.append(name)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def tag_problems(community) -> Iterator[tuple[tuple, str]]:
+    """What Discord would refuse in the forums' tags, as (config location, message)."""
+    if community.help.channel is not None and community.help.channel == community.feedback.channel:
+        yield ("help", "channel"), "the help forum and the feedback channel must be different channels"
+    seen: dict[str, dict[str, tuple]] = {}
+    for key, loc, name in _wanted(community):
+        names = seen.setdefault(key, {})
+        if not 1 <= len(name) <= TAG_NAME_MAX:
+            yield loc, (f"the forum tag {name!r} has {len(name)} characters; Discord allows 1-{TAG_NAME_MAX} "
+                        "(shorten it)")
+        if name in names:
+            yield loc, f"the forum tag {name!r} is already used in #{key} (at {'.'.join(map(str, names[name]))})"
+        names.setdefault(name, loc)
+    for key, names in seen.items():
+        if len(names) > FORUM_TAG_MAX:
+            yield ("channels", key), (f"the forum #{key} would need {len(names)} tags; Discord allows "
+                                      f"{FORUM_TAG_MAX} (fewer topics or categories)")
+
+
+def retag(current: Iterable[str], remove: Iterable[str], add: Iterable[str]) -> tuple[str, ...]:
+    """A post's tags with the feature's own tags swapped (tags members chose are kept), at most 5."""
+    gone = set(remove)
+    kept = [n for n in current if n not in gone]
+    out = list(dict.fromkeys([*add, *kept]))
+    return tuple(out[:5])

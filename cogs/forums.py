@@ -1,0 +1,82 @@
+"""Forum events, routed to the features that own the forum (bot/services/forum.py): the help forum
+(bot/services/support.py) and feedback posted as forum posts (bot/services/feedback_forum.py).
+
+A member's new post is a THREAD_CREATE; messages in posts and reactions on a post's starter message
+(whose id is the post's) arrive like any other. The bot has no message-content intent: what it keeps
+of a member's message is who wrote it and when (and its text only where Discord shares it)."""
+from __future__ import annotations
+
+import discord
+from discord.ext import commands
+
+from cogs.support._views import is_staff
+
+
+class ForumEvents(commands.Cog):
+    def __init__(self, bot) -> None:
+        self.bot = bot
+        self.app = bot.app
+
+    def _forum_key(self, thread: discord.abc.GuildChannel | discord.Thread | None) -> str | None:
+        """"help" or "feedback" when `thread` is a post in that feature's forum."""
+        if not isinstance(thread, discord.Thread) or not isinstance(thread.parent, discord.ForumChannel):
+            return None
+        c = self.app.config.community
+        for feature, key in (("help", c.help.channel), ("feedback", c.feedback.channel)):
+            if key is None or not c.channels.get(key) or not c.channels[key].forum:
+                continue
+            forum = self.bot.resolve_channel(thread.guild, key)
+            if forum is not None and forum.id == thread.parent.id:
+                return feature
+        return None
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """After a start the posts' tags follow the database again (an edit may have been lost)."""
+        guild = self.bot.community_guild
+        if guild is not None and self.app.support.enabled:
+            await self.app.support.resync_tags(guild.id)
+
+    @commands.Cog.listener()
+    async def on_thread_create(self, thread: discord.Thread) -> None:
+        if self._forum_key(thread) != "help" or thread.owner_id == self.bot.user.id:
+            return  # the bot's own posts (/help ask) are known already
+        await self.app.support.opened_in_forum(thread.guild.id, thread_id=thread.id, asker_id=thread.owner_id,
+                                               title=thread.name, tags=[t.name for t in thread.applied_tags])
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.guild is None or message.author.bot or message.webhook_id:
+            return
+        feature = self._forum_key(message.channel)
+        if feature == "help" and message.id != message.channel.id:  # the starter message is the question
+            await self.app.support.message_in_post(message.guild.id, thread_id=message.channel.id,
+                                                   author_id=message.author.id,
+                                                   is_staff=is_staff(self.bot, message.author),
+                                                   at=message.created_at)
+        elif feature == "feedback":
+            await self.app.feedback.forum.reply(message.guild.id, post_id=message.channel.id, message_id=message.id,
+                                                author_id=message.author.id, content=message.content,
+                                                at=message.created_at)
+
+    async def _reaction(self, payload: discord.RawReactionActionEvent, added: bool) -> None:
+        if payload.guild_id is None or payload.user_id == self.bot.user.id:
+            return
+        guild = self.bot.get_guild(payload.guild_id)
+        if guild is None or self._forum_key(guild.get_thread(payload.channel_id)) != "feedback":
+            return
+        await self.app.feedback.forum.reaction(payload.guild_id, post_id=payload.channel_id,
+                                               message_id=payload.message_id, user_id=payload.user_id,
+                                               emoji=str(payload.emoji), added=added)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._reaction(payload, True)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._reaction(payload, False)
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(ForumEvents(bot))
