@@ -31,12 +31,14 @@ from bot.services.drops import DropsService
 from bot.services.drops import build as build_drops
 from bot.services.feedback import FeedbackService
 from bot.services.feedback import build as build_feedback
+from bot.services.live_events import LiveEventsService
+from bot.services.live_events import build as build_live_events
 from bot.services.membership import MembershipService
 from bot.services.membership import build as build_membership
 from bot.services.outbox import Outbox, OutboxSettings
 from bot.services.participation import ParticipationService
 from bot.services.participation import build as build_participation
-from bot.services.ports import GuildPort
+from bot.services.ports import GuildPort, PollPort, ScheduledEventPort
 from bot.services.schedules import ScheduleService
 from bot.services.schedules import build as build_schedules
 from bot.services.stats import StatsService
@@ -115,6 +117,7 @@ class App:
     content: ContentService
     drops: DropsService
     feedback: FeedbackService
+    live_events: LiveEventsService  # Discord scheduled events (AMA sessions, schedules with `event:`)
     ama: AmaService
     stats: StatsService
     schedules: ScheduleService  # last: the others have registered their schedule actions by then
@@ -132,12 +135,16 @@ class App:
         self.events = Events()
         self.guild: GuildPort | None = None  # set by the bot once Discord (real or fake) is there
         self.guild_id: int | None = config.community.info.guild_id
+        # Discord's native surfaces, set by the bot like `guild` (None: service tests without Discord)
+        self.scheduled_events_port: ScheduledEventPort | None = None
+        self.polls_port: PollPort | None = None
         # one at a time, in start order: a build(app) may use the services built before it
         self.membership = build_membership(self)
         self.participation = build_participation(self)
         self.content = build_content(self)
         self.drops = build_drops(self)
         self.feedback = build_feedback(self)
+        self.live_events = build_live_events(self)
         self.ama = build_ama(self)
         self.stats = build_stats(self)
         self.schedules = build_schedules(self)
@@ -146,7 +153,7 @@ class App:
     def features(self) -> dict[str, Any]:
         """Every feature service by name, in start order: what start, reload and close walk."""
         return {"membership": self.membership, "participation": self.participation, "content": self.content,
-                "drops": self.drops, "feedback": self.feedback, "ama": self.ama, "stats": self.stats,
+                "drops": self.drops, "feedback": self.feedback, "live_events": self.live_events, "ama": self.ama, "stats": self.stats,
                 "schedules": self.schedules}
 
     @property

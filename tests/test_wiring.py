@@ -22,6 +22,7 @@ from bot.services.ama import AmaService
 from bot.services.content import ContentService
 from bot.services.drops import DropsService
 from bot.services.feedback import FeedbackService
+from bot.services.live_events import LiveEventsService
 from bot.services.membership import MembershipService
 from bot.services.participation import ParticipationService
 from bot.services.schedules import ScheduleService
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 FEATURES = {  # in start order: schedules last, the others register their actions first
     "membership": MembershipService, "participation": ParticipationService, "content": ContentService,
-    "drops": DropsService, "feedback": FeedbackService, "ama": AmaService, "stats": StatsService,
+    "drops": DropsService, "feedback": FeedbackService, "live_events": LiveEventsService, "ama": AmaService, "stats": StatsService,
     "schedules": ScheduleService,
 }
 

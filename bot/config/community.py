@@ -177,6 +177,8 @@ class CommunityFile(Model):
         for i, key in enumerate(self.feedback.reactions_on):
             if key not in self.channels:
                 yield ("feedback", "reactions_on", i), _unknown("channel", key, self.channels)
+        if self.ama.event.location is not None and self.ama.event.location not in self.channels:
+            yield ("ama", "event", "location"), _unknown("channel", self.ama.event.location, self.channels)
         from bot.services.catalogue import override_problems
 
         for key, problem in override_problems(self.messages):
