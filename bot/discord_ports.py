@@ -353,7 +353,7 @@ class DiscordScheduledEvents:
         channel's link, or the server's name)."""
         guild = self.bot.get_guild(guild_id)
         if guild is None:
-            return None
+            raise ConnectionError(f"guild {guild_id} not available yet")
         channel = self.bot.resolve_channel(guild, location_key) if location_key else None
         where: dict[str, Any]
         if isinstance(channel, (discord.StageChannel, discord.VoiceChannel)) and not location_text:

@@ -12,6 +12,10 @@ class LiveEventsListener(commands.Cog):
         self.app = bot.app
 
     @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        await self.app.live_events.discord_ready()
+
+    @commands.Cog.listener()
     async def on_scheduled_event_user_add(self, event: discord.ScheduledEvent, user: discord.User) -> None:
         if not user.bot:
             await self.app.live_events.interest(event.guild_id, event.id, user.id, True)

@@ -178,6 +178,8 @@ class FakeChannel:
         else:
             data.update({"topic": self.topic or None, "nsfw": False,
                          "permission_overwrites": self.overwrites_payload(), "default_auto_archive_duration": 1440})
+        if self.type in (VOICE, STAGE):  # a live event's venue (bot/services/live_events.py)
+            data.update({"bitrate": 64000, "user_limit": 0, "rtc_region": None})
         return data
 
 

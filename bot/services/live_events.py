@@ -69,11 +69,15 @@ class LiveEventsService:
     # --- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
         for row in await repo.unfinished(self.db):
-            event = LiveEvent(**row)
-            if event.discord_event_id is None:
-                await self._create_on_discord(event)
-            self._arm(event)
-        await self.plan_schedules()
+            self._arm(LiveEvent(**row))
+        await self.plan_schedules()  # Discord's side follows once the guild is there (`discord_ready`)
+
+    async def discord_ready(self) -> None:
+        """The guild is available (READY, also after a reconnect): create on Discord what is not there
+        yet (planned while it was not)."""
+        for row in await repo.unfinished(self.db):
+            if row["discord_event_id"] is None:
+                await self._create_on_discord(LiveEvent(**row))
 
     async def config_changed(self, config) -> None:
         await self.plan_schedules()
@@ -114,9 +118,13 @@ class LiveEventsService:
     async def _create_on_discord(self, event: LiveEvent) -> LiveEvent:
         if self.port is None:
             return event
-        discord_id = await self.port.create_event(event.guild_id, name=event.name, description=event.description,
-                                                  start=event.starts_at, end=event.ends_at,
-                                                  location_key=event.location_key, location_text=event.location_text)
+        try:
+            discord_id = await self.port.create_event(
+                event.guild_id, name=event.name, description=event.description, start=event.starts_at,
+                end=max(event.ends_at, self.app.clock.now() + 2 * EARLIEST_START),
+                location_key=event.location_key, location_text=event.location_text)
+        except ConnectionError:  # the guild is not available yet: discord_ready() makes it
+            return event
         if discord_id is None:
             await self.app.audit.note(event.guild_id, self.app.t("events.create_failed", name=event.name),
                                       dedupe_key=f"live:create-failed:{event.id}")
