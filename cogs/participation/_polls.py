@@ -37,7 +37,7 @@ class PollCog(commands.GroupCog, group_name="poll", group_description="Moderator
                            channel="where to post it (default: the daily prompt channel)")
     @is_moderator()
     async def post(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 300],
-                   answers: app_commands.Range[str, 3, 1000], hours: app_commands.Range[int, 1, 768] = 24,
+                   answers: app_commands.Range[str, 1, 1000], hours: app_commands.Range[int, 1, 768] = 24,
                    multiselect: bool = False, channel: Optional[discord.TextChannel] = None) -> None:
         choices = [a.strip() for a in answers.split("|")]
         polls = self.app.participation.polls
