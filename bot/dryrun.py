@@ -40,6 +40,7 @@ from typing import Any, Callable, Iterable
 import discord
 from discord.http import handle_message_parameters
 
+from bot.config.prompts import POLL_ANSWER_MAX, POLL_QUESTION_MAX
 from bot.config.yamlsrc import load_source
 from bot.services.catalogue import Catalogue, spec_problem
 from bot.services.messages import OutMessage
@@ -112,6 +113,10 @@ CONFIG_PARAMS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "membership.tier_lost_dm": lambda c: {"old": _tier_names(c)},
     "ama.opened_post": lambda c: {"topic": _ama_topic(c)},
     "ama.summary_title": lambda c: {"topic": _ama_topic(c)},
+    "participation.poll_intro": lambda c: {"question": "Q" * POLL_QUESTION_MAX},
+    "participation.poll_results_title": lambda c: {"question": "Q" * POLL_QUESTION_MAX},
+    "participation.poll_results_line": lambda c: {"answer": "A" * POLL_ANSWER_MAX, "bar": "█" * 10},
+    "participation.poll_results_winner": lambda c: {"answer": "A" * POLL_ANSWER_MAX},
 }
 
 

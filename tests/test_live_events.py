@@ -102,8 +102,10 @@ async def test_closing_the_ama_completes_the_event_and_interested_members_and_as
     for who in ("alice", "bob"):
         assert await g.app.participation.points(g.app.guild_id, g.user_id(who)) >= points, who
     assert await g.app.participation.points(g.app.guild_id, g.user_id("carol")) == 0  # the guest neither
-    report = await g.app.stats.report(g.app.guild_id, "week")
-    assert report.to_dict()  # attendance rows are participation: the stats read them with the rest
+    report = await g.app.stats.report(g.app.guild_id, "week")  # attendance is participation in /stats too
+    top = {c.user_id: c for c in report.top}
+    assert g.user_id("alice") in top and top[g.user_id("alice")].participations >= 1
+    assert report.active >= 2
 
 
 async def test_an_ama_opened_now_is_an_event_that_is_live_at_once(harness):
@@ -188,3 +190,41 @@ def test_check_refuses_event_settings_discord_would_not_take(tmp_path, patch, pr
     with pytest.raises(ConfigError) as caught:
         load_config(config_dir_with(tmp_path, {"schedules.yaml": {"schedules": [entry]}}))
     assert any(problem in p and "schedules.yaml" in p for p in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize("patch, problem", [
+    ({"location": "nowhere"}, "unknown channel key 'nowhere'"),
+    ({"remind_before": "8d"}, "between 1 minute and 7 days"),
+    ({"length": "2m"}, "between 5 minutes and 7 days"),
+    ({"enabled": "sometimes"}, "enabled"),
+])
+def test_check_refuses_ama_event_settings_that_cannot_work(tmp_path, patch, problem):
+    from bot.config import load_config
+    from bot.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_dir_with(tmp_path, {"community.yaml": {"ama": {"event": patch}}}))
+    assert any(problem in p and "community.yaml" in p and "ama.event" in p for p in caught.value.problems), \
+        caught.value.problems
+
+
+async def test_the_fake_discord_validates_scheduled_event_bodies_against_the_spec(harness):
+    from bot.offline.spec import SpecViolation
+
+    g = await harness()
+    good = {"name": "Tea", "privacy_level": 2, "entity_type": 3, "entity_metadata": {"location": "here"},
+            "scheduled_start_time": (g.clock.now() + timedelta(hours=1)).isoformat(),
+            "scheduled_end_time": (g.clock.now() + timedelta(hours=2)).isoformat()}
+    created = await g.raw_request("POST", "/guilds/{guild_id}/scheduled-events", guild_id=g.world.guild_id, json=good)
+    assert created["status"] == SCHEDULED
+    for bad, problem in ((good | {"name": "x" * 101}, "name"),
+                         (good | {"entity_metadata": {"location": "x" * 101}}, "location"),
+                         (good | {"privacy_level": 1}, "privacy_level")):
+        with pytest.raises(SpecViolation, match=problem):
+            await g.raw_request("POST", "/guilds/{guild_id}/scheduled-events", guild_id=g.world.guild_id, json=bad)
+    with pytest.raises(discord.HTTPException, match="past"):
+        await g.raw_request("POST", "/guilds/{guild_id}/scheduled-events", guild_id=g.world.guild_id,
+                            json=good | {"scheduled_start_time": (g.clock.now() - timedelta(hours=1)).isoformat()})
+    with pytest.raises(discord.HTTPException, match="status"):  # completed straight from scheduled: refused
+        await g.raw_request("PATCH", "/guilds/{guild_id}/scheduled-events/{event_id}", guild_id=g.world.guild_id,
+                            event_id=created["id"], json={"status": COMPLETED})
