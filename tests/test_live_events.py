@@ -68,6 +68,17 @@ async def test_interested_members_get_one_reminder_before_it_starts_and_it_goes_
     assert len(reminders(g, "alice")) == 1  # exactly once
 
 
+async def test_a_member_who_presses_interested_after_the_reminders_gets_one_at_once(harness):
+    g = await harness()
+    event = await plan(g)
+    await g.advance(minutes=100)  # the reminders went out (to nobody)
+    await g.interested(event, user="bob")
+    assert len(reminders(g, "bob")) == 1
+    await g.interested(event, user="bob", add=False)
+    await g.interested(event, user="bob")
+    assert len(reminders(g, "bob")) == 1
+
+
 async def test_a_restart_does_not_remind_twice_and_counts_presses_made_while_the_bot_was_down(harness):
     g = await harness()
     event = await plan(g)

@@ -192,6 +192,11 @@ class LiveEventsService:
         if row is None or row["guild_id"] != guild_id:
             return False
         await repo.set_interest(self.db, row["id"], user_id, interested, self.app.clock.now())
+        event = LiveEvent(**row)
+        if interested and event.status == "scheduled" and event.reminded_at is not None:
+            # the reminders went out already: a late press gets its own at once (still once per member)
+            await self.app.outbox.post(guild_id, Target.dm(user_id), self.reminder(event),
+                                       dedupe_key=f"{REMINDER_KEY}{event.id}:{user_id}")
         return True
 
     # --- start and end -----------------------------------------------------------------------------------
