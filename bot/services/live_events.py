@@ -74,10 +74,11 @@ class LiveEventsService:
 
     async def discord_ready(self) -> None:
         """The guild is available (READY, also after a reconnect): create on Discord what is not there
-        yet (planned while it was not)."""
+        yet (planned while it was not), and plan the schedules' (the guild id may be known only now)."""
         for row in await repo.unfinished(self.db):
             if row["discord_event_id"] is None:
                 await self._create_on_discord(LiveEvent(**row))
+        await self.plan_schedules()
 
     async def config_changed(self, config) -> None:
         await self.plan_schedules()

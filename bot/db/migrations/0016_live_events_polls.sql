@@ -38,7 +38,7 @@ ALTER TABLE ama_sessions ADD COLUMN starts_at TEXT;
 CREATE TABLE polls (
     id INTEGER PRIMARY KEY,
     guild_id BIGINT NOT NULL,
-    source TEXT NOT NULL,                  -- 'prompt:<key>:<occurrence>' | 'schedule:<id>:<occurrence>' | 'command:<id>'
+    source TEXT NOT NULL,                  -- 'prompt:<prompt post id>' | 'schedule:<occurrence>:<prompt key or question>' | 'command:<interaction id>'
     question TEXT NOT NULL,
     answers TEXT NOT NULL,                 -- JSON list of the answers' texts; Discord's answer_id is index + 1
     multiselect INTEGER NOT NULL DEFAULT 0,
