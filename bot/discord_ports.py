@@ -336,6 +336,21 @@ class DiscordPolls:
             return False
         return True
 
+    async def voters(self, guild_id: int, channel_id: int, message_id: int) -> dict[int, list[int]] | None:
+        guild = self.bot.get_guild(guild_id)
+        channel = guild.get_channel_or_thread(channel_id) if guild else None
+        if channel is None:
+            return None
+        try:
+            message = await channel.fetch_message(message_id)
+            if message.poll is None:
+                return None
+            return {answer.id: [user.id async for user in answer.voters() if not user.bot]
+                    for answer in message.poll.answers}
+        except discord.HTTPException as exc:
+            log.warning("could not read the voters of poll %s: %s", message_id, exc)
+            return None
+
 
 EVENT_STATUS = {"active": discord.EventStatus.active, "completed": discord.EventStatus.completed,
                 "canceled": discord.EventStatus.cancelled}

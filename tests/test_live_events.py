@@ -239,3 +239,10 @@ async def test_the_fake_discord_validates_scheduled_event_bodies_against_the_spe
     with pytest.raises(discord.HTTPException, match="status"):  # completed straight from scheduled: refused
         await g.raw_request("PATCH", "/guilds/{guild_id}/scheduled-events/{event_id}", guild_id=g.world.guild_id,
                             event_id=created["id"], json={"status": COMPLETED})
+
+
+def test_the_bot_asks_discord_for_scheduled_event_and_poll_events():
+    from bot.client import intents
+
+    wanted = intents()
+    assert wanted.guild_scheduled_events and wanted.guild_polls and not wanted.message_content

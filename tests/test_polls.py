@@ -173,3 +173,21 @@ async def test_the_fake_discord_refuses_an_answer_over_55_characters(harness):
     with pytest.raises(SpecViolation, match="answers"):
         await g.raw_request("POST", "/channels/{channel_id}/messages", channel_id=g.channel("lounge").id, json={
             "poll": {"question": {"text": "Q?"}, "answers": [{"poll_media": {"text": str(i)}} for i in range(11)]}})
+
+
+async def test_votes_the_gateway_did_not_bring_still_count_at_the_end(harness):
+    g = await harness()
+    await post(g, hours=1)
+    (msg,) = poll_messages(g)
+    await g.vote(msg, "Sencha", user="alice")
+    g.disconnect()  # bob votes and alice takes hers back while the bot's session is lost
+    await g.vote(msg, "Hojicha", user="bob")
+    await g.vote(msg, "Sencha", user="alice", add=False)
+    await g.resume(replay=False)
+    assert await g.app.participation.points(g.app.guild_id, g.user_id("bob")) == 0
+    await g.advance(minutes=61)
+    results = g.channel("daily-prompt").messages[-1].content
+    assert "The favourite is **Hojicha**" in results and "1 member voted" in results
+    assert await g.app.participation.points(g.app.guild_id, g.user_id("bob")) == \
+        g.app.config.participation.points_for("poll_vote")
+    assert any("/answers/" in r.path for r in g.requests)  # Discord's list of voters was read

@@ -83,6 +83,19 @@ async def unvote(db: Database, poll_id: int, user_id: int, answer_id: int) -> bo
     return changed == 1
 
 
+async def sync_votes(db: Database, poll_id: int, votes: dict[int, list[int]], now: datetime) -> None:
+    """Make the recorded votes Discord's (votes and take-backs the gateway did not bring: a restart)."""
+    wanted = {(int(user), int(answer)) for answer, users in votes.items() for user in users}
+    async with db.transaction() as tx:
+        have = {(int(u), int(a)) for u, a in await tx.fetchall(
+            "SELECT user_id, answer_id FROM poll_votes WHERE poll_id = ?", (poll_id,))}
+        await tx.executemany("DELETE FROM poll_votes WHERE poll_id = ? AND user_id = ? AND answer_id = ?",
+                             [(poll_id, u, a) for u, a in have - wanted])
+        await tx.executemany("INSERT INTO poll_votes (poll_id, user_id, answer_id, voted_at) VALUES (?, ?, ?, ?)"
+                             " ON CONFLICT (poll_id, user_id, answer_id) DO NOTHING",
+                             [(poll_id, u, a, to_db_time(now)) for u, a in wanted - have])
+
+
 async def counts(db: Database, poll_id: int) -> tuple[dict[int, int], int]:
     """({answer id: votes}, distinct voters)."""
     rows = await db.fetchall("SELECT answer_id, COUNT(*) FROM poll_votes WHERE poll_id = ? GROUP BY answer_id",

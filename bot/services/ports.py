@@ -44,3 +44,6 @@ class ScheduledEventPort(Protocol):
 class PollPort(Protocol):
     async def end_poll(self, guild_id: int, channel_id: int, message_id: int) -> bool:
         """End a poll the bot posted now (Discord finalises its results)."""
+
+    async def voters(self, guild_id: int, channel_id: int, message_id: int) -> dict[int, list[int]] | None:
+        """Who voted for what ({answer id: user ids}), as Discord counted it (None: could not read)."""

@@ -159,23 +159,29 @@ class PollService:
             raise UserError("participation.poll_none", id=poll_id or "")
         if row["status"] != "open":
             raise UserError("participation.poll_closed", question=row["question"])
-        results = await self.close(row["id"], end_on_discord=True)
+        results = await self.close(row["id"])
         if results is None:
             raise UserError("participation.poll_closed", question=row["question"])
         await self.app.audit.record(guild_id, actor_id, "poll.end", f"poll #{row['id']}", row["question"][:200])
         return results
 
-    async def close(self, poll_id: int, *, end_on_discord: bool = False) -> Results | None:
-        """Close it (once) and post the results as the persona. At its end time Discord ended it
-        already; a moderator's `/poll end` ends it on Discord first."""
+    async def close(self, poll_id: int) -> Results | None:
+        """Close it (once): end it on Discord (at its end time Discord may have already), take
+        Discord's final count as the truth (votes the gateway did not bring, during a restart, still
+        earn their points), and post the results as the persona."""
         app = self.app
         if not await repo.close(app.db, poll_id, app.clock.now()):
             return None
         app.scheduler.remove_job(f"poll:end:{poll_id}")
         poll = await self.get(poll_id)
         port = getattr(app, "polls_port", None)
-        if end_on_discord and port is not None and poll.channel_id and poll.message_id:
+        if port is not None and poll.channel_id and poll.message_id:
             await port.end_poll(poll.guild_id, poll.channel_id, poll.message_id)
+            final = await port.voters(poll.guild_id, poll.channel_id, poll.message_id)
+            if final is not None:
+                await repo.sync_votes(app.db, poll_id, final, app.clock.now())
+                for user_id in sorted({u for users in final.values() for u in users}):
+                    await self.ledger.award(poll.guild_id, user_id, "poll_vote", f"poll:{poll_id}")
         counts, voters = await repo.counts(app.db, poll_id)
         results = Results(poll, tuple(counts.get(i, 0) for i in range(1, len(poll.answers) + 1)), voters)
         await app.outbox.post(poll.guild_id, Target.channel(poll.channel_key),
