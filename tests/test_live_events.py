@@ -88,6 +88,8 @@ async def test_a_restart_does_not_remind_twice_and_counts_presses_made_while_the
     await g.restart()
     await g.advance(minutes=5)
     assert len(reminders(g, "alice")) == 1
+    await g.interested(event, user="bob")  # after a restart the event is known from READY: the press counts
+    assert g.user_id("bob") in await g.app.live_events.interested(1)
 
     g2 = await harness()
     event = await plan(g2)
@@ -246,3 +248,19 @@ def test_the_bot_asks_discord_for_scheduled_event_and_poll_events():
 
     wanted = intents()
     assert wanted.guild_scheduled_events and wanted.guild_polls and not wanted.message_content
+
+
+async def test_a_planned_ama_can_be_canceled_and_its_event_says_so(harness):
+    from bot.offline.world import CANCELED
+
+    g = await harness()
+    event = await plan(g)
+    await g.interested(event, user="alice")
+    reply = await g.slash("/ama cancel", user="mod")
+    assert reply.content == g.app.t("ama.canceled", topic=TOPIC)
+    assert event.status == CANCELED
+    await g.advance(hours=3)
+    assert not reminders(g, "alice") and await g.app.ama.current(g.app.guild_id) is None
+    assert not any(TOPIC in m.content for m in g.channel("lounge").messages)
+    reply = await g.slash("/ama cancel", user="mod")
+    assert reply.content == g.app.t("ama.no_planned")

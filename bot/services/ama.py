@@ -399,6 +399,21 @@ class AmaService:
         await self.app.audit.record(guild_id, actor_id, "ama.close", f"<@{session.guest_id}>", session.topic)
         return summary
 
+    async def cancel(self, guild_id: int, actor_id: int) -> Session:
+        """/ama cancel: the next planned session will not happen; its Discord event says so."""
+        planned = [Session(**r) for r in await repo.planned_sessions(self.db) if r["guild_id"] == guild_id]
+        if not planned:
+            raise UserError("ama.no_planned")
+        session = min(planned, key=lambda s: s.starts_at)
+        if not await repo.cancel_planned(self.db, session.id, closed_by=actor_id, now=self.app.clock.now()):
+            raise UserError("ama.no_planned")
+        self.app.scheduler.remove_job(f"ama:begin:{session.id}")
+        event = await self.app.live_events.of_source(guild_id, session.event_source)
+        if event is not None:
+            await self.app.live_events.cancel(event.id)
+        await self.app.audit.record(guild_id, actor_id, "ama.cancel", f"<@{session.guest_id}>", session.topic)
+        return session
+
     async def expire(self, session_id: int) -> Summary | None:
         """Timer: close a session whose end time passed (no-op if it was closed already)."""
         session = await self.session(session_id)

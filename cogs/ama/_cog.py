@@ -64,6 +64,12 @@ class AmaCog(commands.GroupCog, group_name="ama", group_description="Guest sessi
         await respond(interaction, self.app.t("ama.closed", topic=summary.session.topic, answered=summary.answered,
                                               unanswered=summary.unanswered))
 
+    @app_commands.command(name="cancel", description="Moderators: cancel the next planned session")
+    @is_moderator()
+    async def cancel_session(self, interaction: discord.Interaction) -> None:
+        session = await self.app.ama.cancel(interaction.guild_id, interaction.user.id)
+        await respond(interaction, self.app.t("ama.canceled", topic=session.topic))
+
     # --- the guest and moderators -------------------------------------------------------------------
     @app_commands.command(name="questions", description="The guest and moderators: questions, most upvoted first")
     async def questions(self, interaction: discord.Interaction) -> None:
