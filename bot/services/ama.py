@@ -6,6 +6,11 @@ question is posted in the thread with an "Upvote" button (one upvote per member)
 moderators see the questions ranked and answer them; the answer is posted in the thread with the
 question quoted. Closing (by a moderator, or when the end time passes) posts a summary and takes the
 guest role back. Everything is in the database: the expiry timer is re-armed at start.
+
+Each session is also a Discord scheduled event (bot/services/live_events.py): opened now, it is live at
+once; planned (`/ama open ... starts:`), it waits as status 'planned' while members press Interested and
+get their reminder, then opens by itself at its start (the `ama:begin:<id>` timer, re-armed at start).
+Closing completes the event; everyone interested and everyone who asked earns `event_attend`.
 """
 from __future__ import annotations
 
