@@ -33,12 +33,14 @@ from bot.services.drops import DropsService
 from bot.services.drops import build as build_drops
 from bot.services.feedback import FeedbackService
 from bot.services.feedback import build as build_feedback
+from bot.services.live_events import LiveEventsService
+from bot.services.live_events import build as build_live_events
 from bot.services.membership import MembershipService
 from bot.services.membership import build as build_membership
 from bot.services.outbox import Outbox, OutboxSettings
 from bot.services.participation import ParticipationService
 from bot.services.participation import build as build_participation
-from bot.services.ports import ForumPort, GuildPort
+from bot.services.ports import ForumPort, GuildPort, PollPort, ScheduledEventPort
 from bot.services.schedules import ScheduleService
 from bot.services.schedules import build as build_schedules
 from bot.services.stats import StatsService
@@ -120,6 +122,7 @@ class App:
     drops: DropsService
     feedback: FeedbackService
     automod: AutoModService
+    live_events: LiveEventsService  # Discord scheduled events (AMA sessions, schedules with `event:`)
     ama: AmaService
     support: SupportService
     stats: StatsService
@@ -139,6 +142,9 @@ class App:
         self.guild: GuildPort | None = None  # set by the bot once Discord (real or fake) is there
         self.forum: ForumPort | None = None  # forum posts' tags and flags (bot/services/forum.py), set by the bot
         self.guild_id: int | None = config.community.info.guild_id
+        # Discord's native surfaces, set by the bot like `guild` (None: service tests without Discord)
+        self.scheduled_events_port: ScheduledEventPort | None = None
+        self.polls_port: PollPort | None = None
         # one at a time, in start order: a build(app) may use the services built before it
         self.membership = build_membership(self)
         self.participation = build_participation(self)
@@ -146,6 +152,7 @@ class App:
         self.drops = build_drops(self)
         self.feedback = build_feedback(self)
         self.automod = build_automod(self)
+        self.live_events = build_live_events(self)
         self.ama = build_ama(self)
         self.support = build_support(self)
         self.stats = build_stats(self)
@@ -155,8 +162,8 @@ class App:
     def features(self) -> dict[str, Any]:
         """Every feature service by name, in start order: what start, reload and close walk."""
         return {"membership": self.membership, "participation": self.participation, "content": self.content,
-                "drops": self.drops, "feedback": self.feedback, "automod": self.automod, "ama": self.ama,
-                "support": self.support, "stats": self.stats,
+                "drops": self.drops, "feedback": self.feedback, "automod": self.automod,
+                "live_events": self.live_events, "ama": self.ama, "support": self.support, "stats": self.stats,
                 "schedules": self.schedules}
 
     @property

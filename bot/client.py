@@ -12,7 +12,7 @@ import cogs
 from bot.app import App
 from bot.clock import Clock
 from bot.config import Config
-from bot.discord_ports import DiscordForumPort, DiscordGuildPort, DiscordSender
+from bot.discord_ports import DiscordForumPort, DiscordGuildPort, DiscordPolls, DiscordScheduledEvents, DiscordSender
 from bot.fast_clicks import FastClicks
 from bot.services.outbox import OutboxSettings
 from bot.tree import KizunaTree
@@ -27,13 +27,16 @@ discord.VoiceClient.warn_dave = False
 
 def intents() -> discord.Intents:
     """Minimal: guilds, members (joins/leaves, roles), guild messages (activity counts, no content),
-    reactions (feedback on announcements), AutoMod executions. Never the privileged message-content intent."""
+    reactions (feedback on announcements), AutoMod executions, scheduled events (who presses Interested) and
+    poll votes. Never the privileged message-content intent."""
     i = discord.Intents.none()
     i.guilds = True
     i.members = True
     i.guild_messages = True
     i.guild_reactions = True
     i.auto_moderation_execution = True  # the risk-words rule's firings (cogs/automod); not privileged
+    i.guild_scheduled_events = True
+    i.guild_polls = True
     return i
 
 
@@ -87,6 +90,8 @@ class KizunaBot(commands.Bot):
         self.app.guild = DiscordGuildPort(self)
         self.app.forum = DiscordForumPort(self)
         self.app.outbox.sender = DiscordSender(self)
+        self.app.scheduled_events_port = DiscordScheduledEvents(self)
+        self.app.polls_port = DiscordPolls(self)
         for name in cog_modules():
             await self.load_extension(name)
         self.translator = KizunaTranslator(self.config)

@@ -39,6 +39,8 @@ class DiscordSender:
         kwargs = {"content": message.content or None, "embeds": embeds, "allowed_mentions": NO_PINGS}
         if view is not None:
             kwargs["view"] = view
+        if message.poll:
+            kwargs["poll"] = native_poll(message.poll)
         with _outbox_errors():
             if isinstance(destination, discord.ForumChannel):
                 return await self._forum_post(destination, kwargs, message)
@@ -339,6 +341,123 @@ class DiscordGuildPort:
         guild = self.bot.get_guild(guild_id)
         members = [guild.get_member(u) for u in user_ids] if guild else []
         return {m.id: m.display_name for m in members if m is not None}
+
+
+# --- Discord's native surfaces: polls and scheduled events ---------------------------------------------------
+def native_poll(spec: dict) -> discord.Poll:
+    """OutMessage.poll (plain data, bot.services.participation.polls) as discord.py's Poll."""
+    poll = discord.Poll(question=spec["question"], duration=timedelta(hours=int(spec["hours"])),
+                        multiple=bool(spec.get("multiselect")))
+    for answer in spec["answers"]:
+        poll.add_answer(text=answer)
+    return poll
+
+
+class DiscordPolls:
+    def __init__(self, bot: "KizunaBot") -> None:
+        self.bot = bot
+
+    async def end_poll(self, guild_id: int, channel_id: int, message_id: int) -> bool:
+        guild = self.bot.get_guild(guild_id)
+        channel = guild.get_channel_or_thread(channel_id) if guild else None
+        if channel is None:
+            return False
+        try:
+            await channel.get_partial_message(message_id).end_poll()
+        except discord.HTTPException as exc:  # already ended (its time ran out first), deleted...
+            log.info("could not end poll %s: %s", message_id, exc)
+            return False
+        return True
+
+    async def voters(self, guild_id: int, channel_id: int, message_id: int) -> dict[int, list[int]] | None:
+        guild = self.bot.get_guild(guild_id)
+        channel = guild.get_channel_or_thread(channel_id) if guild else None
+        if channel is None:
+            return None
+        try:
+            message = await channel.fetch_message(message_id)
+            if message.poll is None:
+                return None
+            return {answer.id: [user.id async for user in answer.voters() if not user.bot]
+                    for answer in message.poll.answers}
+        except discord.HTTPException as exc:
+            log.warning("could not read the voters of poll %s: %s", message_id, exc)
+            return None
+
+
+EVENT_STATUS = {"active": discord.EventStatus.active, "completed": discord.EventStatus.completed,
+                "canceled": discord.EventStatus.cancelled}
+
+
+class DiscordScheduledEvents:
+    REASON = "Kizuna live event"
+
+    def __init__(self, bot: "KizunaBot") -> None:
+        self.bot = bot
+
+    async def create_event(self, guild_id: int, *, name: str, description: str, start: datetime, end: datetime,
+                           location_key: str | None, location_text: str | None) -> int | None:
+        """On a voice or stage channel when `location_key` is one, else external (the text, or the
+        channel's link, or the server's name)."""
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            raise ConnectionError(f"guild {guild_id} not available yet")
+        channel = self.bot.resolve_channel(guild, location_key) if location_key else None
+        where: dict[str, Any]
+        if isinstance(channel, (discord.StageChannel, discord.VoiceChannel)) and not location_text:
+            where = {"channel": channel}
+        else:
+            text = location_text or (channel.jump_url if channel is not None else guild.name)
+            where = {"entity_type": discord.EntityType.external, "location": text[:100]}
+        try:
+            event = await guild.create_scheduled_event(
+                name=name[:100], description=description[:1000] or discord.utils.MISSING, start_time=start,
+                end_time=end, privacy_level=discord.PrivacyLevel.guild_only, reason=self.REASON, **where)
+        except discord.HTTPException as exc:
+            log.warning("could not create the scheduled event %r: %s", name, exc)
+            return None
+        return event.id
+
+    async def _event(self, guild_id: int, event_id: int) -> discord.ScheduledEvent | None:
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return None
+        event = guild.get_scheduled_event(event_id)
+        if event is None:
+            try:
+                event = await guild.fetch_scheduled_event(event_id, with_counts=False)
+            except discord.HTTPException:
+                return None
+        return event
+
+    async def edit_event(self, guild_id: int, event_id: int, *, status: str | None = None,
+                         location_text: str | None = None) -> bool:
+        event = await self._event(guild_id, event_id)
+        if event is None:
+            return False
+        changes: dict[str, Any] = {}
+        if status is not None:
+            changes["status"] = EVENT_STATUS[status]
+        if location_text is not None:
+            if event.entity_type is not discord.EntityType.external:
+                return status is None  # an event on a voice or stage channel stays there
+            changes["location"] = location_text[:100]
+        try:
+            await event.edit(**changes, reason=self.REASON)
+        except discord.HTTPException as exc:
+            log.warning("could not update scheduled event %s (%s): %s", event_id, changes, exc)
+            return False
+        return True
+
+    async def interested_users(self, guild_id: int, event_id: int) -> list[int] | None:
+        event = await self._event(guild_id, event_id)
+        if event is None:
+            return None
+        try:
+            return [user.id async for user in event.users(limit=None) if not user.bot]
+        except discord.HTTPException as exc:
+            log.warning("could not list who is interested in event %s: %s", event_id, exc)
+            return None
 
 
 class DiscordForumPort:

@@ -41,6 +41,7 @@ from typing import Any, Callable, Iterable
 import discord
 from discord.http import handle_message_parameters
 
+from bot.config.prompts import POLL_ANSWER_MAX, POLL_QUESTION_MAX
 from bot.config.yamlsrc import load_source
 from bot.services.catalogue import Catalogue, spec_problem
 from bot.services.messages import OutMessage
@@ -53,6 +54,7 @@ MESSAGE_ROUTE = ("POST", "/channels/{channel_id}/messages")
 CALLBACK_ROUTE = ("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
 WEBHOOK_ROUTE = ("POST", "/webhooks/{webhook_id}/{webhook_token}")
 THREAD_ROUTE = ("POST", "/channels/{channel_id}/messages/{message_id}/threads")
+EVENT_ROUTE = ("POST", "/guilds/{guild_id}/scheduled-events")
 SNOWFLAKE = 99999999999999999999  # 20 digits: the widest id a mention can hold
 
 # --- worst-case values --------------------------------------------------------------------------------
@@ -112,6 +114,10 @@ CONFIG_PARAMS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "membership.tier_lost_dm": lambda c: {"old": _tier_names(c)},
     "ama.opened_post": lambda c: {"topic": _ama_topic(c)},
     "ama.summary_title": lambda c: {"topic": _ama_topic(c)},
+    "participation.poll_intro": lambda c: {"question": "Q" * POLL_QUESTION_MAX},
+    "participation.poll_results_title": lambda c: {"question": "Q" * POLL_QUESTION_MAX},
+    "participation.poll_results_line": lambda c: {"answer": "A" * POLL_ANSWER_MAX, "bar": "█" * 10},
+    "participation.poll_results_winner": lambda c: {"answer": "A" * POLL_ANSWER_MAX},
 }
 
 
@@ -146,7 +152,14 @@ def _message(content: str = "", embeds: Iterable[dict] = (), buttons=()) -> tupl
 
 def message_body(message: OutMessage) -> tuple[tuple[str, str], Any]:
     """The request discord.py makes for an OutMessage (what `DiscordSender.send` passes to it)."""
-    return _message(message.content, message.embeds, message.buttons)
+    if not message.poll:
+        return _message(message.content, message.embeds, message.buttons)
+    from bot.discord_ports import native_poll  # a native poll, built as the sender builds it
+
+    params = handle_message_parameters(content=message.content or None, allowed_mentions=NO_PINGS,
+                                       embeds=[discord.Embed.from_dict(dict(e)) for e in message.embeds],
+                                       poll=native_poll(message.poll))
+    return MESSAGE_ROUTE, params.payload
 
 
 def modal_body(modal: discord.ui.Modal) -> tuple[tuple[str, str], Any]:
@@ -163,6 +176,14 @@ def _modal(title: str = "Title", *items: discord.ui.Item) -> tuple[tuple[str, st
 def _button(label: str):
     from bot.services.messages import Button
     return _message("x", buttons=(Button(label=label, custom_id="kizuna:dryrun"),))
+
+
+def _scheduled_event(**fields) -> tuple[tuple[str, str], Any]:
+    """The body discord.py sends to create an external scheduled event (bot/discord_ports.py)."""
+    body = {"name": "x", "privacy_level": discord.PrivacyLevel.guild_only.value,
+            "scheduled_start_time": "2028-01-01T00:00:00+00:00", "scheduled_end_time": "2028-01-01T01:00:00+00:00",
+            "entity_type": discord.EntityType.external.value, "entity_metadata": {"location": "x"}}
+    return EVENT_ROUTE, body | fields
 
 
 def _select(**option) -> discord.ui.Label:
@@ -192,6 +213,8 @@ SLOT_KINDS: dict[str, Slot] = {
     "automod.block": Slot("an AutoMod block message", 300, lambda s: (AUTOMOD_ROUTE, {
         "name": "x", "event_type": 1, "trigger_type": 1, "trigger_metadata": {"keyword_filter": ["x"]},
         "actions": [{"type": 1, "metadata": {"custom_message": s}}]})),
+    "event.name": Slot("a scheduled event name", 100, lambda s: _scheduled_event(name=s)),
+    "event.description": Slot("a scheduled event description", 1000, lambda s: _scheduled_event(description=s)),
 }
 
 # catalogue key (fnmatch pattern) -> slot kind; everything else is message content. Kept next to the
@@ -235,6 +258,8 @@ SLOTS: dict[str, str] = {
     "support.menu_name": "menu", "support.ask_*_label": "input.label",
     "support.promote_*_label": "input.label", "support.*_modal": "modal.title",
     "support.ask_*_placeholder": "input.placeholder", "support.chart_*": "embed.title",
+    "participation.poll_results_title": "content",
+    "ama.event_name": "event.name", "ama.event_description": "event.description",
 }
 _COMMAND_SLOTS = {"command": ("a command description", 100), "menu": ("a context menu name", 32),
                   "choice": ("an autocomplete choice", 100)}
@@ -368,7 +393,7 @@ class DryRun:
             try:
                 app.catalogue = self.catalogue(language)
                 for check in (self._persona, self._schedules, self._prompts, self._quizzes, self._drops,
-                              self._content, self._modals, self._automod):
+                              self._content, self._modals, self._automod, self._polls):
                     check(app)
             finally:
                 await app.db.close()
@@ -418,6 +443,8 @@ class DryRun:
         participation = app.participation
         when = app.clock.now()
         for i, p in enumerate(prompts.prompts):
+            if p.kind == "poll":
+                continue  # a Discord poll: see _polls
             message = participation.prompts._message(
                 PoolPrompt(p.id, p.text, str(p.image_url) if p.image_url else None, p.tags, suggested_by=SNOWFLAKE), when)
             where = self.config_line("prompts", ("prompts", i))
@@ -430,6 +457,31 @@ class DryRun:
         route, body = message_body(message)
         self.validate(route, body, self.config_line("participation", ("prompts", "suggestion_max_length")),
                       "prompts.suggestion_max_length", f"a daily prompt from a {longest}-character suggestion")
+
+    def _polls(self, app) -> None:
+        """Every poll the config can post (a `kind: poll` prompt, `poll.post` params), as the message
+        discord.py sends: the question, the answers, the duration."""
+        from bot.services.participation.polls import Poll
+
+        now = app.clock.now()
+
+        def check(question, answers, duration, multiselect, where, field) -> None:
+            poll = Poll(NUMBER, 1, "dryrun", question, tuple(answers), multiselect, "x", None, None, None, now,
+                        now + duration, "open", None)
+            route, body = message_body(app.participation.polls.message(poll))
+            self.validate(route, body, where, field, "the poll")
+
+        for i, p in enumerate(self.config.prompts.prompts):
+            if p.kind == "poll":
+                check(p.text, p.answers, p.poll_duration, p.multiselect, self.config_line("prompts", ("prompts", i)),
+                      f"prompts[{i}]")
+        for i, schedule in enumerate(self.config.schedules.schedules):
+            if schedule.action == "poll.post":
+                params = schedule.action_params()
+                if params.question is not None:
+                    check(params.question, params.answers, params.duration or timedelta(hours=24),
+                          params.multiselect, self.config_line("schedules", ("schedules", i, "params")),
+                          f"schedules[{i}].params ({schedule.id})")
 
     def _quizzes(self, app) -> None:
         participation = app.participation

@@ -189,7 +189,8 @@ async def test_preview_names_the_prompts_the_bot_then_posts(harness, tmp_path):
                                 guild_id=g.world.guild_id)
     predicted = [line.split("  ")[3] for line in lines[1:] if line.split("  ")[1] == "daily-prompt"]
     await g.advance(days=3)
-    posted = [m.embeds[0]["description"] for m in g.channel("daily-prompt").messages if m.embeds]
+    posted = [m.embeds[0]["description"] if m.embeds else m.poll.question  # a `kind: poll` prompt too
+              for m in g.channel("daily-prompt").messages if m.embeds or m.poll]
     assert len(posted) == 4 and predicted == posted[1:]
 
 
@@ -240,6 +241,7 @@ ACTION_SCHEDULES = {  # action -> (params, the channel the preview must name)
     "feedback.digest": ({"days": 7, "channel": "mod-log"}, "#mod-log"),
     "stats.digest": ({"period": "week"}, "#mod-log"),
     "ama.announce": ({"topic": "Tea farming", "channel": "lounge"}, "#lounge"),
+    "poll.post": ({"prompt": "winter-cup"}, "#daily-prompt"),
 }
 
 

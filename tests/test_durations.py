@@ -55,7 +55,12 @@ def test_every_duration_and_date_time_field_is_found():
     assert set(DURATION_FIELDS) == {"schedules.SchedulesFile.grace", "schedules.Schedule.grace",
                                     "drops.DropSpec.early", "drops.DropSpec.public", "drops.DropSpec.closes_after",
                                     "ama.AmaSettings.duration",
-                                    "support.HelpSettings.escalate_after", "support.HelpSettings.close_after_inactive"}
+                                    "support.HelpSettings.escalate_after", "support.HelpSettings.close_after_inactive",
+                                    # live events and polls (issue 20)
+                                    "ama.LiveEventSettings.remind_before", "ama.LiveEventSettings.length",
+                                    "schedules.ScheduleEvent.duration", "schedules.ScheduleEvent.remind_before",
+                                    "schedules.ScheduleEvent.create_before", "prompts.Prompt.duration",
+                                    "actions.PollPostParams.duration"}
     assert set(DATETIME_FIELDS) == {"schedules.Schedule.at", "content.ContentItem.at", "drops.DropSpec.opens"}
 
 

@@ -10,14 +10,16 @@ async def test_prompts_rotate_without_repeats_over_the_pool(harness):
     pool = [p.text for p in g.config.prompts.prompts]
     await g.advance(days=len(pool))      # schedules.yaml: prompt.post daily at 09:00 Tokyo
     posts = [m for m in g.channel("daily-prompt").messages if m.embeds]
-    texts = [m.embeds[0]["description"] for m in posts]
-    assert len(texts) == len(pool) and sorted(texts) == sorted(pool)   # every prompt once, none twice
+    polls = [m.poll.question for m in g.channel("daily-prompt").messages if m.poll]  # `kind: poll` prompts
+    texts = [m.embeds[0]["description"] for m in posts] + polls
+    assert polls and len(texts) == len(pool) and sorted(texts) == sorted(pool)   # every prompt once, none twice
     assert all(m.thread is not None and m.thread.name.startswith("Answers · ") for m in posts)
     notes = [m.content for m in g.channel("mod-log").messages if "unused daily prompts" in m.content]
     assert notes == [f"🫖 Only 3 unused daily prompts left (of {len(pool)}). Add prompts to prompts.yaml or approve"
                      " member suggestions before the pool runs dry."]
     await g.advance(days=len(pool))      # the second cycle: again each prompt once
-    texts2 = [m.embeds[0]["description"] for m in g.channel("daily-prompt").messages if m.embeds][len(pool):]
+    texts2 = [m.embeds[0]["description"] if m.embeds else m.poll.question
+              for m in g.channel("daily-prompt").messages if m.embeds or m.poll][len(pool):]
     assert sorted(texts2) == sorted(pool)
     assert len([m for m in g.channel("mod-log").messages if "unused daily prompts" in m.content]) == 2  # once a cycle
 

@@ -23,6 +23,7 @@ from bot.services.automod import AutoModService
 from bot.services.content import ContentService
 from bot.services.drops import DropsService
 from bot.services.feedback import FeedbackService
+from bot.services.live_events import LiveEventsService
 from bot.services.membership import MembershipService
 from bot.services.participation import ParticipationService
 from bot.services.schedules import ScheduleService
@@ -34,8 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 FEATURES = {  # in start order: schedules last, the others register their actions first
     "membership": MembershipService, "participation": ParticipationService, "content": ContentService,
-    "drops": DropsService, "feedback": FeedbackService, "automod": AutoModService, "ama": AmaService,
-    "support": SupportService,
+    "drops": DropsService, "feedback": FeedbackService, "automod": AutoModService,
+    "live_events": LiveEventsService, "ama": AmaService, "support": SupportService,
     "stats": StatsService,
     "schedules": ScheduleService,
 }

@@ -16,7 +16,7 @@ from typing import Any, Iterator, Literal, Mapping
 
 from pydantic import Field, ValidationError
 
-from .base import Key, Model
+from .base import Duration, Key, Model
 
 Problem = tuple[tuple, str]
 
@@ -136,6 +136,41 @@ class AmaAnnounceParams(ActionParams):
         yield from _channel(config, "channel", self.channel, default="channel" not in self.model_fields_set)
 
 
+class PollPostParams(ActionParams):
+    """`poll.post`: a Discord poll, either a `kind: poll` prompt of prompts.yaml (`prompt`) or the one
+    written here (`question`, `answers`, `duration`, `multiselect`)."""
+
+    prompt: Key | None = Field(default=None, description="the key of a `kind: poll` prompt in prompts.yaml")
+    question: str | None = Field(default=None, min_length=1, description="the poll's question (at most 300)")
+    answers: tuple[str, ...] = Field(default=(), description="2 to 10 answers (each at most 55 characters)")
+    duration: Duration | None = Field(default=None, description="how long it stays open, whole hours (default 24h)")
+    multiselect: bool = False
+    channel: Key | None = Field(default=None, description="channel key; default participation prompts.channel")
+
+    def references(self, config) -> Iterator[Problem]:
+        from .prompts import poll_problems
+
+        yield from _channel(config, "channel", self.channel)
+        if self.prompt is not None:
+            if self.question is not None or self.answers:
+                yield ("prompt",), "give `prompt:` (a poll of prompts.yaml) or `question:` and `answers:`, not both"
+                return
+            prompt = next((p for p in config.prompts.prompts if p.key == self.prompt), None)
+            if prompt is None:
+                known = [p.key for p in config.prompts.prompts if p.kind == "poll" and p.key]
+                yield ("prompt",), f"unknown prompt key {self.prompt!r} (polls: {', '.join(known) or 'none'})"
+            elif prompt.kind != "poll":
+                yield ("prompt",), f"prompt {self.prompt!r} is not a poll (give it `kind: poll` and answers)"
+            return
+        if self.question is None:
+            yield (), "give `prompt:` (a poll of prompts.yaml) or `question:` and `answers:`"
+            return
+        for problem in poll_problems(self.question, self.answers, self.duration):
+            field = ("answers",) if "answer" in problem else ("duration",) if "open" in problem or "hours" in problem \
+                else ("question",)
+            yield field, problem
+
+
 ACTIONS: dict[str, type[ActionParams]] = {
     "prompt.post": PromptPostParams,
     "quiz.start": QuizStartParams,
@@ -144,6 +179,7 @@ ACTIONS: dict[str, type[ActionParams]] = {
     "feedback.digest": FeedbackDigestParams,
     "stats.digest": StatsDigestParams,
     "ama.announce": AmaAnnounceParams,
+    "poll.post": PollPostParams,
 }
 
 KNOWN_ACTIONS: tuple[str, ...] = tuple(ACTIONS)

@@ -190,6 +190,8 @@ class CommunityFile(Model):
         from bot.services.forum import tag_problems
 
         yield from tag_problems(self)
+        if self.ama.event.location is not None and self.ama.event.location not in self.channels:
+            yield ("ama", "event", "location"), _unknown("channel", self.ama.event.location, self.channels)
         from bot.services.catalogue import override_problems
 
         for key, problem in override_problems(self.messages):

@@ -15,6 +15,7 @@ DEFAULT_POINTS: dict[str, int] = {
     "feedback": 5,
     "event_attend": 20,
     "ama_question": 5,
+    "poll_vote": 3,
 }
 
 # The ledger actions a streak, a campaign drop's `entries.action` or `points:` may name.

@@ -6,11 +6,46 @@ remember which prompts it already posted this cycle even when the file is reorde
 from __future__ import annotations
 
 import hashlib
-from typing import Iterator
+from datetime import timedelta
+from typing import Iterator, Literal
 
-from pydantic import Field, HttpUrl
+from pydantic import Field, HttpUrl, model_validator
 
-from .base import Key, Model
+from .base import Duration, Key, Model
+
+# Discord's limits for a native poll (docs: Poll object; the OpenAPI spec states 300 for the question
+# and at most 10 answers; the answers' 55 is in Discord's documentation and enforced by the API).
+POLL_QUESTION_MAX = 300
+POLL_ANSWER_MAX = 55
+POLL_MIN_ANSWERS, POLL_MAX_ANSWERS = 2, 10
+POLL_MAX_DURATION = timedelta(hours=768)  # 32 days, in whole hours
+POLL_DEFAULT_DURATION = timedelta(hours=24)
+
+
+def poll_problems(question: str, answers: tuple[str, ...] | list[str], duration: timedelta | None) -> list[str]:
+    """What Discord would refuse in a poll (empty: it is fine). One rule for prompts.yaml, `poll.post`
+    and /poll post."""
+    problems = []
+    if not question.strip():
+        problems.append("a poll needs a question")
+    if len(question) > POLL_QUESTION_MAX:
+        problems.append(f"a poll question is at most {POLL_QUESTION_MAX} characters (this one has {len(question)})")
+    if not POLL_MIN_ANSWERS <= len(answers) <= POLL_MAX_ANSWERS:
+        problems.append(f"a poll has {POLL_MIN_ANSWERS} to {POLL_MAX_ANSWERS} answers (this one has {len(answers)})")
+    for i, answer in enumerate(answers, start=1):
+        if not answer.strip():
+            problems.append(f"answer {i} is empty")
+        elif len(answer) > POLL_ANSWER_MAX:
+            problems.append(f"answer {i} is {len(answer)} characters; Discord takes at most {POLL_ANSWER_MAX}")
+    seen = [a.strip().casefold() for a in answers]
+    if len(set(seen)) != len(seen):
+        problems.append("two answers are the same")
+    if duration is not None:
+        if duration < timedelta(hours=1) or duration > POLL_MAX_DURATION:
+            problems.append("a poll stays open between 1 hour and 32 days (768h)")
+        elif duration % timedelta(hours=1):
+            problems.append("a poll's duration is in whole hours (like 24h or 2d)")
+    return problems
 
 
 def text_key(text: str) -> str:
@@ -27,6 +62,31 @@ class Prompt(Model):
     """A picture shown with the prompt."""
     tags: tuple[Key, ...] = ()
     """Labels for your own planning."""
+    kind: Literal["text", "poll"] = "text"
+    """text: a question answered in a thread; poll: a Discord poll members vote in."""
+    answers: tuple[str, ...] = ()
+    """For a poll: 2 to 10 answers (each at most 55 characters)."""
+    duration: Duration | None = None
+    """For a poll: how long it stays open, in whole hours (default 24h, at most 32 days)."""
+    multiselect: bool = False
+    """For a poll: members may choose more than one answer."""
+
+    @model_validator(mode="after")
+    def _poll_fields(self) -> "Prompt":
+        if self.kind == "text":
+            if self.answers or self.duration is not None or self.multiselect:
+                raise ValueError("answers, duration and multiselect are for `kind: poll`")
+            return self
+        problems = poll_problems(self.text, self.answers, self.duration)
+        if problems:
+            raise ValueError("; ".join(problems))
+        if self.image_url is not None:
+            raise ValueError("a poll cannot show an image: remove image_url")
+        return self
+
+    @property
+    def poll_duration(self) -> timedelta:
+        return self.duration or POLL_DEFAULT_DURATION
 
     @property
     def id(self) -> str:

@@ -230,6 +230,39 @@ class Weekly(Model):
         return tuple(dict.fromkeys(days))
 
 
+# --- a live event ---------------------------------------------------------------------------------------
+class ScheduleEvent(Model):
+    """The schedule's next occurrence as a Discord scheduled event: members press Interested, get a
+    reminder DM, and attending counts as participation (`event_attend`)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    """The event's name on Discord (at most 100 characters)."""
+    description: str = Field(default="", max_length=1000)
+    """What happens (at most 1000 characters)."""
+    duration: Duration = Field(default_factory=lambda: timedelta(hours=1))
+    """How long it lasts from the occurrence (5 minutes to 7 days)."""
+    location: Key | None = None
+    """A channel key where it happens (a voice or stage channel links the event to it)."""
+    where: str | None = Field(default=None, min_length=1, max_length=100)
+    """Or where it happens, as text (at most 100 characters); default: the schedule's channel."""
+    remind_before: Duration | None = Field(default_factory=lambda: timedelta(minutes=30))
+    """How long before the start interested members get a reminder DM (empty: none)."""
+    create_before: Duration = Field(default_factory=lambda: timedelta(days=7))
+    """How long before the occurrence the event appears on Discord (1 hour to 30 days)."""
+
+    @model_validator(mode="after")
+    def _sensible(self) -> "ScheduleEvent":
+        if not timedelta(minutes=5) <= self.duration <= timedelta(days=7):
+            raise ValueError("duration: an event lasts between 5 minutes and 7 days")
+        if self.remind_before is not None and not timedelta(minutes=1) <= self.remind_before <= timedelta(days=7):
+            raise ValueError("remind_before: a reminder goes out between 1 minute and 7 days before the start")
+        if not timedelta(hours=1) <= self.create_before <= timedelta(days=30):
+            raise ValueError("create_before: between 1 hour and 30 days")
+        if self.location is not None and self.where is not None:
+            raise ValueError("give `location:` (a channel key) or `where:` (text), not both")
+        return self
+
+
 # --- one schedule ---------------------------------------------------------------------------------------
 class Schedule(Model):
     id: Key
@@ -264,6 +297,8 @@ class Schedule(Model):
     """A feature action to run instead of a post (prompt.post, quiz.start, content.reveal, drop.open, ...)."""
     params: dict[str, Any] = Field(default_factory=dict)  # not a deep copy of a shared {} per schedule
     """Parameters of the action."""
+    event: ScheduleEvent | None = None
+    """Also a Discord scheduled event for each occurrence (name, description, duration, location)."""
 
 
     @field_validator("params", mode="before")
@@ -291,8 +326,8 @@ class Schedule(Model):
         has_content = bool(self.text or self.embed)
         if has_content and self.pool:
             raise ValueError("use either text/embed or pool, not both")
-        if not (has_content or self.pool or self.action):
-            raise ValueError("nothing to do: give text, embed, pool or action")
+        if not (has_content or self.pool or self.action or self.event):
+            raise ValueError("nothing to do: give text, embed, pool, action or event")
         if (has_content or self.pool) and not self.channel:
             raise ValueError("a post needs `channel:` (a channel key of community.yaml)")
         return self
@@ -385,6 +420,9 @@ class SchedulesFile(Model):
             seen.setdefault(schedule.id, i)
             if schedule.channel and schedule.channel not in channels:
                 yield ("schedules", i, "channel"), _unknown("channel", schedule.channel, channels)
+            if schedule.event is not None and schedule.event.location is not None \
+                    and schedule.event.location not in channels:
+                yield ("schedules", i, "event", "location"), _unknown("channel", schedule.event.location, channels)
             if schedule.pool and schedule.pool not in self.pools:
                 yield ("schedules", i, "pool"), _unknown("pool", schedule.pool, self.pools)
             if schedule.action and schedule.action not in KNOWN_ACTIONS:

@@ -6,7 +6,7 @@ from datetime import datetime
 from .connection import Database, Tx, from_db_time, to_db_time
 
 _SESSION_COLUMNS = ("id, guild_id, guest_id, topic, channel_key, message_id, thread_id, opened_by, opened_at,"
-                    " ends_at, status, closed_at, closed_by")
+                    " ends_at, status, closed_at, closed_by, starts_at")
 _QUESTION_COLUMNS = ("id, session_id, author_id, text, asked_at, votes, answer, answered_by, answered_at")
 
 
@@ -14,7 +14,7 @@ def _session(row) -> dict | None:
     if row is None:
         return None
     out = dict(row)
-    for key in ("opened_at", "ends_at", "closed_at"):
+    for key in ("opened_at", "ends_at", "closed_at", "starts_at"):
         out[key] = from_db_time(out[key])
     return out
 
@@ -177,3 +177,42 @@ async def question_counts(db: Database, session_id: int) -> tuple[int, int]:
 async def session_by_message(db: Database, message_id: int) -> dict | None:
     return _session(await db.fetchone(
         f"SELECT {_SESSION_COLUMNS} FROM ama_sessions WHERE message_id = ?", (message_id,)))
+
+
+# --- planned sessions (a start time: the session is a Discord scheduled event until then) ------------
+async def plan_session(db: Database, *, guild_id: int, guest_id: int, topic: str, channel_key: str, opened_by: int,
+                       now: datetime, starts_at: datetime, ends_at: datetime | None) -> dict:
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
+            "INSERT INTO ama_sessions (guild_id, guest_id, topic, channel_key, opened_by, opened_at, ends_at, status,"
+            f" starts_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'planned', ?) RETURNING {_SESSION_COLUMNS}",
+            (guild_id, guest_id, topic, channel_key, opened_by, to_db_time(now),
+             to_db_time(ends_at) if ends_at else None, to_db_time(starts_at)))
+        return _session(row)
+
+
+async def planned_sessions(db: Database) -> list[dict]:
+    rows = await db.fetchall(f"SELECT {_SESSION_COLUMNS} FROM ama_sessions WHERE status = 'planned' ORDER BY id")
+    return [_session(r) for r in rows]
+
+
+async def begin_session(db: Database, session_id: int, now: datetime) -> bool:
+    """planned -> open, unless the guild has another session open (one open at a time)."""
+    changed = await db.execute(
+        "UPDATE ama_sessions SET status = 'open', opened_at = ? WHERE id = ? AND status = 'planned'"
+        " AND NOT EXISTS (SELECT 1 FROM ama_sessions o WHERE o.guild_id = ama_sessions.guild_id"
+        " AND o.status = 'open')", (to_db_time(now), session_id))
+    return changed == 1
+
+
+async def cancel_planned(db: Database, session_id: int, *, closed_by: int | None, now: datetime) -> bool:
+    changed = await db.execute(
+        "UPDATE ama_sessions SET status = 'canceled', closed_at = ?, closed_by = ? WHERE id = ? AND status = 'planned'",
+        (to_db_time(now), closed_by, session_id))
+    return changed == 1
+
+
+async def askers(db: Database, session_id: int) -> list[int]:
+    rows = await db.fetchall("SELECT DISTINCT author_id FROM ama_questions WHERE session_id = ? ORDER BY author_id",
+                             (session_id,))
+    return [int(r[0]) for r in rows]

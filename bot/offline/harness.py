@@ -37,6 +37,7 @@ from .settle import LoopWatch
 from .spec import Spec
 from .world import (BOT_ROLE, FORUM, MODERATOR_ROLE, SELECTS, TEXT, FakeChannel, FakeMember, FakeMessage, World,
                     perms)
+from .world import ACTIVE, SCHEDULED, STAGE, VOICE, FakeScheduledEvent
 
 log = logging.getLogger(__name__)
 
@@ -722,6 +723,85 @@ class Harness:
             if user_id in self.world.members:
                 payload["member"] = self.world.members[user_id].payload()
         self.emit_later("MESSAGE_REACTION_ADD" if add else "MESSAGE_REACTION_REMOVE", payload)
+
+    # --- scheduled events and polls: members using Discord's own UI --------------------------------------
+    @property
+    def scheduled_events(self) -> list[FakeScheduledEvent]:
+        """The guild's scheduled events, oldest first."""
+        return sorted(self.world.scheduled_events.values(), key=lambda e: e.id)
+
+    async def interested(self, event: FakeScheduledEvent | int, *, user, add: bool = True) -> None:
+        """A member presses Interested on a scheduled event (or, `add=False`, takes it back):
+        GUILD_SCHEDULED_EVENT_USER_ADD / _REMOVE through discord.py's parsers."""
+        ev = event if isinstance(event, FakeScheduledEvent) else self.world.scheduled_events[int(event)]
+        uid = self.user_id(user)
+        if uid not in self.world.members:
+            raise error(403, 50001, "Missing Access")
+        if ev.status not in (SCHEDULED, ACTIVE):
+            raise HarnessError(f"the event {ev.name!r} is {ev.status_name}: Discord shows no Interested button")
+        if add == (uid in ev.interested):
+            await self.settle()
+            return
+        ev.interested.append(uid) if add else ev.interested.remove(uid)
+        self.world.version += 1
+        self.emit_later("GUILD_SCHEDULED_EVENT_USER_ADD" if add else "GUILD_SCHEDULED_EVENT_USER_REMOVE",
+                        {"guild_scheduled_event_id": str(ev.id), "user_id": str(uid),
+                         "guild_id": str(self.world.guild_id)})
+        await self.settle()
+
+    async def vote(self, message: FakeMessage | Reply, answer: str | int, *, user, add: bool = True) -> None:
+        """A member votes in a poll (by answer text or answer id), or with `add=False` takes the vote
+        back: MESSAGE_POLL_VOTE_ADD / _REMOVE. Voting for another answer in a single-choice poll moves
+        the vote (Discord's client sends the removal first)."""
+        msg = _message_of(message)
+        poll = msg.poll
+        if poll is None:
+            raise HarnessError(f"message #{msg.id} has no poll")
+        uid = self.user_id(user)
+        if not msg.channel.is_dm:
+            p = self.permissions(uid, msg.channel)
+            if not (p.view_channel and p.read_message_history):
+                raise error(403, 50001, "Missing Access")
+        if not poll.open:
+            raise HarnessError("the poll has ended: Discord shows its results, no more votes")
+        if isinstance(answer, int):
+            answer_id = answer
+        else:
+            matches = [i for i, text in enumerate(poll.answers, 1) if text.lower() == str(answer).lower()]
+            if not matches:
+                raise HarnessError(f"no answer {answer!r} in the poll (answers: {', '.join(poll.answers)})")
+            answer_id = matches[0]
+        if not 1 <= answer_id <= len(poll.answers):
+            raise HarnessError(f"the poll has answers 1-{len(poll.answers)}")
+        if add and not poll.multiselect:
+            for other, voters in poll.votes.items():
+                if other != answer_id and uid in voters:
+                    self._poll_vote(msg, other, uid, add=False)
+        self._poll_vote(msg, answer_id, uid, add=add)
+        await self.settle()
+
+    def _poll_vote(self, msg: FakeMessage, answer_id: int, uid: int, *, add: bool) -> None:
+        voters = msg.poll.votes.setdefault(answer_id, [])
+        if add == (uid in voters):
+            return
+        voters.append(uid) if add else voters.remove(uid)
+        self.world.version += 1
+        payload = {"user_id": str(uid), "channel_id": str(msg.channel_id), "message_id": str(msg.id),
+                   "answer_id": answer_id}
+        if not msg.channel.is_dm:
+            payload["guild_id"] = str(self.world.guild_id)
+        self.emit_later("MESSAGE_POLL_VOTE_ADD" if add else "MESSAGE_POLL_VOTE_REMOVE", payload)
+
+    async def make_voice(self, channel, *, stage: bool = False) -> FakeChannel:
+        """Turn a seeded channel into a voice (or stage) channel, as if it had been one all along (the
+        config's keys name channels; the seed makes text ones)."""
+        ch = self.world.channel(channel)
+        self.emit_later("CHANNEL_DELETE", ch.payload())
+        ch.type = STAGE if stage else VOICE
+        self.world.version += 1
+        self.emit_later("CHANNEL_CREATE", ch.payload())
+        await self.settle()
+        return ch
 
     # --- interactions ------------------------------------------------------------------------------------
     def _interaction(self, kind: IT, uid: int, channel: FakeChannel, data: dict[str, Any], *,

@@ -25,6 +25,8 @@ from discord.webhook.async_ import AsyncWebhookAdapter
 from .spec import SpecViolation, Spec
 from .world import (FORUM, LOADING, PRIVATE_THREAD, PUBLIC_THREAD, TEXT, FakeChannel, FakeMessage, World,
                     walk_components)
+from .world import (ACTIVE, CANCELED, COMPLETED, EXTERNAL_EVENT, SCHEDULED, STAGE, STAGE_EVENT, VOICE,
+                    FakePoll, FakeScheduledEvent)
 
 if TYPE_CHECKING:
     from .harness import Harness
@@ -477,6 +479,7 @@ class FakeDiscord:
                 return earlier.payload() | {"nonce": earlier.nonce}
         msg = self.new_message(channel, self.world.bot_user_id, body, req.files,
                                may_mention_everyone=bool(p and p.mention_everyone))
+        self.attach_poll(msg, body.get("poll"))
         if nonce is not None:
             msg.nonce = str(nonce)
             self.world.nonces[(self.world.bot_user_id, str(nonce))] = msg.id
@@ -590,6 +593,140 @@ class FakeDiscord:
             self.need(self.bot_perms(channel.id).manage_messages or self.bot_perms(channel.id).pin_messages)
         msg.pinned = False
         self.touch()
+
+    # --- native polls ------------------------------------------------------------------------------------
+    def attach_poll(self, msg: FakeMessage, poll: dict[str, Any] | None) -> None:
+        """A message created with `poll`: Discord numbers the answers from 1 and ends it `duration` hours on."""
+        if not poll:
+            return
+        hours = int(poll.get("duration") or 24)
+        msg.poll = FakePoll(self.world, (poll.get("question") or {}).get("text") or "",
+                            [(a.get("poll_media") or {}).get("text") or "" for a in poll.get("answers") or []],
+                            self.world.now() + timedelta(hours=hours), bool(poll.get("allow_multiselect")))
+
+    @route("POST", "/channels/{channel_id}/polls/{message_id}/expire")
+    async def expire_poll(self, req: Request, channel_id: str, message_id: str) -> dict:
+        channel = self.channel_or_404(channel_id)
+        msg = self.message_or_404(channel, message_id)
+        if msg.poll is None:
+            raise error(400, 50035, "Invalid Form Body (this message has no poll)")
+        if msg.author_id != self.world.bot_user_id:
+            raise error(403, 50005, "Cannot edit a message authored by another user")
+        if not msg.poll.open:
+            raise error(400, 520001, "Poll expired")
+        msg.poll.ended = True
+        self.touch()
+        self.message_event(msg, "MESSAGE_UPDATE")
+        return msg.payload()
+
+    @route("GET", "/channels/{channel_id}/polls/{message_id}/answers/{answer_id}")
+    async def poll_voters(self, req: Request, channel_id: str, message_id: str, answer_id: str) -> dict:
+        msg = self.message_or_404(self.channel_or_404(channel_id), message_id)
+        if msg.poll is None:
+            raise error(404, 10008, "Unknown Message")
+        users = sorted(msg.poll.votes.get(int(answer_id), []))
+        if "after" in req.params:
+            users = [u for u in users if u > int(req.params["after"])]
+        return {"users": [self.world.users[u].payload() for u in users[:int(req.params.get("limit", 25))]]}
+
+    # --- guild scheduled events -----------------------------------------------------------------------------
+    def event_or_404(self, event_id: str | int) -> FakeScheduledEvent:
+        event = self.world.scheduled_events.get(int(event_id))
+        if event is None:
+            raise error(404, 10070, "Unknown Guild Scheduled Event")
+        return event
+
+    def _event_where(self, body: dict[str, Any], entity_type: int) -> tuple[int | None, str | None]:
+        """(channel id, location) as Discord checks them for the entity type."""
+        if entity_type == EXTERNAL_EVENT:
+            location = (body.get("entity_metadata") or {}).get("location")
+            if not location:
+                raise invalid_form_body({"entity_metadata": {"location": {"_errors": [
+                    {"code": "BASE_TYPE_REQUIRED", "message": "This field is required"}]}}})
+            return None, location
+        channel = self.channel_or_404(body.get("channel_id") or 0)
+        wanted = STAGE if entity_type == STAGE_EVENT else VOICE
+        if channel.type != wanted:
+            raise invalid_form_body({"channel_id": {"_errors": [
+                {"code": "GUILD_SCHEDULED_EVENT_INVALID_CHANNEL_TYPE", "message": "Invalid channel type"}]}})
+        self.need(self.bot_perms(channel.id).view_channel)
+        return channel.id, None
+
+    @route("POST", "/guilds/{guild_id}/scheduled-events")
+    async def create_scheduled_event(self, req: Request, guild_id: str) -> dict:
+        p = self.bot_guild_perms()
+        self.need(p.create_events or p.manage_events)
+        body = req.json or {}
+        entity_type = int(body["entity_type"])
+        start = datetime.fromisoformat(body["scheduled_start_time"])
+        end = datetime.fromisoformat(body["scheduled_end_time"]) if body.get("scheduled_end_time") else None
+        if start <= self.world.now():
+            raise invalid_form_body({"scheduled_start_time": {"_errors": [
+                {"code": "GUILD_SCHEDULED_EVENT_SCHEDULE_PAST", "message": "Cannot schedule event in the past."}]}})
+        if entity_type == EXTERNAL_EVENT and end is None:
+            raise invalid_form_body({"scheduled_end_time": {"_errors": [
+                {"code": "BASE_TYPE_REQUIRED", "message": "This field is required"}]}})
+        if end is not None and end <= start:
+            raise invalid_form_body({"scheduled_end_time": {"_errors": [
+                {"code": "GUILD_SCHEDULED_EVENT_END_BEFORE_START", "message": "Must end after it starts."}]}})
+        channel_id, location = self._event_where(body, entity_type)
+        event = FakeScheduledEvent(self.world, self.world.new_id(), body["name"], start, end, entity_type,
+                                   self.world.bot_user_id, body.get("description"), channel_id, location)
+        self.world.scheduled_events[event.id] = event
+        self.touch()
+        self.emit("GUILD_SCHEDULED_EVENT_CREATE", event.payload())
+        return event.payload()
+
+    @route("GET", "/guilds/{guild_id}/scheduled-events")
+    async def list_scheduled_events(self, req: Request, guild_id: str) -> list:
+        return [e.payload() for e in self.world.scheduled_events.values()]
+
+    @route("GET", "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}")
+    async def get_scheduled_event(self, req: Request, guild_id: str, event_id: str) -> dict:
+        return self.event_or_404(event_id).payload()
+
+    # Discord's status moves: scheduled -> active | canceled, active -> completed; nothing else
+    EVENT_MOVES = {SCHEDULED: (ACTIVE, CANCELED), ACTIVE: (COMPLETED,)}
+
+    @route("PATCH", "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}")
+    async def edit_scheduled_event(self, req: Request, guild_id: str, event_id: str) -> dict:
+        event = self.event_or_404(event_id)
+        p = self.bot_guild_perms()
+        self.need(p.manage_events or (p.create_events and event.creator_id == self.world.bot_user_id))
+        body = req.json or {}
+        if body.get("status") is not None and int(body["status"]) != event.status:
+            status = int(body["status"])
+            if status not in self.EVENT_MOVES.get(event.status, ()):
+                raise error(400, 180000, f"Cannot move a scheduled event from status {event.status} to {status}")
+            event.history.append(event.status)
+            event.status = status
+        if "entity_metadata" in body and body["entity_metadata"] and event.entity_type == EXTERNAL_EVENT:
+            event.location = body["entity_metadata"].get("location") or event.location
+        for key, attr in (("name", "name"), ("description", "description")):
+            if key in body:
+                setattr(event, attr, body[key])
+        self.touch()
+        self.emit("GUILD_SCHEDULED_EVENT_UPDATE", event.payload())
+        return event.payload()
+
+    @route("GET", "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users")
+    async def scheduled_event_users(self, req: Request, guild_id: str, event_id: str) -> list:
+        event = self.event_or_404(event_id)
+        users = sorted(event.interested)
+        if "before" in req.params:
+            users = [u for u in users if u < int(req.params["before"])][::-1]
+        if "after" in req.params:
+            users = [u for u in users if u > int(req.params["after"])]
+        users = users[:int(req.params.get("limit", 100))]
+        if "before" in req.params:
+            users = users[::-1]
+        out = []
+        for uid in users:
+            entry: dict[str, Any] = {"guild_scheduled_event_id": str(event.id), "user": self.world.users[uid].payload()}
+            if req.params.get("with_member") in ("true", "True", "1") and uid in self.world.members:
+                entry["member"] = self.world.members[uid].payload(with_user=False)
+            out.append(entry)
+        return out
 
     # --- members and roles ------------------------------------------------------------------------------
     def member_event(self, member) -> None:

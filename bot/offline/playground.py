@@ -39,6 +39,10 @@ HELP = """\
   :post FORUM "TITLE" [Tag, Tag] TEXT   open a post in a forum (e.g. :post help "Late parcel"
                            [Orders & shipping] It has not arrived); :read FORUM lists its posts and tags
   :in CHANNEL /command      run a slash command inside a channel or post (:in "Late parcel" /help solved)
+  :vote ANSWER [#ID]       vote in the last poll shown (answer text or number); :unvote takes it back
+  :interested [N]          press Interested on the last scheduled event shown (or event N of :events);
+                           :uninterested takes it back
+  :events                  the server's scheduled events
   :wait 1d | 2h30m | 45m   move the clock forward (scheduled things happen)
   :read CHANNEL [N]        the last N messages of a channel or thread, with their #IDs (default 10)
   :dms [NAME]              the bot's DMs to a user (default: you)
@@ -102,6 +106,10 @@ class Playground:
         self.last_with_select: FakeMessage | None = None
         self.last_shown: FakeMessage | None = None
         self.modal_answers: dict[str, str] | None = None  # script mode: `field: value` lines being collected
+        self.last_with_poll: FakeMessage | None = None
+        self.events_seen: dict[int, tuple] = {  # scheduled event id -> what was shown of it last
+            e.id: (e.status, e.location, e.channel_id, len(e.interested)) for e in harness.scheduled_events}
+        self.last_event: int | None = None
         self.scripted = False
 
     # --- running lines -------------------------------------------------------------------------------
@@ -224,6 +232,27 @@ class Playground:
                 raise HarnessError("no message to react to (:read a channel first)")
             await g.react(msg, emoji, user=self.user)
             self.out(f"  (reacted {emoji} to #{msg.id})")
+        elif name in ("vote", "unvote"):
+            answer, msg = self._target(rest, self.last_with_poll, "a poll")
+            if not answer:
+                raise HarnessError(":vote ANSWER [#ID]: the answer's text or number")
+            await g.vote(msg, int(answer) if answer.isdigit() else answer, user=self.user, add=name == "vote")
+            self.out(f"  ({'voted' if name == 'vote' else 'took back the vote for'} {answer!r} in #{msg.id})")
+        elif name in ("interested", "uninterested"):
+            events = g.scheduled_events
+            if rest:
+                event = events[int(rest) - 1] if rest.isdigit() and int(rest) <= len(events) else None
+            else:
+                event = g.world.scheduled_events.get(self.last_event or 0)
+            if event is None:
+                raise HarnessError("no such scheduled event (:events lists them)")
+            await g.interested(event, user=self.user, add=name == "interested")
+            self.out(f"  ({'interested in' if name == 'interested' else 'no longer interested in'} {event.name})")
+        elif name == "events":
+            if not g.scheduled_events:
+                self.out("  (no scheduled events)")
+            for i, event in enumerate(g.scheduled_events, start=1):
+                self.show_event(event, header=f"{i}.")
         elif name == "wait":
             delta = parse_duration(rest)
             await g.advance(delta)
@@ -423,6 +452,7 @@ class Playground:
         """Messages that appeared anywhere since the last line (scheduled posts, DMs, mod-log...), and
         messages shown earlier that the bot edited since (a closed quiz question, a sold-out drop)."""
         w = self.g.world
+        self.show_new_events()
         edited = [mid for mid in sorted(self.seen & set(w.messages))
                   if len(w.messages[mid].history) > self.versions.setdefault(mid, len(w.messages[mid].history))]
         for mid in edited + sorted(set(w.messages) - self.seen):
@@ -454,6 +484,8 @@ class Playground:
             self._embed(e)
         for name, data in m.files:
             self.out(f"    📎 {name} ({len(data)} bytes) → {self._save(m, name, data)}")
+        if m.poll is not None:
+            self._poll(m)
         buttons = m.button_components
         if buttons:
             labels = []
@@ -473,6 +505,32 @@ class Playground:
         if m.reactions:
             self.out("    " + "  ".join(f"{e} {len(u)}" for e, u in m.reactions.items() if u))
         self.last_shown = m
+
+    def show_new_events(self) -> None:
+        """Scheduled events that appeared or changed (status, place, who is interested) since the last line."""
+        for event in self.g.scheduled_events:
+            state = (event.status, event.location, event.channel_id, len(event.interested))
+            if self.events_seen.get(event.id) != state:
+                header = "📅 [event]" if event.id not in self.events_seen else "📅 [event updated]"
+                self.events_seen[event.id] = state
+                self.show_event(event, header=header)
+
+    def show_event(self, event, *, header: str) -> None:
+        where = event.location or (f"#{self.g.world.channels[event.channel_id].key or ''}" if event.channel_id else "")
+        end = f" → {self._time(event.end)}" if event.end else ""
+        self.out(f"  {header} {event.name} ({event.status_name}): {self._time(event.start)}{end}")
+        if event.description:
+            self.out(f"    {self._text(event.description)}")
+        self.out(f"    at {where} · {len(event.interested)} interested  (:interested to press Interested)")
+        self.last_event = event.id
+
+    def _poll(self, m: FakeMessage) -> None:
+        poll = m.poll
+        state = "open until " + self._time(poll.expiry) if poll.open else "ended"
+        self.out(f"    📊 {poll.question} ({state}{', several answers' if poll.multiselect else ''})")
+        for i, answer in enumerate(poll.answers, start=1):
+            self.out(f"    {i}) {answer}: {poll.count(i)}")
+        self.last_with_poll = m
 
     def _save(self, m: FakeMessage, name: str, data: bytes) -> Path:
         """Save an attachment once (as `<message id>-<name>`) so it can be opened; its path."""

@@ -244,3 +244,19 @@ def discord_limits(method: str, template: str, body: Any) -> Iterator[str]:
                 total += len(f.get("name") or "") + len(f.get("value") or "")
         if total > 6000:
             yield f"$.embeds: all embeds together must be 6000 or fewer characters (got {total})"
+    yield from _poll_limits(data)
+
+
+POLL_ANSWER_MAX = 55  # Discord's documentation: "text ... 300 for the question, 55 for any answer"
+
+
+def _poll_limits(data: dict) -> Iterator[str]:
+    """A poll's answers (the document gives them the question's 300), as Discord's API enforces them."""
+    poll = data.get("poll")
+    if not isinstance(poll, dict):
+        return
+    for i, answer in enumerate(poll.get("answers") or []):
+        text = ((answer or {}).get("poll_media") or {}).get("text") if isinstance(answer, dict) else None
+        if isinstance(text, str) and len(text) > POLL_ANSWER_MAX:
+            yield (f"$.poll.answers[{i}].poll_media.text: a poll answer must be {POLL_ANSWER_MAX} or fewer in"
+                   f" length (got {len(text)})")

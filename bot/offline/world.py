@@ -22,6 +22,7 @@ TEXT, DM, PUBLIC_THREAD, PRIVATE_THREAD, CATEGORY = (
     _CH.text.value, _CH.private.value, _CH.public_thread.value, _CH.private_thread.value, _CH.category.value)
 FORUM = _CH.forum.value  # a forum: each post is a public thread whose starter message shares its id
 EPHEMERAL, LOADING = discord.MessageFlags.ephemeral.flag, discord.MessageFlags.loading.flag
+VOICE, STAGE = _CH.voice.value, _CH.stage_voice.value
 BUTTON = _CT.button.value
 SELECTS = frozenset(t.value for t in (_CT.select, _CT.user_select, _CT.role_select, _CT.mentionable_select,
                                       _CT.channel_select))
@@ -44,6 +45,7 @@ BOT_ROLE = perms(
     "create_public_threads", "create_private_threads", "send_messages_in_threads", "use_external_emojis",
     "mention_everyone", "kick_members", "moderate_members",
     "manage_guild",  # AutoMod rules (/setup)
+    "create_events", "manage_events",  # live sessions as scheduled events (bot/services/live_events.py)
 )
 # Moderators in a typical community: message management, not Manage Server (the role is what counts).
 MODERATOR_ROLE = perms("manage_messages", "manage_threads", "kick_members", "moderate_members")
@@ -224,6 +226,8 @@ class FakeChannel:
         else:
             data.update({"topic": self.topic or None, "nsfw": False,
                          "permission_overwrites": self.overwrites_payload(), "default_auto_archive_duration": 1440})
+        if self.type in (VOICE, STAGE):  # a live event's venue (bot/services/live_events.py)
+            data.update({"bitrate": 64000, "user_limit": 0, "rtc_region": None})
         return data
 
 
@@ -254,6 +258,7 @@ class FakeMessage:
     mention_everyone: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier versions, for edits
     nonce: str | None = None  # as sent; Discord echoes it in the create response and event only
+    poll: "FakePoll | None" = None  # a native poll (see FakePoll)
 
     # --- reading it in tests --------------------------------------------------------------------
     @property
@@ -356,7 +361,78 @@ class FakeMessage:
         thread = None if self.flags & EPHEMERAL else self.thread  # an ephemeral message starts no thread
         if thread is not None:
             data["thread"] = thread.payload()
+        if self.poll is not None:
+            data["poll"] = self.poll.payload()
         return data
+
+
+# --- native polls and scheduled events -------------------------------------------------------------------
+@dataclass(eq=False)
+class FakePoll:
+    """A message's poll: the answers (answer_id = position + 1), who voted for what, when it ends."""
+
+    world: "World"
+    question: str
+    answers: list[str]
+    expiry: datetime
+    multiselect: bool = False
+    votes: dict[int, list[int]] = field(default_factory=dict)  # answer id -> user ids, in order
+    ended: bool = False  # ended early (POST .../expire)
+
+    @property
+    def open(self) -> bool:
+        return not self.ended and self.world.now() < self.expiry
+
+    def count(self, answer_id: int) -> int:
+        return len(self.votes.get(answer_id, []))
+
+    def payload(self) -> dict[str, Any]:
+        w = self.world
+        return {"question": {"text": self.question},
+                "answers": [{"answer_id": i, "poll_media": {"text": text}} for i, text in enumerate(self.answers, 1)],
+                "expiry": iso(self.expiry), "allow_multiselect": self.multiselect,
+                "layout_type": discord.PollLayoutType.default.value,
+                "results": {"is_finalized": not self.open,
+                            "answer_counts": [{"id": i, "count": self.count(i), "me_voted": w.bot_user_id in users}
+                                              for i, users in sorted(self.votes.items()) if users]}}
+
+
+SCHEDULED, ACTIVE, COMPLETED, CANCELED = (discord.EventStatus.scheduled.value, discord.EventStatus.active.value,
+                                          discord.EventStatus.completed.value, discord.EventStatus.canceled.value)
+STAGE_EVENT, VOICE_EVENT, EXTERNAL_EVENT = (discord.EntityType.stage_instance.value, discord.EntityType.voice.value,
+                                            discord.EntityType.external.value)
+
+
+@dataclass(eq=False)
+class FakeScheduledEvent:
+    world: "World"
+    id: int
+    name: str
+    start: datetime
+    end: datetime | None
+    entity_type: int
+    creator_id: int
+    description: str | None = None
+    channel_id: int | None = None
+    location: str | None = None
+    status: int = SCHEDULED
+    interested: list[int] = field(default_factory=list)  # user ids, in the order they pressed Interested
+    history: list[int] = field(default_factory=list)  # earlier statuses
+
+    @property
+    def status_name(self) -> str:
+        return discord.enums.try_enum(discord.EventStatus, self.status).name
+
+    def payload(self) -> dict[str, Any]:
+        w = self.world
+        return {"id": str(self.id), "guild_id": str(w.guild_id), "name": self.name, "description": self.description,
+                "channel_id": str(self.channel_id) if self.channel_id else None, "creator_id": str(self.creator_id),
+                "creator": w.users[self.creator_id].payload(), "image": None,
+                "scheduled_start_time": iso(self.start), "scheduled_end_time": iso(self.end) if self.end else None,
+                "status": self.status, "entity_type": self.entity_type, "entity_id": None,
+                "entity_metadata": {"location": self.location} if self.location else None,
+                "privacy_level": discord.PrivacyLevel.guild_only.value, "user_count": len(self.interested),
+                "recurrence_rule": None}
 
 
 def walk_components(components: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -401,6 +477,7 @@ class World:
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" | guild id -> last synced body
         self.cdn: dict[str, bytes] = {}  # attachment url -> bytes
         self.nonces: dict[tuple[int, str], int] = {}  # (author id, nonce) -> message id (enforce_nonce)
+        self.scheduled_events: dict[int, FakeScheduledEvent] = {}
         self.version = 0  # bumped on every change (permission cache)
         self.guild_id = guild_id or self.new_id()
         self.guild_name = guild_name
@@ -581,7 +658,9 @@ class World:
             "premium_tier": 0, "premium_subscription_count": 0, "preferred_locale": "en-US",
             "public_updates_channel_id": None, "nsfw_level": 0, "premium_progress_bar_enabled": False,
             "large": False, "unavailable": False, "member_count": len(self.members), "joined_at": iso(self.now()),
-            "voice_states": [], "presences": [], "stage_instances": [], "guild_scheduled_events": [],
+            "voice_states": [], "presences": [], "stage_instances": [],
+            "guild_scheduled_events": [e.payload() for e in self.scheduled_events.values()
+                                       if e.status in (SCHEDULED, ACTIVE)],
             "soundboard_sounds": [],
             "members": [m.payload() for m in self.members.values()] if members else [],
             "channels": [c.payload() for c in self.guild_channels()],

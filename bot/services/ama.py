@@ -6,6 +6,11 @@ question is posted in the thread with an "Upvote" button (one upvote per member)
 moderators see the questions ranked and answer them; the answer is posted in the thread with the
 question quoted. Closing (by a moderator, or when the end time passes) posts a summary and takes the
 guest role back. Everything is in the database: the expiry timer is re-armed at start.
+
+Each session is also a Discord scheduled event (bot/services/live_events.py): opened now, it is live at
+once; planned (`/ama open ... starts:`), it waits as status 'planned' while members press Interested and
+get their reminder, then opens by itself at its start (the `ama:begin:<id>` timer, re-armed at start).
+Closing completes the event; everyone interested and everyone who asked earns `event_attend`.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from bot.config.base import parse_duration, parse_local_datetime
 from bot.db import ama as repo
 from bot.errors import UserError
 
+from .live_events import channel_link
 from .messages import Button, OutMessage, Sent, Target
 from .safety import relay
 from .text import same_text_key
@@ -61,6 +67,16 @@ class Session:
     status: str
     closed_at: datetime | None
     closed_by: int | None
+    starts_at: datetime | None = None  # a planned session opens then (status 'planned' until)
+
+    @property
+    def is_planned(self) -> bool:
+        return self.status == "planned"
+
+    @property
+    def event_source(self) -> str:
+        """Its Discord scheduled event's source (bot.services.live_events)."""
+        return f"ama:{self.id}"
 
     @property
     def is_open(self) -> bool:
@@ -150,6 +166,8 @@ class AmaService:
         for row in await repo.open_sessions(self.db):
             if row["ends_at"] is not None:
                 self._arm(row["id"], row["ends_at"])
+        for row in await repo.planned_sessions(self.db):
+            self._arm_begin(row["id"], row["starts_at"])
         await self._repair_question_posts()
         await self._repair_closed_posts()
 
@@ -159,11 +177,19 @@ class AmaService:
 
         self.app.scheduler.add_timer(f"ama:expire:{session_id}", when, fire)
 
+    def _arm_begin(self, session_id: int, when: datetime) -> None:
+        async def fire(_fire_time: datetime) -> None:
+            await self.begin(session_id)
+
+        self.app.scheduler.add_timer(f"ama:begin:{session_id}", when, fire)
+
     async def _on_sent(self, row: dict, sent: Sent) -> None:
         key = row.get("dedupe_key") or ""
         if re.fullmatch(r"ama:open:\d+", key):  # the opening post (not its closed version)
             session_id = int(key.rsplit(":", 1)[1])
-            await repo.set_posted(self.db, session_id, sent.message_id, (sent.extra or {}).get("thread_id"))
+            thread_id = (sent.extra or {}).get("thread_id")
+            await repo.set_posted(self.db, session_id, sent.message_id, thread_id)
+            await self._event_in_thread(int(row["guild_id"]), session_id, thread_id)
 
     # --- reading -------------------------------------------------------------------------------
     async def current(self, guild_id: int) -> Session | None:
@@ -203,7 +229,9 @@ class AmaService:
 
     # --- moderator and guest actions -----------------------------------------------------------
     async def open(self, guild_id: int, *, actor_id: int, guest_id: int, topic: str,
-                   channel_key: str | None = None, until: str | None = None) -> Session:
+                   channel_key: str | None = None, until: str | None = None, starts: str | None = None) -> Session:
+        """Open a session now, or (with `starts`) plan it: it is a Discord scheduled event members can
+        mark Interested until it opens by itself at that time."""
         app = self.app
         topic = " ".join((topic or "").split())
         if not topic:
@@ -220,6 +248,12 @@ class AmaService:
             raise UserError("ama.channel_not_public", channel=channel_key)
         now = app.clock.now()
         default = app.config.community.ama.duration
+        if starts:
+            starts_at = parse_until(starts, now, app.config.timezone)
+            ends_at = (parse_until(until, starts_at, app.config.timezone) if until else
+                       starts_at + default if default else None)
+            return await self._plan(guild_id, actor_id=actor_id, guest_id=guest_id, topic=topic,
+                                    channel_key=channel_key, starts_at=starts_at, ends_at=ends_at)
         ends_at = (parse_until(until, now, app.config.timezone) if until else
                    now + default if default else None)
         row = await repo.open_session(self.db, guild_id=guild_id, guest_id=guest_id, topic=topic,
@@ -234,6 +268,68 @@ class AmaService:
         await app.audit.record(guild_id, actor_id, "ama.open", f"<@{guest_id}>", topic)
         if ends_at:
             self._arm(session.id, ends_at)
+        event = await self._event_of(session)
+        if event is not None:
+            await app.live_events.activate(event.id)
+        return session
+
+    # --- the session's Discord scheduled event (bot.services.live_events) ------------------------------
+    async def _event_of(self, session: Session):
+        """Its scheduled event, made once (None when `ama.event.enabled` is off)."""
+        app = self.app
+        settings = app.config.community.ama.event
+        if not settings.enabled:
+            return None
+        starts_at = session.starts_at or session.opened_at
+        ends_at = session.ends_at or starts_at + settings.length
+        where = None if settings.location else (
+            channel_link(session.guild_id, session.thread_id) if session.thread_id else None)
+        return await app.live_events.create(
+            session.guild_id, source=session.event_source, name=app.t("ama.event_name", topic=session.topic),
+            description=app.t("ama.event_description", topic=session.topic, guest=f"<@{session.guest_id}>"),
+            starts_at=starts_at, ends_at=ends_at, remind_before=settings.remind_before,
+            location_key=settings.location or session.channel_key, location_text=where)
+
+    async def _event_in_thread(self, guild_id: int, session_id: int, thread_id: int | None) -> None:
+        """The opening post's thread is where the session happens: the event says so."""
+        if not thread_id or self.app.config.community.ama.event.location:
+            return
+        event = await self.app.live_events.of_source(guild_id, f"ama:{session_id}")
+        if event is not None:
+            await self.app.live_events.set_location(event.id, channel_link(guild_id, thread_id))
+
+    async def _plan(self, guild_id: int, *, actor_id: int, guest_id: int, topic: str, channel_key: str,
+                    starts_at: datetime, ends_at: datetime | None) -> Session:
+        app = self.app
+        row = await repo.plan_session(self.db, guild_id=guild_id, guest_id=guest_id, topic=topic,
+                                      channel_key=channel_key, opened_by=actor_id, now=app.clock.now(),
+                                      starts_at=starts_at, ends_at=ends_at)
+        session = Session(**row)
+        await app.audit.record(guild_id, actor_id, "ama.plan", f"<@{guest_id}>", topic)
+        await self._event_of(session)
+        self._arm_begin(session.id, starts_at)
+        return session
+
+    async def begin(self, session_id: int) -> Session | None:
+        """Timer: a planned session's start time came. It opens (the post with its Ask button, the
+        guest role, the event goes live), unless another session is still open (moderators hear)."""
+        app = self.app
+        session = await self.session(session_id)
+        if session is None or not session.is_planned:
+            return None
+        if not await repo.begin_session(self.db, session_id, app.clock.now()):
+            await app.audit.note(session.guild_id, app.t("ama.begin_blocked", topic=session.topic),
+                                 dedupe_key=f"ama:begin-blocked:{session_id}")
+            return None
+        session = await self.session(session_id)
+        await self._set_guest_role(session, give=True)
+        await app.outbox.post(session.guild_id, Target.channel(session.channel_key), self.opening_post(session),
+                              dedupe_key=self._opening_key(session))
+        if session.ends_at:
+            self._arm(session.id, session.ends_at)
+        event = await app.live_events.of_source(session.guild_id, session.event_source)
+        if event is not None:
+            await app.live_events.activate(event.id)
         return session
 
     @staticmethod
@@ -308,6 +404,21 @@ class AmaService:
         await self.app.audit.record(guild_id, actor_id, "ama.close", f"<@{session.guest_id}>", session.topic)
         return summary
 
+    async def cancel(self, guild_id: int, actor_id: int) -> Session:
+        """/ama cancel: the next planned session will not happen; its Discord event says so."""
+        planned = [Session(**r) for r in await repo.planned_sessions(self.db) if r["guild_id"] == guild_id]
+        if not planned:
+            raise UserError("ama.no_planned")
+        session = min(planned, key=lambda s: s.starts_at)
+        if not await repo.cancel_planned(self.db, session.id, closed_by=actor_id, now=self.app.clock.now()):
+            raise UserError("ama.no_planned")
+        self.app.scheduler.remove_job(f"ama:begin:{session.id}")
+        event = await self.app.live_events.of_source(guild_id, session.event_source)
+        if event is not None:
+            await self.app.live_events.cancel(event.id)
+        await self.app.audit.record(guild_id, actor_id, "ama.cancel", f"<@{session.guest_id}>", session.topic)
+        return session
+
     async def expire(self, session_id: int) -> Summary | None:
         """Timer: close a session whose end time passed (no-op if it was closed already)."""
         session = await self.session(session_id)
@@ -329,6 +440,9 @@ class AmaService:
                               dedupe_key=f"ama:summary:{session.id}")
         await app.outbox.post(session.guild_id, Target.channel(session.channel_key), self.opening_post(closed),
                               dedupe_key=f"{self._opening_key(session)}:closed")
+        event = await app.live_events.of_source(session.guild_id, session.event_source)
+        if event is not None:  # attendance: everyone interested, and everyone who asked
+            await app.live_events.complete(event.id, attendees=await repo.askers(self.db, session.id))
         return summary
 
     def render_summary(self, summary: Summary) -> str:

@@ -30,6 +30,8 @@ class OutMessage:
     # the dedupe key of a message queued earlier: this one replaces it in place (an edit, not a new
     # message; content, embeds and buttons are all replaced). Nothing is sent if that one never went out.
     replaces: str | None = None
+    # a native poll: {"question", "answers": [...], "hours", "multiselect"} (bot.services.participation.polls)
+    poll: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)

@@ -33,3 +33,28 @@ class ForumPort(Protocol):
     async def update_post(self, guild_id: int, post_id: int, *, tags: tuple[str, ...] | None = None,
                           archived: bool | None = None, locked: bool | None = None) -> bool:
         """Set a post's tags (by name; names the forum lacks are skipped) and flags; False if not possible."""
+
+
+# --- live events and polls (Discord's native surfaces) -------------------------------------------------
+class ScheduledEventPort(Protocol):
+    """Discord guild scheduled events. Each method returns None/False when Discord refused (logged)."""
+
+    async def create_event(self, guild_id: int, *, name: str, description: str, start, end,
+                           location_key: str | None, location_text: str | None) -> int | None:
+        """Create the event: on the channel of `location_key` when it is a voice or stage channel, else
+        somewhere else (external) at `location_text` (or that channel's link). Its Discord id."""
+
+    async def edit_event(self, guild_id: int, event_id: int, *, status: str | None = None,
+                         location_text: str | None = None) -> bool:
+        """Move it to `status` (active | completed | canceled) and/or change where it happens."""
+
+    async def interested_users(self, guild_id: int, event_id: int) -> list[int] | None:
+        """Everyone who pressed Interested, as Discord lists them (None: could not read)."""
+
+
+class PollPort(Protocol):
+    async def end_poll(self, guild_id: int, channel_id: int, message_id: int) -> bool:
+        """End a poll the bot posted now (Discord finalises its results)."""
+
+    async def voters(self, guild_id: int, channel_id: int, message_id: int) -> dict[int, list[int]] | None:
+        """Who voted for what ({answer id: user ids}), as Discord counted it (None: could not read)."""

@@ -24,6 +24,7 @@ DEFAULT_CHANNEL = {  # where each action posts when its params name no channel
     "feedback.digest": lambda app: app.config.community.feedback.channel,
     "stats.digest": lambda app: app.config.community.moderation.mod_log,
     "ama.announce": lambda app: "announcements",
+    "poll.post": lambda app: app.config.participation.prompts.channel,
 }
 
 
@@ -81,6 +82,10 @@ async def _action_target(app: "App", guild_id: int, action: str, params: Mapping
             text = f"stats digest: the past {params.get('period') or 'week'}"
         elif action == "ama.announce":
             text = str(params.get("topic") or "the next AMA")
+        elif action == "poll.post":  # a poll prompt by key, or its own question
+            key = params.get("prompt")
+            text = "poll: " + str(next((p.text for p in app.config.prompts.prompts if p.key == key), None)
+                                  or params.get("question") or key)
         if channel is None and action in DEFAULT_CHANNEL:
             channel = DEFAULT_CHANNEL[action](app)
     except (AttributeError, KeyError, StopIteration):  # that feature is not configured: the bare action

@@ -40,16 +40,21 @@ class AmaCog(commands.GroupCog, group_name="ama", group_description="Guest sessi
     @app_commands.command(name="open", description="Moderators: open a guest session with a thread")
     @app_commands.describe(guest="who answers the questions", topic="what the session is about",
                            until="when it closes itself: 90m, 2h, 21:00 or 2026-12-24 20:00 (optional)",
-                           channel="where to post it (default: lounge)")
+                           channel="where to post it (default: lounge)",
+                           starts="plan it for later: 90m, 21:00 or 2026-12-24 20:00 (members get a reminder)")
     @is_moderator()
     async def open_session(self, interaction: discord.Interaction, guest: discord.Member,
                    topic: app_commands.Range[str, 1, 200], until: Optional[str] = None,
-                   channel: Optional[discord.TextChannel] = None) -> None:
+                   channel: Optional[discord.TextChannel] = None, starts: Optional[str] = None) -> None:
         if guest.bot:
             raise UserError("ama.guest_is_bot")
         session = await self.app.ama.open(interaction.guild_id, actor_id=interaction.user.id, guest_id=guest.id,
                                           topic=topic, channel_key=self._channel_key(interaction.guild, channel),
-                                          until=until)
+                                          until=until, starts=starts)
+        if session.is_planned:
+            await respond(interaction, self.app.t("ama.planned", topic=session.topic, guest=guest.mention,
+                                                  id=session.id, when=f"<t:{int(session.starts_at.timestamp())}:f>"))
+            return
         await respond(interaction, self.app.t("ama.opened", topic=session.topic, guest=guest.mention, id=session.id))
 
     @app_commands.command(name="close", description="Moderators: close the session and post its summary")
@@ -58,6 +63,12 @@ class AmaCog(commands.GroupCog, group_name="ama", group_description="Guest sessi
         summary = await self.app.ama.close(interaction.guild_id, interaction.user.id)
         await respond(interaction, self.app.t("ama.closed", topic=summary.session.topic, answered=summary.answered,
                                               unanswered=summary.unanswered))
+
+    @app_commands.command(name="cancel", description="Moderators: cancel the next planned session")
+    @is_moderator()
+    async def cancel_session(self, interaction: discord.Interaction) -> None:
+        session = await self.app.ama.cancel(interaction.guild_id, interaction.user.id)
+        await respond(interaction, self.app.t("ama.canceled", topic=session.topic))
 
     # --- the guest and moderators -------------------------------------------------------------------
     @app_commands.command(name="questions", description="The guest and moderators: questions, most upvoted first")

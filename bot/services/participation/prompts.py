@@ -132,8 +132,14 @@ class PromptService:
         used = await repo.used_in_cycle(self.app.db, guild_id, row["cycle"])
         unused_left = sum(1 for p in pool if p.key not in used)
         prompt = by_key.get(row["prompt_key"]) or PoolPrompt(row["prompt_key"], row["text"])
-        await self.app.outbox.post(guild_id, Target.channel(row["channel"]), self._message(prompt, occurrence),
-                                   dedupe_key=f"{POST_KEY}{row['id']}")
+        spec = next((p for p in self.app.config.prompts.prompts if p.id == row["prompt_key"]), None)
+        if spec is not None and spec.kind == "poll":  # today's prompt is a Discord poll: votes are the answers
+            await self.app.participation.polls.post(
+                guild_id, source=f"{POST_KEY}{row['id']}", question=spec.text, answers=spec.answers,
+                duration=spec.poll_duration, multiselect=spec.multiselect, channel_key=row["channel"])
+        else:
+            await self.app.outbox.post(guild_id, Target.channel(row["channel"]), self._message(prompt, occurrence),
+                                       dedupe_key=f"{POST_KEY}{row['id']}")
         if unused_left <= self.settings.low_pool_threshold:
             await self.app.audit.note(
                 guild_id, self.app.t("participation.prompt_pool_low", left=unused_left, total=len(pool)),

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from .activity import ActivityCounter
 from .ledger import Board, Ledger, Profile, Streak
+from .polls import PollService
 from .prompts import PromptService
 from .quiz import QuizService
 
@@ -23,16 +24,19 @@ class ParticipationService:
         self.activity = ActivityCounter(app)
         self.prompts = PromptService(app, self.ledger)
         self.quiz = QuizService(app, self.ledger)
+        self.polls = PollService(app, self.ledger)
         # the hot path (every guild message): bound straight to the counter, no extra call layer
         self.record_message = self.activity.record_message
         # registered at build time so the schedules feature (built after us) can validate against them
         app.actions.register("prompt.post", self.prompts.action_post)
         app.actions.register("quiz.start", self.quiz.action_start)
+        app.actions.register("poll.post", self.polls.action_post)
 
     async def start(self) -> None:
         self._feed_membership()
         await self.prompts.start()
         await self.quiz.start()
+        await self.polls.start()
 
     async def stop(self) -> None:
         await self.quiz.stop()
