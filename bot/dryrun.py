@@ -225,6 +225,7 @@ SLOTS: dict[str, str] = {
     "participation.quiz_reveal_count": "field.value", "feedback.digest_reactions_line": "field.value",
     "participation.prompt_thread": "thread.name", "ama.thread_name": "thread.name",
     "feedback.menu_name": "menu",
+    "participation.quiz_modal_title": "modal.title", "participation.quiz_modal_label": "input.label",
 }
 _COMMAND_SLOTS = {"command": ("a command description", 100), "menu": ("a context menu name", 32),
                   "choice": ("an autocomplete choice", 100)}
@@ -427,8 +428,9 @@ class DryRun:
         for stem, bank in self.config.quizzes.items():
             total = len(bank.questions)
             for i, q in enumerate(bank.questions):
-                snapshot = {"question": q.question, "choices": list(q.choices), "answer": q.answer,
-                            "explanation": q.explanation, "image_url": str(q.image_url) if q.image_url else None}
+                snapshot = {"question": q.question, "choices": list(q.choices), "answer": q.answer_index,
+                            "answers": list(q.answers), "explanation": q.explanation,
+                            "image_url": str(q.image_url) if q.image_url else None}
                 run = {"id": NUMBER, "bank": stem, "guild_id": 1, "channel": "x"}
                 question = {"id": NUMBER, "position": i + 1, "closes_at": closes, "snapshot": _json(snapshot)}
                 where = self.config_line(f"quizzes:{stem}", ("questions", i))
@@ -437,6 +439,11 @@ class DryRun:
                     if not self.validate(route, body, where, f"quizzes/{stem}.questions[{i}]",
                                          "the question with its buttons"):
                         break
+                if q.free_text:  # the modal members type into (its placeholder shows the question)
+                    from cogs.participation._quiz import QuizAnswerModal
+
+                    route, body = modal_body(QuizAnswerModal(app, NUMBER, i + 1, q.question))
+                    self.validate(route, body, where, f"quizzes/{stem}.questions[{i}]", "the answer modal")
 
     def _drops(self, app) -> None:
         drops = self.config.drops

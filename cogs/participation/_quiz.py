@@ -1,4 +1,5 @@
-"""/quiz start (moderators) and the answer buttons on each question."""
+"""/quiz start (moderators), the answer buttons on each question, and the "Answer" button and modal of a
+free-text question."""
 from __future__ import annotations
 
 import re
@@ -9,9 +10,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import is_moderator
-from bot.services.participation.quiz import custom_id
+from bot.config.quizzes import MAX_ANSWER_LENGTH
+from bot.services.participation.quiz import custom_id, text_custom_id
 from bot.tree import respond
-from bot.ui import TextAnswer
+from bot.ui import KizunaModal, TextAnswer, guarded
 
 
 class QuizAnswerButton(TextAnswer, discord.ui.DynamicItem[discord.ui.Button],
@@ -35,6 +37,46 @@ class QuizAnswerButton(TextAnswer, discord.ui.DynamicItem[discord.ui.Button],
         return app.t("participation.quiz_answer_recorded", choice=receipt.label)
 
 
+class QuizAnswerModal(KizunaModal):
+    """The member types their answer; the question is the field's placeholder (the modal hides the post)."""
+
+    def __init__(self, app, question_id: int, position: int, question: str) -> None:
+        super().__init__(title=app.t("participation.quiz_modal_title", number=position)[:45], timeout=10 * 60)
+        self.app = app
+        self.question_id = question_id
+        self.text = discord.ui.TextInput(custom_id="answer", required=True, max_length=MAX_ANSWER_LENGTH,
+                                         placeholder=_fit(question, 100))
+        self.add_item(discord.ui.Label(text=app.t("participation.quiz_modal_label")[:45], component=self.text))
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        receipt = await self.app.participation.quiz.answer_text(interaction.guild_id, self.question_id,
+                                                                interaction.user.id, self.text.value)
+        await respond(interaction, self.app.t("participation.quiz_typed_recorded",
+                                              answer=discord.utils.escape_markdown(receipt.label)))
+
+
+class QuizTextButton(discord.ui.DynamicItem[discord.ui.Button], template=r"kizuna:quiz:text:(?P<question_id>\d+)"):
+    """Persistent: the question is in the id; open, and not yet answered by this member -> the modal."""
+
+    def __init__(self, question_id: int) -> None:
+        super().__init__(discord.ui.Button(label="answer", custom_id=text_custom_id(question_id)))
+        self.question_id = question_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /):
+        return cls(int(match["question_id"]))
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction) -> None:
+        app = interaction.client.app
+        prompt = await app.participation.quiz.answer_prompt(interaction.guild_id, self.question_id, interaction.user.id)
+        await interaction.response.send_modal(QuizAnswerModal(app, prompt.question_id, prompt.position, prompt.question))
+
+
+def _fit(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 @app_commands.guild_only()
 class QuizCog(commands.GroupCog, group_name="quiz", group_description="Quizzes"):
     def __init__(self, bot) -> None:
@@ -43,11 +85,11 @@ class QuizCog(commands.GroupCog, group_name="quiz", group_description="Quizzes")
         super().__init__()
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(QuizAnswerButton)
+        self.bot.add_dynamic_items(QuizAnswerButton, QuizTextButton)
         self.bot.fast_clicks.add(QuizAnswerButton)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(QuizAnswerButton)
+        self.bot.remove_dynamic_items(QuizAnswerButton, QuizTextButton)
         self.bot.fast_clicks.remove(QuizAnswerButton)
 
     @app_commands.command(name="start", description="Moderators: start a quiz in the quiz channel")
