@@ -159,3 +159,20 @@ async def test_a_restart_keeps_the_answer_button_working(harness):
     await g.advance(seconds=20)
     reveal = next(m for m in g.channel("quiz").messages if m.embeds and "Answer to" in m.embeds[0]["title"])
     assert reveal.embeds[0]["fields"][0]["value"] == "1 of 1 got it right"
+
+
+def test_the_playground_answers_a_free_text_quiz(capsys, tmp_path):
+    from bot.__main__ import main
+
+    bank = "name: Words\nquestions:\n  - question: What is powdered green tea called?\n    answers: [matcha, 抹茶]\n"
+    config = config_dir_with(tmp_path, {"quizzes/words.yaml": bank})
+    script = tmp_path / "script.txt"
+    script.write_text("/quiz start bank:words questions:1 seconds:30\n:as alice\n:click Answer\n"
+                      "answer: ＭＡＴＣＨＡ！\n:wait 30s\n", encoding="utf-8")
+    assert main(["playground", "--config", str(config), "--script", str(script),
+                 "--files", str(tmp_path / "files")]) == 0
+    t = capsys.readouterr().out
+    assert "┃ What is powdered green tea called?" in t and "[1 ✏️ Answer]" in t
+    assert "┏ form: Question 1" in t and "┃ Your answer (required; max 100)" in t
+    assert "Got it: you answered **ＭＡＴＣＨＡ！**" in t
+    assert "┃ **matcha**" in t and "1 of 1 got it right" in t and "[1 ✏️ Answer (disabled)]" in t
