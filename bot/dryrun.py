@@ -43,7 +43,7 @@ from discord.http import handle_message_parameters
 from bot.config.yamlsrc import load_source
 from bot.services.catalogue import Catalogue, spec_problem
 from bot.services.messages import OutMessage
-from bot.ui import view_from_buttons
+from bot.ui import message_kwargs, view_from_buttons
 
 from bot.offline.spec import Spec, discord_limits
 
@@ -145,6 +145,9 @@ def _message(content: str = "", embeds: Iterable[dict] = (), buttons=()) -> tupl
 
 def message_body(message: OutMessage) -> tuple[tuple[str, str], Any]:
     """The request discord.py makes for an OutMessage (what `DiscordSender.send` passes to it)."""
+    if message.card is not None:  # a components-v2 layout: bot.ui.message_kwargs, as the sender sends it
+        params = handle_message_parameters(**message_kwargs(message), allowed_mentions=NO_PINGS)
+        return MESSAGE_ROUTE, params.payload
     return _message(message.content, message.embeds, message.buttons)
 
 

@@ -70,3 +70,44 @@ def view_from_buttons(buttons) -> discord.ui.View | None:
         view.add_item(discord.ui.Button(label=b.label, custom_id=b.custom_id, style=STYLES[b.style], url=b.url,
                                         emoji=b.emoji, disabled=b.disabled))
     return view
+
+
+def layout_view(card, buttons=()) -> discord.ui.LayoutView:
+    """A components-v2 LayoutView of a card (bot.services.messages.Card): one container; a block with a
+    thumbnail is a section with the picture as its accessory, an image a media gallery, text a text
+    display; the buttons (persistent DynamicItems, as in `view_from_buttons`) in a row at the foot.
+    What the sender sends, the dry run validates and the cogs reply with: rendered here only."""
+    container = discord.ui.Container(accent_colour=card.accent)
+    for block in card.blocks:
+        if block.separator:
+            container.add_item(discord.ui.Separator())
+        if block.image:
+            container.add_item(discord.ui.MediaGallery(discord.MediaGalleryItem(block.image)))
+        if block.text and block.thumbnail:
+            container.add_item(discord.ui.Section(discord.ui.TextDisplay(block.text),
+                                                  accessory=discord.ui.Thumbnail(block.thumbnail)))
+        elif block.text:
+            container.add_item(discord.ui.TextDisplay(block.text))
+    if buttons:
+        container.add_item(discord.ui.ActionRow(*(
+            discord.ui.Button(label=b.label, custom_id=b.custom_id, style=STYLES[b.style], url=b.url, emoji=b.emoji,
+                              disabled=b.disabled) for b in buttons)))
+    view = discord.ui.LayoutView(timeout=None)
+    view.add_item(container)
+    return view
+
+
+def message_kwargs(message, *, editing: bool = False) -> dict[str, Any]:
+    """discord.py's send/edit arguments for an OutMessage: content, embeds and a View of its buttons,
+    or, for a card, only the LayoutView (Discord refuses content and embeds beside one; an edit clears
+    them). `allowed_mentions` is the caller's."""
+    if message.card is not None:
+        kwargs: dict[str, Any] = {"view": layout_view(message.card, message.buttons)}
+        if editing:
+            kwargs.update(content=None, embeds=[])
+        return kwargs
+    kwargs = {"content": message.content or None, "embeds": [discord.Embed.from_dict(e) for e in message.embeds]}
+    view = view_from_buttons(message.buttons)
+    if view is not None or editing:
+        kwargs["view"] = view
+    return kwargs

@@ -23,7 +23,7 @@ from discord.http import Route
 from discord.webhook.async_ import AsyncWebhookAdapter
 
 from .spec import SpecViolation, Spec
-from .world import (LOADING, PRIVATE_THREAD, PUBLIC_THREAD, TEXT, FakeChannel, FakeMessage, World,
+from .world import (COMPONENTS_V2, LOADING, PRIVATE_THREAD, PUBLIC_THREAD, TEXT, FakeChannel, FakeMessage, World,
                     walk_components)
 
 if TYPE_CHECKING:
@@ -428,6 +428,7 @@ class FakeDiscord:
         return msg
 
     def edit_message(self, msg: FakeMessage, body: dict[str, Any], files: list | None = None) -> None:
+        self.check_layout_edit(msg, body)
         msg.history.append({"content": msg.content, "embeds": msg.embeds, "components": msg.components})
         if "content" in body:
             msg.content = body["content"] or ""
@@ -448,6 +449,23 @@ class FakeDiscord:
             msg.edited_at = self.world.now()
         self.world.resolve_mentions(msg, may_mention_everyone=False)
         self.touch()
+
+    def check_layout_edit(self, msg: FakeMessage, body: dict[str, Any]) -> None:
+        """Components v2 (issue 20), as Discord has it: an edit may turn a message into a layout (the
+        IS_COMPONENTS_V2 flag; its content and embeds cleared by the same edit) but never back, and a
+        layout message takes no content or embeds. Applies the flag."""
+        flags = body.get("flags")
+        adds = isinstance(flags, int) and bool(flags & COMPONENTS_V2)
+        if msg.is_layout and isinstance(flags, int) and not adds:
+            raise error(400, 50035, "Invalid Form Body (the IS_COMPONENTS_V2 flag cannot be removed from a message)")
+        if not (adds or msg.is_layout):
+            return
+        content = body["content"] if "content" in body else msg.content
+        embeds = body["embeds"] if "embeds" in body else msg.embeds
+        if content or embeds:
+            raise error(400, 50035, "Invalid Form Body (a message with the IS_COMPONENTS_V2 flag cannot have"
+                                    " content or embeds)")
+        msg.flags |= COMPONENTS_V2
 
     def message_event(self, msg: FakeMessage, event: str = "MESSAGE_CREATE") -> None:
         channel = self.world.channels[msg.channel_id]
@@ -1007,7 +1025,10 @@ class FakeDiscord:
             deferred = record.response_type == IRT.deferred_channel_message.value
             if deferred and original is not None and original.flags & LOADING:
                 # the first follow-up after a deferral fills the "thinking..." message
-                self.edit_message(original, {k: v for k, v in body.items() if k != "flags"}, req.files)
+                filled = {k: v for k, v in body.items() if k != "flags"}
+                if int(body.get("flags") or 0) & COMPONENTS_V2:  # a layout reply keeps its flag (issue 20)
+                    filled["flags"] = COMPONENTS_V2
+                self.edit_message(original, filled, req.files)
                 self.message_event(original, "MESSAGE_UPDATE")
                 return original.payload()
             channel = self.world.channels.get(record.channel_id) if record.channel_id else None

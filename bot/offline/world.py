@@ -24,6 +24,8 @@ EPHEMERAL, LOADING = discord.MessageFlags.ephemeral.flag, discord.MessageFlags.l
 BUTTON = _CT.button.value
 SELECTS = frozenset(t.value for t in (_CT.select, _CT.user_select, _CT.role_select, _CT.mentionable_select,
                                       _CT.channel_select))
+COMPONENTS_V2 = discord.MessageFlags.components_v2.flag  # issue 20: a layout message (container, sections...)
+TEXT_DISPLAY, THUMBNAIL = _CT.text_display.value, _CT.thumbnail.value
 
 
 def perms(*names: str) -> int:
@@ -247,10 +249,27 @@ class FakeMessage:
     def pings_anyone(self) -> bool:
         return bool(self.mentions or self.mention_roles or self.mention_everyone)
 
+    # components v2 (issue 20)
+    @property
+    def is_layout(self) -> bool:
+        """Sent with the IS_COMPONENTS_V2 flag: a layout (container, sections, text displays) instead of
+        content and embeds."""
+        return bool(self.flags & COMPONENTS_V2)
+
+    @property
+    def layout_texts(self) -> list[str]:
+        """The text displays of a layout message, in reading order."""
+        return [c.get("content") or "" for c in self.walk_components() if c.get("type") == TEXT_DISPLAY]
+
+    @property
+    def thumbnails(self) -> list[str]:
+        """The picture urls shown beside a layout's sections."""
+        return [(c.get("media") or {}).get("url") or "" for c in self.walk_components() if c.get("type") == THUMBNAIL]
+
     @property
     def text(self) -> str:
-        """Content plus embed titles/descriptions/fields, for loose assertions."""
-        parts = [self.content or ""]
+        """Content plus embed titles/descriptions/fields and a layout's text displays, for loose assertions."""
+        parts = [self.content or ""] + self.layout_texts
         for e in self.embeds:
             parts += [e.get("title") or "", e.get("description") or ""]
             for f in e.get("fields") or []:

@@ -19,7 +19,7 @@ from bot.config.actions import QuizStartParams
 from bot.db import quizzes as repo
 from bot.db.connection import to_db_time
 from bot.errors import UserError
-from bot.services.messages import Button, OutMessage, Target
+from bot.services.messages import Block, Button, Card, OutMessage, Target
 from bot.services.text import answer_key
 
 from .ledger import Ledger
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 LETTERS = "ABCDE"
 MIN_SECONDS, MAX_SECONDS = 5, 600
+RESULTS_ACCENT = 0xF4C542  # the results card's edge: gold
 QUIET_STOP = 2  # this many questions in a row without a single answer end the quiz early
 TYPED = -1  # the `choice` stored for a free-text answer (its text is kept beside it)
 MAX_TYPED = 200  # characters of a typed answer kept (the modal allows fewer)
@@ -431,9 +432,18 @@ class QuizService:
         if asked < total:
             description = self.app.t("participation.quiz_ended_early", quiet=QUIET_STOP, asked=asked,
                                      total=total) + "\n\n" + description
-        embed = {"title": self.app.t("participation.quiz_results_title"), "description": description}
-        await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]), OutMessage(embeds=(embed,), as_persona=True),
+        await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]),
+                                   OutMessage(card=self._results_card(run, description), as_persona=True),
                                    dedupe_key=f"quiz:{run['id']}:end")
+
+    def _results_card(self, run: dict, description: str) -> Card:
+        """The results as a card (issue 20): the title and the bank beside the persona's picture, then the
+        ranking."""
+        bank = self.app.config.quizzes.get(run["bank"])
+        avatar = self.app.config.community.persona.avatar_url
+        heading = f"## {self.app.t('participation.quiz_results_title')}\n-# {(bank.name if bank else '') or run['bank']}"
+        return Card((Block(heading, thumbnail=str(avatar) if avatar else None), Block(description, separator=True)),
+                    accent=RESULTS_ACCENT)
 
     # --- reading ----------------------------------------------------------------------------------
     async def results(self, run_id: int) -> list[dict]:
