@@ -362,7 +362,7 @@ class DryRun:
             try:
                 app.catalogue = self.catalogue(language)
                 for check in (self._persona, self._schedules, self._prompts, self._quizzes, self._drops,
-                              self._content, self._modals):
+                              self._content, self._modals, self._cards):
                     check(app)
             finally:
                 await app.db.close()
@@ -505,6 +505,38 @@ class DryRun:
             route, body = modal_body(build())
             self.validate(route, body, self.config_line("community", ("feedback",) if "feedback" in what else ()),
                           "modals", what)
+
+
+    # -- cards (components v2, issue 20) --
+    def _cards(self, app) -> None:
+        """The cards that grow with the community, at their fullest: the leaderboard and the quiz
+        results with `leaderboard.size` rows of the widest values (Discord: 4000 characters over all the
+        text displays of a message, 40 components)."""
+        from types import SimpleNamespace
+
+        from cogs.participation._leaderboard import leaderboard_card
+
+        size = self.config.participation.leaderboard.size
+        templates = app.catalogue.templates
+
+        def widest(key: str, **given: Any) -> str:
+            return app.t(key, **(worst_params(templates[key], key, self.config) | given))
+
+        rows = [SimpleNamespace(rank=NUMBER, user_id=SNOWFLAKE + i, points=NUMBER) for i in range(size)]
+        avatars = {row.user_id: f"https://cdn.discordapp.com/avatars/{row.user_id}/{'f' * 32}.png" for row in rows}
+        key = "participation.leaderboard_line"
+        for period in ("week", "month", "all"):
+            route, body = message_body(OutMessage(card=leaderboard_card(app.t, period, rows, avatars)))
+            if not self.validate(route, body, self.catalogue_line(app.catalogue.language, key), key,
+                                 f"the /leaderboard card with {size} rows (participation.yaml leaderboard.size)"):
+                break
+        key = "participation.quiz_results_line"
+        ranking = "\n".join([widest("participation.quiz_ended_early")] + [widest(key, user=f"<@{SNOWFLAKE}>")] * size)
+        banks = sorted(self.config.quizzes, key=lambda k: -len(self.config.quizzes[k].name or k)) or ["x"]
+        card = app.participation.quiz._results_card({"bank": banks[0]}, ranking)
+        route, body = message_body(OutMessage(card=card, as_persona=True))
+        self.validate(route, body, self.catalogue_line(app.catalogue.language, key), key,
+                      f"the quiz results card with {size} rows (participation.yaml leaderboard.size)")
 
 
 _MEMO: dict[tuple[int, tuple[str, str], str], list[str]] = {}
