@@ -171,3 +171,17 @@ def test_check_refuses_a_card_whose_rows_overflow_discords_4000_characters(tmp_p
 
 def test_the_shipped_cards_pass_check():
     assert [str(p) for p in dry_run(load_config(CONFIG))] == []
+
+
+def test_the_playground_draws_a_card_as_a_box_with_its_picture_and_buttons(capsys, tmp_path):
+    from bot.__main__ import main
+
+    script = tmp_path / "script.txt"
+    script.write_text("/drop open drop:hanami-tin\n:as bea\n:click Claim\n", encoding="utf-8")
+    assert main(["playground", "--script", str(script), "--db", str(tmp_path / "p.db")]) == 0
+    t = capsys.readouterr().out
+    post = t[t.index("[#announcements]"):]
+    lines = post.splitlines()
+    assert lines[1].strip().startswith("╭") and "│ 🎁 **New drop: Sakura × Hanami illustrated tea tin**" in post
+    assert "│   🖼  https://example.com/sakura-tea/hanami-tin.png" in post and "├┄┄" in post
+    assert "╰" in post and "[1 Claim]" in post.split("╰", 1)[1]
