@@ -1075,6 +1075,49 @@ class FakeDiscord:
             raise error(404, 10008, "Unknown Message")
         return msg
 
+    # --- application emojis (issue 20) ---------------------------------------------------------------------
+    def _application_or_404(self, application_id: str) -> None:
+        if int(application_id) != self.world.application_id:
+            raise error(404, 10002, "Unknown Application")
+
+    def _emoji_payload(self, emoji: dict[str, Any]) -> dict[str, Any]:
+        return {"id": str(emoji["id"]), "name": emoji["name"], "roles": [], "require_colons": True,
+                "managed": False, "animated": emoji["animated"], "available": True,
+                "user": self.world.users[self.world.bot_user_id].payload()}
+
+    @route("GET", "/applications/{application_id}/emojis")
+    async def application_emojis(self, req: Request, application_id: str) -> dict:
+        self._application_or_404(application_id)
+        return {"items": [self._emoji_payload(e) for e in self.world.application_emojis.values()]}
+
+    @route("POST", "/applications/{application_id}/emojis")
+    async def create_application_emoji(self, req: Request, application_id: str) -> dict:
+        """As Discord: a data URI of a PNG, JPEG or GIF of at most 256 KiB; a name is taken once."""
+        import base64
+        import binascii
+
+        self._application_or_404(application_id)
+        body = req.json or {}
+        name, image = body.get("name", ""), body.get("image", "")
+        if any(e["name"] == name for e in self.world.application_emojis.values()):
+            raise invalid_form_body({"name": {"_errors": [{"code": "APPLICATION_EMOJI_NAME_ALREADY_TAKEN",
+                                                           "message": "Emoji name already taken."}]}})
+        match = re.fullmatch(r"data:(image/(?:png|jpeg|gif));base64,(.+)", image, re.S)
+        try:
+            data = base64.b64decode(match.group(2), validate=True) if match else b""
+        except binascii.Error:
+            data = b""
+        if not data or len(data) > 256 * 1024:
+            raise invalid_form_body({"image": {"_errors": [{"code": "BINARY_TYPE_MAX_SIZE" if data else "IMAGE_INVALID",
+                                                            "message": "Invalid image (a PNG, JPEG or GIF data URI of"
+                                                                       " at most 256 KiB)."}]}})
+        if len(self.world.application_emojis) >= 2000:
+            raise error(400, 30018, "Maximum number of application emojis reached (2000)")
+        emoji = {"id": self.world.new_id(), "name": name, "animated": match.group(1) == "image/gif", "image": data}
+        self.world.application_emojis[emoji["id"]] = emoji
+        self.touch()
+        return self._emoji_payload(emoji)
+
 
 # these routes exist twice in the spec (/messages/@original and /messages/{message_id}); one handler serves both
 for _m in ("PATCH", "GET", "DELETE"):

@@ -569,3 +569,9 @@ class World:
             return re.sub(r"<#(\d+)>", chan, text)
 
         return render
+
+    # --- application emojis (issue 20: the persona's emoji, uploaded by /setup) ----------------------------
+    @property
+    def application_emojis(self) -> dict[int, dict[str, Any]]:
+        """The bot application's own emojis: id -> {"id", "name", "animated", "image"(bytes)}."""
+        return self.__dict__.setdefault("_application_emojis", {})
