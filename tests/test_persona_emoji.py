@@ -12,12 +12,20 @@ from tests.helpers import CONFIG, config_dir_with
 SHIPPED = (CONFIG / "emoji" / "sakura_blossom.png").read_bytes()
 
 
+EMOJI = {"community.yaml": {"persona": {"emoji": {"sakura_blossom": "emoji/sakura_blossom.png"}}}}
+
+
+async def with_emoji(harness, tmp_path):
+    """The example community with its persona emoji on (the example ships the image, commented out)."""
+    return await harness(config=load_config(config_dir_with(tmp_path, EMOJI)))
+
+
 def emoji_requests(g) -> list[str]:
     return [f"{r.method} {r.path}" for r in g.requests if "/emojis" in r.path]
 
 
-async def test_setup_uploads_the_persona_emoji_once(harness):
-    g = await harness()
+async def test_setup_uploads_the_persona_emoji_once(harness, tmp_path):
+    g = await with_emoji(harness, tmp_path)
     r = await g.slash("/setup", user="mod")
     assert "Created: " in r.content and ":sakura_blossom:" in r.content.split("Created: ")[1].splitlines()[0]
     [emoji] = g.world.application_emojis.values()
@@ -30,8 +38,8 @@ async def test_setup_uploads_the_persona_emoji_once(harness):
     assert emoji_requests(g)[2:] == ["GET /applications/{application_id}/emojis"]
 
 
-async def test_a_refused_upload_is_reported_and_setup_goes_on(harness):
-    g = await harness()
+async def test_a_refused_upload_is_reported_and_setup_goes_on(harness, tmp_path):
+    g = await with_emoji(harness, tmp_path)
     g.fake.inject("400", route="POST /applications/{application_id}/emojis")
     r = await g.slash("/setup", user="mod")
     could_not = r.content.split("Could not: ")[1].splitlines()[0]
@@ -41,12 +49,9 @@ async def test_a_refused_upload_is_reported_and_setup_goes_on(harness):
     assert len(g.world.application_emojis) == 1 and "Could not" not in r.content
 
 
-async def test_no_persona_emoji_means_no_emoji_requests(harness, tmp_path):
-    text = (CONFIG / "community.yaml").read_text(encoding="utf-8")
-    text = text.replace("  emoji:\n    sakura_blossom: emoji/sakura_blossom.png\n", "")
-    config = load_config(config_dir_with(tmp_path, {"community.yaml": text}))
-    assert config.community.persona.emoji == {}
-    g = await harness(config=config)
+async def test_no_persona_emoji_means_no_emoji_requests(harness):
+    g = await harness()
+    assert g.config.community.persona.emoji == {}
     await g.slash("/setup", user="mod")
     assert emoji_requests(g) == []
 
@@ -80,4 +85,8 @@ def test_check_names_each_emoji_problem(tmp_path, case):
 def test_an_emoji_image_of_256_kib_exactly_is_fine(tmp_path):
     folder = config_dir_with(tmp_path, {"community.yaml": {"persona": {"emoji": {"big": "emoji/big.png"}}}})
     (folder / "emoji" / "big.png").write_bytes(PNG + b"\x00" * (256 * 1024 - len(PNG)))
-    assert load_config(folder).community.persona.emoji["big"] == "emoji/big.png"
+    assert load_config(folder).community.persona.emoji == {"big": "emoji/big.png"}
+
+
+def test_the_example_image_passes_check(tmp_path):
+    assert load_config(config_dir_with(tmp_path, EMOJI)).community.persona.emoji == EMOJI["community.yaml"]["persona"]["emoji"]
