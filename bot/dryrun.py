@@ -21,7 +21,10 @@ What is rendered
   closed), each drop announcement (open, sold out, closed), each content reveal and teaser, a post as
   the persona;
 - the modals: feedback (with its category select), decline, AMA question and answer (for a
-  500-character question), membership application, invite code and deny.
+  500-character question), membership application, invite code and deny;
+- (issue 20) each free-text quiz question's answer modal, and the cards (components v2) that grow with
+  the community at their fullest: /leaderboard and the quiz results with `leaderboard.size` rows
+  (spec.py adds Discord's components-v2 rules: 40 components, 4000 characters of text displays).
 Payloads already validated are remembered (`_problems`): a second run costs ~0.1 s.
 """
 from __future__ import annotations

@@ -89,7 +89,7 @@ async def test_members_type_answers_and_the_way_they_type_does_not_matter(harnes
     while q.buttons != ["✏️ Answer"]:           # to the first free-text question
         await g.advance(seconds=25)
         q = g.channel("quiz").messages[-1]
-    assert "Type your answer" in q.embeds[0]["description"]
+    assert "Type your answer" in q.embeds[0]["description"] and "check your spelling" in q.embeds[0]["description"]
     right = accepted(q)[0]
     r = await g.click("✏️ Answer", on=q, user="alice")
     modal = g.modal_for("alice")

@@ -369,7 +369,8 @@ class QuizService:
         lines = [snap["question"], ""] + ([self.app.t("participation.quiz_type_hint")] if typed else
                                           [f"**{LETTERS[i]}.** {c}" for i, c in enumerate(snap["choices"])])
         lines += ["", self.app.t("participation.quiz_closed") if closed else
-                  self.app.t("participation.quiz_closes", when=f"<t:{int(question['closes_at'].timestamp())}:R>")]
+                  self.app.t("participation.quiz_closes_typed" if typed else "participation.quiz_closes",
+                             when=f"<t:{int(question['closes_at'].timestamp())}:R>")]
         embed: dict[str, Any] = {
             "title": self.app.t("participation.quiz_question_title", bank=(bank.name if bank else "") or run["bank"],
                                 number=question["position"], total=total),
