@@ -24,8 +24,6 @@ EPHEMERAL, LOADING = discord.MessageFlags.ephemeral.flag, discord.MessageFlags.l
 BUTTON = _CT.button.value
 SELECTS = frozenset(t.value for t in (_CT.select, _CT.user_select, _CT.role_select, _CT.mentionable_select,
                                       _CT.channel_select))
-COMPONENTS_V2 = discord.MessageFlags.components_v2.flag  # issue 20: a layout message (container, sections...)
-TEXT_DISPLAY, THUMBNAIL = _CT.text_display.value, _CT.thumbnail.value
 
 
 def perms(*names: str) -> int:
@@ -575,3 +573,8 @@ class World:
     def application_emojis(self) -> dict[int, dict[str, Any]]:
         """The bot application's own emojis: id -> {"id", "name", "animated", "image"(bytes)}."""
         return self.__dict__.setdefault("_application_emojis", {})
+
+
+# --- components v2 (issue 20) ------------------------------------------------------------------------------
+COMPONENTS_V2 = discord.MessageFlags.components_v2.flag  # a layout message (container, sections, text displays)
+TEXT_DISPLAY, THUMBNAIL = _CT.text_display.value, _CT.thumbnail.value
