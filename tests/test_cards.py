@@ -173,7 +173,19 @@ def test_the_shipped_cards_pass_check():
     assert [str(p) for p in dry_run(load_config(CONFIG))] == []
 
 
-def test_the_playground_draws_a_card_as_a_box_with_its_picture_and_buttons(capsys, tmp_path):
+@pytest.fixture
+def keep_discord_logging():
+    """The playground CLI quiets discord.py's logger for the whole process; later tests (the harness's
+    strict mode reads logged errors) need it back as it was."""
+    import logging
+
+    logger = logging.getLogger("discord")
+    level = logger.level
+    yield
+    logger.setLevel(level)
+
+
+def test_the_playground_draws_a_card_as_a_box_with_its_picture_and_buttons(capsys, tmp_path, keep_discord_logging):
     from bot.__main__ import main
 
     script = tmp_path / "script.txt"

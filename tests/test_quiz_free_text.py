@@ -161,7 +161,19 @@ async def test_a_restart_keeps_the_answer_button_working(harness):
     assert reveal.embeds[0]["fields"][0]["value"] == "1 of 1 got it right"
 
 
-def test_the_playground_answers_a_free_text_quiz(capsys, tmp_path):
+@pytest.fixture
+def keep_discord_logging():
+    """The playground CLI quiets discord.py's logger for the whole process; later tests (the harness's
+    strict mode reads logged errors) need it back as it was."""
+    import logging
+
+    logger = logging.getLogger("discord")
+    level = logger.level
+    yield
+    logger.setLevel(level)
+
+
+def test_the_playground_answers_a_free_text_quiz(capsys, tmp_path, keep_discord_logging):
     from bot.__main__ import main
 
     bank = "name: Words\nquestions:\n  - question: What is powdered green tea called?\n    answers: [matcha, 抹茶]\n"
