@@ -188,3 +188,32 @@ def test_the_playground_answers_a_free_text_quiz(capsys, tmp_path, keep_discord_
     assert "┏ form: Question 1" in t and "┃ Your answer (required; max 100)" in t
     assert "Got it: you answered **ＭＡＴＣＨＡ！**" in t
     assert "┃ **matcha**" in t and "1 of 1 got it right" in t and "[1 ✏️ Answer (disabled)]" in t
+
+
+async def test_an_answer_typed_while_the_bot_restarted_still_counts(harness):
+    """discord.py keeps the modals it showed in memory only: the member's client still shows the form
+    after a restart, and what they send then is answered from the modal's custom id."""
+    g = await harness()
+    q = await start(g, seconds=60)
+    await g.click("✏️ Answer", on=q, user="alice")
+    shown = dict(g.modals)                 # what the members' clients still show
+    await g.restart()
+    g.modals.update(shown)
+    r = await g.submit_modal({"answer": accepted(q)[0].upper()}, user="alice")
+    assert r.ephemeral and r.content.startswith("Got it: you answered")
+    row = await g.app.db.fetchone("SELECT correct, text FROM quiz_answers WHERE user_id = ?", (g.user_id("alice"),))
+    assert row["correct"] == 1
+
+
+async def test_a_modal_sent_twice_counts_once(harness):
+    """Two forms open for one question (two devices): the second submission is refused, not counted."""
+    g = await harness()
+    q = await start(g)
+    await g.click("✏️ Answer", on=q, user="alice")
+    shown = dict(g.modals)
+    await g.submit_modal({"answer": "tea"}, user="alice")
+    g.modals.update(shown)
+    r = await g.submit_modal({"answer": accepted(q)[0]}, user="alice")
+    assert r.content == "You already answered this question: one answer each, and it can't be changed."
+    rows = await g.app.db.fetchall("SELECT text FROM quiz_answers WHERE user_id = ?", (g.user_id("alice"),))
+    assert [r["text"] for r in rows] == ["tea"]

@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot.checks import is_moderator
 from bot.config.quizzes import MAX_ANSWER_LENGTH
 from bot.services.participation.quiz import custom_id, text_custom_id
-from bot.tree import respond
+from bot.tree import report_error, respond
 from bot.ui import KizunaModal, TextAnswer, guarded
 
 
@@ -37,22 +37,34 @@ class QuizAnswerButton(TextAnswer, discord.ui.DynamicItem[discord.ui.Button],
         return app.t("participation.quiz_answer_recorded", choice=receipt.label)
 
 
+ANSWER_MODAL = re.compile(r"kizuna:quiz:answer:(?P<question_id>\d+)")
+ANSWER_FIELD = "answer"
+
+
 class QuizAnswerModal(KizunaModal):
-    """The member types their answer; the question is the field's placeholder (the modal hides the post)."""
+    """The member types their answer; the question is the field's placeholder (the modal hides the post).
+
+    Only shown: its submission is answered by `QuizCog.on_interaction` from the custom id, like a
+    persistent button, so an answer typed while the bot restarted (discord.py keeps modals in memory
+    only) or after the modal's timeout still counts."""
 
     def __init__(self, app, question_id: int, position: int, question: str) -> None:
-        super().__init__(title=app.t("participation.quiz_modal_title", number=position)[:45], timeout=10 * 60)
-        self.app = app
-        self.question_id = question_id
-        self.text = discord.ui.TextInput(custom_id="answer", required=True, max_length=MAX_ANSWER_LENGTH,
+        super().__init__(title=app.t("participation.quiz_modal_title", number=position)[:45], timeout=10 * 60,
+                         custom_id=f"kizuna:quiz:answer:{question_id}")
+        self.text = discord.ui.TextInput(custom_id=ANSWER_FIELD, required=True, max_length=MAX_ANSWER_LENGTH,
                                          placeholder=_fit(question, 100))
         self.add_item(discord.ui.Label(text=app.t("participation.quiz_modal_label")[:45], component=self.text))
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        receipt = await self.app.participation.quiz.answer_text(interaction.guild_id, self.question_id,
-                                                                interaction.user.id, self.text.value)
-        await respond(interaction, self.app.t("participation.quiz_typed_recorded",
-                                              answer=discord.utils.escape_markdown(receipt.label)))
+
+def _typed(components: list[dict]) -> str:
+    """The answer field's value in a modal submission's components (inside a label or an action row)."""
+    for c in components or ():
+        if c.get("custom_id") == ANSWER_FIELD and "value" in c:
+            return c["value"] or ""
+        found = _typed(c.get("components") or ([c["component"]] if c.get("component") else []))
+        if found:
+            return found
+    return ""
 
 
 class QuizTextButton(discord.ui.DynamicItem[discord.ui.Button], template=r"kizuna:quiz:text:(?P<question_id>\d+)"):
@@ -91,6 +103,24 @@ class QuizCog(commands.GroupCog, group_name="quiz", group_description="Quizzes")
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(QuizAnswerButton, QuizTextButton)
         self.bot.fast_clicks.remove(QuizAnswerButton)
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """A typed answer (QuizAnswerModal): the question is in the modal's custom id, the rest in the
+        database, so it counts whether or not this process showed the modal."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        match = ANSWER_MODAL.fullmatch((interaction.data or {}).get("custom_id") or "")
+        if match is None:
+            return
+        try:
+            receipt = await self.app.participation.quiz.answer_text(
+                interaction.guild_id, int(match["question_id"]), interaction.user.id,
+                _typed((interaction.data or {}).get("components") or []))
+            await respond(interaction, self.app.t("participation.quiz_typed_recorded",
+                                                  answer=discord.utils.escape_markdown(receipt.label)))
+        except Exception as error:  # a listener's errors would only be logged: the member is told
+            await report_error(interaction, error)
 
     @app_commands.command(name="start", description="Moderators: start a quiz in the quiz channel")
     @app_commands.describe(bank="which quiz bank", questions="how many questions", seconds="seconds per question")
