@@ -13,7 +13,7 @@ import discord
 
 from bot.services.messages import OutMessage, Sent, Target
 from bot.services.outbox import RateLimited, Undeliverable
-from bot.ui import view_from_buttons
+from bot.ui import message_kwargs
 
 if TYPE_CHECKING:
     from bot.client import KizunaBot
@@ -34,13 +34,7 @@ class DiscordSender:
         within Discord's window returns the first message instead of posting again. Persona posts go
         through a webhook, which takes no nonce: the outbox looks for those before resending."""
         destination = await self._destination(guild_id, target)
-        embeds = [discord.Embed.from_dict(e) for e in message.embeds]
-        view = view_from_buttons(message.buttons)
-        kwargs = {"content": message.content or None, "embeds": embeds, "allowed_mentions": NO_PINGS}
-        if view is not None:
-            kwargs["view"] = view
-        if message.poll:
-            kwargs["poll"] = native_poll(message.poll)
+        kwargs = message_kwargs(message) | {"allowed_mentions": NO_PINGS}
         with _outbox_errors():
             if isinstance(destination, discord.ForumChannel):
                 return await self._forum_post(destination, kwargs, message)
@@ -72,12 +66,13 @@ class DiscordSender:
             hook_ids = {h.id for h in self._hooks.values()}
             if isinstance(channel, discord.TextChannel) and channel.permissions_for(channel.guild.me).manage_webhooks:
                 hook_ids |= {h.id for h in await channel.webhooks() if h.name == self.PERSONA_HOOK_NAME}
-            wanted = _fingerprint(message.content, message.embeds, [name for name, _ in message.files])
+            wanted = _fingerprint(message.content, message.embeds, [name for name, _ in message.files],
+                                  message.card.texts() if message.card else [])
             async for msg in channel.history(limit=100, after=since - timedelta(seconds=5), oldest_first=True):
                 if msg.id in exclude or not (msg.author.id == me or (msg.webhook_id and msg.webhook_id in hook_ids)):
                     continue
-                if _fingerprint(msg.content, [e.to_dict() for e in msg.embeds],
-                                [a.filename for a in msg.attachments]) != wanted:
+                if _fingerprint(msg.content, [e.to_dict() for e in msg.embeds], [a.filename for a in msg.attachments],
+                                _layout_texts([c.to_dict() for c in msg.components])) != wanted:
                     continue
                 extra: dict[str, Any] = {"persona": True} if msg.webhook_id else {}
                 if message.thread_name and isinstance(channel, discord.TextChannel):
@@ -123,8 +118,7 @@ class DiscordSender:
         persona (only the webhook may edit its messages), else as the bot."""
         destination = await self._destination(guild_id, target)
         channel = destination if isinstance(destination, discord.abc.Messageable) else None
-        kwargs = {"content": message.content or None, "embeds": [discord.Embed.from_dict(e) for e in message.embeds],
-                  "view": view_from_buttons(message.buttons), "allowed_mentions": NO_PINGS}
+        kwargs = message_kwargs(message, editing=True) | {"allowed_mentions": NO_PINGS}
         with _outbox_errors():
             if message.as_persona and isinstance(channel, discord.TextChannel):
                 hook = self._hooks.get(channel.id)
@@ -262,14 +256,24 @@ def _retry_after(exc: discord.HTTPException) -> tuple[float, str]:
     return seconds, scope
 
 
-def _fingerprint(content: str | None, embeds: Any, files: list[str]) -> tuple:
+def _fingerprint(content: str | None, embeds: Any, files: list[str], layout: list[str] = ()) -> tuple:
     """What identifies a message the bot posted: its text, the visible parts of its embeds, its files
-    (Discord adds fields such as `type` and proxy urls to what it returns)."""
+    (Discord adds fields such as `type` and proxy urls to what it returns), the texts of its card."""
     def embed(e: dict) -> tuple:
         return (e.get("title") or "", e.get("description") or "", e.get("url") or "",
                 (e.get("footer") or {}).get("text") or "", (e.get("author") or {}).get("name") or "",
                 tuple(((f.get("name") or ""), (f.get("value") or "")) for f in e.get("fields") or ()))
-    return (content or "", tuple(embed(e) for e in embeds or ()), tuple(files))
+    return (content or "", tuple(embed(e) for e in embeds or ()), tuple(files), tuple(layout))
+
+
+def _layout_texts(components: list[dict]) -> list[str]:
+    """The text displays of a components-v2 message, in order (a card's `texts()` as Discord returns them)."""
+    out: list[str] = []
+    for c in components or ():
+        if c.get("type") == discord.ComponentType.text_display.value:
+            out.append(c.get("content") or "")
+        out += _layout_texts(c.get("components") or [])
+    return out
 
 
 def _files(message: OutMessage) -> dict:
@@ -344,15 +348,6 @@ class DiscordGuildPort:
 
 
 # --- Discord's native surfaces: polls and scheduled events ---------------------------------------------------
-def native_poll(spec: dict) -> discord.Poll:
-    """OutMessage.poll (plain data, bot.services.participation.polls) as discord.py's Poll."""
-    poll = discord.Poll(question=spec["question"], duration=timedelta(hours=int(spec["hours"])),
-                        multiple=bool(spec.get("multiselect")))
-    for answer in spec["answers"]:
-        poll.add_answer(text=answer)
-    return poll
-
-
 class DiscordPolls:
     def __init__(self, bot: "KizunaBot") -> None:
         self.bot = bot

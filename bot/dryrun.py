@@ -21,7 +21,10 @@ What is rendered
   closed), each drop announcement (open, sold out, closed), each content reveal and teaser, a post as
   the persona;
 - the modals: feedback (with its category select), decline, AMA question and answer (for a
-  500-character question), membership application, invite code and deny.
+  500-character question), membership application, invite code and deny;
+- (issue 20) each free-text quiz question's answer modal, and the cards (components v2) that grow with
+  the community at their fullest: /leaderboard and the quiz results with `leaderboard.size` rows
+  (spec.py adds Discord's components-v2 rules: 40 components, 4000 characters of text displays).
 Payloads already validated are remembered (`_problems`): a second run costs ~0.1 s.
 """
 from __future__ import annotations
@@ -45,7 +48,7 @@ from bot.config.prompts import POLL_ANSWER_MAX, POLL_QUESTION_MAX
 from bot.config.yamlsrc import load_source
 from bot.services.catalogue import Catalogue, spec_problem
 from bot.services.messages import OutMessage
-from bot.ui import view_from_buttons
+from bot.ui import message_kwargs, view_from_buttons
 
 from bot.offline.spec import Spec, discord_limits
 
@@ -152,14 +155,10 @@ def _message(content: str = "", embeds: Iterable[dict] = (), buttons=()) -> tupl
 
 def message_body(message: OutMessage) -> tuple[tuple[str, str], Any]:
     """The request discord.py makes for an OutMessage (what `DiscordSender.send` passes to it)."""
-    if not message.poll:
-        return _message(message.content, message.embeds, message.buttons)
-    from bot.discord_ports import native_poll  # a native poll, built as the sender builds it
-
-    params = handle_message_parameters(content=message.content or None, allowed_mentions=NO_PINGS,
-                                       embeds=[discord.Embed.from_dict(dict(e)) for e in message.embeds],
-                                       poll=native_poll(message.poll))
-    return MESSAGE_ROUTE, params.payload
+    if message.card is not None or message.poll:  # a card or a native poll: bot.ui.message_kwargs, as the sender sends it
+        params = handle_message_parameters(**message_kwargs(message), allowed_mentions=NO_PINGS)
+        return MESSAGE_ROUTE, params.payload
+    return _message(message.content, message.embeds, message.buttons)
 
 
 def modal_body(modal: discord.ui.Modal) -> tuple[tuple[str, str], Any]:
@@ -260,6 +259,7 @@ SLOTS: dict[str, str] = {
     "support.ask_*_placeholder": "input.placeholder", "support.chart_*": "embed.title",
     "participation.poll_results_title": "content",
     "ama.event_name": "event.name", "ama.event_description": "event.description",
+    "participation.quiz_modal_title": "modal.title", "participation.quiz_modal_label": "input.label",
 }
 _COMMAND_SLOTS = {"command": ("a command description", 100), "menu": ("a context menu name", 32),
                   "choice": ("an autocomplete choice", 100)}
@@ -393,7 +393,7 @@ class DryRun:
             try:
                 app.catalogue = self.catalogue(language)
                 for check in (self._persona, self._schedules, self._prompts, self._quizzes, self._drops,
-                              self._content, self._modals, self._automod, self._polls):
+                              self._content, self._modals, self._automod, self._polls, self._cards):
                     check(app)
             finally:
                 await app.db.close()
@@ -489,8 +489,9 @@ class DryRun:
         for stem, bank in self.config.quizzes.items():
             total = len(bank.questions)
             for i, q in enumerate(bank.questions):
-                snapshot = {"question": q.question, "choices": list(q.choices), "answer": q.answer,
-                            "explanation": q.explanation, "image_url": str(q.image_url) if q.image_url else None}
+                snapshot = {"question": q.question, "choices": list(q.choices), "answer": q.answer_index,
+                            "answers": list(q.answers), "explanation": q.explanation,
+                            "image_url": str(q.image_url) if q.image_url else None}
                 run = {"id": NUMBER, "bank": stem, "guild_id": 1, "channel": "x"}
                 question = {"id": NUMBER, "position": i + 1, "closes_at": closes, "snapshot": _json(snapshot)}
                 where = self.config_line(f"quizzes:{stem}", ("questions", i))
@@ -499,6 +500,11 @@ class DryRun:
                     if not self.validate(route, body, where, f"quizzes/{stem}.questions[{i}]",
                                          "the question with its buttons"):
                         break
+                if q.free_text:  # the modal members type into (its placeholder shows the question)
+                    from cogs.participation._quiz import QuizAnswerModal
+
+                    route, body = modal_body(QuizAnswerModal(app, NUMBER, i + 1, q.question))
+                    self.validate(route, body, where, f"quizzes/{stem}.questions[{i}]", "the answer modal")
 
     def _drops(self, app) -> None:
         drops = self.config.drops
@@ -566,6 +572,37 @@ class DryRun:
             return
         self.validate(AUTOMOD_ROUTE, automod_rule_body(spec), self.config_line("community", ("moderation", "automod")),
                       "moderation.automod", "the AutoMod rule /setup creates")
+
+    # -- cards (components v2, issue 20) --
+    def _cards(self, app) -> None:
+        """The cards that grow with the community, at their fullest: the leaderboard and the quiz
+        results with `leaderboard.size` rows of the widest values (Discord: 4000 characters over all the
+        text displays of a message, 40 components)."""
+        from types import SimpleNamespace
+
+        from cogs.participation._leaderboard import leaderboard_card
+
+        size = self.config.participation.leaderboard.size
+        templates = app.catalogue.templates
+
+        def widest(key: str, **given: Any) -> str:
+            return app.t(key, **(worst_params(templates[key], key, self.config) | given))
+
+        rows = [SimpleNamespace(rank=NUMBER, user_id=SNOWFLAKE + i, points=NUMBER) for i in range(size)]
+        avatars = {row.user_id: f"https://cdn.discordapp.com/avatars/{row.user_id}/{'f' * 32}.png" for row in rows}
+        key = "participation.leaderboard_line"
+        for period in ("week", "month", "all"):
+            route, body = message_body(OutMessage(card=leaderboard_card(app.t, period, rows, avatars)))
+            if not self.validate(route, body, self.catalogue_line(app.catalogue.language, key), key,
+                                 f"the /leaderboard card with {size} rows (participation.yaml leaderboard.size)"):
+                break
+        key = "participation.quiz_results_line"
+        ranking = "\n".join([widest("participation.quiz_ended_early")] + [widest(key, user=f"<@{SNOWFLAKE}>")] * size)
+        banks = sorted(self.config.quizzes, key=lambda k: -len(self.config.quizzes[k].name or k)) or ["x"]
+        card = app.participation.quiz._results_card({"bank": banks[0]}, ranking)
+        route, body = message_body(OutMessage(card=card, as_persona=True))
+        self.validate(route, body, self.catalogue_line(app.catalogue.language, key), key,
+                      f"the quiz results card with {size} rows (participation.yaml leaderboard.size)")
 
 
 AUTOMOD_ROUTE = ("POST", "/guilds/{guild_id}/auto-moderation/rules")

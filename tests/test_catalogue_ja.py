@@ -95,4 +95,5 @@ async def test_other_areas_answer_in_japanese(harness, ja_config, command, user,
     r = await g.slash(command, user=user, **options)
     texts = [r.content] + [" ".join([e.get("title", ""), e.get("description", "")]
                                     + [f.get("name", "") for f in e.get("fields", [])]) for e in r.embeds]
+    texts += r.message.layout_texts if r.message else []  # a card (the leaderboard)
     assert any(japanese(t) for t in texts), f"{command}: {texts!r}"

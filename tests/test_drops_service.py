@@ -429,7 +429,7 @@ async def test_the_announcement_follows_sold_out_and_restock_once_each_across_a_
     assert await edits() == ["sold-out:0", "in-stock:1"]
     [row] = await app.db.fetchall("SELECT payload FROM outbox WHERE dedupe_key LIKE '%:in-stock:1'")
     message = OutMessage.from_json(row[0])
-    assert message.replaces == f"drop:{run.run_id}:announce" and "Sold out" not in message.embeds[0]["description"]
+    assert message.replaces == f"drop:{run.run_id}:announce" and "Sold out" not in "\n".join(message.card.texts())
     await app.close()
 
 

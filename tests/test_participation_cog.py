@@ -19,14 +19,17 @@ async def test_the_leaderboard_ranks_ties_stably(harness):
     expected = [f"**{i}.** <@{ids[n]}> — 10 points" for i, n in enumerate(["mod"] + tied, start=1)]
     for _ in range(2):                                     # the same order every time
         r = await g.slash("/leaderboard", user="alice", period="all")
-        assert not r.ephemeral and r.embeds[0]["title"] == "🏆 Leaderboard · all time"
-        assert r.embeds[0]["description"].splitlines() == expected
+        # a card: the title, the podium (each line with the member's avatar beside it), then the rest
+        heading, *podium, rest = r.message.layout_texts
+        assert not r.ephemeral and r.message.is_layout and heading == "## 🏆 Leaderboard · all time"
+        assert podium + rest.splitlines() == expected
+        assert len(r.message.thumbnails) == 3 and all(u.startswith("https://") for u in r.message.thumbnails)
         assert not r.message.mentions                      # listing people never pings them
     r = await g.slash("/leaderboard", user="bob")          # default: this week
-    assert r.embeds[0]["title"] == "🏆 Leaderboard · this week"
+    assert r.message.layout_texts[0] == "## 🏆 Leaderboard · this week"
     await g.advance(days=8)
     r = await g.slash("/leaderboard", user="bob", period="week")
-    assert r.embeds[0]["description"].startswith("No points yet this week.")  # a rolling 7-day window
+    assert r.message.layout_texts[1].startswith("No points yet this week.")  # a rolling 7-day window
 
 
 async def test_points_promote_a_member_to_a_tier_and_me_shows_it(harness):

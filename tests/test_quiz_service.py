@@ -77,7 +77,8 @@ async def test_a_quiz_with_three_members_ends_with_the_right_scores_and_reveals(
     await advance(app, 20)
 
     posts = app.outbox.sender.channel("quiz")
-    titles = [m.embeds[0]["title"] for m in posts]
+    titles = [m.embeds[0]["title"] if m.embeds else m.card.texts()[0].splitlines()[0].removeprefix("## ")
+              for m in posts]
     assert titles == ["❓ Tea basics · Question 1/2", "✅ Answer to question 1/2",
                       "❓ Tea basics · Question 2/2", "✅ Answer to question 2/2", "🏆 Quiz results"]
     reveal1 = posts[1].embeds[0]
@@ -86,7 +87,7 @@ async def test_a_quiz_with_three_members_ends_with_the_right_scores_and_reveals(
     # points: taking part 2, right 10, speed bonus up to 10 (linear to the close)
     scores = {s["user_id"]: (s["points"], s["correct"]) for s in await quiz.results(started.run_id)}
     assert scores == {ALICE: (2 + 10 + 10 + 2, 1), BOB: (2 + 10 + 5, 1), CAROL: (2 + 2 + 10 + 10, 1)}
-    results = posts[-1].embeds[0]["description"].splitlines()
+    results = posts[-1].card.texts()[1].splitlines()
     assert results[0].startswith(f"**1.** <@{ALICE}> — 24 points")  # tie with carol: alice answered first
     assert results[1].startswith(f"**2.** <@{CAROL}> — 24 points")
     assert results[2].startswith(f"**3.** <@{BOB}> — 17 points")
@@ -152,7 +153,8 @@ async def test_a_restart_after_the_close_time_closes_the_question_at_start_up(tm
     clock.advance(minutes=10)                           # ...and comes back long after the close
     app = await open_app(path, clock)
     await app.outbox.drain()
-    titles = [m.embeds[0]["title"] for m in app.outbox.sender.channel("quiz")]
+    titles = [m.embeds[0]["title"] if m.embeds else m.card.texts()[0].splitlines()[0].removeprefix("## ")
+              for m in app.outbox.sender.channel("quiz")]
     assert titles == ["✅ Answer to question 1/2"]       # closed and revealed at start-up
     assert await app.participation.points(GUILD, ALICE) == 2 + 10 + 10  # her instant answer kept its bonus
     await advance(app, 5)                               # after the pause, question 2 opens
@@ -174,7 +176,8 @@ async def test_a_restart_before_the_close_time_re_arms_the_timer(tmp_path):
     await advance(app, 19)
     assert app.outbox.sender.channel("quiz") == []
     await advance(app, 1)                               # exactly at the close
-    titles = [m.embeds[0]["title"] for m in app.outbox.sender.channel("quiz")]
+    titles = [m.embeds[0]["title"] if m.embeds else m.card.texts()[0].splitlines()[0].removeprefix("## ")
+              for m in app.outbox.sender.channel("quiz")]
     assert titles == ["✅ Answer to question 1/1", "🏆 Quiz results"]
     await app.close()
 

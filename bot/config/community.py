@@ -10,7 +10,7 @@ from .automod import AutoModSettings
 from .base import Key, Model, TimeZoneName
 from .feedback import FeedbackSettings
 from .membership import MembershipSettings, Tier
-from .persona import Persona
+from .persona import Persona, emoji_file_problems
 from .support import HelpSettings
 
 REQUIRED_ROLES = ("visitor", "member", "moderator")
@@ -148,6 +148,7 @@ class CommunityFile(Model):
 
     def references(self, config) -> Iterator[tuple[tuple, str]]:
         """Cross-field problems: (location, message)."""
+        yield from emoji_file_problems(self.persona, config.dir)  # the persona's emoji images (issue 20)
         for role in REQUIRED_ROLES:
             if role not in self.roles:
                 yield ("roles",), f"the role key {role!r} is required (roles needed: {', '.join(REQUIRED_ROLES)})"

@@ -80,14 +80,15 @@ async def open_question(db: Database, question_id: int, opened_at: datetime, clo
 
 
 async def add_answers(db: Database, rows: list[tuple]) -> None:
-    """Answers (question_id, user_id, choice, correct, points, answered_at) in one transaction. The
-    caller refuses second answers first; here a duplicate or a closed question is simply not written."""
+    """Answers (question_id, user_id, choice, correct, points, answered_at, text) in one transaction
+    (`text`: what was typed for a free-text question, else None). The caller refuses second answers
+    first; here a duplicate or a closed question is simply not written."""
     async with db.transaction() as tx:
         await tx.executemany(
-            "INSERT INTO quiz_answers (question_id, user_id, choice, correct, points, answered_at)"
-            " SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM quiz_questions WHERE id = ? AND status = 'open')"
+            "INSERT INTO quiz_answers (question_id, user_id, choice, correct, points, answered_at, text)"
+            " SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM quiz_questions WHERE id = ? AND status = 'open')"
             " ON CONFLICT (question_id, user_id) DO NOTHING",
-            [(q, u, c, k, p, to_db_time(at), q) for q, u, c, k, p, at in rows])
+            [(q, u, c, k, p, to_db_time(at), text, q) for q, u, c, k, p, at, text in rows])
 
 
 async def claim_close(tx: Tx, question_id: int) -> bool:
@@ -95,7 +96,7 @@ async def claim_close(tx: Tx, question_id: int) -> bool:
                             (question_id,)) == 1
 
 
-_ANSWERS = ("SELECT user_id, choice, correct, points, answered_at FROM quiz_answers WHERE question_id = ?"
+_ANSWERS = ("SELECT user_id, choice, correct, points, answered_at, text FROM quiz_answers WHERE question_id = ?"
             " ORDER BY answered_at, user_id")
 
 

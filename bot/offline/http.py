@@ -27,6 +27,7 @@ from .world import (FORUM, LOADING, PRIVATE_THREAD, PUBLIC_THREAD, TEXT, FakeCha
                     walk_components)
 from .world import (ACTIVE, CANCELED, COMPLETED, EXTERNAL_EVENT, SCHEDULED, STAGE, STAGE_EVENT, VOICE,
                     FakePoll, FakeScheduledEvent)
+from .world import COMPONENTS_V2  # issue 20
 
 if TYPE_CHECKING:
     from .harness import Harness
@@ -432,6 +433,7 @@ class FakeDiscord:
         return msg
 
     def edit_message(self, msg: FakeMessage, body: dict[str, Any], files: list | None = None) -> None:
+        self.check_layout_edit(msg, body)
         msg.history.append({"content": msg.content, "embeds": msg.embeds, "components": msg.components})
         if "content" in body:
             msg.content = body["content"] or ""
@@ -452,6 +454,23 @@ class FakeDiscord:
             msg.edited_at = self.world.now()
         self.world.resolve_mentions(msg, may_mention_everyone=False)
         self.touch()
+
+    def check_layout_edit(self, msg: FakeMessage, body: dict[str, Any]) -> None:
+        """Components v2 (issue 20), as Discord has it: an edit may turn a message into a layout (the
+        IS_COMPONENTS_V2 flag; its content and embeds cleared by the same edit) but never back, and a
+        layout message takes no content or embeds. Applies the flag."""
+        flags = body.get("flags")
+        adds = isinstance(flags, int) and bool(flags & COMPONENTS_V2)
+        if msg.is_layout and isinstance(flags, int) and not adds:
+            raise error(400, 50035, "Invalid Form Body (the IS_COMPONENTS_V2 flag cannot be removed from a message)")
+        if not (adds or msg.is_layout):
+            return
+        content = body["content"] if "content" in body else msg.content
+        embeds = body["embeds"] if "embeds" in body else msg.embeds
+        if content or embeds:
+            raise error(400, 50035, "Invalid Form Body (a message with the IS_COMPONENTS_V2 flag cannot have"
+                                    " content or embeds)")
+        msg.flags |= COMPONENTS_V2
 
     def message_event(self, msg: FakeMessage, event: str = "MESSAGE_CREATE") -> None:
         channel = self.world.channels[msg.channel_id]
@@ -1232,7 +1251,10 @@ class FakeDiscord:
             deferred = record.response_type == IRT.deferred_channel_message.value
             if deferred and original is not None and original.flags & LOADING:
                 # the first follow-up after a deferral fills the "thinking..." message
-                self.edit_message(original, {k: v for k, v in body.items() if k != "flags"}, req.files)
+                filled = {k: v for k, v in body.items() if k != "flags"}
+                if int(body.get("flags") or 0) & COMPONENTS_V2:  # a layout reply keeps its flag (issue 20)
+                    filled["flags"] = COMPONENTS_V2
+                self.edit_message(original, filled, req.files)
                 self.message_event(original, "MESSAGE_UPDATE")
                 return original.payload()
             channel = self.world.channels.get(record.channel_id) if record.channel_id else None
@@ -1278,6 +1300,49 @@ class FakeDiscord:
         if msg is None or msg.webhook_id != int(webhook_id) or msg.deleted:
             raise error(404, 10008, "Unknown Message")
         return msg
+
+    # --- application emojis (issue 20) ---------------------------------------------------------------------
+    def _application_or_404(self, application_id: str) -> None:
+        if int(application_id) != self.world.application_id:
+            raise error(404, 10002, "Unknown Application")
+
+    def _emoji_payload(self, emoji: dict[str, Any]) -> dict[str, Any]:
+        return {"id": str(emoji["id"]), "name": emoji["name"], "roles": [], "require_colons": True,
+                "managed": False, "animated": emoji["animated"], "available": True,
+                "user": self.world.users[self.world.bot_user_id].payload()}
+
+    @route("GET", "/applications/{application_id}/emojis")
+    async def application_emojis(self, req: Request, application_id: str) -> dict:
+        self._application_or_404(application_id)
+        return {"items": [self._emoji_payload(e) for e in self.world.application_emojis.values()]}
+
+    @route("POST", "/applications/{application_id}/emojis")
+    async def create_application_emoji(self, req: Request, application_id: str) -> dict:
+        """As Discord: a data URI of a PNG, JPEG or GIF of at most 256 KiB; a name is taken once."""
+        import base64
+        import binascii
+
+        self._application_or_404(application_id)
+        body = req.json or {}
+        name, image = body.get("name", ""), body.get("image", "")
+        if any(e["name"] == name for e in self.world.application_emojis.values()):
+            raise invalid_form_body({"name": {"_errors": [{"code": "APPLICATION_EMOJI_NAME_ALREADY_TAKEN",
+                                                           "message": "Emoji name already taken."}]}})
+        match = re.fullmatch(r"data:(image/(?:png|jpeg|gif));base64,(.+)", image, re.S)
+        try:
+            data = base64.b64decode(match.group(2), validate=True) if match else b""
+        except binascii.Error:
+            data = b""
+        if not data or len(data) > 256 * 1024:
+            raise invalid_form_body({"image": {"_errors": [{"code": "BINARY_TYPE_MAX_SIZE" if data else "IMAGE_INVALID",
+                                                            "message": "Invalid image (a PNG, JPEG or GIF data URI of"
+                                                                       " at most 256 KiB)."}]}})
+        if len(self.world.application_emojis) >= 2000:
+            raise error(400, 30018, "Maximum number of application emojis reached (2000)")
+        emoji = {"id": self.world.new_id(), "name": name, "animated": match.group(1) == "image/gif", "image": data}
+        self.world.application_emojis[emoji["id"]] = emoji
+        self.touch()
+        return self._emoji_payload(emoji)
 
 
 # these routes exist twice in the spec (/messages/@original and /messages/{message_id}); one handler serves both

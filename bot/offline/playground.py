@@ -482,6 +482,8 @@ class Playground:
             self.out(f"    {line}")
         for e in m.embeds:
             self._embed(e)
+        if m.is_layout:
+            self._layout(m.components)
         for name, data in m.files:
             self.out(f"    📎 {name} ({len(data)} bytes) → {self._save(m, name, data)}")
         if m.poll is not None:
@@ -556,6 +558,30 @@ class Playground:
             self.out(f"    ┗ {self._text(e['footer']['text'])}")
         elif e.get("title") or e.get("description"):
             self.out("    ┗")
+
+    # components v2 (issue 20): a layout as a reader sees it -- a box per container, each section's text
+    # with its thumbnail noted beside, dividers as lines; its buttons are listed below as for any message
+    def _layout(self, components: list[dict[str, Any]], depth: int = 0) -> None:
+        CT = discord.ComponentType
+        for c in components:
+            kind = c.get("type")
+            if kind == CT.container.value:
+                self.out("    ╭" + ("─" * 40))
+                self._layout(c.get("components") or [], depth + 1)
+                self.out("    ╰" + ("─" * 40))
+            elif kind == CT.section.value:
+                self._layout(c.get("components") or [], depth)
+                accessory = c.get("accessory") or {}
+                if accessory.get("type") == CT.thumbnail.value:
+                    self.out(f"    │   🖼  {(accessory.get('media') or {}).get('url')}")
+            elif kind == CT.text_display.value:
+                for line in self._text(c.get("content") or "").splitlines() or [""]:
+                    self.out(f"    │ {line}")
+            elif kind == CT.separator.value:
+                self.out("    ├" + ("┄" * 40))
+            elif kind == CT.media_gallery.value:
+                for item in c.get("items") or []:
+                    self.out(f"    │ 🖼  {(item.get('media') or {}).get('url')}")
 
     def _text(self, text: str) -> str:
         config = self.g.config

@@ -245,6 +245,8 @@ def discord_limits(method: str, template: str, body: Any) -> Iterator[str]:
         if total > 6000:
             yield f"$.embeds: all embeds together must be 6000 or fewer characters (got {total})"
     yield from _poll_limits(data)
+    if not (template.endswith("/callback") and body.get("type") == MODAL_RESPONSE):  # a modal's are its fields
+        yield from components_v2_limits(data)
 
 
 POLL_ANSWER_MAX = 55  # Discord's documentation: "text ... 300 for the question, 55 for any answer"
@@ -260,3 +262,45 @@ def _poll_limits(data: dict) -> Iterator[str]:
         if isinstance(text, str) and len(text) > POLL_ANSWER_MAX:
             yield (f"$.poll.answers[{i}].poll_media.text: a poll answer must be {POLL_ANSWER_MAX} or fewer in"
                    f" length (got {len(text)})")
+
+
+# --- components v2 (issue 20): what Discord's documentation states and its OpenAPI document does not ------
+IS_COMPONENTS_V2 = 1 << 15
+MAX_V2_COMPONENTS = 40       # every component of the message, nested ones included
+MAX_V2_TEXT = 4000           # all text displays of the message together
+ACTION_ROW, TEXT_DISPLAY = 1, 10
+MODAL_RESPONSE = 9  # InteractionResponseType.modal
+
+
+def _all_components(components: Any) -> Iterator[dict]:
+    for c in components if isinstance(components, list) else ():
+        if isinstance(c, dict):
+            yield c
+            yield from _all_components(c.get("components"))
+            if isinstance(c.get("accessory"), dict):
+                yield from _all_components([c["accessory"]])
+
+
+def components_v2_limits(data: dict) -> Iterator[str]:
+    """With the IS_COMPONENTS_V2 flag: no content, embeds, poll or stickers, at most 40 components in
+    all and 4000 characters over all text displays; without it, only action rows at the top."""
+    components = data.get("components")
+    flags = data.get("flags")
+    v2 = isinstance(flags, int) and bool(flags & IS_COMPONENTS_V2)
+    if not v2:
+        if isinstance(components, list) and any(isinstance(c, dict) and c.get("type") != ACTION_ROW
+                                                for c in components):
+            yield ("$.components: layout components (container, section, text display...) need the"
+                   " IS_COMPONENTS_V2 flag (1 << 15)")
+        return
+    for key in ("content", "embeds", "poll", "sticker_ids"):
+        if data.get(key):
+            yield f"$.{key}: a message with the IS_COMPONENTS_V2 flag cannot have {key}"
+    every = list(_all_components(components))
+    if len(every) > MAX_V2_COMPONENTS:
+        yield (f"$.components: a components-v2 message has at most {MAX_V2_COMPONENTS} components in all,"
+               f" nested ones included (got {len(every)})")
+    text = sum(len(c.get("content") or "") for c in every if c.get("type") == TEXT_DISPLAY)
+    if text > MAX_V2_TEXT:
+        yield (f"$.components: the text displays of a message must be {MAX_V2_TEXT} or fewer characters"
+               f" together (got {text})")

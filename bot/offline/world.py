@@ -300,10 +300,27 @@ class FakeMessage:
     def pings_anyone(self) -> bool:
         return bool(self.mentions or self.mention_roles or self.mention_everyone)
 
+    # components v2 (issue 20)
+    @property
+    def is_layout(self) -> bool:
+        """Sent with the IS_COMPONENTS_V2 flag: a layout (container, sections, text displays) instead of
+        content and embeds."""
+        return bool(self.flags & COMPONENTS_V2)
+
+    @property
+    def layout_texts(self) -> list[str]:
+        """The text displays of a layout message, in reading order."""
+        return [c.get("content") or "" for c in self.walk_components() if c.get("type") == TEXT_DISPLAY]
+
+    @property
+    def thumbnails(self) -> list[str]:
+        """The picture urls shown beside a layout's sections."""
+        return [(c.get("media") or {}).get("url") or "" for c in self.walk_components() if c.get("type") == THUMBNAIL]
+
     @property
     def text(self) -> str:
-        """Content plus embed titles/descriptions/fields, for loose assertions."""
-        parts = [self.content or ""]
+        """Content plus embed titles/descriptions/fields and a layout's text displays, for loose assertions."""
+        parts = [self.content or ""] + self.layout_texts
         for e in self.embeds:
             parts += [e.get("title") or "", e.get("description") or ""]
             for f in e.get("fields") or []:
@@ -687,3 +704,14 @@ class World:
             return re.sub(r"<#(\d+)>", chan, text)
 
         return render
+
+    # --- application emojis (issue 20: the persona's emoji, uploaded by /setup) ----------------------------
+    @property
+    def application_emojis(self) -> dict[int, dict[str, Any]]:
+        """The bot application's own emojis: id -> {"id", "name", "animated", "image"(bytes)}."""
+        return self.__dict__.setdefault("_application_emojis", {})
+
+
+# --- components v2 (issue 20) ------------------------------------------------------------------------------
+COMPONENTS_V2 = discord.MessageFlags.components_v2.flag  # a layout message (container, sections, text displays)
+TEXT_DISPLAY, THUMBNAIL = _CT.text_display.value, _CT.thumbnail.value

@@ -17,6 +17,35 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Block:
+    """One part of a card (issue 20): `text` (markdown) alone, with a small picture beside it
+    (`thumbnail`: the item's image), a picture across the card (`image`, above its text), or a line
+    between parts (`separator`)."""
+
+    text: str = ""
+    thumbnail: str | None = None
+    image: str | None = None
+    separator: bool = False
+
+
+@dataclass(frozen=True)
+class Card:
+    """A components-v2 layout as plain data: one container (with an `accent` colour) of blocks; the
+    message's buttons go in a row at its foot. The sender renders it with discord.py (`bot.ui.layout_view`);
+    a message with a card has no content and no embeds (Discord refuses both beside one)."""
+
+    blocks: tuple[Block, ...]
+    accent: int | None = None
+
+    def texts(self) -> list[str]:
+        return [b.text for b in self.blocks if b.text]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Card":
+        return cls(tuple(Block(**b) for b in data.get("blocks", ())), data.get("accent"))
+
+
+@dataclass(frozen=True)
 class OutMessage:
     """A message the bot will send. `embeds` are Discord embed dicts; nothing in it ever pings."""
 
@@ -32,6 +61,11 @@ class OutMessage:
     replaces: str | None = None
     # a native poll: {"question", "answers": [...], "hours", "multiselect"} (bot.services.participation.polls)
     poll: dict[str, Any] | None = None
+    card: Card | None = None  # a components-v2 layout instead of content and embeds (see Card)
+
+    def __post_init__(self) -> None:
+        if self.card is not None and (self.content or self.embeds):
+            raise ValueError("a message with a card has no content and no embeds")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -42,6 +76,9 @@ class OutMessage:
         data["embeds"] = tuple(data.get("embeds", ()))
         data["buttons"] = tuple(Button(**b) for b in data.get("buttons", ()))
         data["files"] = tuple((name, b64) for name, b64 in data.get("files", ()))
+        data["tags"] = tuple(data.get("tags", ()))
+        if data.get("card") is not None:
+            data["card"] = Card.from_dict(data["card"])
         return cls(**data)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import discord
 
@@ -65,7 +66,36 @@ async def apply_layout(bot, guild: discord.Guild) -> SetupReport:
             report.failed.append(t("membership.setup_forbidden", item=f"@{spec.name}", detail=_missing(error)))
     for channel_spec in layout.channels:
         await _one_channel(bot, guild, channel_spec, roles, report)
+    await persona_emoji(bot, report)
     return report
+
+
+async def persona_emoji(bot, report: SetupReport) -> None:
+    """Upload the persona's emoji (community.yaml persona.emoji) as application emojis (issue 20):
+    GET /applications/{id}/emojis, then POST each name not there yet. One already uploaded under its
+    name is kept as it is (delete it in the Developer Portal to replace its picture)."""
+    wanted = bot.config.community.persona.emoji
+    if not wanted:
+        return
+    t = bot.app.t
+    try:
+        have = {e.name for e in await bot.fetch_application_emojis()}
+    except discord.HTTPException as error:
+        report.failed.append(t("membership.setup_emoji_failed", item=t("membership.setup_emoji_all"),
+                               detail=error.text or str(error)))
+        return
+    for name, relative in wanted.items():
+        label = f":{name}:"
+        if name in have:
+            report.unchanged.append(label)
+            continue
+        try:
+            image = (Path(bot.config.dir) / relative).read_bytes()
+            await bot.create_application_emoji(name=name, image=image)
+            report.created.append(label)
+        except (OSError, discord.HTTPException) as error:
+            detail = getattr(error, "text", None) or getattr(error, "strerror", None) or str(error)
+            report.failed.append(t("membership.setup_emoji_failed", item=label, detail=detail))
 
 
 def _targets(guild: discord.Guild, spec: ChannelLayout, roles: dict[str, discord.Role], report: SetupReport, t):

@@ -1,13 +1,35 @@
 """/leaderboard [week|month|all] and /me."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Callable, Iterable, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.services.messages import Block, Card
 from bot.tree import respond
+from bot.ui import layout_view
+
+PODIUM = 3  # the first places get a section each, with the member's picture beside their line
+BOARD_ACCENT = 0xF4C542
+
+
+def leaderboard_card(t: Callable[..., str], period: str, rows: Iterable, avatars: dict[int, str]) -> Card:
+    """The leaderboard as a card (issue 20): the title, the podium with each member's avatar beside
+    their line, the rest below a divider. `rows` have rank, user_id and points; `avatars` user id -> url.
+    The dry run renders this too (bot/dryrun.py), with the widest values."""
+    period_name = t(f"participation.period_{period}")
+    lines = [(row.user_id, t("participation.leaderboard_line", rank=row.rank, user=f"<@{row.user_id}>",
+                             points=row.points)) for row in rows]
+    blocks = [Block(f"## {t('participation.leaderboard_title', period=period_name)}")]
+    if not lines:
+        blocks.append(Block(t("participation.leaderboard_empty", period=period_name)))
+    for user_id, line in lines[:PODIUM]:
+        blocks.append(Block(line, thumbnail=avatars.get(user_id)))
+    if lines[PODIUM:]:
+        blocks.append(Block("\n".join(line for _, line in lines[PODIUM:]), separator=True))
+    return Card(tuple(blocks), accent=BOARD_ACCENT)
 
 
 class LeaderboardCog(commands.Cog):
@@ -23,12 +45,10 @@ class LeaderboardCog(commands.Cog):
         t = self.app.t
         await interaction.response.defer(thinking=True)  # a reply in time even when the database is busy
         board = await self.app.participation.leaderboard(interaction.guild_id, period)
-        period_name = t(f"participation.period_{period}")
-        lines = [t("participation.leaderboard_line", rank=s.rank, user=f"<@{s.user_id}>", points=s.points)
-                 for s in board.rows]
-        embed = discord.Embed(title=t("participation.leaderboard_title", period=period_name),
-                              description="\n".join(lines) or t("participation.leaderboard_empty", period=period_name))
-        await respond(interaction, embed=embed, ephemeral=False)
+        members = [interaction.guild.get_member(s.user_id) for s in board.rows[:PODIUM]] if interaction.guild else []
+        avatars = {m.id: m.display_avatar.url for m in members if m is not None}
+        card = leaderboard_card(t, period, board.rows, avatars)
+        await respond(interaction, view=layout_view(card), ephemeral=False)
 
     @app_commands.command(name="me", description="Your points, streak, rank and tier progress")
     @app_commands.guild_only()

@@ -46,7 +46,7 @@ async def test_a_gateway_disconnect_and_resume_mid_drop_answers_every_click_once
     clicks = []  # every Reply a click produced, in order
 
     async def click(fan: str):
-        reply = await g.click(custom_id=post.components[0]["components"][0]["custom_id"], on=post, user=fan)
+        reply = await g.click(custom_id=post.button_components[0]["custom_id"], on=post, user=fan)
         clicks.append(reply)
         return reply
 

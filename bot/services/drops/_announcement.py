@@ -1,11 +1,15 @@
 """A drop's announcement: the post with the Claim / Enter button, and the versions that replace it
-in place (sold out, back in stock, closed). Rendering only: the service and the follow-ups post it."""
+in place (sold out, back in stock, closed). Rendering only: the service and the follow-ups post it.
+
+It is a card (a components-v2 layout, issue 20): the item with its picture beside it, the windows, then
+where the drop stands, and the button at the foot; every version is a card, so an edit never has to
+turn a card back into an embed (Discord does not allow that)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable
+from typing import Callable
 
-from bot.services.messages import Button, OutMessage
+from bot.services.messages import Block, Button, Card, OutMessage
 
 from ._results import Run
 
@@ -29,30 +33,32 @@ def announcement(t: Callable[..., str], run: Run, windows: list[tuple[str, datet
     no stock is left (with a waitlist, the button says it joins it). Those replace the first post
     in place, and so does any version made with `replacing` (back in stock)."""
     spec = run.spec
-    lines = [spec.description] if spec.description else []
+    lines = [t("drops.announce_title", item=spec.item)]
+    if spec.description:
+        lines.append(spec.description)
     if spec.collaborator:
         lines.append(t("drops.announce_with", collaborator=spec.collaborator))
     lines.append(t("drops.announce_stock_raffle" if spec.mode == "raffle" else "drops.announce_stock",
                    stock=spec.stock, limit=spec.limit))
     if spec.campaign:
         lines.append(t("drops.announce_campaign", action=spec.entries.action, since=t(f"drops.since_{spec.entries.since}")))
-    lines.append("")
-    lines.append(t("drops.announce_windows"))
+    when = [t("drops.announce_windows")]
     for name, start in windows:
-        lines.append(f"• **{name}**: {discord_time(start, 'F')} ({discord_time(start, 'R')})")
+        when.append(f"• **{name}**: {discord_time(start, 'F')} ({discord_time(start, 'R')})")
     if closed:
-        lines += ["", t("drops.closed", item=spec.item)]
+        status = t("drops.closed", item=spec.item)
     elif sold_out:
-        lines += ["", t("drops.announce_sold_out_waitlist" if spec.waitlist else "drops.announce_sold_out")]
-    elif run.closes_at:
-        lines.append(t("drops.announce_closes", when=discord_time(run.closes_at, "F")))
-    embed: dict[str, Any] = {"title": spec.item, "description": "\n".join(lines)[:4000], "color": EMBED_COLOUR}
-    if spec.image:
-        embed["image"] = {"url": str(spec.image)}
+        status = t("drops.announce_sold_out_waitlist" if spec.waitlist else "drops.announce_sold_out")
+    else:
+        status = t("drops.announce_closes", when=discord_time(run.closes_at, "F")) if run.closes_at else ""
+    blocks = [Block("\n".join(lines), thumbnail=str(spec.image) if spec.image else None),
+              Block("\n".join(when), separator=True)]
+    if status:
+        blocks.append(Block(status, separator=True))
     label = t("drops.button_entries" if spec.campaign else
               "drops.button_enter" if spec.mode == "raffle" else "drops.button_claim")
     if sold_out and spec.waitlist and not closed:
         label = t("drops.button_waitlist")
     button = Button(label=label, custom_id=CLAIM_ID.format(run_id=run.id), style="success", disabled=closed)
-    return OutMessage(content=t("drops.announce_title", item=spec.item), embeds=(embed,), buttons=(button,),
+    return OutMessage(card=Card(tuple(blocks), accent=EMBED_COLOUR), buttons=(button,),
                       as_persona=True, replaces=announce_key(run.id) if closed or replacing else None)

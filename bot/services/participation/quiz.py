@@ -19,7 +19,8 @@ from bot.config.actions import QuizStartParams
 from bot.db import quizzes as repo
 from bot.db.connection import to_db_time
 from bot.errors import UserError
-from bot.services.messages import Button, OutMessage, Target
+from bot.services.messages import Block, Button, Card, OutMessage, Target
+from bot.services.text import answer_key
 
 from .ledger import Ledger
 
@@ -30,12 +31,20 @@ log = logging.getLogger(__name__)
 
 LETTERS = "ABCDE"
 MIN_SECONDS, MAX_SECONDS = 5, 600
+RESULTS_ACCENT = 0xF4C542  # the results card's edge: gold
 QUIET_STOP = 2  # this many questions in a row without a single answer end the quiz early
+TYPED = -1  # the `choice` stored for a free-text answer (its text is kept beside it)
+MAX_TYPED = 200  # characters of a typed answer kept (the modal allows fewer)
 
 
 def custom_id(question_id: int, choice: int) -> str:
     """Matches the cog's DynamicItem template kizuna:quiz:(?P<question_run_id>\\d+):(?P<choice>\\d)."""
     return f"kizuna:quiz:{question_id}:{choice}"
+
+
+def text_custom_id(question_id: int) -> str:
+    """The "Answer" button of a free-text question (it opens a modal); template kizuna:quiz:text:(?P<question_id>\\d+)."""
+    return f"kizuna:quiz:text:{question_id}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,14 @@ class AnswerReceipt:
 
 
 @dataclass(frozen=True)
+class AnswerPrompt:
+    """What the answer modal of a free-text question shows."""
+    question_id: int
+    position: int
+    question: str
+
+
+@dataclass(frozen=True)
 class _OpenQuestion:
     guild_id: int
     opened_at: datetime
@@ -63,7 +80,10 @@ class _OpenQuestion:
     answer: int
     choices: tuple[str, ...]
     speed_bonus: int
+    accepted: frozenset[str]  # a free-text question: the answer_key of each accepted answer (else empty)
     answered: set[int]  # who answered already (loaded from the DB; the UNIQUE index is the backstop)
+    position: int = 0
+    text: str = ""
 
 
 class _AnswerWriter:
@@ -152,7 +172,7 @@ class QuizService:
         picked = random.Random(f"{guild_id}:{bank}:{to_db_time(now)}").sample(range(len(pool)), count)
         snapshots = [json.dumps({
             "bank": bank, "index": i, "question": pool[i].question, "choices": list(pool[i].choices),
-            "answer": pool[i].answer_index, "explanation": pool[i].explanation,
+            "answer": pool[i].answer_index, "answers": list(pool[i].answers), "explanation": pool[i].explanation,
             "image_url": str(pool[i].image_url) if pool[i].image_url else None,
         }, ensure_ascii=False) for i in picked]
         channel = channel or self.settings.channel
@@ -174,25 +194,49 @@ class QuizService:
     # --- answering ----------------------------------------------------------------------------------
     async def answer(self, guild_id: int, question_id: int, user_id: int, choice: int) -> AnswerReceipt:
         """One answer per member per question; a second one (or a change) is refused."""
+        q = await self._answerable(guild_id, question_id, user_id, typed=False)
+        if not 0 <= choice < len(q.choices):
+            raise UserError("participation.quiz_closed")
+        await self._record(q, question_id, user_id, choice, choice == q.answer, None)
+        return AnswerReceipt(question_id, choice, f"{LETTERS[choice]}. {q.choices[choice]}")
+
+    async def answer_text(self, guild_id: int, question_id: int, user_id: int, text: str) -> AnswerReceipt:
+        """A typed answer to a free-text question: right when its `answer_key` is one of the accepted
+        answers'. One answer per member, scored (speed bonus included) exactly like a choice."""
+        text = " ".join((text or "").split())[:MAX_TYPED]
+        if not answer_key(text):
+            raise UserError("participation.quiz_empty_answer")
+        q = await self._answerable(guild_id, question_id, user_id, typed=True)
+        await self._record(q, question_id, user_id, TYPED, answer_key(text) in q.accepted, text)
+        return AnswerReceipt(question_id, TYPED, text)
+
+    async def answer_prompt(self, guild_id: int, question_id: int, user_id: int) -> AnswerPrompt:
+        """Before the answer modal opens: a closed question or a second answer is refused at once."""
+        q = await self._answerable(guild_id, question_id, user_id, typed=True)
+        return AnswerPrompt(question_id, q.position, q.text)
+
+    async def _answerable(self, guild_id: int, question_id: int, user_id: int, *, typed: bool) -> _OpenQuestion:
         q = self._open.get(question_id)
         if q is None:
             q = await self._load_open(question_id)
-        now = self.app.clock.now()
-        if q is None or q.guild_id != guild_id or now >= q.closes_at or not 0 <= choice < len(q.choices):
+        if q is None or q.guild_id != guild_id or self.app.clock.now() >= q.closes_at or bool(q.accepted) != typed:
             raise UserError("participation.quiz_closed")
         if user_id in q.answered:
             raise UserError("participation.quiz_already_answered")
+        return q
+
+    async def _record(self, q: _OpenQuestion, question_id: int, user_id: int, choice: int, correct: bool,
+                      text: str | None) -> None:
+        now = self.app.clock.now()
         q.answered.add(user_id)  # before any await: a double click is refused at once
-        correct = choice == q.answer
         points = self.ledger.points_for("quiz_answer", None)
         if correct:
             points += self.ledger.points_for("quiz_correct", None) + speed_bonus(q, now)
         try:
-            await self._writer.write((question_id, user_id, choice, int(correct), points, now))
+            await self._writer.write((question_id, user_id, choice, int(correct), points, now, text))
         except BaseException:
             q.answered.discard(user_id)
             raise
-        return AnswerReceipt(question_id, choice, f"{LETTERS[choice]}. {q.choices[choice]}")
 
     async def _load_open(self, question_id: int) -> _OpenQuestion | None:
         """A question not in the cache is normally closed; look once, one caller at a time."""
@@ -208,7 +252,8 @@ class QuizService:
         snap = json.loads(row["snapshot"])
         answered = {a["user_id"] for a in await repo.answers(self.app.db, row["id"])}
         q = _OpenQuestion(row["guild_id"], row["opened_at"], row["closes_at"], snap["answer"], tuple(snap["choices"]),
-                          row["speed_bonus"], answered)
+                          row["speed_bonus"], frozenset(answer_key(a) for a in snap.get("answers") or ()), answered,
+                          row["position"], snap["question"])
         self._open[row["id"]] = q
         return q
 
@@ -320,9 +365,12 @@ class QuizService:
     def _question_message(self, run: dict, question: dict, total: int, *, closed: bool = False) -> OutMessage:
         snap = json.loads(question["snapshot"])
         bank = self.app.config.quizzes.get(run["bank"])
-        lines = [snap["question"], ""] + [f"**{LETTERS[i]}.** {c}" for i, c in enumerate(snap["choices"])]
+        typed = bool(snap.get("answers"))
+        lines = [snap["question"], ""] + ([self.app.t("participation.quiz_type_hint")] if typed else
+                                          [f"**{LETTERS[i]}.** {c}" for i, c in enumerate(snap["choices"])])
         lines += ["", self.app.t("participation.quiz_closed") if closed else
-                  self.app.t("participation.quiz_closes", when=f"<t:{int(question['closes_at'].timestamp())}:R>")]
+                  self.app.t("participation.quiz_closes_typed" if typed else "participation.quiz_closes",
+                             when=f"<t:{int(question['closes_at'].timestamp())}:R>")]
         embed: dict[str, Any] = {
             "title": self.app.t("participation.quiz_question_title", bank=(bank.name if bank else "") or run["bank"],
                                 number=question["position"], total=total),
@@ -333,6 +381,9 @@ class QuizService:
         buttons = tuple(Button(f"{LETTERS[i]}. {c}"[:80], custom_id=custom_id(question["id"], i), style="secondary",
                                disabled=closed)
                         for i, c in enumerate(snap["choices"]))
+        if typed:
+            buttons = (Button(self.app.t("participation.quiz_answer_button"), custom_id=text_custom_id(question["id"]),
+                              style="primary", disabled=closed),)
         return OutMessage(embeds=(embed,), buttons=buttons, as_persona=True,
                           replaces=self._question_key(run, question) if closed else None)
 
@@ -345,18 +396,30 @@ class QuizService:
         snap = json.loads(question["snapshot"])
         answers = await repo.answers(self.app.db, question["id"])
         right = [a for a in answers if a["correct"]]
-        answer = snap["answer"]
         fields = [{"name": self.app.t("participation.quiz_reveal_count_name"),
                    "value": self.app.t("participation.quiz_reveal_count", right=len(right), total=len(answers))}]
         if right:
             fields.append({"name": self.app.t("participation.quiz_reveal_fastest_name"), "value": f"<@{right[0]['user_id']}>"})
         embed = {
             "title": self.app.t("participation.quiz_reveal_title", number=question["position"], total=total),
-            "description": f"**{LETTERS[answer]}. {snap['choices'][answer]}**\n\n{snap['explanation']}",
+            "description": self._revealed_answer(snap),
             "fields": fields,
         }
         await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]), OutMessage(embeds=(embed,), as_persona=True),
                                    dedupe_key=f"quiz:{run['id']}:r{question['position']}")
+
+    def _revealed_answer(self, snap: dict) -> str:
+        """The right answer in bold (a free-text question: the first accepted, then the others), and the
+        explanation when there is one."""
+        accepted = snap.get("answers") or []
+        if accepted:
+            text = f"**{accepted[0]}**"
+            if len(accepted) > 1:
+                text += "\n" + self.app.t("participation.quiz_reveal_also", answers=", ".join(accepted[1:]))
+        else:
+            answer = snap["answer"]
+            text = f"**{LETTERS[answer]}. {snap['choices'][answer]}**"
+        return f"{text}\n\n{snap['explanation']}" if snap.get("explanation") else text
 
     async def _post_results(self, run: dict, total: int, *, asked: int | None = None) -> None:
         """The scores; a quiz that ended early (nobody answering) says so and counts what was asked."""
@@ -370,9 +433,18 @@ class QuizService:
         if asked < total:
             description = self.app.t("participation.quiz_ended_early", quiet=QUIET_STOP, asked=asked,
                                      total=total) + "\n\n" + description
-        embed = {"title": self.app.t("participation.quiz_results_title"), "description": description}
-        await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]), OutMessage(embeds=(embed,), as_persona=True),
+        await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]),
+                                   OutMessage(card=self._results_card(run, description), as_persona=True),
                                    dedupe_key=f"quiz:{run['id']}:end")
+
+    def _results_card(self, run: dict, description: str) -> Card:
+        """The results as a card (issue 20): the title and the bank beside the persona's picture, then the
+        ranking."""
+        bank = self.app.config.quizzes.get(run["bank"])
+        avatar = self.app.config.community.persona.avatar_url
+        heading = f"## {self.app.t('participation.quiz_results_title')}\n-# {(bank.name if bank else '') or run['bank']}"
+        return Card((Block(heading, thumbnail=str(avatar) if avatar else None), Block(description, separator=True)),
+                    accent=RESULTS_ACCENT)
 
     # --- reading ----------------------------------------------------------------------------------
     async def results(self, run_id: int) -> list[dict]:
