@@ -34,7 +34,7 @@ _LEDGER_TO_STATS_WINDOWS = (
     " WHERE s.guild_id = ? AND s.start_at <= ?"
     " ON CONFLICT (guild_id, window_days, user_id) DO UPDATE SET parts = stats_windows.parts + 1,"
     " points = stats_windows.points + excluded.points, prompts = stats_windows.prompts + excluded.prompts,"
-    " score = stats_windows.score + 1"
+    " score = stats_windows.score + 1 RETURNING window_days, messages, parts, prompts"
 )
 # A day's messages, likewise.
 _MESSAGES_TO_STATS_WINDOWS = (
@@ -43,14 +43,33 @@ _MESSAGES_TO_STATS_WINDOWS = (
     " WHERE s.guild_id = ? AND s.first_day <= ?"
     " ON CONFLICT (guild_id, window_days, user_id) DO UPDATE SET"
     " messages = stats_windows.messages + excluded.messages, score = stats_windows.score + excluded.score"
+    " RETURNING window_days, messages, parts, prompts"
 )
+# Each window's totals, from what one write changed in a member's row (see stats_window_state).
+_STATS_WINDOW_TOTALS = (
+    "UPDATE stats_window_state SET active = active + ?, posters = posters + ?, participants = participants + ?,"
+    " messages = messages + ?, prompt_answers = prompt_answers + ?, prompt_people = prompt_people + ?"
+    " WHERE guild_id = ? AND window_days = ?"
+)
+
+
+def _stats_window_totals(conn, guild_id: int, rows, d_messages: int, d_parts: int, d_prompts: int) -> None:
+    """(in the database thread) from each window row's new (window_days, messages, parts, prompts) and
+    what the write added, the members that became active, posters, participants, prompt answerers."""
+    for window_days, messages, parts, prompts in rows:
+        was_m, was_p, was_pr = messages - d_messages, parts - d_parts, prompts - d_prompts
+        conn.execute(_STATS_WINDOW_TOTALS, (
+            int(was_m == 0 and was_p == 0), int(d_messages > 0 and was_m == 0), int(d_parts > 0 and was_p == 0),
+            d_messages, d_prompts, int(d_prompts > 0 and was_pr == 0), guild_id, window_days))
 
 
 def _stats_for_award(conn, guild_id: int, user_id: int, action: str, points: int, day: str, when: str) -> None:
     """(in the database thread) the stats rollups of one new ledger row."""
     if conn.execute(_ACTIVE_DAY, (guild_id, day, user_id)).fetchone() is not None:
         conn.execute(_COUNT_DAY, (guild_id, day))
-    conn.execute(_LEDGER_TO_STATS_WINDOWS, (user_id, points, 1 if action == "prompt_answer" else 0, guild_id, when))
+    prompt = 1 if action == "prompt_answer" else 0
+    rows = conn.execute(_LEDGER_TO_STATS_WINDOWS, (user_id, points, prompt, guild_id, when)).fetchall()
+    _stats_window_totals(conn, guild_id, rows, 0, 1, prompt)
 
 
 def _stats_for_activity(conn, rows: list[tuple[int, int, str, int]]) -> None:
@@ -60,7 +79,8 @@ def _stats_for_activity(conn, rows: list[tuple[int, int, str, int]]) -> None:
             continue
         if conn.execute(_ACTIVE_DAY, (guild_id, day, user_id)).fetchone() is not None:
             conn.execute(_COUNT_DAY, (guild_id, day))
-        conn.execute(_MESSAGES_TO_STATS_WINDOWS, (user_id, messages, messages, guild_id, day))
+        rows = conn.execute(_MESSAGES_TO_STATS_WINDOWS, (user_id, messages, messages, guild_id, day)).fetchall()
+        _stats_window_totals(conn, guild_id, rows, messages, 0, 0)
 
 
 async def award_in(tx: Tx, *, guild_id: int, user_id: int, action: str, ref: str, points: int, day: str,

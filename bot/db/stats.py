@@ -234,14 +234,24 @@ async def keep_window(db: Database, tables: set[str], guild_id: int, window_days
                 await _build_window(tx, guild_id, window_days, first_day, start_at)
             else:
                 await _subtract_days(tx, guild_id, window_days, current[0], current[1], first_day, start_at)
+            # the totals, summed once over the moved window's rows (the writes keep them from here on)
+            totals = await tx.fetchone(_WINDOW_TOTALS, {"guild": guild_id, "window": window_days})
             await tx.execute(
-                "INSERT INTO stats_window_state (guild_id, window_days, first_day, start_at, time_zone)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, window_days) DO UPDATE SET"
-                " first_day = excluded.first_day, start_at = excluded.start_at, time_zone = excluded.time_zone",
-                (guild_id, window_days, first_day, start_at, time_zone))
+                "INSERT INTO stats_window_state (guild_id, window_days, first_day, start_at, time_zone, active, posters,"
+                " participants, messages, prompt_answers, prompt_people) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (guild_id, window_days) DO UPDATE SET first_day = excluded.first_day,"
+                " start_at = excluded.start_at, time_zone = excluded.time_zone, active = excluded.active,"
+                " posters = excluded.posters, participants = excluded.participants, messages = excluded.messages,"
+                " prompt_answers = excluded.prompt_answers, prompt_people = excluded.prompt_people",
+                (guild_id, window_days, first_day, start_at, time_zone, *(int(v or 0) for v in totals)))
         return True
     except sqlite3.OperationalError:  # a read-only database (the command line): nothing can be written
         return False
+
+
+_WINDOW_TOTALS = ("SELECT COUNT(*), " + _flag("messages") + ", " + _flag("parts") + ", COALESCE(SUM(messages), 0),"
+                  " COALESCE(SUM(prompts), 0), " + _flag("prompts") +
+                  " FROM stats_windows WHERE guild_id = :guild AND window_days = :window")
 
 
 def _days_between(first: str, last: str) -> int:
@@ -295,10 +305,10 @@ async def window_activity(db: Database, tables: set[str], guild_id: int, window_
         " EXISTS (SELECT 1 FROM activity_daily WHERE guild_id = :guild AND day > :last)", params)
     if later[0] or later[1]:
         return None
-    row = await db.fetchone(
-        "SELECT COUNT(*), " + _flag("messages") + ", " + _flag("parts") + ", COALESCE(SUM(messages), 0),"
-        " COALESCE(SUM(prompts), 0), " + _flag("prompts") +
-        " FROM stats_windows WHERE guild_id = :guild AND window_days = :window", params)
+    row = await db.fetchone("SELECT active, posters, participants, messages, prompt_answers, prompt_people"
+                            " FROM stats_window_state WHERE guild_id = :guild AND window_days = :window", params)
+    if row is None:  # (moved away meanwhile: read the rows)
+        return None
     active, posters, participants, messages, prompt_answers, prompt_people = (int(v or 0) for v in row)
     quiz_answers = quiz_people = 0
     per_day: dict[str, int] = {}
@@ -338,12 +348,13 @@ def _days_cte(bounds: list[tuple[str, str, str]]) -> tuple[str, dict]:
     return f"WITH days (day, day_start, day_end) AS (VALUES {values})", params
 
 
-# quiz answerers who did nothing else that day (they count on the local day they answered)
+# quiz answerers who did nothing else that day (they count on the local day they answered). CROSS JOIN
+# keeps the days as SQLite's outer loop: each day reads its own range of the answers' time index.
 _QUIZ_ONLY_PER_DAY = (
-    " SELECT d.day, COUNT(DISTINCT qa.user_id) FROM quiz_answers qa"
+    " SELECT d.day, COUNT(DISTINCT qa.user_id) FROM days d CROSS JOIN quiz_answers qa"
     " JOIN quiz_questions qq ON qq.id = qa.question_id JOIN quiz_runs r ON r.id = qq.run_id"
-    " CROSS JOIN days d WHERE qa.answered_at >= d.day_start AND qa.answered_at < d.day_end"
-    " AND r.guild_id = :guild AND qa.answered_at >= :start AND qa.answered_at < :end"
+    " WHERE qa.answered_at >= d.day_start AND qa.answered_at < d.day_end"
+    " AND r.guild_id = :guild"
     " AND NOT EXISTS (SELECT 1 FROM stats_member_days m WHERE m.guild_id = :guild AND m.day = d.day"
     " AND m.user_id = qa.user_id) GROUP BY d.day")
 
@@ -357,9 +368,9 @@ async def events_per_day(db: Database, tables: set[str], guild_id: int,
     cte, params = _days_cte(bounds)
     rows = await db.fetchall(
         cte + " SELECT d.day, SUM(CASE WHEN e.kind = 'joined' THEN 1 ELSE 0 END),"
-        " SUM(CASE WHEN e.kind = 'left' THEN 1 ELSE 0 END) FROM member_events e CROSS JOIN days d"
-        " WHERE e.guild_id = :guild AND e.kind IN ('joined', 'left') AND e.at >= :start AND e.at < :end"
-        " AND e.at >= d.day_start AND e.at < d.day_end GROUP BY d.day",
+        " SUM(CASE WHEN e.kind = 'left' THEN 1 ELSE 0 END) FROM days d CROSS JOIN member_events e"
+        " WHERE e.guild_id = :guild AND e.at >= d.day_start AND e.at < d.day_end AND e.kind IN ('joined', 'left')"
+        " GROUP BY d.day",  # (the days outer: each reads its range of the (guild_id, at) index)
         params | {"guild": guild_id, "start": bounds[0][1], "end": bounds[-1][2]})
     return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 

@@ -21,13 +21,21 @@ CREATE INDEX stats_windows_top ON stats_windows (guild_id, window_days, score DE
 
 -- Where each kept window starts: activity rows of days >= first_day and ledger rows at >= start_at
 -- (first_day's local midnight in UTC, in time_zone) are in it. A window without a row here, or kept in
--- another time zone, is built from the rows when /stats reads it.
+-- another time zone, is built from the rows when /stats reads it. Its totals over the members' rows are
+-- kept with them (the writes see each member's row go from nothing to something), so a report reads
+-- them here instead of summing a row per member.
 CREATE TABLE stats_window_state (
     guild_id BIGINT NOT NULL,
     window_days INTEGER NOT NULL,
     first_day TEXT NOT NULL,
     start_at TEXT NOT NULL,
     time_zone TEXT NOT NULL,
+    active BIGINT NOT NULL DEFAULT 0,         -- rows (members with messages or ledger rows)
+    posters BIGINT NOT NULL DEFAULT 0,        -- rows with messages > 0
+    participants BIGINT NOT NULL DEFAULT 0,   -- rows with parts > 0
+    messages BIGINT NOT NULL DEFAULT 0,       -- SUM(messages)
+    prompt_answers BIGINT NOT NULL DEFAULT 0, -- SUM(prompts)
+    prompt_people BIGINT NOT NULL DEFAULT 0,  -- rows with prompts > 0
     PRIMARY KEY (guild_id, window_days)
 );
 
