@@ -308,7 +308,8 @@ def render_chart(report: StatsReport, labels: Mapping[str, str]) -> bytes:
     with _render_lock, _chart_rc():
         fig = chart_figure(report, labels)
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=CHART_DPI)  # no bbox_inches: keep the exact pixel size
+        # no bbox_inches: keep the exact pixel size; a light zlib level: a few KiB more, a third faster
+        fig.savefig(buf, format="png", dpi=CHART_DPI, pil_kwargs={"compress_level": 1})
     return buf.getvalue()
 
 
@@ -323,6 +324,7 @@ def chart_figure(report: StatsReport, labels: Mapping[str, str]):
     """The chart's matplotlib Figure (call under `_render_lock`). The y axis counts people: whole
     numbers from 0, and at least 0..1 so a quiet period does not read 0.00-0.05."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -331,12 +333,15 @@ def chart_figure(report: StatsReport, labels: Mapping[str, str]):
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     xs = list(range(len(report.days)))
-    ax.bar([x - 0.2 for x in xs], [d.joined for d in report.days], width=0.4, color="#7fbf7f",
-           label=labels["joined"])
-    ax.bar([x + 0.2 for x in xs], [d.left for d in report.days], width=0.4, color="#e8a0a0",
-           label=labels["left"])
+    # each series' bars as one collection (ax.bar makes an artist per bar: a month is 60 of them)
+    for offset, values, color, label in ((-0.4, [d.joined for d in report.days], "#7fbf7f", labels["joined"]),
+                                         (0.0, [d.left for d in report.days], "#e8a0a0", labels["left"])):
+        ax.add_collection(PolyCollection(
+            [((x + offset, 0), (x + offset, v), (x + offset + 0.4, v), (x + offset + 0.4, 0)) for x, v in zip(xs, values)],
+            facecolors=color, edgecolors="none", label=label))
     ax.plot(xs, [d.active for d in report.days], color="#d6457a", marker="o", linewidth=2,
             label=labels["active"])
+    ax.set_xlim(-0.8, len(xs) - 0.2)
     step = max(1, len(xs) // 10)
     ax.set_xticks(xs[::step])
     ax.set_xticklabels([d.day.strftime("%m-%d") for d in report.days][::step])
@@ -346,7 +351,9 @@ def chart_figure(report: StatsReport, labels: Mapping[str, str]):
     ax.set_title(labels["title"])
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left")
-    fig.tight_layout()
+    # fixed margins (room for six-digit counts and the title): tight_layout would draw the whole figure
+    # once more to measure it, 40% of the chart's time (issue 17: /stats end to end)
+    fig.subplots_adjust(left=0.07, right=0.985, top=0.92, bottom=0.07)
     return fig
 
 
