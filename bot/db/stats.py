@@ -205,7 +205,7 @@ async def activity(db: Database, tables: set[str], guild_id: int, days: list[tup
 # to a later first day subtracts the days that left it. A report for the `window_days` days ending today
 # then reads a few hundred thousand rows less: one row per member active in the window.
 
-_WINDOW_NEEDS = {"stats_windows", "stats_window_state", "stats_days", "activity_daily", "participation_ledger"}
+_WINDOW_NEEDS = frozenset({"stats_windows", "stats_window_state", "stats_days", "activity_daily", "participation_ledger"})
 _WINDOW_STATE = ("SELECT first_day, start_at, time_zone FROM stats_window_state"
                  " WHERE guild_id = ? AND window_days = ?")
 
