@@ -67,7 +67,8 @@ async def write_some(app: App, rng: random.Random, serial: list[int]) -> None:
             async with app.db.transaction() as tx:
                 run_id = await tx.fetchval(
                     "INSERT INTO quiz_runs (guild_id, bank, channel, seconds, pause_seconds, speed_bonus, status,"
-                    " started_at) VALUES (?, 'tea', 'quiz', 60, 10, 0, 'running', ?) RETURNING id", (GUILD, to_db_time(at)))
+                    " started_at) VALUES (?, 'tea', 'quiz', 60, 10, 0, 'running', ?) RETURNING id",
+                    (GUILD, to_db_time(at)))
                 qid = await tx.fetchval("INSERT INTO quiz_questions (run_id, position, snapshot, status) VALUES"
                                         " (?, 1, '{}', 'open') RETURNING id", (run_id,))
             await quizzes.add_answers(app.db, [(qid, u, 0, 1, 5, at + timedelta(seconds=rng.randrange(90)))
@@ -87,8 +88,8 @@ async def recount(app: App, first: date, last: date) -> dict:
     active_by_day: dict[str, set[int]] = defaultdict(set)
     messages, parts, points = Counter(), Counter(), Counter()
     participants, prompt_rows = set(), []
-    for user, day, count in await app.db.fetchall("SELECT user_id, day, messages FROM activity_daily WHERE guild_id = ?",
-                                                  (GUILD,)):
+    for user, day, count in await app.db.fetchall(
+            "SELECT user_id, day, messages FROM activity_daily WHERE guild_id = ?", (GUILD,)):
         if in_days(day) and count > 0:
             active_by_day[day].add(user)
             messages[user] += count

@@ -205,7 +205,8 @@ async def activity(db: Database, tables: set[str], guild_id: int, days: list[tup
 # to a later first day subtracts the days that left it. A report for the `window_days` days ending today
 # then reads a few hundred thousand rows less: one row per member active in the window.
 
-_WINDOW_NEEDS = frozenset({"stats_windows", "stats_window_state", "stats_days", "activity_daily", "participation_ledger"})
+_WINDOW_NEEDS = frozenset({"stats_windows", "stats_window_state", "stats_days", "activity_daily",
+                           "participation_ledger"})
 _WINDOW_STATE = ("SELECT first_day, start_at, time_zone FROM stats_window_state"
                  " WHERE guild_id = ? AND window_days = ?")
 
@@ -237,8 +238,8 @@ async def keep_window(db: Database, tables: set[str], guild_id: int, window_days
             # the totals, summed once over the moved window's rows (the writes keep them from here on)
             totals = await tx.fetchone(_WINDOW_TOTALS, {"guild": guild_id, "window": window_days})
             await tx.execute(
-                "INSERT INTO stats_window_state (guild_id, window_days, first_day, start_at, time_zone, active, posters,"
-                " participants, messages, prompt_answers, prompt_people) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO stats_window_state (guild_id, window_days, first_day, start_at, time_zone, active,"
+                " posters, participants, messages, prompt_answers, prompt_people) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (guild_id, window_days) DO UPDATE SET first_day = excluded.first_day,"
                 " start_at = excluded.start_at, time_zone = excluded.time_zone, active = excluded.active,"
                 " posters = excluded.posters, participants = excluded.participants, messages = excluded.messages,"

@@ -337,7 +337,8 @@ def chart_figure(report: StatsReport, labels: Mapping[str, str]):
     for offset, values, color, label in ((-0.4, [d.joined for d in report.days], "#7fbf7f", labels["joined"]),
                                          (0.0, [d.left for d in report.days], "#e8a0a0", labels["left"])):
         ax.add_collection(PolyCollection(
-            [((x + offset, 0), (x + offset, v), (x + offset + 0.4, v), (x + offset + 0.4, 0)) for x, v in zip(xs, values)],
+            [((x + offset, 0), (x + offset, v), (x + offset + 0.4, v), (x + offset + 0.4, 0))
+             for x, v in zip(xs, values)],
             facecolors=color, edgecolors="none", label=label))
     ax.plot(xs, [d.active for d in report.days], color="#d6457a", marker="o", linewidth=2,
             label=labels["active"])
