@@ -139,20 +139,18 @@ async def member_days_ready(db: Database, tables: set[str], guild_id: int, now: 
 
 
 async def _active_per_day(db: Database, tables: set[str], cte: str, params: dict) -> dict[str, int]:
-    """Active members per day from `stats_member_days` (index counts), plus quiz answerers who did
-    nothing else that day (answers are few; they count on the local day they were given)."""
-    rows = await db.fetchall("SELECT day, COUNT(*) FROM stats_member_days WHERE guild_id = :guild AND day >= :first"
-                             " AND day <= :last GROUP BY day", params)
+    """Active members per day from `stats_member_days` (their count per day, `stats_days`, once migration
+    0020 ran), plus quiz answerers who did nothing else that day (answers are few; they count on the
+    local day they were given)."""
+    if "stats_days" in tables:
+        rows = await db.fetchall("SELECT day, active FROM stats_days WHERE guild_id = :guild AND day >= :first"
+                                 " AND day <= :last AND active > 0", params)
+    else:
+        rows = await db.fetchall("SELECT day, COUNT(*) FROM stats_member_days WHERE guild_id = :guild"
+                                 " AND day >= :first AND day <= :last GROUP BY day", params)
     per_day = {r[0]: int(r[1]) for r in rows}
     if {"quiz_answers", "quiz_questions", "quiz_runs"} <= tables:
-        rows = await db.fetchall(
-            f"{cte} SELECT d.day, COUNT(DISTINCT qa.user_id) FROM quiz_answers qa"
-            " JOIN quiz_questions qq ON qq.id = qa.question_id JOIN quiz_runs r ON r.id = qq.run_id"
-            " CROSS JOIN days d WHERE qa.answered_at >= d.day_start AND qa.answered_at < d.day_end"
-            " AND r.guild_id = :guild AND qa.answered_at >= :start AND qa.answered_at < :end"
-            " AND NOT EXISTS (SELECT 1 FROM stats_member_days m WHERE m.guild_id = :guild AND m.day = d.day"
-            " AND m.user_id = qa.user_id) GROUP BY d.day", params)
-        for day, count in rows:
+        for day, count in await db.fetchall(cte + _QUIZ_ONLY_PER_DAY, params):
             per_day[day] = per_day.get(day, 0) + int(count)
     return per_day
 
