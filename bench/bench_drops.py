@@ -81,18 +81,21 @@ def burst(claims: int, members: int, seed: int = 7) -> list[int]:
     return users
 
 
-async def fire(app: App, drop_id: int, users: list[int], slice_size: int | None = None, *, guild_id: int = GUILD
-               ) -> tuple[float, list[float], dict[str, int]]:
+async def fire(app: App, drop_id: int, users: list[int], slice_size: int | None = None, *, guild_id: int = GUILD,
+               rate: float | None = None) -> tuple[float, list[float], dict[str, int]]:
     """Fire every claim without waiting for any answer. slice_size None: all 20,000 tasks are created
     in one go (one loop turn runs every claim's first step before anything else can run); otherwise
-    `slice_size` claims per loop turn, the way discord.py hands a burst of gateway frames to the bot."""
+    `slice_size` claims per loop turn, the way discord.py hands a burst of gateway frames to the bot.
+    With `rate` (claims a second), claim i arrives at start + i / rate (an open-loop arrival: every
+    claim whose time has come is started at the next loop turn, however late the loop is), and its
+    latency counts from that arrival time, so a loop that falls behind pays for it in the figure."""
     latencies = [0.0] * len(users)
     outcomes: dict[str, int] = {}
     perf = time.perf_counter
     press = app.drops.press
 
-    async def one(i: int, user_id: int) -> None:
-        t0 = perf()
+    async def one(i: int, user_id: int, arrived: float | None = None) -> None:
+        t0 = perf() if arrived is None else arrived
         try:
             result = await press(guild_id, drop_id, user_id)
             key = result.status
@@ -102,7 +105,15 @@ async def fire(app: App, drop_id: int, users: list[int], slice_size: int | None 
         outcomes[key] = outcomes.get(key, 0) + 1
 
     start = perf()
-    if slice_size is None:
+    if rate is not None:
+        tasks, i, n = [], 0, len(users)
+        while i < n:
+            due = min(n, int((perf() - start) * rate) + 1)
+            tasks.extend(asyncio.ensure_future(one(k, users[k], start + k / rate)) for k in range(i, due))
+            i = due
+            await asyncio.sleep(0.0005)  # the next frames arrive while the loop works
+        await asyncio.gather(*tasks)
+    elif slice_size is None:
         await asyncio.gather(*(one(i, u) for i, u in enumerate(users)))
     else:
         tasks = []
@@ -127,15 +138,17 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-async def run_burst(args, slice_size: int | None) -> bool:
+async def run_burst(args, slice_size: int | None, rate: float | None = None) -> bool:
     with tempfile.TemporaryDirectory() as folder:
         app = await open_app(Path(folder) / "bench.db", args.stock)
         opened = await app.drops.open(GUILD, "bench", by=1)
         users = burst(args.claims, args.members)
-        elapsed, latencies, outcomes = await fire(app, opened.run_id, users, slice_size)
+        elapsed, latencies, outcomes = await fire(app, opened.run_id, users, slice_size, rate=rate)
         check = await invariant(app, opened.run_id)
         await app.close()
-    how = "all created at once (one gather)" if slice_size is None else f"{slice_size} per loop turn"
+    how = ("all created at once (one gather)" if slice_size is None and rate is None
+           else f"arriving at {rate:,.0f} claims/s (latency from each claim's arrival)" if rate is not None
+           else f"{slice_size} per loop turn")
     return report(f"burst: {len(users):,} claims from {args.members:,} members at stock {args.stock:,}, {how}",
                   check, elapsed, latencies, outcomes, args)
 
@@ -314,6 +327,10 @@ def main() -> int:
     parser.add_argument("--kill-after", type=int, default=8, help="SIGKILL the child after this many commits")
     parser.add_argument("--slice", type=int, default=None,
                         help="hand the loop this many claims per turn instead of all 20,000 at once")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="also fire the burst arriving at this many claims a second (as gateway frames"
+                             " arrive over time), latency counted from each claim's arrival")
+    parser.add_argument("--skip-real-port", action="store_true")
     parser.add_argument("--skip-crash", action="store_true")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
                         help="event loop: uvloop when installed, as `python -m bot run` (default), or asyncio's own")
@@ -325,7 +342,10 @@ def main() -> int:
         return 0
     print(cpu_reference(args.loop))
     ok = run_on(args.loop, run_burst(args, args.slice))
-    ok = run_on(args.loop, run_real_port_burst(args)) and ok
+    if args.rate:
+        ok = run_on(args.loop, run_burst(args, None, args.rate)) and ok
+    if not args.skip_real_port:
+        ok = run_on(args.loop, run_real_port_burst(args)) and ok
     if not args.skip_crash:
         ok = run_on(args.loop, run_crash(args)) and ok
     return 0 if ok else 1

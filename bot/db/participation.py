@@ -21,9 +21,66 @@ _ADD_TO_WINDOWS = (
     " reached = CASE WHEN excluded.reached IS NOT NULL AND (points_windows.reached IS NULL"
     " OR excluded.reached > points_windows.reached) THEN excluded.reached ELSE points_windows.reached END"
 )
-# The member was active that day (the stats' daily active members, bot/db/stats.py).
+# The member was active that day (the stats' daily active members, bot/db/stats.py): a row back when
+# the (member, day) is new, and then the day's count goes up.
 _ACTIVE_DAY = ("INSERT INTO stats_member_days (guild_id, day, user_id) VALUES (?, ?, ?)"
-               " ON CONFLICT (guild_id, day, user_id) DO NOTHING")
+               " ON CONFLICT (guild_id, day, user_id) DO NOTHING RETURNING 1")
+_COUNT_DAY = ("INSERT INTO stats_days (guild_id, day, active) VALUES (?, ?, 1)"
+              " ON CONFLICT (guild_id, day) DO UPDATE SET active = stats_days.active + 1")
+# A ledger row, added to every kept /stats window it falls in (bot/db/stats.py, migration 0020).
+_LEDGER_TO_STATS_WINDOWS = (
+    "INSERT INTO stats_windows (guild_id, window_days, user_id, messages, parts, points, prompts, score)"
+    " SELECT s.guild_id, s.window_days, ?, 0, 1, ?, ?, 1 FROM stats_window_state s"
+    " WHERE s.guild_id = ? AND s.start_at <= ?"
+    " ON CONFLICT (guild_id, window_days, user_id) DO UPDATE SET parts = stats_windows.parts + 1,"
+    " points = stats_windows.points + excluded.points, prompts = stats_windows.prompts + excluded.prompts,"
+    " score = stats_windows.score + 1 RETURNING window_days, messages, parts, prompts"
+)
+# A day's messages, likewise.
+_MESSAGES_TO_STATS_WINDOWS = (
+    "INSERT INTO stats_windows (guild_id, window_days, user_id, messages, parts, points, prompts, score)"
+    " SELECT s.guild_id, s.window_days, ?, ?, 0, 0, 0, ? FROM stats_window_state s"
+    " WHERE s.guild_id = ? AND s.first_day <= ?"
+    " ON CONFLICT (guild_id, window_days, user_id) DO UPDATE SET"
+    " messages = stats_windows.messages + excluded.messages, score = stats_windows.score + excluded.score"
+    " RETURNING window_days, messages, parts, prompts"
+)
+# Each window's totals, from what one write changed in a member's row (see stats_window_state).
+_STATS_WINDOW_TOTALS = (
+    "UPDATE stats_window_state SET active = active + ?, posters = posters + ?, participants = participants + ?,"
+    " messages = messages + ?, prompt_answers = prompt_answers + ?, prompt_people = prompt_people + ?"
+    " WHERE guild_id = ? AND window_days = ?"
+)
+
+
+def _stats_window_totals(conn, guild_id: int, rows, d_messages: int, d_parts: int, d_prompts: int) -> None:
+    """(in the database thread) from each window row's new (window_days, messages, parts, prompts) and
+    what the write added, the members that became active, posters, participants, prompt answerers."""
+    for window_days, messages, parts, prompts in rows:
+        was_m, was_p, was_pr = messages - d_messages, parts - d_parts, prompts - d_prompts
+        conn.execute(_STATS_WINDOW_TOTALS, (
+            int(was_m == 0 and was_p == 0), int(d_messages > 0 and was_m == 0), int(d_parts > 0 and was_p == 0),
+            d_messages, d_prompts, int(d_prompts > 0 and was_pr == 0), guild_id, window_days))
+
+
+def _stats_for_award(conn, guild_id: int, user_id: int, action: str, points: int, day: str, when: str) -> None:
+    """(in the database thread) the stats rollups of one new ledger row."""
+    if conn.execute(_ACTIVE_DAY, (guild_id, day, user_id)).fetchone() is not None:
+        conn.execute(_COUNT_DAY, (guild_id, day))
+    prompt = 1 if action == "prompt_answer" else 0
+    rows = conn.execute(_LEDGER_TO_STATS_WINDOWS, (user_id, points, prompt, guild_id, when)).fetchall()
+    _stats_window_totals(conn, guild_id, rows, 0, 1, prompt)
+
+
+def _stats_for_activity(conn, rows: list[tuple[int, int, str, int]]) -> None:
+    """(in the database thread) the stats rollups of message counts (guild_id, user_id, day, messages)."""
+    for guild_id, user_id, day, messages in rows:
+        if messages <= 0:
+            continue
+        if conn.execute(_ACTIVE_DAY, (guild_id, day, user_id)).fetchone() is not None:
+            conn.execute(_COUNT_DAY, (guild_id, day))
+        rows = conn.execute(_MESSAGES_TO_STATS_WINDOWS, (user_id, messages, messages, guild_id, day)).fetchall()
+        _stats_window_totals(conn, guild_id, rows, messages, 0, 0)
 
 
 async def award_in(tx: Tx, *, guild_id: int, user_id: int, action: str, ref: str, points: int, day: str,
@@ -35,7 +92,7 @@ async def award_in(tx: Tx, *, guild_id: int, user_id: int, action: str, ref: str
     if row is None:
         return False
     await tx.execute(_ADD_TO_WINDOWS, (user_id, points, when if points else None, guild_id, when))
-    await tx.execute(_ACTIVE_DAY, (guild_id, day, user_id))
+    await tx.run_sync(_stats_for_award, guild_id, user_id, action, points, day, when)
     return True
 
 
@@ -47,7 +104,7 @@ def _award_rows(conn, rows: list[tuple]) -> list[bool]:
         row = conn.execute(_INSERT_AWARD, (guild_id, user_id, action, ref, points, day, when)).fetchone()
         if row is not None:
             conn.execute(_ADD_TO_WINDOWS, (user_id, points, when if points else None, guild_id, when))
-            conn.execute(_ACTIVE_DAY, (guild_id, day, user_id))
+            _stats_for_award(conn, guild_id, user_id, action, points, day, when)
         added.append(row is not None)
     return added
 
@@ -200,7 +257,7 @@ async def add_activity(db: Database, rows: Iterable[tuple[int, int, str, int]]) 
             "INSERT INTO activity_daily (guild_id, user_id, day, messages) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (guild_id, user_id, day) DO UPDATE SET messages = activity_daily.messages + excluded.messages",
             rows)
-        await tx.executemany(_ACTIVE_DAY, [(g, day, u) for g, u, day, n in rows if n > 0])
+        await tx.run_sync(_stats_for_activity, rows)
 
 
 async def activity_total(db: Database, guild_id: int, *, user_id: int | None = None, day: str | None = None) -> int:

@@ -9,6 +9,9 @@
 - member_names (stats): display names the bot saw, for the command line (written here)
 - stats_member_days (stats): members active on each local day, kept on write by bot/db/participation.py
   (migration 0013); built here at a guild's first read when the migration found no rows for it
+- stats_days, stats_windows, stats_window_state (stats, migration 0020): the number of those per day, and
+  per-member sums over the week and month ending today, kept on write by bot/db/participation.py and
+  moved (or built) here when a report reads them
 
 A table that does not exist (a feature not installed) counts as zero: `existing_tables` is read once.
 Day bounds are local dates ('YYYY-MM-DD', inclusive); time bounds are UTC text, [start, end).
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
+from datetime import date, datetime
 
 from .connection import Database, from_db_time, to_db_time
 
@@ -25,19 +28,6 @@ from .connection import Database, from_db_time, to_db_time
 async def existing_tables(db: Database) -> set[str]:
     rows = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
     return {r[0] for r in rows}
-
-
-async def member_events(db: Database, tables: set[str], guild_id: int, start: datetime,
-                        end: datetime) -> list[tuple[str, datetime]]:
-    """(kind, at) of every join and leave in [start, end)."""
-    if "member_events" not in tables:
-        return []
-    rows = await db.fetchall(
-        "SELECT kind, at FROM member_events WHERE guild_id = ? AND kind IN ('joined', 'left')"
-        " AND at >= ? AND at < ? ORDER BY at",
-        (guild_id, to_db_time(start), to_db_time(end)),
-    )
-    return [(r[0], from_db_time(r[1])) for r in rows]
 
 
 async def member_count_at(db: Database, tables: set[str], guild_id: int, at: datetime) -> int:
@@ -137,6 +127,10 @@ async def member_days_ready(db: Database, tables: set[str], guild_id: int, now: 
                 await tx.execute(
                     "INSERT INTO stats_member_days (guild_id, day, user_id) SELECT DISTINCT guild_id, day, user_id"
                     " FROM participation_ledger WHERE guild_id = ? ON CONFLICT DO NOTHING", (guild_id,))
+            if "stats_days" in tables:  # the per-day counts, from the rows just built
+                await tx.execute("DELETE FROM stats_days WHERE guild_id = ?", (guild_id,))
+                await tx.execute("INSERT INTO stats_days (guild_id, day, active) SELECT guild_id, day, COUNT(*)"
+                                 " FROM stats_member_days WHERE guild_id = ? GROUP BY guild_id, day", (guild_id,))
             await tx.execute("INSERT INTO stats_member_days_state (guild_id, built_at) VALUES (?, ?)",
                              (guild_id, to_db_time(now)))
         return True
@@ -145,20 +139,18 @@ async def member_days_ready(db: Database, tables: set[str], guild_id: int, now: 
 
 
 async def _active_per_day(db: Database, tables: set[str], cte: str, params: dict) -> dict[str, int]:
-    """Active members per day from `stats_member_days` (index counts), plus quiz answerers who did
-    nothing else that day (answers are few; they count on the local day they were given)."""
-    rows = await db.fetchall("SELECT day, COUNT(*) FROM stats_member_days WHERE guild_id = :guild AND day >= :first"
-                             " AND day <= :last GROUP BY day", params)
+    """Active members per day from `stats_member_days` (their count per day, `stats_days`, once migration
+    0020 ran), plus quiz answerers who did nothing else that day (answers are few; they count on the
+    local day they were given)."""
+    if "stats_days" in tables:
+        rows = await db.fetchall("SELECT day, active FROM stats_days WHERE guild_id = :guild AND day >= :first"
+                                 " AND day <= :last AND active > 0", params)
+    else:
+        rows = await db.fetchall("SELECT day, COUNT(*) FROM stats_member_days WHERE guild_id = :guild"
+                                 " AND day >= :first AND day <= :last GROUP BY day", params)
     per_day = {r[0]: int(r[1]) for r in rows}
     if {"quiz_answers", "quiz_questions", "quiz_runs"} <= tables:
-        rows = await db.fetchall(
-            f"{cte} SELECT d.day, COUNT(DISTINCT qa.user_id) FROM quiz_answers qa"
-            " JOIN quiz_questions qq ON qq.id = qa.question_id JOIN quiz_runs r ON r.id = qq.run_id"
-            " CROSS JOIN days d WHERE qa.answered_at >= d.day_start AND qa.answered_at < d.day_end"
-            " AND r.guild_id = :guild AND qa.answered_at >= :start AND qa.answered_at < :end"
-            " AND NOT EXISTS (SELECT 1 FROM stats_member_days m WHERE m.guild_id = :guild AND m.day = d.day"
-            " AND m.user_id = qa.user_id) GROUP BY d.day", params)
-        for day, count in rows:
+        for day, count in await db.fetchall(cte + _QUIZ_ONLY_PER_DAY, params):
             per_day[day] = per_day.get(day, 0) + int(count)
     return per_day
 
@@ -205,6 +197,183 @@ async def activity(db: Database, tables: set[str], guild_id: int, days: list[tup
     return {"per_day": per_day, "totals": totals, "top": leaders}
 
 
+# --- kept windows (migration 0020) -----------------------------------------------------------------
+# A window holds, per member, the sums of the activity rows of days >= first_day and the ledger rows at
+# >= start_at (first_day's local midnight): the writes add to it (bot/db/participation.py), and moving it
+# to a later first day subtracts the days that left it. A report for the `window_days` days ending today
+# then reads a few hundred thousand rows less: one row per member active in the window.
+
+_WINDOW_NEEDS = frozenset({"stats_windows", "stats_window_state", "stats_days", "activity_daily",
+                           "participation_ledger"})
+_WINDOW_STATE = ("SELECT first_day, start_at, time_zone FROM stats_window_state"
+                 " WHERE guild_id = ? AND window_days = ?")
+
+
+async def keep_window(db: Database, tables: set[str], guild_id: int, window_days: int, first_day: str,
+                      start: datetime, time_zone: str) -> bool:
+    """Bring a kept window to start at `first_day` (local date; `start` its midnight in UTC): subtract the
+    days that left it, or build it from the rows when it is not kept yet, was kept in another time zone,
+    went back (a clock set back) or is a whole window behind. False when it cannot be kept (a table
+    missing, or a read-only database): read the rows then."""
+    if not _WINDOW_NEEDS <= tables:
+        return False
+    start_at = to_db_time(start)
+    wanted = (first_day, start_at, time_zone)
+    row = await db.fetchone(_WINDOW_STATE, (guild_id, window_days))
+    if row is not None and tuple(row) == wanted:
+        return True  # (a read: the writer is not asked for a window already in place)
+    try:
+        async with db.transaction() as tx:
+            row = await tx.fetchone(_WINDOW_STATE, (guild_id, window_days))
+            current = None if row is None else tuple(row)
+            if current == wanted:
+                return True
+            if (current is None or current[2] != time_zone or first_day < current[0]
+                    or _days_between(current[0], first_day) >= window_days):
+                await _build_window(tx, guild_id, window_days, first_day, start_at)
+            else:
+                await _subtract_days(tx, guild_id, window_days, current[0], current[1], first_day, start_at)
+            # the totals, summed once over the moved window's rows (the writes keep them from here on)
+            totals = await tx.fetchone(_WINDOW_TOTALS, {"guild": guild_id, "window": window_days})
+            await tx.execute(
+                "INSERT INTO stats_window_state (guild_id, window_days, first_day, start_at, time_zone, active,"
+                " posters, participants, messages, prompt_answers, prompt_people) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (guild_id, window_days) DO UPDATE SET first_day = excluded.first_day,"
+                " start_at = excluded.start_at, time_zone = excluded.time_zone, active = excluded.active,"
+                " posters = excluded.posters, participants = excluded.participants, messages = excluded.messages,"
+                " prompt_answers = excluded.prompt_answers, prompt_people = excluded.prompt_people",
+                (guild_id, window_days, first_day, start_at, time_zone, *(int(v or 0) for v in totals)))
+        return True
+    except sqlite3.OperationalError:  # a read-only database (the command line): nothing can be written
+        return False
+
+
+_WINDOW_TOTALS = ("SELECT COUNT(*), " + _flag("messages") + ", " + _flag("parts") + ", COALESCE(SUM(messages), 0),"
+                  " COALESCE(SUM(prompts), 0), " + _flag("prompts") +
+                  " FROM stats_windows WHERE guild_id = :guild AND window_days = :window")
+
+
+def _days_between(first: str, last: str) -> int:
+    return (date.fromisoformat(last) - date.fromisoformat(first)).days
+
+
+def _window_rows(bounded: bool) -> str:
+    """The activity and ledger rows from :first / :start on (before :until / :end when `bounded`),
+    as (user_id, messages, ledger rows, points, prompt answers)."""
+    return ("SELECT user_id, messages AS m, 0 AS p, 0 AS pts, 0 AS pr FROM activity_daily"
+            " WHERE guild_id = :guild AND day >= :first" + (" AND day < :until" if bounded else "") +
+            " AND messages > 0 UNION ALL SELECT user_id, 0, 1, points, CASE WHEN action = 'prompt_answer' THEN 1"
+            " ELSE 0 END FROM participation_ledger WHERE guild_id = :guild AND at >= :start" +
+            (" AND at < :end" if bounded else ""))
+
+
+async def _build_window(tx, guild_id: int, window_days: int, first_day: str, start_at: str) -> None:
+    await tx.execute("DELETE FROM stats_windows WHERE guild_id = ? AND window_days = ?", (guild_id, window_days))
+    await tx.execute(
+        "INSERT INTO stats_windows (guild_id, window_days, user_id, messages, parts, points, prompts, score)"
+        " SELECT :guild, :window, user_id, SUM(m), SUM(p), SUM(pts), SUM(pr), SUM(m) + SUM(p)"
+        f" FROM ({_window_rows(False)}) AS rows_in GROUP BY user_id",
+        {"guild": guild_id, "window": window_days, "first": first_day, "start": start_at})
+
+
+async def _subtract_days(tx, guild_id: int, window_days: int, old_first: str, old_start: str, first_day: str,
+                         start_at: str) -> None:
+    gone = await tx.fetchall(
+        f"SELECT user_id, SUM(m), SUM(p), SUM(pts), SUM(pr) FROM ({_window_rows(True)}) AS rows_out GROUP BY user_id",
+        {"guild": guild_id, "first": old_first, "until": first_day, "start": old_start, "end": start_at})
+    key = (guild_id, window_days)
+    await tx.executemany(
+        "UPDATE stats_windows SET messages = messages - ?, parts = parts - ?, points = points - ?,"
+        " prompts = prompts - ?, score = score - ? - ? WHERE guild_id = ? AND window_days = ? AND user_id = ?",
+        [(m, p, pts, pr, m, p, *key, user) for user, m, p, pts, pr in gone])
+    await tx.executemany(
+        "DELETE FROM stats_windows WHERE guild_id = ? AND window_days = ? AND user_id = ? AND messages <= 0"
+        " AND parts <= 0", [(*key, r[0]) for r in gone])
+
+
+async def window_activity(db: Database, tables: set[str], guild_id: int, window_days: int,
+                          days: list[tuple[str, datetime, datetime]], top: int) -> dict | None:
+    """`activity` for the kept window of `window_days` days (keep_window first) whose last day is the
+    last of `days`: the same figures, from one row per active member and one count per day. None when a
+    row lies after the period (a clock set back): the window holds it, the period does not."""
+    bounds = [(d, to_db_time(s), to_db_time(e)) for d, s, e in days]
+    params = {"guild": guild_id, "window": window_days, "first": bounds[0][0], "last": bounds[-1][0],
+              "start": bounds[0][1], "end": bounds[-1][2], "top": top}
+    later = await db.fetchone(
+        "SELECT EXISTS (SELECT 1 FROM participation_ledger WHERE guild_id = :guild AND at >= :end),"
+        " EXISTS (SELECT 1 FROM activity_daily WHERE guild_id = :guild AND day > :last)", params)
+    if later[0] or later[1]:
+        return None
+    row = await db.fetchone("SELECT active, posters, participants, messages, prompt_answers, prompt_people"
+                            " FROM stats_window_state WHERE guild_id = :guild AND window_days = :window", params)
+    if row is None:  # (moved away meanwhile: read the rows)
+        return None
+    active, posters, participants, messages, prompt_answers, prompt_people = (int(v or 0) for v in row)
+    quiz_answers = quiz_people = 0
+    per_day: dict[str, int] = {}
+    rows = await db.fetchall("SELECT day, active FROM stats_days WHERE guild_id = :guild AND day >= :first"
+                             " AND day <= :last AND active > 0", params)
+    per_day = {r[0]: int(r[1]) for r in rows}
+    if {"quiz_answers", "quiz_questions", "quiz_runs"} <= tables:
+        # quiz answers are few: read them, and count the answerers the window does not hold
+        row = await db.fetchone(
+            "WITH answers AS (SELECT qa.user_id FROM quiz_answers qa JOIN quiz_questions qq ON qq.id = qa.question_id"
+            " JOIN quiz_runs r ON r.id = qq.run_id WHERE r.guild_id = :guild AND qa.answered_at >= :start"
+            " AND qa.answered_at < :end), players AS (SELECT DISTINCT user_id FROM answers)"
+            " SELECT (SELECT COUNT(*) FROM answers), COUNT(*), SUM(CASE WHEN w.user_id IS NULL THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN w.user_id IS NULL OR w.parts = 0 THEN 1 ELSE 0 END) FROM players p"
+            " LEFT JOIN stats_windows w ON w.guild_id = :guild AND w.window_days = :window AND w.user_id = p.user_id",
+            params)
+        quiz_answers, quiz_people = int(row[0] or 0), int(row[1] or 0)
+        active += int(row[2] or 0)
+        participants += int(row[3] or 0)
+        cte, day_params = _days_cte(bounds)
+        for day, count in await db.fetchall(cte + _QUIZ_ONLY_PER_DAY, day_params | params):
+            per_day[day] = per_day.get(day, 0) + int(count)
+    leaders = await db.fetchall(
+        "SELECT user_id, messages, parts, points FROM stats_windows WHERE guild_id = :guild AND window_days = :window"
+        " ORDER BY score DESC, points DESC, user_id ASC LIMIT :top", params)
+    totals = dict(zip(_TOTALS, (active, posters, participants, messages, prompt_answers, prompt_people,
+                                quiz_answers, quiz_people)))
+    return {"per_day": per_day, "totals": totals,
+            "top": [(int(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in leaders]}
+
+
+def _days_cte(bounds: list[tuple[str, str, str]]) -> tuple[str, dict]:
+    values = ", ".join(f"(:d{i}, :s{i}, :e{i})" for i in range(len(bounds)))
+    params = {}
+    for i, (day, day_start, day_end) in enumerate(bounds):
+        params.update({f"d{i}": day, f"s{i}": day_start, f"e{i}": day_end})
+    return f"WITH days (day, day_start, day_end) AS (VALUES {values})", params
+
+
+# quiz answerers who did nothing else that day (they count on the local day they answered). CROSS JOIN
+# keeps the days as SQLite's outer loop: each day reads its own range of the answers' time index.
+_QUIZ_ONLY_PER_DAY = (
+    " SELECT d.day, COUNT(DISTINCT qa.user_id) FROM days d CROSS JOIN quiz_answers qa"
+    " JOIN quiz_questions qq ON qq.id = qa.question_id JOIN quiz_runs r ON r.id = qq.run_id"
+    " WHERE qa.answered_at >= d.day_start AND qa.answered_at < d.day_end"
+    " AND r.guild_id = :guild"
+    " AND NOT EXISTS (SELECT 1 FROM stats_member_days m WHERE m.guild_id = :guild AND m.day = d.day"
+    " AND m.user_id = qa.user_id) GROUP BY d.day")
+
+
+async def events_per_day(db: Database, tables: set[str], guild_id: int,
+                         days: list[tuple[str, datetime, datetime]]) -> dict[str, tuple[int, int]]:
+    """{local day: (joins, leaves)} over `days` (local day, its UTC start, its UTC end), counted in SQL."""
+    if "member_events" not in tables or not days:
+        return {}
+    bounds = [(d, to_db_time(s), to_db_time(e)) for d, s, e in days]
+    cte, params = _days_cte(bounds)
+    rows = await db.fetchall(
+        cte + " SELECT d.day, SUM(CASE WHEN e.kind = 'joined' THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN e.kind = 'left' THEN 1 ELSE 0 END) FROM days d CROSS JOIN member_events e"
+        " WHERE e.guild_id = :guild AND e.at >= d.day_start AND e.at < d.day_end AND e.kind IN ('joined', 'left')"
+        " GROUP BY d.day",  # (the days outer: each reads its range of the (guild_id, at) index)
+        params | {"guild": guild_id, "start": bounds[0][1], "end": bounds[-1][2]})
+    return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
+
 async def prompts_posted(db: Database, tables: set[str], guild_id: int, start: datetime, end: datetime) -> int:
     if "prompt_posts" not in tables:
         return 0
@@ -221,20 +390,6 @@ async def quiz_runs(db: Database, tables: set[str], guild_id: int, start: dateti
         "SELECT COUNT(*) FROM quiz_runs WHERE guild_id = ? AND started_at >= ? AND started_at < ?",
         (guild_id, to_db_time(start), to_db_time(end)),
     ) or 0)
-
-
-async def quiz_players(db: Database, tables: set[str], guild_id: int, start: datetime,
-                       end: datetime) -> list[tuple[int, datetime]]:
-    """(user_id, answered_at) of every quiz answer in the period (right or wrong)."""
-    if not {"quiz_answers", "quiz_questions", "quiz_runs"} <= tables:
-        return []
-    rows = await db.fetchall(
-        "SELECT qa.user_id, qa.answered_at FROM quiz_answers qa"
-        " JOIN quiz_questions qq ON qq.id = qa.question_id JOIN quiz_runs r ON r.id = qq.run_id"
-        " WHERE r.guild_id = ? AND qa.answered_at >= ? AND qa.answered_at < ?",
-        (guild_id, to_db_time(start), to_db_time(end)),
-    )
-    return [(int(r[0]), from_db_time(r[1])) for r in rows]
 
 
 async def feedback_by_status(db: Database, tables: set[str], guild_id: int, start: datetime,

@@ -153,6 +153,9 @@ class Outbox:
         self._target_windows: dict[str, SlidingWindow] = {}
         self._global_windows: dict[str, SlidingWindow] = {}
         self._held_until: datetime | None = None  # a global rate limit: nothing is sent before then
+        # targets Discord rate-limited (429 on the route): their rows wait until then without being
+        # claimed, sent and refused again (one token for many communities re-claimed them every drain)
+        self._limited_until: dict[str, datetime] = {}
         self._journal_ops: list[tuple[tuple, asyncio.Future]] = []
         self._journal_task: asyncio.Task | None = None
         self._unrecorded: list[asyncio.Future] = []  # sent marks queued in this drain
@@ -235,6 +238,10 @@ class Outbox:
                 by_target[_target_key(row)].append(row)
 
             async def one_target(target_rows: list[dict]) -> None:
+                limited = self._route_limited(target_rows[0])
+                if limited is not None:  # held as a whole, in one statement; nothing is claimed
+                    await repo.defer(self.db, [r["id"] for r in target_rows], limited)
+                    return
                 for i, row in enumerate(target_rows):
                     later = self._pace_later(row)
                     if later is not None:  # don't hold up other targets: this one's rows wait in the DB
@@ -296,6 +303,16 @@ class Outbox:
             for (_, future), result in zip(batch, results):
                 if not future.done():
                     future.set_result(result)
+
+    def _route_limited(self, row: dict) -> datetime | None:
+        """Until when Discord said this row's target is rate-limited, if that is still ahead."""
+        until = self._limited_until.get(_target_key(row))
+        if until is None:
+            return None
+        if self.clock.now() >= until:
+            del self._limited_until[_target_key(row)]
+            return None
+        return until
 
     def channel_delay(self, row: dict, now: float, *, book: bool = True) -> float:
         """Seconds before `row`'s target may take another message (monotonic time `now`)."""
@@ -365,6 +382,9 @@ class Outbox:
             await repo.retry_later(self.db, row["id"], str(exc), later, count_attempt=False)
             if exc.scope == "global":
                 self._held_until = max(self._held_until or later, later)
+            else:
+                key = _target_key(row)
+                self._limited_until[key] = max(self._limited_until.get(key, later), later)
             self._wake_after(exc.retry_after)
             return exc
         except _CannotTell as exc:
