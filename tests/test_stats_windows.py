@@ -71,7 +71,7 @@ async def write_some(app: App, rng: random.Random, serial: list[int]) -> None:
                     (GUILD, to_db_time(at)))
                 qid = await tx.fetchval("INSERT INTO quiz_questions (run_id, position, snapshot, status) VALUES"
                                         " (?, 1, '{}', 'open') RETURNING id", (run_id,))
-            await quizzes.add_answers(app.db, [(qid, u, 0, 1, 5, at + timedelta(seconds=rng.randrange(90)))
+            await quizzes.add_answers(app.db, [(qid, u, 0, 1, 5, at + timedelta(seconds=rng.randrange(90)), None)
                                                for u in rng.sample(USERS, rng.randrange(1, 5))])
         else:
             await app.db.execute("INSERT INTO member_events (guild_id, user_id, kind, at) VALUES (?, ?, ?, ?)",
