@@ -10,6 +10,7 @@ from .base import Key, Model, TimeZoneName
 from .feedback import FeedbackSettings
 from .membership import MembershipSettings, Tier
 from .persona import Persona
+from .web import WebSettings
 
 REQUIRED_ROLES = ("visitor", "member", "moderator")
 
@@ -95,6 +96,8 @@ class CommunityFile(Model):
     """The /feedback box: categories, limits, keyword flags and the digest."""
     ama: AmaSettings = AmaSettings()
     """Guest sessions (AMA): a default length and the shortest question."""
+    web: WebSettings = WebSettings()
+    """The moderators' web dashboard (sign-in with Discord)."""
     messages: dict[str, str] = {}  # overrides of the message catalogue, key -> template
     """Overrides of the bot's message texts: catalogue key -> template (see bot/locales/)."""
 
