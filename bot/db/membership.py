@@ -376,3 +376,24 @@ async def set_state(db: Database, guild_id: int, key: str, value: str) -> None:
     await db.execute(
         "INSERT INTO membership_state (guild_id, key, value) VALUES (?, ?, ?)"
         " ON CONFLICT (guild_id, key) DO UPDATE SET value = excluded.value", (guild_id, key, value))
+
+
+async def member_directory(db: Database, guild_id: int, *, query: str | None, limit: int) -> list[dict[str, Any]]:
+    """Current members, newest first, with tier, all-time points and name; `query` matches a name
+    (any part) or an exact user id (the dashboard's member list)."""
+    where, params = ["m.guild_id = ?", "m.status = 'member'"], [guild_id]
+    if query:
+        if query.isdigit():
+            where.append("(m.user_id = ? OR n.name LIKE ?)")
+            params += [int(query), f"%{query}%"]
+        else:
+            where.append("n.name LIKE ? ESCAPE '\\'")
+            params.append("%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+    rows = await db.fetchall(
+        "SELECT m.user_id, m.via, m.joined_at, n.name, t.tier, COALESCE(p.points, 0) AS points"
+        " FROM members m"
+        " LEFT JOIN member_names n ON n.guild_id = m.guild_id AND n.user_id = m.user_id"
+        " LEFT JOIN member_tiers t ON t.guild_id = m.guild_id AND t.user_id = m.user_id"
+        " LEFT JOIN points_windows p ON p.guild_id = m.guild_id AND p.window_days = 0 AND p.user_id = m.user_id"
+        f" WHERE {' AND '.join(where)} ORDER BY m.joined_at DESC, m.user_id DESC LIMIT ?", (*params, limit))
+    return [_row(r) for r in rows]
