@@ -39,7 +39,7 @@ from .messages import OutMessage, Target
 
 log = logging.getLogger(__name__)
 
-PERIOD_DAYS = {"week": 7, "month": 30}
+PERIOD_DAYS = {"week": 7, "month": 30, "quarter": 91}
 CHART_SIZE = (1000, 500)  # pixels (width, height)
 CHART_DPI = 100
 TOP_CONTRIBUTORS = 5
@@ -262,6 +262,22 @@ class StatsService:
         }
 
     # --- schedule action -----------------------------------------------------------------------
+    async def health(self, guild_id: int, period: str = "week") -> dict[str, Any]:
+        """The dashboard's health page: the report of the period with members per day worked back from
+        today's count, and the average active members per weekday."""
+        report = await self.report(guild_id, period)
+        members, running = [], report.members
+        for d in reversed(report.days):
+            members.append((d.day, running))
+            running -= d.joined - d.left
+        members.reverse()
+        weekdays: dict[int, list[int]] = {}
+        for d in report.days:
+            weekdays.setdefault(d.day.weekday(), []).append(d.active)
+        return {"report": report, "members": members,
+                "busiest_weekdays": [(w, sum(v) / len(v)) for w, v in sorted(weekdays.items())],
+                "cohorts": [], "cohort_weeks": 0}
+
     async def digest(self, guild_id: int, occurrence: datetime,
                      params: StatsDigestParams | Mapping[str, Any] | None) -> bool:
         """`stats.digest`: params `period` (week | month, default week) and `channel` (default the
