@@ -128,6 +128,7 @@ async def preview(app: "App", guild_id: int, entry_id: str, when: datetime) -> O
     post with the pool item the timeline says, the day's prompt, a quiz's first question, a reveal, a
     drop's announcement. None when the entry posts nothing itself."""
     now = app.clock.now()
+    since = min(now, when) - timedelta(microseconds=1)  # the timeline is (start, end]: `when` itself is in
     if entry_id.startswith("content:"):
         item = next((c for c in app.config.content.content if c.id == entry_id[8:]), None)
         return app.content.render(item) if item is not None else None
@@ -137,14 +138,14 @@ async def preview(app: "App", guild_id: int, entry_id: str, when: datetime) -> O
     if schedule is None:
         return None
     if schedule.text or schedule.embed or schedule.pool:
-        entry = next((e for e in await app.schedules.timeline(min(now, when), when)
+        entry = next((e for e in await app.schedules.timeline(since, when)
                       if e.schedule_id == entry_id and e.when == when), None)
         rendered = app.schedules.render(schedule, when, entry.item if entry else None)
         if rendered is not None:
             return app.schedules._message(rendered)
     params = dict(schedule.params or {})
     if schedule.action == "prompt.post":
-        times = [e.when for e in await app.schedules.timeline(min(now, when), when)
+        times = [e.when for e in await app.schedules.timeline(since, when)
                  if e.action == "prompt.post" and not e.paused]
         prompts = await app.participation.prompts.upcoming(guild_id, times) if times else []
         prompt = prompts[-1] if prompts and times[-1] == when else None
