@@ -176,7 +176,8 @@ async def serve_dashboard(harness: "Harness", *, port: int = 0) -> OfflineDashbo
     bot = harness.bot
     try:
         dashboard = await start_dashboard(harness.app, client_id=int(CLIENT_ID), oauth=fake.client(),
-                                          moderator_role_id=bot.moderator_role_id, host="127.0.0.1", port=port)
+                                          moderator_role_id=bot.moderator_role_id, host="127.0.0.1", port=port,
+                                          after_write=harness.app.outbox.drain)  # no outbox worker offline
     except BaseException:
         await fake.close()
         raise

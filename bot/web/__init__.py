@@ -31,13 +31,14 @@ __all__ = ["Dashboard", "DiscordOAuth", "Identity", "OAuthError", "load_secret",
 
 async def start_dashboard(app: "App", *, client_id: int, moderator_role_id: Callable[[], int | None],
                           oauth: DiscordOAuth | None = None, host: str | None = None,
-                          port: int | None = None) -> Dashboard:
+                          port: int | None = None, after_write=None) -> Dashboard:
     """Serve the dashboard (community.yaml `web:`); `oauth` defaults to Discord itself with the client
     secret from KIZUNA_OAUTH_SECRET."""
     settings = app.config.community.web
     if oauth is None:
         oauth = DiscordOAuth(client_id=settings.client_id or client_id,
                              client_secret=os.environ.get(OAUTH_SECRET_ENV, ""))
-    dashboard = Dashboard(app, oauth=oauth, moderator_role_id=moderator_role_id, secret=load_secret(app.db.path))
+    dashboard = Dashboard(app, oauth=oauth, moderator_role_id=moderator_role_id, secret=load_secret(app.db.path),
+                          after_write=after_write)
     await dashboard.start(host, port)
     return dashboard

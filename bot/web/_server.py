@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from urllib.parse import quote
 
 import jinja2
@@ -33,8 +33,9 @@ class Dashboard:
     Discord (or to the harness's fake one)."""
 
     def __init__(self, app: "App", *, oauth: DiscordOAuth, moderator_role_id: Callable[[], int | None],
-                 secret: bytes) -> None:
+                 secret: bytes, after_write: Callable[[], Awaitable[Any]] | None = None) -> None:
         self.app = app
+        self.after_write = after_write  # offline: deliver what a write queued (the harness's outbox)
         self.oauth = oauth
         self.moderator_role_id = moderator_role_id
         self.signer = Signer(secret)
@@ -113,6 +114,10 @@ class Dashboard:
                 log.warning("refused a %s %s without the CSRF token (user %s)", request.method, request.path,
                             session.user_id)
                 return web.Response(status=403, text=self.catalogue(request).t("web.csrf_refused"))
+            response = await handler(request)
+            if self.after_write is not None:
+                await self.after_write()
+            return response
         return await handler(request)
 
     # --- language -----------------------------------------------------------------------------------
