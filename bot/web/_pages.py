@@ -14,6 +14,7 @@ from bot.services.feedback import STATUSES, TRIAGE_STATUSES
 from bot.services.upcoming import preview, upcoming
 
 from . import _charts, _render
+from ._server import SESSION
 
 if TYPE_CHECKING:
     from ._server import Dashboard
@@ -130,7 +131,7 @@ class Pages:
     async def calendar_write(self, request: web.Request) -> web.Response:
         form = await request.post()
         schedule_id, verb = str(form.get("id", "")), request.match_info["verb"]
-        actor = request["session"].user_id
+        actor = request[SESSION].user_id
         try:
             if verb == "pause":
                 await self.app.schedules.pause(schedule_id, actor)
@@ -171,7 +172,7 @@ class Pages:
         status, reason = str(form.get("status", "")), str(form.get("reason", "")) or None
         try:
             change = await self.app.feedback.set_status(self.guild_id, item_id, status,
-                                                        actor_id=request["session"].user_id, reason=reason)
+                                                        actor_id=request[SESSION].user_id, reason=reason)
             item = change.item
             author = "—" if item.anonymous else (await self.names([item.author_id])).get(item.author_id, str(item.author_id))
             notice = self.dash.catalogue(request).t("web.moved", id=item_id, author=author,
@@ -183,7 +184,7 @@ class Pages:
 
     async def feedback_export(self, request: web.Request) -> web.Response:
         data, count = await self.app.feedback.export_csv(self.guild_id, None)
-        await self.app.feedback.record_export(self.guild_id, request["session"].user_id, count, None)
+        await self.app.feedback.record_export(self.guild_id, request[SESSION].user_id, count, None)
         return web.Response(body=data, content_type="text/csv", charset="utf-8",
                             headers={"Content-Disposition": 'attachment; filename="feedback.csv"'})
 
@@ -207,7 +208,7 @@ class Pages:
     async def application_decide(self, request: web.Request) -> web.Response:
         form = await request.post()
         application_id, verb = int(request.match_info["application_id"]), request.match_info["verb"]
-        actor = request["session"].user_id
+        actor = request[SESSION].user_id
         try:
             if verb == "approve":
                 await self.app.membership.applications.approve(application_id, actor)
@@ -248,7 +249,7 @@ class Pages:
         form = await request.post()
         name, text = str(form.get("file", "")), str(form.get("text", ""))
         try:
-            result = await config_files.save(self.app, name, text, actor_id=request["session"].user_id)
+            result = await config_files.save(self.app, name, text, actor_id=request[SESSION].user_id)
         except UserError as exc:
             return self.dash.render(request, "notice.html", text=self.error_text(request, exc), ok=False)
         return self.dash.render(request, "config_result.html", result=result, name=name,
@@ -296,7 +297,7 @@ class Pages:
 
     async def drops_write(self, request: web.Request) -> web.Response:
         key, verb = request.match_info["key"], request.match_info["verb"]
-        actor = request["session"].user_id
+        actor = request[SESSION].user_id
         try:
             if verb == "open":
                 await self.app.drops.open(self.guild_id, key, by=actor)

@@ -25,6 +25,8 @@ PUBLIC = ("/login", "/auth/callback", "/static/", "/signed-out", "/favicon.ico")
 LANGUAGES = ("en", "ja")
 STATE_SECONDS = 600
 APP_KEY = web.AppKey("dashboard", object)
+LANG = web.RequestKey("lang", str)
+SESSION = web.RequestKey("session", Session)
 
 
 class Dashboard:
@@ -97,7 +99,7 @@ class Dashboard:
     @web.middleware
     async def _guard(self, request: web.Request, handler):
         """Every page needs a signed-in moderator; every write also needs the session's CSRF token."""
-        request["lang"] = self.language(request)
+        request[LANG] = self.language(request)
         if request.path.startswith(PUBLIC):
             return await handler(request)
         session = self.signer.session(request.cookies.get(SESSION_COOKIE), self.app.clock.now().timestamp())
@@ -105,7 +107,7 @@ class Dashboard:
             if request.method != "GET" or request.headers.get("HX-Request"):
                 return web.Response(status=401, text="Sign in first.")
             raise web.HTTPFound("/login?next=" + quote(request.path_qs, safe=""))
-        request["session"] = session
+        request[SESSION] = session
         if request.method not in ("GET", "HEAD"):
             sent = request.headers.get("X-CSRF-Token")
             if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
@@ -126,7 +128,7 @@ class Dashboard:
         return chosen if chosen in LANGUAGES else self.app.config.community.info.language
 
     def catalogue(self, request: web.Request) -> Catalogue:
-        lang = request.get("lang") or self.language(request)
+        lang = request.get(LANG) or self.language(request)
         config = self.app.config
         key = (lang, id(config))
         found = self._catalogues.get(key)
@@ -149,9 +151,9 @@ class Dashboard:
     # --- rendering ----------------------------------------------------------------------------------
     def render(self, request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
         catalogue = self.catalogue(request)
-        session: Session | None = request.get("session")
+        session: Session | None = request.get(SESSION)
         html = self.templates.get_template(template).render(
-            t=lambda key, **kw: catalogue.t(f"web.{key}", **kw), lang=request["lang"], session=session,
+            t=lambda key, **kw: catalogue.t(f"web.{key}", **kw), lang=request[LANG], session=session,
             csrf=session.csrf if session else "", community=self.app.config.community.info.name,
             path=request.path, path_qs=request.path_qs, static=self._static, **context)
         return web.Response(text=html, status=status, content_type="text/html")
