@@ -197,22 +197,21 @@ async def reaction_posts_since(db: Database, guild_id: int, since: datetime, lim
     return [dict(r) for r in rows]
 
 
-async def board_items(db: Database, guild_id: int, *, category: str | None, flagged: bool | None,
-                      per_status: int) -> list[dict[str, Any]]:
+async def board_items(db: Database, guild_id: int, *, statuses: tuple[str, ...], category: str | None,
+                      flagged: bool | None, per_status: int) -> list[dict[str, Any]]:
     """The newest `per_status` items of each status, optionally of one category and flag state (the
-    dashboard's board), and the number of items in each status."""
-    where, params = ["guild_id = ?"], [guild_id]
+    dashboard's board): one indexed read per status (guild, status, created_at)."""
+    where, params = ["i.guild_id = ?", "i.status = ?"], []
     if category:
-        where.append("category = ?")
+        where.append("i.category = ?")
         params.append(category)
     if flagged is not None:
-        where.append("flagged = ?")
+        where.append("i.flagged = ?")
         params.append(1 if flagged else 0)
-    rows = await db.fetchall(
-        f"SELECT {_ITEM_COLUMNS}, w.total FROM ("
-        " SELECT id, COUNT(*) OVER (PARTITION BY status) AS total,"
-        "  ROW_NUMBER() OVER (PARTITION BY status ORDER BY created_at DESC, id DESC) AS n"
-        f" FROM feedback_items WHERE {' AND '.join(where)}) w"
-        " JOIN feedback_items i ON i.id = w.id WHERE w.n <= ? ORDER BY i.created_at DESC, i.id DESC",
-        (*params, per_status))
-    return [_item(r) for r in rows]
+    out: list[dict[str, Any]] = []
+    for status in statuses:
+        rows = await db.fetchall(
+            f"SELECT {_ITEM_COLUMNS} FROM feedback_items i WHERE {' AND '.join(where)}"
+            " ORDER BY i.created_at DESC, i.id DESC LIMIT ?", (guild_id, status, *params, per_status))
+        out += [_item(r) for r in rows]
+    return out

@@ -248,12 +248,11 @@ class FeedbackService:
         return [FeedbackItem.from_row(r) for r in await repo.items_by_author(self.app.db, guild_id, user_id, limit)]
 
     async def board(self, guild_id: int, *, category: str | None = None, flagged: bool | None = None,
-                    per_status: int = 50) -> dict[str, list[FeedbackItem]]:
+                    per_status: int = 25) -> dict[str, list[FeedbackItem]]:
         """Items by status, newest first, at most `per_status` each (the dashboard's board)."""
         columns: dict[str, list[FeedbackItem]] = {s: [] for s in STATUSES}
-        for row in await repo.board_items(self.app.db, guild_id, category=category, flagged=flagged,
-                                          per_status=per_status):
-            row.pop("total", None)
+        for row in await repo.board_items(self.app.db, guild_id, statuses=STATUSES, category=category,
+                                          flagged=flagged, per_status=per_status):
             columns.setdefault(row["status"], []).append(FeedbackItem.from_row(row))
         return columns
 

@@ -40,6 +40,7 @@ from .messages import OutMessage, Target
 log = logging.getLogger(__name__)
 
 PERIOD_DAYS = {"week": 7, "month": 30, "quarter": 91}
+HEALTH_FRESH = timedelta(minutes=5)  # how long the dashboard's health numbers are reused
 CHART_SIZE = (1000, 500)  # pixels (width, height)
 CHART_DPI = 100
 TOP_CONTRIBUTORS = 5
@@ -114,6 +115,7 @@ class StatsService:
         self.app = app
         self.db = app.db
         self._tables: set[str] | None = None
+        self._health: dict[tuple[int, str], tuple[datetime, date, dict[str, Any]]] = {}  # see health()
         app.actions.register("stats.digest", self.digest)
 
     async def tables(self) -> set[str]:
@@ -263,8 +265,15 @@ class StatsService:
 
     # --- schedule action -----------------------------------------------------------------------
     async def health(self, guild_id: int, period: str = "week") -> dict[str, Any]:
-        """The dashboard's health page: the report of the period with members per day worked back from
-        today's count, and the average active members per weekday."""
+        """The dashboard's health page: the period's report with members per day (worked back from
+        today's count), the average active members per weekday and retention by join cohort. Kept for
+        HEALTH_FRESH on the app's clock (and never across a local midnight): the page is read often
+        and a quarter's report reads every row of the quarter (bench/bench_web.py)."""
+        now = self.app.clock.now()
+        key = (guild_id, period)
+        cached = self._health.get(key)
+        if cached is not None and cached[0] > now - HEALTH_FRESH and cached[1] == self.today():
+            return cached[2]
         report = await self.report(guild_id, period)
         members, running = [], report.members
         for d in reversed(report.days):
@@ -274,9 +283,25 @@ class StatsService:
         weekdays: dict[int, list[int]] = {}
         for d in report.days:
             weekdays.setdefault(d.day.weekday(), []).append(d.active)
-        return {"report": report, "members": members,
+        view = {"report": report, "members": members, "as_of": now,
                 "busiest_weekdays": [(w, sum(v) / len(v)) for w, v in sorted(weekdays.items())],
-                "cohorts": [], "cohort_weeks": 0}
+                **await self._cohorts(guild_id, report)}
+        self._health[key] = (now, self.today(), view)
+        return view
+
+    async def _cohorts(self, guild_id: int, report: StatsReport) -> dict[str, Any]:
+        """Of the members who joined in each week of the period, the share active in each week since."""
+        days = [d.day for d in report.days]
+        weeks = [(self._utc_midnight(day), day.isoformat()) for day in days[::7]]
+        sizes, active = await repo.cohort_activity(self.db, await self.tables(), guild_id, weeks,
+                                                   self._utc_midnight(days[-1] + timedelta(days=1)),
+                                                   days[-1].isoformat())
+        cohorts = []
+        for w, (_start, first) in enumerate(weeks):
+            size = sizes.get(w, 0)
+            rates = [(active.get((w, w + lag), 0) / size) if size else None for lag in range(len(weeks) - w)]
+            cohorts.append({"week": first, "size": size, "rates": rates + [None] * w})
+        return {"cohorts": cohorts, "cohort_weeks": len(weeks)}
 
     async def digest(self, guild_id: int, occurrence: datetime,
                      params: StatsDigestParams | Mapping[str, Any] | None) -> bool:

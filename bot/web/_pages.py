@@ -158,10 +158,16 @@ class Pages:
         category, flagged = self._feedback_filters(query)
         columns = await self.app.feedback.board(self.guild_id, category=category, flagged=flagged)
         names = await self.names(i.author_id for items in columns.values() for i in items if not i.anonymous)
+        catalogue = self.dash.catalogue(request)
+        categories = self.app.config.community.feedback.categories
+        # labels once per page, not per card (the board draws up to 250 cards: bench/bench_web.py)
         return {"columns": [(s, columns.get(s, [])) for s in STATUSES], "names": names,
-                "categories": self.app.config.community.feedback.categories, "category": category or "",
-                "flag": query.get("flag") or "", "triage": TRIAGE_STATUSES,
-                "category_label": self.app.feedback.category_label, "notice": notice, "ok": ok}
+                "categories": categories, "category": category or "", "flag": query.get("flag") or "",
+                "triage": TRIAGE_STATUSES, "notice": notice, "ok": ok,
+                "category_labels": {c: self.app.feedback.category_label(c) for c in categories},
+                "status_labels": {s: catalogue.t(f"web.column_{s}") for s in STATUSES},
+                "anonymous": catalogue.t("web.anonymous"), "reason_label": catalogue.t("web.reason"),
+                "move_label": catalogue.t("web.move"), "move_to": catalogue.t("web.move_to")}
 
     async def feedback(self, request: web.Request) -> web.Response:
         return self.dash.render(request, "feedback.html", **await self._board(request, request.query))
@@ -316,7 +322,8 @@ class Pages:
         if period not in ("week", "month", "quarter"):
             period = "week"
         view = await self.app.stats.health(self.guild_id, period)
-        return self.dash.render(request, "health.html", period=period, view=view,
+        as_of = view["as_of"].astimezone(self.tz()).strftime("%Y-%m-%d %H:%M")
+        return self.dash.render(request, "health.html", period=period, view=view, as_of=as_of,
                                 charts=_charts.health_charts(view, self.dash.catalogue(request)))
 
 

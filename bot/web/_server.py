@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from urllib.parse import quote
@@ -87,14 +88,18 @@ class Dashboard:
 
     @web.middleware
     async def _errors(self, request: web.Request, handler):
+        started = time.perf_counter()
         try:
-            return await handler(request)
-        except web.HTTPException:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            exc.headers["Server-Timing"] = _timing(started)
             raise
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception("dashboard error %s on %s %s", error_id, request.method, request.path)
             return web.Response(status=500, text=f"Something went wrong (error {error_id}).")
+        response.headers["Server-Timing"] = _timing(started)  # what bench/bench_web.py reads
+        return response
 
     @web.middleware
     async def _guard(self, request: web.Request, handler):
@@ -220,3 +225,7 @@ class Dashboard:
 
     async def signed_out(self, request: web.Request) -> web.Response:
         return self.render(request, "message.html", title="web.signed_out", text="", sign_in=True)
+
+
+def _timing(started: float) -> str:
+    return f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
