@@ -287,10 +287,85 @@ async def test_the_audit_log_filters_by_person_action_and_date(harness):
 async def test_the_member_list_searches_names_and_ids(harness):
     g = await harness()
     gid = g.world.guild_id
+    from bot.db import membership as members_repo
+
     for name in ("alice", "bob"):
-        await g.app.membership.join_open(gid, g.user_id(name)) if g.app.membership.mode == "open" else None
+        await members_repo.record_join(g.app.db, guild_id=gid, user_id=g.user_id(name), via="open", at=g.clock.now())
+    await g.app.stats.names(gid, [g.user_id("alice"), g.user_id("bob")])  # the names, remembered
     everyone = await g.app.membership.directory(gid)
-    found = await g.app.membership.directory(gid, "ali")
-    assert {m["user_id"] for m in found} <= {m["user_id"] for m in everyone}
-    by_id = await g.app.membership.directory(gid, str(g.user_id("bob")))
-    assert all(m["user_id"] == g.user_id("bob") or "bob" in (m["name"] or "") for m in by_id)
+    assert {g.user_id("alice"), g.user_id("bob")} <= {m["user_id"] for m in everyone}
+    assert [m["user_id"] for m in await g.app.membership.directory(gid, "ali")] == [g.user_id("alice")]
+    assert [m["user_id"] for m in await g.app.membership.directory(gid, str(g.user_id("bob")))] == [g.user_id("bob")]
+    assert await g.app.membership.directory(gid, "%") == []  # LIKE wildcards are plain text
+
+
+async def test_each_file_offers_its_json_schema(dash):
+    g, w = await dash()
+    http, _ = await sign_in(w)
+    async with http:
+        for name in config_files.file_names(g.app):
+            async with http.get(w.url + "/config/schema", params={"file": name}) as r:
+                assert r.status == 200 and (await r.json())["$schema"].startswith("https://json-schema.org/")
+        async with http.get(w.url + "/config/schema", params={"file": "../pyproject.toml"}) as r:
+            assert r.status == 404
+
+
+async def test_the_validate_call_names_the_line_as_you_type(dash):
+    g, w = await dash()
+    http, csrf = await sign_in(w)
+    text = config_files.read(g.app, "drops.yaml")
+    lines = text.splitlines()
+    i = next(n for n, line in enumerate(lines) if line.strip().startswith("stock:"))
+    lines[i] = lines[i].split(":")[0] + ": -5"
+    async with http:
+        async with http.post(w.url + "/config/validate", data={"file": "drops.yaml", "text": "\n".join(lines)},
+                             headers={"X-CSRF-Token": csrf}) as r:
+            html = await r.text()
+    assert f'data-line="{i + 1}"' in html and "stock" in html
+
+
+# --- health ---------------------------------------------------------------------------------------------
+async def test_retention_by_cohort_counts_who_stayed_active(harness):
+    g = await harness(clock=FakeClock(datetime(2026, 12, 1, 12, tzinfo=timezone.utc)))
+    gid = g.world.guild_id
+    app = g.app
+    from bot.db import membership as members_repo
+
+    for name in ("alice", "bob"):
+        await members_repo.record_join(app.db, guild_id=gid, user_id=g.user_id(name), via="open", at=g.clock.now())
+    g.clock.set(g.clock.now() + timedelta(days=8))  # a week later only alice takes part
+    await app.participation.award(gid, g.user_id("alice"), "prompt_answer", ref="r1")
+    view = await app.stats.health(gid, "month")
+    joined = [c for c in view["cohorts"] if c["size"]]
+    assert len(joined) == 1 and joined[0]["size"] == 2
+    later = [r for r in joined[0]["rates"][1:] if r]
+    assert later == [0.5]
+
+
+async def test_the_health_numbers_are_kept_five_minutes(harness):
+    g = await harness()
+    gid = g.world.guild_id
+    first = await g.app.stats.health(gid, "week")
+    assert await g.app.stats.health(gid, "week") is first
+    g.clock.set(g.clock.now() + timedelta(minutes=5, seconds=1))
+    assert await g.app.stats.health(gid, "week") is not first
+
+
+# --- the playground ----------------------------------------------------------------------------------
+async def test_the_playground_prints_a_sign_in_link_for_anyone(harness):
+    from bot.offline.playground import Playground
+
+    g = await harness()
+    out: list[str] = []
+    pg = Playground(g, out=out.append)
+    await pg.run_line(":web alice")
+    assert "start the playground with --web" in out[-1]
+    pg.web = await serve_dashboard(g)
+    try:
+        await pg.run_line(":web carol")
+        link = re.search(r"(http://\S+/signin/\S+)", out[-1]).group(1)
+        async with _client() as http:
+            async with http.get(link) as r:
+                assert r.status == 403  # carol is a member: the link signs her in to Discord, the dashboard refuses
+    finally:
+        await pg.web.close()

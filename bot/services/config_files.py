@@ -62,6 +62,17 @@ def _path(app: "App", name: str) -> Path:
     return config_dir(app) / name
 
 
+def schema(app: "App", name: str) -> dict:
+    """The JSON Schema of file `name` (what `python -m bot schema` writes for editors)."""
+    _path(app, name)
+    for spec in ALL_FILES:
+        if Path(name).match(spec.pattern):
+            out = spec.model.model_json_schema()
+            out["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+            return out
+    raise UserError("web.unknown_file", file=name)
+
+
 def read(app: "App", name: str) -> str:
     return _path(app, name).read_text(encoding="utf-8")
 

@@ -35,6 +35,7 @@ def add_routes(app: web.Application, dash: "Dashboard") -> None:
     r.add_get("/members", pages.members)
     r.add_post("/applications/{application_id:\\d+}/{verb:approve|deny}", pages.application_decide)
     r.add_get("/config", pages.config)
+    r.add_get("/config/schema", pages.config_schema)
     r.add_post("/config/validate", pages.config_validate)
     r.add_post("/config/save", pages.config_save)
     r.add_get("/audit", pages.audit)
@@ -241,6 +242,12 @@ class Pages:
         return self.dash.render(request, "config.html", names=names, name=name,
                                 text=config_files.read(self.app, name), by_file=by_file,
                                 problems=[p for p in problems if p.file in (name, "")], result=None)
+
+    async def config_schema(self, request: web.Request) -> web.Response:
+        try:
+            return web.json_response(config_files.schema(self.app, request.query.get("file", "")))
+        except UserError as exc:
+            raise web.HTTPNotFound(text=self.error_text(request, exc))
 
     async def config_validate(self, request: web.Request) -> web.Response:
         form = await request.post()
