@@ -63,8 +63,18 @@ def add_dashboard_data(path: Path, members: int, days: int) -> None:
                     " VALUES (?, ?, 'pending', ?, ?, ?)",
                     ((GUILD, BASE_USER + members + i, json.dumps([{"key": "why", "label": "Why", "answer": "tea"}]),
                       ts(T_END - timedelta(hours=i)), ts(T_END + timedelta(days=7))) for i in range(50)))
+    channels = list(range(1_000, 1_012))  # 12 counted channels, each hour of the year
+    con.executemany("INSERT INTO activity_channel_hours (guild_id, hour, channel_id, messages) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    ((GUILD, (T_END - timedelta(hours=h)).strftime("%Y-%m-%d %H"), c, rng.randrange(1, 400))
+                     for h in range(24 * days) for c in channels))
     con.execute("COMMIT")
     con.close()
+
+
+class DashboardGuild(BenchGuild):
+    async def channel_names(self, guild_id, channel_ids):
+        return {c: f"channel-{c - 1_000}" for c in channel_ids}
 
 
 async def main() -> int:
@@ -83,7 +93,7 @@ async def main() -> int:
                         max(100, int(args.members * 0.08)))
         add_dashboard_data(path, args.members, args.days)
         app = await App.open(CONFIG, db_path=path, clock=FakeClock(T_END), real_scheduler=False)
-        app.guild = BenchGuild(args.members)
+        app.guild = DashboardGuild(args.members)
         app.guild_id = GUILD
         await app.start()
         try:

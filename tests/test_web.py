@@ -369,3 +369,14 @@ async def test_the_playground_prints_a_sign_in_link_for_anyone(harness):
                 assert r.status == 403  # carol is a member: the link signs her in to Discord, the dashboard refuses
     finally:
         await pg.web.close()
+
+
+async def test_the_busiest_channels_and_hours_count_messages_in_community_time(harness):
+    g = await harness(clock=FakeClock(datetime(2026, 12, 1, 3, 10, tzinfo=timezone.utc)))  # 12:10 in Tokyo
+    gid = g.world.guild_id
+    for _ in range(3):
+        await g.say("lounge", "hello", user="alice")
+    await g.say("quiz", "hi", user="bob")
+    view = await g.app.stats.health(gid, "week")
+    assert view["busiest_channels"] == [("lounge", 3), ("quiz", 1)]
+    assert dict(view["busiest_hours"])[12] == 4 and sum(n for _, n in view["busiest_hours"]) == 4

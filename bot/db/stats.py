@@ -298,3 +298,19 @@ async def cohort_activity(db: Database, tables: set[str], guild_id: int, weeks: 
         " JOIN stats_member_days d ON d.guild_id = ? AND d.user_id = c.user_id AND d.day >= ? AND d.day <= ?"
         " GROUP BY c.w, dw", (*day_params, *cohort_params, guild_id, weeks[0][1], last_day))
     return {int(r[0]): int(r[1]) for r in sizes}, {(int(r[0]), int(r[1])): int(r[2]) for r in active}
+
+
+async def busiest(db: Database, tables: set[str], guild_id: int, first_hour: str, end_hour: str,
+                  top: int = 8) -> tuple[list[tuple[int, int]], dict[int, int]]:
+    """([(channel_id, messages)] busiest first, {local hour of day: messages}) for local hours
+    [first_hour, end_hour) ('YYYY-MM-DD HH')."""
+    if "activity_channel_hours" not in tables:
+        return [], {}
+    params = (guild_id, first_hour, end_hour)
+    channels = await db.fetchall(
+        "SELECT channel_id, SUM(messages) AS n FROM activity_channel_hours WHERE guild_id = ? AND hour >= ?"
+        " AND hour < ? GROUP BY channel_id ORDER BY n DESC, channel_id LIMIT ?", (*params, top))
+    hours = await db.fetchall(
+        "SELECT substr(hour, 12, 2) AS h, SUM(messages) FROM activity_channel_hours WHERE guild_id = ?"
+        " AND hour >= ? AND hour < ? GROUP BY h", params)
+    return [(int(r[0]), int(r[1])) for r in channels], {int(r[0]): int(r[1]) for r in hours}

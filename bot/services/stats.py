@@ -285,9 +285,18 @@ class StatsService:
             weekdays.setdefault(d.day.weekday(), []).append(d.active)
         view = {"report": report, "members": members, "as_of": now,
                 "busiest_weekdays": [(w, sum(v) / len(v)) for w, v in sorted(weekdays.items())],
-                **await self._cohorts(guild_id, report)}
+                **await self._cohorts(guild_id, report), **await self._busiest(guild_id, report)}
         self._health[key] = (now, self.today(), view)
         return view
+
+    async def _busiest(self, guild_id: int, report: StatsReport) -> dict[str, Any]:
+        """The period's busiest channels (by name where the server is reachable) and hours of the day."""
+        await self.app.participation.activity.flush()  # the counts still in memory
+        channels, hours = await repo.busiest(self.db, await self.tables(), guild_id, f"{report.first_day} 00",
+                                             f"{report.last_day + timedelta(days=1)} 00")
+        names = await self.app.guild.channel_names(guild_id, [c for c, _ in channels]) if self.app.guild else {}
+        return {"busiest_channels": [(names.get(c, str(c)), n) for c, n in channels],
+                "busiest_hours": [(h, hours.get(h, 0)) for h in range(24)] if hours else []}
 
     async def _cohorts(self, guild_id: int, report: StatsReport) -> dict[str, Any]:
         """Of the members who joined in each week of the period, the share active in each week since."""

@@ -99,6 +99,11 @@ def health_charts(view: dict, catalogue) -> list[tuple[str, Markup]]:
         (t("health_participation"), bars([(t("health_prompts"), report.prompts.rate or 0),
                                           (t("health_quizzes"), report.quizzes.rate or 0)], percent=True, color="#eb459e")),
     ]
+    if view.get("busiest_channels"):
+        charts.append((t("health_busiest_channels"), bars([(f"#{name}"[:14], n) for name, n in view["busiest_channels"]],
+                                                          color="#5865f2")))
+    if view.get("busiest_hours"):
+        charts.append((t("health_busiest_hours"), bars([(f"{h}", n) for h, n in view["busiest_hours"]], color="#9b59b6")))
     names = WEEKDAYS.get(catalogue.language, WEEKDAYS["en"])
     if view["busiest_weekdays"]:
         charts.append((t("health_busiest_days"), bars([(names[w], v) for w, v in view["busiest_weekdays"]],

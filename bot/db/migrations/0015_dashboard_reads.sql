@@ -3,3 +3,13 @@
 CREATE INDEX audit_log_action ON audit_log (guild_id, action, created_at);
 CREATE INDEX audit_log_actor ON audit_log (guild_id, actor_id, created_at);
 CREATE INDEX members_joined ON members (guild_id, status, joined_at);
+
+-- Messages per channel per local hour ('YYYY-MM-DD HH'), counted with activity_daily's messages (no
+-- content, no author): the health page's busiest channels and hours.
+CREATE TABLE activity_channel_hours (
+    guild_id BIGINT NOT NULL,
+    hour TEXT NOT NULL,
+    channel_id BIGINT NOT NULL,
+    messages INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (guild_id, hour, channel_id)
+);
