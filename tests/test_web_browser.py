@@ -103,6 +103,10 @@ async def test_a_moderator_walks_every_page(browser, community):
     assert "Matcha kit" in (dm.content + str(dm.embeds)), dm.content
     assert (await g.app.feedback.board(g.world.guild_id))["planned"][0].title == "Matcha kit"
     await shot(page, "feedback")
+    # and by dragging the card to another column
+    await page.drag_and_drop("#card-1", "#col-done")
+    await page.wait_for_selector("#col-done #card-1")
+    assert (await g.app.feedback.get(g.world.guild_id, 1)).status == "done"
 
     # approve vera's application
     await page.click("#nav-members")
@@ -110,6 +114,8 @@ async def test_a_moderator_walks_every_page(browser, community):
     await page.wait_for_selector("#notice.ok")
     await g.settle()
     assert "member" in g.member("vera").roles
+    await page.reload()
+    assert "vera" in await page.inner_text("#members")
     await shot(page, "members")
 
     # config: an error is shown at its line and nothing changes; then a good edit reloads the bot
@@ -143,10 +149,26 @@ async def test_a_moderator_walks_every_page(browser, community):
     assert "+  port: 8081" in audit
     await shot(page, "audit")
 
-    for name in ("drops", "health"):
-        await page.click(f"#nav-{name}")
-        await page.wait_for_load_state("load")
-        await shot(page, name)
+    # open a drop now (after the confirmation); a member claims; the page shows the stock and claims
+    await page.click("#nav-drops")
+    drop = g.app.drops.specs[0]
+    await page.click(f"#drop-{drop.id} button.open")
+    await page.wait_for_selector(f"#drop-{drop.id} .stock")
+    await g.settle()
+    opened = await g.app.drops.status(g.world.guild_id, drop.id)
+    await g.advance_to(opened.windows[-1][1])  # open for everyone (a session that ends meanwhile signs in again)
+    await g.click(on=g.channel(drop.channel).messages[-1], user="alice", index=1)
+    await page.reload()
+    status = await g.app.drops.status(g.world.guild_id, drop.id)
+    assert status.remaining == status.stock - 1
+    assert f"{status.remaining} of {status.stock}" in await page.inner_text(f"#drop-{drop.id} .stock")
+    await shot(page, "drops")
+    entry = (await g.app.audit.search(g.world.guild_id, action="drop.open"))[0]
+    assert entry["actor_id"] == g.user_id("mod")
+
+    await page.click("#nav-health")
+    await page.wait_for_selector(".chart svg")
+    await shot(page, "health")
 
     # the language switch
     await page.click("#lang-ja")

@@ -3,6 +3,7 @@ and renders a template: no SQL and no rules here. Writes pass the signed-in pers
 so the services audit them exactly as they audit the commands."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from ._server import Dashboard
 
 WEEK = timedelta(days=7)
+MENTION = re.compile(r"<@!?(\d+)>")
 
 
 def add_routes(app: web.Application, dash: "Dashboard") -> None:
@@ -284,9 +286,15 @@ class Pages:
         rows = await self.app.audit.search(self.guild_id, actor_id=actor, action=q.get("action") or None,
                                            since=day("from"), until=day("to", 1), limit=300)
         actions, actors = await self.app.audit.filter_choices(self.guild_id)
-        names = await self.names(list(actors) + [r["actor_id"] for r in rows])
+        mentioned = [int(m) for r in rows for m in MENTION.findall(f"{r['target'] or ''} {r['detail']}")]
+        names = await self.names(list(actors) + [r["actor_id"] for r in rows] + mentioned)
+
+        def named(text: str | None) -> str:  # <@id> as the member's name, as Discord shows it
+            return MENTION.sub(lambda m: "@" + names.get(int(m.group(1)), m.group(1)), text or "")
+
         for r in rows:
             r["local"] = r["created_at"].astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            r["target"], r["detail"] = named(r["target"]), named(r["detail"])
         return self.dash.render(request, "audit.html", rows=rows, actions=actions, actors=actors, names=names,
                                 actor=actor, action=q.get("action", ""), since=q.get("from", ""), until=q.get("to", ""))
 
@@ -301,7 +309,7 @@ class Pages:
             view = await self.app.drops.dashboard_view(self.guild_id, spec.id) if status else None
             winners = await self.names(view["winners"]) if view else {}
             cards.append({"spec": spec, "status": status, "view": view, "winners": winners,
-                          "chart": _charts.bars([(f"{m:%H:%M}", n) for m, n in view["per_minute"]], width=420)
+                          "chart": _charts.bars([(f"{m.astimezone(self.tz()):%H:%M}", n) for m, n in view["per_minute"]], width=420)
                           if view and view["per_minute"] else ""})
         return cards
 
