@@ -62,7 +62,7 @@ class FakeDiscordOAuth:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001 (aiohttp has no public "bound port")
+        port = self._runner.addresses[0][1]
         self.base_url = f"http://127.0.0.1:{port}"
         return self.base_url
 
@@ -79,7 +79,7 @@ class FakeDiscordOAuth:
 
     # --- the endpoints --------------------------------------------------------------------------------
     async def signin(self, request: web.Request) -> web.Response:
-        self.requests.append(f"GET /signin")
+        self.requests.append("GET /signin")
         user_id = self.tickets.pop(request.match_info["ticket"], None)
         if user_id is None:
             return web.Response(status=410, text="This sign-in link was used already or never existed.")

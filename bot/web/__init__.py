@@ -14,6 +14,7 @@ htmx swaps the parts a click changes, nothing is fetched from the internet.
 """
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING, Callable
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from bot.app import App
 
 OAUTH_SECRET_ENV = "KIZUNA_OAUTH_SECRET"
+log = logging.getLogger(__name__)
 
 __all__ = ["Dashboard", "DiscordOAuth", "Identity", "OAuthError", "load_secret", "start_dashboard"]
 
@@ -36,8 +38,11 @@ async def start_dashboard(app: "App", *, client_id: int, moderator_role_id: Call
     secret from KIZUNA_OAUTH_SECRET."""
     settings = app.config.community.web
     if oauth is None:
-        oauth = DiscordOAuth(client_id=settings.client_id or client_id,
-                             client_secret=os.environ.get(OAUTH_SECRET_ENV, ""))
+        secret = os.environ.get(OAUTH_SECRET_ENV, "")
+        if not secret:
+            log.warning("the dashboard is on but %s is not set: signing in with Discord will fail"
+                        " (the client secret is on the application's OAuth2 page)", OAUTH_SECRET_ENV)
+        oauth = DiscordOAuth(client_id=settings.client_id or client_id, client_secret=secret)
     dashboard = Dashboard(app, oauth=oauth, moderator_role_id=moderator_role_id, secret=load_secret(app.db.path),
                           after_write=after_write)
     await dashboard.start(host, port)

@@ -60,7 +60,7 @@ class Dashboard:
         site = web.TCPSite(self._runner, host or self.settings.host,
                            self.settings.port if port is None else port)
         await site.start()
-        bound = site._server.sockets[0].getsockname()[1] if site._server and site._server.sockets else port  # noqa: SLF001 (aiohttp has no public "bound port")
+        bound = self._runner.addresses[0][1]  # the port the system gave (port 0: any free one)
         self.base_url = (str(self.settings.external_url).rstrip("/") if self.settings.external_url
                          else f"http://{host or self.settings.host}:{bound}")
         log.info("dashboard at %s", self.base_url)
