@@ -97,8 +97,12 @@ class KizunaBot(commands.Bot):
         if self._start_web and self.config.community.web.enabled:
             from bot.web import start_dashboard
 
-            self.dashboard = await start_dashboard(self.app, client_id=self.application_id or 0,
-                                                   moderator_role_id=self.moderator_role_id)
+            try:
+                self.dashboard = await start_dashboard(self.app, client_id=self.application_id or 0,
+                                                       moderator_role_id=self.moderator_role_id)
+            except OSError as exc:  # the port is taken: the bot runs on, without its dashboard
+                log.error("the dashboard could not start on %s:%s: %s", self.config.community.web.host,
+                          self.config.community.web.port, exc)
 
     def moderator_role_id(self) -> int | None:
         """The id of the configured moderator role on the community's server (the dashboard's door)."""

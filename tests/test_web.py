@@ -380,3 +380,58 @@ async def test_the_busiest_channels_and_hours_count_messages_in_community_time(h
     view = await g.app.stats.health(gid, "week")
     assert view["busiest_channels"] == [("lounge", 3), ("quiz", 1)]
     assert dict(view["busiest_hours"])[12] == 4 and sum(n for _, n in view["busiest_hours"]) == 4
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def bot_with_web(monkeypatch):
+    """KizunaBot as `python -m bot run` builds it (start_web=True), inside the harness."""
+    from bot.client import KizunaBot
+
+    original = KizunaBot.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, start_web=True, **kwargs)
+
+    monkeypatch.setattr(KizunaBot, "__init__", init)
+
+
+async def test_the_bot_serves_the_dashboard_when_web_is_enabled_and_stops_it_on_close(harness, tmp_path, bot_with_web):
+    port = _free_port()
+    g = await harness(config=config_with(tmp_path, {"community.yaml": {"web": {"enabled": True, "port": port}}}))
+    assert g.bot.dashboard is not None and g.bot.dashboard.base_url == f"http://127.0.0.1:{port}"
+    assert g.bot.moderator_role_id() == g.world.role("moderator").id
+    async with _client() as http:
+        async with http.get(f"http://127.0.0.1:{port}/login", allow_redirects=False) as r:
+            assert r.status == 302 and r.headers["Location"].startswith("https://discord.com/oauth2/authorize?")
+    await g.bot.close()
+    assert g.bot.dashboard is None
+    with pytest.raises(aiohttp.ClientConnectionError):
+        async with _client() as http:
+            await http.get(f"http://127.0.0.1:{port}/login", allow_redirects=False)
+
+
+async def test_a_taken_port_leaves_the_bot_running_without_its_dashboard(harness, tmp_path, bot_with_web, caplog):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with caplog.at_level("ERROR", logger="bot.client"):
+            g = await harness(config=config_with(tmp_path, {"community.yaml": {"web": {"enabled": True, "port": port}}}))
+        assert g.bot.dashboard is None
+        assert "the dashboard could not start" in caplog.text
+        assert (await g.slash("/me", user="alice")).text
+
+
+async def test_without_web_enabled_the_bot_serves_nothing(harness, tmp_path, bot_with_web):
+    g = await harness(config=config_with(tmp_path, {"community.yaml": {"web": {"enabled": False}}}))
+    assert g.bot.dashboard is None
