@@ -89,6 +89,12 @@ async def test_a_moderator_walks_every_page(browser, community):
     await page.wait_for_selector("#rendered")
     assert await page.inner_text("#rendered .name")
     await shot(page, "calendar-preview")
+    entry_id = await page.get_attribute(".entry", "data-id")
+    if entry_id in g.app.schedules.schedule_ids():  # pause it, after the confirmation
+        await page.click("#pause")
+        await page.wait_for_selector("#notice.ok")
+        assert entry_id in g.app.schedules.paused
+        await g.app.schedules.resume(entry_id, g.user_id("mod"))
     await page.click("#view-week")
     await page.wait_for_selector("table.grid.week")
     await shot(page, "calendar-week")
