@@ -2,7 +2,8 @@
 
     python bench/bench_web.py                               # 100k members, 365 days
     python bench/bench_web.py --members 10000 --days 60     # a quick run
-    python bench/bench_web.py --db /tmp/scale.db --reuse    # a database bench_scale.py built (--keep)
+    python bench/bench_web.py --db /tmp/web.db              # build it there (and keep it)
+    python bench/bench_web.py --db /tmp/web.db --reuse      # measure again on that database
 
 Builds the database with bench_scale.py's generator, adds what the dashboard shows besides (every
 member's name, 5,000 feedback items, 20,000 audit entries, 50 pending applications, a drop with 2,000
@@ -82,7 +83,7 @@ async def main() -> int:
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--db", type=Path, default=None)
-    parser.add_argument("--reuse", action="store_true", help="use the database at --db as bench_scale built it")
+    parser.add_argument("--reuse", action="store_true", help="use the database an earlier run built at --db")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kizuna-web-bench-") as folder:
         path = args.db or Path(folder) / "web.db"
@@ -91,7 +92,7 @@ async def main() -> int:
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
             await build(path, args.members, args.days, max(100, int(args.members * 0.17)),
                         max(100, int(args.members * 0.08)))
-        add_dashboard_data(path, args.members, args.days)
+            add_dashboard_data(path, args.members, args.days)  # (a --reuse'd database has them already)
         app = await App.open(CONFIG, db_path=path, clock=FakeClock(T_END), real_scheduler=False)
         app.guild = DashboardGuild(args.members)
         app.guild_id = GUILD
@@ -110,7 +111,7 @@ async def main() -> int:
 
 async def _drop_with_claims(app, members: int) -> None:
     spec = next(iter(app.drops.specs), None)
-    if spec is None:
+    if spec is None or await app.drops.latest_run(GUILD, spec.id) is not None:  # none, or a --reuse'd one
         return
     await app.drops.open(GUILD, spec.id, by=BASE_USER)
     for i in range(min(2_000, members)):

@@ -383,12 +383,15 @@ async def member_directory(db: Database, guild_id: int, *, query: str | None, li
     (any part) or an exact user id (the dashboard's member list)."""
     where, params = ["m.guild_id = ?", "m.status = 'member'"], [guild_id]
     if query:
+        # the names first (one table), then only their members: not every member's joins, then a filter
+        like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        named = "SELECT user_id FROM member_names WHERE guild_id = ? AND name LIKE ? ESCAPE '\\' LIMIT 1000"
         if query.isdigit():
-            where.append("(m.user_id = ? OR n.name LIKE ?)")
-            params += [int(query), f"%{query}%"]
+            where.append(f"(m.user_id = ? OR m.user_id IN ({named}))")
+            params += [int(query), guild_id, like]
         else:
-            where.append("n.name LIKE ? ESCAPE '\\'")
-            params.append("%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            where.append(f"m.user_id IN ({named})")
+            params += [guild_id, like]
     rows = await db.fetchall(
         "SELECT m.user_id, m.via, m.joined_at, n.name, t.tier, COALESCE(p.points, 0) AS points"
         " FROM members m"
