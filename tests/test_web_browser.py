@@ -53,6 +53,8 @@ async def community(harness, tmp_path):
                                 text="Please sell a matcha starter kit with a whisk.")
     await g.slash("/join", user="vera")
     await g.submit_modal({"favourite": "Hojicha", "why": "I love roasted tea"}, user="vera")
+    for user, channel in (("alice", "lounge"), ("bob", "lounge"), ("carol", "quiz"), ("alice", "feedback")):
+        await g.say(channel, "hello!", user=user)
     await g.settle()
     web = await serve_dashboard(g)
     try:
