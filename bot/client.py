@@ -50,7 +50,7 @@ class KizunaBot(commands.Bot):
 
     def __init__(self, config: Config, *, clock: Clock | None = None, db_path: str | Path | None = None,
                  real_scheduler: bool = True, outbox_settings: OutboxSettings | None = None,
-                 guild_id: int | None = None, **kwargs) -> None:
+                 guild_id: int | None = None, start_web: bool = False, **kwargs) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,  # slash commands only; no prefix commands exist
             intents=intents(),
@@ -69,6 +69,8 @@ class KizunaBot(commands.Bot):
         self._outbox_started = False
         self._role_ids: dict[int, dict[str, int]] = {}  # guild id -> {role key: role id}, see role_ids
         self.fast_clicks = FastClicks(self)  # the hot buttons (claim, quiz answer), see bot/fast_clicks.py
+        self._start_web = start_web  # serve the dashboard when community.yaml `web:` enables it (bot/web)
+        self.dashboard = None
 
     @property
     def config(self) -> Config:
@@ -99,6 +101,20 @@ class KizunaBot(commands.Bot):
         self.command_texts_changed = False  # by the last /admin reload: Discord shows them after a sync
         self.app.events.on("config.reloaded", self._config_reloaded)
         await self.app.start()
+        if self._start_web and self.config.community.web.enabled:
+            from bot.web import start_dashboard
+
+            try:
+                self.dashboard = await start_dashboard(self.app, client_id=self.application_id or 0,
+                                                       moderator_role_id=self.moderator_role_id)
+            except OSError as exc:  # the port is taken: the bot runs on, without its dashboard
+                log.error("the dashboard could not start on %s:%s: %s", self.config.community.web.host,
+                          self.config.community.web.port, exc)
+
+    def moderator_role_id(self) -> int | None:
+        """The id of the configured moderator role on the community's server (the dashboard's door)."""
+        guild = self.community_guild
+        return self.role_ids(guild).get(self.config.community.moderation.moderator_role) if guild else None
 
     async def _config_reloaded(self, config: Config) -> None:
         """The command picker's texts follow the config; Discord shows new ones after a sync."""
@@ -121,6 +137,9 @@ class KizunaBot(commands.Bot):
         log.info("ready as %s in %d guild(s)", self.user, len(self.guilds))
 
     async def close(self) -> None:
+        if getattr(self, "dashboard", None) is not None:
+            await self.dashboard.stop()
+            self.dashboard = None
         app = getattr(self, "app", None)
         if app is not None:
             await app.close()

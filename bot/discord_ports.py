@@ -346,6 +346,10 @@ class DiscordGuildPort:
         members = [guild.get_member(u) for u in user_ids] if guild else []
         return {m.id: m.display_name for m in members if m is not None}
 
+    async def channel_names(self, guild_id: int, channel_ids: list[int]) -> dict[int, str]:
+        guild = self.bot.get_guild(guild_id)
+        channels = [guild.get_channel_or_thread(c) for c in channel_ids] if guild else []
+        return {c.id: c.name for c in channels if c is not None}
 
 # --- Discord's native surfaces: polls and scheduled events ---------------------------------------------------
 class DiscordPolls:

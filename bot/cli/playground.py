@@ -18,6 +18,8 @@ def add_arguments(parser) -> None:
                                         "(default: kizuna-playground-files in the system's temporary folder)")
     parser.add_argument("--as", dest="user", default="mod",
                         help="who you are at the start (default: mod; others: alice, bob, carol, vera)")
+    parser.add_argument("--web", action="store_true",
+                        help="also serve the dashboard (community.yaml web:) and print a one-time sign-in link")
 
 
 def run(args) -> int:
@@ -56,6 +58,7 @@ async def _play(config, args, lines, problems=()) -> int:
     try:
         harness = await Harness.start(config=config, db_path=db_path, strict=False,
                                       clock=FakeClock(session_start(config)))
+        pg = None
         try:
             await note_fallback(harness.app, list(problems))
             await harness.settle()  # posted to the mod-log before the first line
@@ -63,6 +66,10 @@ async def _play(config, args, lines, problems=()) -> int:
             if args.user not in harness.world.names:
                 print(f"unknown user {args.user!r} (known: {', '.join(harness.world.names)})", file=sys.stderr)
                 return 2
+            if getattr(args, "web", False):
+                pg.web = await _serve_dashboard(harness)
+                print(f"Dashboard: {pg.web.url}\nOne-time sign-in link for {args.user}: "
+                      f"{pg.web.sign_in_link(args.user)}\n(:web NAME prints one for someone else)")
             if lines is not None:
                 await pg.run_script(lines)
                 return 0
@@ -71,7 +78,8 @@ async def _play(config, args, lines, problems=()) -> int:
             install_completion(harness)
             while True:
                 try:
-                    line = input(f"{pg.user}> ")
+                    # with the dashboard on, the prompt waits in a thread: the loop keeps serving pages
+                    line = (await asyncio.to_thread(input, f"{pg.user}> ")) if pg.web else input(f"{pg.user}> ")
                 except (EOFError, KeyboardInterrupt):
                     print()
                     break
@@ -80,6 +88,8 @@ async def _play(config, args, lines, problems=()) -> int:
                     break
             return 0
         finally:
+            if pg is not None and pg.web is not None:
+                await pg.web.close()
             await harness.close(check=False)
     finally:
         if tmp is not None:
@@ -95,3 +105,13 @@ def _no_echo(pg, line: str):
             print(text)
 
     return out
+
+
+async def _serve_dashboard(harness):
+    """The configured port when it is free, else any free one."""
+    from bot.offline.oauth import serve_dashboard
+
+    try:
+        return await serve_dashboard(harness, port=harness.config.community.web.port)
+    except OSError:
+        return await serve_dashboard(harness, port=0)

@@ -121,7 +121,7 @@ async def _run(config, token: str, db_path, problems: list[str] = ()) -> int:
 
     from ._common import note_fallback
 
-    bot = KizunaBot(config, db_path=db_path)
+    bot = KizunaBot(config, db_path=db_path, start_web=True)  # the dashboard, when `web:` enables it
     settled = False
 
     async def settle_once() -> None:  # the first ready: services started, guild caches filled

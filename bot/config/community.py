@@ -12,6 +12,7 @@ from .feedback import FeedbackSettings
 from .membership import MembershipSettings, Tier
 from .persona import Persona, emoji_file_problems
 from .support import HelpSettings
+from .web import WebSettings
 
 REQUIRED_ROLES = ("visitor", "member", "moderator")
 
@@ -103,6 +104,8 @@ class CommunityFile(Model):
     """Guest sessions (AMA): a default length and the shortest question."""
     help: HelpSettings = HelpSettings()
     """The help forum: members ask, the team answers in public; topics, escalation and closing."""
+    web: WebSettings = WebSettings()
+    """The moderators' web dashboard (sign-in with Discord)."""
     messages: dict[str, str] = {}  # overrides of the message catalogue, key -> template
     """Overrides of the bot's message texts: catalogue key -> template (see bot/locales/)."""
 

@@ -365,3 +365,17 @@ async def stock_check(db: Database, run_id: int) -> dict[str, int]:
         "   GROUP BY user_id HAVING COUNT(*) > d.claim_limit) AS over) AS over_limit"
         " FROM drops d WHERE d.id = ?", (run_id,))
     return dict(row)
+
+
+async def claims_per_minute(db: Database, run_id: int, limit: int = 60) -> list[tuple[datetime, int]]:
+    """Held-or-released claims of a run per minute (UTC), the last `limit` minutes with any."""
+    rows = await db.fetchall(
+        "SELECT substr(claimed_at, 1, 16) AS minute, COUNT(*) FROM drop_claims WHERE drop_id = ?"
+        " GROUP BY minute ORDER BY minute DESC LIMIT ?", (run_id, limit))
+    return [(from_db_time(f"{r[0]}:00.000000Z"), r[1]) for r in reversed(rows)]
+
+
+async def holders(db: Database, run_id: int, limit: int = 200) -> list[int]:
+    rows = await db.fetchall("SELECT user_id FROM drop_claims WHERE drop_id = ? AND status = 'claimed'"
+                             " ORDER BY claimed_at, id LIMIT ?", (run_id, limit))
+    return [int(r[0]) for r in rows]

@@ -206,3 +206,23 @@ async def reaction_posts_since(db: Database, guild_id: int, since: datetime, lim
         (guild_id, to_db_time(since), limit),
     )
     return [dict(r) for r in rows]
+
+
+async def board_items(db: Database, guild_id: int, *, statuses: tuple[str, ...], category: str | None,
+                      flagged: bool | None, per_status: int) -> list[dict[str, Any]]:
+    """The newest `per_status` items of each status, optionally of one category and flag state (the
+    dashboard's board): one indexed read per status (guild, status, created_at)."""
+    where, params = ["i.guild_id = ?", "i.status = ?"], []
+    if category:
+        where.append("i.category = ?")
+        params.append(category)
+    if flagged is not None:
+        where.append("i.flagged = ?")
+        params.append(1 if flagged else 0)
+    out: list[dict[str, Any]] = []
+    for status in statuses:
+        rows = await db.fetchall(
+            f"SELECT {_ITEM_COLUMNS} FROM feedback_items i WHERE {' AND '.join(where)}"
+            " ORDER BY i.created_at DESC, i.id DESC LIMIT ?", (guild_id, status, *params, per_status))
+        out += [_item(r) for r in rows]
+    return out

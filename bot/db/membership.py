@@ -376,3 +376,27 @@ async def set_state(db: Database, guild_id: int, key: str, value: str) -> None:
     await db.execute(
         "INSERT INTO membership_state (guild_id, key, value) VALUES (?, ?, ?)"
         " ON CONFLICT (guild_id, key) DO UPDATE SET value = excluded.value", (guild_id, key, value))
+
+
+async def member_directory(db: Database, guild_id: int, *, query: str | None, limit: int) -> list[dict[str, Any]]:
+    """Current members, newest first, with tier, all-time points and name; `query` matches a name
+    (any part) or an exact user id (the dashboard's member list)."""
+    where, params = ["m.guild_id = ?", "m.status = 'member'"], [guild_id]
+    if query:
+        # the names first (one table), then only their members: not every member's joins, then a filter
+        like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        named = "SELECT user_id FROM member_names WHERE guild_id = ? AND name LIKE ? ESCAPE '\\' LIMIT 1000"
+        if query.isdigit():
+            where.append(f"(m.user_id = ? OR m.user_id IN ({named}))")
+            params += [int(query), guild_id, like]
+        else:
+            where.append(f"m.user_id IN ({named})")
+            params += [guild_id, like]
+    rows = await db.fetchall(
+        "SELECT m.user_id, m.via, m.joined_at, n.name, t.tier, COALESCE(p.points, 0) AS points"
+        " FROM members m"
+        " LEFT JOIN member_names n ON n.guild_id = m.guild_id AND n.user_id = m.user_id"
+        " LEFT JOIN member_tiers t ON t.guild_id = m.guild_id AND t.user_id = m.user_id"
+        " LEFT JOIN points_windows p ON p.guild_id = m.guild_id AND p.window_days = 0 AND p.user_id = m.user_id"
+        f" WHERE {' AND '.join(where)} ORDER BY m.joined_at DESC, m.user_id DESC LIMIT ?", (*params, limit))
+    return [_row(r) for r in rows]

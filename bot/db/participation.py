@@ -249,10 +249,18 @@ async def action_counts(db: Database, guild_id: int, action: str, since: datetim
 
 # --- activity -------------------------------------------------------------------------------------
 
-async def add_activity(db: Database, rows: Iterable[tuple[int, int, str, int]]) -> None:
-    """Add message counts: rows of (guild_id, user_id, day, messages), in one transaction."""
+async def add_activity(db: Database, rows: Iterable[tuple[int, int, str, int]],
+                       channel_hours: Iterable[tuple[int, str, int, int]] = ()) -> None:
+    """Add message counts: rows of (guild_id, user_id, day, messages), and (guild_id, local hour,
+    channel_id, messages) for the busiest channels and hours, in one transaction."""
     rows = list(rows)
+    channel_hours = list(channel_hours)
     async with db.transaction() as tx:
+        if channel_hours:
+            await tx.executemany(
+                "INSERT INTO activity_channel_hours (guild_id, hour, channel_id, messages) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (guild_id, hour, channel_id) DO UPDATE"
+                " SET messages = activity_channel_hours.messages + excluded.messages", channel_hours)
         await tx.executemany(
             "INSERT INTO activity_daily (guild_id, user_id, day, messages) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (guild_id, user_id, day) DO UPDATE SET messages = activity_daily.messages + excluded.messages",

@@ -429,3 +429,43 @@ async def stored_guilds(db: Database, tables: set[str]) -> list[int]:
 async def queued(db: Database, dedupe_key: str) -> bool:
     """Whether the outbox already holds this post (any status): the outbox's dedupe key is the truth."""
     return await db.fetchval("SELECT 1 FROM outbox WHERE dedupe_key = ?", (dedupe_key,)) is not None
+
+
+async def cohort_activity(db: Database, tables: set[str], guild_id: int, weeks: list[tuple[datetime, str]],
+                          end: datetime, last_day: str) -> tuple[dict[int, int], dict[tuple[int, int], int]]:
+    """Retention by join cohort: `weeks` are the period's weeks in order, each (UTC start, first local
+    day). Returns ({cohort week: members who joined then}, {(cohort week, activity week): how many of
+    them were active that week}). Week numbers come from CASE over the bounds (portable SQL)."""
+    if not weeks or not {"members", "stats_member_days"} <= tables:
+        return {}, {}
+    join_case = "CASE " + " ".join("WHEN m.joined_at < ? THEN ?" for _ in weeks[1:]) + f" ELSE {len(weeks) - 1} END" \
+        if len(weeks) > 1 else "0"
+    day_case = "CASE " + " ".join("WHEN d.day < ? THEN ?" for _ in weeks[1:]) + f" ELSE {len(weeks) - 1} END" \
+        if len(weeks) > 1 else "0"
+    join_params = [p for i, (start, _) in enumerate(weeks[1:]) for p in (to_db_time(start), i)]
+    day_params = [p for i, (_, day) in enumerate(weeks[1:]) for p in (day, i)]
+    cohort = (f"SELECT m.user_id, {join_case} AS w FROM members m WHERE m.guild_id = ? AND m.joined_at >= ?"
+              " AND m.joined_at < ?")
+    cohort_params = [*join_params, guild_id, to_db_time(weeks[0][0]), to_db_time(end)]
+    sizes = await db.fetchall(f"SELECT w, COUNT(*) FROM ({cohort}) c GROUP BY w", cohort_params)
+    active = await db.fetchall(
+        f"SELECT c.w, {day_case} AS dw, COUNT(DISTINCT c.user_id) FROM ({cohort}) c"
+        " JOIN stats_member_days d ON d.guild_id = ? AND d.user_id = c.user_id AND d.day >= ? AND d.day <= ?"
+        " GROUP BY c.w, dw", (*day_params, *cohort_params, guild_id, weeks[0][1], last_day))
+    return {int(r[0]): int(r[1]) for r in sizes}, {(int(r[0]), int(r[1])): int(r[2]) for r in active}
+
+
+async def busiest(db: Database, tables: set[str], guild_id: int, first_hour: str, end_hour: str,
+                  top: int = 8) -> tuple[list[tuple[int, int]], dict[int, int]]:
+    """([(channel_id, messages)] busiest first, {local hour of day: messages}) for local hours
+    [first_hour, end_hour) ('YYYY-MM-DD HH')."""
+    if "activity_channel_hours" not in tables:
+        return [], {}
+    params = (guild_id, first_hour, end_hour)
+    channels = await db.fetchall(
+        "SELECT channel_id, SUM(messages) AS n FROM activity_channel_hours WHERE guild_id = ? AND hour >= ?"
+        " AND hour < ? GROUP BY channel_id ORDER BY n DESC, channel_id LIMIT ?", (*params, top))
+    hours = await db.fetchall(
+        "SELECT substr(hour, 12, 2) AS h, SUM(messages) FROM activity_channel_hours WHERE guild_id = ?"
+        " AND hour >= ? AND hour < ? GROUP BY h", params)
+    return [(int(r[0]), int(r[1])) for r in channels], {int(r[0]): int(r[1]) for r in hours}

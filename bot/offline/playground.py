@@ -46,6 +46,8 @@ HELP = """\
   :wait 1d | 2h30m | 45m   move the clock forward (scheduled things happen)
   :read CHANNEL [N]        the last N messages of a channel or thread, with their #IDs (default 10)
   :dms [NAME]              the bot's DMs to a user (default: you)
+  :web [NAME]              a one-time sign-in link to the dashboard for NAME (default: you;
+                           start the playground with --web)
   :channels  :users  :commands  :time  :help  :quit
   Attachments the bot sends (CSV exports, charts) are saved to a folder; their path is shown."""
 
@@ -111,6 +113,7 @@ class Playground:
             e.id: (e.status, e.location, e.channel_id, len(e.interested)) for e in harness.scheduled_events}
         self.last_event: int | None = None
         self.scripted = False
+        self.web = None  # the dashboard (bot.offline.oauth.OfflineDashboard) with --web
 
     # --- running lines -------------------------------------------------------------------------------
     async def run_script(self, lines: Iterable[str]) -> None:
@@ -299,6 +302,11 @@ class Playground:
                 member = g.world.members.get(uid)
                 roles = ", ".join(sorted(member.roles)) if member else "(not in the server)"
                 self.out(f"  {'*' if uname == self.user else ' '} {uname:<8} {roles}")
+        elif name == "web":
+            if self.web is None:
+                raise HarnessError("the dashboard is off: start the playground with --web")
+            who = rest or self.user
+            self.out(f"  one-time sign-in link for {who}: {self.web.sign_in_link(who)}")
         elif name == "commands":
             for c in g.command_names():
                 self.out(f"  {c}")

@@ -43,3 +43,12 @@ class AuditService:
 
     async def recent(self, guild_id: int, limit: int = 50) -> list[dict]:
         return await repo.recent(self.db, guild_id, limit)
+
+    async def search(self, guild_id: int, *, actor_id: int | None = None, action: str | None = None,
+                     since=None, until=None, limit: int = 200) -> list[dict]:
+        """Entries matching every filter given, newest first (the dashboard's audit log)."""
+        return await repo.search(self.db, guild_id, actor_id=actor_id, action=action or None, since=since,
+                                 until=until, limit=limit)
+
+    async def filter_choices(self, guild_id: int) -> tuple[list[str], list[int]]:
+        return await repo.actions_and_actors(self.db, guild_id)

@@ -256,6 +256,15 @@ class FeedbackService:
     async def mine(self, guild_id: int, user_id: int, limit: int = 15) -> list[FeedbackItem]:
         return [FeedbackItem.from_row(r) for r in await repo.items_by_author(self.app.db, guild_id, user_id, limit)]
 
+    async def board(self, guild_id: int, *, category: str | None = None, flagged: bool | None = None,
+                    per_status: int = 25) -> dict[str, list[FeedbackItem]]:
+        """Items by status, newest first, at most `per_status` each (the dashboard's board)."""
+        columns: dict[str, list[FeedbackItem]] = {s: [] for s in STATUSES}
+        for row in await repo.board_items(self.app.db, guild_id, statuses=STATUSES, category=category,
+                                          flagged=flagged, per_status=per_status):
+            columns.setdefault(row["status"], []).append(FeedbackItem.from_row(row))
+        return columns
+
     # --- triage -------------------------------------------------------------------------------------
     async def set_status(self, guild_id: int, item_id: int, status: str, *, actor_id: int,
                          reason: str | None = None) -> StatusChange:

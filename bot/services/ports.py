@@ -23,6 +23,9 @@ class GuildPort(Protocol):
     async def display_names(self, guild_id: int, user_ids: list[int]) -> dict[int, str]:
         """The server display names of those still on the server (the others are left out)."""
 
+    async def channel_names(self, guild_id: int, channel_ids: list[int]) -> dict[int, str]:
+        """The names of those channels that still exist (the dashboard's busiest channels)."""
+
 
 class ForumPort(Protocol):
     """Forum posts after they were opened (posts are opened through the outbox): tags by name."""

@@ -103,6 +103,7 @@ class TimelineEntry:
     first_line: str
     action: str | None
     paused: bool = False
+    item: int | None = None  # the pool item it will post (what a preview renders)
 
     def line(self, tz: ZoneInfo) -> str:
         local = self.when.astimezone(tz)
@@ -556,7 +557,7 @@ class ScheduleService:
                                                   pools.get(schedule.pool, PoolState()))
             rendered = self.render(schedule, when, item)
             out.append(TimelineEntry(when, sid, schedule.channel if rendered else None,
-                                     rendered.first_line if rendered else "", schedule.action, is_paused))
+                                     rendered.first_line if rendered else "", schedule.action, is_paused, item))
         return out
 
     # --- outbox failures ------------------------------------------------------------------------------

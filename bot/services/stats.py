@@ -38,7 +38,8 @@ from .messages import OutMessage, Target
 
 log = logging.getLogger(__name__)
 
-PERIOD_DAYS = {"week": 7, "month": 30}
+PERIOD_DAYS = {"week": 7, "month": 30, "quarter": 91}
+HEALTH_FRESH = timedelta(minutes=5)  # how long the dashboard's health numbers are reused
 CHART_SIZE = (1000, 500)  # pixels (width, height)
 CHART_DPI = 100
 TOP_CONTRIBUTORS = 5
@@ -113,6 +114,7 @@ class StatsService:
         self.app = app
         self.db = app.db
         self._tables: set[str] | None = None
+        self._health: dict[tuple[int, str], tuple[datetime, date, dict[str, Any]]] = {}  # see health()
         app.actions.register("stats.digest", self.digest)
 
     async def tables(self) -> set[str]:
@@ -285,6 +287,54 @@ class StatsService:
         return text, png
 
     # --- schedule action -----------------------------------------------------------------------
+    async def health(self, guild_id: int, period: str = "week") -> dict[str, Any]:
+        """The dashboard's health page: the period's report with members per day (worked back from
+        today's count), the average active members per weekday and retention by join cohort. Kept for
+        HEALTH_FRESH on the app's clock (and never across a local midnight): the page is read often
+        and a quarter's report reads every row of the quarter (bench/bench_web.py)."""
+        now = self.app.clock.now()
+        key = (guild_id, period)
+        cached = self._health.get(key)
+        if cached is not None and cached[0] > now - HEALTH_FRESH and cached[1] == self.today():
+            return cached[2]
+        report = await self.report(guild_id, period)
+        members, running = [], report.members
+        for d in reversed(report.days):
+            members.append((d.day, running))
+            running -= d.joined - d.left
+        members.reverse()
+        weekdays: dict[int, list[int]] = {}
+        for d in report.days:
+            weekdays.setdefault(d.day.weekday(), []).append(d.active)
+        view = {"report": report, "members": members, "as_of": now,
+                "busiest_weekdays": [(w, sum(v) / len(v)) for w, v in sorted(weekdays.items())],
+                **await self._cohorts(guild_id, report), **await self._busiest(guild_id, report)}
+        self._health[key] = (now, self.today(), view)
+        return view
+
+    async def _busiest(self, guild_id: int, report: StatsReport) -> dict[str, Any]:
+        """The period's busiest channels (by name where the server is reachable) and hours of the day."""
+        await self.app.participation.activity.flush()  # the counts still in memory
+        channels, hours = await repo.busiest(self.db, await self.tables(), guild_id, f"{report.first_day} 00",
+                                             f"{report.last_day + timedelta(days=1)} 00")
+        names = await self.app.guild.channel_names(guild_id, [c for c, _ in channels]) if self.app.guild else {}
+        return {"busiest_channels": [(names.get(c, str(c)), n) for c, n in channels],
+                "busiest_hours": [(h, hours.get(h, 0)) for h in range(24)] if hours else []}
+
+    async def _cohorts(self, guild_id: int, report: StatsReport) -> dict[str, Any]:
+        """Of the members who joined in each week of the period, the share active in each week since."""
+        days = [d.day for d in report.days]
+        weeks = [(self._utc_midnight(day), day.isoformat()) for day in days[::7]]
+        sizes, active = await repo.cohort_activity(self.db, await self.tables(), guild_id, weeks,
+                                                   self._utc_midnight(days[-1] + timedelta(days=1)),
+                                                   days[-1].isoformat())
+        cohorts = []
+        for w, (_start, first) in enumerate(weeks):
+            size = sizes.get(w, 0)
+            rates = [(active.get((w, w + lag), 0) / size) if size else None for lag in range(len(weeks) - w)]
+            cohorts.append({"week": first, "size": size, "rates": rates + [None] * w})
+        return {"cohorts": cohorts, "cohort_weeks": len(weeks)}
+
     async def digest(self, guild_id: int, occurrence: datetime,
                      params: StatsDigestParams | Mapping[str, Any] | None) -> bool:
         """`stats.digest`: params `period` (week | month, default week) and `channel` (default the

@@ -8,11 +8,12 @@ themselves: content reveals (`content.yaml` `at:`, and their teasers) and drop w
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Mapping
 
 from bot.config.content import to_utc
 from bot.db import content as content_repo
+from bot.services.messages import OutMessage
 from bot.services.schedules import TimelineEntry
 
 if TYPE_CHECKING:
@@ -124,3 +125,69 @@ def _drop_windows(app: "App", start: datetime, end: datetime) -> list[TimelineEn
             out.append(TimelineEntry(opens_at + spec.closes_after, f"drop:{spec.id}", spec.channel,
                                      f"{spec.item}: closes", "drop window"))
     return out
+
+
+async def preview(app: "App", guild_id: int, entry_id: str, when: datetime) -> OutMessage | None:
+    """The message the calendar entry `entry_id` (a schedule id, `content:<id>` or `drop:<id>`) will post
+    at `when`, built by the code that builds the real one (what `check`'s dry run renders): a schedule's
+    post with the pool item the timeline says, the day's prompt, a quiz's first question, a reveal, a
+    drop's announcement. None when the entry posts nothing itself."""
+    now = app.clock.now()
+    since = min(now, when) - timedelta(microseconds=1)  # the timeline is (start, end]: `when` itself is in
+    if entry_id.startswith("content:"):
+        item = next((c for c in app.config.content.content if c.id == entry_id[8:]), None)
+        return app.content.render(item) if item is not None else None
+    if entry_id.startswith("drop:"):
+        return _drop_post(app, entry_id[5:], when)
+    schedule = app.schedules.model.by_id(entry_id)
+    if schedule is None:
+        return None
+    if schedule.text or schedule.embed or schedule.pool:
+        entry = next((e for e in await app.schedules.timeline(since, when)
+                      if e.schedule_id == entry_id and e.when == when), None)
+        rendered = app.schedules.render(schedule, when, entry.item if entry else None)
+        if rendered is not None:
+            return app.schedules._message(rendered)
+    params = dict(schedule.params or {})
+    if schedule.action == "prompt.post":
+        times = [e.when for e in await app.schedules.timeline(since, when)
+                 if e.action == "prompt.post" and not e.paused]
+        prompts = await app.participation.prompts.upcoming(guild_id, times) if times else []
+        prompt = prompts[-1] if prompts and times[-1] == when else None
+        return app.participation.prompts._message(prompt, when) if prompt is not None else None
+    if schedule.action == "drop.open":
+        return _drop_post(app, str(params.get("id")), when)
+    if schedule.action == "content.reveal" and params.get("id"):
+        item = next((c for c in app.config.content.content if c.id == params["id"]), None)
+        return app.content.render(item) if item is not None else None
+    if schedule.action == "quiz.start":
+        return _first_question(app, params, when)
+    if schedule.action:
+        channel, text = await _action_target(app, guild_id, schedule.action, params, None)
+        return OutMessage(content=text) if text else None
+    return None
+
+
+def _drop_post(app: "App", key: str, when: datetime):
+    spec = next((d for d in app.drops.specs if d.id == key), None)
+    if spec is None:
+        return None
+    closes = when + (spec.closes_after or timedelta(days=1))
+    return app.drops.announcement(spec, {"id": 0, "opens_at": when, "closes_at": closes})
+
+
+def _first_question(app: "App", params: Mapping[str, Any], when: datetime):
+    import json
+
+    bank_key = params.get("bank") or app.config.participation.quiz.bank or next(iter(sorted(app.config.quizzes)), None)
+    bank = app.config.quizzes.get(bank_key) if bank_key else None
+    if bank is None or not bank.questions:
+        return None
+    q = bank.questions[0]
+    snapshot = {"question": q.question, "choices": list(q.choices), "answer": q.answer,
+                "explanation": q.explanation, "image_url": str(q.image_url) if q.image_url else None}
+    total = min(len(bank.questions), int(params.get("questions") or len(bank.questions)))
+    run = {"id": 0, "bank": bank_key, "guild_id": app.guild_id or 0, "channel": params.get("channel") or ""}
+    question = {"id": 0, "position": 1, "closes_at": when + timedelta(seconds=app.config.participation.quiz.seconds),
+                "snapshot": json.dumps(snapshot, ensure_ascii=False)}
+    return app.participation.quiz._question_message(run, question, total, closed=False)

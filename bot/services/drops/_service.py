@@ -413,6 +413,14 @@ class DropsService:
             dm_failed=[int(f["target"]) for f in failed], draws=draws,
             windows=self.windows(spec, row["opens_at"]), verified=[replays(d) for d in draws])
 
+    async def dashboard_view(self, guild_id: int, key: str) -> dict:
+        """The live numbers of a drop's latest run for the dashboard: claims per minute, the waitlist
+        and who holds one (the winners of a raffle)."""
+        _spec, row = await self._latest(guild_id, key)
+        counts = await repo.counts(self.app.db, row["id"])
+        return {"per_minute": await repo.claims_per_minute(self.app.db, row["id"]),
+                "waitlist": counts["waiting"], "winners": await repo.holders(self.app.db, row["id"])}
+
     async def export_csv(self, guild_id: int, key: str, *, by: int | None = None) -> tuple[str, bytes]:
         """Claims and winners of the latest run: members named where the bot knows them, times in the
         community's time zone (named in the header). `by`: the moderator, recorded in the audit log."""

@@ -185,6 +185,12 @@ class MembershipService:
         return CommunityInfo(c.info.name, c.info.purpose, self.mode, count, tiers)
 
     # --- the welcome post with the Join button ----------------------------------------------------------
+    async def directory(self, guild_id: int, query: str | None = None, limit: int = 100) -> list[dict]:
+        """Current members, newest first, with tier, all-time points and name; `query` is part of a
+        name or a user id (the dashboard's member list)."""
+        await self.app.participation.ledger.window(guild_id, "all")  # the all-time points, brought up to date
+        return await repo.member_directory(self.app.db, guild_id, query=(query or "").strip() or None, limit=limit)
+
     async def welcome_post_key(self, guild_id: int, *, fresh: bool) -> str:
         """Dedupe key of the welcome post: /setup posts it once; `fresh` starts a new one."""
         generation = int(await repo.get_state(self.app.db, guild_id, "welcome_generation") or 0)

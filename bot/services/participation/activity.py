@@ -27,6 +27,8 @@ class ActivityCounter:
     def __init__(self, app: "App") -> None:
         self.app = app
         self._buffer: dict[tuple[int, int, str], int] = defaultdict(int)
+        self._channel_hours: dict[tuple[int, str, int], int] = defaultdict(int)  # (guild, local hour, channel)
+        self._hour_window: tuple[datetime, datetime, str] | None = None  # [start, end) of the cached hour
         self._day_window: tuple[datetime, datetime, str] | None = None  # [start, end) of the cached day
         self._timer_armed = False
         self._early: asyncio.Task | None = None
@@ -58,6 +60,13 @@ class ActivityCounter:
                             start_local.date().isoformat())
         return self._day_window[2]
 
+    def _hour(self, at: datetime) -> str:
+        """The community-local hour of `at` ('YYYY-MM-DD HH'), its window cached in UTC like the day's."""
+        local = at.astimezone(self.app.config.timezone)
+        start = local.replace(minute=0, second=0, microsecond=0).astimezone(timezone.utc)
+        self._hour_window = (start, start + timedelta(hours=1), local.strftime("%Y-%m-%d %H"))
+        return self._hour_window[2]
+
     def record_message(self, guild_id: int, user_id: int, channel_id: int | None, at: datetime) -> None:
         """Count one message (no content). Synchronous and O(1): call it straight from on_message."""
         window = self._day_window
@@ -66,6 +75,10 @@ class ActivityCounter:
         if not buffer:
             self._arm()
         buffer[(guild_id, user_id, day)] += 1
+        if channel_id is not None:
+            hours = self._hour_window
+            hour = hours[2] if hours is not None and hours[0] <= at < hours[1] else self._hour(at)
+            self._channel_hours[(guild_id, hour, channel_id)] += 1
         if len(buffer) >= self._max_buffered:
             self._flush_early()
 
@@ -94,12 +107,16 @@ class ActivityCounter:
             if not self._buffer:
                 return 0
             batch, self._buffer = self._buffer, defaultdict(int)
+            hours, self._channel_hours = self._channel_hours, defaultdict(int)
             try:
-                await repo.add_activity(self.app.db, [(g, u, d, n) for (g, u, d), n in batch.items()])
+                await repo.add_activity(self.app.db, [(g, u, d, n) for (g, u, d), n in batch.items()],
+                                        [(g, h, c, n) for (g, h, c), n in hours.items()])
             except Exception:
                 # keep the counts for the next flush rather than lose them
                 for key, n in batch.items():
                     self._buffer[key] += n
+                for hkey, n in hours.items():
+                    self._channel_hours[hkey] += n
                 log.exception("activity flush failed; %d pairs kept for the next try", len(batch))
                 raise
             if self._buffer:
