@@ -9,6 +9,7 @@ from __future__ import annotations
 import discord
 from discord.ext import commands
 
+from bot.services.forum import resync
 from cogs.support._views import is_staff
 
 
@@ -34,8 +35,8 @@ class ForumEvents(commands.Cog):
     async def on_ready(self) -> None:
         """After a start the posts' tags follow the database again (an edit may have been lost)."""
         guild = self.bot.community_guild
-        if guild is not None and self.app.support.enabled:
-            await self.app.support.resync_tags(guild.id)
+        if guild is not None:
+            await resync(self.app, guild.id)
 
     @commands.Cog.listener()
     async def on_thread_create(self, thread: discord.Thread) -> None:

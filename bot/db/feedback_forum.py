@@ -33,3 +33,16 @@ async def remove_upvote(db: Database, item_id: int, user_id: int) -> bool:
     row = await db.fetchone("DELETE FROM feedback_upvotes WHERE item_id = ? AND user_id = ? RETURNING item_id",
                             (item_id, user_id))
     return row is not None
+
+
+async def forum_posts_to_resync(db: Database, guild_id: int, since: datetime,
+                                open_statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Items posted as forum posts (the starter message's id is the post's) whose status is one of
+    `open_statuses` or that changed since `since`: post_id, category, status."""
+    marks = ", ".join("?" for _ in open_statuses)
+    rows = await db.fetchall(
+        "SELECT id, post_message_id AS post_id, category, status FROM feedback_items WHERE guild_id = ?"
+        " AND post_message_id IS NOT NULL AND post_message_id = post_channel_id"
+        f" AND (status IN ({marks}) OR updated_at >= ?) ORDER BY id",
+        (guild_id, *open_statuses, to_db_time(since)))
+    return [dict(r) for r in rows]

@@ -66,6 +66,15 @@ async def live_posts(db: Database) -> list[dict[str, Any]]:
     return [_post(r) for r in rows]
 
 
+async def posts_to_resync(db: Database, guild_id: int, since: datetime) -> list[dict[str, Any]]:
+    """Posts whose tags are put right after a start: open or answered, or solved or closed since `since`."""
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM help_posts WHERE guild_id = ? AND thread_id IS NOT NULL"
+        " AND (state IN ('open', 'answered') OR solved_at >= ? OR closed_at >= ?) ORDER BY id",
+        (guild_id, to_db_time(since), to_db_time(since)))
+    return [_post(r) for r in rows]
+
+
 async def record_reply(db: Database, post_id: int, *, by_staff: bool, author_id: int, is_asker: bool,
                        now: datetime) -> tuple[dict[str, Any], str] | None:
     """A message in the post: activity; the team's first answer; the asker reopening an answered or

@@ -37,7 +37,7 @@ from bot.config.faq import ANSWER_MAX, QUESTION_MAX, FaqEntry
 from bot.db import support as repo
 from bot.errors import UserError
 
-from .forum import HELP_STATES, help_state_tag, retag
+from .forum import HELP_STATES, RESYNC_WINDOW, TagPlan, apply_tags, help_state_tag
 from .messages import Button, OutMessage, Sent, Target
 from .safety import relay
 from .text import same_text_key
@@ -380,27 +380,24 @@ class SupportService:
         return post
 
     # --- tags --------------------------------------------------------------------------------------
-    async def _sync_tags(self, post: HelpPost) -> None:
+    def _tag_plan(self, post: HelpPost) -> TagPlan:
         """The post's state tag (and its topic tag) follow the database; tags members chose stay."""
-        if self.app.forum is None or not post.thread_id:
-            return
-        current = await self.app.forum.post_tags(post.guild_id, post.thread_id)
-        if current is None:
-            return
         states = self.state_tags()
         topic = self.topic_name(post.topic)
-        wanted = retag(current, states.values(), [n for n in (topic, states[post.state]) if n])
-        if list(wanted) != list(current):
-            await self.app.forum.update_post(post.guild_id, post.thread_id, tags=wanted)
+        return TagPlan(post.guild_id, post.thread_id, tuple(states.values()),
+                       tuple(n for n in (topic, states[post.state]) if n))
 
-    async def resync_tags(self, guild_id: int) -> int:
-        """Put every live post's state tag right (a tag edit lost in a crash, a tag changed by hand):
-        the bot calls it once Discord is there after a start. Returns how many posts were looked at."""
-        rows = [HelpPost.from_row(r) for r in await repo.live_posts(self.app.db)]
-        for post in rows:
-            if post.guild_id == guild_id:
-                await self._sync_tags(post)
-        return len(rows)
+    async def _sync_tags(self, post: HelpPost) -> None:
+        if post.thread_id:
+            await apply_tags(self.app.forum, self._tag_plan(post))
+
+    async def tag_plans(self, guild_id: int) -> list[TagPlan]:
+        """For the re-sync after a start (bot/services/forum.py): posts in play, and those solved or
+        closed within RESYNC_WINDOW."""
+        if not self.enabled:
+            return []
+        rows = await repo.posts_to_resync(self.app.db, guild_id, self.app.clock.now() - RESYNC_WINDOW)
+        return [self._tag_plan(HelpPost.from_row(r)) for r in rows]
 
     # --- timers: escalate once, close once (the database decides) -------------------------------------
     async def start(self) -> None:
