@@ -40,10 +40,18 @@ class ForumEvents(commands.Cog):
 
     @commands.Cog.listener()
     async def on_thread_create(self, thread: discord.Thread) -> None:
-        if self._forum_key(thread) != "help" or thread.owner_id == self.bot.user.id:
-            return  # the bot's own posts (/help ask) are known already
-        await self.app.support.opened_in_forum(thread.guild.id, thread_id=thread.id, asker_id=thread.owner_id,
-                                               title=thread.name, tags=[t.name for t in thread.applied_tags])
+        feature = self._forum_key(thread)
+        if feature is None or thread.owner_id == self.bot.user.id:
+            return  # the bot's own posts (/help ask, /feedback send) are known already
+        tags = [t.name for t in thread.applied_tags]
+        if feature == "help":
+            await self.app.support.opened_in_forum(thread.guild.id, thread_id=thread.id, asker_id=thread.owner_id,
+                                                   title=thread.name, tags=tags)
+        else:  # a member's own feedback post: an item, as with /feedback send
+            starter = thread.starter_message
+            await self.app.feedback.opened_in_forum(thread.guild.id, post_id=thread.id, author_id=thread.owner_id,
+                                                    title=thread.name, tags=tags,
+                                                    text=starter.content if starter else "")
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:

@@ -59,3 +59,55 @@ async def test_a_lost_status_tag_edit_is_put_right_at_the_next_start(forum_g):
     assert post.tags == ["Bug", "New"]
     await g.restart()
     assert post.tags == ["Bug", "Under review"]
+
+
+# --- a member's own post in the feedback forum is a feedback item ------------------------------------------
+async def test_a_members_own_post_in_the_feedback_forum_becomes_an_item_tagged_by_what_they_chose(forum_g):
+    g = forum_g
+    post = await g.forum_post("feedback", "Cup handle cracked", "It cracked on day two.", user="alice",
+                              tags=["Bug"])
+    item = await g.app.feedback.get(g.world.guild_id, 1)
+    assert (item.author_id, item.category, item.title, item.status) == (g.user_id("alice"), "bug",
+                                                                         "Cup handle cracked", "new")
+    assert item.post_message_id == item.post_channel_id == post.id  # the member's post is the item's post
+    assert post.tags == ["Bug", "New"]
+    [card] = [m for m in post.messages if m.author_id == g.world.bot_user_id]  # the triage card, in the post
+    assert card.embeds[0]["title"].startswith("#1") and "Planned" in card.buttons
+    assert len(g.channel("feedback").threads) == 1  # no second post for it
+    await g.click("Planned", on=card, user="mod")
+    assert post.tags == ["Bug", "Planned"]
+    assert any("#1" in m.content for m in g.dms("alice"))  # the status DM, as for /feedback
+    await g.react(post.starter, "👍", user="bob")
+    assert (await g.app.feedback.get(g.world.guild_id, 1)).upvotes == 1
+
+
+async def test_a_post_without_a_category_tag_gets_the_default_category(forum_g):
+    g = forum_g
+    post = await g.forum_post("feedback", "More events in Osaka", "Please!", user="bob")
+    item = await g.app.feedback.get(g.world.guild_id, 1)
+    assert item.category == g.app.config.community.feedback.categories[0]
+    assert post.tags == ["Product", "New"]
+
+
+async def test_a_risky_forum_post_is_flagged_to_the_mod_queue_like_feedback_send(forum_g):
+    g = forum_g
+    await g.forum_post("feedback", "I want a refund for the broken tin", "Arrived dented.", user="carol",
+                       tags=["Product"])
+    item = await g.app.feedback.get(g.world.guild_id, 1)
+    assert item.flagged and "refund" in item.flag_reasons
+    queued = [m for m in g.channel("mod-queue").messages if m.embeds and m.embeds[0]["title"].startswith("#1")]
+    assert len(queued) == 1
+
+
+async def test_a_forum_post_seen_twice_or_across_a_restart_makes_one_item(forum_g):
+    g = forum_g
+    post = await g.forum_post("feedback", "Matcha whisk holder", "Could you sell one?", user="alice",
+                              tags=["Product"])
+    g.deliver("THREAD_CREATE", g.channel("feedback").threads[0].payload() | {"newly_created": True})
+    await g.settle()
+    await g.restart()
+    g.deliver("THREAD_CREATE", post.payload() | {"newly_created": True})
+    await g.settle()
+    rows = await g.app.db.fetchall("SELECT id FROM feedback_items")
+    assert len(rows) == 1
+    assert len([m for m in post.messages if m.author_id == g.world.bot_user_id]) == 1

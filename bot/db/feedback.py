@@ -74,7 +74,7 @@ async def items_missing_posts(db: Database, *, post_prefix: str, queue_prefix: s
     return [_item(r) for r in rows]
 
 
-async def get_item(db: Database, item_id: int) -> dict[str, Any] | None:
+async def get_item(db: Database | Tx, item_id: int) -> dict[str, Any] | None:
     row = await db.fetchone(f"SELECT {_ITEM_COLUMNS} FROM feedback_items i WHERE i.id = ?", (item_id,))
     return None if row is None else _item(row)
 
@@ -130,7 +130,7 @@ async def upvote_count(db: Database, item_id: int) -> int:
     return await db.fetchval("SELECT COUNT(*) FROM feedback_upvotes WHERE item_id = ?", (item_id,))
 
 
-async def set_post(db: Database, item_id: int, *, queue: bool, channel_id: int | None,
+async def set_post(db: Database | Tx, item_id: int, *, queue: bool, channel_id: int | None,
                    message_id: int | None) -> None:
     columns = ("queue_channel_id", "queue_message_id") if queue else ("post_channel_id", "post_message_id")
     await db.execute(

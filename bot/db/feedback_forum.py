@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .connection import Database, from_db_time, to_db_time
+from .connection import Database, Tx, from_db_time, to_db_time
 
 
-async def feedback_item_by_post(db: Database, post_id: int) -> int | None:
+async def feedback_item_by_post(db: Database | Tx, post_id: int) -> int | None:
     """The feedback item whose forum post this is (its starter message id is the post's id)."""
     return await db.fetchval("SELECT id FROM feedback_items WHERE post_message_id = ? AND post_channel_id = ?",
                              (post_id, post_id))

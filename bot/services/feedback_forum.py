@@ -66,6 +66,11 @@ class FeedbackForum:
                                                 open_statuses=OPEN_STATUSES)
         return [self._tag_plan(guild_id, r["post_id"], r["category"], r["status"]) for r in rows]
 
+    def category_of(self, tags) -> str | None:
+        """The category whose tag a member chose for their post (the first one), or None."""
+        by_name = {name: key for key, name in self._tags()[0].items()}
+        return next((by_name[n] for n in tags if n in by_name), None)
+
     async def item_of_post(self, post_id: int) -> int | None:
         return await repo.feedback_item_by_post(self.app.db, post_id)
 
