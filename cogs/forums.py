@@ -10,7 +10,7 @@ import discord
 from discord.ext import commands
 
 from bot.services.forum import resync
-from cogs.support._views import is_staff
+from bot.checks import is_staff
 
 
 class ForumEvents(commands.Cog):
