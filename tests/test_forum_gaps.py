@@ -111,3 +111,28 @@ async def test_a_forum_post_seen_twice_or_across_a_restart_makes_one_item(forum_
     rows = await g.app.db.fetchall("SELECT id FROM feedback_items")
     assert len(rows) == 1
     assert len([m for m in post.messages if m.author_id == g.world.bot_user_id]) == 1
+
+
+# --- a status change and its DM are one transaction ----------------------------------------------------------
+from tests.test_submission_atomic import BOB, GUILD, MOD, Killed, kill_when_queuing, open_app  # noqa: E402
+
+
+async def test_a_crash_as_the_status_dm_is_queued_leaves_the_change_to_be_made_again(tmp_path):
+    app = await open_app(tmp_path / "s.db")
+    try:
+        item = await app.feedback.submit(GUILD, BOB, category="product", title="Lids", text="Tighter lids please.")
+        kill_when_queuing(app, "feedback:status:")
+        with pytest.raises(Killed):
+            await app.feedback.set_status(GUILD, item.id, "planned", actor_id=MOD)
+    finally:
+        await app.close()
+    app = await open_app(tmp_path / "s.db")  # the restart
+    try:
+        assert (await app.feedback.get(GUILD, item.id)).status == "new"  # nothing half-done
+        await app.feedback.set_status(GUILD, item.id, "planned", actor_id=MOD)  # the moderator clicks again
+        await app.outbox.drain()
+        dms = await app.db.fetchall("SELECT status FROM outbox WHERE dedupe_key = ?",
+                                    (f"feedback:status:{item.id}:planned",))
+        assert [r["status"] for r in dms] == ["sent"]
+    finally:
+        await app.close()

@@ -88,23 +88,23 @@ async def items_by_author(db: Database, guild_id: int, author_id: int, limit: in
     return [_item(r) for r in rows]
 
 
-async def change_status(db: Database, *, item_id: int, new_status: str, actor_id: int, reason: str | None,
+async def change_status(tx: Tx, *, item_id: int, new_status: str, actor_id: int, reason: str | None,
                         now: datetime) -> str | None:
-    """Set the status and record the change. Returns the old status, or None if it already had it."""
-    async with db.transaction() as tx:
-        old = await tx.fetchval("SELECT status FROM feedback_items WHERE id = ?", (item_id,))
-        if old is None or old == new_status:
-            return None
-        await tx.execute(
-            "UPDATE feedback_items SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
-            (new_status, reason, to_db_time(now), item_id),
-        )
-        await tx.execute(
-            "INSERT INTO feedback_status_changes (item_id, old_status, new_status, actor_id, reason, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (item_id, old, new_status, actor_id, reason, to_db_time(now)),
-        )
-        return old
+    """Set the status and record the change, inside the caller's transaction (which queues the member's
+    DM with it). Returns the old status, or None if it already had it."""
+    old = await tx.fetchval("SELECT status FROM feedback_items WHERE id = ?", (item_id,))
+    if old is None or old == new_status:
+        return None
+    await tx.execute(
+        "UPDATE feedback_items SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
+        (new_status, reason, to_db_time(now), item_id),
+    )
+    await tx.execute(
+        "INSERT INTO feedback_status_changes (item_id, old_status, new_status, actor_id, reason, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (item_id, old, new_status, actor_id, reason, to_db_time(now)),
+    )
+    return old
 
 
 async def status_history(db: Database, item_id: int) -> list[dict[str, Any]]:

@@ -302,16 +302,19 @@ class FeedbackService:
         reason = (reason or "").strip() or None
         if status == "declined" and not reason:
             raise UserError("feedback.reason_required")
-        old = await repo.change_status(self.app.db, item_id=item_id, new_status=status, actor_id=actor_id,
-                                       reason=reason if status == "declined" else None, now=self.app.clock.now())
+        async with self.app.db.transaction() as tx:  # the change and the member's DM: both or neither
+            old = await repo.change_status(tx, item_id=item_id, new_status=status, actor_id=actor_id,
+                                           reason=reason if status == "declined" else None, now=self.app.clock.now())
+            if old is not None:
+                item = FeedbackItem.from_row(await repo.get_item(tx, item_id))
+                await self.app.outbox.post_in(tx, guild_id, Target.dm(item.author_id), self.status_dm(item),
+                                              dedupe_key=f"feedback:status:{item_id}:{status}")
         if old is None:
             raise UserError("feedback.already_status", id=item_id, status=self.status_label(item.status))
+        self.app.outbox.wake()
         await self.app.audit.record(guild_id, actor_id, "feedback.status", target=f"feedback #{item_id}",
                                     detail=f"{old} → {status}" + (f" ({reason})" if reason else ""))
-        item = await self.get(guild_id, item_id)
-        await self.forum.sync(item)  # a forum post's status tag moves with it
-        await self.app.outbox.post(guild_id, Target.dm(item.author_id), self.status_dm(item),
-                                   dedupe_key=f"feedback:status:{item_id}:{status}")
+        await self.forum.sync(item)  # a forum post's status tag moves with it (a lost edit: the re-sync)
         return StatusChange(item, old)
 
     async def upvote(self, guild_id: int, item_id: int, user_id: int) -> FeedbackItem:
