@@ -136,3 +136,28 @@ async def test_a_crash_as_the_status_dm_is_queued_leaves_the_change_to_be_made_a
         assert [r["status"] for r in dms] == ["sent"]
     finally:
         await app.close()
+
+
+async def test_a_crash_after_a_feedback_post_went_out_still_ties_the_post_to_its_item(forum_g):
+    g = forum_g
+    g.app.outbox._sent_hooks.remove(g.app.feedback._remember_post)  # dies before the post is recorded
+    await send(g, "alice", category="Bug", title="Cup handle", text="The handle cracked.")
+    [post] = g.channel("feedback").threads
+    await g.restart()
+    item = await g.app.feedback.get(g.world.guild_id, 1)
+    assert item.post_message_id == item.post_channel_id == post.id
+    await g.react(post.starter, "👍", user="bob")  # upvotes, replies and tags follow the post again
+    assert (await g.app.feedback.get(g.world.guild_id, 1)).upvotes == 1
+    await g.click("Planned", on=post.starter, user="mod")
+    assert post.tags == ["Bug", "Planned"]
+
+
+async def test_a_crash_after_the_closing_words_went_out_still_locks_the_post(harness):
+    g = await harness()
+    post = await g.forum_post(HELP, "Collab card", "When does it arrive?", user="carol", tags=["Events & collabs"])
+    g.app.outbox._sent_hooks.remove(g.app.support._on_sent)  # dies before the post is locked
+    await g.advance(days=3, hours=1)
+    assert [m for m in post.messages if "closing it" in m.content] and not post.locked
+    await g.restart()
+    assert post.locked and post.archived
+    assert post.tags == ["Events & collabs", "Closed"]

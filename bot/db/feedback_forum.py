@@ -46,3 +46,13 @@ async def forum_posts_to_resync(db: Database, guild_id: int, since: datetime,
         f" AND (status IN ({marks}) OR updated_at >= ?) ORDER BY id",
         (guild_id, *open_statuses, to_db_time(since)))
     return [dict(r) for r in rows]
+
+
+async def posts_unrecorded(db: Database) -> list[dict[str, Any]]:
+    """Items whose public post went out but was never tied to them (a crash after the send, before the
+    record): item_id, and the outbox row's message_id and payload."""
+    rows = await db.fetchall(
+        "SELECT i.id AS item_id, o.message_id, o.payload FROM feedback_items i"
+        " JOIN outbox o ON o.dedupe_key = 'feedback:post:' || CAST(i.id AS TEXT)"
+        " WHERE i.post_message_id IS NULL AND o.status = 'sent' AND o.message_id IS NOT NULL ORDER BY i.id")
+    return [dict(r) for r in rows]

@@ -67,9 +67,12 @@ async def live_posts(db: Database) -> list[dict[str, Any]]:
 
 
 async def posts_to_resync(db: Database, guild_id: int, since: datetime) -> list[dict[str, Any]]:
-    """Posts whose tags are put right after a start: open or answered, or solved or closed since `since`."""
+    """Posts whose tags are put right after a start: open or answered, or solved or closed since `since`;
+    `closing_sent` says whether a closed post's closing words went out."""
     rows = await db.fetchall(
-        f"SELECT {_COLUMNS} FROM help_posts WHERE guild_id = ? AND thread_id IS NOT NULL"
+        f"SELECT {_COLUMNS}, EXISTS (SELECT 1 FROM outbox o WHERE o.status = 'sent'"
+        " AND o.dedupe_key = 'help:closing:' || CAST(help_posts.id AS TEXT)) AS closing_sent"
+        " FROM help_posts WHERE guild_id = ? AND thread_id IS NOT NULL"
         " AND (state IN ('open', 'answered') OR solved_at >= ? OR closed_at >= ?) ORDER BY id",
         (guild_id, to_db_time(since), to_db_time(since)))
     return [_post(r) for r in rows]

@@ -259,7 +259,9 @@ class FeedbackService:
                                           self.queue_message(item), dedupe_key=f"feedback:queue:{item.id}")
 
     async def start(self) -> None:
-        """Repair items an older version stored without queuing their posts (it died in between)."""
+        """Repair items an older version stored without queuing their posts (it died in between), and
+        forum posts a crash left untied to their item."""
+        await self.forum.repair_unrecorded()
         rows = await repo.items_missing_posts(self.app.db, post_prefix="feedback:post:",
                                               queue_prefix="feedback:queue:")
         if not rows:

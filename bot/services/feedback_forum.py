@@ -66,6 +66,17 @@ class FeedbackForum:
                                                 open_statuses=OPEN_STATUSES)
         return [self._tag_plan(guild_id, r["post_id"], r["category"], r["status"]) for r in rows]
 
+    async def repair_unrecorded(self) -> int:
+        """At start: a forum post that went out but was never tied to its item (a crash in between) is
+        tied now (a post's starter message shares its id), so its upvotes, replies and tags follow it."""
+        fixed = 0
+        for row in await repo.posts_unrecorded(self.app.db):
+            if OutMessage.from_json(row["payload"]).thread_name:  # a forum post (not a text-channel one)
+                await feedback_repo.set_post(self.app.db, row["item_id"], queue=False, channel_id=row["message_id"],
+                                             message_id=row["message_id"])
+                fixed += 1
+        return fixed
+
     def category_of(self, tags) -> str | None:
         """The category whose tag a member chose for their post (the first one), or None."""
         by_name = {name: key for key, name in self._tags()[0].items()}

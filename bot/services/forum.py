@@ -109,6 +109,7 @@ class TagPlan:
     post_id: int
     own: tuple[str, ...]
     wanted: tuple[str, ...]
+    close: bool = False  # also archived and locked (a closed help post)
 
 
 class TagsOwner(Protocol):
@@ -126,6 +127,8 @@ async def apply_tags(forum, plan: TagPlan) -> bool:
     if current is None:
         return False
     wanted = retag(current, plan.own, plan.wanted)
+    if plan.close:  # the port only sends what differs
+        return await forum.update_post(plan.guild_id, plan.post_id, tags=wanted, archived=True, locked=True)
     if list(wanted) == list(current):
         return True
     return await forum.update_post(plan.guild_id, plan.post_id, tags=wanted)

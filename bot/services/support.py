@@ -380,12 +380,12 @@ class SupportService:
         return post
 
     # --- tags --------------------------------------------------------------------------------------
-    def _tag_plan(self, post: HelpPost) -> TagPlan:
+    def _tag_plan(self, post: HelpPost, *, close: bool = False) -> TagPlan:
         """The post's state tag (and its topic tag) follow the database; tags members chose stay."""
         states = self.state_tags()
         topic = self.topic_name(post.topic)
         return TagPlan(post.guild_id, post.thread_id, tuple(states.values()),
-                       tuple(n for n in (topic, states[post.state]) if n))
+                       tuple(n for n in (topic, states[post.state]) if n), close=close)
 
     async def _sync_tags(self, post: HelpPost) -> None:
         if post.thread_id:
@@ -393,11 +393,13 @@ class SupportService:
 
     async def tag_plans(self, guild_id: int) -> list[TagPlan]:
         """For the re-sync after a start (bot/services/forum.py): posts in play, and those solved or
-        closed within RESYNC_WINDOW."""
+        closed within RESYNC_WINDOW (those locked, once their closing words are out)."""
         if not self.enabled:
             return []
         rows = await repo.posts_to_resync(self.app.db, guild_id, self.app.clock.now() - RESYNC_WINDOW)
-        return [self._tag_plan(HelpPost.from_row(r)) for r in rows]
+        # a closed post whose closing words went out is locked too (a crash may have come in between)
+        return [self._tag_plan(HelpPost.from_row(r), close=r["state"] == "closed" and r["closing_sent"])
+                for r in rows]
 
     # --- timers: escalate once, close once (the database decides) -------------------------------------
     async def start(self) -> None:
