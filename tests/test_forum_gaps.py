@@ -114,6 +114,7 @@ async def test_a_forum_post_seen_twice_or_across_a_restart_makes_one_item(forum_
 
 
 # --- a status change and its DM are one transaction ----------------------------------------------------------
+from bot.errors import UserError  # noqa: E402
 from tests.test_submission_atomic import BOB, GUILD, MOD, Killed, kill_when_queuing, open_app  # noqa: E402
 
 
@@ -161,3 +162,33 @@ async def test_a_crash_after_the_closing_words_went_out_still_locks_the_post(har
     await g.restart()
     assert post.locked and post.archived
     assert post.tags == ["Events & collabs", "Closed"]
+
+
+async def test_a_crash_while_a_question_becomes_feedback_leaves_it_to_be_done_again(tmp_path, monkeypatch):
+    from bot.db import support as support_repo
+
+    app = await open_app(tmp_path / "q.db")
+    try:
+        post = await app.support.ask(GUILD, BOB, title="Bigger tins", details="Could you sell 500 g tins?")
+        await app.outbox.drain()
+        kill_when_queuing(app, "feedback:post:")
+
+        async def dead(*args, **kw):  # a killed process writes nothing more, not even a clean-up
+            raise Killed("dead")
+
+        monkeypatch.setattr(support_repo, "set_feedback", dead, raising=False)  # the old clean-up
+        with pytest.raises(Killed):
+            await app.support.to_feedback(GUILD, post.id, actor_id=MOD)
+    finally:
+        await app.close()
+    monkeypatch.undo()
+    app = await open_app(tmp_path / "q.db")  # the restart
+    try:
+        item = await app.support.to_feedback(GUILD, post.id, actor_id=MOD)  # not "already feedback"
+        assert (await app.support.get(GUILD, post.id)).feedback_item_id == item.id
+        assert len(await app.db.fetchall("SELECT id FROM feedback_items")) == 1
+        with pytest.raises(UserError):
+            await app.support.to_feedback(GUILD, post.id, actor_id=MOD)  # once per post
+        assert len(await app.db.fetchall("SELECT id FROM feedback_items")) == 1
+    finally:
+        await app.close()

@@ -135,15 +135,11 @@ async def set_faq_key(db: Database, post_id: int, key: str) -> None:
     await db.execute("UPDATE help_posts SET faq_key = ? WHERE id = ?", (key, post_id))
 
 
-async def claim_feedback(db: Database, post_id: int) -> bool:
-    """Marks the post as being turned into feedback (0 until the item exists); False if it was."""
-    row = await db.fetchone("UPDATE help_posts SET feedback_item_id = 0 WHERE id = ? AND feedback_item_id IS NULL"
-                            " RETURNING id", (post_id,))
+async def link_feedback(tx: Tx, post_id: int, item_id: int) -> bool:
+    """The post became this feedback item (inside the item's transaction); False if it already was."""
+    row = await tx.fetchone("UPDATE help_posts SET feedback_item_id = ? WHERE id = ? AND feedback_item_id IS NULL"
+                            " RETURNING id", (item_id, post_id))
     return row is not None
-
-
-async def set_feedback(db: Database, post_id: int, item_id: int | None) -> None:
-    await db.execute("UPDATE help_posts SET feedback_item_id = ? WHERE id = ?", (item_id, post_id))
 
 
 async def solved_posts(db: Database, guild_id: int, limit: int = 500) -> list[dict[str, Any]]:

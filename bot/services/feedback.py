@@ -14,7 +14,7 @@ import logging
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any, Awaitable, Callable, Iterable, Mapping
 
 from bot.config.actions import FeedbackDigestParams
 from bot.db import feedback as repo
@@ -171,12 +171,15 @@ class FeedbackService:
     # --- submitting ---------------------------------------------------------------------------------
     async def submit(self, guild_id: int, author_id: int, *, category: str, title: str, text: str,
                      anonymous: bool = False, source_url: str | None = None,
-                     attachments: Iterable[Mapping[str, Any]] = (), forum_post_id: int | None = None) -> FeedbackItem:
+                     attachments: Iterable[Mapping[str, Any]] = (), forum_post_id: int | None = None,
+                     also: Callable[[Any, "FeedbackItem"], Awaitable[None]] | None = None) -> FeedbackItem:
         """Validate, store, then queue the public post (and the mod-queue copy when flagged).
         `attachments`: the screenshot(s) uploaded with the form, as metadata (see `screenshot_record`).
         `forum_post_id`: the member opened the item as a post in the feedback forum themselves
         (`opened_in_forum`): that post is the item's, and the card with the triage buttons goes in it;
-        the same post submitted again returns its item (no rate limit: the post exists already)."""
+        the same post submitted again returns its item (no rate limit: the post exists already).
+        `also(tx, item)`: the caller's own write, inside the item's transaction (a UserError from it
+        stores nothing)."""
         s = self.settings
         if category not in s.categories:
             raise UserError("feedback.unknown_category", category=category,
@@ -214,6 +217,8 @@ class FeedbackService:
                 await repo.set_attachments(tx, item.id, screenshots)
                 item = replace(item, attachments=tuple(screenshots))
             if item is not None:
+                if also is not None:
+                    await also(tx, item)
                 await self._queue_posts(tx, item)
         if item is None:
             again = recent[len(recent) - s.rate_limit.count] + window

@@ -536,17 +536,17 @@ class SupportService:
     async def to_feedback(self, guild_id: int, post_id: int, *, actor_id: int, category: str | None = None):
         """One action: the question becomes a feedback item from its asker (once per post)."""
         post = await self.get(guild_id, post_id)
-        if post.feedback_item_id is not None or not await repo.claim_feedback(self.app.db, post.id):
+        if post.feedback_item_id is not None:
             raise UserError("support.already_feedback", id=post.id)
+
+        async def link(tx, item) -> None:  # in the item's own transaction: both or neither, once per post
+            if not await repo.link_feedback(tx, post.id, item.id):
+                raise UserError("support.already_feedback", id=post.id)
+
         categories = self.app.config.community.feedback.categories
-        try:
-            item = await self.app.feedback.submit(
-                guild_id, post.asker_id, category=category or categories[0], title=post.title[:100],
-                text=(post.details or post.title), source_url=self._post_url(guild_id, post))
-        except BaseException:
-            await repo.set_feedback(self.app.db, post.id, None)
-            raise
-        await repo.set_feedback(self.app.db, post.id, item.id)
+        item = await self.app.feedback.submit(
+            guild_id, post.asker_id, category=category or categories[0], title=post.title[:100],
+            text=(post.details or post.title), source_url=self._post_url(guild_id, post), also=link)
         await self.app.audit.record(guild_id, actor_id, "help.feedback", target=f"help #{post.id}",
                                     detail=f"feedback #{item.id}")
         return item
