@@ -19,6 +19,16 @@ def member_is_moderator(bot, member: discord.abc.User | None) -> bool:
     return role is not None and role in member.roles
 
 
+def is_staff(bot, member) -> bool:
+    """The help desk's team: the help staff role (default: moderators), or a moderator."""
+    if member_is_moderator(bot, member):
+        return True
+    if not isinstance(member, discord.Member):
+        return False
+    role = bot.resolve_role(member.guild, bot.app.support.staff_role)
+    return role is not None and role in member.roles
+
+
 def is_moderator():
     async def predicate(interaction: discord.Interaction) -> bool:
         if member_is_moderator(interaction.client, interaction.user):

@@ -123,6 +123,7 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Moderat
     @is_moderator()
     async def reload(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
+        self.app.automod.take_last_sync()  # the reload's own sync (the AutoMod cog makes it) is said below
         problems = await self.app.reload_config()
         if problems:
             shown = "\n".join(problems[:15])[:1700]
@@ -132,6 +133,9 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Moderat
         text = self.app.t("admin.reloaded", name=self.app.config.community.info.name)
         if getattr(self.bot, "command_texts_changed", False):
             text += "\n" + self.app.t("admin.reload_sync_commands")
+        automod = self.app.automod.take_last_sync()
+        if automod is not None and automod.line(self.app):
+            text += "\n" + automod.line(self.app)
         await respond(interaction, text)
 
     @app_commands.command(name="export", description="Members, the leaderboard or applications as a CSV file")

@@ -9,7 +9,8 @@ from __future__ import annotations
 import discord
 from discord.ext import commands
 
-from cogs.support._views import is_staff
+from bot.services.forum import resync
+from bot.checks import is_staff
 
 
 class ForumEvents(commands.Cog):
@@ -34,15 +35,23 @@ class ForumEvents(commands.Cog):
     async def on_ready(self) -> None:
         """After a start the posts' tags follow the database again (an edit may have been lost)."""
         guild = self.bot.community_guild
-        if guild is not None and self.app.support.enabled:
-            await self.app.support.resync_tags(guild.id)
+        if guild is not None:
+            await resync(self.app, guild.id)
 
     @commands.Cog.listener()
     async def on_thread_create(self, thread: discord.Thread) -> None:
-        if self._forum_key(thread) != "help" or thread.owner_id == self.bot.user.id:
-            return  # the bot's own posts (/help ask) are known already
-        await self.app.support.opened_in_forum(thread.guild.id, thread_id=thread.id, asker_id=thread.owner_id,
-                                               title=thread.name, tags=[t.name for t in thread.applied_tags])
+        feature = self._forum_key(thread)
+        if feature is None or thread.owner_id == self.bot.user.id:
+            return  # the bot's own posts (/help ask, /feedback send) are known already
+        tags = [t.name for t in thread.applied_tags]
+        if feature == "help":
+            await self.app.support.opened_in_forum(thread.guild.id, thread_id=thread.id, asker_id=thread.owner_id,
+                                                   title=thread.name, tags=tags)
+        else:  # a member's own feedback post: an item, as with /feedback send
+            starter = thread.starter_message
+            await self.app.feedback.opened_in_forum(thread.guild.id, post_id=thread.id, author_id=thread.owner_id,
+                                                    title=thread.name, tags=tags,
+                                                    text=starter.content if starter else "")
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:

@@ -5,6 +5,7 @@ import asyncio
 import logging
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -29,9 +30,6 @@ def run(args) -> int:
     config, problems = load_or_fall_back(args.config, args.db, save=False)
     if config is None:
         return 1
-    # the transcript is the output: only real problems are logged
-    logging.basicConfig(level=logging.ERROR, format="  [log] %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("discord").setLevel(logging.CRITICAL)
     if args.script:
         try:
             lines = Path(args.script).read_text(encoding="utf-8").splitlines()
@@ -40,7 +38,27 @@ def run(args) -> int:
             return 2
     else:
         lines = None
-    return asyncio.run(_play(config, args, lines, problems))
+    with _quiet_logging():
+        return asyncio.run(_play(config, args, lines, problems))
+
+
+@contextmanager
+def _quiet_logging():
+    """The transcript is the output: only real problems are logged, and only while the playground runs
+    (the process may go on: tests run it in-process, and a harness there must see discord's errors)."""
+    root, discord_logger = logging.getLogger(), logging.getLogger("discord")
+    saved = (root.level, list(root.handlers), discord_logger.level)
+    logging.basicConfig(level=logging.ERROR, format="  [log] %(levelname)s %(name)s: %(message)s")
+    discord_logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        added = [h for h in root.handlers if h not in saved[1]]
+        for handler in added:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(saved[0])
+        discord_logger.setLevel(saved[2])
 
 
 async def _play(config, args, lines, problems=()) -> int:

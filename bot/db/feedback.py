@@ -74,7 +74,7 @@ async def items_missing_posts(db: Database, *, post_prefix: str, queue_prefix: s
     return [_item(r) for r in rows]
 
 
-async def get_item(db: Database, item_id: int) -> dict[str, Any] | None:
+async def get_item(db: Database | Tx, item_id: int) -> dict[str, Any] | None:
     row = await db.fetchone(f"SELECT {_ITEM_COLUMNS} FROM feedback_items i WHERE i.id = ?", (item_id,))
     return None if row is None else _item(row)
 
@@ -88,23 +88,23 @@ async def items_by_author(db: Database, guild_id: int, author_id: int, limit: in
     return [_item(r) for r in rows]
 
 
-async def change_status(db: Database, *, item_id: int, new_status: str, actor_id: int, reason: str | None,
+async def change_status(tx: Tx, *, item_id: int, new_status: str, actor_id: int, reason: str | None,
                         now: datetime) -> str | None:
-    """Set the status and record the change. Returns the old status, or None if it already had it."""
-    async with db.transaction() as tx:
-        old = await tx.fetchval("SELECT status FROM feedback_items WHERE id = ?", (item_id,))
-        if old is None or old == new_status:
-            return None
-        await tx.execute(
-            "UPDATE feedback_items SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
-            (new_status, reason, to_db_time(now), item_id),
-        )
-        await tx.execute(
-            "INSERT INTO feedback_status_changes (item_id, old_status, new_status, actor_id, reason, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (item_id, old, new_status, actor_id, reason, to_db_time(now)),
-        )
-        return old
+    """Set the status and record the change, inside the caller's transaction (which queues the member's
+    DM with it). Returns the old status, or None if it already had it."""
+    old = await tx.fetchval("SELECT status FROM feedback_items WHERE id = ?", (item_id,))
+    if old is None or old == new_status:
+        return None
+    await tx.execute(
+        "UPDATE feedback_items SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?",
+        (new_status, reason, to_db_time(now), item_id),
+    )
+    await tx.execute(
+        "INSERT INTO feedback_status_changes (item_id, old_status, new_status, actor_id, reason, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (item_id, old, new_status, actor_id, reason, to_db_time(now)),
+    )
+    return old
 
 
 async def status_history(db: Database, item_id: int) -> list[dict[str, Any]]:
@@ -130,7 +130,7 @@ async def upvote_count(db: Database, item_id: int) -> int:
     return await db.fetchval("SELECT COUNT(*) FROM feedback_upvotes WHERE item_id = ?", (item_id,))
 
 
-async def set_post(db: Database, item_id: int, *, queue: bool, channel_id: int | None,
+async def set_post(db: Database | Tx, item_id: int, *, queue: bool, channel_id: int | None,
                    message_id: int | None) -> None:
     columns = ("queue_channel_id", "queue_message_id") if queue else ("post_channel_id", "post_message_id")
     await db.execute(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .connection import Database, from_db_time, to_db_time
+from .connection import Database, Tx, from_db_time, to_db_time
 
 
-async def feedback_item_by_post(db: Database, post_id: int) -> int | None:
+async def feedback_item_by_post(db: Database | Tx, post_id: int) -> int | None:
     """The feedback item whose forum post this is (its starter message id is the post's id)."""
     return await db.fetchval("SELECT id FROM feedback_items WHERE post_message_id = ? AND post_channel_id = ?",
                              (post_id, post_id))
@@ -33,3 +33,26 @@ async def remove_upvote(db: Database, item_id: int, user_id: int) -> bool:
     row = await db.fetchone("DELETE FROM feedback_upvotes WHERE item_id = ? AND user_id = ? RETURNING item_id",
                             (item_id, user_id))
     return row is not None
+
+
+async def forum_posts_to_resync(db: Database, guild_id: int, since: datetime,
+                                open_statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Items posted as forum posts (the starter message's id is the post's) whose status is one of
+    `open_statuses` or that changed since `since`: post_id, category, status."""
+    marks = ", ".join("?" for _ in open_statuses)
+    rows = await db.fetchall(
+        "SELECT id, post_message_id AS post_id, category, status FROM feedback_items WHERE guild_id = ?"
+        " AND post_message_id IS NOT NULL AND post_message_id = post_channel_id"
+        f" AND (status IN ({marks}) OR updated_at >= ?) ORDER BY id",
+        (guild_id, *open_statuses, to_db_time(since)))
+    return [dict(r) for r in rows]
+
+
+async def posts_unrecorded(db: Database) -> list[dict[str, Any]]:
+    """Items whose public post went out but was never tied to them (a crash after the send, before the
+    record): item_id, and the outbox row's message_id and payload."""
+    rows = await db.fetchall(
+        "SELECT i.id AS item_id, o.message_id, o.payload FROM feedback_items i"
+        " JOIN outbox o ON o.dedupe_key = 'feedback:post:' || CAST(i.id AS TEXT)"
+        " WHERE i.post_message_id IS NULL AND o.status = 'sent' AND o.message_id IS NOT NULL ORDER BY i.id")
+    return [dict(r) for r in rows]

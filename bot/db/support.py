@@ -32,11 +32,27 @@ async def insert_post(tx: Tx, *, guild_id: int, thread_id: int | None, asker_id:
         (guild_id, thread_id, asker_id, title, details, topic, source, to_db_time(now), to_db_time(now))))
 
 
-async def set_thread(db: Database, post_id: int, thread_id: int) -> None:
-    await db.execute("UPDATE help_posts SET thread_id = ? WHERE id = ? AND thread_id IS NULL", (thread_id, post_id))
+async def set_thread(tx: Tx, post_id: int, thread_id: int) -> None:
+    """Where the post /help ask opened is (once)."""
+    await tx.execute("UPDATE help_posts SET thread_id = ? WHERE id = ? AND thread_id IS NULL", (thread_id, post_id))
 
 
-async def get_post(db: Database, post_id: int) -> dict[str, Any] | None:
+async def posts_without_notice(db: Database) -> list[dict[str, Any]]:
+    """Posts /help ask opened whose staff-queue notice was never queued although their post is settled
+    (a crash after the post went out, before the notice was queued). Each row also carries
+    `post_status` and `post_message_id`: the outbox's record of the post (a forum post's starter
+    message id is the post's id)."""
+    rows = await db.fetchall(
+        f"SELECT {', '.join('h.' + c.strip() for c in _COLUMNS.split(','))}, o.status AS post_status,"
+        " o.message_id AS post_message_id FROM help_posts h"
+        " JOIN outbox o ON o.dedupe_key = 'help:post:' || CAST(h.id AS TEXT)"
+        " WHERE h.source = 'command' AND o.status IN ('sent', 'failed', 'unknown')"
+        " AND NOT EXISTS (SELECT 1 FROM outbox q WHERE q.dedupe_key = 'help:queue:' || CAST(h.id AS TEXT))"
+        " ORDER BY h.id")
+    return [_post(r) for r in rows]
+
+
+async def get_post(db: Database | Tx, post_id: int) -> dict[str, Any] | None:
     return _post(await db.fetchone(f"SELECT {_COLUMNS} FROM help_posts WHERE id = ?", (post_id,)))
 
 
@@ -47,6 +63,18 @@ async def post_by_thread(db: Database, thread_id: int) -> dict[str, Any] | None:
 async def live_posts(db: Database) -> list[dict[str, Any]]:
     """Posts whose timers may still fire (open or answered)."""
     rows = await db.fetchall(f"SELECT {_COLUMNS} FROM help_posts WHERE state IN ('open', 'answered') ORDER BY id")
+    return [_post(r) for r in rows]
+
+
+async def posts_to_resync(db: Database, guild_id: int, since: datetime) -> list[dict[str, Any]]:
+    """Posts whose tags are put right after a start: open or answered, or solved or closed since `since`;
+    `closing_sent` says whether a closed post's closing words went out."""
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS}, EXISTS (SELECT 1 FROM outbox o WHERE o.status = 'sent'"
+        " AND o.dedupe_key = 'help:closing:' || CAST(help_posts.id AS TEXT)) AS closing_sent"
+        " FROM help_posts WHERE guild_id = ? AND thread_id IS NOT NULL"
+        " AND (state IN ('open', 'answered') OR solved_at >= ? OR closed_at >= ?) ORDER BY id",
+        (guild_id, to_db_time(since), to_db_time(since)))
     return [_post(r) for r in rows]
 
 
@@ -86,16 +114,18 @@ async def mark_solved(db: Database, post_id: int, *, by: int, now: datetime, ans
         (to_db_time(now), by, to_db_time(now), answer_text, answer_author_id, post_id)))
 
 
-async def claim_escalation(db: Database, post_id: int, now: datetime) -> dict[str, Any] | None:
-    """Once per post, and only while the team has not answered."""
-    return _post(await db.fetchone(
+async def claim_escalation(tx: Tx, post_id: int, now: datetime) -> dict[str, Any] | None:
+    """Once per post, and only while the team has not answered (inside the caller's transaction, which
+    queues the mod-log line with it)."""
+    return _post(await tx.fetchone(
         f"UPDATE help_posts SET escalated_at = ? WHERE id = ? AND escalated_at IS NULL"
         f" AND first_response_at IS NULL AND state = 'open' RETURNING {_COLUMNS}", (to_db_time(now), post_id)))
 
 
-async def claim_close(db: Database, post_id: int, now: datetime, inactive_since: datetime) -> dict[str, Any] | None:
-    """Once per post, and only if nothing happened in it since `inactive_since`."""
-    return _post(await db.fetchone(
+async def claim_close(tx: Tx, post_id: int, now: datetime, inactive_since: datetime) -> dict[str, Any] | None:
+    """Once per post, and only if nothing happened in it since `inactive_since` (inside the caller's
+    transaction, which queues the closing words and the DM with it)."""
+    return _post(await tx.fetchone(
         "UPDATE help_posts SET state = 'closed', closed_at = ? WHERE id = ? AND closed_at IS NULL"
         f" AND state IN ('open', 'answered') AND last_activity_at <= ? RETURNING {_COLUMNS}",
         (to_db_time(now), post_id, to_db_time(inactive_since))))
@@ -105,15 +135,11 @@ async def set_faq_key(db: Database, post_id: int, key: str) -> None:
     await db.execute("UPDATE help_posts SET faq_key = ? WHERE id = ?", (key, post_id))
 
 
-async def claim_feedback(db: Database, post_id: int) -> bool:
-    """Marks the post as being turned into feedback (0 until the item exists); False if it was."""
-    row = await db.fetchone("UPDATE help_posts SET feedback_item_id = 0 WHERE id = ? AND feedback_item_id IS NULL"
-                            " RETURNING id", (post_id,))
+async def link_feedback(tx: Tx, post_id: int, item_id: int) -> bool:
+    """The post became this feedback item (inside the item's transaction); False if it already was."""
+    row = await tx.fetchone("UPDATE help_posts SET feedback_item_id = ? WHERE id = ? AND feedback_item_id IS NULL"
+                            " RETURNING id", (item_id, post_id))
     return row is not None
-
-
-async def set_feedback(db: Database, post_id: int, item_id: int | None) -> None:
-    await db.execute("UPDATE help_posts SET feedback_item_id = ? WHERE id = ?", (item_id, post_id))
 
 
 async def solved_posts(db: Database, guild_id: int, limit: int = 500) -> list[dict[str, Any]]:

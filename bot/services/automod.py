@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from typing import Awaitable, Callable
 
 from bot.config.automod import keyword_filter
 from bot.db import automod as repo
@@ -53,9 +54,50 @@ class Flagged:
     alert_url: str | None = None
 
 
+@dataclass(frozen=True)
+class SyncOutcome:
+    """What one sync did to the rule on Discord."""
+
+    outcome: str  # created | updated | unchanged | disabled | off | failed
+    rule_id: int | None = None
+    detail: str = ""
+    channel: str = ""  # the alert channel as members see it (a mention)
+
+    def line(self, app) -> str:
+        """The line /setup and /admin reload show ("" when AutoMod is off and there is nothing to say)."""
+        t = app.t
+        spec = app.automod.desired()
+        name = spec.name if spec else app.config.community.moderation.automod.rule_name
+        if self.outcome == "off":
+            return ""
+        if self.outcome in ("disabled", "failed") or spec is None:
+            return t(f"automod.setup_{self.outcome}", name=name, detail=self.detail)
+        return t(f"automod.setup_{self.outcome}", name=name, count=len(spec.keywords), channel=self.channel,
+                 block=t("automod.setup_blocking") if spec.block_message else "")
+
+
+RuleSyncer = Callable[[int], Awaitable[SyncOutcome]]
+
+
 class AutoModService:
     def __init__(self, app) -> None:
         self.app = app
+        self.syncer: RuleSyncer | None = None  # the Discord side (cogs/automod) serves sync()
+        self._last_sync: SyncOutcome | None = None
+
+    async def sync(self, guild_id: int) -> SyncOutcome | None:
+        """Create, update or turn off the rule on Discord to match `desired()` (/setup, a reload).
+        None when no Discord side is attached."""
+        if self.syncer is None:
+            return None
+        outcome = await self.syncer(guild_id)
+        self._last_sync = outcome
+        return outcome
+
+    def take_last_sync(self) -> SyncOutcome | None:
+        """The outcome of the last sync since this was last asked (a reload's, for its reply)."""
+        outcome, self._last_sync = self._last_sync, None
+        return outcome
 
     @property
     def settings(self):

@@ -14,10 +14,11 @@ import logging
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any, Awaitable, Callable, Iterable, Mapping
 
 from bot.config.actions import FeedbackDigestParams
 from bot.db import feedback as repo
+from bot.db import feedback_forum as forum_repo
 from bot.errors import UserError
 
 from .feedback_forum import FeedbackForum
@@ -170,9 +171,15 @@ class FeedbackService:
     # --- submitting ---------------------------------------------------------------------------------
     async def submit(self, guild_id: int, author_id: int, *, category: str, title: str, text: str,
                      anonymous: bool = False, source_url: str | None = None,
-                     attachments: Iterable[Mapping[str, Any]] = ()) -> FeedbackItem:
+                     attachments: Iterable[Mapping[str, Any]] = (), forum_post_id: int | None = None,
+                     also: Callable[[Any, "FeedbackItem"], Awaitable[None]] | None = None) -> FeedbackItem:
         """Validate, store, then queue the public post (and the mod-queue copy when flagged).
-        `attachments`: the screenshot(s) uploaded with the form, as metadata (see `screenshot_record`)."""
+        `attachments`: the screenshot(s) uploaded with the form, as metadata (see `screenshot_record`).
+        `forum_post_id`: the member opened the item as a post in the feedback forum themselves
+        (`opened_in_forum`): that post is the item's, and the card with the triage buttons goes in it;
+        the same post submitted again returns its item (no rate limit: the post exists already).
+        `also(tx, item)`: the caller's own write, inside the item's transaction (a UserError from it
+        stores nothing)."""
         s = self.settings
         if category not in s.categories:
             raise UserError("feedback.unknown_category", category=category,
@@ -193,37 +200,73 @@ class FeedbackService:
         window = timedelta(seconds=s.rate_limit.per_seconds)
         # the item and its posts are one transaction: a crash leaves both or neither
         async with self.app.db.transaction() as tx:
+            if forum_post_id is not None:
+                known = await forum_repo.feedback_item_by_post(tx, forum_post_id)
+                if known is not None:
+                    return FeedbackItem.from_row(await repo.get_item(tx, known))
             row, recent = await repo.insert_item_within_limit(
                 tx, guild_id=guild_id, author_id=author_id, category=category, title=title, text=text,
                 anonymous=anonymous, flagged=flags.flagged, flag_reasons=flags.describe(), source_url=source_url,
-                now=now, window_start=now - window, limit=s.rate_limit.count,
+                now=now, window_start=now - window, limit=s.rate_limit.count if forum_post_id is None else 2 ** 31,
             )
             item = None if row is None else FeedbackItem.from_row(row)
+            if item is not None and forum_post_id is not None:
+                await repo.set_post(tx, item.id, queue=False, channel_id=forum_post_id, message_id=forum_post_id)
+                item = replace(item, post_channel_id=forum_post_id, post_message_id=forum_post_id)
             if item is not None and screenshots:
                 await repo.set_attachments(tx, item.id, screenshots)
                 item = replace(item, attachments=tuple(screenshots))
             if item is not None:
+                if also is not None:
+                    await also(tx, item)
                 await self._queue_posts(tx, item)
         if item is None:
             again = recent[len(recent) - s.rate_limit.count] + window
             raise UserError("feedback.rate_limited", count=len(recent), seconds=s.rate_limit.per_seconds,
                             ts=int(again.timestamp()), wait=max(1, int((again - now).total_seconds() + 0.999)))
         self.app.outbox.wake()
+        if forum_post_id is not None:
+            await self.forum.sync(item)  # its status tag (a lost edit: the re-sync after a start)
         await self._award_points(guild_id, author_id, item.id)
         return item
 
+    async def opened_in_forum(self, guild_id: int, *, post_id: int, author_id: int, title: str,
+                              tags: Iterable[str], text: str = "") -> FeedbackItem | None:
+        """A member opened a post in the feedback forum: it becomes an item through `submit` (the same
+        checks, flags and mod-queue), its category from the tags they chose (else the first category).
+        Its text is the starter message's where Discord shares it, else the title."""
+        if not self.forum.enabled:
+            return None
+        category = self.forum.category_of(tags) or self.settings.categories[0]
+        title = " ".join((title or "").split())
+        if len(title) > self.settings.title_max_length:
+            title = _short(title, self.settings.title_max_length)
+        try:
+            return await self.submit(guild_id, author_id, category=category, title=title,
+                                     text=(text or "").strip()[:self.settings.max_length] or title,
+                                     forum_post_id=post_id)
+        except UserError as exc:  # nothing the member could fix in an interaction: say it in the log
+            log.info("feedback post %s did not become an item: %s", post_id, exc.key)
+            return None
+
     async def _queue_posts(self, tx, item: FeedbackItem) -> None:
         """The public post, and the mod-queue copy when flagged, inside the caller's transaction
-        (idempotent: the dedupe keys)."""
-        await self.app.outbox.post_in(tx, item.guild_id, Target.channel(self.settings.channel),
-                                      self.public_message(item), dedupe_key=f"feedback:post:{item.id}")
+        (idempotent: the dedupe keys). A member's own forum post is the public post already: the card
+        with the triage buttons goes in it."""
+        if item.post_message_id is not None and item.post_message_id == item.post_channel_id:
+            target, message = Target.channel_id(item.post_message_id), self.card_message(item)
+        else:
+            target, message = Target.channel(self.settings.channel), self.public_message(item)
+        await self.app.outbox.post_in(tx, item.guild_id, target, message, dedupe_key=f"feedback:post:{item.id}")
         if item.flagged:
             await self.app.outbox.post_in(tx, item.guild_id,
                                           Target.channel(self.app.config.community.moderation.mod_queue),
                                           self.queue_message(item), dedupe_key=f"feedback:queue:{item.id}")
 
     async def start(self) -> None:
-        """Repair items an older version stored without queuing their posts (it died in between)."""
+        """Repair items an older version stored without queuing their posts (it died in between), and
+        forum posts a crash left untied to their item."""
+        await self.forum.repair_unrecorded()
         rows = await repo.items_missing_posts(self.app.db, post_prefix="feedback:post:",
                                               queue_prefix="feedback:queue:")
         if not rows:
@@ -275,16 +318,19 @@ class FeedbackService:
         reason = (reason or "").strip() or None
         if status == "declined" and not reason:
             raise UserError("feedback.reason_required")
-        old = await repo.change_status(self.app.db, item_id=item_id, new_status=status, actor_id=actor_id,
-                                       reason=reason if status == "declined" else None, now=self.app.clock.now())
+        async with self.app.db.transaction() as tx:  # the change and the member's DM: both or neither
+            old = await repo.change_status(tx, item_id=item_id, new_status=status, actor_id=actor_id,
+                                           reason=reason if status == "declined" else None, now=self.app.clock.now())
+            if old is not None:
+                item = FeedbackItem.from_row(await repo.get_item(tx, item_id))
+                await self.app.outbox.post_in(tx, guild_id, Target.dm(item.author_id), self.status_dm(item),
+                                              dedupe_key=f"feedback:status:{item_id}:{status}")
         if old is None:
             raise UserError("feedback.already_status", id=item_id, status=self.status_label(item.status))
+        self.app.outbox.wake()
         await self.app.audit.record(guild_id, actor_id, "feedback.status", target=f"feedback #{item_id}",
                                     detail=f"{old} → {status}" + (f" ({reason})" if reason else ""))
-        item = await self.get(guild_id, item_id)
-        await self.forum.sync(item)  # a forum post's status tag moves with it
-        await self.app.outbox.post(guild_id, Target.dm(item.author_id), self.status_dm(item),
-                                   dedupe_key=f"feedback:status:{item_id}:{status}")
+        await self.forum.sync(item)  # a forum post's status tag moves with it (a lost edit: the re-sync)
         return StatusChange(item, old)
 
     async def upvote(self, guild_id: int, item_id: int, user_id: int) -> FeedbackItem:
@@ -469,6 +515,10 @@ class FeedbackService:
             Button(label=t("feedback.button_upvote"), custom_id=upvote_custom_id(item_id), style="secondary",
                    emoji="⬆️"),)
 
+    def card_message(self, item: FeedbackItem) -> OutMessage:
+        """The item's card inside a post a member opened (the post itself is theirs)."""
+        return OutMessage(embeds=(self.public_embed(item),), buttons=self.buttons(item.id))
+
     def public_message(self, item: FeedbackItem) -> OutMessage:
         return self.forum.dress(item, OutMessage(embeds=(self.public_embed(item),), buttons=self.buttons(item.id)))
 
@@ -488,6 +538,8 @@ class FeedbackService:
     # --- outbox hook: remember where the posts went, so the other copy can be refreshed --------------
     async def _remember_post(self, row: dict, sent: Sent) -> None:
         match = re.fullmatch(r"feedback:(post|queue):(\d+)", row.get("dedupe_key", ""))
+        if match and match.group(1) == "post" and row.get("target_kind") == "channel_id":
+            return  # the card in a member's own post: the post is the item's, known since it was stored
         if match and sent.message_id:
             await repo.set_post(self.app.db, int(match.group(2)), queue=match.group(1) == "queue",
                                 channel_id=sent.channel_id, message_id=sent.message_id)

@@ -12,10 +12,12 @@ from typing import Any
 from bot.db import feedback as feedback_repo
 from bot.db import feedback_forum as repo
 
-from .forum import FEEDBACK_STATUSES, catalogue_of, feedback_category_tag, feedback_status_tag, is_forum, retag
+from .forum import (FEEDBACK_STATUSES, RESYNC_WINDOW, TagPlan, apply_tags, catalogue_of, feedback_category_tag,
+                    feedback_status_tag, is_forum)
 from .messages import OutMessage
 
 UPVOTE = "👍"
+OPEN_STATUSES = ("new", "under_review", "planned")  # not decided yet: always re-synced after a start
 
 
 class FeedbackForum:
@@ -43,18 +45,42 @@ class FeedbackForum:
             return message
         return dataclasses.replace(message, thread_name=f"#{item.id} · {item.title}"[:100], tags=self.tags_of(item))
 
+    def _tag_plan(self, guild_id: int, post_id: int, category: str, status: str) -> TagPlan:
+        categories, statuses = self._tags()
+        wanted = tuple(n for n in (categories.get(category), statuses.get(status)) if n)
+        return TagPlan(guild_id, post_id, (*categories.values(), *statuses.values()), wanted)
+
     async def sync(self, item) -> bool:
         """The post's category and status tags follow the item (tags members added stay)."""
-        if not self.enabled or self.app.forum is None or not item.post_message_id:
+        if not self.enabled or not item.post_message_id or item.post_message_id != item.post_channel_id:
             return False
-        current = await self.app.forum.post_tags(item.guild_id, item.post_message_id)
-        if current is None:
-            return False
-        categories, statuses = self._tags()
-        wanted = retag(current, [*categories.values(), *statuses.values()], self.tags_of(item))
-        if list(wanted) == list(current):
-            return True
-        return await self.app.forum.update_post(item.guild_id, item.post_message_id, tags=wanted)
+        return await apply_tags(self.app.forum, self._tag_plan(item.guild_id, item.post_message_id, item.category,
+                                                                item.status))
+
+    async def tag_plans(self, guild_id: int) -> list[TagPlan]:
+        """For the re-sync after a start (bot/services/forum.py): items still being decided, and those
+        changed within RESYNC_WINDOW."""
+        if not self.enabled:
+            return []
+        rows = await repo.forum_posts_to_resync(self.app.db, guild_id, self.app.clock.now() - RESYNC_WINDOW,
+                                                open_statuses=OPEN_STATUSES)
+        return [self._tag_plan(guild_id, r["post_id"], r["category"], r["status"]) for r in rows]
+
+    async def repair_unrecorded(self) -> int:
+        """At start: a forum post that went out but was never tied to its item (a crash in between) is
+        tied now (a post's starter message shares its id), so its upvotes, replies and tags follow it."""
+        fixed = 0
+        for row in await repo.posts_unrecorded(self.app.db):
+            if OutMessage.from_json(row["payload"]).thread_name:  # a forum post (not a text-channel one)
+                await feedback_repo.set_post(self.app.db, row["item_id"], queue=False, channel_id=row["message_id"],
+                                             message_id=row["message_id"])
+                fixed += 1
+        return fixed
+
+    def category_of(self, tags) -> str | None:
+        """The category whose tag a member chose for their post (the first one), or None."""
+        by_name = {name: key for key, name in self._tags()[0].items()}
+        return next((by_name[n] for n in tags if n in by_name), None)
 
     async def item_of_post(self, post_id: int) -> int | None:
         return await repo.feedback_item_by_post(self.app.db, post_id)

@@ -8,11 +8,15 @@ channel key); later its tags, archived and locked flags move through `app.forum`
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Iterable, Iterator, Protocol
 
 from bot.config.support import FORUM_TAG_MAX, TAG_NAME_MAX
 
 HELP_STATES = ("open", "answered", "solved", "closed")
+# after a start, posts still in play and those whose state changed this recently have their tags put right
+RESYNC_WINDOW = timedelta(days=7)
 FEEDBACK_STATUSES = ("new", "under_review", "planned", "done", "declined")
 
 
@@ -94,3 +98,55 @@ def retag(current: Iterable[str], remove: Iterable[str], add: Iterable[str]) -> 
     kept = [n for n in current if n not in gone]
     out = list(dict.fromkeys([*add, *kept]))
     return tuple(out[:5])
+
+
+# --- a post's own tags follow the database: after each change, and all again after a start ---------------
+@dataclass(frozen=True)
+class TagPlan:
+    """What one feature wants of one post: `wanted` applied, any other of its `own` tags removed
+    (tags members chose stay)."""
+    guild_id: int
+    post_id: int
+    own: tuple[str, ...]
+    wanted: tuple[str, ...]
+    close: bool = False  # also archived and locked (a closed help post)
+
+
+class TagsOwner(Protocol):
+    """A feature whose posts carry tags it decides (the help desk, forum feedback)."""
+
+    async def tag_plans(self, guild_id: int) -> list[TagPlan]:
+        """The plans of the posts to look at after a start (in play, or changed within RESYNC_WINDOW)."""
+
+
+async def apply_tags(forum, plan: TagPlan) -> bool:
+    """Put one post's tags right (through the ForumPort); False if the post is gone or the edit failed."""
+    if forum is None:
+        return False
+    current = await forum.post_tags(plan.guild_id, plan.post_id)
+    if current is None:
+        return False
+    wanted = retag(current, plan.own, plan.wanted)
+    if plan.close:  # the port only sends what differs
+        return await forum.update_post(plan.guild_id, plan.post_id, tags=wanted, archived=True, locked=True)
+    if list(wanted) == list(current):
+        return True
+    return await forum.update_post(plan.guild_id, plan.post_id, tags=wanted)
+
+
+def tags_owners(app) -> tuple[TagsOwner, ...]:
+    """Every feature that tags forum posts, for the one re-sync."""
+    return (app.support, app.feedback.forum)
+
+
+async def resync(app, guild_id: int) -> int:
+    """After a start (a tag edit lost in a crash, a tag changed by hand while the bot was away): every
+    feature's posts get their tags put right. Returns how many posts were looked at."""
+    if app.forum is None:
+        return 0
+    count = 0
+    for owner in tags_owners(app):
+        for plan in await owner.tag_plans(guild_id):
+            await apply_tags(app.forum, plan)
+            count += 1
+    return count

@@ -37,7 +37,7 @@ from bot.config.faq import ANSWER_MAX, QUESTION_MAX, FaqEntry
 from bot.db import support as repo
 from bot.errors import UserError
 
-from .forum import HELP_STATES, help_state_tag, retag
+from .forum import HELP_STATES, RESYNC_WINDOW, TagPlan, apply_tags, help_state_tag
 from .messages import Button, OutMessage, Sent, Target
 from .safety import relay
 from .text import same_text_key
@@ -235,7 +235,8 @@ class SupportService:
             post = HelpPost.from_row(row)
             await self.app.outbox.post_in(tx, guild_id, Target.channel(self.settings.channel),
                                           self.post_message(post, screenshot), dedupe_key=f"help:post:{post.id}")
-        # the team hears of it once the post exists (_on_sent), with a link to it
+        # the team hears of it once the post exists, with a link to it: queued in the transaction that
+        # records where the post is (_on_sent); start() repairs a crash in between (_repair_notices)
         self.app.outbox.wake()
         self._arm(post)
         return post
@@ -253,11 +254,9 @@ class SupportService:
         return (Button(self.app.t("support.solved_button"), solved_custom_id(post_id), "success", emoji="✅"),)
 
     async def _queue_notice(self, tx, post: HelpPost) -> None:
-        """The staff queue: every new question reaches the mod-queue once (inside `tx` when given)."""
-        outbox = self.app.outbox
-        send = (lambda *a, **k: outbox.post_in(tx, *a, **k)) if tx is not None else outbox.post
-        await send(
-            post.guild_id, Target.channel(self.app.config.community.moderation.mod_queue),
+        """The staff queue: every new question reaches the mod-queue once (inside the caller's `tx`)."""
+        await self.app.outbox.post_in(
+            tx, post.guild_id, Target.channel(self.app.config.community.moderation.mod_queue),
             OutMessage(content=self.app.t("support.queue_new", id=post.id, title=relay(post.title)[:200],
                                           asker=f"<@{post.asker_id}>",
                                           topic=self.topic_name(post.topic) or self.app.t("support.no_topic"),
@@ -294,17 +293,34 @@ class SupportService:
         if match is None:
             return
         post_id = int(match.group(2))
-        if match.group(1) == "post":  # the post /help ask opened: remember where it is
+        if match.group(1) == "post":  # the post /help ask opened: remember where it is, tell the team
             thread_id = sent.extra.get("thread_id") or sent.channel_id
-            if thread_id:
-                await repo.set_thread(self.app.db, post_id, int(thread_id))
-            row = await repo.get_post(self.app.db, post_id)
-            if row is not None:
-                await self._queue_notice(None, HelpPost.from_row(row))
+            await self._post_opened(post_id, int(thread_id) if thread_id else None)
         else:  # the closing words are in the post: now lock it
             post = await repo.get_post(self.app.db, post_id)
             if post is not None and post["thread_id"] and self.app.forum is not None:
                 await self.app.forum.update_post(post["guild_id"], post["thread_id"], archived=True, locked=True)
+
+    async def _post_opened(self, post_id: int, thread_id: int | None) -> None:
+        """Where the post is and the staff-queue notice linking it: one transaction."""
+        async with self.app.db.transaction() as tx:
+            if thread_id:
+                await repo.set_thread(tx, post_id, thread_id)
+            row = await repo.get_post(tx, post_id)
+            if row is not None:
+                await self._queue_notice(tx, HelpPost.from_row(row))
+        self.app.outbox.wake()
+
+    async def _repair_notices(self) -> int:
+        """At start: posts /help ask opened whose notice a crash lost (after the post went out, before
+        its notice was queued) get it now, with the post's place taken from the outbox's record."""
+        rows = await repo.posts_without_notice(self.app.db)
+        for row in rows:
+            found = row["thread_id"] or (row["post_message_id"] if row["post_status"] == "sent" else None)
+            await self._post_opened(row["id"], found)
+        if rows:
+            log.warning("queued the staff-queue notice of %d help post(s) a crash left without it", len(rows))
+        return len(rows)
 
     # --- what happens in a post --------------------------------------------------------------------
     async def message_in_post(self, guild_id: int, *, thread_id: int, author_id: int, is_staff: bool,
@@ -364,30 +380,30 @@ class SupportService:
         return post
 
     # --- tags --------------------------------------------------------------------------------------
-    async def _sync_tags(self, post: HelpPost) -> None:
+    def _tag_plan(self, post: HelpPost, *, close: bool = False) -> TagPlan:
         """The post's state tag (and its topic tag) follow the database; tags members chose stay."""
-        if self.app.forum is None or not post.thread_id:
-            return
-        current = await self.app.forum.post_tags(post.guild_id, post.thread_id)
-        if current is None:
-            return
         states = self.state_tags()
         topic = self.topic_name(post.topic)
-        wanted = retag(current, states.values(), [n for n in (topic, states[post.state]) if n])
-        if list(wanted) != list(current):
-            await self.app.forum.update_post(post.guild_id, post.thread_id, tags=wanted)
+        return TagPlan(post.guild_id, post.thread_id, tuple(states.values()),
+                       tuple(n for n in (topic, states[post.state]) if n), close=close)
 
-    async def resync_tags(self, guild_id: int) -> int:
-        """Put every live post's state tag right (a tag edit lost in a crash, a tag changed by hand):
-        the bot calls it once Discord is there after a start. Returns how many posts were looked at."""
-        rows = [HelpPost.from_row(r) for r in await repo.live_posts(self.app.db)]
-        for post in rows:
-            if post.guild_id == guild_id:
-                await self._sync_tags(post)
-        return len(rows)
+    async def _sync_tags(self, post: HelpPost) -> None:
+        if post.thread_id:
+            await apply_tags(self.app.forum, self._tag_plan(post))
+
+    async def tag_plans(self, guild_id: int) -> list[TagPlan]:
+        """For the re-sync after a start (bot/services/forum.py): posts in play, and those solved or
+        closed within RESYNC_WINDOW (those locked, once their closing words are out)."""
+        if not self.enabled:
+            return []
+        rows = await repo.posts_to_resync(self.app.db, guild_id, self.app.clock.now() - RESYNC_WINDOW)
+        # a closed post whose closing words went out is locked too (a crash may have come in between)
+        return [self._tag_plan(HelpPost.from_row(r), close=r["state"] == "closed" and r["closing_sent"])
+                for r in rows]
 
     # --- timers: escalate once, close once (the database decides) -------------------------------------
     async def start(self) -> None:
+        await self._repair_notices()
         for row in await repo.live_posts(self.app.db):
             self._arm(HelpPost.from_row(row))
 
@@ -410,42 +426,49 @@ class SupportService:
 
     async def escalate(self, post_id: int) -> bool:
         """No answer from the team in time: the mod-log hears of it, once."""
-        row = await repo.claim_escalation(self.app.db, post_id, self.app.clock.now())
-        if row is None:
-            return False
-        post = HelpPost.from_row(row)
-        waited = format_duration(post.escalated_at - post.asked_at)
-        await self.app.outbox.post(
-            post.guild_id, Target.channel(self.app.config.community.moderation.mod_log),
-            OutMessage(content=self.app.t("support.escalated", id=post.id, title=relay(post.title)[:200],
-                                          waited=waited, where=f"<#{post.thread_id}>" if post.thread_id else "—",
-                                          topic=self.topic_name(post.topic) or self.app.t("support.no_topic"))[:2000]),
-            dedupe_key=f"help:escalate:{post.id}")
+        async with self.app.db.transaction() as tx:  # the claim and its line: both or neither
+            row = await repo.claim_escalation(tx, post_id, self.app.clock.now())
+            if row is None:
+                return False
+            post = HelpPost.from_row(row)
+            waited = format_duration(post.escalated_at - post.asked_at)
+            await self.app.outbox.post_in(
+                tx, post.guild_id, Target.channel(self.app.config.community.moderation.mod_log),
+                OutMessage(content=self.app.t("support.escalated", id=post.id, title=relay(post.title)[:200],
+                                              waited=waited, where=f"<#{post.thread_id}>" if post.thread_id else "—",
+                                              topic=self.topic_name(post.topic) or self.app.t("support.no_topic"))
+                           [:2000]),
+                dedupe_key=f"help:escalate:{post.id}")
+        self.app.outbox.wake()
         return True
 
     async def close_inactive(self, post_id: int) -> bool:
         """Nothing happened for help.close_after_inactive: said kindly in the post and by DM, then locked."""
         now = self.app.clock.now()
-        row = await repo.claim_close(self.app.db, post_id, now, now - self.settings.close_after_inactive)
+        idle = format_duration(self.settings.close_after_inactive)
+        async with self.app.db.transaction() as tx:  # the claim, the closing words and the DM: all or none
+            row = await repo.claim_close(tx, post_id, now, now - self.settings.close_after_inactive)
+            if row is not None:
+                post = HelpPost.from_row(row)
+                where = f"<#{post.thread_id}>" if post.thread_id else "—"
+                if post.thread_id:
+                    await self.app.outbox.post_in(
+                        tx, post.guild_id, Target.channel_id(post.thread_id),
+                        OutMessage(content=self.app.t("support.closed_post", idle=idle)[:2000]),
+                        dedupe_key=f"help:closing:{post.id}")
+                await self.app.outbox.post_in(
+                    tx, post.guild_id, Target.dm(post.asker_id),
+                    OutMessage(content=self.app.t("support.closed_dm", title=relay(post.title)[:200], idle=idle,
+                                                  where=where)[:2000]),
+                    dedupe_key=f"help:closed-dm:{post.id}")
         if row is None:
             current = await repo.get_post(self.app.db, post_id)
             if current is not None:
                 self._arm(HelpPost.from_row(current))  # activity since: wait for the new deadline
             return False
-        post = HelpPost.from_row(row)
+        self.app.outbox.wake()
         self.app.scheduler.remove_job(f"help:escalate:{post.id}")
-        idle = format_duration(self.settings.close_after_inactive)
-        await self._sync_tags(post)
-        if post.thread_id:
-            await self.app.outbox.post(post.guild_id, Target.channel_id(post.thread_id),
-                                       OutMessage(content=self.app.t("support.closed_post", idle=idle)[:2000]),
-                                       dedupe_key=f"help:closing:{post.id}")
-        await self.app.outbox.post(post.guild_id, Target.dm(post.asker_id),
-                                   OutMessage(content=self.app.t("support.closed_dm", title=relay(post.title)[:200],
-                                                                 idle=idle,
-                                                                 where=f"<#{post.thread_id}>" if post.thread_id
-                                                                 else "—")[:2000]),
-                                   dedupe_key=f"help:closed-dm:{post.id}")
+        await self._sync_tags(post)  # a lost tag edit is put right by the re-sync after a start
         return True
 
     # --- learning from it ---------------------------------------------------------------------------
@@ -513,17 +536,17 @@ class SupportService:
     async def to_feedback(self, guild_id: int, post_id: int, *, actor_id: int, category: str | None = None):
         """One action: the question becomes a feedback item from its asker (once per post)."""
         post = await self.get(guild_id, post_id)
-        if post.feedback_item_id is not None or not await repo.claim_feedback(self.app.db, post.id):
+        if post.feedback_item_id is not None:
             raise UserError("support.already_feedback", id=post.id)
+
+        async def link(tx, item) -> None:  # in the item's own transaction: both or neither, once per post
+            if not await repo.link_feedback(tx, post.id, item.id):
+                raise UserError("support.already_feedback", id=post.id)
+
         categories = self.app.config.community.feedback.categories
-        try:
-            item = await self.app.feedback.submit(
-                guild_id, post.asker_id, category=category or categories[0], title=post.title[:100],
-                text=(post.details or post.title), source_url=self._post_url(guild_id, post))
-        except BaseException:
-            await repo.set_feedback(self.app.db, post.id, None)
-            raise
-        await repo.set_feedback(self.app.db, post.id, item.id)
+        item = await self.app.feedback.submit(
+            guild_id, post.asker_id, category=category or categories[0], title=post.title[:100],
+            text=(post.details or post.title), source_url=self._post_url(guild_id, post), also=link)
         await self.app.audit.record(guild_id, actor_id, "help.feedback", target=f"help #{post.id}",
                                     detail=f"feedback #{item.id}")
         return item

@@ -7,7 +7,7 @@ import logging
 import discord
 from discord.ext import commands
 
-from bot.services.automod import Flagged
+from bot.services.automod import Flagged, SyncOutcome
 
 from ._sync import sync_rule
 
@@ -22,10 +22,19 @@ class AutoModCog(commands.Cog):
 
     async def cog_load(self) -> None:
         self.loaded = True
+        self.app.automod.syncer = self._sync  # the public seam: app.automod.sync(guild_id) (/setup uses it)
         self.app.events.on("config.reloaded", self._config_reloaded)
 
     async def cog_unload(self) -> None:
         self.loaded = False  # app.events keeps handlers; this one then does nothing
+        if self.app.automod.syncer == self._sync:
+            self.app.automod.syncer = None
+
+    async def _sync(self, guild_id: int) -> SyncOutcome:
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return SyncOutcome("failed", detail=self.app.t("automod.setup_no_guild"))
+        return await sync_rule(self.bot, guild)
 
     async def _config_reloaded(self, config) -> None:
         """New risk words (or block on/off) reach Discord without waiting for the next /setup: the
@@ -33,7 +42,7 @@ class AutoModCog(commands.Cog):
         guild = self.bot.get_guild(self.app.guild_id) if self.loaded and self.app.guild_id else None
         if guild is None or (self.app.automod.desired() is None and await self.app.automod.rule_id(guild.id) is None):
             return
-        outcome = await sync_rule(self.bot, guild)
+        outcome = await self.app.automod.sync(guild.id)  # kept for /admin reload's reply
         log.info("AutoMod rule after the reload: %s %s", outcome.outcome, outcome.detail)
 
     @commands.Cog.listener()

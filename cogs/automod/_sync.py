@@ -6,33 +6,13 @@ second /setup or a reload updates it instead of adding another. Only what differ
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-
 import discord
 
-from bot.services.automod import RuleSpec
+from bot.services.automod import RuleSpec, SyncOutcome
 
 log = logging.getLogger(__name__)
 
 REASON = "Kizuna /setup: risk words"
-
-
-@dataclass(frozen=True)
-class SyncOutcome:
-    outcome: str  # created | updated | unchanged | disabled | off | failed
-    rule_id: int | None = None
-    detail: str = ""
-
-    def line(self, app, spec: RuleSpec | None, channel: str) -> str:
-        """The /setup report's line ("" when AutoMod is off and there is nothing to say)."""
-        t = app.t
-        name = spec.name if spec else app.config.community.moderation.automod.rule_name
-        if self.outcome == "off":
-            return ""
-        if self.outcome in ("disabled", "failed"):
-            return t(f"automod.setup_{self.outcome}", name=name, detail=self.detail)
-        return t(f"automod.setup_{self.outcome}", name=name, count=len(spec.keywords), channel=channel,
-                 block=t("automod.setup_blocking") if spec.block_message else "")
 
 
 def rule_arguments(spec: RuleSpec, alert_channel_id: int, exempt_roles: list[discord.abc.Snowflake],
@@ -103,12 +83,4 @@ async def sync_rule(bot, guild: discord.Guild) -> SyncOutcome:
         log.warning("AutoMod rule sync failed: %s", error)
         return SyncOutcome("failed", detail=(error.text or str(error.status))[:200])
     await app.automod.remember(guild.id, rule.id)
-    return SyncOutcome(outcome, rule.id)
-
-
-async def automod_line(bot, guild: discord.Guild) -> str:
-    """Sync the rule and say what happened, for the /setup report."""
-    outcome = await sync_rule(bot, guild)
-    spec = bot.app.automod.desired()
-    channel = bot.resolve_channel(guild, spec.alert_channel) if spec else None
-    return outcome.line(bot.app, spec, channel.mention if channel else "")
+    return SyncOutcome(outcome, rule.id, channel=channel.mention)

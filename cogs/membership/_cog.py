@@ -14,7 +14,6 @@ from bot.services.membership import MEMBER_ROLE, TierStatus, discord_time
 from bot.services.messages import Button, OutMessage, Target
 from bot.tree import respond
 
-from cogs.automod._sync import automod_line
 
 from ._setup import apply_layout
 from ._views import DYNAMIC_ITEMS, JOIN_ID, start_join
@@ -73,7 +72,8 @@ class JoinCog(commands.Cog):
             if items or key != "failed":
                 parts.append(t(f"membership.setup_{key}", items=", ".join(items) or t("membership.setup_nothing")))
         parts.append(await self._welcome_post(interaction.guild, repost_welcome))
-        parts.append(await automod_line(self.bot, interaction.guild))
+        automod = await self.app.automod.sync(interaction.guild_id)  # served by the AutoMod cog
+        parts.append(automod.line(self.app) if automod else "")
         await self.app.audit.record(interaction.guild_id, interaction.user.id, "setup", None, report.summary())
         await respond(interaction, _lines("", parts).strip()[:2000])
 

@@ -3,21 +3,11 @@ from __future__ import annotations
 
 import discord
 
-from bot.checks import member_is_moderator
+from bot.checks import is_staff
 from bot.config.faq import ANSWER_MAX, QUESTION_MAX
 from bot.services.support import DETAILS_MAX, TITLE_MAX, solved_custom_id
 from bot.tree import respond
 from bot.ui import KizunaModal, KizunaView, guarded
-
-
-def is_staff(bot, member) -> bool:
-    """The team: the help staff role (default: moderators), or a moderator."""
-    if member_is_moderator(bot, member):
-        return True
-    if not isinstance(member, discord.Member):
-        return False
-    role = bot.resolve_role(member.guild, bot.app.support.staff_role)
-    return role is not None and role in member.roles
 
 
 def suggestions_text(app, suggestions) -> str:
