@@ -139,9 +139,8 @@ async def test_events_can_be_switched_off(harness, tmp_path):
 
 async def test_an_event_on_a_stage_channel_is_linked_to_it(harness, tmp_path):
     config = config_with(tmp_path, {"community.yaml": {
-        "channels": {"tea-stage": {"kind": "public"}}, "ama": {"event": {"location": "tea-stage"}}}})
+        "channels": {"tea-stage": {"kind": "public", "type": "stage"}}, "ama": {"event": {"location": "tea-stage"}}}})
     g = await harness(config=config)
-    await g.make_voice("tea-stage", stage=True)
     event = await plan(g)
     assert event.entity_type == STAGE_EVENT and event.channel_id == g.channel("tea-stage").id
     await g.advance(hours=2, minutes=1)
