@@ -263,3 +263,24 @@ async def test_a_planned_ama_can_be_canceled_and_its_event_says_so(harness):
     assert not any(TOPIC in m.content for m in g.channel("lounge").messages)
     reply = await g.slash("/ama cancel", user="mod")
     assert reply.content == g.app.t("ama.no_planned")
+
+
+async def test_the_reminder_dm_links_to_the_event_instead_of_naming_a_channel_the_dm_cannot_open(harness):
+    """A DM cannot resolve `#lounge`: the reminder carries the event's own link (it shows where)."""
+    g = await harness()
+    event = await plan(g)
+    await g.interested(event, user="alice")
+    await g.advance(minutes=91)
+    (dm,) = reminders(g, "alice")
+    assert f"https://discord.com/events/{g.world.guild_id}/{event.id}" in dm.content, dm.content
+    assert "#lounge" not in dm.content
+
+
+async def test_a_reminder_keeps_a_schedules_own_where_text_beside_the_link(harness, tmp_path):
+    tasting = {**TASTING, "event": {**TASTING["event"], "where": "Shibuya tea shop"}}
+    g = await harness(config=config_with(tmp_path, {"schedules.yaml": {"schedules": [tasting]}}))
+    (event,) = [e for e in g.scheduled_events if e.name == "Tasting night"]
+    await g.interested(event, user="bob")
+    await g.advance_to(event.start - timedelta(minutes=59))
+    (dm,) = [m for m in g.dms("bob") if "Tasting night" in m.content]
+    assert "Shibuya tea shop" in dm.content and f"/events/{g.world.guild_id}/{event.id}" in dm.content
