@@ -9,6 +9,7 @@ module cannot be imported is an ImportError, never a feature quietly missing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections import defaultdict
@@ -74,14 +75,24 @@ class Actions:
 
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
+        self._keyed: set[str] = set()
 
-    def register(self, name: str, handler: Handler) -> None:
+    def register(self, name: str, handler: Handler, *, keyed: bool = False) -> None:
+        """`keyed`: the handler also takes `run_key=` (`<schedule id>:<occurrence>`, which entry runs
+        it) for what it must make once per entry and occurrence."""
         if name in self._handlers:
             raise ValueError(f"schedule action {name!r} registered twice")
         self._handlers[name] = handler
+        if keyed:
+            self._keyed.add(name)
 
     def get(self, name: str) -> Handler:
         return self._handlers[name]
+
+    def bind(self, name: str, run_key: str) -> Handler:
+        """The handler of `name`, given `run_key=` when it asked for it (KeyError when unknown)."""
+        handler = self._handlers[name]
+        return functools.partial(handler, run_key=run_key) if name in self._keyed else handler
 
     def names(self) -> list[str]:
         return sorted(self._handlers)

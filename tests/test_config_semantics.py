@@ -89,8 +89,20 @@ def _loc(path: str) -> tuple:
 
 
 S, C, P, D, T = "schedules.yaml", "community.yaml", "participation.yaml", "drops.yaml", "content.yaml"
-ADDED = "schedules[9]"  # the schedule _add_schedule appends (the shipped file has 9)
-QUIZ, PROMPT, FEEDBACK, STATS, CAMPAIGN, ONCE = (f"schedules[{i}]" for i in (2, 0, 7, 8, 5, 6))
+SHIPPED = Path(__file__).resolve().parents[1] / "config"
+SHIPPED_SCHEDULES = [s["id"] for s in yaml.safe_load((SHIPPED / S).read_text(encoding="utf-8"))["schedules"]]
+
+
+def _schedule(schedule_id: str) -> str:
+    """The dotted path of a shipped schedule, found by its id (the example may gain schedules anywhere)."""
+    return f"schedules[{SHIPPED_SCHEDULES.index(schedule_id)}]"
+
+
+ADDED = f"schedules[{len(SHIPPED_SCHEDULES)}]"  # the schedule _add_schedule appends
+QUIZ, PROMPT, FEEDBACK, STATS, CAMPAIGN, ONCE, CRON = map(_schedule, (
+    "weekly-quiz", "daily-prompt", "feedback-digest", "stats-digest", "winter-campaign", "christmas-eve",
+    "morning-greeting"))
+POLL = _schedule("winter-cup-poll")
 
 
 def _symlink_out_of_the_folder(folder: Path) -> None:
@@ -161,8 +173,14 @@ BROKEN = [
              _add_schedule(action="ama.announce", params={"topik": "Tea"}), f"{ADDED}.params.topik"),
     Mutation("ama announce with an empty topic", S,
              _add_schedule(action="ama.announce", params={"topic": ""}), f"{ADDED}.params.topic"),
+    Mutation("poll of an unknown prompt", S, _set(f"{POLL}.params.prompt", "nope"), f"{POLL}.params.prompt",
+             "unknown prompt key 'nope' (polls: winter-cup)"),
+    Mutation("poll of a prompt that is not a poll", S, _set(f"{POLL}.params.prompt", "cold-brew"),
+             f"{POLL}.params.prompt", "is not a poll"),
+    Mutation("poll of a prompt and its own question", S, _set(f"{POLL}.params.question", "Tea?"),
+             f"{POLL}.params.prompt", "not both"),
     Mutation("an unknown action", S, _set(f"{QUIZ}.action", "quiz.begin"), f"{QUIZ}.action", "unknown action"),
-    Mutation("params without an action", S, _set("schedules[1].params", {"bank": "tea"}), "schedules[1].params",
+    Mutation("params without an action", S, _set(f"{CRON}.params", {"bank": "tea"}), f"{CRON}.params",
              "this schedule has none"),
     Mutation("params that are a list", S, _set(f"{QUIZ}.params", ["tea", 5]), f"{QUIZ}.params"),
     # -- every place that names a participation action ----------------------------------------------------
@@ -179,20 +197,20 @@ BROKEN = [
     Mutation("a one-off an hour ago", S, _set(f"{ONCE}.at", "2026-11-30T23:00"), f"{ONCE}.at", "is in the past"),
     Mutation("a one-off in the past with an offset", S, _set(f"{ONCE}.at", "2026-11-30T14:00:00+00:00"),
              f"{ONCE}.at", "is in the past"),
-    Mutation("cron weekday range without an end", S, _set("schedules[1].cron", "0 9 * * mon-"),
-             "schedules[1].cron", "'mon-' is not a weekday"),
-    Mutation("cron weekday range without a start", S, _set("schedules[1].cron", "0 9 * * -fri"), "schedules[1].cron"),
-    Mutation("cron on 31 February", S, _set("schedules[1].cron", "0 9 31 2 *"), "schedules[1].cron", "never fires"),
-    Mutation("cron on 30 February", S, _set("schedules[1].cron", "0 9 30 2 *"), "schedules[1].cron", "never fires"),
-    Mutation("cron on the 31st of 30-day months", S, _set("schedules[1].cron", "0 9 31 4,6,9,11 *"),
-             "schedules[1].cron", "never fires"),
-    Mutation("cron weekday 8", S, _set("schedules[1].cron", "0 9 * * 8"), "schedules[1].cron"),
-    Mutation("cron day 'last' (not crontab)", S, _set("schedules[1].cron", "0 9 last * *"), "schedules[1].cron"),
-    Mutation("cron minute 60", S, _set("schedules[1].cron", "60 9 * * *"), "schedules[1].cron"),
-    Mutation("cron with 4 fields", S, _set("schedules[1].cron", "0 9 * *"), "schedules[1].cron", "5 fields"),
-    Mutation("cron hour range without an end", S, _set("schedules[1].cron", "0 9- * * *"), "schedules[1].cron"),
-    Mutation("cron weekday step 0", S, _set("schedules[1].cron", "0 9 * * */0"), "schedules[1].cron", "step"),
-    Mutation("cron minute step 0", S, _set("schedules[1].cron", "*/0 9 * * *"), "schedules[1].cron"),
+    Mutation("cron weekday range without an end", S, _set(f"{CRON}.cron", "0 9 * * mon-"),
+             f"{CRON}.cron", "'mon-' is not a weekday"),
+    Mutation("cron weekday range without a start", S, _set(f"{CRON}.cron", "0 9 * * -fri"), f"{CRON}.cron"),
+    Mutation("cron on 31 February", S, _set(f"{CRON}.cron", "0 9 31 2 *"), f"{CRON}.cron", "never fires"),
+    Mutation("cron on 30 February", S, _set(f"{CRON}.cron", "0 9 30 2 *"), f"{CRON}.cron", "never fires"),
+    Mutation("cron on the 31st of 30-day months", S, _set(f"{CRON}.cron", "0 9 31 4,6,9,11 *"),
+             f"{CRON}.cron", "never fires"),
+    Mutation("cron weekday 8", S, _set(f"{CRON}.cron", "0 9 * * 8"), f"{CRON}.cron"),
+    Mutation("cron day 'last' (not crontab)", S, _set(f"{CRON}.cron", "0 9 last * *"), f"{CRON}.cron"),
+    Mutation("cron minute 60", S, _set(f"{CRON}.cron", "60 9 * * *"), f"{CRON}.cron"),
+    Mutation("cron with 4 fields", S, _set(f"{CRON}.cron", "0 9 * *"), f"{CRON}.cron", "5 fields"),
+    Mutation("cron hour range without an end", S, _set(f"{CRON}.cron", "0 9- * * *"), f"{CRON}.cron"),
+    Mutation("cron weekday step 0", S, _set(f"{CRON}.cron", "0 9 * * */0"), f"{CRON}.cron", "step"),
+    Mutation("cron minute step 0", S, _set(f"{CRON}.cron", "*/0 9 * * *"), f"{CRON}.cron"),
     Mutation("a one-off without a time of day", S, _set(f"{ONCE}.at", "2026-12-24"), f"{ONCE}.at"),
     Mutation("a campaign window with no matching day", S,
              _both(_drop(f"{CAMPAIGN}.daily"), _set(f"{CAMPAIGN}.weekly", {"days": ["mon"], "at": "18:00"}),
@@ -245,6 +263,15 @@ BROKEN = [
              "channels.feedback.name"),
     Mutation("a channel name that Discord dashes onto another", C, _set("channels.quiz.name", "Daily Prompt"),
              "channels.quiz.name"),
+    # -- a live event's venue is a voice or stage channel ----------------------------------------------
+    Mutation("an AMA event held in a text channel", C, _set("ama.event.location", "lounge"), "ama.event.location",
+             "must be a voice or stage channel"),
+    Mutation("a schedule's event held in a text channel", S, _set(f"{QUIZ}.event.location", "quiz"),
+             f"{QUIZ}.event.location", "must be a voice or stage channel"),
+    Mutation("a voice channel with a topic", C, _set("channels.tea-stage", {"type": "voice", "topic": "Tea"}),
+             "channels.tea-stage", "not voice or stage"),
+    Mutation("forum: true on a stage", C, _set("channels.tea-stage", {"type": "stage", "forum": True}),
+             "channels.tea-stage", "`forum: true` is `type: forum`"),
     Mutation("two channels with the same id", C,
              _both(_set("channels.lounge.id", 42), _set("channels.quiz.id", 42)), "channels.quiz.id"),
 ]
@@ -264,11 +291,13 @@ VALID = [
     Mutation("drop open of a drop without opens", S, _add_schedule(action="drop.open", params={"id": "prompt-champions"})),
     Mutation("ama announce of an upcoming session", S,
              _add_schedule(action="ama.announce", params={"topic": "Tea", "guest": "Master Aoki", "when": "Fri"})),
-    Mutation("cron on 29 February (leap years)", S, _set("schedules[1].cron", "0 9 29 2 *")),
-    Mutation("cron on the 31st", S, _set("schedules[1].cron", "0 9 31 * *")),
-    Mutation("cron with 0-7 weekdays and steps", S, _set("schedules[1].cron", "*/15 9-17 * * 0-7")),
-    Mutation("cron with month names and lists", S, _set("schedules[1].cron", "0 9 1,15 jan-mar *")),
-    Mutation("cron with upper-case names", S, _set("schedules[1].cron", "0 9 * * MON-FRI")),
+    Mutation("poll written in the schedule itself", S,
+             _set(f"{POLL}.params", {"question": "Milk first?", "answers": ["Yes", "No"], "duration": "2h"})),
+    Mutation("cron on 29 February (leap years)", S, _set(f"{CRON}.cron", "0 9 29 2 *")),
+    Mutation("cron on the 31st", S, _set(f"{CRON}.cron", "0 9 31 * *")),
+    Mutation("cron with 0-7 weekdays and steps", S, _set(f"{CRON}.cron", "*/15 9-17 * * 0-7")),
+    Mutation("cron with month names and lists", S, _set(f"{CRON}.cron", "0 9 1,15 jan-mar *")),
+    Mutation("cron with upper-case names", S, _set(f"{CRON}.cron", "0 9 * * MON-FRI")),
     Mutation("a one-off tomorrow", S, _set(f"{ONCE}.at", "2026-12-02T09:00")),
     Mutation("a one-off in the past that is disabled", S,
              _both(_set(f"{ONCE}.at", "2026-11-01T20:00"), _set(f"{ONCE}.enabled", False))),
@@ -276,10 +305,15 @@ VALID = [
              _both(_set(f"{CAMPAIGN}.start", "2026-11-20"), _set(f"{CAMPAIGN}.end", "2026-12-01"))),
     Mutation("the smallest and the largest snowflake", C,
              _both(_set("community.guild_id", 1), _set("roles.member.id", 2**63 - 1))),
+    Mutation("an AMA held on a stage", C,
+             _both(_set("channels.tea-stage", {"type": "stage"}), _set("ama.event.location", "tea-stage"))),
+    Mutation("a members' voice lounge", C, _set("channels.tea-voice", {"type": "voice", "kind": "exclusive",
+                                                                        "tier": "leaf"})),
+    Mutation("a forum written the old way", C, _set("channels.help", {"forum": True})),
     Mutation("codes path with ./", D, _set("drops[0].codes", "./codes/hanami-tin.csv")),
     Mutation("codes file a symlink inside the folder", D, _set("drops[0].codes", "codes/alias.csv"),
              setup=lambda folder: (folder / "codes" / "alias.csv").symlink_to(folder / "codes" / "hanami-tin.csv")),
-    Mutation("cron every other weekday", S, _set("schedules[1].cron", "0 9 * * */2")),
+    Mutation("cron every other weekday", S, _set(f"{CRON}.cron", "0 9 * * */2")),
     Mutation("roles whose names differ only in case", C, _set("roles.guest.name", "member")),
     Mutation("a role and a channel with the same name", C, _set("roles.guest.name", "lounge")),
     Mutation("several streak actions", P, _set("streaks.actions", ["prompt_answer", "quiz_correct"])),
@@ -324,8 +358,15 @@ def test_the_suite_is_as_wide_as_promised():
 
 
 def test_the_shipped_config_passes_check_on_its_own_date(capsys):
-    assert main(["check", "--config", str(Path(__file__).resolve().parents[1] / "config"), "--now", "2026-12-01T00:00+09:00"]) == 0
+    assert main(["check", "--config", str(SHIPPED), "--now", "2026-12-01T00:00+09:00"]) == 0
     assert "config OK" in capsys.readouterr().out
+
+
+def test_the_example_posts_a_poll_prompt_on_a_schedule():
+    config = load_config(SHIPPED, now=NOW)
+    schedule = config.schedules.by_id("winter-cup-poll")
+    assert schedule.action == "poll.post" and schedule.params["prompt"] == "winter-cup"
+    assert next(p for p in config.prompts.prompts if p.key == "winter-cup").kind == "poll"
 
 
 def test_check_reports_the_past_one_off_while_the_bot_still_loads_it(tmp_path, capsys):
@@ -334,7 +375,7 @@ def test_check_reports_the_past_one_off_while_the_bot_still_loads_it(tmp_path, c
     folder = _apply(tmp_path, Mutation("past", S, _set(f"{ONCE}.at", "2026-11-01T20:00")))
     assert main(["check", "--config", str(folder), "--now", "2026-12-01T00:00+09:00"]) == 1
     err = capsys.readouterr().err
-    assert re.search(r"schedules\.yaml:\d+: schedules\[6\]\.at: 2026-11-01 20:00 \(Asia/Tokyo\) is in the past", err)
+    assert re.search(rf"schedules\.yaml:\d+: {re.escape(ONCE)}\.at: 2026-11-01 20:00 \(Asia/Tokyo\) is in the past", err)
     config = load_config(folder)  # as `run` and /admin reload load it: no clock, no time judgement
     assert config.schedules.by_id("christmas-eve").at == datetime(2026, 11, 1, 20, 0)
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import discord
 import pytest
 
-from bot.offline.world import ACTIVE, COMPLETED, EXTERNAL_EVENT, SCHEDULED, STAGE_EVENT
+from bot.offline.world import ACTIVE, CANCELED, COMPLETED, EXTERNAL_EVENT, SCHEDULED, STAGE_EVENT
 from tests.helpers import config_dir_with, config_with
 
 TOPIC = "Blending winter teas"
@@ -139,9 +139,8 @@ async def test_events_can_be_switched_off(harness, tmp_path):
 
 async def test_an_event_on_a_stage_channel_is_linked_to_it(harness, tmp_path):
     config = config_with(tmp_path, {"community.yaml": {
-        "channels": {"tea-stage": {"kind": "public"}}, "ama": {"event": {"location": "tea-stage"}}}})
+        "channels": {"tea-stage": {"kind": "public", "type": "stage"}}, "ama": {"event": {"location": "tea-stage"}}}})
     g = await harness(config=config)
-    await g.make_voice("tea-stage", stage=True)
     event = await plan(g)
     assert event.entity_type == STAGE_EVENT and event.channel_id == g.channel("tea-stage").id
     await g.advance(hours=2, minutes=1)
@@ -264,3 +263,54 @@ async def test_a_planned_ama_can_be_canceled_and_its_event_says_so(harness):
     assert not any(TOPIC in m.content for m in g.channel("lounge").messages)
     reply = await g.slash("/ama cancel", user="mod")
     assert reply.content == g.app.t("ama.no_planned")
+
+
+async def test_the_reminder_dm_links_to_the_event_instead_of_naming_a_channel_the_dm_cannot_open(harness):
+    """A DM cannot resolve `#lounge`: the reminder carries the event's own link (it shows where)."""
+    g = await harness()
+    event = await plan(g)
+    await g.interested(event, user="alice")
+    await g.advance(minutes=91)
+    (dm,) = reminders(g, "alice")
+    assert f"https://discord.com/events/{g.world.guild_id}/{event.id}" in dm.content, dm.content
+    assert "#lounge" not in dm.content
+
+
+async def test_a_reminder_keeps_a_schedules_own_where_text_beside_the_link(harness, tmp_path):
+    tasting = {**TASTING, "event": {**TASTING["event"], "where": "Shibuya tea shop"}}
+    g = await harness(config=config_with(tmp_path, {"schedules.yaml": {"schedules": [tasting]}}))
+    (event,) = [e for e in g.scheduled_events if e.name == "Tasting night"]
+    await g.interested(event, user="bob")
+    await g.advance_to(event.start - timedelta(minutes=59))
+    (dm,) = [m for m in g.dms("bob") if "Tasting night" in m.content]
+    assert "Shibuya tea shop" in dm.content and f"/events/{g.world.guild_id}/{event.id}" in dm.content
+
+
+@pytest.mark.parametrize("how", ["a moderator closes it", "its timer closes it after a restart"])
+async def test_a_planned_ama_that_waited_behind_an_open_one_opens_when_that_one_closes(harness, how):
+    g = await harness()
+    event = await plan(g)  # starts in 2 hours
+    await g.slash("/ama open", user="mod", guest="carol", topic="Morning brews", until="3h")
+    await g.advance(hours=2, minutes=1)  # its start came while "Morning brews" is still open
+    assert (await g.app.ama.current(g.app.guild_id)).topic == "Morning brews" and event.status == SCHEDULED
+    assert any(TOPIC in m.content for m in g.channel("mod-log").messages)  # moderators heard it waits
+    if how == "a moderator closes it":
+        await g.slash("/ama close", user="mod")
+    else:
+        await g.restart()
+        await g.advance(hours=1)
+    current = await g.app.ama.current(g.app.guild_id)
+    assert current is not None and current.topic == TOPIC, current
+    assert event.status == ACTIVE
+    assert any(TOPIC in m.content and m.components for m in g.channel("lounge").messages)  # its post, Ask button
+    assert any(TOPIC in m.content and "opens now" in m.content for m in g.channel("mod-log").messages)
+
+
+async def test_a_planned_ama_whose_end_passed_while_it_waited_is_canceled_not_opened(harness):
+    g = await harness()
+    event = await plan(g, until="90m")  # 2h from now until 3h30m from now
+    await g.slash("/ama open", user="mod", guest="carol", topic="Morning brews", until="5h")
+    await g.advance(hours=5, minutes=1)
+    assert await g.app.ama.current(g.app.guild_id) is None
+    assert event.status == CANCELED
+    assert any(TOPIC in m.content and "never opened" in m.content for m in g.channel("mod-log").messages)

@@ -129,6 +129,25 @@ async def test_the_poll_post_action_posts_a_prompt_poll_or_its_own(harness, tmp_
     assert [m.poll.question for m in poll_messages(g, "lounge")] == ["Best snack?"]
 
 
+async def test_two_poll_schedules_with_the_same_question_in_the_same_minute_make_two_polls(harness, tmp_path):
+    """The poll of a schedule is keyed by its entry and occurrence, not by what it asks (once each,
+    also when the action runs again after a restart)."""
+    same = {"daily": "12:00", "action": "poll.post", "params": {"prompt": "winter-cup"}}
+    config = config_with(tmp_path, {"prompts.yaml": {"prompts": [POLL_PROMPT]}, "schedules.yaml": {
+        "schedules": [{"id": "lounge-poll", **same}, {"id": "prompt-poll", **same}]}})
+    g = await harness(config=config)
+    await g.advance(hours=5)
+    assert len(poll_messages(g)) == 2
+    polls = g.app.participation.polls
+    sources = [(await polls.get(i)).source for i in (1, 2)]
+    assert sources[0].startswith("schedule:lounge-poll:") and sources[1].startswith("schedule:prompt-poll:")
+    for source in sources:  # the action run again for one entry and occurrence posts nothing new
+        await polls.action_post(g.app.guild_id, g.clock.now(), {"prompt": "winter-cup"},
+                                run_key=source.removeprefix("schedule:"))
+    await g.settle()
+    assert len(poll_messages(g)) == 2
+
+
 @pytest.mark.parametrize("prompt, problem", [
     ({"answers": ["Only"]}, "2 to 10 answers"),
     ({"answers": [f"A{i}" for i in range(11)]}, "2 to 10 answers"),

@@ -59,16 +59,41 @@ class ChannelSpec(Model):
     """The channel topic."""
     id: Snowflake | None = None
     """Link an existing Discord channel by id instead of finding or creating it by name."""
+    type: Literal["text", "voice", "stage", "forum"] = "text"
+    """What /setup makes: text; voice or stage (a live event's venue); forum (each post is a thread
+    with tags: the help desk, or feedback as posts). `kind:` says who may see and talk in it."""
     forum: bool = False
-    """A forum channel (each post is a thread with tags): the help desk, or feedback as posts."""
+    """The same as `type: forum` (kept for older files)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _forum_is_a_type(cls, data):
+        """`forum: true` and `type: forum` are one setting: both fields always agree."""
+        if isinstance(data, dict) and data.get("forum") is True:
+            if data.get("type", "forum") != "forum":
+                raise ValueError("`forum: true` is `type: forum`: give only `type:`")
+            data = {**data, "type": "forum"}
+        elif isinstance(data, dict) and data.get("type") == "forum":
+            data = {**data, "forum": True}
+        return data
 
     @model_validator(mode="after")
     def _tier_only_for_exclusive(self) -> "ChannelSpec":
+        if self.topic and self.type in ("voice", "stage"):
+            raise ValueError("`topic:` is for text and forum channels, not voice or stage ones")
         if self.kind == "exclusive" and self.tier is None:
             raise ValueError("an exclusive channel needs `tier:` (the lowest tier that may see it)")
         if self.kind != "exclusive" and self.tier is not None:
             raise ValueError("`tier:` is only for channels of kind exclusive")
         return self
+
+
+def venue_problems(key: str, channels) -> Iterator[str]:
+    """What is wrong with `key` as a live event's location (a voice or stage channel key)."""
+    if key not in channels:
+        yield _unknown("channel", key, channels)
+    elif channels[key].type not in ("voice", "stage"):
+        yield f"channel {key!r} must be a voice or stage channel (type: voice | stage)"
 
 
 class Moderation(Model):
@@ -194,8 +219,8 @@ class CommunityFile(Model):
         from bot.services.forum import tag_problems
 
         yield from tag_problems(self)
-        if self.ama.event.location is not None and self.ama.event.location not in self.channels:
-            yield ("ama", "event", "location"), _unknown("channel", self.ama.event.location, self.channels)
+        if self.ama.event.location is not None:
+            yield from ((("ama", "event", "location"), m) for m in venue_problems(self.ama.event.location, self.channels))
         from bot.services.catalogue import override_problems
 
         for key, problem in override_problems(self.messages):

@@ -44,6 +44,7 @@ from bot.triggers import cron_fields, local_to_utc, rule_trigger
 # bot/config/actions.py so that `check` validates them without loading those services.
 from .actions import ACTIONS, KNOWN_ACTIONS, ActionParams, params_problems  # noqa: F401 (KNOWN_ACTIONS re-exported)
 from .base import Duration, Key, LocalDateTime, Model, TimeOfDay, TimeZoneName
+from .community import venue_problems
 
 if TYPE_CHECKING:
     from apscheduler.triggers.base import BaseTrigger
@@ -420,9 +421,9 @@ class SchedulesFile(Model):
             seen.setdefault(schedule.id, i)
             if schedule.channel and schedule.channel not in channels:
                 yield ("schedules", i, "channel"), _unknown("channel", schedule.channel, channels)
-            if schedule.event is not None and schedule.event.location is not None \
-                    and schedule.event.location not in channels:
-                yield ("schedules", i, "event", "location"), _unknown("channel", schedule.event.location, channels)
+            if schedule.event is not None and schedule.event.location is not None:
+                for problem in venue_problems(schedule.event.location, channels):
+                    yield ("schedules", i, "event", "location"), problem
             if schedule.pool and schedule.pool not in self.pools:
                 yield ("schedules", i, "pool"), _unknown("pool", schedule.pool, self.pools)
             if schedule.action and schedule.action not in KNOWN_ACTIONS:

@@ -177,7 +177,7 @@ class Harness:
         for cl in layout.channels:
             spec = community.channels[cl.key]
             channel = w.add_channel(cl.name, key=cl.key, topic=cl.topic, channel_id=spec.id,
-                                    type=FORUM if cl.forum else TEXT)
+                                    type={"forum": FORUM, "voice": VOICE, "stage": STAGE}.get(cl.type, TEXT))
             for tag in cl.tags:  # a forum's tags, as /setup makes them
                 w.add_forum_tag(channel, tag)
             for target, ow in cl.overwrites.items():
@@ -791,17 +791,6 @@ class Harness:
         if not msg.channel.is_dm:
             payload["guild_id"] = str(self.world.guild_id)
         self.emit_later("MESSAGE_POLL_VOTE_ADD" if add else "MESSAGE_POLL_VOTE_REMOVE", payload)
-
-    async def make_voice(self, channel, *, stage: bool = False) -> FakeChannel:
-        """Turn a seeded channel into a voice (or stage) channel, as if it had been one all along (the
-        config's keys name channels; the seed makes text ones)."""
-        ch = self.world.channel(channel)
-        self.emit_later("CHANNEL_DELETE", ch.payload())
-        ch.type = STAGE if stage else VOICE
-        self.world.version += 1
-        self.emit_later("CHANNEL_CREATE", ch.payload())
-        await self.settle()
-        return ch
 
     # --- interactions ------------------------------------------------------------------------------------
     def _interaction(self, kind: IT, uid: int, channel: FakeChannel, data: dict[str, Any], *,

@@ -317,6 +317,9 @@ class AmaService:
         session = await self.session(session_id)
         if session is None or not session.is_planned:
             return None
+        if session.ends_at is not None and session.ends_at <= app.clock.now():
+            await self._drop_too_late(session)  # it waited (or the bot was down) past its own end
+            return None
         if not await repo.begin_session(self.db, session_id, app.clock.now()):
             await app.audit.note(session.guild_id, app.t("ama.begin_blocked", topic=session.topic),
                                  dedupe_key=f"ama:begin-blocked:{session_id}")
@@ -331,6 +334,15 @@ class AmaService:
         if event is not None:
             await app.live_events.activate(event.id)
         return session
+
+    async def _drop_too_late(self, session: Session) -> None:
+        if not await repo.cancel_planned(self.db, session.id, closed_by=None, now=self.app.clock.now()):
+            return
+        event = await self.app.live_events.of_source(session.guild_id, session.event_source)
+        if event is not None:
+            await self.app.live_events.cancel(event.id)
+        await self.app.audit.note(session.guild_id, self.app.t("ama.begin_too_late", topic=session.topic),
+                                  dedupe_key=f"ama:begin-too-late:{session.id}")
 
     @staticmethod
     def _opening_key(session: Session) -> str:
@@ -443,7 +455,22 @@ class AmaService:
         event = await app.live_events.of_source(session.guild_id, session.event_source)
         if event is not None:  # attendance: everyone interested, and everyone who asked
             await app.live_events.complete(event.id, attendees=await repo.askers(self.db, session.id))
+        await self._begin_waiting(session.guild_id)
         return summary
+
+    async def _begin_waiting(self, guild_id: int) -> None:
+        """A session closed: the earliest planned one whose start already came (it waited behind this
+        one) opens now, and moderators hear. After a crash in between, its `ama:begin` timer (re-armed
+        at start with a past time) does the same."""
+        now = self.app.clock.now()
+        waiting = [Session(**r) for r in await repo.planned_sessions(self.db)
+                   if r["guild_id"] == guild_id and r["starts_at"] <= now]
+        if not waiting:
+            return
+        session = min(waiting, key=lambda s: (s.starts_at, s.id))
+        if await self.begin(session.id) is not None:
+            await self.app.audit.note(guild_id, self.app.t("ama.begun_late", topic=session.topic),
+                                      dedupe_key=f"ama:begun-late:{session.id}")
 
     def render_summary(self, summary: Summary) -> str:
         t = self.app.t

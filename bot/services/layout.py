@@ -12,6 +12,10 @@ READ = frozenset({"view_channel", "read_message_history"})
 WRITE = frozenset({"send_messages", "send_messages_in_threads", "add_reactions", "create_public_threads",
                    "attach_files", "embed_links"})
 BOT = READ | WRITE | frozenset({"manage_messages", "manage_threads", "manage_webhooks"})
+# In a voice or stage channel "read" is also joining to listen, "write" also speaking. A stage's
+# audience does not speak on its own: moderators invite members up (Discord's stage rules).
+VOICE_READ = READ | frozenset({"connect"})
+VOICE_WRITE = WRITE | frozenset({"speak"})
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class ChannelLayout:
     overwrites: dict[str, Overwrite] = field(default_factory=dict)
     forum: bool = False  # a forum channel (bot/services/forum.py), with these tags
     tags: tuple[str, ...] = ()
+    type: str = "text"  # text | voice | stage | forum (ChannelSpec.type)
 
 
 @dataclass(frozen=True)
@@ -61,24 +66,27 @@ def desired_layout(config) -> Layout:
 
     tags = forum_tags(c)
     for key, spec in c.channels.items():
+        voice = spec.type in ("voice", "stage")
+        read, write = (VOICE_READ, VOICE_WRITE) if voice else (READ, WRITE)
+        members_write = WRITE if spec.type == "stage" else write  # moderators speak on a stage, members are invited
         ow: dict[str, Overwrite] = {"@bot": Overwrite(allow=BOT)}
         if spec.kind == "public":
-            ow["@everyone"] = Overwrite(allow=READ, deny=WRITE)
-            ow["member"] = Overwrite(allow=WRITE)
-            ow[mod] = Overwrite(allow=WRITE)
+            ow["@everyone"] = Overwrite(allow=read, deny=write)
+            ow["member"] = Overwrite(allow=members_write)
+            ow[mod] = Overwrite(allow=write)
         elif spec.kind == "readonly":
-            ow["@everyone"] = Overwrite(allow=READ, deny=WRITE)
+            ow["@everyone"] = Overwrite(allow=read, deny=write)
             # members may react to announcements (feedback 👍/👎) but not post
             ow["member"] = Overwrite(allow=frozenset({"add_reactions"}))
-            ow[mod] = Overwrite(allow=WRITE)
+            ow[mod] = Overwrite(allow=write)
         elif spec.kind == "exclusive":
-            ow["@everyone"] = Overwrite(deny=READ | WRITE)
+            ow["@everyone"] = Overwrite(deny=read | write)
             for role in tier_roles_at_or_above(c, spec.tier):
-                ow[role] = Overwrite(allow=READ | WRITE)
-            ow[mod] = Overwrite(allow=READ | WRITE)
+                ow[role] = Overwrite(allow=read | members_write)
+            ow[mod] = Overwrite(allow=read | write)
         else:  # mod
-            ow["@everyone"] = Overwrite(deny=READ | WRITE)
-            ow[mod] = Overwrite(allow=READ | WRITE)
+            ow["@everyone"] = Overwrite(deny=read | write)
+            ow[mod] = Overwrite(allow=read | write)
         channels.append(ChannelLayout(key, spec.name or key, spec.kind, spec.topic, spec.tier, ow,
-                                      forum=spec.forum, tags=tags.get(key, ())))
+                                      forum=spec.forum, tags=tags.get(key, ()), type=spec.type))
     return Layout(roles, tuple(channels))

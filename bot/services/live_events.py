@@ -57,6 +57,19 @@ def channel_link(guild_id: int, channel_id: int) -> str:
     return f"https://discord.com/channels/{guild_id}/{channel_id}"
 
 
+def event_link(guild_id: int, discord_event_id: int) -> str:
+    """The event's own page on Discord: opens from a DM, shows where it happens and the Interested button."""
+    return f"https://discord.com/events/{guild_id}/{discord_event_id}"
+
+
+def reminder_where(event: LiveEvent) -> str | None:
+    """Where, as a DM can follow it: the event's link (a `#channel` does not resolve in a DM), after
+    the place's own text when that is not a link (a schedule's `where: Shibuya tea shop`)."""
+    text = event.location_text if event.location_text and "://" not in event.location_text else None
+    link = event_link(event.guild_id, event.discord_event_id) if event.discord_event_id else event.location_text
+    return " — ".join(part for part in (text, link) if part) or None
+
+
 class LiveEventsService:
     def __init__(self, app) -> None:
         self.app = app
@@ -182,7 +195,7 @@ class LiveEventsService:
         return queued
 
     def reminder(self, event: LiveEvent) -> OutMessage:
-        where = event.location_text or (f"#{event.location_key}" if event.location_key else self.app.t("events.here"))
+        where = reminder_where(event) or self.app.t("events.here")
         return OutMessage(content=self.app.t("events.reminder_dm", name=event.name, where=where,
                                              when=f"<t:{int(event.starts_at.timestamp())}:R>"))
 

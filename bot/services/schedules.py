@@ -339,7 +339,7 @@ class ScheduleService:
     async def _run_action(self, schedule: Schedule, occurrence: datetime) -> tuple[str, str | None]:
         key = f"schedule-action:{schedule.id}:{occurrence.isoformat()}"
         try:
-            handler = self.app.actions.get(schedule.action)
+            handler = self.app.actions.bind(schedule.action, f"{schedule.id}:{occurrence.isoformat()}")
         except KeyError:
             await self.app.audit.note(self.guild_id, self.app.t("schedules.action_missing", id=schedule.id,
                                                                 action=schedule.action), dedupe_key=key)

@@ -16,6 +16,9 @@ from bot.services.layout import ChannelLayout, desired_layout
 log = logging.getLogger(__name__)
 
 REASON = "Kizuna /setup"
+# community.yaml `type:` -> the discord.py class and how a guild makes one
+VOICE_TYPES = {"voice": (discord.VoiceChannel, discord.Guild.create_voice_channel),
+               "stage": (discord.StageChannel, discord.Guild.create_stage_channel)}
 
 
 @dataclass
@@ -128,11 +131,16 @@ async def _one_channel(bot, guild: discord.Guild, spec: ChannelLayout, roles: di
             if spec.forum:
                 await guild.create_forum(spec.name, topic=spec.topic or None, overwrites=wanted, reason=REASON,
                                          available_tags=[discord.ForumTag(name=n) for n in spec.tags])
+            elif spec.type in VOICE_TYPES:
+                await VOICE_TYPES[spec.type][1](guild, spec.name, overwrites=wanted, reason=REASON)
             else:
                 await guild.create_text_channel(spec.name, topic=spec.topic or None, overwrites=wanted, reason=REASON)
             report.created.append(label)
             return
         changes: dict = {}
+        if spec.type in VOICE_TYPES and type(channel) is not VOICE_TYPES[spec.type][0]:
+            report.failed.append(t("membership.setup_not_voice", channel=label, type=spec.type))
+            return
         if spec.forum:
             if not isinstance(channel, discord.ForumChannel):
                 report.failed.append(t("membership.setup_not_forum", channel=label))
@@ -143,7 +151,7 @@ async def _one_channel(bot, guild: discord.Guild, spec: ChannelLayout, roles: di
                     discord.ForumTag(name=n) for n in spec.tags if n not in have]
         if any(channel.overwrites_for(target) != ow for target, ow in wanted.items()):
             changes["overwrites"] = {**channel.overwrites, **wanted}  # overwrites for others are left alone
-        if spec.topic and getattr(channel, "topic", None) != spec.topic:
+        if spec.topic and spec.type not in VOICE_TYPES and getattr(channel, "topic", None) != spec.topic:
             changes["topic"] = spec.topic
         if not changes:
             report.unchanged.append(label)

@@ -77,8 +77,10 @@ class PollService:
 
     # --- posting ------------------------------------------------------------------------------------
     async def action_post(self, guild_id: int, occurrence: datetime,
-                          params: PollPostParams | Mapping[str, Any] | None = None) -> Poll:
-        """Schedule action `poll.post` (params: PollPostParams; `check` vouched for them)."""
+                          params: PollPostParams | Mapping[str, Any] | None = None, *,
+                          run_key: str | None = None) -> Poll:
+        """Schedule action `poll.post` (params: PollPostParams; `check` vouched for them). One poll per
+        schedule entry and occurrence (`run_key`): two entries asking the same at the same minute make two."""
         params = PollPostParams.of(params)
         if params.prompt is not None:
             prompt = next(p for p in self.app.config.prompts.prompts if p.key == params.prompt)
@@ -86,7 +88,9 @@ class PollService:
         else:
             question, answers = params.question or "", params.answers
             duration, multi = params.duration or POLL_DEFAULT_DURATION, params.multiselect
-        return await self.post(guild_id, source=f"schedule:{occurrence.isoformat()}:{params.prompt or question[:40]}",
+        source = (f"schedule:{run_key}" if run_key  # direct callers (tests): by occurrence and what it asks
+                  else f"schedule:{occurrence.isoformat()}:{params.prompt or question[:40]}")
+        return await self.post(guild_id, source=source,
                                question=question, answers=answers, duration=duration, multiselect=multi,
                                channel_key=params.channel or self.app.config.participation.prompts.channel)
 

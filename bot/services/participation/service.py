@@ -30,7 +30,7 @@ class ParticipationService:
         # registered at build time so the schedules feature (built after us) can validate against them
         app.actions.register("prompt.post", self.prompts.action_post)
         app.actions.register("quiz.start", self.quiz.action_start)
-        app.actions.register("poll.post", self.polls.action_post)
+        app.actions.register("poll.post", self.polls.action_post, keyed=True)
 
     async def start(self) -> None:
         self._feed_membership()
