@@ -175,3 +175,27 @@ async def test_a_database_given_back_by_a_test_is_empty_for_the_next(tmp_path, b
 
             targets = bot.db.connection.database_target
             targets.close()  # what the end of a test does
+
+
+async def test_the_barrier_waits_for_every_statement_in_flight(postgres_database):
+    """The offline harness settles on `db.barrier()`: on PostgreSQL it returns only when no statement
+    (a reader's or the writer's) is still out."""
+    import asyncio
+
+    db = await open_database(postgres_database)
+    try:
+        read = asyncio.ensure_future(db.fetchval("SELECT count(*) FROM pg_sleep(0.2), generate_series(1, 10)"))
+
+        async def write():
+            async with db.transaction() as tx:
+                await tx.execute("SELECT pg_sleep(0.3)")
+                return await tx.execute("INSERT INTO member_names (guild_id, user_id, name, seen_at)"
+                                        " VALUES (1, 1, 'a', 't')")
+
+        written = asyncio.ensure_future(write())
+        await asyncio.sleep(0.01)  # both sent
+        await db.barrier()
+        assert read.done() and written.done()
+        assert (read.result(), written.result()) == (10, 1)
+    finally:
+        await db.close()
