@@ -34,10 +34,10 @@ def writer(db):
 
 @pytest.fixture
 def transactions(monkeypatch):
-    """How many claim transactions reached the database (each reads the runs' facts once, inside it:
-    `claim_facts` in SQLite's thread, `claim_facts_in` on PostgreSQL)."""
+    """How many claim batches reached the database (one call each: reading the facts in SQLite's thread,
+    `claim_facts`; writing the plan on PostgreSQL, `write_batch_pg`)."""
     count = [0]
-    for name in ("claim_facts", "claim_facts_in"):
+    for name in ("claim_facts", "write_batch_pg"):
         def counted(*args, __real=getattr(repo, name)):
             count[0] += 1
             return __real(*args)
