@@ -189,6 +189,7 @@ async def test_a_time_zone_change_builds_the_windows_again(tmp_path):
         await app.close()
 
 
+@pytest.mark.sqlite_only("it counts SQLite VM steps on the read connections")
 async def test_the_report_reads_no_more_when_the_period_holds_ten_times_the_rows(tmp_path, monkeypatch):
     """The same members doing ten times as much in the week: the report's reads (SQLite VM steps on
     the read connections) stay the same size, instead of summing every ledger row of the period."""

@@ -53,14 +53,16 @@ _STATS_WINDOW_TOTALS = (
 )
 
 
-def _stats_window_totals(conn, guild_id: int, rows, d_messages: int, d_parts: int, d_prompts: int) -> None:
-    """(in the database thread) from each window row's new (window_days, messages, parts, prompts) and
-    what the write added, the members that became active, posters, participants, prompt answerers."""
+def _stats_window_totals(guild_id: int, rows, d_messages: int, d_parts: int, d_prompts: int) -> list[tuple]:
+    """_STATS_WINDOW_TOTALS's parameters: from each window row's new (window_days, messages, parts, prompts)
+    and what the write added, the members that became active, posters, participants, prompt answerers."""
+    params = []
     for window_days, messages, parts, prompts in rows:
         was_m, was_p, was_pr = messages - d_messages, parts - d_parts, prompts - d_prompts
-        conn.execute(_STATS_WINDOW_TOTALS, (
-            int(was_m == 0 and was_p == 0), int(d_messages > 0 and was_m == 0), int(d_parts > 0 and was_p == 0),
-            d_messages, d_prompts, int(d_prompts > 0 and was_pr == 0), guild_id, window_days))
+        params.append((int(was_m == 0 and was_p == 0), int(d_messages > 0 and was_m == 0),
+                       int(d_parts > 0 and was_p == 0), d_messages, d_prompts, int(d_prompts > 0 and was_pr == 0),
+                       guild_id, window_days))
+    return params
 
 
 def _stats_for_award(conn, guild_id: int, user_id: int, action: str, points: int, day: str, when: str) -> None:
@@ -69,7 +71,17 @@ def _stats_for_award(conn, guild_id: int, user_id: int, action: str, points: int
         conn.execute(_COUNT_DAY, (guild_id, day))
     prompt = 1 if action == "prompt_answer" else 0
     rows = conn.execute(_LEDGER_TO_STATS_WINDOWS, (user_id, points, prompt, guild_id, when)).fetchall()
-    _stats_window_totals(conn, guild_id, rows, 0, 1, prompt)
+    conn.executemany(_STATS_WINDOW_TOTALS, _stats_window_totals(guild_id, rows, 0, 1, prompt))
+
+
+async def _stats_for_award_async(tx: Tx, guild_id: int, user_id: int, action: str, points: int, day: str,
+                                 when: str) -> None:
+    """_stats_for_award with awaits (PostgreSQL): the same statements in the same order."""
+    if await tx.fetchone(_ACTIVE_DAY, (guild_id, day, user_id)) is not None:
+        await tx.execute(_COUNT_DAY, (guild_id, day))
+    prompt = 1 if action == "prompt_answer" else 0
+    rows = await tx.fetchall(_LEDGER_TO_STATS_WINDOWS, (user_id, points, prompt, guild_id, when))
+    await tx.executemany(_STATS_WINDOW_TOTALS, _stats_window_totals(guild_id, [tuple(r) for r in rows], 0, 1, prompt))
 
 
 def _stats_for_activity(conn, rows: list[tuple[int, int, str, int]]) -> None:
@@ -79,8 +91,20 @@ def _stats_for_activity(conn, rows: list[tuple[int, int, str, int]]) -> None:
             continue
         if conn.execute(_ACTIVE_DAY, (guild_id, day, user_id)).fetchone() is not None:
             conn.execute(_COUNT_DAY, (guild_id, day))
-        rows = conn.execute(_MESSAGES_TO_STATS_WINDOWS, (user_id, messages, messages, guild_id, day)).fetchall()
-        _stats_window_totals(conn, guild_id, rows, messages, 0, 0)
+        changed = conn.execute(_MESSAGES_TO_STATS_WINDOWS, (user_id, messages, messages, guild_id, day)).fetchall()
+        conn.executemany(_STATS_WINDOW_TOTALS, _stats_window_totals(guild_id, changed, messages, 0, 0))
+
+
+async def _stats_for_activity_async(tx: Tx, rows: list[tuple[int, int, str, int]]) -> None:
+    """_stats_for_activity with awaits (PostgreSQL): the same statements in the same order."""
+    for guild_id, user_id, day, messages in rows:
+        if messages <= 0:
+            continue
+        if await tx.fetchone(_ACTIVE_DAY, (guild_id, day, user_id)) is not None:
+            await tx.execute(_COUNT_DAY, (guild_id, day))
+        changed = await tx.fetchall(_MESSAGES_TO_STATS_WINDOWS, (user_id, messages, messages, guild_id, day))
+        await tx.executemany(_STATS_WINDOW_TOTALS,
+                             _stats_window_totals(guild_id, [tuple(r) for r in changed], messages, 0, 0))
 
 
 async def award_in(tx: Tx, *, guild_id: int, user_id: int, action: str, ref: str, points: int, day: str,
@@ -92,7 +116,10 @@ async def award_in(tx: Tx, *, guild_id: int, user_id: int, action: str, ref: str
     if row is None:
         return False
     await tx.execute(_ADD_TO_WINDOWS, (user_id, points, when if points else None, guild_id, when))
-    await tx.run_sync(_stats_for_award, guild_id, user_id, action, points, day, when)
+    if tx.dialect == "sqlite":
+        await tx.run_sync(_stats_for_award, guild_id, user_id, action, points, day, when)
+    else:
+        await _stats_for_award_async(tx, guild_id, user_id, action, points, day, when)
     return True
 
 
@@ -268,7 +295,10 @@ async def add_activity(db: Database, rows: Iterable[tuple[int, int, str, int]],
             "INSERT INTO activity_daily (guild_id, user_id, day, messages) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (guild_id, user_id, day) DO UPDATE SET messages = activity_daily.messages + excluded.messages",
             rows)
-        await tx.run_sync(_stats_for_activity, rows)
+        if tx.dialect == "sqlite":
+            await tx.run_sync(_stats_for_activity, rows)
+        else:
+            await _stats_for_activity_async(tx, rows)
 
 
 async def activity_total(db: Database, guild_id: int, *, user_id: int | None = None, day: str | None = None) -> int:
