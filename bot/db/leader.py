@@ -47,6 +47,7 @@ HEARTBEAT = 2.0  # seconds between the leader's lock checks (and every process's
 TIMEOUT = 5.0  # a lock check slower than this counts as a lost session
 POLL = 1.0  # seconds between a standby's tries for the lead
 GONE_AFTER = timedelta(seconds=30)  # a row not heard from for this long is shown as gone
+FORGET_AFTER = timedelta(days=7)  # rows of processes gone this long are deleted by the next leader
 # the server drops a session whose client went silent after idle + interval * count seconds
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 5, 2, 3
 
@@ -143,6 +144,7 @@ class Leadership:
                                         timeout=self.timeout)
         if took:
             self.leader_since = _now()
+            await self._forget_old()
             log.info("leading community %s (lock %d/%d, session %s)", self.schema, LOCK_CLASS, self.key,
                      self.session_pid)
         await self._note()
@@ -184,6 +186,14 @@ class Leadership:
             await self.check()
             await self._note()
             await asyncio.sleep(self.heartbeat)
+
+    async def _forget_old(self) -> None:
+        """The new leader clears rows of processes not heard from for a week (each start adds one)."""
+        try:
+            await self.conn.execute("DELETE FROM replica_nodes WHERE seen_at < $1",
+                                    _text_time(_now() - FORGET_AFTER), timeout=self.timeout)
+        except Exception as exc:  # no table yet: nothing to clear
+            log.debug("could not clear old replica rows: %s", exc)
 
     async def _note(self, role: str | None = None) -> None:
         """Write this process's row (best effort: a database whose tables the leader has not created

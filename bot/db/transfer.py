@@ -37,7 +37,7 @@ from .writer_lock import DatabaseOpenError, WriterLock
 
 BATCH = 5000  # rows per read and per insert
 MIGRATIONS_TABLE = "schema_migrations"  # compared as a history, not copied as data
-DEFAULT_SCHEMA = "kizuna"
+DEFAULT_SCHEMA = "public"  # as bot/db/pg.py: `?schema=NAME` on the URL names a community's own
 _MASK = (1 << 128) - 1
 
 
@@ -73,7 +73,7 @@ def redact(dsn: str | None) -> str:
 
 def parse_target(text: str, *, schema: str | None = None) -> Target:
     """`sqlite:PATH`, `sqlite:///ABS/PATH`, a bare path, or `postgresql://…[?schema=NAME]` (also
-    `postgres://`). The schema: `?schema=` in the URL, else `schema`, else "kizuna"."""
+    `postgres://`). The schema: `?schema=` in the URL, else `schema`, else "public"."""
     text = text.strip()
     if text.startswith(("postgresql://", "postgres://")):
         parts = urlsplit(text)
@@ -523,8 +523,20 @@ async def migrate(target: Target, *, create: bool) -> list[str]:
     return await _migrate_postgres(target, create=create)
 
 
-async def _migrate_postgres(target: Target, *, create: bool) -> list[str]:  # pragma: no cover - i-pg backend
-    raise TransferError("PostgreSQL migrations need the PostgreSQL backend (DATABASE_URL support)")
+async def _migrate_postgres(target: Target, *, create: bool) -> list[str]:
+    from .pg import open_postgres  # the bot's own open: creates the schema, applies the migrations
+
+    if not create:
+        before = await migration_status(target)  # TransferError when the schema is not there
+        pending = [name for _, name in before.pending]
+    else:
+        try:
+            pending = [name for _, name in (await migration_status(target)).pending]
+        except TransferError:  # no schema yet: everything
+            pending = [name for _, name, _ in available_migrations()]
+    db = await open_postgres(target.dsn, schema=target.schema, readers=0)
+    await db.close()
+    return pending
 
 
 # --- copy ------------------------------------------------------------------------------------------

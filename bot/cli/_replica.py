@@ -1,0 +1,67 @@
+"""`run` on PostgreSQL: wait as a standby until this process leads the community, then run the bot while
+the lead lasts (bot/db/leader.py). On SQLite nothing changes: the writer lock refuses a second process."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from typing import Awaitable
+
+log = logging.getLogger("bot.replica")
+LOST_EXIT = 3  # the exit code of a leader that lost its lock (a supervisor restarts it as a standby)
+
+
+def postgres_target(config, db_arg):
+    """The community's PostgreSQL store (a `Target`), or None when it runs on SQLite."""
+    from bot.db.transfer import parse_target
+
+    text = (str(db_arg) if db_arg else None) or os.environ.get("DATABASE_URL") or os.environ.get("KIZUNA_DB") \
+        or config.community.info.database
+    if not text or not str(text).startswith(("postgresql://", "postgres://")):
+        return None
+    return parse_target(str(text))
+
+
+async def lead(target, *, poll: float | None = None):
+    """Connect the lock session and wait until this process leads; says so on stderr while it waits."""
+    from bot.db.leader import POLL, Leadership, describe_row
+
+    leadership = await Leadership.connect(target.dsn, target.schema, poll=poll or POLL)
+
+    def standby(row) -> None:
+        who = describe_row(row) if row else "another process"
+        print(f"standby: {target} is led by {who}; this process waits and takes over when that one stops",
+              file=sys.stderr, flush=True)
+
+    await leadership.wait_until_leader(on_standby=standby)
+    print(f"leading {target}", file=sys.stderr, flush=True)
+    return leadership
+
+
+async def run_leading(leadership, main: Awaitable[int]) -> int:
+    """Run `main` (the bot) while this process leads. The moment the lead is lost the process exits
+    (LOST_EXIT) without closing anything: a standby may already be taking over, and stopping at once
+    is the only way not to send beside it (fencing; see bot/db/leader.py)."""
+    from bot.db.leader import LeadershipLost
+
+    work = asyncio.ensure_future(main)
+    watch = asyncio.ensure_future(leadership.watch())
+    done, _ = await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
+    if watch in done:
+        try:
+            watch.result()
+        except LeadershipLost as exc:
+            log.critical("%s: stopping now", exc)
+        else:  # pragma: no cover - watch only ends by raising
+            log.critical("the leader's watch ended: stopping now")
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(LOST_EXIT)
+    watch.cancel()
+    try:
+        await watch
+    except (asyncio.CancelledError, Exception):
+        pass
+    await leadership.release()
+    return work.result()
