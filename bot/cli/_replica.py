@@ -23,8 +23,9 @@ def postgres_target(config, db_arg):
     return parse_target(str(text))
 
 
-async def lead(target, *, poll: float | None = None):
-    """Connect the lock session and wait until this process leads; says so on stderr while it waits."""
+async def lead(target, *, poll: float | None = None, on_standby=None):
+    """Connect the lock session and wait until this process leads; says so on stderr while it waits
+    (and calls `on_standby(leader_row)` then, if given)."""
     from bot.db.leader import POLL, Leadership, describe_row
 
     leadership = await Leadership.connect(target.dsn, target.schema, poll=poll or POLL)
@@ -33,6 +34,8 @@ async def lead(target, *, poll: float | None = None):
         who = describe_row(row) if row else "another process"
         print(f"standby: {target} is led by {who}; this process waits and takes over when that one stops",
               file=sys.stderr, flush=True)
+        if on_standby is not None:
+            on_standby(row)
 
     await leadership.wait_until_leader(on_standby=standby)
     print(f"leading {target}", file=sys.stderr, flush=True)
