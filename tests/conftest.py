@@ -1,11 +1,90 @@
-"""Fixtures shared by every test: the offline harness (docs/HARNESS.md)."""
+"""Fixtures shared by every test: the offline harness (docs/HARNESS.md), and the two stores
+(tests/backends.py: every store-touching test runs on SQLite and on a throwaway PostgreSQL)."""
 from __future__ import annotations
+
+import os
+from collections import Counter
 
 import pytest
 
+import bot.db.connection
 from bot.db.connection import Database
+from bot.db.pg import PgDatabase
 from bot.offline import Harness
+from tests.backends import BACKENDS, PathsToDatabases, PostgresForTests, StoreScan
 from tests.helpers import CONFIG
+
+_SCAN = StoreScan()
+_RUN_ON: Counter = Counter()  # backend -> tests run (the terminal summary prints it)
+_POSTGRES: dict = {}  # "server": PostgresForTests, or "error": why it could not start
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only(reason): this test is about SQLite itself; not run on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" not in metafunc.fixturenames:
+        return
+    only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
+    backends = ["sqlite"] if only_sqlite or not _SCAN.touches_store(metafunc) else list(BACKENDS)
+    if backends == ["sqlite"] and "sqlite" in BACKENDS:
+        return  # not parametrised: the test's id stays as it was
+    metafunc.parametrize("backend", backends, indirect=True)
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        _RUN_ON[_backend_of(report.nodeid)] += 1
+
+
+def _backend_of(nodeid: str) -> str:
+    return "postgresql" if "postgresql" in nodeid.rsplit("[", 1)[-1] and "[" in nodeid else "sqlite"
+
+
+def pytest_terminal_summary(terminalreporter):
+    tr = terminalreporter
+    tr.section("stores")
+    tr.write_line(f"tests run on SQLite: {_RUN_ON['sqlite']}, on PostgreSQL: {_RUN_ON['postgresql']}"
+                  + (f" (server: PostgreSQL {_POSTGRES['server'].server.version} from "
+                     f"{_POSTGRES['server'].server.source})" if "server" in _POSTGRES else ""))
+    if "error" in _POSTGRES:
+        tr.write_line(f"POSTGRESQL COULD NOT START: {_POSTGRES['error']}", red=True, bold=True)
+        tr.write_line("every PostgreSQL test errored; KIZUNA_TEST_BACKENDS=sqlite runs the SQLite half alone",
+                      red=True, bold=True)
+
+
+def pytest_sessionfinish(session):
+    server = _POSTGRES.pop("server", None)
+    if server is not None:
+        server.stop()
+
+
+def _postgres() -> PostgresForTests:
+    if "error" in _POSTGRES:
+        raise RuntimeError(f"PostgreSQL could not start: {_POSTGRES['error']}")
+    if "server" not in _POSTGRES:
+        try:
+            _POSTGRES["server"] = PostgresForTests()
+        except Exception as exc:
+            _POSTGRES["error"] = f"{type(exc).__name__}: {exc}"
+            raise RuntimeError(f"PostgreSQL could not start (CI={os.environ.get('CI', '')}): {exc}") from exc
+    return _POSTGRES["server"]
+
+
+@pytest.fixture(autouse=True)
+def backend(request, monkeypatch):
+    """"sqlite" or "postgresql": the store this test runs on (see tests/backends.py)."""
+    name = getattr(request, "param", "sqlite")
+    if name != "postgresql":
+        yield name
+        return
+    targets = PathsToDatabases(_postgres())
+    monkeypatch.setattr(bot.db.connection, "database_target", targets)
+    try:
+        yield name
+    finally:
+        targets.close()
 
 
 @pytest.fixture(autouse=True)
@@ -13,14 +92,13 @@ async def _close_databases_left_open(monkeypatch):
     """A test that fails before closing its database must fail, not hang pytest at exit (an open
     aiosqlite connection's thread keeps the process alive). The databases a test opens are noted here,
     not in bot/db (which keeps no module state)."""
-    opened: list[Database] = []
-    init = Database.__init__
+    opened: list = []
+    for cls in (Database, PgDatabase):
+        def noting(self, *args, __init=cls.__init__, **kwargs):
+            __init(self, *args, **kwargs)
+            opened.append(self)
 
-    def noting(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        opened.append(self)
-
-    monkeypatch.setattr(Database, "__init__", noting)
+        monkeypatch.setattr(cls, "__init__", noting)
     yield
     for db in opened:
         try:

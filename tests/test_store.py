@@ -14,13 +14,14 @@ from bot.services.outbox import Outbox, Undeliverable
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
 
-async def test_migrations_apply_once_and_twice_changes_nothing(tmp_path):
+async def test_migrations_apply_once_and_twice_changes_nothing(tmp_path, backend):
     db = await open_database(tmp_path / "k.db")
     versions = [row[0] for row in await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")]
     assert versions == [v for v, _, _ in available_migrations()]
     assert await db.migrate() == []  # nothing left to apply
-    assert await db.fetchval("PRAGMA journal_mode") == "wal"
-    assert await db.fetchval("PRAGMA foreign_keys") == 1
+    if backend == "sqlite":
+        assert await db.fetchval("PRAGMA journal_mode") == "wal"
+        assert await db.fetchval("PRAGMA foreign_keys") == 1
     await db.close()
     db = await open_database(tmp_path / "k.db")
     assert await db.migrate() == []
@@ -51,6 +52,7 @@ async def test_failed_transaction_rolls_back(tmp_path):
     await db.close()
 
 
+@pytest.mark.sqlite_only("transact_in_thread is the SQLite backend's thread hand-off")
 async def test_transaction_in_the_database_thread_commits_or_rolls_back(tmp_path):
     """`transact_in_thread` (the claim batch's one hand-off) is built on aiosqlite's `_execute`: this
     fails loudly if an aiosqlite upgrade changes it."""

@@ -74,6 +74,8 @@ def from_db_time(value: str | None) -> datetime | None:
 class Tx:
     """Statements inside one transaction (the writer lock is held)."""
 
+    dialect = "sqlite"
+
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
 
@@ -91,8 +93,7 @@ class Tx:
             return await cur.fetchone()
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.conn.execute_fetchall(sql, params))  # one round trip to aiosqlite's thread
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -165,6 +166,12 @@ def _read_all(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list
 
 
 class Database:
+    """The SQLite store. bot/db/pg.py `PgDatabase` is the PostgreSQL one with the same public API:
+    transaction() -> Tx (execute, executemany, fetchone, fetchall, fetchval), execute, fetch*,
+    migrate, barrier, close, `dialect` ("sqlite" | "postgresql"), `path` (where its local files go)."""
+
+    dialect = "sqlite"
+
     def __init__(self, conn: aiosqlite.Connection, path: Path, *, writer_lock: WriterLock | None = None) -> None:
         self.conn = conn
         self.path = path
@@ -230,6 +237,14 @@ class Database:
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+    async def barrier(self) -> None:
+        """Return when every statement sent before has returned (the offline harness's settle):
+        aiosqlite runs a connection's statements one at a time, in order, in its thread."""
+        try:
+            await self.conn.execute_fetchall("SELECT 1")
+        except ValueError:  # the connection is already closed (the bot is shutting down)
+            pass
 
     async def optimize(self, *, force: bool = False) -> bool:
         """SQLite-only: refresh the planner's statistics (a sampled `ANALYZE`), at
@@ -326,11 +341,29 @@ def _check_path(path: Path) -> None:
         raise DatabaseOpenError(f"cannot create the folder for the database {path}: {exc}") from exc
 
 
-async def open_database(path: str | Path) -> Database:
-    """Open the database at `path` for this process to write: the writer lock, then the migrations.
-    Raises DatabaseInUse when another process writes it, DatabaseOpenError for any other reason it
-    cannot be opened; nothing is left open then."""
-    path = Path(path)
+def database_target(target: str | Path) -> str | Path:
+    """What `open_database` opens for `target`: itself. The one seam where a target is chosen (the
+    test suite's PostgreSQL run maps each SQLite path a test names to a fresh PostgreSQL database here)."""
+    return target
+
+
+def is_postgres_url(target: object) -> bool:
+    """A `postgresql://` (or `postgres://`) URL: the PostgreSQL backend; anything else is a SQLite file."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+async def open_database(path: str | Path, *, schema: str | None = None) -> "Database":
+    """Open the database at `path` (a SQLite file, or a `postgresql://` URL: bot/db/pg.py) for this
+    process to write: the writer lock (SQLite), then the migrations. Raises DatabaseInUse when another
+    process writes it, DatabaseOpenError for any other reason it cannot be opened; nothing is left open
+    then. `schema`: the PostgreSQL schema (else the URL's `?schema=`, else public)."""
+    target = database_target(path)
+    if is_postgres_url(target):
+        from .pg import open_postgres
+
+        home = None if is_postgres_url(path) else Path(path)
+        return await open_postgres(target, schema=schema, home=home)
+    path = Path(target)
     in_memory = str(path) == ":memory:"
     if not in_memory:
         _check_path(path)
@@ -368,10 +401,15 @@ class DatabaseUnavailable(Exception):
     """A database a read-only command cannot use; the message says why, in one line."""
 
 
-async def open_database_readonly(path: str | Path) -> Database:
+async def open_database_readonly(path: str | Path, *, schema: str | None = None) -> "Database":
     """Open an existing Kizuna database for reading only (`stats`, `export`, `preview`): never creates
     the file (a mistyped path is an error, not a new empty database) and never migrates it."""
-    path = Path(path)
+    target = database_target(path)
+    if is_postgres_url(target):
+        from .pg import open_postgres_readonly
+
+        return await open_postgres_readonly(target, schema=schema, home=None if is_postgres_url(path) else Path(path))
+    path = Path(target)
     if not path.is_file():
         raise DatabaseUnavailable(f"no database at {path} (check --db, KIZUNA_DB or community.database)")
     conn = await aiosqlite.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)

@@ -11,6 +11,9 @@ from datetime import datetime
 from .connection import Database, Tx, from_db_time, to_db_time
 
 _ROW = "id, dedupe_key, guild_id, target_kind, target, payload, attempts, claimed_at, created_at"
+_CLAIM = ("UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = COALESCE(claimed_at, ?)"
+          f" WHERE id = ? AND status = 'pending' RETURNING {_ROW}")
+_SENT = "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, error = NULL WHERE id = ?"
 
 
 async def enqueue(db: Database, *, dedupe_key: str, guild_id: int, target_kind: str, target: str,
@@ -24,7 +27,7 @@ async def enqueue(db: Database, *, dedupe_key: str, guild_id: int, target_kind: 
 async def enqueue_in(tx: Tx, *, dedupe_key: str, guild_id: int, target_kind: str, target: str, payload: str,
                      not_before: datetime, now: datetime) -> int | None:
     """`enqueue` inside the caller's transaction (e.g. together with a ledger claim)."""
-    rows = await tx.conn.execute_fetchall(  # one round trip to aiosqlite's thread (tx.fetchone takes three)
+    rows = await tx.fetchall(  # one round trip to aiosqlite's thread (tx.fetchone takes three)
         "INSERT INTO outbox (dedupe_key, guild_id, target_kind, target, payload, not_before, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
         (dedupe_key, guild_id, target_kind, target, payload, to_db_time(not_before), to_db_time(now)),
@@ -45,7 +48,7 @@ async def claim(db: Database, outbox_id: int, now: datetime) -> dict | None:
     """Mark one pending row 'sending' just before it goes out (counting an attempt and keeping the time
     of the first one). None when it is no longer pending."""
     async with db.transaction() as tx:
-        rows = await tx.conn.execute_fetchall(
+        rows = await tx.fetchall(
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = COALESCE(claimed_at, ?)"
             f" WHERE id = ? AND status = 'pending' RETURNING {_ROW}",
             (to_db_time(now), outbox_id),
@@ -57,13 +60,10 @@ def _journal_in_thread(conn, ops: list[tuple], stamp: str) -> list[dict | None]:
     results: list[dict | None] = []
     for op in ops:
         if op[0] == "claim":
-            found = conn.execute(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = COALESCE(claimed_at, ?)"
-                f" WHERE id = ? AND status = 'pending' RETURNING {_ROW}", (stamp, op[1])).fetchone()
+            found = conn.execute(_CLAIM, (stamp, op[1])).fetchone()
             results.append(dict(zip(_ROW.split(", "), found)) if found is not None else None)
         else:  # ("sent", outbox_id, message_id)
-            conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, error = NULL WHERE id = ?",
-                         (stamp, op[2], op[1]))
+            conn.execute(_SENT, (stamp, op[2], op[1]))
             results.append(None)
     return results
 
@@ -73,7 +73,19 @@ async def journal(db: Database, ops: list[tuple], now: datetime) -> list[dict | 
     (("sent", id, message_id), as `mark_sent`) in ONE transaction, in order: the outbox commits what
     its parallel senders need at the same moment together (a group commit; bench/bench_schedules.py
     measures it)."""
-    return await db.transact_in_thread(_journal_in_thread, ops, to_db_time(now))
+    stamp = to_db_time(now)
+    if db.dialect == "sqlite":  # the whole journal in one hand-off to the database thread
+        return await db.transact_in_thread(_journal_in_thread, ops, stamp)
+    results: list[dict | None] = []
+    async with db.transaction() as tx:
+        for op in ops:
+            if op[0] == "claim":
+                found = await tx.fetchone(_CLAIM, (stamp, op[1]))
+                results.append(dict(zip(_ROW.split(", "), found)) if found is not None else None)
+            else:
+                await tx.execute(_SENT, (stamp, op[2], op[1]))
+                results.append(None)
+    return results
 
 
 async def claim_due(db: Database, now: datetime, limit: int) -> list[dict]:

@@ -55,7 +55,10 @@ def _award_rows(conn, rows: list[tuple]) -> list[bool]:
 async def award_many_in(tx: Tx, rows: list[tuple]) -> list[bool]:
     """Inside a transaction: award_in for every row (guild_id, user_id, action, ref, points, day, at), in
     one hand-off to the database thread; which of them were new."""
-    return await tx.run_sync(_award_rows, rows)
+    if tx.dialect == "sqlite":
+        return await tx.run_sync(_award_rows, rows)
+    return [await award_in(tx, guild_id=g, user_id=u, action=a, ref=r, points=p, day=d, at=t)
+            for g, u, a, r, p, d, t in rows]
 
 
 async def award(db: Database, **kwargs) -> bool:

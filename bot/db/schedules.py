@@ -37,7 +37,7 @@ class PoolState:
 async def _fetchone(tx: Tx, sql: str, params) -> object | None:
     """One row in a single round trip to aiosqlite's thread (Tx.fetchone takes three): the claim is
     on the hot path when many posts are due at once."""
-    rows = await tx.conn.execute_fetchall(sql, params)
+    rows = await tx.fetchall(sql, params)
     return rows[0] if rows else None
 
 
@@ -49,7 +49,7 @@ async def sync_states(db: Database, guild_id: int, enabled_ids: Iterable[str], n
     enabled = list(dict.fromkeys(enabled_ids))
     stamp = to_db_time(now)
     async with db.transaction() as tx:
-        rows = await tx.conn.execute_fetchall(
+        rows = await tx.fetchall(
             "SELECT schedule_id, first_seen, active_since, active, paused, paused_by FROM schedule_state"
             " WHERE guild_id = ?", (guild_id,))
         states = {r[0]: ScheduleState(r[0], from_db_time(r[1]), from_db_time(r[2]), bool(r[3]), bool(r[4]), r[5])
@@ -82,7 +82,7 @@ async def sync_states(db: Database, guild_id: int, enabled_ids: Iterable[str], n
 
 
 async def load_states(db: Database, guild_id: int) -> dict[str, ScheduleState]:
-    rows = await db.conn.execute_fetchall(
+    rows = await db.fetchall(
         "SELECT schedule_id, first_seen, active_since, active, paused, paused_by FROM schedule_state"
         " WHERE guild_id = ?", (guild_id,))
     return {r[0]: ScheduleState(r[0], from_db_time(r[1]), from_db_time(r[2]), bool(r[3]), bool(r[4]), r[5])
@@ -147,7 +147,7 @@ async def finish(db: Database, ledger_id: int, status: str, detail: str | None =
 
 async def last_regular(db: Database, guild_id: int) -> dict[str, datetime]:
     """The latest regular occurrence in the ledger of each schedule."""
-    rows = await db.conn.execute_fetchall(  # one round trip to aiosqlite's thread (start-up, per guild)
+    rows = await db.fetchall(  # one round trip to aiosqlite's thread (start-up, per guild)
         "SELECT schedule_id, MAX(occurrence) FROM schedule_ledger WHERE guild_id = ? AND kind = 'regular'"
         " GROUP BY schedule_id", (guild_id,))
     return {r[0]: from_db_time(r[1]) for r in rows}
@@ -165,7 +165,7 @@ async def last_entries(db: Database, guild_id: int) -> dict[str, dict]:
 
 async def claimed(db: Database, guild_id: int) -> list[dict]:
     """Rows claimed but never finished (a crash between claim and delivery)."""
-    rows = await db.conn.execute_fetchall(
+    rows = await db.fetchall(
         "SELECT id, schedule_id, kind, occurrence, item FROM schedule_ledger WHERE guild_id = ? AND status = 'claimed'"
         " ORDER BY occurrence, id", (guild_id,))
     return [{"id": r[0], "schedule_id": r[1], "kind": r[2], "occurrence": from_db_time(r[3]), "item": r[4]}

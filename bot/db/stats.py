@@ -23,7 +23,10 @@ from .connection import Database, from_db_time, to_db_time
 
 
 async def existing_tables(db: Database) -> set[str]:
-    rows = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+    if db.dialect == "postgresql":
+        rows = await db.fetchall("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
+    else:
+        rows = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
     return {r[0] for r in rows}
 
 

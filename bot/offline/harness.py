@@ -491,16 +491,12 @@ class Harness:
                 return
 
     async def _database_barrier(self) -> None:
-        """aiosqlite runs a connection's statements one at a time, in order, in its thread: when this
-        one returns, every statement sent before it has returned too (and woken its task). It goes
-        down the writer connection itself (`db.fetchval` would take a read connection)."""
+        """Wait until every statement sent before has returned (and woken its task): `db.barrier()`
+        (SQLite: a statement down the writer's thread, which runs them in order; PostgreSQL: none in flight)."""
         bot = self.bot
         if bot is None or bot.is_closed() or getattr(bot, "app", None) is None:
             return
-        try:
-            await bot.app.db.conn.execute_fetchall("SELECT 1")
-        except ValueError:  # the connection is already closed (the bot is shutting down)
-            pass
+        await bot.app.db.barrier()
 
     def _raise_pending(self) -> None:
         if self.fake.violations:

@@ -181,8 +181,11 @@ class ClaimWriter:
         run_ids = sorted({run_id for run_id, _ in requests})
         outside_before = self._outside_started
         try:
-            plan, facts, holdings = await self.db.transact_in_thread(self._plan_and_write, requests, run_ids,
-                                                                     to_db_time(now))
+            if self.db.dialect == "sqlite":  # the whole batch in one hand-off to the database thread
+                plan, facts, holdings = await self.db.transact_in_thread(self._plan_and_write, requests, run_ids,
+                                                                         to_db_time(now))
+            else:
+                plan, facts, holdings = await self._plan_and_write_in(requests, run_ids, to_db_time(now))
         except BaseException:
             for run_id in run_ids:
                 self._forget(run_id)
@@ -215,6 +218,20 @@ class ClaimWriter:
         for run_id, writes in plan.runs.items():
             repo.write_grants(conn, run_id, writes.grants, stamp)
             repo.write_joins(conn, run_id, writes.joins, stamp)
+        return plan, facts, holdings
+
+    async def _plan_and_write_in(self, requests: Sequence[tuple[int, int]], run_ids: list[int], stamp: str
+                                 ) -> tuple[ClaimPlan, dict[int, RunFacts], dict[int, Holdings]]:
+        """`_plan_and_write` on PostgreSQL: the same reads, plan and writes in one transaction."""
+        async with self.db.transaction() as tx:
+            facts = {run_id: RunFacts(*row) for run_id, row in (await repo.claim_facts_in(tx, run_ids)).items()}
+            holdings = {}
+            for run_id in facts:
+                holdings[run_id] = self._committed.get(run_id) or Holdings(*await repo.holdings_in(tx, run_id))
+            plan = plan_claims(requests, facts, holdings)
+            for run_id, writes in plan.runs.items():
+                await repo.write_grants_in(tx, run_id, writes.grants, stamp)
+                await repo.write_joins_in(tx, run_id, writes.joins, stamp)
         return plan, facts, holdings
 
     # --- everyone else -------------------------------------------------------------------------------
