@@ -19,8 +19,10 @@ import pytest
 
 from bot.__main__ import main as cli
 from bot.db.connection import available_migrations, open_database, to_db_time
-from bot.db.transfer import (SqliteStore, Target, TransferError, compare, copy_community, migrate,
+from bot.db.leader import RUNTIME_TABLES
+from bot.db.transfer import (PostgresStore, SqliteStore, Target, TransferError, compare, copy_community, migrate,
                              migration_status, parse_target)
+from tests.pg_community import pg_community  # noqa: F401
 
 pytestmark = pytest.mark.sqlite_only("names its SQLite files and PostgreSQL databases itself")
 
@@ -48,7 +50,7 @@ def fill_every_table(path: Path) -> dict[str, int]:
     with closing(sqlite3.connect(path)) as conn:
         tables = [r[0] for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "AND name <> 'schema_migrations'")]
+            "AND name <> 'schema_migrations'") if r[0] not in RUNTIME_TABLES]
         fks = {t: {fk[3] for fk in conn.execute(f"PRAGMA foreign_key_list({t})")} for t in tables}
         parents = {t: {fk[2] for fk in conn.execute(f"PRAGMA foreign_key_list({t})")} for t in tables}
         done: list[str] = []
@@ -75,6 +77,7 @@ async def new_sqlite(path: Path, *, filled: bool = False) -> Target:
 
 
 def rows_of(path: Path) -> dict[str, list[tuple]]:
+    """Every row of every table (the migration history too), sorted."""
     with closing(sqlite3.connect(path)) as conn:
         tables = [r[0] for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
@@ -99,12 +102,13 @@ def fill_every_table_counts(path: Path) -> dict[str, int]:
     with closing(sqlite3.connect(path)) as conn:
         tables = [r[0] for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "AND name <> 'schema_migrations'")]
+            "AND name <> 'schema_migrations'") if r[0] not in RUNTIME_TABLES]
         return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
 
 async def test_every_table_of_the_schema_is_filled_and_copied(tmp_path):
-    """The table list comes from the schema: every table the migrations make holds rows here."""
+    """The table list comes from the schema: every table the migrations make holds rows here (but the
+    runtime ones: who runs on a store is not the community's data)."""
     source = await new_sqlite(tmp_path / "a.db", filled=True)
     counts = fill_every_table_counts(source.path)
     assert len(counts) >= 40 and set(counts.values()) == {ROWS}
@@ -198,6 +202,122 @@ async def test_a_source_a_bot_is_writing_is_refused_naming_it(tmp_path):
             await copy_community(source, Target("sqlite", path=tmp_path / "b.db"), prepare_target=prepare)
     finally:
         await running.close()
+
+
+# --- SQLite <-> PostgreSQL ---------------------------------------------------------------------------
+async def pg_rows(target: Target) -> dict[str, list[tuple]]:
+    """Every row of every table as the PostgreSQL side holds them, the values as the copy reads them."""
+    store = await PostgresStore.open(target, write=False, lock=False)
+    try:
+        out = {}
+        for name, table in (await store.tables()).items():
+            rows = []
+            async for batch in store.rows(name, table.columns):
+                rows += batch
+            out[name] = sorted(rows, key=repr)
+        return out
+    finally:
+        await store.close()
+
+
+async def test_a_round_trip_sqlite_postgresql_sqlite_leaves_identical_rows(tmp_path, pg_community):
+    source = await new_sqlite(tmp_path / "a.db", filled=True)
+    pg = parse_target(pg_community)
+    there = await copy_community(source, pg, prepare_target=prepare)
+    assert there.committed and there.rows == sum(fill_every_table_counts(source.path).values())
+    back = Target("sqlite", path=tmp_path / "c.db")
+    again = await copy_community(pg, back, prepare_target=prepare)
+    assert again.committed and not again.mismatched
+    assert rows_of(source.path) == rows_of(back.path)  # identical, value for value and type for type
+    assert [(t.name, t.source.hex) for t in there.tables] == [(t.name, t.target.hex) for t in again.tables]
+    assert not [t for t in await compare(source, pg) if not t.same]
+    snowflakes = {r for rows in (await pg_rows(pg)).values() for row in rows for r in row if r == SNOWFLAKE + 2}
+    assert snowflakes == {SNOWFLAKE + 2}  # a BIGINT past 2^53 arrived as itself
+
+
+async def test_after_a_copy_to_postgresql_new_rows_get_fresh_ids(tmp_path, pg_community):
+    """Ids are kept, and each id sequence is set past them (setval): the bot's next row does not collide."""
+    source = await new_sqlite(tmp_path / "a.db", filled=True)
+    pg = parse_target(pg_community)
+    assert (await copy_community(source, pg, prepare_target=prepare)).committed
+    db = await open_database(pg_community)
+    try:
+        async with db.transaction() as tx:
+            new_id = await tx.fetchval("INSERT INTO audit_log (guild_id, actor_id, action, target, detail, created_at)"
+                                       " VALUES (1, 2, 'after.copy', 'x', 'y', ?) RETURNING id", (to_db_time(T0),))
+            outbox_id = await tx.fetchval(
+                "INSERT INTO outbox (guild_id, target_kind, target, payload, dedupe_key, status, not_before, "
+                "created_at) VALUES (1, 'channel', 'lounge', '{}', 'after-copy', 'pending', ?, ?) RETURNING id",
+                (to_db_time(T0), to_db_time(T0)))
+    finally:
+        await db.close()
+    assert (new_id, outbox_id) == (ROWS + 1, ROWS + 1)
+
+
+async def test_a_non_empty_postgresql_target_is_refused(tmp_path, pg_community):
+    source = await new_sqlite(tmp_path / "a.db", filled=True)
+    pg = parse_target(pg_community)
+    await migrate(pg, create=True)
+    db = await open_database(pg_community)
+    try:
+        await db.execute("INSERT INTO membership_state (guild_id, key, value) VALUES (1, 'kept', 'mine')")
+    finally:
+        await db.close()
+    with pytest.raises(TransferError, match=r"is not empty \(membership_state hold rows\)"):
+        await copy_community(source, pg, prepare_target=prepare)
+    assert sum(len(rows) for rows in (await pg_rows(pg)).values()) == 1
+
+
+async def test_a_changed_value_on_the_way_to_postgresql_is_caught_and_rolled_back(tmp_path, pg_community, monkeypatch):
+    source = await new_sqlite(tmp_path / "a.db", filled=True)
+    pg = parse_target(pg_community)
+    insert = PostgresStore.insert
+
+    async def corrupting(self, table, columns, rows):
+        if table.name == "members":
+            i = list(columns).index("user_id")
+            rows = [rows[0][:i] + (rows[0][i] + 1,) + rows[0][i + 1:]] + rows[1:]
+        await insert(self, table, columns, rows)
+
+    monkeypatch.setattr(PostgresStore, "insert", corrupting)
+    report = await copy_community(source, pg, prepare_target=prepare)
+    assert not report.committed and [t.name for t in report.mismatched] == ["members"]
+    assert sum(len(rows) for rows in (await pg_rows(pg)).values()) == 0
+
+
+async def test_a_community_a_bot_leads_on_postgresql_is_refused_as_a_target(tmp_path, pg_community):
+    from bot.db.leader import Leadership
+
+    source = await new_sqlite(tmp_path / "a.db", filled=True)
+    pg = parse_target(pg_community)
+    await migrate(pg, create=True)
+    leader = await Leadership.connect(pg.dsn, pg.schema)
+    try:
+        assert await leader.try_lead()
+        with pytest.raises(TransferError, match=r"is in use: a Kizuna bot leads it \(pid \d+ on "):
+            await copy_community(source, pg, prepare_target=prepare)
+    finally:
+        await leader.release()
+    assert (await copy_community(source, pg, prepare_target=prepare)).committed
+
+
+def test_db_init_status_and_backup_on_postgresql(tmp_path, pg_community, capsys, monkeypatch):
+    from bot.offline.postgres import find_binaries
+
+    assert cli(["db", "status", "--db", pg_community]) == 1
+    assert "has no schema community_a: create it with `python -m bot db init`" in capsys.readouterr().err
+    assert cli(["db", "init", "--db", pg_community]) == 0
+    assert f"applied {len(available_migrations())} migration(s)" in capsys.readouterr().out
+    assert cli(["db", "status", "--db", pg_community]) == 0
+    assert f"{len(available_migrations())} migration(s) applied, 0 pending" in capsys.readouterr().out
+    out = tmp_path / "community_a.dump"
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    assert cli(["db", "backup", "--db", pg_community, "--out", str(out)]) == 2
+    assert "pg_dump is not installed here" in capsys.readouterr().err and not out.exists()
+    monkeypatch.setenv("PATH", str(find_binaries()[0]))  # the server's own pg_dump: the same version
+    assert cli(["db", "backup", "--db", pg_community, "--out", str(out)]) == 0
+    assert "backed up schema community_a" in capsys.readouterr().out
+    assert out.read_bytes().startswith(b"PGDMP")  # pg_dump's custom format
 
 
 # --- migrations: status, migrate, init ---------------------------------------------------------------

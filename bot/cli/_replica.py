@@ -13,14 +13,15 @@ LOST_EXIT = 3  # the exit code of a leader that lost its lock (a supervisor rest
 
 
 def postgres_target(config, db_arg):
-    """The community's PostgreSQL store (a `Target`), or None when it runs on SQLite."""
+    """The community's PostgreSQL store (a `Target`, as `App.open` opens it), or None on SQLite."""
+    from bot.app import database_path
+    from bot.db.connection import is_postgres_url
     from bot.db.transfer import parse_target
 
-    text = (str(db_arg) if db_arg else None) or os.environ.get("DATABASE_URL") or os.environ.get("KIZUNA_DB") \
-        or config.community.info.database
-    if not text or not str(text).startswith(("postgresql://", "postgres://")):
+    where = database_path(config, db_arg)
+    if not is_postgres_url(str(where)):
         return None
-    return parse_target(str(text))
+    return parse_target(str(where), schema=config.community.info.database_schema)
 
 
 async def lead(target, *, poll: float | None = None, on_standby=None):

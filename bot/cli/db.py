@@ -38,12 +38,24 @@ def add_arguments(parser) -> None:
     p.add_argument("--out", help="the backup file (default: beside the database, named with the time)")
 
 
-def bot_database(args) -> str:
-    """The store the bot itself would use, as `run` finds it."""
-    from .run import _database_in
+def bot_database(args):
+    """The store the bot itself would use (a Target): --db, else what `run` opens (DATABASE_URL,
+    KIZUNA_DB, community.database and community.database_schema; bot/app.py `database_path`)."""
+    from bot.app import database_path
+    from bot.config import load_config
+    from bot.db.transfer import parse_target
+    from bot.errors import ConfigError
 
-    return (getattr(args, "db", None) or os.environ.get("DATABASE_URL") or os.environ.get("KIZUNA_DB")
-            or _database_in(args.config) or "data/kizuna.db")
+    if getattr(args, "db", None):
+        return parse_target(args.db)
+    try:
+        config = load_config(args.config)
+    except ConfigError:  # a broken config still names its database: read it as `run` does then
+        from .run import _database_in
+
+        return parse_target(os.environ.get("DATABASE_URL") or os.environ.get("KIZUNA_DB")
+                            or _database_in(args.config) or "data/kizuna.db")
+    return parse_target(str(database_path(config)), schema=config.community.info.database_schema)
 
 
 def run(args) -> int:
@@ -53,7 +65,7 @@ def run(args) -> int:
     try:
         if args.db_command == "copy":
             return asyncio.run(_copy(parse_target(args.source), parse_target(args.target)))
-        target = parse_target(bot_database(args))
+        target = bot_database(args)
         if args.db_command == "status":
             return asyncio.run(_status(target))
         if args.db_command in ("init", "migrate"):

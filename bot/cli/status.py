@@ -18,14 +18,15 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from bot.db.transfer import TransferError, parse_target
+    from bot.db.transfer import TransferError
+    from bot.db.writer_lock import DatabaseOpenError
 
     from .db import bot_database
 
     try:
-        target = parse_target(bot_database(args))
+        target = bot_database(args)
         lines = asyncio.run(status_lines(target))
-    except TransferError as exc:
+    except (TransferError, DatabaseOpenError) as exc:
         print(exc, file=sys.stderr)
         return 1
     print("\n".join(lines))

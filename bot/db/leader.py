@@ -52,6 +52,12 @@ FORGET_AFTER = timedelta(days=7)  # rows of processes gone this long are deleted
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 5, 2, 3
 
 
+# Tables that describe the processes running on a store, not the community: `db copy` leaves them out
+# (a copy on another server would show processes that never ran there) and does not count them when it
+# checks that a target is empty
+RUNTIME_TABLES = frozenset({"replica_nodes"})
+
+
 class LeadershipLost(RuntimeError):
     """The leader's lock session ended or stopped answering: this process must stop leading now."""
 

@@ -6,6 +6,7 @@ PostgreSQL schema (`postgresql://user@host/db?schema=NAME`; see `parse_target`).
 schema has them (never a hand-written list), rows streamed in batches, a bulk insert, the id sequences —
 so `copy_community` is written once:
 
+- the runtime table `replica_nodes` (which processes run on a store) stays behind;
 - the source is read in one snapshot (a read transaction), the target written in one transaction;
 - tables go in foreign-key order, every column, ids kept; on PostgreSQL each id sequence is set past the
   highest id (`setval`), so the next row gets a fresh id;
@@ -30,14 +31,13 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Sequence
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from .connection import available_migrations, from_db_time, to_db_time
 from .writer_lock import DatabaseOpenError, WriterLock
 
 BATCH = 5000  # rows per read and per insert
 MIGRATIONS_TABLE = "schema_migrations"  # compared as a history, not copied as data
-DEFAULT_SCHEMA = "public"  # as bot/db/pg.py: `?schema=NAME` on the URL names a community's own
 _MASK = (1 << 128) - 1
 
 
@@ -73,20 +73,21 @@ def redact(dsn: str | None) -> str:
 
 def parse_target(text: str, *, schema: str | None = None) -> Target:
     """`sqlite:PATH`, `sqlite:///ABS/PATH`, a bare path, or `postgresql://…[?schema=NAME]` (also
-    `postgres://`). The schema: `?schema=` in the URL, else `schema`, else "public"."""
-    text = text.strip()
+    `postgres://`). The schema as the bot reads it (bot/db/pg.py `split_url`): `schema` (the config's
+    `community.database_schema`) if given, else the URL's `?schema=`, else public."""
+    text = str(text).strip()
     if text.startswith(("postgresql://", "postgres://")):
-        parts = urlsplit(text)
-        query = dict(parse_qsl(parts.query))
-        name = query.pop("schema", None) or schema or DEFAULT_SCHEMA
-        dsn = urlunsplit(parts._replace(query=urlencode(query)))
+        from .pg import split_url
+
+        try:
+            dsn, name = split_url(text, schema)
+        except DatabaseOpenError as exc:
+            raise TransferError(str(exc)) from None
         return Target("postgresql", dsn=dsn, schema=name)
     if text.startswith("sqlite:"):
         rest = text[len("sqlite:"):]
-        if rest.startswith("///"):
+        if rest.startswith("//"):
             rest = rest[2:]  # sqlite:///abs/path -> /abs/path
-        elif rest.startswith("//"):
-            rest = rest[2:]
         return Target("sqlite", path=Path(rest))
     if "://" in text:
         raise TransferError(f"{text.split('://')[0]}:// is not a store Kizuna knows: use sqlite:PATH or "
@@ -384,6 +385,11 @@ class PostgresStore(Store):
             await tx.rollback()
 
     async def rows(self, table: str, columns: Sequence[str]) -> AsyncIterator[list[tuple]]:
+        if not self.conn.is_in_transaction():  # a cursor lives in a transaction: one of its own
+            async with self.conn.transaction(isolation="repeatable_read", readonly=True):
+                async for batch in self.rows(table, columns):
+                    yield batch
+            return
         batch: list[tuple] = []
         async for record in self.conn.cursor(f'SELECT {_cols(columns)} FROM "{table}"', prefetch=BATCH):
             batch.append(tuple(record))
@@ -587,7 +593,7 @@ async def copy_community(source_target: Target, dest_target: Target, *, prepare_
         if await dest.migrations() != source_versions:
             raise TransferError(f"{dest_target} is at other migrations than {source_target}: run "
                                 f"`python -m bot db migrate --db {dest_target}` first")
-        source_tables, dest_tables = await source.tables(), await dest.tables()
+        source_tables, dest_tables = await community_tables(source), await community_tables(dest)
         if set(source_tables) != set(dest_tables):
             raise TransferError(f"the two stores have different tables: only in the source "
                                 f"{sorted(set(source_tables) - set(dest_tables))}, only in the target "
@@ -635,13 +641,21 @@ async def _copy_rows(source: Store, dest: Store, source_tables: dict[str, Table]
         raise
 
 
+async def community_tables(store: Store) -> dict[str, Table]:
+    """Every table of the schema but the migration history and the runtime tables (leader.py
+    RUNTIME_TABLES: which processes run on this store, not the community's data)."""
+    from .leader import RUNTIME_TABLES
+
+    return {name: t for name, t in (await store.tables()).items() if name not in RUNTIME_TABLES}
+
+
 async def compare(first: Target, second: Target) -> list[TableReport]:
     """Count and checksum every table of two stores (read only, no locks): what `copy` verifies."""
     a = await open_store(first, write=False, lock=False)
     b = await open_store(second, write=False, lock=False)
     try:
-        tables = await a.tables()
-        other = await b.tables()
+        tables = await community_tables(a)
+        other = await community_tables(b)
         reports = []
         for name in sorted(set(tables) | set(other)):
             columns = (tables.get(name) or other[name]).columns

@@ -32,6 +32,7 @@ import replica_child  # noqa: E402
 from fault_ledger import FileDiscord  # noqa: E402
 
 from tests.helpers import config_dir_with  # noqa: E402
+from tests.pg_community import pg_community  # noqa: E402,F401
 
 pytestmark = pytest.mark.sqlite_only("starts its own processes on its own PostgreSQL database")
 

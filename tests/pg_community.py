@@ -1,0 +1,19 @@
+"""`pg_community`: a fresh PostgreSQL database on the session's throwaway server (tests/backends.py),
+named as an agency names a community: `postgresql://…/tN?schema=community_a` (the schema is created
+by whoever opens it first). Dropped when the test ends. Import the fixture into a test module:
+`from tests.pg_community import pg_community  # noqa: F401`."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def pg_community():
+    from tests.conftest import _postgres  # the session's server: started once, stopped at the end
+
+    server = _postgres()
+    url = server.fresh()[0]
+    try:
+        yield f"{url}?schema=community_a"
+    finally:
+        server.drop([url])
