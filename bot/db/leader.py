@@ -190,8 +190,9 @@ class Leadership:
         seconds, forever; raises LeadershipLost the moment the lead is gone."""
         while True:
             await self.check()
-            await self._note()
-            await asyncio.sleep(self.heartbeat)
+            noted = await self._note()
+            # a new community's tables appear once the leader's App has migrated: note it soon after
+            await asyncio.sleep(self.heartbeat if noted else min(self.heartbeat, 0.2))
 
     async def _forget_old(self) -> None:
         """The new leader clears rows of processes not heard from for a week (each start adds one)."""
@@ -201,19 +202,20 @@ class Leadership:
         except Exception as exc:  # no table yet: nothing to clear
             log.debug("could not clear old replica rows: %s", exc)
 
-    async def _note(self, role: str | None = None) -> None:
+    async def _note(self, role: str | None = None) -> bool:
         """Write this process's row (best effort: a database whose tables the leader has not created
-        yet has no `replica_nodes`; the next heartbeat writes it)."""
+        yet has no `replica_nodes`; the next heartbeat writes it). True when written."""
         role = role or ("leader" if self.leading else "standby")
         try:
             await self.conn.execute(
                 _UPSERT_NODE, self.node, self.host, self.pid, self.command, _text_time(self.started_at), role,
                 _text_time(self.leader_since) if self.leader_since else None, _text_time(_now()),
                 self.session_pid, timeout=self.timeout)
+            return True
         except Exception as exc:
-            if self.conn.is_closed():
-                return
-            log.debug("could not note this replica (%s): %s", role, exc)
+            if not self.conn.is_closed():
+                log.debug("could not note this replica (%s): %s", role, exc)
+            return False
 
     async def release(self) -> None:
         """Stop leading (or waiting): mark the row stopped and close the session, which frees the lock.

@@ -201,3 +201,73 @@ def test_status_names_the_leader_and_the_standby(files, capsys):
         leader.stop()
         if standby is not None:
             standby.stop()
+
+
+def test_a_leader_whose_lock_session_ends_stops_at_once_and_the_standby_takes_over(files):
+    """Fencing: the server ends the leader's lock session (a network cut, an operator's
+    pg_terminate_backend). The leader notices at its next check and exits (code 3, for a supervisor to
+    restart it as a standby) instead of going on beside the new leader."""
+    from bot.cli._replica import LOST_EXIT
+
+    leader = Child(files, "--wait-go")
+    standby = None
+    try:
+        leader.expect("ready")
+        standby = Child(files)
+        standby.expect("standby")
+        session = asyncio.run(_terminate_lock_session(files["url"], leader.proc.pid))
+        assert leader.wait() == LOST_EXIT, "".join(leader.err)[-3000:]
+        assert f"the leader's lock session for community_a stopped answering" in "".join(leader.err)
+        standby.expect("ready")
+        assert session > 0
+    finally:
+        leader.stop()
+        if standby is not None:
+            standby.stop()
+
+
+async def _terminate_lock_session(url: str, pid: int) -> int:
+    import asyncpg
+
+    from bot.db.transfer import parse_target
+
+    target = parse_target(url)
+    conn = await asyncpg.connect(target.dsn, server_settings={"search_path": target.schema})
+    try:
+        for _ in range(TIMEOUT * 20):  # the leader notes its row once its App has made the tables
+            session = await conn.fetchval("SELECT session_pid FROM replica_nodes WHERE pid = $1 AND role = 'leader'",
+                                          pid)
+            if session:
+                break
+            await asyncio.sleep(0.05)
+        assert await conn.fetchval("SELECT pg_terminate_backend($1)", session)
+        return session
+    finally:
+        await conn.close()
+
+
+def test_run_on_postgresql_waits_as_a_standby_while_another_process_leads(files):
+    """`python -m bot run` itself: with a leader there it says who leads and waits (never logs in)."""
+    import os
+
+    leader = Child(files, "--wait-go")
+    env = dict(os.environ, DISCORD_TOKEN="not-a-real-token", PYTHONPATH=str(ROOT))
+    env.pop("KIZUNA_DB", None)
+    run = None
+    try:
+        leader.expect("ready")
+        run = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(files["config"]), "--db",
+                                files["url"]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=files["config"].parent, env=env)
+        line = ""
+        deadline = time.monotonic() + TIMEOUT
+        while "standby:" not in line and time.monotonic() < deadline and run.poll() is None:
+            line = run.stderr.readline()
+        assert f"is led by pid {leader.proc.pid} on " in line, (line, run.poll(), run.stderr.read()[-3000:])
+        assert "this process waits and takes over when that one stops" in line
+        assert run.poll() is None  # still waiting
+    finally:
+        leader.stop()
+        if run is not None and run.poll() is None:
+            run.kill()
+            run.wait(timeout=TIMEOUT)
