@@ -96,3 +96,21 @@ async def test_a_second_writer_on_sqlite_is_told_there_are_no_standbys_there(tmp
     assert "is in use by another Kizuna process (pid" in str(refused.value)
     assert "SQLite has no standbys: to run a second process that waits and takes over, put the community on " \
            "PostgreSQL (DATABASE_URL)" in str(refused.value)
+
+
+async def test_a_cut_off_leader_stops_before_the_server_lets_its_lock_go(pg_community):
+    """The server drops a silent lock session only after its keepalives and user timeout; the leader
+    has stopped by then (its checks fail within HEARTBEAT + TIMEOUT): never two leaders at once."""
+    from bot.db import leader
+
+    target = parse_target(pg_community)
+    await migrate(target, create=True)
+    session = await Leadership.connect(target.dsn, target.schema)
+    try:
+        idle, interval, count, user_timeout = [int(await session.conn.fetchval(f"SHOW {name}")) for name in (
+            "tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count", "tcp_user_timeout")]
+    finally:
+        await session.release()
+    server_gives_up = min(idle + interval * count, user_timeout / 1000)
+    assert server_gives_up > leader.HEARTBEAT + leader.TIMEOUT
+    assert server_gives_up <= 15  # and a standby is not kept waiting long after a real loss

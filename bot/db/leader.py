@@ -50,6 +50,7 @@ GONE_AFTER = timedelta(seconds=30)  # a row not heard from for this long is show
 FORGET_AFTER = timedelta(days=7)  # rows of processes gone this long are deleted by the next leader
 # the server drops a session whose client went silent after idle + interval * count seconds
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 5, 2, 3
+SERVER_GIVES_UP_MS = (KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT) * 1000
 
 
 # Tables that describe the processes running on a store, not the community: `db copy` leaves them out
@@ -110,7 +111,9 @@ async def connect_session(dsn: str, schema: str, *, role: str = "kizuna") -> Any
 
     settings = {"search_path": schema, "application_name": f"kizuna {role} {os.getpid()}"[:63],
                 "tcp_keepalives_idle": str(KEEPALIVE_IDLE), "tcp_keepalives_interval": str(KEEPALIVE_INTERVAL),
-                "tcp_keepalives_count": str(KEEPALIVE_COUNT)}
+                "tcp_keepalives_count": str(KEEPALIVE_COUNT),
+                # and when its answers go unacknowledged (keepalives only cover an idle connection)
+                "tcp_user_timeout": str(SERVER_GIVES_UP_MS)}
     return await asyncpg.connect(dsn, server_settings=settings, timeout=30)
 
 
