@@ -96,33 +96,32 @@ def parse_target(text: str, *, schema: str | None = None) -> Target:
 
 
 # --- values and checksums ----------------------------------------------------------------------------
-def canonical(value: Any) -> bytes:
+_PLAIN = frozenset({int, str, float, type(None)})  # what both drivers return for BIGINT, INTEGER, TEXT
+
+
+def canonical(value: Any) -> Any:
     """One value as the checksum sees it, the same for what sqlite3 and asyncpg return for equal data:
-    a time is its stored text (to_db_time), a bool its integer, a whole Decimal an integer."""
-    if value is None:
-        return b"N"
+    int, str, float and None as they are; a time as its stored text (to_db_time), a bool as its integer,
+    a whole Decimal as an integer, bytes as bytes."""
     if isinstance(value, bool):
-        value = int(value)
+        return int(value)
     if isinstance(value, Decimal):
-        value = int(value) if value == value.to_integral_value() else float(value)
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, datetime):
-        value = to_db_time(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
-    if isinstance(value, int):
-        body, tag = str(value).encode(), b"i"
-    elif isinstance(value, float):
-        body, tag = repr(value).encode(), b"f"
-    elif isinstance(value, str):
-        body, tag = value.encode("utf-8"), b"s"
-    elif isinstance(value, (bytes, bytearray, memoryview)):
-        body, tag = bytes(value), b"b"
-    else:
-        body, tag = str(value).encode("utf-8"), b"s"
-    return tag + str(len(body)).encode() + b":" + body
+        return to_db_time(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    return value
 
 
 def row_hash(row: Sequence[Any]) -> int:
-    digest = hashlib.sha256(b"".join(canonical(v) for v in row)).digest()
-    return int.from_bytes(digest[:16], "big")
+    """128 bits of the SHA-256 of the row's `repr` (unambiguous for int, str, float, None and bytes:
+    1 and '1' differ, every string is quoted and escaped). The copy hashes every row twice, so the
+    usual row, plain values only, is hashed without looking at each value in Python (issue 18: a
+    320,000-row community copied at about three times the speed)."""
+    if not _PLAIN.issuperset(map(type, row)):
+        row = [canonical(v) for v in row]
+    return int.from_bytes(hashlib.sha256(repr(tuple(row)).encode()).digest()[:16], "big")
 
 
 @dataclass
@@ -275,7 +274,8 @@ class SqliteStore(Store):
     async def insert(self, table: Table, columns: Sequence[str], rows: list[tuple]) -> None:
         marks = ", ".join("?" for _ in columns)
         self.conn.executemany(f'INSERT INTO "{table.name}" ({_cols(columns)}) VALUES ({marks})',
-                              [tuple(_to_sqlite(v) for v in row) for row in rows])
+                              [row if _PLAIN.issuperset(map(type, row)) else tuple(map(_to_sqlite, row))
+                               for row in rows])
 
     async def sequences(self) -> dict[str, int]:
         """AUTOINCREMENT tables remember their highest id ever given (sqlite_sequence); plain INTEGER
