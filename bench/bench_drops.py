@@ -3,10 +3,13 @@
     python bench/bench_drops.py                # the burst, then the same burst killed (-9) midway
     python bench/bench_drops.py --claims 40000 --members 20000 --stock 10000
     python bench/bench_drops.py --loop asyncio     # the default loop instead of uvloop (as `bot run` uses)
+    python bench/bench_drops.py --db postgresql://user@host/db   # on PostgreSQL (a fresh schema per run)
+    python bench/bench_drops.py --db postgresql    # on a throwaway PostgreSQL server the bench starts
+    python bench/bench_drops.py --db both          # SQLite and a throwaway PostgreSQL, side by side
 
 Checks and prints: exactly `stock` granted, 0 duplicates, remaining + granted = initial stock, claims/s
 (target >= 20,000/s) and claim latency p50/p99 (target p99 < 300 ms) as seen by the claimer (from the
-call to the answer, through the real DropsService: window check, tier lookup, single writer, SQLite).
+call to the answer, through the real DropsService: window check, tier lookup, single writer, the store).
 The same burst is then fired through the bot's real Discord port (a KizunaBot on the offline
 harness with every member in discord.py's cache). Then a child process runs the same burst and is killed with SIGKILL after a few committed batches;
 the database is reopened (migrations, service start) and the invariant checked, and the burst is fired
@@ -64,7 +67,7 @@ def bench_config(stock: int) -> Config:
     return dataclasses.replace(base, drops=DropsFile(drops=(drop,)))
 
 
-async def open_app(db_path: Path, stock: int, batch: int | None = None) -> App:
+async def open_app(db_path: Path | str, stock: int, batch: int | None = None) -> App:
     app = await App.open(bench_config(stock), db_path=db_path, clock=SystemClock(), real_scheduler=False)
     app.guild = BenchGuild()
     app.guild_id = GUILD
@@ -129,21 +132,22 @@ def pct(values: list[float], p: float) -> float:
 
 async def run_burst(args, slice_size: int | None) -> bool:
     with tempfile.TemporaryDirectory() as folder:
-        app = await open_app(Path(folder) / "bench.db", args.stock)
+        app = await open_app(args.store.target(folder, "bench"), args.stock)
         opened = await app.drops.open(GUILD, "bench", by=1)
         users = burst(args.claims, args.members)
         elapsed, latencies, outcomes = await fire(app, opened.run_id, users, slice_size)
         check = await invariant(app, opened.run_id)
         await app.close()
     how = "all created at once (one gather)" if slice_size is None else f"{slice_size} per loop turn"
-    return report(f"burst: {len(users):,} claims from {args.members:,} members at stock {args.stock:,}, {how}",
+    return report("burst", f"burst: {len(users):,} claims from {args.members:,} members at stock {args.stock:,}, {how}",
                   check, elapsed, latencies, outcomes, args)
 
 
-def report(title: str, check: dict, elapsed: float, latencies: list[float], outcomes: dict[str, int], args) -> bool:
+def report(key: str, title: str, check: dict, elapsed: float, latencies: list[float], outcomes: dict[str, int],
+           args) -> bool:
     rate = len(latencies) / elapsed
     p50, p99, worst = (pct(latencies, p) * 1000 for p in (50, 99, 100))
-    print(title)
+    print(f"{title} [{args.store.name}]")
     print(f"  granted {check['held']:,} · duplicates {check['duplicates']} · over limit {check['over_limit']}"
           f" · remaining {check['remaining']:,} · remaining + granted = {check['remaining'] + check['held']:,}"
           f" (initial {check['stock']:,})")
@@ -155,6 +159,11 @@ def report(title: str, check: dict, elapsed: float, latencies: list[float], outc
     fast = rate >= 20_000 and p99 < 300
     print(f"  correctness {'OK' if ok else 'FAILED'} · speed {'OK' if fast else 'BELOW TARGET'}"
           f" (targets: >= 20,000 claims/s, p99 < 300 ms)")
+    args.figures[key] = {"granted": f"{check['held']:,}", "duplicates": str(check["duplicates"]),
+                         "remaining + granted": f"{check['remaining'] + check['held']:,} / {check['stock']:,}",
+                         "claims/s": f"{rate:,.0f}", "p50 ms": f"{p50:.1f}", "p99 ms": f"{p99:.1f}",
+                         "max ms": f"{worst:.1f}", "verdict": ("OK" if ok else "FAILED") + (" · fast" if fast else
+                                                                                              " · BELOW TARGET")}
     return ok
 
 
@@ -228,7 +237,8 @@ async def run_real_port_burst(args) -> bool:
 
     with tempfile.TemporaryDirectory() as folder:
         users = {f"fan{i}": ["member"] for i in range(args.members)}
-        async with Harness.start(config=bench_config(args.stock), db_path=Path(folder) / "k.db", users=users) as g:
+        async with Harness.start(config=bench_config(args.stock), db_path=args.store.target(folder, "k"),
+                                 users=users) as g:
             ids = [g.user_id(f"fan{i}") for i in range(args.members)]
             opened = await g.app.drops.open(g.app.guild_id, "bench", by=1)
             settle_heap()
@@ -237,13 +247,13 @@ async def run_real_port_burst(args) -> bool:
                 elapsed, latencies, outcomes = await fire(g.app, opened.run_id, claimers, args.slice,
                                                           guild_id=g.app.guild_id)
             check = await invariant(g.app, opened.run_id)
-    return report(f"burst through the real Discord port (offline harness, {args.members:,} members in"
+    return report("port", f"burst through the real Discord port (offline harness, {args.members:,} members in"
                   f" discord.py's cache)", check, elapsed, latencies, outcomes, args)
 
 
 # --- the crash run -------------------------------------------------------------------------------------
 
-async def child(db_path: Path, args) -> None:
+async def child(db_path: Path | str, args) -> None:
     """Open the drop, then fire the burst with small batches; print a line after each commit."""
     app = await open_app(db_path, args.stock, batch=args.crash_batch)
     opened = await app.drops.open(GUILD, "bench", by=1)
@@ -263,10 +273,10 @@ async def child(db_path: Path, args) -> None:
 
 async def run_crash(args) -> bool:
     with tempfile.TemporaryDirectory() as folder:
-        db_path = Path(folder) / "crash.db"
+        db_path = args.store.target(folder, "crash")
         proc = subprocess.Popen([sys.executable, __file__, "--child", str(db_path), "--stock", str(args.stock),
                                  "--claims", str(args.claims), "--members", str(args.members),
-                                 "--crash-batch", str(args.crash_batch), "--loop", args.loop]
+                                 "--crash-batch", str(args.crash_batch), "--loop", args.loop, "--db", args.db]
                                 + (["--slice", str(args.slice)] if args.slice else []),
                                 stdout=subprocess.PIPE, text=True, cwd=ROOT)
         seen_granted = 0
@@ -283,7 +293,7 @@ async def run_crash(args) -> bool:
                 break
         proc.wait()
         killed = proc.returncode == -signal.SIGKILL
-        print(f"crash: child {'killed with SIGKILL' if killed else 'finished before the kill'} after"
+        print(f"crash [{args.store.name}]: child {'killed with SIGKILL' if killed else 'finished before the kill'} after"
               f" {batches} committed batch(es) ({seen_granted:,} granted reported before the kill)")
 
         app = await open_app(db_path, args.stock)  # restart: migrations, recovery, service start
@@ -302,6 +312,8 @@ async def run_crash(args) -> bool:
               f" remaining {check['remaining']:,} · {'OK' if ok_final else 'FAILED'}"
               f" ({', '.join(f'{k} {v:,}' for k, v in sorted(outcomes.items()))})")
         await app.close()
+    args.figures["crash"] = {"after SIGKILL: granted + remaining": f"{check['remaining'] + check['held']:,} / "
+                             f"{check['stock']:,} {'OK' if ok_after_crash and ok_final else 'FAILED'}"}
     return ok_after_crash and ok_final
 
 
@@ -317,18 +329,97 @@ def main() -> int:
     parser.add_argument("--skip-crash", action="store_true")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
                         help="event loop: uvloop when installed, as `python -m bot run` (default), or asyncio's own")
-    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--db", default="sqlite",
+                        help="sqlite (a temporary file, the default), postgresql (a throwaway server the bench starts),"
+                             " a postgresql://... URL (a fresh schema per run, dropped after), or both")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     tune_process()  # the collector and GIL settings `python -m bot run` uses
     if args.child:
-        run_on(args.loop, child(args.child, args))
+        run_on(args.loop, child(args.child if args.child.startswith("postgres") else Path(args.child), args))
         return 0
     print(cpu_reference(args.loop))
-    ok = run_on(args.loop, run_burst(args, args.slice))
-    ok = run_on(args.loop, run_real_port_burst(args)) and ok
-    if not args.skip_crash:
-        ok = run_on(args.loop, run_crash(args)) and ok
+    names = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    ok, table = True, {}
+    for name in names:
+        with Store(name) as store:
+            args.store, args.figures = store, {}
+            ok = run_on(args.loop, run_burst(args, args.slice)) and ok
+            ok = run_on(args.loop, run_real_port_burst(args)) and ok
+            if not args.skip_crash:
+                ok = run_on(args.loop, run_crash(args)) and ok
+            table[store.name] = args.figures
+    if len(table) > 1:
+        side_by_side(table)
     return 0 if ok else 1
+
+
+class Store:
+    """Where each run's database goes: a file in the run's temporary folder (SQLite), or a fresh schema
+    on a PostgreSQL server (the URL given, or a throwaway server started here with fsync on, as a real
+    one runs), dropped afterwards."""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self.server = None
+        self.url: str | None = None
+        self.schemas: list[str] = []
+
+    def __enter__(self) -> "Store":
+        if self.spec == "sqlite":
+            self.name = "SQLite"
+        elif self.spec == "postgresql":
+            from bot.offline.postgres import ThrowawayPostgres
+
+            self.server = ThrowawayPostgres(durable=True).start()
+            self.url = self.server.url()
+            self.name = f"PostgreSQL {self.server.version}"
+        elif self.spec.startswith(("postgresql://", "postgres://")):
+            self.url = self.spec
+            self.name = "PostgreSQL"
+        else:
+            raise SystemExit(f"--db {self.spec!r}: sqlite, postgresql, both or a postgresql:// URL")
+        return self
+
+    def target(self, folder: str, stem: str) -> Path | str:
+        if self.url is None:
+            return Path(folder) / f"{stem}.db"
+        schema = f"bench_{os.getpid()}_{len(self.schemas) + 1}"
+        self.schemas.append(schema)
+        return f"{self.url}{'&' if '?' in self.url else '?'}schema={schema}"
+
+    def __exit__(self, *exc) -> None:
+        if self.url is not None and self.schemas:
+            import asyncpg
+
+            from bot.db.pg import split_url
+
+            async def drop() -> None:
+                conn = await asyncpg.connect(split_url(self.url)[0])
+                try:
+                    for schema in self.schemas:
+                        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                finally:
+                    await conn.close()
+
+            asyncio.run(drop())
+        if self.server is not None:
+            self.server.stop()
+
+
+def side_by_side(table: dict[str, dict[str, dict[str, str]]]) -> None:
+    names = list(table)
+    rows = []
+    for run in ("burst", "port", "crash"):
+        keys = next((list(t[run]) for t in table.values() if run in t), [])
+        for key in keys:
+            rows.append((f"{run}: {key}", [table[n].get(run, {}).get(key, "-") for n in names]))
+    width = max(len(r[0]) for r in rows)
+    cols = [max(len(n), *(len(r[1][i]) for r in rows)) for i, n in enumerate(names)]
+    print()
+    print(" " * width + "  " + "  ".join(n.rjust(c) for n, c in zip(names, cols)))
+    for label, values in rows:
+        print(label.ljust(width) + "  " + "  ".join(v.rjust(c) for v, c in zip(values, cols)))
 
 
 if __name__ == "__main__":

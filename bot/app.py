@@ -20,6 +20,7 @@ from bot.config import Config, load_config
 from bot.config.loader import save_last_good
 from bot.errors import ConfigError
 from bot.db import Database, open_database
+from bot.db.connection import is_postgres_url
 from bot.scheduler import KizunaScheduler
 from bot.services.ama import AmaService
 from bot.services.ama import build as build_ama
@@ -51,6 +52,10 @@ LAST_GOOD = "last-good-config"  # <db stem>.last-good-config/ beside the databas
 def last_good_path(db_path: str | Path) -> Path:
     """Where the last good config of this database is kept: `<stem>.last-good-config/` beside it, so
     two databases in one folder (two communities, a test copy) never share one."""
+    if is_postgres_url(str(db_path)):
+        from bot.db.pg import home_for
+
+        db_path = home_for(str(db_path))  # data/<database>.<schema>.pg
     db_path = Path(db_path)
     return db_path.with_name(f"{db_path.stem}.{LAST_GOOD}")
 
@@ -59,7 +64,7 @@ def last_good_to_read(db_path: str | Path) -> Path:
     """The copy to fall back on: this database's own, else the folder-wide `last-good-config/` that
     earlier versions kept (read, never written again: the next clean start saves the database's own)."""
     own = last_good_path(db_path)
-    legacy = Path(db_path).parent / LAST_GOOD
+    legacy = own.parent / LAST_GOOD
     return own if own.is_dir() or not legacy.is_dir() else legacy
 
 
@@ -98,13 +103,13 @@ class Events:
                 log.exception("event handler for %s failed", name)
 
 
-def database_path(config: Config, override: str | Path | None = None) -> Path:
-    if override:
-        return Path(override)
-    if os.environ.get("KIZUNA_DB"):
-        return Path(os.environ["KIZUNA_DB"])
-    if config.community.info.database:
-        return Path(config.community.info.database)
+def database_path(config: Config, override: str | Path | None = None) -> str | Path:
+    """The store to open: --db, else DATABASE_URL, else KIZUNA_DB, else `community.database`, else
+    data/kizuna.db. A `postgresql://` URL stays a str (bot/db/pg.py); anything else is a SQLite file."""
+    for value in (override, os.environ.get("DATABASE_URL"), os.environ.get("KIZUNA_DB"),
+                  config.community.info.database):
+        if value:
+            return str(value) if is_postgres_url(str(value)) else Path(value)
     return Path("data") / "kizuna.db"
 
 
@@ -192,7 +197,8 @@ class App:
 
         clock = clock or SystemClock()
         path = database_path(config, db_path)
-        db = await (open_database_readonly(path) if read_only else open_database(path))
+        schema = config.community.info.database_schema
+        db = await (open_database_readonly(path, schema=schema) if read_only else open_database(path, schema=schema))
         scheduler = KizunaScheduler(clock, real=real_scheduler)
         try:
             outbox = Outbox(db, clock, outbox_settings)

@@ -3,8 +3,8 @@
 Every test that opens a database (directly, through the harness, the App, the playground or an
 in-process CLI command) runs twice: `[sqlite]` on a file in tmp_path as always, and `[postgresql]`
 where each SQLite path the test names becomes its own fresh PostgreSQL database, cloned from a
-migrated template on one server the session starts itself (bot/offline/postgres.py) and dropped when
-the test ends. The switch is `bot.db.connection.database_target`, the one place a target is chosen.
+migrated template on one server the session starts itself (bot/offline/postgres.py) and given back when
+the test ends (emptied and kept for the next test, which is cheaper than a new copy). The switch is `bot.db.connection.database_target`, the one place a target is chosen.
 
 A test is store-touching when its source, a fixture it uses or a helper of its module that it calls
 mentions one of STORE_WORDS. `@pytest.mark.sqlite_only("why")` (on a test, or `pytestmark` for a
@@ -88,6 +88,9 @@ class PostgresForTests:
 
         self.server = ThrowawayPostgres(durable=False).start()
         self._names = itertools.count(1)
+        self._free: list[str] = []  # emptied databases, ready for the next test
+        self._tables: list[str] = []  # the template's tables and migrations: what an emptied database keeps
+        self._versions = ""
         try:
             run_blocking(self._make_template)
         except BaseException:
@@ -108,36 +111,75 @@ class PostgresForTests:
         finally:
             await conn.close()
         db = await open_postgres(self.server.url(self.TEMPLATE), readers=0)
-        await db.close()
+        try:
+            self._tables = [r[0] for r in await db.fetchall(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+                " WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1")]
+            self._versions = await db.fetchval("SELECT string_agg(version::text, ',' ORDER BY version)"
+                                               " FROM public.schema_migrations")
+        finally:
+            await db.close()
 
-    def fresh(self, count: int = 1) -> list[str]:
-        """`count` new databases, each a copy of the migrated template: their URLs."""
-        names = [f"t{next(self._names)}" for _ in range(count)]
+    def fresh(self) -> str:
+        """A database as the migrated template is: one a finished test emptied (`release`), or a new
+        copy of the template."""
+        if self._free:
+            return self._free.pop()
+        name = f"t{next(self._names)}"
 
         async def create() -> None:
             conn = await self._admin()
             try:
-                for name in names:
-                    await conn.execute(f"CREATE DATABASE {name} TEMPLATE {self.TEMPLATE} STRATEGY FILE_COPY")
+                await conn.execute(f"CREATE DATABASE {name} TEMPLATE {self.TEMPLATE} STRATEGY FILE_COPY")
             finally:
                 await conn.close()
 
         run_blocking(create)
-        return [self.server.url(name) for name in names]
+        return self.server.url(name)
 
-    def drop(self, urls: list[str]) -> None:
+    def release(self, urls: list[str]) -> None:
+        """Empty each database a test used and keep it for the next test (TRUNCATE .. RESTART IDENTITY:
+        ids start at 1 again, as in a new SQLite file). One whose tables or migrations are not the
+        template's any more (a test changed the schema) is dropped instead."""
         if not urls:
             return
 
-        async def drop() -> None:
-            conn = await self._admin()
-            try:
-                for url in urls:
-                    await conn.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
-            finally:
-                await conn.close()
+        async def empty(url: str) -> bool:
+            import asyncpg
 
-        run_blocking(drop)
+            try:
+                conn = await asyncpg.connect(url, server_settings={"lock_timeout": "2s"})
+            except Exception:
+                return False
+            try:
+                tables = [r[0] for r in await conn.fetch(
+                    "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+                    " WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1")]
+                versions = await conn.fetchval("SELECT string_agg(version::text, ',' ORDER BY version)"
+                                               " FROM public.schema_migrations")
+                if tables != self._tables or versions != self._versions:
+                    return False
+                await conn.execute("TRUNCATE " + ", ".join(t for t in tables if t != "public.schema_migrations")
+                                   + " RESTART IDENTITY CASCADE")
+                return True
+            except Exception:
+                return False
+            finally:
+                conn.terminate()
+
+        async def recycle() -> None:
+            dropped = []
+            for url in urls:
+                (self._free.append(url) if await empty(url) else dropped.append(url))
+            if dropped:
+                conn = await self._admin()
+                try:
+                    for url in dropped:
+                        await conn.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+                finally:
+                    await conn.close()
+
+        run_blocking(recycle)
 
     def stop(self) -> None:
         self.server.stop()
@@ -159,9 +201,9 @@ class PathsToDatabases:
         key = str(Path(target).resolve())
         url = self.urls.get(key)
         if url is None:
-            url = self.urls[key] = self.pg.fresh()[0]
+            url = self.urls[key] = self.pg.fresh()
         return url
 
     def close(self) -> None:
-        self.pg.drop(list(self.urls.values()))
+        self.pg.release(list(self.urls.values()))
         self.urls.clear()

@@ -16,6 +16,7 @@ from tests.helpers import CONFIG
 
 _SCAN = StoreScan()
 _RUN_ON: Counter = Counter()  # backend -> tests run (the terminal summary prints it)
+_ON_POSTGRES: set = set()  # tests not parametrised that use the postgres_database fixture
 _POSTGRES: dict = {}  # "server": PostgresForTests, or "error": why it could not start
 
 
@@ -24,7 +25,7 @@ def pytest_configure(config):
 
 
 def pytest_generate_tests(metafunc):
-    if "backend" not in metafunc.fixturenames:
+    if "backend" not in metafunc.fixturenames or "postgres_database" in metafunc.fixturenames:
         return
     only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
     backends = ["sqlite"] if only_sqlite or not _SCAN.touches_store(metafunc) else list(BACKENDS)
@@ -39,6 +40,8 @@ def pytest_runtest_logreport(report):
 
 
 def _backend_of(nodeid: str) -> str:
+    if nodeid in _ON_POSTGRES:
+        return "postgresql"
     return "postgresql" if "postgresql" in nodeid.rsplit("[", 1)[-1] and "[" in nodeid else "sqlite"
 
 
@@ -70,6 +73,19 @@ def _postgres() -> PostgresForTests:
             _POSTGRES["error"] = f"{type(exc).__name__}: {exc}"
             raise RuntimeError(f"PostgreSQL could not start (CI={os.environ.get('CI', '')}): {exc}") from exc
     return _POSTGRES["server"]
+
+
+@pytest.fixture
+def postgres_database(request):
+    """The URL of an empty, migrated database on the session's PostgreSQL server (errors when the
+    server cannot start)."""
+    _ON_POSTGRES.add(request.node.nodeid)
+    pg = _postgres()
+    url = pg.fresh()
+    try:
+        yield url
+    finally:
+        pg.release([url])
 
 
 @pytest.fixture(autouse=True)

@@ -214,7 +214,6 @@ async def test_the_cli_prints_the_same_figures_and_writes_the_chart(app, tmp_pat
     from bot.__main__ import main
 
     await seed_month(app)
-    await app.db.conn.commit()
     chart = tmp_path / "chart.png"
     # the CLI runs its own event loop: run it in a thread, as a terminal would in its own process.
     # --guild: the seeded guild (the shipped config names none, and another guild has rows too)

@@ -47,7 +47,7 @@ def run(args) -> int:
     from bot.app import database_path
     from bot.db.connection import DatabaseUnavailable
 
-    if not args.db and not database_path(config).exists():
+    if not args.db and not _exists(database_path(config)):
         print(f"(no database at {database_path(config)} yet: pools and prompts start at their beginning)",
               file=sys.stderr)
     try:
@@ -58,6 +58,12 @@ def run(args) -> int:
     for line in lines:
         print(line)
     return 0
+
+
+def _exists(target) -> bool:
+    from bot.db.connection import is_postgres_url
+
+    return is_postgres_url(str(target)) or Path(target).exists()
 
 
 def _start(text: str | None, tz: ZoneInfo) -> datetime:
@@ -75,8 +81,8 @@ async def preview_lines(config, start: datetime, span: timedelta, tz: ZoneInfo, 
     from bot.services.schedules import format_timeline
     from bot.services.upcoming import upcoming
 
-    path = Path(db_path) if db_path else database_path(config)
-    if db_path or path.exists():  # read the bot's database, never create or migrate it
+    path = db_path if db_path else database_path(config)
+    if db_path or _exists(path):  # read the bot's database, never create or migrate it
         app = await App.open(config, db_path=path, clock=FakeClock(start), real_scheduler=False, read_only=True)
     else:  # no database yet: pools start at their beginning
         app = await App.open(config, db_path=":memory:", clock=FakeClock(start), real_scheduler=False)

@@ -28,8 +28,12 @@ class CommunityInfo(Model):
     """The language of the bot's own messages: en or ja."""
     guild_id: Snowflake | None = None
     """The Discord server (guild) id; leave it out to use the only server the bot is in."""
-    database: str | None = None  # path of the SQLite file; env KIZUNA_DB wins
-    """Path of the SQLite database file (default data/kizuna.db); the KIZUNA_DB environment variable wins."""
+    database: str | None = None  # path of the SQLite file, or a postgresql:// URL; env DATABASE_URL / KIZUNA_DB win
+    """Path of the SQLite database file (default data/kizuna.db), or a postgresql://user@host/db URL to
+    run on PostgreSQL; the DATABASE_URL and KIZUNA_DB environment variables win."""
+    database_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    """PostgreSQL only: the schema this community's tables live in (default: the URL's ?schema=, else
+    public), so several communities share one server, one schema each."""
 
 
 class RoleSpec(Model):

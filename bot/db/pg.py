@@ -81,11 +81,13 @@ def home_for(url: str, schema: str | None = None) -> Path:
     return Path("data") / f"{name}.{schema}.pg"
 
 
-def translate(sql: str) -> str:
-    """`?` placeholders to `$n`, skipping quoted text and comments."""
-    if "?" not in sql:
-        return sql
+def translate(sql: str) -> tuple[str, tuple[str, ...] | None]:
+    """`?` and `:name` placeholders to `$n`, skipping quoted text, comments and `::` casts. Returns the
+    SQL and, for named placeholders, the names in `$n` order (a dict of parameters is bound by them)."""
+    if "?" not in sql and ":" not in sql:
+        return sql, None
     out: list[str] = []
+    names: list[str] = []
     n = 0
     i, size = 0, len(sql)
     while i < size:
@@ -93,6 +95,18 @@ def translate(sql: str) -> str:
         if ch == "?":
             n += 1
             out.append(f"${n}")
+        elif ch == ":" and sql.startswith("::", i):
+            out.append("::")
+            i += 1
+        elif ch == ":" and i + 1 < size and (sql[i + 1].isalpha() or sql[i + 1] == "_"):
+            end = i + 1
+            while end < size and (sql[end].isalnum() or sql[end] == "_"):
+                end += 1
+            name = sql[i + 1:end]
+            if name not in names:
+                names.append(name)
+            out.append(f"${names.index(name) + 1}")
+            i = end - 1
         elif ch in ("'", '"'):
             end = sql.find(ch, i + 1)
             while end != -1 and end + 1 < size and sql[end + 1] == ch:  # '' inside a literal
@@ -108,7 +122,9 @@ def translate(sql: str) -> str:
         else:
             out.append(ch)
         i += 1
-    return "".join(out)
+    if n and names:
+        raise ValueError("one statement uses both ? and :name placeholders")
+    return "".join(out), (tuple(names) if names else None)
 
 
 def pg_sql(statement: str) -> str:
@@ -195,24 +211,24 @@ class PgDatabase:
         self.conn = None  # the writer connection (asyncpg), None when read-only
         self.readers = None  # asyncpg pool for reads outside a transaction
         self._lock = asyncio.Lock()
-        self._sql: dict[str, str] = {}  # SQL text -> with $n placeholders (translated once)
+        self._sql: dict[str, tuple] = {}  # SQL text -> (with $n placeholders, names) (translated once)
         self._in_tx: contextvars.ContextVar[bool] = contextvars.ContextVar(f"kizuna_pg_tx_{id(self)}", default=False)
         self._busy = 0  # statements in flight (the harness's barrier waits for none)
         self._idle = asyncio.Event()
         self._idle.set()
 
     # --- the boundary: every statement goes through here ----------------------------------------
-    def _translated(self, sql: str) -> str:
+    async def _call(self, method, sql: str, params: Sequence[Any] | dict):
         found = self._sql.get(sql)
         if found is None:
             found = self._sql[sql] = translate(sql)
-        return found
-
-    async def _call(self, method, sql: str, params: Sequence[Any]):
+        text, names = found
+        if names is not None:
+            params = [params[name] for name in names]
         self._busy += 1
         self._idle.clear()
         try:
-            return await method(self._translated(sql), *params)
+            return await method(text, *params)
         except Exception as exc:
             mapped = _mapped(exc)
             if mapped is not None:
@@ -224,6 +240,10 @@ class PgDatabase:
                 self._idle.set()
 
     async def _call_many(self, conn, sql: str, rows: list) -> None:
+        names = translate(sql)[1]
+        if names is not None:
+            rows = [[row[name] for name in names] for row in rows]
+            sql = translate(sql)[0]  # already numbered: _call leaves $n alone
         await self._call(lambda q: conn.executemany(q, rows), sql, ())
 
     async def barrier(self) -> None:
