@@ -12,8 +12,8 @@ def pg_community():
     from tests.conftest import _postgres  # the session's server: started once, stopped at the end
 
     server = _postgres()
-    url = server.fresh()[0]
+    url = server.fresh()
     try:
         yield f"{url}?schema=community_a"
     finally:
-        server.drop([url])
+        server.release([url])  # a database with a schema of its own is dropped, not recycled

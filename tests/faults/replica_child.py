@@ -128,11 +128,6 @@ class Sender(LedgerSender):
 
 
 async def work(args, point: str | None, n: int) -> int:
-    import bot.app  # TEMP until i-pg's database_path keeps a URL a URL
-    from bot.db.connection import is_postgres_url
-    keep = bot.app.database_path
-    bot.app.database_path = lambda config, override=None: (override if is_postgres_url(str(override))
-                                                           else keep(config, override))
     clock = FakeClock(T0)
     app = await App.open(load_config(args.config), db_path=args.url, clock=clock, real_scheduler=False,
                          outbox_settings=OutboxSettings(pace=False, backoff_seconds=0.01))
