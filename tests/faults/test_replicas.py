@@ -176,23 +176,36 @@ def test_a_standby_takes_over_a_leader_killed_9_mid_burst_and_every_post_and_cla
     assert fig["lost_dms"] == fig["doubled_dms"] == fig["told_not_committed"] == fig["unsent"] == 0
 
 
-def test_status_names_the_leader_and_the_standby(files, capsys):
-    """`python -m bot status` while a leader runs and a standby waits; then the leader is gone."""
+def test_status_names_the_leader_and_its_standbys_and_a_leader_cut_off_from_its_lock_stops(files, capsys):
+    """A leader, a standby replica and `python -m bot run` itself, which finds the leader, says who it
+    is and waits (never logs in). `status` names all three. Then the server ends the leader's lock
+    session (a network cut, an operator's pg_terminate_backend): the leader notices at its next check
+    and exits (code 3, for a supervisor to restart it as a standby) instead of going on beside the new
+    leader; the standby takes over and `status` says so."""
     from bot.__main__ import main as cli
+    from bot.cli._replica import LOST_EXIT
 
     leader = Child(files, "--wait-go")
-    standby = None
+    standby = run = None
     try:
         leader.expect("ready")
         standby = Child(files)
         standby.expect("standby")
+        run = _bot_run(files)
+        line = _line_with(run, "standby:")
+        assert f"is led by pid {leader.proc.pid} on " in line and "this process waits and takes over" in line, line
         assert cli(["status", "--db", files["url"]]) == 0
         out = capsys.readouterr().out
         assert f"leader:  pid {leader.proc.pid} on " in out and "replica_child.py" in out and " since 20" in out
-        assert f"standby: pid {standby.proc.pid} on " in out
-        leader.proc.send_signal(signal.SIGKILL)
-        leader.wait()
-        standby.expect("ready", TAKEOVER)
+        assert f"standby: pid {standby.proc.pid} on " in out and f"standby: pid {run.pid} on " in out
+        assert "`python -m bot run --config" in out
+        run.kill()  # only the replica may take over below
+        run.wait(timeout=TIMEOUT)
+
+        asyncio.run(_terminate_lock_session(files["url"], leader.proc.pid))
+        assert leader.wait() == LOST_EXIT, "".join(leader.err)[-3000:]
+        assert "the leader's lock session for community_a stopped answering" in "".join(leader.err)
+        standby.expect("ready")
         assert cli(["status", "--db", files["url"]]) == 0
         out = capsys.readouterr().out
         assert f"leader:  pid {standby.proc.pid} on " in out
@@ -201,29 +214,33 @@ def test_status_names_the_leader_and_the_standby(files, capsys):
         leader.stop()
         if standby is not None:
             standby.stop()
+        if run is not None and run.poll() is None:
+            run.kill()
+            run.wait(timeout=TIMEOUT)
 
 
-def test_a_leader_whose_lock_session_ends_stops_at_once_and_the_standby_takes_over(files):
-    """Fencing: the server ends the leader's lock session (a network cut, an operator's
-    pg_terminate_backend). The leader notices at its next check and exits (code 3, for a supervisor to
-    restart it as a standby) instead of going on beside the new leader."""
-    from bot.cli._replica import LOST_EXIT
+def _bot_run(files: dict) -> subprocess.Popen:
+    import os
 
-    leader = Child(files, "--wait-go")
-    standby = None
-    try:
-        leader.expect("ready")
-        standby = Child(files)
-        standby.expect("standby")
-        session = asyncio.run(_terminate_lock_session(files["url"], leader.proc.pid))
-        assert leader.wait() == LOST_EXIT, "".join(leader.err)[-3000:]
-        assert f"the leader's lock session for community_a stopped answering" in "".join(leader.err)
-        standby.expect("ready")
-        assert session > 0
-    finally:
-        leader.stop()
-        if standby is not None:
-            standby.stop()
+    env = dict(os.environ, DISCORD_TOKEN="not-a-real-token", PYTHONPATH=str(ROOT))
+    env.pop("KIZUNA_DB", None)
+    return subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(files["config"]), "--db",
+                             files["url"]], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            cwd=files["config"].parent, env=env)
+
+
+def _line_with(proc: subprocess.Popen, text: str) -> str:
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True).start()
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if text in line:
+            return line
+    pytest.fail(f"no line with {text!r} from {proc.args} (exit {proc.poll()})")
 
 
 async def _terminate_lock_session(url: str, pid: int) -> int:
@@ -244,30 +261,3 @@ async def _terminate_lock_session(url: str, pid: int) -> int:
         return session
     finally:
         await conn.close()
-
-
-def test_run_on_postgresql_waits_as_a_standby_while_another_process_leads(files):
-    """`python -m bot run` itself: with a leader there it says who leads and waits (never logs in)."""
-    import os
-
-    leader = Child(files, "--wait-go")
-    env = dict(os.environ, DISCORD_TOKEN="not-a-real-token", PYTHONPATH=str(ROOT))
-    env.pop("KIZUNA_DB", None)
-    run = None
-    try:
-        leader.expect("ready")
-        run = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(files["config"]), "--db",
-                                files["url"]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               cwd=files["config"].parent, env=env)
-        line = ""
-        deadline = time.monotonic() + TIMEOUT
-        while "standby:" not in line and time.monotonic() < deadline and run.poll() is None:
-            line = run.stderr.readline()
-        assert f"is led by pid {leader.proc.pid} on " in line, (line, run.poll(), run.stderr.read()[-3000:])
-        assert "this process waits and takes over when that one stops" in line
-        assert run.poll() is None  # still waiting
-    finally:
-        leader.stop()
-        if run is not None and run.poll() is None:
-            run.kill()
-            run.wait(timeout=TIMEOUT)
