@@ -11,7 +11,6 @@ import os
 import shlex
 import subprocess
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 HELP = ("Storage for operators: `db init|migrate|status [--db STORE]`, `db copy --from STORE --to STORE`, "
@@ -125,9 +124,10 @@ async def _copy(source, target) -> int:
 
 
 def _backup(target, out: str | None) -> int:
+    from bot.clock import SystemClock
     from bot.db.transfer import backup_sqlite, default_backup_name, pg_dump_available, pg_dump_command
 
-    path = Path(out) if out else default_backup_name(target, datetime.now(timezone.utc))
+    path = Path(out) if out else default_backup_name(target, SystemClock().now())  # when it was really taken
     if target.kind == "sqlite":
         pages = backup_sqlite(target.path, path)
         print(f"backed up {target.path} to {path} ({pages} pages, checked); restore: stop the bot, copy it "

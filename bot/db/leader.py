@@ -33,6 +33,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
+from bot.clock import SystemClock
+
 from .writer_lock import _read_holder, lock_path_for, this_process
 
 try:
@@ -46,8 +48,8 @@ LOCK_CLASS = 0x4B5A4E41 & 0x7FFFFFFF  # "KZNA": Kizuna's advisory locks, first k
 HEARTBEAT = 2.0  # seconds between the leader's lock checks (and every process's row update)
 TIMEOUT = 5.0  # a lock check slower than this counts as a lost session
 POLL = 1.0  # seconds between a standby's tries for the lead
-GONE_AFTER = timedelta(seconds=30)  # a row not heard from for this long is shown as gone
-FORGET_AFTER = timedelta(days=7)  # rows of processes gone this long are deleted by the next leader
+GONE_AFTER_SECONDS = 30.0  # a row not heard from for this long is shown as gone
+FORGET_AFTER_SECONDS = 7 * 86400.0  # rows of processes gone this long are deleted by the next leader
 # the server drops a session whose client went silent after idle + interval * count seconds
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 5, 2, 3
 SERVER_GIVES_UP_MS = (KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT) * 1000
@@ -70,8 +72,8 @@ def community_key(schema: str) -> int:
 
 
 def _now() -> datetime:
-    # wall time, not the app's clock: these rows tell people when processes really ran
-    return datetime.now(timezone.utc)
+    # wall time, not the app's clock (a FakeClock in tests): these rows tell people when processes ran
+    return SystemClock().now()
 
 
 def _text_time(value: datetime) -> str:
@@ -201,7 +203,7 @@ class Leadership:
         """The new leader clears rows of processes not heard from for a week (each start adds one)."""
         try:
             await self.conn.execute("DELETE FROM replica_nodes WHERE seen_at < $1",
-                                    _text_time(_now() - FORGET_AFTER), timeout=self.timeout)
+                                    _text_time(_now() - timedelta(seconds=FORGET_AFTER_SECONDS)), timeout=self.timeout)
         except Exception as exc:  # no table yet: nothing to clear
             log.debug("could not clear old replica rows: %s", exc)
 
@@ -245,7 +247,7 @@ async def leader_report(conn: Any, schema: str, *, now: datetime | None = None) 
         seen = _parse_time(row["seen_at"])
         if holder is not None and row["session_pid"] == holder and row["role"] == "leader":
             report["leader"] = row
-        elif row["role"] == "standby" and seen is not None and now - seen <= GONE_AFTER:
+        elif row["role"] == "standby" and seen is not None and now - seen <= timedelta(seconds=GONE_AFTER_SECONDS):
             report["standbys"].append(row)
         else:
             report["gone"].append(row)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable, Sequence
+from typing import Any, AsyncIterator, ClassVar, Iterable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from .connection import available_migrations, from_db_time, to_db_time
@@ -96,9 +96,6 @@ def parse_target(text: str, *, schema: str | None = None) -> Target:
 
 
 # --- values and checksums ----------------------------------------------------------------------------
-_PLAIN = frozenset({int, str, float, type(None)})  # what both drivers return for BIGINT, INTEGER, TEXT
-
-
 def canonical(value: Any) -> Any:
     """One value as the checksum sees it, the same for what sqlite3 and asyncpg return for equal data:
     int, str, float and None as they are; a time as its stored text (to_db_time), a bool as its integer,
@@ -119,7 +116,7 @@ def row_hash(row: Sequence[Any]) -> int:
     1 and '1' differ, every string is quoted and escaped). The copy hashes every row twice, so the
     usual row, plain values only, is hashed without looking at each value in Python (issue 18: a
     320,000-row community copied at about three times the speed)."""
-    if not _PLAIN.issuperset(map(type, row)):
+    if not Checksum.PLAIN.issuperset(map(type, row)):
         row = [canonical(v) for v in row]
     return int.from_bytes(hashlib.sha256(repr(tuple(row)).encode()).digest()[:16], "big")
 
@@ -127,6 +124,7 @@ def row_hash(row: Sequence[Any]) -> int:
 @dataclass
 class Checksum:
     """Count and an order-independent checksum (the sum of the rows' hashes, so a doubled row counts)."""
+    PLAIN: ClassVar[frozenset] = frozenset({int, str, float, type(None)})  # both drivers' BIGINT, INTEGER, TEXT
     count: int = 0
     total: int = 0
 
@@ -274,7 +272,7 @@ class SqliteStore(Store):
     async def insert(self, table: Table, columns: Sequence[str], rows: list[tuple]) -> None:
         marks = ", ".join("?" for _ in columns)
         self.conn.executemany(f'INSERT INTO "{table.name}" ({_cols(columns)}) VALUES ({marks})',
-                              [row if _PLAIN.issuperset(map(type, row)) else tuple(map(_to_sqlite, row))
+                              [row if Checksum.PLAIN.issuperset(map(type, row)) else tuple(map(_to_sqlite, row))
                                for row in rows])
 
     async def sequences(self) -> dict[str, int]:
