@@ -31,6 +31,7 @@ def test_a_dotenv_in_the_folder_you_run_from_is_read(tmp_path):
     assert result.returncode == 1 and "config folder not found" in result.stderr
 
 
+@pytest.mark.sqlite_only("the CLI in a subprocess opens the SQLite file the .env names")
 def test_every_command_reads_the_dotenv_for_example_the_database(tmp_path):
     _seeded_db(tmp_path / "tea.db")
     (tmp_path / ".env").write_text("KIZUNA_DB=tea.db\n", encoding="utf-8")
@@ -86,6 +87,7 @@ def _seeded_db(path: Path) -> Path:
     return path
 
 
+@pytest.mark.sqlite_only("a SQLite file path that does not exist")
 @pytest.mark.parametrize("command", sorted(READ_ONLY))
 def test_a_mistyped_db_is_not_created_and_is_named(command, tmp_path, monkeypatch, capsys):
     from bot.__main__ import main
@@ -110,6 +112,7 @@ def test_a_file_that_is_not_a_database_is_one_line_and_no_hang(command, tmp_path
     assert junk.read_text(encoding="utf-8") == "these are my notes, not a database\n"
 
 
+@pytest.mark.sqlite_only("the SQLite file's bytes")
 @pytest.mark.parametrize("command", sorted(READ_ONLY))
 def test_read_only_commands_leave_an_existing_database_untouched(command, tmp_path, monkeypatch, capsys):
     from bot.__main__ import main
@@ -265,6 +268,7 @@ def test_preview_names_where_every_action_posts(action, tmp_path, monkeypatch, c
     assert text != "-"
 
 
+@pytest.mark.sqlite_only("SQLite's WAL readers beside the writer, read with sqlite3")
 def test_stats_reads_while_the_bot_is_writing(tmp_path, monkeypatch, capsys):
     import sqlite3
 

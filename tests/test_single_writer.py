@@ -19,6 +19,8 @@ from bot.db import Database, DatabaseInUse, DatabaseOpenError, open_database
 from bot.db.connection import available_migrations, open_database_readonly
 from bot.db.writer_lock import WriterLock, lock_path_for
 
+pytestmark = pytest.mark.sqlite_only("the SQLite writer's lock file and aiosqlite's thread (PostgreSQL: the leader lock)")
+
 MIGRATIONS = [name for _, name, _ in available_migrations()]
 
 

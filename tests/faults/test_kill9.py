@@ -27,6 +27,8 @@ sys.path.insert(0, str(HERE))
 
 from fault_ledger import count_by_content  # noqa: E402
 
+pytestmark = pytest.mark.sqlite_only("a child process killed while writing a SQLite file")
+
 
 @dataclass
 class Figures:

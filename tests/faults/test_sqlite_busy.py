@@ -23,6 +23,8 @@ from bot.clock import FakeClock
 from bot.db.connection import BUSY_TIMEOUT_SECONDS
 from tests.helpers import config_with
 
+pytestmark = pytest.mark.sqlite_only("SQLite's busy timeout and its file write lock")
+
 GUARD = 60  # seconds before a wait counts as a hang (a failure, not a timing)
 HOLD = 0.3  # seconds the lock is held after the bot hit it (well inside the busy timeout)
 HOLDER = """

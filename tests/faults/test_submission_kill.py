@@ -17,6 +17,8 @@ import pytest
 
 from tests.test_submission_atomic import expected_posts, missing_posts, open_app
 
+pytestmark = pytest.mark.sqlite_only("a child process killed while writing a SQLite file")
+
 CHILD = Path(__file__).with_name("submission_child.py")
 KINDS = ("feedback", "application", "question", "suggestion")
 POINTS = ("in-transaction", "after-commit", "old-version")

@@ -23,6 +23,8 @@ CONFIG = ROOT / "config"
 TIMEOUT = 30  # seconds a process may take before it counts as hung (they take about one)
 IN_USE = "is in use by another Kizuna process"
 
+pytestmark = pytest.mark.sqlite_only("the SQLite writer's OS file lock between processes")
+
 # the real open path (writer lock, then migrations) without the bot around it: cheap enough to start
 # ten pairs. It waits for a line on stdin so that both of a pair start opening at the same moment.
 OPENER = """
