@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
 from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -310,6 +311,9 @@ def test_db_init_status_and_backup_on_postgresql(tmp_path, pg_community, capsys,
     assert f"applied {len(available_migrations())} migration(s)" in capsys.readouterr().out
     assert cli(["db", "status", "--db", pg_community]) == 0
     assert f"{len(available_migrations())} migration(s) applied, 0 pending" in capsys.readouterr().out
+    source = asyncio.run(new_sqlite(tmp_path / "a.db", filled=True))
+    assert cli(["db", "copy", "--from", f"sqlite:{source.path}", "--to", pg_community]) == 0  # into the empty schema
+    assert "counts and checksums verified" in capsys.readouterr().out
     out = tmp_path / "community_a.dump"
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
     assert cli(["db", "backup", "--db", pg_community, "--out", str(out)]) == 2
@@ -318,6 +322,9 @@ def test_db_init_status_and_backup_on_postgresql(tmp_path, pg_community, capsys,
     assert cli(["db", "backup", "--db", pg_community, "--out", str(out)]) == 0
     assert "backed up schema community_a" in capsys.readouterr().out
     assert out.read_bytes().startswith(b"PGDMP")  # pg_dump's custom format
+    listing = subprocess.run([str(find_binaries()[0] / "pg_restore"), "--list", str(out)], capture_output=True,
+                             text=True, check=True).stdout
+    assert "TABLE DATA community_a outbox" in listing and "public" not in listing  # this community only
 
 
 # --- migrations: status, migrate, init ---------------------------------------------------------------
