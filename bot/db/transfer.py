@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, AsyncIterator, ClassVar, Iterable, Sequence
+from typing import Any, AsyncIterator, ClassVar, Iterable, Protocol, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from .connection import available_migrations, from_db_time, to_db_time
@@ -174,22 +174,26 @@ def in_dependency_order(tables: dict[str, Table]) -> list[Table]:
     return done
 
 
-class Store:
+class Store(Protocol):
     """The operations a copy needs; `SqliteStore` and `PostgresStore` implement them."""
     kind: str
     target: Target
 
-    async def tables(self) -> dict[str, Table]: ...
-    async def migrations(self) -> list[int]: ...
-    def rows(self, table: str, columns: Sequence[str]) -> AsyncIterator[list[tuple]]: ...
+    async def tables(self) -> dict[str, Table]: ...  # every table of the schema, from the schema
+    async def migrations(self) -> list[int]: ...  # the versions applied
+    async def begin_read(self) -> None: ...  # one snapshot for every table read after it
+    async def begin_write(self) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+    def rows(self, table: str, columns: Sequence[str]) -> AsyncIterator[list[tuple]]: ...  # in batches
     async def count(self, table: str) -> int: ...
     async def insert(self, table: Table, columns: Sequence[str], rows: list[tuple]) -> None: ...
-    async def sequences(self) -> dict[str, int]: ...
-    async def set_sequences(self, floors: dict[str, int]) -> None: ...
-    async def close(self) -> None: ...
+    async def sequences(self) -> dict[str, int]: ...  # table -> the highest id its sequence gave
+    async def set_sequences(self, floors: dict[str, int]) -> None: ...  # every sequence past its ids
+    async def close(self) -> None: ...  # and let go of the store's lock
 
 
-class SqliteStore(Store):
+class SqliteStore:
     kind = "sqlite"
 
     def __init__(self, target: Target, conn: sqlite3.Connection, lock: WriterLock | None) -> None:
@@ -297,7 +301,7 @@ class SqliteStore(Store):
                 self.lock.release()
 
 
-class PostgresStore(Store):
+class PostgresStore:
     kind = "postgresql"
 
     def __init__(self, target: Target, conn: Any, leadership: Any) -> None:
