@@ -16,7 +16,8 @@ from pathlib import Path
 HELP = ("Storage for operators: `db init|migrate|status [--db STORE]`, `db copy --from STORE --to STORE`, "
         "`db backup [--db STORE] [--out FILE]` (STORE: sqlite:PATH or postgresql://...).")
 
-DB_HELP = "sqlite:PATH or postgresql://user@host/db[?schema=NAME] (default: the bot's database)"
+STORE = "sqlite:PATH or postgresql://user@host/db[?schema=NAME]"
+DB_HELP = STORE + " (default: the bot's database)"
 
 
 def add_arguments(parser) -> None:
@@ -29,9 +30,9 @@ def add_arguments(parser) -> None:
     p = sub.add_parser("copy", help="copy a community, every row of every table, into an empty store",
                        description="Copy a community, every row of every table, into an empty store; counts "
                                    "and checksums are verified before anything is committed.")
-    p.add_argument("--from", dest="source", required=True, help="the store to read: " + DB_HELP)
+    p.add_argument("--from", dest="source", required=True, help="the store to read: " + STORE)
     p.add_argument("--to", dest="target", required=True,
-                   help="the empty store to fill (created and migrated if missing): " + DB_HELP)
+                   help="the empty store to fill (created and migrated if missing): " + STORE)
     p = sub.add_parser("backup", help="back up the database (SQLite: online backup; PostgreSQL: pg_dump)")
     p.add_argument("--db", help=DB_HELP)
     p.add_argument("--out", help="the backup file (default: beside the database, named with the time)")

@@ -51,8 +51,12 @@ class Child:
                                      text=True, cwd=ROOT)
         self.lines: queue.Queue[str] = queue.Queue()
         self.err: list[str] = []
-        threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout], daemon=True).start()
-        threading.Thread(target=lambda: [self.err.append(line) for line in self.proc.stderr], daemon=True).start()
+        self._readers = [threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout],
+                                          daemon=True),
+                         threading.Thread(target=lambda: [self.err.append(line) for line in self.proc.stderr],
+                                          daemon=True)]
+        for reader in self._readers:
+            reader.start()
 
     def expect(self, word: str, timeout: float = TIMEOUT) -> float:
         """Wait for the line `word <monotonic>`; returns the time the child stamped on it."""
@@ -68,11 +72,15 @@ class Child:
                 return float(stamp)
 
     def wait(self) -> int:
+        """Its exit code, once it has exited and everything it wrote has been read."""
         try:
-            return self.proc.wait(timeout=TIMEOUT)
+            code = self.proc.wait(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
             self.stop()
             pytest.fail(f"the replica did not exit within {TIMEOUT}s:\n{''.join(self.err)[-3000:]}")
+        for reader in self._readers:
+            reader.join(timeout=TIMEOUT)
+        return code
 
     def stop(self) -> None:
         if self.proc.poll() is None:
