@@ -34,9 +34,23 @@ def pytest_generate_tests(metafunc):
     metafunc.parametrize("backend", backends, indirect=True)
 
 
+def pytest_collection_modifyitems(config, items):
+    """KIZUNA_TEST_BACKENDS=sqlite (a quick local run): the tests that need the PostgreSQL server are
+    deselected, and the summary says how many."""
+    if "postgresql" in BACKENDS:
+        return
+    keep = [item for item in items if "postgres_database" not in getattr(item, "fixturenames", ())]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        _RUN_ON["postgresql (deselected: KIZUNA_TEST_BACKENDS)"] += len(items) - len(keep)
+        items[:] = keep
+
+
 def pytest_runtest_logreport(report):
     if report.when == "call" or (report.when == "setup" and not report.passed):
         _RUN_ON[_backend_of(report.nodeid)] += 1
+        if "[sqlite" in report.nodeid:
+            _RUN_ON["sqlite store"] += 1  # the SQLite half of a test that runs on both
 
 
 def _backend_of(nodeid: str) -> str:
@@ -48,7 +62,11 @@ def _backend_of(nodeid: str) -> str:
 def pytest_terminal_summary(terminalreporter):
     tr = terminalreporter
     tr.section("stores")
-    tr.write_line(f"tests run on SQLite: {_RUN_ON['sqlite']}, on PostgreSQL: {_RUN_ON['postgresql']}"
+    skipped = _RUN_ON["postgresql (deselected: KIZUNA_TEST_BACKENDS)"]
+    if skipped or "postgresql" not in BACKENDS:
+        tr.write_line(f"KIZUNA_TEST_BACKENDS={','.join(BACKENDS)}: the PostgreSQL half did not run", yellow=True, bold=True)
+    tr.write_line(f"tests run on SQLite: {_RUN_ON['sqlite']} ({_RUN_ON['sqlite store']} of them store tests that"
+                  f" also run on PostgreSQL), on PostgreSQL: {_RUN_ON['postgresql']}"
                   + (f" (server: PostgreSQL {_POSTGRES['server'].server.version} from "
                      f"{_POSTGRES['server'].server.source})" if "server" in _POSTGRES else ""))
     if "error" in _POSTGRES:

@@ -33,16 +33,16 @@ def writer(db):
 
 
 @pytest.fixture
-def transactions(db, monkeypatch):
-    """How many claim transactions reached the database."""
+def transactions(monkeypatch):
+    """How many claim batches reached the database (one call each: reading the facts in SQLite's thread,
+    `claim_facts`; writing the plan on PostgreSQL, `write_batch_pg`)."""
     count = [0]
-    real = db.transact_in_thread
+    for name in ("claim_facts", "write_batch_pg"):
+        def counted(*args, __real=getattr(repo, name)):
+            count[0] += 1
+            return __real(*args)
 
-    async def counted(fn, *args):
-        count[0] += 1
-        return await real(fn, *args)
-
-    monkeypatch.setattr(db, "transact_in_thread", counted)
+        monkeypatch.setattr(repo, name, counted)
     return count
 
 

@@ -150,6 +150,7 @@ def test_the_harness_reads_no_private_loop_or_library_state(name):
         assert f".{name}" not in path.read_text(encoding="utf-8"), f"{path.name} reaches for .{name}"
 
 
+@pytest.mark.sqlite_only("aiosqlite's statement queue (PostgreSQL's barrier: tests/test_pg_backend.py)")
 def test_the_database_barrier_follows_everything_sent_before_it(tmp_path):
     """The harness waits for SQLite work by sending a statement down the same aiosqlite connection:
     that relies on the connection running its statements one at a time, in order (one thread per

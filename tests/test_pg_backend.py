@@ -145,7 +145,7 @@ async def test_reads_inside_a_transaction_see_its_rows_and_outside_only_committe
 # --- one community per schema ----------------------------------------------------------------------
 
 async def test_each_community_lives_in_its_own_schema(postgres_database):
-    a = await open_database(postgres_database + "?schema=brand_a")
+    a = await open_database(postgres_database + ("&" if "?" in postgres_database else "?") + "schema=brand_a")
     b = await open_database(postgres_database, schema="brand_b")
     try:
         assert (a.schema, b.schema) == ("brand_a", "brand_b")
@@ -159,3 +159,43 @@ async def test_each_community_lives_in_its_own_schema(postgres_database):
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_database_given_back_by_a_test_is_empty_for_the_next(tmp_path, backend):
+    """(tests/backends.py keeps emptied PostgreSQL databases for the next test: nothing may carry over)"""
+    for _ in range(2):
+        db = await open_database(tmp_path / "k.db")
+        assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 0
+        assert await db.fetchval("INSERT INTO audit_log (guild_id, actor_id, action, created_at)"
+                                 " VALUES (1, 2, 'a', 't') RETURNING id") == 1
+        await db.close()
+        (tmp_path / "k.db").unlink(missing_ok=True)
+        if backend == "postgresql":
+            import bot.db.connection
+
+            targets = bot.db.connection.database_target
+            targets.close()  # what the end of a test does
+
+
+async def test_the_barrier_waits_for_every_statement_in_flight(postgres_database):
+    """The offline harness settles on `db.barrier()`: on PostgreSQL it returns only when no statement
+    (a reader's or the writer's) is still out."""
+    import asyncio
+
+    db = await open_database(postgres_database)
+    try:
+        read = asyncio.ensure_future(db.fetchval("SELECT count(*) FROM pg_sleep(0.2), generate_series(1, 10)"))
+
+        async def write():
+            async with db.transaction() as tx:
+                await tx.execute("SELECT pg_sleep(0.3)")
+                return await tx.execute("INSERT INTO member_names (guild_id, user_id, name, seen_at)"
+                                        " VALUES (1, 1, 'a', 't')")
+
+        written = asyncio.ensure_future(write())
+        await asyncio.sleep(0.01)  # both sent
+        await db.barrier()
+        assert read.done() and written.done()
+        assert (read.result(), written.result()) == (10, 1)
+    finally:
+        await db.close()

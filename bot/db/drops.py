@@ -174,53 +174,73 @@ def write_joins(conn: sqlite3.Connection, run_id: int, users: Sequence[int], sta
               " joined_at = excluded.joined_at WHERE drop_waitlist.status <> 'waiting'", params)
 
 
-# --- the same batch on PostgreSQL: inside `db.transaction()`, arrays bound as one parameter each ------
-# (bench/bench_drops.py measured unnest arrays against executemany and COPY: see write_grants_in)
+# --- the same batch on PostgreSQL: the writes of a whole batch in ONE statement ---------------------
+# Every round trip of a batch waits for a turn of the event loop, and in a burst a turn runs thousands
+# of claims' first steps: so the batch's writes are one statement (atomic on its own: no BEGIN/COMMIT
+# round trips), its rows bound as arrays (unnest). bench/bench_pg_claim_writes.py measured unnest
+# against executemany and COPY (unnest fastest at every batch size). The caller holds the writer lock
+# (`PgDatabase.connection()`), so what it read before is what this statement writes over.
 
-async def claim_facts_in(tx, run_ids: Sequence[int]) -> dict[int, tuple[bool, int, int, bool]]:
-    rows = await tx.fetchall("SELECT id, status, remaining, claim_limit, waitlist FROM drops"
-                             " WHERE id = ANY(?::bigint[])", (list(run_ids),))
-    return {r[0]: (r[1] == "open", r[2], r[3], bool(r[4])) for r in rows}
+_FACTS_PG = "SELECT id, status, remaining, claim_limit, waitlist FROM drops WHERE id = ANY($1::bigint[])"
+_HELD_PG = ("SELECT user_id, COUNT(*) FROM drop_claims WHERE drop_id = $1 AND status = 'claimed'"
+            " GROUP BY user_id")
+_WAITING_PG = "SELECT user_id FROM drop_waitlist WHERE drop_id = $1 AND status = 'waiting'"
+# The checks of write_grants, in the statement: a claim row only if its slot is within the run's limit
+# (and free: UNIQUE), the stock only down if enough remains, a waitlist row only on an open run for a
+# member not waiting already; when any falls short, the cast in the last line fails and the whole
+# statement (every run of the batch) is undone: the writer reads the state again and plans once more.
+_WRITE_BATCH_PG = """
+WITH g AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[]) AS g(run, u, s)),
+ins AS (INSERT INTO drop_claims (drop_id, user_id, slot, status, source, claimed_at)
+        SELECT g.run, g.u, g.s, 'claimed', 'claim', $4::text FROM g JOIN drops d ON d.id = g.run
+        WHERE g.s <= d.claim_limit RETURNING 1),
+paid AS (UPDATE drops d SET remaining = d.remaining - c.n
+         FROM (SELECT run, COUNT(*) AS n FROM g GROUP BY run) c
+         WHERE d.id = c.run AND d.status = 'open' AND d.remaining >= c.n RETURNING 1),
+joined AS (INSERT INTO drop_waitlist (drop_id, user_id, status, joined_at)
+           SELECT j.run, j.u, 'waiting', $4::text FROM unnest($5::bigint[], $6::bigint[]) AS j(run, u)
+           JOIN drops d ON d.id = j.run WHERE d.status = 'open'
+           ON CONFLICT (drop_id, user_id) DO UPDATE SET status = 'waiting', joined_at = excluded.joined_at
+           WHERE drop_waitlist.status <> 'waiting' RETURNING 1)
+SELECT CASE WHEN (SELECT COUNT(*) FROM ins) = cardinality($1::bigint[])
+             AND (SELECT COUNT(*) FROM paid) = (SELECT COUNT(DISTINCT run) FROM g)
+             AND (SELECT COUNT(*) FROM joined) = cardinality($5::bigint[])
+       THEN 1
+       ELSE CAST('plan refused: ' || (SELECT COUNT(*) FROM ins) || ' claims inserted, '
+                 || (SELECT COUNT(*) FROM paid) || ' runs paid, ' || (SELECT COUNT(*) FROM joined)
+                 || ' joined' AS BIGINT) END
+"""
 
 
-async def holdings_in(tx, run_id: int) -> tuple[dict[int, int], set[int]]:
-    held = {r[0]: r[1] for r in await tx.fetchall(
-        "SELECT user_id, COUNT(*) FROM drop_claims WHERE drop_id = ? AND status = 'claimed' GROUP BY user_id",
-        (run_id,))}
-    waiting = {r[0] for r in await tx.fetchall(
-        "SELECT user_id FROM drop_waitlist WHERE drop_id = ? AND status = 'waiting'", (run_id,))}
-    return held, waiting
+async def claim_facts_pg(conn, run_ids: Sequence[int]) -> dict[int, tuple[bool, int, int, bool]]:
+    """claim_facts on the raw asyncpg connection."""
+    return {r[0]: (r[1] == "open", r[2], r[3], bool(r[4])) for r in await conn.fetch(_FACTS_PG, list(run_ids))}
 
 
-async def write_grants_in(tx, run_id: int, grants: Sequence[tuple[int, int]], stamp: str) -> None:
-    """write_grants on PostgreSQL: one INSERT .. SELECT FROM unnest(users, slots), the same checks."""
-    if not grants:
+async def holdings_pg(conn, run_id: int) -> tuple[dict[int, int], set[int]]:
+    held = {r[0]: r[1] for r in await conn.fetch(_HELD_PG, run_id)}
+    return held, {r[0] for r in await conn.fetch(_WAITING_PG, run_id)}
+
+
+async def write_batch_pg(conn, runs: dict, stamp: str) -> None:
+    """Write every run's grants (member, slot) and joins of a batch's plan (run id -> RunPlan) in one
+    statement; StockInvariantBroken (nothing written) when the database disagrees with the plan."""
+    import asyncpg
+
+    runs_g, users_g, slots_g, runs_j, users_j = [], [], [], [], []
+    for run_id, writes in runs.items():
+        for user_id, slot in writes.grants:
+            runs_g.append(run_id)
+            users_g.append(user_id)
+            slots_g.append(slot)
+        runs_j.extend([run_id] * len(writes.joins))
+        users_j.extend(writes.joins)
+    if not runs_g and not runs_j:
         return
     try:
-        inserted = await tx.execute(
-            "INSERT INTO drop_claims (drop_id, user_id, slot, status, source, claimed_at)"
-            " SELECT ?::bigint, g.u, g.s, 'claimed', 'claim', ?::text FROM unnest(?::bigint[], ?::int[]) AS g(u, s)"
-            " WHERE g.s <= (SELECT claim_limit FROM drops WHERE id = ?::bigint)",
-            (run_id, stamp, [u for u, _ in grants], [s for _, s in grants], run_id))
-    except sqlite3.IntegrityError as exc:  # bot/db/pg.py raises constraint violations as this class
-        raise StockInvariantBroken(f"run {run_id}: {exc}") from exc
-    if inserted != len(grants):
-        raise StockInvariantBroken(f"{inserted} of {len(grants)} claims inserted")
-    changed = await tx.execute(
-        "UPDATE drops SET remaining = remaining - ? WHERE id = ? AND status = 'open' AND remaining >= ?",
-        (len(grants), run_id, len(grants)))
-    if changed != 1:
-        raise StockInvariantBroken(f"stock of run {run_id} could not pay for {len(grants)} claims")
-
-
-async def write_joins_in(tx, run_id: int, users: Sequence[int], stamp: str) -> None:
-    if not users:
-        return
-    await tx.execute(
-        "INSERT INTO drop_waitlist (drop_id, user_id, status, joined_at)"
-        " SELECT ?::bigint, u, 'waiting', ?::text FROM unnest(?::bigint[]) AS g(u)"
-        " ON CONFLICT (drop_id, user_id) DO UPDATE SET status = 'waiting',"
-        " joined_at = excluded.joined_at WHERE drop_waitlist.status <> 'waiting'", (run_id, stamp, list(users)))
+        await conn.fetchval(_WRITE_BATCH_PG, runs_g, users_g, slots_g, stamp, runs_j, users_j)
+    except (asyncpg.IntegrityConstraintViolationError, asyncpg.InvalidTextRepresentationError) as exc:
+        raise StockInvariantBroken(f"claim batch refused: {exc}") from exc
 
 
 # --- release and the waitlist -----------------------------------------------------------------------

@@ -24,6 +24,19 @@ harness can wait for the database (`barrier`) as it does for aiosqlite's thread.
 
 Each community may live in its own schema: `?schema=NAME` on the URL (or `community.database_schema`)
 sets the connections' search_path, and the migrations create the tables there.
+
+Portable SQL, in short (every store test runs on both, so a slip fails there):
+- `?` placeholders (or `:name` with a dict); `RETURNING id`, never lastrowid;
+- `INSERT .. ON CONFLICT (cols) DO NOTHING | DO UPDATE SET c = excluded.c`, never INSERT OR IGNORE/REPLACE;
+- snowflakes BIGINT, times TEXT from to_db_time, flags INTEGER 0/1 (`SUM(CASE WHEN .. THEN 1 ELSE 0 END)`,
+  never a bare comparison used as a number);
+- COALESCE (not IFNULL), CASE (not the two-argument max/min), no strftime/julianday/datetime(),
+  no PRAGMA or sqlite_master outside a `db.dialect` branch;
+- a parameter whose type the statement does not show (`? IS NULL`, `? || col`) gets `CAST(? AS TEXT)`;
+- every selected column that is not an aggregate is in the GROUP BY; LIKE is case-sensitive on PostgreSQL;
+- migrations: plain DDL ending `;` at line end, `id INTEGER PRIMARY KEY` for a row id (no AUTOINCREMENT);
+- a SQLite-only hot path (`transact_in_thread`, `Tx.run_sync`) keeps an async path beside it under
+  `if db.dialect == "sqlite"`.
 """
 from __future__ import annotations
 

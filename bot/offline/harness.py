@@ -132,7 +132,8 @@ class Harness:
         if db_path is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="kizuna-harness-")
             db_path = Path(self._tmp.name) / "kizuna.db"
-        self.db_path = Path(db_path)
+        # a SQLite file, or a postgresql:// URL (kept as text: a Path would fold its //)
+        self.db_path = db_path if str(db_path).startswith(("postgresql://", "postgres://")) else Path(db_path)
         self.clock = clock or FakeClock()
         self.spec = spec or Spec.load()
         self.strict = strict

