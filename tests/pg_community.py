@@ -14,6 +14,6 @@ def pg_community():
     server = _postgres()
     url = server.fresh()
     try:
-        yield f"{url}?schema=community_a"
+        yield f"{url}{'&' if '?' in url else '?'}schema=community_a"
     finally:
         server.release([url])  # a database with a schema of its own is dropped, not recycled
