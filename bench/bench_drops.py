@@ -14,6 +14,10 @@ The same burst is then fired through the bot's real Discord port (a KizunaBot on
 harness with every member in discord.py's cache). Then a child process runs the same burst and is killed with SIGKILL after a few committed batches;
 the database is reopened (migrations, service start) and the invariant checked, and the burst is fired
 again on the restarted service to show it finishes at exactly `stock`.
+
+On PostgreSQL (`--db postgresql`, a throwaway server on loopback with fsync on, or `--db URL`) the same
+runs print the same figures; `--db both` runs SQLite and then PostgreSQL and prints them side by side.
+The claim writer writes each batch as one statement there (bot/db/drops.py `write_batch_pg`).
 """
 from __future__ import annotations
 

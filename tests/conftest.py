@@ -49,14 +49,17 @@ def pytest_collection_modifyitems(config, items):
 def pytest_runtest_logreport(report):
     if report.when == "call" or (report.when == "setup" and not report.passed):
         _RUN_ON[_backend_of(report.nodeid)] += 1
-        if "[sqlite" in report.nodeid:
+        if "sqlite" in _id_parts(report.nodeid):
             _RUN_ON["sqlite store"] += 1  # the SQLite half of a test that runs on both
 
 
+def _id_parts(nodeid: str) -> list[str]:
+    """The parameters in a test's id: `test_x[a folder-postgresql]` -> ["a folder", "postgresql"]."""
+    return nodeid.rsplit("[", 1)[1].rstrip("]").split("-") if nodeid.endswith("]") else []
+
+
 def _backend_of(nodeid: str) -> str:
-    if nodeid in _ON_POSTGRES:
-        return "postgresql"
-    return "postgresql" if "postgresql" in nodeid.rsplit("[", 1)[-1] and "[" in nodeid else "sqlite"
+    return "postgresql" if nodeid in _ON_POSTGRES or "postgresql" in _id_parts(nodeid) else "sqlite"
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -199,3 +199,14 @@ async def test_the_barrier_waits_for_every_statement_in_flight(postgres_database
         assert (read.result(), written.result()) == (10, 1)
     finally:
         await db.close()
+
+
+async def test_an_unreachable_server_is_one_line_without_the_password(monkeypatch):
+    from bot.offline.postgres import free_port
+    from bot.db.writer_lock import DatabaseOpenError
+
+    url = f"postgresql://kizuna:secret@127.0.0.1:{free_port()}/kizuna"  # nobody listens there
+    with pytest.raises(DatabaseOpenError) as failed:
+        await open_database(url)
+    message = str(failed.value)
+    assert "secret" not in message and "kizuna:***@127.0.0.1" in message and "\n" not in message
