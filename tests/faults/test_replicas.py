@@ -153,16 +153,18 @@ def test_a_standby_takes_over_a_leader_killed_9_mid_burst_and_every_post_and_cla
     try:
         leader.expect("leader")
         leader.expect("ready")
-        standby = Child(files)
+        standby = Child(files, "--wait-go")
         standby.expect("standby")  # it found the leader and waits
         leader.proc.stdin.write("go\n")
         leader.proc.stdin.flush()
         dead_at = leader.expect("dying")
         code = leader.wait()
         assert code == -signal.SIGKILL, f"the leader did not die at {die} (exit {code}):\n{''.join(leader.err)[-3000:]}"
-        at_kill = figures(files)
         took_lead = standby.expect("leader", TAKEOVER) - dead_at
-        running = standby.expect("ready", TAKEOVER) - dead_at
+        running = standby.expect("ready", TAKEOVER) - dead_at  # started: the old leader's rows recovered
+        at_kill = figures(files)  # before the members click again
+        standby.proc.stdin.write("go\n")
+        standby.proc.stdin.flush()
         standby.expect("done")
         assert standby.wait() == 0, "".join(standby.err)[-3000:]
     finally:
@@ -197,7 +199,7 @@ def test_status_names_the_leader_and_its_standbys_and_a_leader_cut_off_from_its_
     standby = run = None
     try:
         leader.expect("ready")
-        standby = Child(files)
+        standby = Child(files, "--wait-go")  # once it leads, it waits at `ready` for the last status
         standby.expect("standby")
         run = _bot_run(files)
         line = _line_with(run, "standby:")
