@@ -4,7 +4,7 @@
     python bench/bench_pg_claim_writes.py --db postgresql://...  # a server of yours (a scratch schema)
 
 Each way writes the same batches of (member, slot) claims of one run in ONE transaction each, with the
-same checks as bot/db/drops.py `write_grants_in` (slot within the run's limit, the stock UPDATE), and
+same checks as bot/db/drops.py `write_batch_pg` (slot within the run's limit, the stock UPDATE), and
 prints the time per batch and claims/s for several batch sizes. The fastest is what the claim
 writer uses (bot/db/drops.py).
 """
