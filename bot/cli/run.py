@@ -117,6 +117,21 @@ def _database_in(config_dir: str) -> str | None:
 
 
 async def _run(config, token: str, db_path, problems: list[str] = ()) -> int:
+    from ._replica import lead, postgres_target, run_leading
+
+    target = postgres_target(config, db_path)
+    if target is not None:  # PostgreSQL: one leader per community, the others wait as standbys
+        leadership = await lead(target)
+        # a standby may have waited for days: the config in force is the folder's now, not at its start
+        config, problems = load_or_fall_back(str(config.dir), db_path, messages=True)
+        if config is None:
+            await leadership.release()
+            return 1
+        return await run_leading(leadership, _run_bot(config, token, db_path, problems))
+    return await _run_bot(config, token, db_path, problems)
+
+
+async def _run_bot(config, token: str, db_path, problems) -> int:
     from bot.client import KizunaBot
 
     from ._common import note_fallback

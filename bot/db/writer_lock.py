@@ -44,7 +44,8 @@ class DatabaseInUse(DatabaseOpenError):
         super().__init__(
             f"{path} is in use by another Kizuna process ({describe_holder(holder)}); only one process "
             f"may write to a database: stop that one first, or give this one another --db. "
-            f"(lock: {lock_path})"
+            f"(lock: {lock_path}) SQLite has no standbys: to run a second process that waits and takes "
+            f"over, put the community on PostgreSQL (DATABASE_URL)."
         )
 
 
