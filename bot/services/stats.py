@@ -258,6 +258,10 @@ class StatsService:
             self._charts.pop(next(iter(self._charts)))
         return png
 
+    def forget_charts(self) -> None:
+        """Drop the kept charts (the bench times a chart drawn anew)."""
+        self._charts.clear()
+
     def _chart_labels(self, report: StatsReport) -> dict[str, str]:
         catalogue = self.app.catalogue
         if catalogue.language != "en" and cjk_font() is None:
