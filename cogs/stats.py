@@ -2,6 +2,7 @@
 The figures come from bot/services/stats.py; the chart is rendered off the event loop."""
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import Literal
 
@@ -27,10 +28,13 @@ class StatsCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)  # the chart takes a moment
         service = self.app.stats
         report = await service.report(interaction.guild_id, period)
-        png = await service.chart(report)
+        chart = asyncio.ensure_future(service.chart(report))  # drawn in its thread while the help desk reads
+        try:
+            help_text, help_png = await service.support_section(interaction.guild_id, report)  # the help desk
+        finally:
+            png = await chart
         name = f"stats-{period}-{report.last_day.isoformat()}.png"
         files = [discord.File(io.BytesIO(png), filename=name)]
-        help_text, help_png = await service.support_section(interaction.guild_id, report)  # the help desk
         if help_png:
             files.append(discord.File(io.BytesIO(help_png), filename=f"help-{period}-{report.last_day.isoformat()}.png"))
         await respond(interaction, with_section(service.render(report), help_text), files=files)

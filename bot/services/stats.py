@@ -42,6 +42,7 @@ PERIOD_DAYS = {"week": 7, "month": 30, "quarter": 91}
 HEALTH_FRESH = timedelta(minutes=5)  # how long the dashboard's health numbers are reused
 CHART_SIZE = (1000, 500)  # pixels (width, height)
 CHART_DPI = 100
+CHART_CACHE = 8  # rendered charts kept by their inputs (a few KiB each)
 TOP_CONTRIBUTORS = 5
 MEMBER_ROLE = "member"  # the role key that makes a community member (bot/services/membership/_roster.py)
 FEEDBACK_STATUSES = ("new", "under_review", "planned", "done", "declined")
@@ -115,6 +116,7 @@ class StatsService:
         self.db = app.db
         self._tables: set[str] | None = None
         self._health: dict[tuple[int, str], tuple[datetime, date, dict[str, Any]]] = {}  # see health()
+        self._charts: dict[tuple, bytes] = {}  # chart_key -> PNG, least recently used first
         app.actions.register("stats.digest", self.digest)
 
     async def tables(self) -> set[str]:
@@ -243,9 +245,24 @@ class StatsService:
         return self.app.t(key) if self.app.catalogue.has(key) else status
 
     async def chart(self, report: StatsReport) -> bytes:
-        """The PNG, rendered in a worker thread: matplotlib is slow and must not block the event loop."""
+        """The PNG, rendered in a worker thread: matplotlib is slow and must not block the event loop.
+        A chart is drawn from its days' figures and labels alone, so the last CHART_CACHE ones are kept
+        by exactly those: /stats asked again while no figure moved answers without drawing (issue 17:
+        a render is 100-500 ms of CPU holding the GIL), and any change (today's count, a join, the
+        language) draws anew."""
         labels = self._chart_labels(report)
-        return await asyncio.to_thread(render_chart, report, labels)
+        key = chart_key(report, labels)
+        png = self._charts.pop(key, None)
+        if png is None:
+            png = await asyncio.to_thread(render_chart, report, labels)
+        self._charts[key] = png  # (most recent last: the oldest goes first)
+        while len(self._charts) > CHART_CACHE:
+            self._charts.pop(next(iter(self._charts)))
+        return png
+
+    def forget_charts(self) -> None:
+        """Drop the kept charts (the bench times a chart drawn anew)."""
+        self._charts.clear()
 
     def _chart_labels(self, report: StatsReport) -> dict[str, str]:
         catalogue = self.app.catalogue
@@ -412,6 +429,11 @@ def cjk_font() -> str | None:
     return next((n for n in _CJK_FONTS if n in names), None)
 
 
+def chart_key(report: StatsReport, labels: Mapping[str, str]) -> tuple:
+    """Everything `render_chart` draws from: equal keys give the same PNG."""
+    return (CHART_SIZE, CHART_DPI, tuple(report.days), tuple(sorted(labels.items())))
+
+
 def render_chart(report: StatsReport, labels: Mapping[str, str]) -> bytes:
     """Daily active members (line) and joins / leaves (bars) as a CHART_SIZE PNG. Thread-safe: uses
     the object API (no pyplot state) and the Agg canvas."""
@@ -459,7 +481,8 @@ def chart_figure(report: StatsReport, labels: Mapping[str, str]):
     peak = max([max(d.active, d.joined, d.left) for d in report.days] or [0])
     ax.set_ylim(0, max(1, peak) * 1.1)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-    ax.set_title(labels["title"])
+    # an explicit y: the automatic title position measures the x axis (draws its ticks) once more
+    ax.set_title(labels["title"], y=1.0, pad=6)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left")
     # fixed margins (room for six-digit counts and the title): tight_layout would draw the whole figure
