@@ -1,7 +1,9 @@
 """SQL for quiz runs: questions (snapshotted), one answer per member per question, results."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .connection import Database, Tx, from_db_time, to_db_time
 
@@ -79,16 +81,58 @@ async def open_question(db: Database, question_id: int, opened_at: datetime, clo
         (to_db_time(opened_at), to_db_time(closes_at), question_id)) == 1
 
 
+_INSERT_ANSWER = (
+    "INSERT INTO quiz_answers (question_id, user_id, choice, correct, points, answered_at, text)"
+    " SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM quiz_questions WHERE id = ? AND status = 'open')"
+    " ON CONFLICT (question_id, user_id) DO NOTHING RETURNING question_id"
+)
+# The question's guild, and the time zone its /stats windows are kept in (none: no window kept yet; the
+# window's days are then filled from the answers when it is built, bot/db/stats.keep_window).
+_GUILD_ZONE = (
+    "SELECT r.guild_id, (SELECT MIN(s.time_zone) FROM stats_window_state s WHERE s.guild_id = r.guild_id)"
+    " FROM quiz_questions q JOIN quiz_runs r ON r.id = q.run_id WHERE q.id = ?"
+)
+# Each written answer, counted on its member's local day (the /stats quiz figures, migration 0023).
+_QUIZ_DAY = (
+    "INSERT INTO stats_quiz_days (guild_id, day, user_id, answers) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (guild_id, day, user_id) DO UPDATE SET answers = stats_quiz_days.answers + excluded.answers"
+)
+
+
+def _zone(name: str | None):
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # (the windows keep the config's zone name: not expected)
+        return None
+
+
+def _write_answers(conn, rows: list[tuple]) -> None:
+    """(in the database thread) the answers, and each one written added to its member's local day."""
+    zones: dict[int, tuple] = {}
+    days: Counter = Counter()
+    for q, u, c, k, p, at, text in rows:
+        when = to_db_time(at)
+        if conn.execute(_INSERT_ANSWER, (q, u, c, k, p, when, text, q)).fetchone() is None:
+            continue  # a second answer, or the question closed: not written
+        if q not in zones:
+            found = conn.execute(_GUILD_ZONE, (q,)).fetchone()
+            zones[q] = (found[0], _zone(found[1])) if found is not None else (None, None)
+        guild_id, tz = zones[q]
+        if tz is not None:
+            days[(guild_id, from_db_time(when).astimezone(tz).date().isoformat(), u)] += 1
+    if days:
+        conn.executemany(_QUIZ_DAY, [(g, d, u, n) for (g, d, u), n in days.items()])
+
+
 async def add_answers(db: Database, rows: list[tuple]) -> None:
     """Answers (question_id, user_id, choice, correct, points, answered_at, text) in one transaction
     (`text`: what was typed for a free-text question, else None). The caller refuses second answers
-    first; here a duplicate or a closed question is simply not written."""
+    first; here a duplicate or a closed question is simply not written. Those written count in the
+    /stats quiz days (stats_quiz_days) in the same transaction."""
     async with db.transaction() as tx:
-        await tx.executemany(
-            "INSERT INTO quiz_answers (question_id, user_id, choice, correct, points, answered_at, text)"
-            " SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM quiz_questions WHERE id = ? AND status = 'open')"
-            " ON CONFLICT (question_id, user_id) DO NOTHING",
-            [(q, u, c, k, p, to_db_time(at), text, q) for q, u, c, k, p, at, text in rows])
+        await tx.run_sync(_write_answers, rows)
 
 
 async def claim_close(tx: Tx, question_id: int) -> bool:
