@@ -143,7 +143,23 @@ def figures(r) -> dict:
     }
 
 
+async def assert_quiz_days_equal_answers(app: App) -> None:
+    """The kept quiz days (migration 0023) from the guild's earliest window on are the answers counted
+    per member per local day of the app's zone."""
+    first = await app.db.fetchval("SELECT MIN(first_day) FROM stats_window_state WHERE guild_id = ?", (GUILD,))
+    if first is None:
+        return
+    tz, want = app.config.timezone, Counter()
+    for user, at in await app.db.fetchall("SELECT user_id, answered_at FROM quiz_answers"):
+        if local_day(from_db_time(at), tz) >= first:
+            want[(local_day(from_db_time(at), tz), user)] += 1
+    kept = await app.db.fetchall("SELECT day, user_id, answers FROM stats_quiz_days WHERE guild_id = ? AND day >= ?",
+                                 (GUILD, first))
+    assert {(d, u): n for d, u, n in kept} == dict(want)
+
+
 async def assert_reports_equal_recount(app: App) -> None:
+    await assert_quiz_days_equal_answers(app)
     for period in ("week", "month"):
         for back in (0, 1):  # today (the kept window) and yesterday (the digest's period: the rows)
             last = app.stats.today() - timedelta(days=back)
@@ -171,8 +187,12 @@ async def test_kept_windows_equal_counting_the_raw_rows_as_days_pass(tmp_path, t
         await app.close()
 
 
-async def test_a_time_zone_change_builds_the_windows_again(tmp_path):
-    app = await open_app(tmp_path, "Asia/Tokyo")
+@pytest.mark.parametrize("zones", [("Asia/Tokyo", "America/Los_Angeles"), ("America/Los_Angeles", "Asia/Tokyo")])
+async def test_a_time_zone_change_builds_the_windows_again(tmp_path, zones):
+    """The week read first in the new zone, the month later: quiz answers written in between count on
+    the new zone's days (the guild's windows are all kept in one zone)."""
+    old, new = zones
+    app = await open_app(tmp_path, old)
     rng, serial = random.Random(5), [0]
     try:
         for _ in range(12):
@@ -180,18 +200,20 @@ async def test_a_time_zone_change_builds_the_windows_again(tmp_path):
             app.clock.advance(hours=9)
         await assert_reports_equal_recount(app)
         app.config = dataclasses.replace(app.config, community=app.config.community.model_copy(update={
-            "info": app.config.community.info.model_copy(update={"timezone": "America/Los_Angeles"})}))
-        assert app.config.timezone == ZoneInfo("America/Los_Angeles")
-        for _ in range(6):
+            "info": app.config.community.info.model_copy(update={"timezone": new})}))
+        assert app.config.timezone == ZoneInfo(new)
+        for step in range(8):
             await write_some(app, rng, serial)
             app.clock.advance(hours=9)
-        for period in ("week", "month"):
-            report = await app.stats.report(GUILD, period)
-            want = await recount(app, report.first_day, report.last_day)
-            got = figures(report)
-            # the chart's days count ledger rows on the day stored with them (the old zone's days)
-            assert {k: v for k, v in got.items() if k != "days"} == {k: v for k, v in want.items() if k != "days"}
-        assert await app.db.fetchval("SELECT MIN(time_zone) FROM stats_window_state") == "America/Los_Angeles"
+            for period in ("week",) if step < 7 else ("week", "month"):
+                report = await app.stats.report(GUILD, period)
+                want = await recount(app, report.first_day, report.last_day)
+                got = figures(report)
+                # the chart's days count ledger rows on the day stored with them (the old zone's days)
+                assert {k: v for k, v in got.items() if k != "days"} == {k: v for k, v in want.items() if k != "days"}
+                await assert_quiz_days_equal_answers(app)
+        assert await app.db.fetchval("SELECT MIN(time_zone) FROM stats_window_state") == new
+        assert await app.db.fetchval("SELECT MAX(time_zone) FROM stats_window_state") == new
     finally:
         await app.close()
 
