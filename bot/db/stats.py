@@ -12,6 +12,8 @@
 - stats_days, stats_windows, stats_window_state (stats, migration 0020): the number of those per day, and
   per-member sums over the week and month ending today, kept on write by bot/db/participation.py and
   moved (or built) here when a report reads them
+- stats_quiz_days (stats, migration 0023): quiz answers per member per local day (the windows' time zone),
+  kept by bot/db/quizzes.add_answers, counted again from the answers when a window is built
 
 A table that does not exist (a feature not installed) counts as zero: `existing_tables` is read once.
 Day bounds are local dates ('YYYY-MM-DD', inclusive); time bounds are UTC text, [start, end).
