@@ -110,7 +110,8 @@ def _zone(name: str | None):
 def _local_day(when: str, tz) -> tuple[str, str, str]:
     """The local day of a stored UTC time, with its UTC bounds [start, end) as stored text."""
     day = from_db_time(when).astimezone(tz).date()
-    start, end = (datetime.combine(d, time(0), tzinfo=tz).astimezone(timezone.utc) for d in (day, day + timedelta(days=1)))
+    start, end = (datetime.combine(d, time(0), tzinfo=tz).astimezone(timezone.utc)
+                  for d in (day, day + timedelta(days=1)))
     return day.isoformat(), to_db_time(start), to_db_time(end)
 
 

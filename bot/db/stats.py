@@ -317,8 +317,9 @@ async def _build_quiz_days(tx, tables: set[str], guild_id: int, first_day: str, 
         await tx.execute(
             cte + " INSERT INTO stats_quiz_days (guild_id, day, user_id, answers)"
             " SELECT r.guild_id, d.day, qa.user_id, COUNT(*) FROM days d CROSS JOIN quiz_answers qa"
-            " JOIN quiz_questions qq ON qq.id = qa.question_id JOIN quiz_runs r ON r.id = qq.run_id"
-            " WHERE qa.answered_at >= d.day_start AND qa.answered_at < d.day_end AND r.guild_id = :guild"
+            " CROSS JOIN quiz_questions qq CROSS JOIN quiz_runs r"  # (SQLite: this order, each day a range of
+            " WHERE qa.answered_at >= d.day_start AND qa.answered_at < d.day_end"  # the answers' time index)
+            " AND qq.id = qa.question_id AND r.id = qq.run_id AND r.guild_id = :guild"
             " GROUP BY r.guild_id, d.day, qa.user_id", params | {"guild": guild_id})
 
 
