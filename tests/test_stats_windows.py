@@ -71,8 +71,15 @@ async def write_some(app: App, rng: random.Random, serial: list[int]) -> None:
                     (GUILD, to_db_time(at)))
                 qid = await tx.fetchval("INSERT INTO quiz_questions (run_id, position, snapshot, status) VALUES"
                                         " (?, 1, '{}', 'open') RETURNING id", (run_id,))
-            await quizzes.add_answers(app.db, [(qid, u, 0, 1, 5, at + timedelta(seconds=rng.randrange(90)), None)
-                                               for u in rng.sample(USERS, rng.randrange(1, 5))])
+            # choice answers and free-text ones (choice -1, what was typed kept), some near a local midnight
+            free = rng.random() < 0.5
+            answers = [(qid, u, -1 if free else 0, 1, 5, at + timedelta(seconds=rng.randrange(90)),
+                        f"tea {u % 7}" if free else None) for u in rng.sample(USERS, rng.randrange(1, 5))]
+            await quizzes.add_answers(app.db, answers + answers[:1])  # (a second answer is not written)
+            if rng.random() < 0.3:  # a member answering again, and an answer after the question closed
+                await quizzes.add_answers(app.db, answers[:1])
+                await app.db.execute("UPDATE quiz_questions SET status = 'closed' WHERE id = ?", (qid,))
+                await quizzes.add_answers(app.db, [(qid, u, 1, 0, 0, at, None) for u in USERS])
         else:
             await app.db.execute("INSERT INTO member_events (guild_id, user_id, kind, at) VALUES (?, ?, ?, ?)",
                                  (GUILD, rng.choice(USERS), rng.choice(["joined", "left", "applied"]), to_db_time(at)))
@@ -136,7 +143,23 @@ def figures(r) -> dict:
     }
 
 
+async def assert_quiz_days_equal_answers(app: App) -> None:
+    """The kept quiz days (migration 0023) from the guild's earliest window on are the answers counted
+    per member per local day of the app's zone."""
+    first = await app.db.fetchval("SELECT MIN(first_day) FROM stats_window_state WHERE guild_id = ?", (GUILD,))
+    if first is None:
+        return
+    tz, want = app.config.timezone, Counter()
+    for user, at in await app.db.fetchall("SELECT user_id, answered_at FROM quiz_answers"):
+        if local_day(from_db_time(at), tz) >= first:
+            want[(local_day(from_db_time(at), tz), user)] += 1
+    kept = await app.db.fetchall("SELECT day, user_id, answers FROM stats_quiz_days WHERE guild_id = ? AND day >= ?",
+                                 (GUILD, first))
+    assert {(d, u): n for d, u, n in kept} == dict(want)
+
+
 async def assert_reports_equal_recount(app: App) -> None:
+    await assert_quiz_days_equal_answers(app)
     for period in ("week", "month"):
         for back in (0, 1):  # today (the kept window) and yesterday (the digest's period: the rows)
             last = app.stats.today() - timedelta(days=back)
@@ -164,8 +187,12 @@ async def test_kept_windows_equal_counting_the_raw_rows_as_days_pass(tmp_path, t
         await app.close()
 
 
-async def test_a_time_zone_change_builds_the_windows_again(tmp_path):
-    app = await open_app(tmp_path, "Asia/Tokyo")
+@pytest.mark.parametrize("zones", [("Asia/Tokyo", "America/Los_Angeles"), ("America/Los_Angeles", "Asia/Tokyo")])
+async def test_a_time_zone_change_builds_the_windows_again(tmp_path, zones):
+    """The week read first in the new zone, the month later: quiz answers written in between count on
+    the new zone's days (the guild's windows are all kept in one zone)."""
+    old, new = zones
+    app = await open_app(tmp_path, old)
     rng, serial = random.Random(5), [0]
     try:
         for _ in range(12):
@@ -173,18 +200,20 @@ async def test_a_time_zone_change_builds_the_windows_again(tmp_path):
             app.clock.advance(hours=9)
         await assert_reports_equal_recount(app)
         app.config = dataclasses.replace(app.config, community=app.config.community.model_copy(update={
-            "info": app.config.community.info.model_copy(update={"timezone": "America/Los_Angeles"})}))
-        assert app.config.timezone == ZoneInfo("America/Los_Angeles")
-        for _ in range(6):
+            "info": app.config.community.info.model_copy(update={"timezone": new})}))
+        assert app.config.timezone == ZoneInfo(new)
+        for step in range(8):
             await write_some(app, rng, serial)
             app.clock.advance(hours=9)
-        for period in ("week", "month"):
-            report = await app.stats.report(GUILD, period)
-            want = await recount(app, report.first_day, report.last_day)
-            got = figures(report)
-            # the chart's days count ledger rows on the day stored with them (the old zone's days)
-            assert {k: v for k, v in got.items() if k != "days"} == {k: v for k, v in want.items() if k != "days"}
-        assert await app.db.fetchval("SELECT MIN(time_zone) FROM stats_window_state") == "America/Los_Angeles"
+            for period in ("week",) if step < 7 else ("week", "month"):
+                report = await app.stats.report(GUILD, period)
+                want = await recount(app, report.first_day, report.last_day)
+                got = figures(report)
+                # the chart's days count ledger rows on the day stored with them (the old zone's days)
+                assert {k: v for k, v in got.items() if k != "days"} == {k: v for k, v in want.items() if k != "days"}
+                await assert_quiz_days_equal_answers(app)
+        assert await app.db.fetchval("SELECT MIN(time_zone) FROM stats_window_state") == new
+        assert await app.db.fetchval("SELECT MAX(time_zone) FROM stats_window_state") == new
     finally:
         await app.close()
 
@@ -227,6 +256,56 @@ async def test_the_report_reads_no_more_when_the_period_holds_ten_times_the_rows
         small = await report_steps()
         await add(270, "b")
         large = await report_steps()
+        assert large < small * 1.5, (small, large)
+    finally:
+        await app.close()
+
+
+async def test_the_month_reads_no_more_when_the_period_holds_ten_times_the_quiz_answers(tmp_path, monkeypatch):
+    """Quiz answers count from a row per member per local day kept with the answers (migration 0023):
+    ten times the answers in the month, from the same members, and the month's report reads the same."""
+    app = await open_app(tmp_path, "Asia/Tokyo")
+    steps = [0]
+
+    def counting(read):
+        def run(conn, sql, params):
+            conn.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1) or 0, 1)
+            try:
+                return read(conn, sql, params)
+            finally:
+                conn.set_progress_handler(None, 1)
+        return run
+
+    monkeypatch.setattr(connection, "_read_all", counting(connection._read_all))
+    monkeypatch.setattr(connection, "_read_one", counting(connection._read_one))
+
+    async def add(questions: int) -> None:
+        now = app.clock.now()
+        for q in range(questions):
+            at = now - timedelta(hours=q % 25 * 24 + 1)
+            async with app.db.transaction() as tx:
+                run_id = await tx.fetchval(
+                    "INSERT INTO quiz_runs (guild_id, bank, channel, seconds, pause_seconds, speed_bonus, status,"
+                    " started_at) VALUES (?, 'tea', 'quiz', 60, 10, 0, 'running', ?) RETURNING id",
+                    (GUILD, to_db_time(at)))
+                qid = await tx.fetchval("INSERT INTO quiz_questions (run_id, position, snapshot, status) VALUES"
+                                        " (?, 1, '{}', 'open') RETURNING id", (run_id,))
+            await quizzes.add_answers(app.db, [(qid, u, -1 if q % 2 else 1, 1, 5, at, "tea" if q % 2 else None)
+                                               for u in USERS])
+
+    async def report_steps() -> tuple[int, int]:
+        report = await app.stats.report(GUILD, "month")  # (builds or moves the windows, if they must)
+        steps[0] = 0
+        report = await app.stats.report(GUILD, "month")
+        return steps[0], report.quizzes.answers
+
+    try:
+        await add(25)
+        small, answers = await report_steps()
+        assert answers == 25 * len(USERS)
+        await add(225)
+        large, answers = await report_steps()
+        assert answers == 250 * len(USERS)
         assert large < small * 1.5, (small, large)
     finally:
         await app.close()

@@ -1,7 +1,9 @@
 """SQL for quiz runs: questions (snapshotted), one answer per member per question, results."""
 from __future__ import annotations
 
-from datetime import datetime
+from collections import Counter
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .connection import Database, Tx, from_db_time, to_db_time
 
@@ -79,16 +81,74 @@ async def open_question(db: Database, question_id: int, opened_at: datetime, clo
         (to_db_time(opened_at), to_db_time(closes_at), question_id)) == 1
 
 
+# The question's guild, whether it takes answers, and the time zone its /stats windows are kept in (none:
+# no window kept yet; the window's days are then filled from the answers when it is built,
+# bot/db/stats.keep_window).
+_QUESTION_ZONE = (
+    "SELECT r.guild_id, q.status, (SELECT MIN(s.time_zone) FROM stats_window_state s WHERE s.guild_id = r.guild_id)"
+    " FROM quiz_questions q JOIN quiz_runs r ON r.id = q.run_id WHERE q.id = ?"
+)
+_INSERT_ANSWERS = ("INSERT INTO quiz_answers (question_id, user_id, choice, correct, points, answered_at, text)"
+                   " VALUES {} ON CONFLICT (question_id, user_id) DO NOTHING RETURNING user_id, answered_at")
+_CHUNK = 100  # rows per INSERT (7 parameters each)
+# Each written answer, counted on its member's local day (the /stats quiz figures, migration 0023).
+_QUIZ_DAY = (
+    "INSERT INTO stats_quiz_days (guild_id, day, user_id, answers) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (guild_id, day, user_id) DO UPDATE SET answers = stats_quiz_days.answers + excluded.answers"
+)
+
+
+def _zone(name: str | None):
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # (the windows keep the config's zone name: not expected)
+        return None
+
+
+def _local_day(when: str, tz) -> tuple[str, str, str]:
+    """The local day of a stored UTC time, with its UTC bounds [start, end) as stored text."""
+    day = from_db_time(when).astimezone(tz).date()
+    start, end = (datetime.combine(d, time(0), tzinfo=tz).astimezone(timezone.utc)
+                  for d in (day, day + timedelta(days=1)))
+    return day.isoformat(), to_db_time(start), to_db_time(end)
+
+
+def _write_answers(conn, rows: list[tuple]) -> None:
+    """(in the database thread) the answers of open questions (a member's first in the batch), and each
+    one written (RETURNING: not a second answer) added to its member's local day."""
+    by_question: dict[int, dict[int, tuple]] = {}
+    for q, u, c, k, p, at, text in rows:
+        by_question.setdefault(q, {}).setdefault(u, (q, u, c, k, p, to_db_time(at), text))
+    days: Counter = Counter()
+    bounds: tuple = ()
+    for q, answers in by_question.items():
+        found = conn.execute(_QUESTION_ZONE, (q,)).fetchone()
+        if found is None or found[1] != "open":
+            continue  # a closed question takes no answer
+        guild_id, tz = found[0], _zone(found[2])
+        values = list(answers.values())
+        for i in range(0, len(values), _CHUNK):
+            chunk = values[i:i + _CHUNK]
+            written = conn.execute(_INSERT_ANSWERS.format(", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))),
+                                   [v for row in chunk for v in row]).fetchall()
+            if tz is not None:
+                for user_id, when in written:
+                    if not bounds or not bounds[1] <= when < bounds[2]:  # (a batch's answers share a day)
+                        bounds = _local_day(when, tz)
+                    days[(guild_id, bounds[0], user_id)] += 1
+    if days:
+        conn.executemany(_QUIZ_DAY, [(g, d, u, n) for (g, d, u), n in days.items()])
+
+
 async def add_answers(db: Database, rows: list[tuple]) -> None:
     """Answers (question_id, user_id, choice, correct, points, answered_at, text) in one transaction
     (`text`: what was typed for a free-text question, else None). The caller refuses second answers
-    first; here a duplicate or a closed question is simply not written."""
+    first; here a duplicate or a closed question is simply not written. Those written count in the
+    /stats quiz days (stats_quiz_days) in the same transaction."""
     async with db.transaction() as tx:
-        await tx.executemany(
-            "INSERT INTO quiz_answers (question_id, user_id, choice, correct, points, answered_at, text)"
-            " SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM quiz_questions WHERE id = ? AND status = 'open')"
-            " ON CONFLICT (question_id, user_id) DO NOTHING",
-            [(q, u, c, k, p, to_db_time(at), text, q) for q, u, c, k, p, at, text in rows])
+        await tx.run_sync(_write_answers, rows)
 
 
 async def claim_close(tx: Tx, question_id: int) -> bool:

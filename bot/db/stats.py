@@ -12,6 +12,8 @@
 - stats_days, stats_windows, stats_window_state (stats, migration 0020): the number of those per day, and
   per-member sums over the week and month ending today, kept on write by bot/db/participation.py and
   moved (or built) here when a report reads them
+- stats_quiz_days (stats, migration 0023): quiz answers per member per local day (the windows' time zone),
+  kept by bot/db/quizzes.add_answers, counted again from the answers when a window is built
 
 A table that does not exist (a feature not installed) counts as zero: `existing_tables` is read once.
 Day bounds are local dates ('YYYY-MM-DD', inclusive); time bounds are UTC text, [start, end).
@@ -20,7 +22,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .connection import Database, from_db_time, to_db_time
 
@@ -207,7 +210,8 @@ async def activity(db: Database, tables: set[str], guild_id: int, days: list[tup
 # then reads a few hundred thousand rows less: one row per member active in the window.
 
 _WINDOW_NEEDS = frozenset({"stats_windows", "stats_window_state", "stats_days", "activity_daily",
-                           "participation_ledger"})
+                           "participation_ledger", "stats_quiz_days"})
+_QUIZ_TABLES = frozenset({"quiz_answers", "quiz_questions", "quiz_runs"})
 _WINDOW_STATE = ("SELECT first_day, start_at, time_zone FROM stats_window_state"
                  " WHERE guild_id = ? AND window_days = ?")
 
@@ -219,6 +223,10 @@ async def keep_window(db: Database, tables: set[str], guild_id: int, window_days
     went back (a clock set back) or is a whole window behind. False when it cannot be kept (a table
     missing, or a read-only database): read the rows then."""
     if not _WINDOW_NEEDS <= tables:
+        return False
+    try:
+        tz = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):  # (the config's zone name: not expected)
         return False
     start_at = to_db_time(start)
     wanted = (first_day, start_at, time_zone)
@@ -233,7 +241,15 @@ async def keep_window(db: Database, tables: set[str], guild_id: int, window_days
                 return True
             if (current is None or current[2] != time_zone or first_day < current[0]
                     or _days_between(current[0], first_day) >= window_days):
+                # the quiz days are the guild's, in one time zone: another window kept in another zone is
+                # built again when read, and this one's days are counted again from the answers
+                await tx.execute("DELETE FROM stats_windows WHERE guild_id = ? AND window_days IN (SELECT window_days"
+                                 " FROM stats_window_state WHERE guild_id = ? AND window_days <> ? AND time_zone <> ?)",
+                                 (guild_id, guild_id, window_days, time_zone))
+                await tx.execute("DELETE FROM stats_window_state WHERE guild_id = ? AND window_days <> ?"
+                                 " AND time_zone <> ?", (guild_id, window_days, time_zone))
                 await _build_window(tx, guild_id, window_days, first_day, start_at)
+                await _build_quiz_days(tx, tables, guild_id, first_day, start_at, tz)
             else:
                 await _subtract_days(tx, guild_id, window_days, current[0], current[1], first_day, start_at)
             # the totals, summed once over the moved window's rows (the writes keep them from here on)
@@ -246,6 +262,9 @@ async def keep_window(db: Database, tables: set[str], guild_id: int, window_days
                 " posters = excluded.posters, participants = excluded.participants, messages = excluded.messages,"
                 " prompt_answers = excluded.prompt_answers, prompt_people = excluded.prompt_people",
                 (guild_id, window_days, first_day, start_at, time_zone, *(int(v or 0) for v in totals)))
+            # quiz days no kept window holds any more
+            await tx.execute("DELETE FROM stats_quiz_days WHERE guild_id = ? AND day < (SELECT MIN(first_day)"
+                             " FROM stats_window_state WHERE guild_id = ?)", (guild_id, guild_id))
         return True
     except sqlite3.OperationalError:  # a read-only database (the command line): nothing can be written
         return False
@@ -277,6 +296,38 @@ async def _build_window(tx, guild_id: int, window_days: int, first_day: str, sta
         " SELECT :guild, :window, user_id, SUM(m), SUM(p), SUM(pts), SUM(pr), SUM(m) + SUM(p)"
         f" FROM ({_window_rows(False)}) AS rows_in GROUP BY user_id",
         {"guild": guild_id, "window": window_days, "first": first_day, "start": start_at})
+
+
+async def _build_quiz_days(tx, tables: set[str], guild_id: int, first_day: str, start_at: str, tz) -> None:
+    """Count the guild's quiz answers from first_day on again, per member per local day in `tz`: the
+    days' UTC bounds come as a VALUES table, from first_day to the day of the last answer."""
+    await tx.execute("DELETE FROM stats_quiz_days WHERE guild_id = ? AND day >= ?", (guild_id, first_day))
+    if not _QUIZ_TABLES <= tables:
+        return
+    last_at = await tx.fetchval(
+        "SELECT MAX(qa.answered_at) FROM quiz_answers qa JOIN quiz_questions qq ON qq.id = qa.question_id"
+        " JOIN quiz_runs r ON r.id = qq.run_id WHERE r.guild_id = ? AND qa.answered_at >= ?", (guild_id, start_at))
+    if last_at is None:
+        return
+    day, last = date.fromisoformat(first_day), from_db_time(last_at).astimezone(tz).date()
+    bounds = []
+    while day <= last:
+        following = day + timedelta(days=1)
+        bounds.append((day.isoformat(), _midnight(day, tz), _midnight(following, tz)))
+        day = following
+    for i in range(0, len(bounds), 100):
+        cte, params = _days_cte(bounds[i:i + 100], cast=True)
+        await tx.execute(
+            cte + " INSERT INTO stats_quiz_days (guild_id, day, user_id, answers)"
+            " SELECT r.guild_id, d.day, qa.user_id, COUNT(*) FROM days d CROSS JOIN quiz_answers qa"
+            " CROSS JOIN quiz_questions qq CROSS JOIN quiz_runs r"  # (SQLite: this order, each day a range of
+            " WHERE qa.answered_at >= d.day_start AND qa.answered_at < d.day_end"  # the answers' time index)
+            " AND qq.id = qa.question_id AND r.id = qq.run_id AND r.guild_id = :guild"
+            " GROUP BY r.guild_id, d.day, qa.user_id", params | {"guild": guild_id})
+
+
+def _midnight(day: date, tz) -> str:
+    return to_db_time(datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc))
 
 
 async def _subtract_days(tx, guild_id: int, window_days: int, old_first: str, old_start: str, first_day: str,
@@ -317,22 +368,24 @@ async def window_activity(db: Database, tables: set[str], guild_id: int, window_
     rows = await db.fetchall("SELECT day, active FROM stats_days WHERE guild_id = :guild AND day >= :first"
                              " AND day <= :last AND active > 0", params)
     per_day = {r[0]: int(r[1]) for r in rows}
-    if {"quiz_answers", "quiz_questions", "quiz_runs"} <= tables:
-        # quiz answers are few: read them, and count the answerers the window does not hold
-        row = await db.fetchone(
-            "WITH answers AS (SELECT qa.user_id FROM quiz_answers qa JOIN quiz_questions qq ON qq.id = qa.question_id"
-            " JOIN quiz_runs r ON r.id = qq.run_id WHERE r.guild_id = :guild AND qa.answered_at >= :start"
-            " AND qa.answered_at < :end), players AS (SELECT DISTINCT user_id FROM answers)"
-            " SELECT (SELECT COUNT(*) FROM answers), COUNT(*), SUM(CASE WHEN w.user_id IS NULL THEN 1 ELSE 0 END),"
-            " SUM(CASE WHEN w.user_id IS NULL OR w.parts = 0 THEN 1 ELSE 0 END) FROM players p"
-            " LEFT JOIN stats_windows w ON w.guild_id = :guild AND w.window_days = :window AND w.user_id = p.user_id",
-            params)
-        quiz_answers, quiz_people = int(row[0] or 0), int(row[1] or 0)
-        active += int(row[2] or 0)
-        participants += int(row[3] or 0)
-        cte, day_params = _days_cte(bounds)
-        for day, count in await db.fetchall(cte + _QUIZ_ONLY_PER_DAY, day_params | params):
-            per_day[day] = per_day.get(day, 0) + int(count)
+    # quiz answers: a row per answerer per day (stats_quiz_days, kept with the answers); the answerers the
+    # window does not hold count as active (and as participants when they have no ledger row)
+    row = await db.fetchone(
+        "WITH players AS (SELECT user_id, SUM(answers) AS answers FROM stats_quiz_days WHERE guild_id = :guild"
+        " AND day >= :first AND day <= :last GROUP BY user_id)"
+        " SELECT COALESCE(SUM(p.answers), 0), COUNT(*), SUM(CASE WHEN w.user_id IS NULL THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN w.user_id IS NULL OR w.parts = 0 THEN 1 ELSE 0 END) FROM players p"
+        " LEFT JOIN stats_windows w ON w.guild_id = :guild AND w.window_days = :window AND w.user_id = p.user_id",
+        params)
+    quiz_answers, quiz_people = int(row[0] or 0), int(row[1] or 0)
+    active += int(row[2] or 0)
+    participants += int(row[3] or 0)
+    # and on each day, the answerers who did nothing else that day
+    for day, count in await db.fetchall(
+            "SELECT q.day, COUNT(*) FROM stats_quiz_days q WHERE q.guild_id = :guild AND q.day >= :first"
+            " AND q.day <= :last AND NOT EXISTS (SELECT 1 FROM stats_member_days m WHERE m.guild_id = :guild"
+            " AND m.day = q.day AND m.user_id = q.user_id) GROUP BY q.day", params):
+        per_day[day] = per_day.get(day, 0) + int(count)
     leaders = await db.fetchall(
         "SELECT user_id, messages, parts, points FROM stats_windows WHERE guild_id = :guild AND window_days = :window"
         " ORDER BY score DESC, points DESC, user_id ASC LIMIT :top", params)
@@ -342,8 +395,11 @@ async def window_activity(db: Database, tables: set[str], guild_id: int, window_
             "top": [(int(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in leaders]}
 
 
-def _days_cte(bounds: list[tuple[str, str, str]]) -> tuple[str, dict]:
-    values = ", ".join(f"(:d{i}, :s{i}, :e{i})" for i in range(len(bounds)))
+def _days_cte(bounds: list[tuple[str, str, str]], *, cast: bool = False) -> tuple[str, dict]:
+    """`days (day, day_start, day_end)` as a VALUES table (`cast`: typed, where nothing else gives
+    the parameters a type, as in an INSERT's SELECT on PostgreSQL)."""
+    value = "CAST(:{}{} AS TEXT)" if cast else ":{}{}"
+    values = ", ".join("(" + ", ".join(value.format(k, i) for k in "dse") + ")" for i in range(len(bounds)))
     params = {}
     for i, (day, day_start, day_end) in enumerate(bounds):
         params.update({f"d{i}": day, f"s{i}": day_start, f"e{i}": day_end})
