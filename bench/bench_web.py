@@ -4,6 +4,8 @@
     python bench/bench_web.py --members 10000 --days 60     # a quick run
     python bench/bench_web.py --db /tmp/web.db              # build it there (and keep it)
     python bench/bench_web.py --db /tmp/web.db --reuse      # measure again on that database
+    python bench/bench_web.py --db /tmp/scale.db --reuse --members 100000 --days 365
+                                          # a database bench_scale.py built: the dashboard's rows are added once
 
 Builds the database with bench_scale.py's generator, adds what the dashboard shows besides (every
 member's name, 5,000 feedback items, 20,000 audit entries, 50 pending applications, a drop with 2,000
@@ -73,6 +75,14 @@ def add_dashboard_data(path: Path, members: int, days: int) -> None:
     con.close()
 
 
+def _has_dashboard_data(path: Path) -> bool:
+    con = sqlite3.connect(path)
+    try:
+        return con.execute("SELECT EXISTS (SELECT 1 FROM audit_log)").fetchone()[0] == 1
+    finally:
+        con.close()
+
+
 class DashboardGuild(BenchGuild):
     async def channel_names(self, guild_id, channel_ids):
         return {c: f"channel-{c - 1_000}" for c in channel_ids}
@@ -94,6 +104,8 @@ async def main() -> int:
                         max(100, int(args.members * 0.08)))
             add_dashboard_data(path, args.members, args.days)  # (a --reuse'd database has them already)
         app = await App.open(CONFIG, db_path=path, clock=FakeClock(T_END), real_scheduler=False)
+        if args.reuse and not _has_dashboard_data(path):  # one bench_scale.py built (now migrated): add them once
+            add_dashboard_data(path, args.members, args.days)
         app.guild = DashboardGuild(args.members)
         app.guild_id = GUILD
         await app.start()

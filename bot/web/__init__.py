@@ -46,4 +46,6 @@ async def start_dashboard(app: "App", *, client_id: int, moderator_role_id: Call
     dashboard = Dashboard(app, oauth=oauth, moderator_role_id=moderator_role_id, secret=load_secret(app.db.path),
                           after_write=after_write)
     await dashboard.start(host, port)
+    if app.guild_id:  # the health figures take seconds to compute at scale: have them ready for the first visit
+        app.stats.warm_health(app.guild_id)
     return dashboard
