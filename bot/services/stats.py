@@ -337,6 +337,8 @@ class StatsService:
     def warm_health(self, guild_id: int) -> None:
         """Compute every period's health figures in the background, one after the other (the dashboard
         starts this, so the first visit finds them)."""
+        if self._health_warm is not None and not self._health_warm.done():
+            return
         async def warm() -> None:
             for period in PERIOD_DAYS:
                 await self._health_refresh((guild_id, period))
