@@ -314,21 +314,22 @@ class StatsService:
         Stale while revalidate (issue 19: a quarter's cohorts read every active day of the members who
         joined in it, seconds at 100,000 members): figures are computed in a background task and kept;
         within HEALTH_FRESH on the app's clock (and the same local day) they are returned as they are;
-        older ones are still returned at once, with their `as_of`, while a new computation runs (one per
-        guild and period). With nothing computed yet, wait for it: at most `wait` seconds (None: until
-        done), then None (the page says the figures are being computed)."""
+        older ones are returned, with their `as_of`, while a new computation runs (one per guild and
+        period). `wait`: how long to wait for that computation first (the page: 0.1 s, so a small community
+        always sees live figures); None: no wait with older figures, and until done without any. With
+        neither new nor old figures after `wait`, None (the page says they are being computed)."""
         now = self.app.clock.now()
         key = (guild_id, period)
         cached = self._health.get(key)
         if cached is not None and cached[0] > now - HEALTH_FRESH and cached[1] == self.today():
             return cached[2]
         task = self._health_refresh(key)
-        if cached is not None:
-            return cached[2]
         if wait is None:
-            return await asyncio.shield(task)
+            return cached[2] if cached is not None else await asyncio.shield(task)
         done, _ = await asyncio.wait({task}, timeout=wait)
-        return task.result() if done else None
+        if done:
+            return task.result()
+        return cached[2] if cached is not None else None
 
     def health_live(self, view: dict[str, Any]) -> bool:
         """Whether these health figures are current (else newer ones are being computed)."""
