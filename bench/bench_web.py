@@ -4,6 +4,8 @@
     python bench/bench_web.py --members 10000 --days 60     # a quick run
     python bench/bench_web.py --db /tmp/web.db              # build it there (and keep it)
     python bench/bench_web.py --db /tmp/web.db --reuse      # measure again on that database
+    python bench/bench_web.py --db /tmp/scale.db --reuse --members 100000 --days 365
+                                          # a database bench_scale.py built: the dashboard's rows are added once
 
 Builds the database with bench_scale.py's generator, adds what the dashboard shows besides (every
 member's name, 5,000 feedback items, 20,000 audit entries, 50 pending applications, a drop with 2,000
@@ -22,6 +24,7 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,6 +76,14 @@ def add_dashboard_data(path: Path, members: int, days: int) -> None:
     con.close()
 
 
+def _has_dashboard_data(path: Path) -> bool:
+    con = sqlite3.connect(path)
+    try:
+        return con.execute("SELECT EXISTS (SELECT 1 FROM audit_log)").fetchone()[0] == 1
+    finally:
+        con.close()
+
+
 class DashboardGuild(BenchGuild):
     async def channel_names(self, guild_id, channel_ids):
         return {c: f"channel-{c - 1_000}" for c in channel_ids}
@@ -94,6 +105,8 @@ async def main() -> int:
                         max(100, int(args.members * 0.08)))
             add_dashboard_data(path, args.members, args.days)  # (a --reuse'd database has them already)
         app = await App.open(CONFIG, db_path=path, clock=FakeClock(T_END), real_scheduler=False)
+        if args.reuse and not _has_dashboard_data(path):  # one bench_scale.py built (now migrated): add them once
+            add_dashboard_data(path, args.members, args.days)
         app.guild = DashboardGuild(args.members)
         app.guild_id = GUILD
         await app.start()
@@ -101,8 +114,14 @@ async def main() -> int:
             await _drop_with_claims(app, args.members)
             dash = await start_dashboard(app, client_id=1, moderator_role_id=lambda: None, host="127.0.0.1", port=0,
                                          oauth=DiscordOAuth(client_id=1, client_secret=""))
+            started = time.perf_counter()
             try:
-                return await measure(app, dash, args.members)
+                await asyncio.sleep(0)
+                code = await measure(app, dash, args.members)
+                await app.stats.health_settled()
+                print(f"health figures of the three periods computed in the background by"
+                      f" {time.perf_counter() - started:.1f} s after the dashboard started")
+                return code
             finally:
                 await dash.stop()
         finally:
@@ -136,9 +155,10 @@ async def measure(app, dash, members: int) -> int:
     async with aiohttp.ClientSession(headers={"Cookie": f"{SESSION_COOKIE}={cookie}"}) as http:
         for page in pages:
             times, cold = [], None
+            waited = None
             for run in range(RUNS + 1):
                 async with http.get(dash.base_url + page, allow_redirects=False) as r:
-                    await r.read()
+                    body = await r.read()
                     if r.status != 200:
                         print(f"  {page}: HTTP {r.status}")
                         return 1
@@ -147,13 +167,20 @@ async def measure(app, dash, members: int) -> int:
                     times.append(dur)
                 else:
                     cold = dur
+                    if b'http-equiv="refresh"' in body:  # health figures not computed yet: wait for them
+                        started = time.perf_counter()
+                        await app.stats.health_settled()
+                        waited = time.perf_counter() - started
             worst = max(worst, max(times))
             verdict = "OK" if max(times) < TARGET_MS else "SLOW"
             worst_cold = max(worst_cold, cold)
             print(f"  {page:<40} {min(times):8.1f} / {statistics.median(times):8.1f} / {max(times):8.1f} ms  {verdict}"
-                  f"   (first request {cold:.1f} ms)", flush=True)
-    print(f"slowest page: {worst:.1f} ms (first requests: slowest {worst_cold:.1f} ms; the health numbers are"
-          " computed on the first request of a period and kept for 5 minutes)")
+                  f"   (first request {cold:.1f} ms" + ("" if waited is None else
+                                                      f", 'being computed': figures {waited:.1f} s later") + ")",
+                  flush=True)
+    print(f"slowest page: {worst:.1f} ms (first requests: slowest {worst_cold:.1f} ms; the health figures are"
+          " computed in the background from the dashboard's start, kept, and recomputed in the background"
+          " when older than 5 minutes)")
     return 0
 
 

@@ -106,7 +106,7 @@ class KizunaBot(commands.Bot):
 
             try:
                 self.dashboard = await start_dashboard(self.app, client_id=self.application_id or 0,
-                                                       moderator_role_id=self.moderator_role_id)
+                                                       moderator_role_id=self.moderator_role_id, warm=False)
             except OSError as exc:  # the port is taken: the bot runs on, without its dashboard
                 log.error("the dashboard could not start on %s:%s: %s", self.config.community.web.host,
                           self.config.community.web.port, exc)
@@ -131,6 +131,8 @@ class KizunaBot(commands.Bot):
     async def on_ready(self) -> None:
         if self.app.guild_id is None and self.guilds:
             self.app.guild_id = self.guilds[0].id
+        if getattr(self, "dashboard", None) is not None and self.app.guild_id:
+            self.app.stats.warm_health(self.app.guild_id)  # the health page's figures, ready for its first visit
         if self._real_scheduler and not self._outbox_started:
             self.app.outbox.start()
             self._outbox_started = True

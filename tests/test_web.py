@@ -4,6 +4,7 @@ tests/test_web_browser.py."""
 from __future__ import annotations
 
 import ast
+import asyncio
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -346,9 +347,93 @@ async def test_the_health_numbers_are_kept_five_minutes(harness):
     g = await harness()
     gid = g.world.guild_id
     first = await g.app.stats.health(gid, "week")
-    assert await g.app.stats.health(gid, "week") is first
+    assert await g.app.stats.health(gid, "week") is first and g.app.stats.health_live(first)
     g.clock.set(g.clock.now() + timedelta(minutes=5, seconds=1))
-    assert await g.app.stats.health(gid, "week") is not first
+    assert await g.app.stats.health(gid, "week") is first  # stale: shown at once, "as of" its time...
+    assert not g.app.stats.health_live(first)
+    await g.app.stats.health_settled()  # ...while the new figures are computed in the background
+    again = await g.app.stats.health(gid, "week")
+    assert again is not first and again["as_of"] == g.clock.now() and g.app.stats.health_live(again)
+
+
+def _count_sqlite_steps(monkeypatch) -> list[int]:
+    """SQLite VM steps on the read connections from here on (as tests/test_stats_windows.py counts)."""
+    from bot.db import connection
+
+    steps = [0]
+
+    def counting(read):
+        def run(conn, sql, params):
+            conn.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1) or 0, 1)
+            try:
+                return read(conn, sql, params)
+            finally:
+                conn.set_progress_handler(None, 1)
+        return run
+
+    monkeypatch.setattr(connection, "_read_all", counting(connection._read_all))
+    monkeypatch.setattr(connection, "_read_one", counting(connection._read_one))
+    return steps
+
+
+@pytest.mark.parametrize("period", ["week", "month", "quarter"])
+async def test_a_health_request_reads_nothing_however_long_the_history(harness, monkeypatch, period):
+    """Issue 19 (< 200 ms at 100,000 members): a request never computes the figures itself once they
+    exist: stale ones are shown with their time while the new ones are computed in the background,
+    and those equal a recount of the period (the report, counted afresh)."""
+    g = await harness(clock=FakeClock(datetime(2026, 12, 1, 12, tzinfo=timezone.utc)))
+    gid, app = g.world.guild_id, g.app
+    await app.participation.award(gid, g.user_id("alice"), "prompt_answer", ref="r0")
+    await app.stats.health(gid, period)
+    steps = _count_sqlite_steps(monkeypatch)
+    for day in range(1, 40):  # more history: more rows every day
+        g.clock.set(g.clock.now() + timedelta(days=1))
+        for n, who in enumerate(("alice", "bob", "carol")[: 1 + day % 3]):
+            await app.participation.award(gid, g.user_id(who), "prompt_answer", ref=f"r{day}-{n}")
+        steps[0] = 0
+        stale = await app.stats.health(gid, period)
+        assert steps[0] == 0, (day, steps[0])  # the request read nothing: the old figures, "as of" their time
+        assert not app.stats.health_live(stale)
+        await app.stats.health_settled()
+    view = await app.stats.health(gid, period)
+    assert app.stats.health_live(view)
+    app.stats._health.clear()
+    recount = await app.stats.health(gid, period)  # (nothing kept: counted now, in full)
+    assert view["report"] == recount["report"] and view["cohorts"] == recount["cohorts"]
+    assert view["report"].active == 3 and view["members"] == recount["members"]
+
+
+async def test_the_health_page_answers_before_its_first_figures_are_computed(dash, monkeypatch):
+    from bot.services.stats import StatsService
+
+    release = asyncio.Event()
+    compute = StatsService._compute_health
+
+    async def slow(self, guild_id, period):
+        await release.wait()  # (a quarter at 100,000 members: seconds)
+        return await compute(self, guild_id, period)
+
+    monkeypatch.setattr(StatsService, "_compute_health", slow)
+    g, w = await dash()
+    http, _ = await sign_in(w)
+    async with http:
+        async with http.get(w.url + "/health?period=quarter") as r:
+            html = await r.text()
+        assert r.status == 200 and 'http-equiv="refresh"' in html and "being computed" in html
+        release.set()
+        await g.app.stats.health_settled()
+        async with http.get(w.url + "/health?period=quarter") as r:
+            html = await r.text()
+        assert r.status == 200 and 'http-equiv="refresh"' not in html and "Numbers as of" in html
+        shown = re.search(r"Numbers as of ([0-9-]+ [0-9:]+)", html).group(1)
+        release.clear()  # five minutes on, the new figures are slow: the old ones, saying when they are from
+        g.clock.set(g.clock.now() + timedelta(minutes=6))
+        async with http.get(w.url + "/health?period=quarter") as r:
+            html = await r.text()
+        assert r.status == 200 and 'http-equiv="refresh"' in html and '<figure class="chart">' in html
+        assert f"Numbers as of {shown}; newer ones are being computed" in html
+        release.set()
+        await g.app.stats.health_settled()
 
 
 # --- the playground ----------------------------------------------------------------------------------

@@ -116,6 +116,8 @@ class StatsService:
         self.db = app.db
         self._tables: set[str] | None = None
         self._health: dict[tuple[int, str], tuple[datetime, date, dict[str, Any]]] = {}  # see health()
+        self._health_tasks: dict[tuple[int, str], asyncio.Task] = {}  # the computations under way
+        self._health_warm: asyncio.Task | None = None
         self._charts: dict[tuple, bytes] = {}  # chart_key -> PNG, least recently used first
         app.actions.register("stats.digest", self.digest)
 
@@ -304,16 +306,74 @@ class StatsService:
         return text, png
 
     # --- schedule action -----------------------------------------------------------------------
-    async def health(self, guild_id: int, period: str = "week") -> dict[str, Any]:
+    async def health(self, guild_id: int, period: str = "week", *,
+                     wait: float | None = None) -> dict[str, Any] | None:
         """The dashboard's health page: the period's report with members per day (worked back from
-        today's count), the average active members per weekday and retention by join cohort. Kept for
-        HEALTH_FRESH on the app's clock (and never across a local midnight): the page is read often
-        and a quarter's report reads every row of the quarter (bench/bench_web.py)."""
+        today's count), the average active members per weekday and retention by join cohort.
+
+        Stale while revalidate (issue 19: a quarter's cohorts read every active day of the members who
+        joined in it, seconds at 100,000 members): figures are computed in a background task and kept;
+        within HEALTH_FRESH on the app's clock (and the same local day) they are returned as they are;
+        older ones are returned, with their `as_of`, while a new computation runs (one per guild and
+        period). `wait`: how long to wait for that computation first (the page: 0.1 s, so a small community
+        always sees live figures); None: no wait with older figures, and until done without any. With
+        neither new nor old figures after `wait`, None (the page says they are being computed)."""
         now = self.app.clock.now()
         key = (guild_id, period)
         cached = self._health.get(key)
         if cached is not None and cached[0] > now - HEALTH_FRESH and cached[1] == self.today():
             return cached[2]
+        task = self._health_refresh(key)
+        if wait is None:
+            return cached[2] if cached is not None else await asyncio.shield(task)
+        done, _ = await asyncio.wait({task}, timeout=wait)
+        if done:
+            return task.result()
+        return cached[2] if cached is not None else None
+
+    def health_live(self, view: dict[str, Any]) -> bool:
+        """Whether these health figures are current (else newer ones are being computed)."""
+        return view["as_of"] > self.app.clock.now() - HEALTH_FRESH and self._local_day(view["as_of"]) == self.today()
+
+    def warm_health(self, guild_id: int) -> None:
+        """Compute every period's health figures in the background, one after the other (the dashboard
+        starts this, so the first visit finds them)."""
+        if self._health_warm is not None and not self._health_warm.done():
+            return
+        async def warm() -> None:
+            for period in PERIOD_DAYS:
+                await self._health_refresh((guild_id, period))
+        self._health_warm = asyncio.get_running_loop().create_task(warm())
+        self._health_warm.add_done_callback(_log_failure)
+
+    async def health_settled(self) -> None:
+        """Wait for the health computations under way (tests, and the bench)."""
+        if self._health_warm is not None:
+            await asyncio.gather(self._health_warm, return_exceptions=True)
+        while self._health_tasks:
+            await asyncio.gather(*self._health_tasks.values(), return_exceptions=True)
+
+    def _health_refresh(self, key: tuple[int, str]) -> asyncio.Task:
+        task = self._health_tasks.get(key)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._compute_health(*key))
+            self._health_tasks[key] = task
+
+            def finished(t: asyncio.Task) -> None:
+                if self._health_tasks.get(key) is t:
+                    del self._health_tasks[key]
+                _log_failure(t)
+            task.add_done_callback(finished)
+        return task
+
+    async def stop(self) -> None:
+        for task in [*self._health_tasks.values(), *([self._health_warm] if self._health_warm else [])]:
+            task.cancel()
+        await asyncio.gather(*self._health_tasks.values(), *([self._health_warm] if self._health_warm else []),
+                             return_exceptions=True)
+
+    async def _compute_health(self, guild_id: int, period: str) -> dict[str, Any]:
+        now, today = self.app.clock.now(), self.today()
         report = await self.report(guild_id, period)
         members, running = [], report.members
         for d in reversed(report.days):
@@ -326,7 +386,7 @@ class StatsService:
         view = {"report": report, "members": members, "as_of": now,
                 "busiest_weekdays": [(w, sum(v) / len(v)) for w, v in sorted(weekdays.items())],
                 **await self._cohorts(guild_id, report), **await self._busiest(guild_id, report)}
-        self._health[key] = (now, self.today(), view)
+        self._health[(guild_id, period)] = (now, today, view)
         return view
 
     async def _busiest(self, guild_id: int, report: StatsReport) -> dict[str, Any]:
@@ -380,6 +440,11 @@ class StatsService:
             dedupe_key=dedupe_key,
         )
         return outbox_id is not None
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("computing the health figures failed", exc_info=task.exception())
 
 
 def with_section(body: str, section: str) -> str:

@@ -33,9 +33,10 @@ __all__ = ["Dashboard", "DiscordOAuth", "Identity", "OAuthError", "load_secret",
 
 async def start_dashboard(app: "App", *, client_id: int, moderator_role_id: Callable[[], int | None],
                           oauth: DiscordOAuth | None = None, host: str | None = None,
-                          port: int | None = None, after_write=None) -> Dashboard:
+                          port: int | None = None, after_write=None, warm: bool = True) -> Dashboard:
     """Serve the dashboard (community.yaml `web:`); `oauth` defaults to Discord itself with the client
-    secret from KIZUNA_OAUTH_SECRET."""
+    secret from KIZUNA_OAUTH_SECRET. `warm`: compute the health figures in the background now (the
+    bot does it once connected instead: the member count comes from the server)."""
     settings = app.config.community.web
     if oauth is None:
         secret = os.environ.get(OAUTH_SECRET_ENV, "")
@@ -46,4 +47,6 @@ async def start_dashboard(app: "App", *, client_id: int, moderator_role_id: Call
     dashboard = Dashboard(app, oauth=oauth, moderator_role_id=moderator_role_id, secret=load_secret(app.db.path),
                           after_write=after_write)
     await dashboard.start(host, port)
+    if warm and app.guild_id:  # the health figures take seconds to compute at scale: have them ready for the first visit
+        app.stats.warm_health(app.guild_id)
     return dashboard

@@ -336,10 +336,19 @@ class Pages:
         period = request.query.get("period", "week")
         if period not in ("week", "month", "quarter"):
             period = "week"
-        view = await self.app.stats.health(self.guild_id, period)
+        # figures kept (and recomputed in the background when older than 5 minutes); none yet: wait a
+        # moment, else the page says they are being computed and reloads itself (issue 19: < 200 ms)
+        view = await self.app.stats.health(self.guild_id, period, wait=HEALTH_WAIT)
+        if view is None:
+            return self.dash.render(request, "health.html", period=period, view=None, as_of=None, live=False,
+                                    charts=[])
         as_of = view["as_of"].astimezone(self.tz()).strftime("%Y-%m-%d %H:%M")
         return self.dash.render(request, "health.html", period=period, view=view, as_of=as_of,
+                                live=self.app.stats.health_live(view),
                                 charts=_charts.health_charts(view, self.dash.catalogue(request)))
+
+
+HEALTH_WAIT = 0.1  # seconds the health page waits for figures not computed yet
 
 
 def _kind(entry) -> str:
