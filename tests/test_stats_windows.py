@@ -261,6 +261,7 @@ async def test_the_report_reads_no_more_when_the_period_holds_ten_times_the_rows
         await app.close()
 
 
+@pytest.mark.sqlite_only("it counts SQLite VM steps on the read connections")
 async def test_the_month_reads_no_more_when_the_period_holds_ten_times_the_quiz_answers(tmp_path, monkeypatch):
     """Quiz answers count from a row per member per local day kept with the answers (migration 0023):
     ten times the answers in the month, from the same members, and the month's report reads the same."""

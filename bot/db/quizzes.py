@@ -115,31 +115,31 @@ def _local_day(when: str, tz) -> tuple[str, str, str]:
     return day.isoformat(), to_db_time(start), to_db_time(end)
 
 
-def _write_answers(conn, rows: list[tuple]) -> None:
-    """(in the database thread) the answers of open questions (a member's first in the batch), and each
-    one written (RETURNING: not a second answer) added to its member's local day."""
+async def _write_answers(tx: Tx, rows: list[tuple]) -> None:
+    """The answers of open questions (a member's first in the batch), and each one written (RETURNING:
+    not a second answer) added to its member's local day: a few statements per batch, on both engines."""
     by_question: dict[int, dict[int, tuple]] = {}
     for q, u, c, k, p, at, text in rows:
         by_question.setdefault(q, {}).setdefault(u, (q, u, c, k, p, to_db_time(at), text))
     days: Counter = Counter()
     bounds: tuple = ()
     for q, answers in by_question.items():
-        found = conn.execute(_QUESTION_ZONE, (q,)).fetchone()
+        found = await tx.fetchone(_QUESTION_ZONE, (q,))
         if found is None or found[1] != "open":
             continue  # a closed question takes no answer
         guild_id, tz = found[0], _zone(found[2])
         values = list(answers.values())
         for i in range(0, len(values), _CHUNK):
             chunk = values[i:i + _CHUNK]
-            written = conn.execute(_INSERT_ANSWERS.format(", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))),
-                                   [v for row in chunk for v in row]).fetchall()
+            written = await tx.fetchall(_INSERT_ANSWERS.format(", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))),
+                                        [v for row in chunk for v in row])
             if tz is not None:
                 for user_id, when in written:
                     if not bounds or not bounds[1] <= when < bounds[2]:  # (a batch's answers share a day)
                         bounds = _local_day(when, tz)
                     days[(guild_id, bounds[0], user_id)] += 1
     if days:
-        conn.executemany(_QUIZ_DAY, [(g, d, u, n) for (g, d, u), n in days.items()])
+        await tx.executemany(_QUIZ_DAY, [(g, d, u, n) for (g, d, u), n in days.items()])
 
 
 async def add_answers(db: Database, rows: list[tuple]) -> None:
@@ -148,7 +148,7 @@ async def add_answers(db: Database, rows: list[tuple]) -> None:
     first; here a duplicate or a closed question is simply not written. Those written count in the
     /stats quiz days (stats_quiz_days) in the same transaction."""
     async with db.transaction() as tx:
-        await tx.run_sync(_write_answers, rows)
+        await _write_answers(tx, rows)
 
 
 async def claim_close(tx: Tx, question_id: int) -> bool:
