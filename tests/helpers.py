@@ -81,3 +81,24 @@ def cog_classes():
             for _, obj in inspect.getmembers(mod, inspect.isclass):
                 if issubclass(obj, commands.Cog) and obj.__module__ == mod.__name__:
                     yield obj
+
+
+def count_sqlite_steps(monkeypatch) -> list[int]:
+    """SQLite VM steps on the read connections from here on (`steps[0]`): a read whose work does not grow
+    with history keeps the same count when the history is ten times longer."""
+    from bot.db import connection
+
+    steps = [0]
+
+    def counting(read):
+        def run(conn, sql, params):
+            conn.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1) or 0, 1)
+            try:
+                return read(conn, sql, params)
+            finally:
+                conn.set_progress_handler(None, 1)
+        return run
+
+    monkeypatch.setattr(connection, "_read_all", counting(connection._read_all))
+    monkeypatch.setattr(connection, "_read_one", counting(connection._read_one))
+    return steps

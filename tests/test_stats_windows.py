@@ -16,12 +16,11 @@ import pytest
 from bot.app import App
 from bot.clock import FakeClock
 from bot.config import load_config
-from bot.db import connection
 from bot.db import participation
 from bot.db import quizzes
 from bot.db.connection import from_db_time, to_db_time
 
-from tests.helpers import config_dir_with
+from tests.helpers import config_dir_with, count_sqlite_steps
 
 GUILD = 1000
 USERS = [431000000000000300 + i for i in range(12)]
@@ -223,19 +222,7 @@ async def test_the_report_reads_no_more_when_the_period_holds_ten_times_the_rows
     """The same members doing ten times as much in the week: the report's reads (SQLite VM steps on
     the read connections) stay the same size, instead of summing every ledger row of the period."""
     app = await open_app(tmp_path, "Asia/Tokyo")
-    steps = [0]
-
-    def counting(read):
-        def run(conn, sql, params):
-            conn.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1) or 0, 1)
-            try:
-                return read(conn, sql, params)
-            finally:
-                conn.set_progress_handler(None, 1)
-        return run
-
-    monkeypatch.setattr(connection, "_read_all", counting(connection._read_all))
-    monkeypatch.setattr(connection, "_read_one", counting(connection._read_one))
+    steps = count_sqlite_steps(monkeypatch)
 
     async def add(rounds: int, tag: str) -> None:
         tz, now = app.config.timezone, app.clock.now()
@@ -266,19 +253,7 @@ async def test_the_month_reads_no_more_when_the_period_holds_ten_times_the_quiz_
     """Quiz answers count from a row per member per local day kept with the answers (migration 0023):
     ten times the answers in the month, from the same members, and the month's report reads the same."""
     app = await open_app(tmp_path, "Asia/Tokyo")
-    steps = [0]
-
-    def counting(read):
-        def run(conn, sql, params):
-            conn.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1) or 0, 1)
-            try:
-                return read(conn, sql, params)
-            finally:
-                conn.set_progress_handler(None, 1)
-        return run
-
-    monkeypatch.setattr(connection, "_read_all", counting(connection._read_all))
-    monkeypatch.setattr(connection, "_read_one", counting(connection._read_one))
+    steps = count_sqlite_steps(monkeypatch)
 
     async def add(questions: int) -> None:
         now = app.clock.now()

@@ -17,7 +17,7 @@ from bot.offline.oauth import serve_dashboard
 from bot.offline.world import perms
 from bot.services import config_files
 from bot.web._session import SESSION_COOKIE
-from tests.helpers import config_with
+from tests.helpers import config_with, count_sqlite_steps
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC = ("/login", "/auth/callback", "/signed-out", "/lang/{lang}")
@@ -356,26 +356,6 @@ async def test_the_health_numbers_are_kept_five_minutes(harness):
     assert again is not first and again["as_of"] == g.clock.now() and g.app.stats.health_live(again)
 
 
-def _count_sqlite_steps(monkeypatch) -> list[int]:
-    """SQLite VM steps on the read connections from here on (as tests/test_stats_windows.py counts)."""
-    from bot.db import connection
-
-    steps = [0]
-
-    def counting(read):
-        def run(conn, sql, params):
-            conn.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1) or 0, 1)
-            try:
-                return read(conn, sql, params)
-            finally:
-                conn.set_progress_handler(None, 1)
-        return run
-
-    monkeypatch.setattr(connection, "_read_all", counting(connection._read_all))
-    monkeypatch.setattr(connection, "_read_one", counting(connection._read_one))
-    return steps
-
-
 @pytest.mark.parametrize("period", ["week", "month", "quarter"])
 async def test_a_health_request_reads_nothing_however_long_the_history(harness, monkeypatch, period):
     """Issue 19 (< 200 ms at 100,000 members): a request never computes the figures itself once they
@@ -385,7 +365,7 @@ async def test_a_health_request_reads_nothing_however_long_the_history(harness, 
     gid, app = g.world.guild_id, g.app
     await app.participation.award(gid, g.user_id("alice"), "prompt_answer", ref="r0")
     await app.stats.health(gid, period)
-    steps = _count_sqlite_steps(monkeypatch)
+    steps = count_sqlite_steps(monkeypatch)
     for day in range(1, 40):  # more history: more rows every day
         g.clock.set(g.clock.now() + timedelta(days=1))
         for n, who in enumerate(("alice", "bob", "carol")[: 1 + day % 3]):
