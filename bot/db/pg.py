@@ -45,9 +45,9 @@ import contextvars
 import logging
 import re
 import sqlite3
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable, Sequence, TypeVar
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Sequence, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .connection import DatabaseUnavailable, _split_sql, available_migrations
@@ -238,10 +238,17 @@ class PgDatabase:
         text, names = found
         if names is not None:
             params = [params[name] for name in names]
+        with self._working():
+            return await method(text, *params)
+
+    @contextmanager
+    def _working(self) -> Iterator[None]:
+        """Around every use of a connection: counted as in flight (the harness's barrier waits for none),
+        and asyncpg's constraint errors raised as the SQLite engine's classes."""
         self._busy += 1
         self._idle.clear()
         try:
-            return await method(text, *params)
+            yield
         except Exception as exc:
             mapped = _mapped(exc)
             if mapped is not None:
@@ -289,19 +296,8 @@ class PgDatabase:
         hot paths that drive asyncpg themselves (the drop claim batch's COPY/unnest); the caller
         opens its own transaction (`conn.transaction()`)."""
         async with self._lock:
-            self._busy += 1
-            self._idle.clear()
-            try:
+            with self._working():
                 yield self.conn
-            except Exception as exc:
-                mapped = _mapped(exc)
-                if mapped is not None:
-                    raise mapped from exc
-                raise
-            finally:
-                self._busy -= 1
-                if not self._busy:
-                    self._idle.set()
 
     async def transact_in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         raise NotImplementedError("transact_in_thread is SQLite's thread hand-off: use transaction()")
