@@ -277,7 +277,7 @@ class Database:
             async with self.transaction() as tx:
                 if await tx.fetchval("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)):
                     continue  # applied by another connection since we looked
-                for statement in _split_sql(sql):
+                for statement in migration_statements(sql, "sqlite"):
                     await tx.execute(statement)
                 await tx.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name))
             log.info("applied migration %s", name)
@@ -323,9 +323,47 @@ def available_migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+def migration_statements(sql: str, dialect: str) -> list[str]:
+    """The statements of a migration file that `dialect` ("sqlite" or "postgresql") runs, in order.
+
+    A migration holds statements ending with `;` at a line end; a `$$ ... $$` body (a PostgreSQL
+    function) is one piece, whatever it holds. A statement whose leading comment lines include
+    `-- postgresql only` (or `-- sqlite only`) runs on that engine alone: the visible way to state a
+    dialect difference beyond the one rule `pg_sql` applies (see 0025 for the one there is)."""
+    return [s for s in _split_sql(sql) if _statement_dialect(s) in (None, dialect)]
+
+
 def _split_sql(sql: str) -> list[str]:
-    # migrations hold plain DDL/DML separated by semicolons at line ends (no triggers with bodies)
-    return [s.strip() for s in re.split(r";\s*(?:\n|$)", sql) if s.strip() and not _only_comments(s)]
+    done, current = [], ""
+    for index, part in enumerate(sql.split("$$")):
+        if index:
+            current += "$$"
+        if index % 2:  # inside a $$ ... $$ body
+            current += part
+            continue
+        *ends, rest = re.split(r";\s*(?:\n|$)", part)
+        for end in ends:
+            done.append(current + end)
+            current = ""
+        current += rest
+    done.append(current)
+    return [s.strip() for s in done if s.strip() and not _only_comments(s)]
+
+
+_DIALECT_MARK = re.compile(r"^--\s*(sqlite|postgresql) only\s*$")
+
+
+def _statement_dialect(statement: str) -> str | None:
+    for line in statement.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if not line.startswith("--"):
+            return None  # the comments before the SQL are over
+        mark = _DIALECT_MARK.match(line)
+        if mark:
+            return mark.group(1)
+    return None
 
 
 def _only_comments(statement: str) -> bool:

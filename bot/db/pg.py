@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Sequence, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .connection import DatabaseUnavailable, _split_sql, available_migrations
+from .connection import DatabaseUnavailable, available_migrations, migration_statements
 from .writer_lock import DatabaseOpenError
 
 log = logging.getLogger(__name__)
@@ -349,7 +349,7 @@ class PgDatabase:
                 await tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('kizuna:migrate:' || current_schema(), 0))")
                 if await tx.fetchval("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)):
                     continue
-                for statement in _split_sql(sql):
+                for statement in migration_statements(sql, "postgresql"):
                     await tx.execute(pg_sql(statement))
                 await tx.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name))
             log.info("applied migration %s", name)
