@@ -447,3 +447,28 @@ async def test_after_a_reload_an_open_run_answers_with_the_new_item_name_and_lim
     again = await app.drops.press(GUILD, run.run_id, LEAF)  # the open run keeps the limit it opened with
     assert (again.status, again.held, again.limit) == ("granted", 2, 2)
     assert (await refused(app.drops.press(GUILD, run.run_id, LEAF))).params["limit"] == 2
+
+
+async def test_a_freshly_opened_drop_is_known_to_the_writer_so_its_first_batch_reads_nothing(world, monkeypatch):
+    """The burst's first batch waits on every read it makes: a run just opened holds nothing, so the
+    writer knows that from the open itself (and the claims still agree with the database). SQLite
+    reads the run's row inside the batch's own transaction anyway (in its thread, no round trip)."""
+    app = world
+    run = await app.drops.open(GUILD, "quick", by=99)  # stock 5, limit 2
+    assert app.drops.writer.held(run.run_id, 100) == 0  # known as committed, not "unknown" (None)
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("the first batch of a just-opened run read what the open already told")
+
+    for name in ("holdings", "holdings_pg", "claim_facts_pg"):
+        monkeypatch.setattr(repo, name, no_read)
+    users = list(range(100, 104))
+    for u in users:
+        app.guild.roles[u] = {"member"}
+    results = await asyncio.gather(*(app.drops.press(GUILD, run.run_id, u) for u in users + users),
+                                   return_exceptions=True)
+    assert not [r for r in results if isinstance(r, AssertionError)]
+    assert sum(getattr(r, "status", None) == "granted" for r in results) == 5
+    monkeypatch.undo()
+    check = await repo.stock_check(app.db, run.run_id)
+    assert check["held"] == 5 and check["remaining"] == 0 and check["over_limit"] == 0

@@ -28,7 +28,7 @@ from ..messages import OutMessage, Target
 from ..safety import write_csv
 from ._announcement import announce_key, announcement, discord_time
 from ._delivery import DELIVER, STOCK, Delivery, dm_prefix
-from ._planner import ClaimOutcome
+from ._planner import ClaimOutcome, RunFacts
 from ._raffles import Raffles, replays
 from ._results import ClaimResult, DrawResult, DropStatus, OpenResult, Run
 from ._windows import TierRanks, window_starts, windows
@@ -215,6 +215,8 @@ class DropsService:
                             relative=discord_time(row["opened_at"], "R"))
         run = self._remember(row)
         if what == "opened":
+            if run.first_come:
+                self.writer.opened(run.id, RunFacts(True, row["remaining"], row["claim_limit"], bool(row["waitlist"])))
             await self.app.outbox.post(guild_id, Target.channel(spec.channel),
                                        announcement(self.app.t, run, self._windows_of(run)),
                                        dedupe_key=announce_key(run.id))
