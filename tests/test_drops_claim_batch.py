@@ -113,3 +113,37 @@ async def test_a_release_racing_a_batch_leaves_no_stale_holdings_in_memory(db, w
     assert [(o.status, o.held) for o in await writer.write_batch([(a, 1)], NOW)] == [("granted", 1)]
     check = await repo.stock_check(db, a)
     assert (check["held"], check["remaining"], check["over_limit"]) == (2, 1, 0)
+
+
+async def test_queued_claims_of_a_sold_out_run_that_write_nothing_do_not_wait_for_the_batch(db, writer, backend,
+                                                                                            monkeypatch):
+    """Claims queued before their run sold out: on PostgreSQL the writer answers those that write
+    nothing from the state as committed while the claims that write wait for their statement; an
+    answer that rests on a join not yet committed ("already waiting" because of a claim in the same
+    batch) waits too. On SQLite the batch answers all of them (the plan runs in its thread)."""
+    run = await open_drop(db, "a", stock=2, limit=1, waitlist=True)
+    first = await writer.write_batch([(run, 1), (run, 2), (run, 3)], NOW)
+    assert [(o.status, o.waitlisted) for o in first] == [("granted", False), ("granted", False), ("sold_out", True)]
+    gate = asyncio.Event()
+    write = writer._write_batch
+
+    async def held_back(requests, now):
+        await gate.wait()
+        return await write(requests, now)
+
+    monkeypatch.setattr(writer, "_write_batch", held_back)
+    members = [1, 3, 4, 4, 5, 2]  # holds it, waits, joins, waits (by 4's join), joins, holds it
+    futures = [writer.submit(run, m, NOW) for m in members]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    early = [f.done() for f in futures]
+    gate.set()
+    outcomes = [await f for f in futures]
+    assert [(o.status, o.waitlisted, o.already_waiting) for o in outcomes] == [
+        ("limit", False, False), ("sold_out", True, True), ("sold_out", True, False), ("sold_out", True, True),
+        ("sold_out", True, False), ("limit", False, False)]
+    if backend == "sqlite":
+        assert early == [False] * 6
+    else:
+        assert early == [True, True, False, False, False, True]
+    assert await db.fetchval("SELECT COUNT(*) FROM drop_waitlist WHERE drop_id = ?", (run,)) == 3

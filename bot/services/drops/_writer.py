@@ -128,11 +128,50 @@ class ClaimWriter:
     async def _run(self) -> None:
         try:
             while self._queue:
-                batch = self._queue[:self.max_batch]
-                del self._queue[:self.max_batch]
-                await self._write_due(self._answer_untimely(batch, self.clock.now()))
+                due = self._next_batch()
+                if due:
+                    await self._write_due(due)
         finally:
             self._task = None
+
+    def _next_batch(self) -> list[PendingClaim]:
+        """Up to `max_batch` queued claims, in arrival order, after answering those made outside their
+        window. On PostgreSQL, claims of a settled run whose answer writes nothing are answered here
+        as well, from memory (`_answer_settled`), so the batch is filled with claims that write and
+        those answers wait for no round trip. (On SQLite the plan runs in the database thread, beside
+        the loop: answering there is cheaper for the loop, see the module doc.)"""
+        due: list[PendingClaim] = []
+        now = self.clock.now()
+        while self._queue and len(due) < self.max_batch:
+            take = self.max_batch - len(due)
+            batch = self._answer_untimely(self._queue[:take], now)
+            del self._queue[:take]
+            due.extend(self._answer_settled(batch) if self.db.dialect != "sqlite" else batch)
+        return due
+
+    def _answer_settled(self, batch: list[PendingClaim]) -> list[PendingClaim]:
+        """`decide_now` for claims already queued (made before their run was settled): a claim of a
+        settled run whose planned answer writes nothing is answered now; the others are returned, in
+        order. The plan is made for the whole slice against the state AS COMMITTED, so an answer
+        that rests on a join planned earlier in the slice ("already waiting", not yet committed) is
+        not given here: that claim stays queued and the batch answers it after COMMIT."""
+        runs = {claim.run_id for claim in batch}
+        settled = {run_id for run_id in runs if self._settled(run_id)}
+        if not settled:
+            return batch
+        answers: dict[int, ClaimOutcome] = {}  # index in batch -> answer from memory
+        for run_id in settled:
+            indexes = [i for i, claim in enumerate(batch) if claim.run_id == run_id]
+            committed = self._committed[run_id]
+            plan = plan_claims([(run_id, batch[i].user_id) for i in indexes], {run_id: self._facts[run_id]},
+                               {run_id: committed})
+            for i, outcome in zip(indexes, plan.outcomes):
+                if not _writes(outcome) and (not outcome.already_waiting or batch[i].user_id in committed.waiting):
+                    answers[i] = outcome
+        for i, outcome in answers.items():
+            future = batch[i].future
+            future.done() or future.set_result(outcome)
+        return [claim for i, claim in enumerate(batch) if i not in answers]
 
     async def _write_due(self, due: list[PendingClaim]) -> None:
         try:
