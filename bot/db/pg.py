@@ -12,9 +12,11 @@ write one SQL for both; the differences are handled here, once, at the boundary:
   SUM/AVG of BIGINTs (PostgreSQL's `numeric`) come back as int or float, as SQLite gives them;
 - errors: a constraint violation raises a `sqlite3.IntegrityError` (subclass) and a write on a
   read-only database a `sqlite3.OperationalError`, so a service catches one class on both backends;
-- migrations: the same numbered files, each statement translated by `pg_sql` (the one dialect rule:
+- migrations: the same numbered files, each statement translated by `pg_sql` (the one rewrite:
   SQLite's `INTEGER PRIMARY KEY` row id becomes an identity column), applied once each under an
-  advisory lock.
+  advisory lock. A statement marked `-- postgresql only` (or `-- sqlite only`) runs on that engine
+  alone (`migration_statements`); the one such migration is 0025, which checks the claim tables'
+  references to drops once per statement instead of PostgreSQL's per-row foreign-key triggers.
 
 Like the SQLite backend there is ONE writer connection: every write goes through `transaction()`,
 which holds an asyncio lock, so writes of one process never interleave (the same behaviour, the same
@@ -34,7 +36,8 @@ Portable SQL, in short (every store test runs on both, so a slip fails there):
   no PRAGMA or sqlite_master outside a `db.dialect` branch;
 - a parameter whose type the statement does not show (`? IS NULL`, `? || col`) gets `CAST(? AS TEXT)`;
 - every selected column that is not an aggregate is in the GROUP BY; LIKE is case-sensitive on PostgreSQL;
-- migrations: plain DDL ending `;` at line end, `id INTEGER PRIMARY KEY` for a row id (no AUTOINCREMENT);
+- migrations: plain DDL ending `;` at line end (a `$$ ... $$` body is kept whole), `id INTEGER PRIMARY KEY`
+  for a row id (no AUTOINCREMENT); an engine's own statement is marked `-- postgresql only` / `-- sqlite only`;
 - a SQLite-only hot path (`transact_in_thread`, `Tx.run_sync`) keeps an async path beside it under
   `if db.dialect == "sqlite"`.
 """
