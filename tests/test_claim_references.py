@@ -95,6 +95,17 @@ async def test_postgresql_checks_the_claim_tables_references_once_per_statement(
             " AND conrelid IN ('drop_claims'::regclass, 'drop_waitlist'::regclass)")
         assert per_statement == 4 and declared == 2
         assert per_row == (0 if version >= 180000 else 2)
+        # the checks name their tables through the firing table's schema, not the session's search_path
+        drop_id = await _drop(db)
+        with pytest.raises(sqlite3.IntegrityError):
+            async with db.transaction() as tx:
+                await tx.execute("SET LOCAL search_path = pg_catalog")
+                await tx.execute(f'INSERT INTO "{db.schema}".drop_waitlist (drop_id, user_id, status, joined_at)'
+                                 " VALUES (?, 7, 'waiting', ?)", (drop_id + 100, STAMP))
+        async with db.transaction() as tx:
+            await tx.execute("SET LOCAL search_path = pg_catalog")
+            await tx.execute(f'INSERT INTO "{db.schema}".drop_waitlist (drop_id, user_id, status, joined_at)'
+                             " VALUES (?, 7, 'waiting', ?)", (drop_id, STAMP))
     finally:
         await db.close()
 

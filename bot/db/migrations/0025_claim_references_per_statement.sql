@@ -14,16 +14,18 @@
 -- server they stay enforced too (correct, only slower). SQLite checks foreign keys in-process at a
 -- fraction of the cost, so nothing changes there: every statement below is PostgreSQL's alone.
 
+-- The functions name the tables through the schema of the table that fired them (TG_TABLE_SCHEMA), so
+-- they work whatever the session's search_path is, and in a schema restored or renamed elsewhere.
+
 -- postgresql only
-CREATE FUNCTION kizuna_new_rows_reference_drops() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
+CREATE FUNCTION kizuna_new_rows_reference_drops() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     wanted bigint;
     found bigint;
 BEGIN
     SELECT COUNT(DISTINCT drop_id) INTO wanted FROM new_rows;
-    SELECT COUNT(*) INTO found FROM (
-        SELECT id FROM drops WHERE id IN (SELECT drop_id FROM new_rows) FOR KEY SHARE) AS locked;
+    EXECUTE format('SELECT COUNT(*) FROM (SELECT id FROM %I.drops WHERE id IN (SELECT drop_id FROM new_rows)'
+                   ' FOR KEY SHARE) AS locked', TG_TABLE_SCHEMA) INTO found;
     IF found < wanted THEN
         RAISE EXCEPTION 'insert or update on table "%" violates foreign key constraint "%_drop_id_fkey"',
             TG_TABLE_NAME, TG_TABLE_NAME
@@ -51,12 +53,17 @@ CREATE TRIGGER drop_waitlist_drop_exists_on_update AFTER UPDATE ON drop_waitlist
 REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION kizuna_new_rows_reference_drops();
 
 -- postgresql only
-CREATE FUNCTION kizuna_drop_still_referenced() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
+CREATE FUNCTION kizuna_drop_still_referenced() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    referenced boolean;
 BEGIN
-    IF (TG_OP = 'DELETE' OR NEW.id <> OLD.id)
-       AND (EXISTS (SELECT 1 FROM drop_claims WHERE drop_id = OLD.id)
-            OR EXISTS (SELECT 1 FROM drop_waitlist WHERE drop_id = OLD.id)) THEN
+    IF TG_OP = 'UPDATE' AND NEW.id = OLD.id THEN
+        RETURN NEW;
+    END IF;
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.drop_claims WHERE drop_id = $1)'
+                   ' OR EXISTS (SELECT 1 FROM %I.drop_waitlist WHERE drop_id = $1)', TG_TABLE_SCHEMA, TG_TABLE_SCHEMA)
+        INTO referenced USING OLD.id;
+    IF referenced THEN
         RAISE EXCEPTION 'update or delete on table "drops" violates foreign key constraint: drop % is still referenced',
             OLD.id
             USING ERRCODE = 'foreign_key_violation';
