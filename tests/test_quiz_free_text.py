@@ -57,6 +57,20 @@ def test_check_names_the_question_and_the_problem(tmp_path, case):
     assert message in found[0], found
 
 
+def test_answers_that_differ_only_in_a_mark_are_different_answers(tmp_path):
+    """Issue 20's closing note: "C#" matched "C", and check called them the same answer."""
+    bank = ("questions:\n  - question: Name a language\n    answers: [C#, C, C++, F#, F, .NET, NET, ¥500, 500]\n"
+            "  - question: What do you say?\n    answers: [Wow!, Wow?]\n")
+    config = load_config(config_dir_with(tmp_path, {"quizzes/marks.yaml": bank}))
+    assert len(config.quizzes["marks"].questions[0].answers) == 9
+
+
+@pytest.mark.parametrize("answers", ["[Wow, Wow!]", "[Wow!, ＷＯＷ！]", "[パリ, 「パリ」。]", "[C#, Ｃ＃.]"])
+def test_an_answer_another_one_already_accepts_is_the_same_answer(tmp_path, answers):
+    found = problems(tmp_path, {"quizzes/broken.yaml": f"questions:\n  - question: Say it\n    answers: {answers}\n"})
+    assert len(found) == 1 and "are the same answer" in found[0], found
+
+
 def test_numbers_are_accepted_answers(tmp_path):
     bank = "questions:\n  - question: How many minutes for sencha?\n    answers: [1, one]\n"
     config = load_config(config_dir_with(tmp_path, {"quizzes/numbers.yaml": bank}))
