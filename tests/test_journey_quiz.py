@@ -94,7 +94,8 @@ async def test_a_member_retries_a_typo_and_another_runs_out_of_tries(harness, tm
     alice, bob = g.user_id("alice"), g.user_id("bob")
     # alice: taking part 2, right 10, and the bonus of the moment she was right (5 s of 20: 8), once
     assert {u: await g.app.participation.points(g.app.guild_id, u) for u in (alice, bob)} == {alice: 20, bob: 2}
-    assert f"**1.** <@{alice}> — 20 points (1/1 right)\n**2.** <@{bob}> — 2 points (0/1 right)" == card(quiz_posts(g)[-1])["description"]
+    assert card(quiz_posts(g)[-1])["description"] == (f"**1.** <@{alice}> — 20 points (1/1 right)\n"
+                                                       f"**2.** <@{bob}> — 2 points (0/1 right)")
 
 
 async def test_a_japanese_answer_keeps_its_full_stop_and_the_reply_says_how_many_tries_are_left(harness, tmp_path):

@@ -124,7 +124,8 @@ async def _write_answers(tx: Tx, rows: list[tuple]) -> None:
     (RETURNING: not a second answer) added to its member's local day; a retry (tries > 1) of a member
     who has a wrong answer replaces it. A few statements per batch, on both engines."""
     by_question: dict[int, dict[int, tuple]] = {}
-    for q, u, c, k, p, at, text, tries in rows:
+    for q, u, c, k, p, at, text, *more in rows:
+        tries = more[0] if more else 1  # (a row without tries: a first answer)
         members = by_question.setdefault(q, {})
         if u not in members or members[u][7] < tries:
             members[u] = (q, u, c, k, p, to_db_time(at), text, tries)
@@ -157,7 +158,7 @@ async def _write_answers(tx: Tx, rows: list[tuple]) -> None:
 async def add_answers(db: Database, rows: list[tuple]) -> None:
     """Answers (question_id, user_id, choice, correct, points, answered_at, text, tries) in one
     transaction (`text`: what was typed for a free-text question, else None; `tries`: the member's tries
-    at it so far, 1 for a choice). The caller refuses second answers and spent tries first; here a
+    at it so far, 1 for a choice; may be left out for a first answer). The caller refuses second answers and spent tries first; here a
     duplicate, a stale retry or a closed question is simply not written. New answers count in the
     /stats quiz days (stats_quiz_days) in the same transaction; a retry is the same answer."""
     async with db.transaction() as tx:

@@ -430,7 +430,9 @@ class QuizService:
         """The question's closing line: a choice is one click; a typed answer has one try or several."""
         if not typed:
             return "participation.quiz_closes"
-        return "participation.quiz_closes_typed" if self.settings.typed_tries == 1 else "participation.quiz_closes_typed_retry"
+        if self.settings.typed_tries == 1:
+            return "participation.quiz_closes_typed"
+        return "participation.quiz_closes_typed_retry"
 
     async def _post_question(self, run: dict, question: dict, total: int) -> None:
         await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]),
