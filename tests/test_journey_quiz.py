@@ -92,9 +92,10 @@ async def test_a_member_retries_a_typo_and_another_runs_out_of_tries(harness, tm
     reveal = next(m for m in quiz_posts(g) if m.embeds and "Answer to" in m.embeds[0]["title"])
     assert reveal.embeds[0]["fields"][0]["value"] == "1 of 2 got it right"
     alice, bob = g.user_id("alice"), g.user_id("bob")
-    # alice: taking part 2, right 10, and the bonus of the moment she was right (5 s of 20: 8), once
-    assert {u: await g.app.participation.points(g.app.guild_id, u) for u in (alice, bob)} == {alice: 20, bob: 2}
-    assert card(quiz_posts(g)[-1])["description"] == (f"**1.** <@{alice}> — 20 points (1/1 right)\n"
+    # alice: taking part 2, right 10, and the bonus of the moment she was right (5 s of 20: 7.5), halved
+    # for her one wrong try (4); each of them counted once
+    assert {u: await g.app.participation.points(g.app.guild_id, u) for u in (alice, bob)} == {alice: 16, bob: 2}
+    assert card(quiz_posts(g)[-1])["description"] == (f"**1.** <@{alice}> — 16 points (1/1 right)\n"
                                                        f"**2.** <@{bob}> — 2 points (0/1 right)")
 
 

@@ -4,8 +4,9 @@ a typo"). The rule, in bot/services/participation/quiz.py, on a real database:
 - a wrong typed answer may be tried again until the question closes, up to `participation.quiz.typed_tries`
   tries in all (3 in the example); a right one locks in; a choice (button) question stays one click;
 - the points of a question are written once per member: taking part, plus (when right) the right
-  answer and the speed bonus of the moment the right answer came, so a retry never scores more than
-  answering right at once would have, and the reveal's "Fastest" is the first *right* answer;
+  answer and the speed bonus of the moment the right answer came, halved for each wrong try before it,
+  so a retry never scores more than answering right at once would have and firing off guesses does not
+  pay; the reveal's "Fastest" is the first *right* answer;
 - what each try did (tries used, right or not) is in the database, so a restart forgets nothing."""
 from __future__ import annotations
 
@@ -83,9 +84,10 @@ async def test_a_typo_can_be_retried_and_the_right_answer_scores_once(app):
     assert second.reply == "participation.quiz_typed_right"
     await close(app, 15)
     rows = await app.db.fetchall("SELECT correct, tries, text, points FROM quiz_answers WHERE user_id = ?", (ALICE,))
-    assert [dict(r) for r in rows] == [{"correct": 1, "tries": 2, "text": "Ｃ＃", "points": 2 + 10 + 8}]
-    # the bonus of the moment the right answer came (5 s of 20 gone: 10 * 15/20 = 7.5 -> 8), counted once
-    assert await app.participation.points(GUILD, ALICE) == 20
+    assert [dict(r) for r in rows] == [{"correct": 1, "tries": 2, "text": "Ｃ＃", "points": 2 + 10 + 4}]
+    # the bonus of the moment the right answer came (5 s of 20 gone: 10 * 15/20 = 7.5), halved for the one
+    # wrong try (3.75 -> 4), counted once
+    assert await app.participation.points(GUILD, ALICE) == 16
     reveal = app.outbox.sender.channel("quiz")[-2].embeds[0]
     assert reveal["fields"][0]["value"] == "1 of 1 got it right"
 
@@ -128,8 +130,21 @@ async def test_fastest_is_the_first_right_answer_not_the_first_try(app):
     reveal = app.outbox.sender.channel("quiz")[-2].embeds[0]
     assert reveal["fields"][0]["value"] == "2 of 2 got it right"
     assert reveal["fields"][1]["value"] == f"<@{BOB}>"
-    assert await app.participation.points(GUILD, BOB) == 2 + 10 + 9
-    assert await app.participation.points(GUILD, ALICE) == 2 + 10 + 8
+    assert await app.participation.points(GUILD, BOB) == 2 + 10 + 9        # right at once, at 2 s
+    assert await app.participation.points(GUILD, ALICE) == 2 + 10 + 4      # at 4 s (8), after a miss: halved
+
+
+async def test_guessing_fast_does_not_beat_knowing(app):
+    """Bob fires off guesses at once; alice types the answer right, a little later."""
+    quiz = app.participation.quiz
+    q = await start(app)
+    for typed in ("C", "C++", "C#"):
+        await quiz.answer_text(GUILD, q, BOB, typed)
+    app.clock.advance(seconds=3)
+    await quiz.answer_text(GUILD, q, ALICE, "C#")
+    await close(app, 17)
+    assert await app.participation.points(GUILD, BOB) == 2 + 10 + 2         # 10, halved twice: 2.5 -> 2
+    assert await app.participation.points(GUILD, ALICE) == 2 + 10 + 8       # at 3 s: 8.5 -> 8
 
 
 async def test_a_choice_question_is_still_one_click(tmp_path):
@@ -177,7 +192,7 @@ async def test_two_tries_sent_at_once_are_two_tries_and_score_once(app):
     await close(app)
     rows = await app.db.fetchall("SELECT correct, tries FROM quiz_answers WHERE user_id = ?", (ALICE,))
     assert [tuple(r) for r in rows] == [(1, 2)]
-    assert await app.participation.points(GUILD, ALICE) == 22
+    assert await app.participation.points(GUILD, ALICE) == 2 + 10 + 5      # the right one was the second try
 
 
 async def test_one_try_each_when_configured(tmp_path):

@@ -5,7 +5,8 @@ Answering: a choice question takes one click per member. A typed (free-text) que
 one is right, up to `participation.quiz.typed_tries` (`typed_try`): a wrong try may be followed by
 another until the question closes, a right one locks in. The member's one answer row holds their last
 try and how many they used, so the points (taking part; right: the right answer and the speed bonus of
-the moment it came) are written once at the close, and a restart remembers the tries.
+the moment it came, halved for each wrong try before it) are written once at the close, and a restart
+remembers the tries.
 
 The database is the state machine (question: pending -> open -> closed -> revealed; run: running ->
 finished). `_advance(run)` reads it and does whatever is due, so a timer, a restart or a second call
@@ -253,15 +254,15 @@ class QuizService:
     async def _record(self, q: _OpenQuestion, question_id: int, user_id: int, choice: int, correct: bool,
                       text: str | None) -> int:
         """Write the member's try (their answer row: a retry replaces a wrong one); returns the tries
-        used. The bonus is the one of this moment, so a retry never scores more than an answer right
-        at once would have."""
+        used. The bonus is the one of this moment, halved for each wrong try before it: a retry never
+        scores more than an answer right at once would have, and guessing does not pay."""
         now = self.app.clock.now()
         tries = q.tries[user_id] = q.tries.get(user_id, 0) + 1  # before any await: a double click is refused
         if correct:
             q.right.add(user_id)
         points = self.ledger.points_for("quiz_answer", None)
         if correct:
-            points += self.ledger.points_for("quiz_correct", None) + speed_bonus(q, now)
+            points += self.ledger.points_for("quiz_correct", None) + speed_bonus(q, now, tries - 1)
         try:
             await self._writer.write((question_id, user_id, choice, int(correct), points, now, text, tries))
         except BaseException:
@@ -517,10 +518,12 @@ def typed_try(tries: int, right: bool, limit: int) -> str | None:
     return None
 
 
-def speed_bonus(q: _OpenQuestion, now: datetime) -> int:
-    """`max` for an instant answer, falling linearly to 0 at the close."""
+def speed_bonus(q: _OpenQuestion, now: datetime, wrong_tries: int = 0) -> int:
+    """`max` for an instant answer, falling linearly to 0 at the close; halved for each wrong typed try
+    before the right one, so firing off guesses does not pay better than knowing (a typo fixed at
+    once still earns half)."""
     span = (q.closes_at - q.opened_at).total_seconds()
     if q.speed_bonus <= 0 or span <= 0:
         return 0
     left = max(0.0, (q.closes_at - now).total_seconds())
-    return round(q.speed_bonus * min(1.0, left / span))
+    return round(q.speed_bonus * min(1.0, left / span) / 2 ** wrong_tries)
