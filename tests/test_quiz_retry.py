@@ -225,3 +225,18 @@ async def test_the_stats_count_one_answer_per_question_however_many_tries(app):
         await quiz.answer_text(GUILD, q, ALICE, typed)
     await close(app)
     assert await app.db.fetchval("SELECT COUNT(*) FROM quiz_answers WHERE question_id = ?", (q,)) == 1
+
+
+async def test_the_store_never_replaces_a_right_answer_nor_a_later_try(app):
+    """The repository's own guard (bot/db/quizzes.add_answers), whatever the caller sends: a retry only
+    replaces a wrong answer with an earlier try count."""
+    from bot.db import quizzes as repo
+
+    q = await start(app)
+    at = app.clock.now()
+    await repo.add_answers(app.db, [(q, ALICE, -1, 1, 22, at, "C#", 1), (q, BOB, -1, 0, 2, at, "C", 3)])
+    await repo.add_answers(app.db, [(q, ALICE, -1, 0, 2, at, "C", 2),      # after a right one
+                                    (q, BOB, -1, 1, 22, at, "C#", 2)])     # an older try than the stored one
+    await repo.add_answers(app.db, [(q, CAROL, -1, 0, 2, at, "C", 1), (q, CAROL, -1, 1, 17, at, "C#", 2)])
+    rows = {r["user_id"]: (r["correct"], r["tries"], r["text"]) for r in await repo.answers(app.db, q)}
+    assert rows == {ALICE: (1, 1, "C#"), BOB: (0, 3, "C"), CAROL: (1, 2, "C#")}

@@ -158,9 +158,10 @@ async def _write_answers(tx: Tx, rows: list[tuple]) -> None:
 async def add_answers(db: Database, rows: list[tuple]) -> None:
     """Answers (question_id, user_id, choice, correct, points, answered_at, text, tries) in one
     transaction (`text`: what was typed for a free-text question, else None; `tries`: the member's tries
-    at it so far, 1 for a choice; may be left out for a first answer). The caller refuses second answers and spent tries first; here a
-    duplicate, a stale retry or a closed question is simply not written. New answers count in the
-    /stats quiz days (stats_quiz_days) in the same transaction; a retry is the same answer."""
+    at it so far, 1 for a choice, and may be left out for a first answer). The caller refuses second
+    answers and spent tries first; here a duplicate, a stale retry or a closed question is simply not
+    written. New answers count in the /stats quiz days (stats_quiz_days) in the same transaction; a
+    retry is the same answer."""
     async with db.transaction() as tx:
         await _write_answers(tx, rows)
 

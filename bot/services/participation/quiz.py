@@ -245,8 +245,9 @@ class QuizService:
             q = await self._load_open(question_id)
         if q is None or q.guild_id != guild_id or self.app.clock.now() >= q.closes_at or bool(q.accepted) != typed:
             raise UserError("participation.quiz_closed")
-        refusal = typed_try(q.tries.get(user_id, 0), user_id in q.right, self.settings.typed_tries) if typed else (
-            "participation.quiz_already_answered" if user_id in q.tries else None)
+        if not typed and user_id in q.tries:
+            raise UserError("participation.quiz_already_answered")  # a choice: one click
+        refusal = typed_try(q.tries.get(user_id, 0), user_id in q.right, self.settings.typed_tries) if typed else None
         if refusal is not None:
             raise UserError(refusal, tries=self.settings.typed_tries)
         return q
