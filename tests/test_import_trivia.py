@@ -120,3 +120,20 @@ def test_a_written_bank_is_plain_yaml_a_person_can_edit(tmp_path, capsys):
     assert text.startswith("# Converted from the Red-DiscordBot trivia list red_trivia_teatime.yaml")
     assert "くきちゃ" in text                        # not \u escapes
     assert yaml.safe_load(text)["questions"][2] == {"question": "Is rooibos a true tea?", "answers": ["No"]}
+
+
+MARKED = ("Which language did Microsoft make for .NET?:\n- C#\n- c#\n- Ｃ＃\n- C sharp\n"
+          "Which language came before C++?:\n- C\n- '\"C\"'\n"
+          "What do you shout at a surprise?:\n- Wow!\n- Wow?\n- wow\n- ＷＯＷ！\n")
+
+
+def test_answers_that_differ_in_a_mark_are_kept_apart_and_the_bank_passes_check(tmp_path, capsys):
+    """Issue 20's closing note: "C#" was keyed as "C", so a list's "C#" and "C" were merged into one."""
+    code, out, err, config = run_import(tmp_path, capsys, "AUTHOR: us\n" + MARKED + GOOD)
+    assert code == 0, err
+    bank = {q.question: q.answers for q in load_config(config).quizzes["my-list"].questions}
+    assert bank["Which language did Microsoft make for .NET?"] == ("C#", "C sharp")
+    assert bank["Which language came before C++?"] == ("C",)
+    # "wow" accepts "Wow!" and "Wow?" as typed: it takes the first one's place, the other is dropped
+    assert bank["What do you shout at a surprise?"] == ("wow",)
+    assert main(["check", "--config", str(config), "--now", "2026-12-01T00:00+09:00"]) == 0

@@ -57,6 +57,20 @@ def test_check_names_the_question_and_the_problem(tmp_path, case):
     assert message in found[0], found
 
 
+def test_answers_that_differ_only_in_a_mark_are_different_answers(tmp_path):
+    """Issue 20's closing note: "C#" matched "C", and check called them the same answer."""
+    bank = ("questions:\n  - question: Name a language\n    answers: [C#, C, C++, F#, F, .NET, NET, ¥500, 500]\n"
+            "  - question: What do you say?\n    answers: [Wow!, Wow?]\n")
+    config = load_config(config_dir_with(tmp_path, {"quizzes/marks.yaml": bank}))
+    assert len(config.quizzes["marks"].questions[0].answers) == 9
+
+
+@pytest.mark.parametrize("answers", ["[Wow, Wow!]", "[Wow!, ＷＯＷ！]", "[パリ, 「パリ」。]", "[C#, Ｃ＃.]"])
+def test_an_answer_another_one_already_accepts_is_the_same_answer(tmp_path, answers):
+    found = problems(tmp_path, {"quizzes/broken.yaml": f"questions:\n  - question: Say it\n    answers: {answers}\n"})
+    assert len(found) == 1 and "are the same answer" in found[0], found
+
+
 def test_numbers_are_accepted_answers(tmp_path):
     bank = "questions:\n  - question: How many minutes for sencha?\n    answers: [1, one]\n"
     config = load_config(config_dir_with(tmp_path, {"quizzes/numbers.yaml": bank}))
@@ -89,7 +103,8 @@ async def test_members_type_answers_and_the_way_they_type_does_not_matter(harnes
     while q.buttons != ["✏️ Answer"]:           # to the first free-text question
         await g.advance(seconds=25)
         q = g.channel("quiz").messages[-1]
-    assert "Type your answer" in q.embeds[0]["description"] and "check your spelling" in q.embeds[0]["description"]
+    assert "Type your answer" in q.embeds[0]["description"]
+    assert "Wrong? Try again — up to 3 tries each. A right answer counts at once." in q.embeds[0]["description"]
     right = accepted(q)[0]
     r = await g.click("✏️ Answer", on=q, user="alice")
     modal = g.modal_for("alice")
@@ -97,7 +112,7 @@ async def test_members_type_answers_and_the_way_they_type_does_not_matter(harnes
     assert field["label"] == "Your answer" and field["max_length"] == 100
     assert field["placeholder"] == q.embeds[0]["description"].splitlines()[0][:100]
     r = await g.submit_modal({"answer": f"  {right.upper()}！"}, user="alice")          # at once: full bonus
-    assert r.ephemeral and r.content.startswith(f"Got it: you answered **{right.upper()}！**")
+    assert r.ephemeral and r.content.startswith(f"✅ **{right.upper()}！** is right! Your answer is locked in")
     await g.advance(seconds=10)
     await g.click("✏️ Answer", on=q, user="bob")
     await g.submit_modal({"answer": f"「{right}」"}, user="bob")                      # half-way: half bonus
@@ -116,13 +131,13 @@ async def test_members_type_answers_and_the_way_they_type_does_not_matter(harnes
     assert (row["choice"], row["text"]) == (-1, "coffee")
 
 
-async def test_a_second_answer_is_refused_before_the_modal_opens(harness):
+async def test_an_answer_after_a_right_one_is_refused_before_the_modal_opens(harness):
     g = await harness()
     q = await start(g)
     await g.click("✏️ Answer", on=q, user="alice")
-    await g.submit_modal({"answer": "tea"}, user="alice")
+    await g.submit_modal({"answer": accepted(q)[0]}, user="alice")
     r = await g.click("✏️ Answer", on=q, user="alice")
-    assert r.ephemeral and r.content == "You already answered this question: one answer each, and it can't be changed."
+    assert r.ephemeral and r.content == "You already got this one right: your answer is locked in."
     assert g.modal_for("alice") is None
 
 
@@ -155,7 +170,7 @@ async def test_a_restart_keeps_the_answer_button_working(harness):
     await g.restart()
     await g.click("✏️ Answer", on=q, user="alice")
     r = await g.submit_modal({"answer": accepted(q)[-1]}, user="alice")
-    assert r.content.startswith("Got it")
+    assert r.content.startswith("✅")
     await g.advance(seconds=20)
     reveal = next(m for m in g.channel("quiz").messages if m.embeds and "Answer to" in m.embeds[0]["title"])
     assert reveal.embeds[0]["fields"][0]["value"] == "1 of 1 got it right"
@@ -186,7 +201,7 @@ def test_the_playground_answers_a_free_text_quiz(capsys, tmp_path, keep_discord_
     t = capsys.readouterr().out
     assert "┃ What is powdered green tea called?" in t and "[1 ✏️ Answer]" in t
     assert "┏ form: Question 1" in t and "┃ Your answer (required; max 100)" in t
-    assert "Got it: you answered **ＭＡＴＣＨＡ！**" in t
+    assert "✅ **ＭＡＴＣＨＡ！** is right!" in t
     assert "┃ **matcha**" in t and "1 of 1 got it right" in t and "[1 ✏️ Answer (disabled)]" in t
 
 
@@ -200,20 +215,21 @@ async def test_an_answer_typed_while_the_bot_restarted_still_counts(harness):
     await g.restart()
     g.modals.update(shown)
     r = await g.submit_modal({"answer": accepted(q)[0].upper()}, user="alice")
-    assert r.ephemeral and r.content.startswith("Got it: you answered")
+    assert r.ephemeral and r.content.startswith(f"✅ **{accepted(q)[0].upper()}** is right!")
     row = await g.app.db.fetchone("SELECT correct, text FROM quiz_answers WHERE user_id = ?", (g.user_id("alice"),))
     assert row["correct"] == 1
 
 
 async def test_a_modal_sent_twice_counts_once(harness):
-    """Two forms open for one question (two devices): the second submission is refused, not counted."""
+    """Two forms open for one question (two devices): once the first was right, the second submission
+    is refused, not counted."""
     g = await harness()
     q = await start(g)
     await g.click("✏️ Answer", on=q, user="alice")
     shown = dict(g.modals)
-    await g.submit_modal({"answer": "tea"}, user="alice")
+    await g.submit_modal({"answer": accepted(q)[0]}, user="alice")
     g.modals.update(shown)
-    r = await g.submit_modal({"answer": accepted(q)[0]}, user="alice")
-    assert r.content == "You already answered this question: one answer each, and it can't be changed."
-    rows = await g.app.db.fetchall("SELECT text FROM quiz_answers WHERE user_id = ?", (g.user_id("alice"),))
-    assert [r["text"] for r in rows] == ["tea"]
+    r = await g.submit_modal({"answer": "tea"}, user="alice")
+    assert r.content == "You already got this one right: your answer is locked in."
+    rows = await g.app.db.fetchall("SELECT text, tries FROM quiz_answers WHERE user_id = ?", (g.user_id("alice"),))
+    assert [(r["text"], r["tries"]) for r in rows] == [(accepted(q)[0], 1)]

@@ -49,6 +49,9 @@ class QuizSettings(Model):
     """Seconds between an answer reveal and the next question."""
     speed_bonus: SpeedBonus = SpeedBonus()
     """Extra points for fast right answers."""
+    typed_tries: int = Field(default=3, ge=1, le=10)
+    """Tries each member has at a typed (free-text) question: a wrong answer may be typed again until
+    the question closes, a right one counts at once. Choice questions are always one click."""
 
 
 class PromptSettings(Model):

@@ -3,13 +3,14 @@
 A question either has `choices` (buttons) and `answer`, the number of the right choice counting from 1
 as a person reads the list, or `answers`: the texts accepted when members type their answer (the style
 of Red-DiscordBot's Trivia lists; `python -m bot import trivia` converts one). Typed answers are compared
-with `bot.services.text.answer_key` (case, width, kana and surrounding punctuation do not matter).
+with `bot.services.text.answer_matches` (case, width, kana, quotes or brackets around the answer and a
+final . 。 ! ? do not matter; every other mark, as in C# or .NET, is part of the answer).
 """
 from __future__ import annotations
 
 from pydantic import Field, HttpUrl, ValidationInfo, field_validator, model_validator
 
-from bot.services.text import answer_key
+from bot.services.text import answer_key, typed_answer_in
 
 from .base import Model
 
@@ -26,8 +27,9 @@ class Question(Model):
     """The number of the right choice, counting from 1 (with `choices`)."""
     answers: tuple[str, ...] = ()
     """A free-text question instead of choices: the answers accepted when a member types one (1 to 20,
-    each up to 100 characters). Case, full-/half-width, hiragana/katakana and punctuation around the
-    answer do not matter."""
+    each up to 100 characters). Case, full-/half-width, hiragana/katakana, quotes or brackets around the
+    answer and a final . 。 ! ? do not matter; other marks count ("C#" is not "C"). An answer that ends
+    with ! ? . or 。 ("Wow!") must be typed with it."""
     explanation: str | None = Field(default=None, min_length=1, max_length=1000)
     """Shown after the question closes (optional)."""
     image_url: HttpUrl | None = None
@@ -51,16 +53,19 @@ class Question(Model):
     def _accepted_answers(cls, answers: tuple[str, ...]) -> tuple[str, ...]:
         if len(answers) > MAX_ANSWERS:
             raise ValueError(f"at most {MAX_ANSWERS} accepted answers (got {len(answers)})")
-        keys: dict[str, str] = {}
+        keys: dict[str, str] = {}  # answer_key -> the answer as written
         for text in answers:
             if not 1 <= len(text) <= MAX_ANSWER_LENGTH:
                 raise ValueError(f"each accepted answer is 1 to {MAX_ANSWER_LENGTH} characters (got {len(text)})")
             key = answer_key(text)
             if not key:
                 raise ValueError(f"the answer {text!r} is only punctuation: nobody could type it")
-            if key in keys:
-                raise ValueError(f"{keys[key]!r} and {text!r} are the same answer (case, width, kana and"
-                                 " punctuation around it do not count): keep one")
+            # the same answer, or one that accepts everything the other does ("Wow" accepts "Wow!")
+            same = next((t for k, t in keys.items()
+                         if typed_answer_in(key, frozenset({k})) or typed_answer_in(k, frozenset({key}))), None)
+            if same is not None:
+                raise ValueError(f"{same!r} and {text!r} are the same answer (case, width, kana, quotes around it"
+                                 " and a final . ! ? do not count): keep one")
             keys[key] = text
         return answers
 

@@ -16,7 +16,7 @@ from typing import Any
 from .quizzes import MAX_ANSWER_LENGTH, MAX_ANSWERS, Question
 from .yamlsrc import Source
 
-from bot.services.text import answer_key
+from bot.services.text import answer_key, typed_answer_in
 
 QUESTION_LIMITS = (Question.model_fields["question"].metadata[0].min_length,
                    Question.model_fields["question"].metadata[1].max_length)
@@ -86,7 +86,7 @@ def _question(key: Any, value: Any, where: str, problems: list[str], at) -> dict
         problems.append(f"{where}: question {shown}: no answers (an empty list): left out")
         return None
     answers: list[str] = []
-    seen: set[str] = set()
+    keys: list[str] = []  # answer_key of each kept answer
     for i, answer in enumerate(value):
         if not isinstance(answer, str):
             problems.append(f"{at(i)}: question {shown}: the answer {answer!r} is not text (YAML read it as"
@@ -99,9 +99,14 @@ def _question(key: Any, value: Any, where: str, problems: list[str], at) -> dict
         elif len(answer) > MAX_ANSWER_LENGTH:
             problems.append(f"{at(i)}: question {shown}: an answer of {len(answer)} characters (at most"
                             f" {MAX_ANSWER_LENGTH}): left out")
-        elif key_ not in seen:  # Red lists often give "Paris" and "paris": one answer here
-            seen.add(key_)
-            answers.append(answer)
+        elif any(typed_answer_in(key_, frozenset({k})) for k in keys):
+            continue  # Red lists often give "Paris" and "paris": one answer here (and "Wow" takes "Wow!")
+        else:  # "Wow!" then "Wow": the one that accepts both takes the first one's place
+            taken = [i for i, k in enumerate(keys) if typed_answer_in(k, frozenset({key_}))]
+            at = taken[0] if taken else len(keys)
+            keys[at:at + 1], answers[at:at + 1] = [key_], [answer]
+            for i in reversed(taken[1:]):
+                del keys[i], answers[i]
     if len(answers) > MAX_ANSWERS:
         problems.append(f"{where}: question {shown}: {len(answers)} answers; the first {MAX_ANSWERS} are kept")
         answers = answers[:MAX_ANSWERS]

@@ -88,9 +88,13 @@ _QUESTION_ZONE = (
     "SELECT r.guild_id, q.status, (SELECT MIN(s.time_zone) FROM stats_window_state s WHERE s.guild_id = r.guild_id)"
     " FROM quiz_questions q JOIN quiz_runs r ON r.id = q.run_id WHERE q.id = ?"
 )
-_INSERT_ANSWERS = ("INSERT INTO quiz_answers (question_id, user_id, choice, correct, points, answered_at, text)"
-                   " VALUES {} ON CONFLICT (question_id, user_id) DO NOTHING RETURNING user_id, answered_at")
-_CHUNK = 100  # rows per INSERT (7 parameters each)
+_INSERT_ANSWERS = ("INSERT INTO quiz_answers (question_id, user_id, choice, correct, points, answered_at, text,"
+                   " tries) VALUES {} ON CONFLICT (question_id, user_id) DO NOTHING RETURNING user_id, answered_at")
+_CHUNK = 100  # rows per INSERT (8 parameters each)
+# A retry of a typed answer (tries > 1) replaces the member's wrong answer: never a right one, never with
+# an older try (the row keeps one answer per member, so the points at the close are written once).
+_RETRY_ANSWER = ("UPDATE quiz_answers SET choice = ?, correct = ?, points = ?, answered_at = ?, text = ?, tries = ?"
+                 " WHERE question_id = ? AND user_id = ? AND correct = 0 AND tries < ?")
 # Each written answer, counted on its member's local day (the /stats quiz figures, migration 0023).
 _QUIZ_DAY = (
     "INSERT INTO stats_quiz_days (guild_id, day, user_id, answers) VALUES (?, ?, ?, ?)"
@@ -116,11 +120,15 @@ def _local_day(when: str, tz) -> tuple[str, str, str]:
 
 
 async def _write_answers(tx: Tx, rows: list[tuple]) -> None:
-    """The answers of open questions (a member's first in the batch), and each one written (RETURNING:
-    not a second answer) added to its member's local day: a few statements per batch, on both engines."""
+    """The answers of open questions (a member's latest try in the batch), and each new one written
+    (RETURNING: not a second answer) added to its member's local day; a retry (tries > 1) of a member
+    who has a wrong answer replaces it. A few statements per batch, on both engines."""
     by_question: dict[int, dict[int, tuple]] = {}
-    for q, u, c, k, p, at, text in rows:
-        by_question.setdefault(q, {}).setdefault(u, (q, u, c, k, p, to_db_time(at), text))
+    for q, u, c, k, p, at, text, *more in rows:
+        tries = more[0] if more else 1  # (a row without tries: a first answer)
+        members = by_question.setdefault(q, {})
+        if u not in members or members[u][7] < tries:
+            members[u] = (q, u, c, k, p, to_db_time(at), text, tries)
     days: Counter = Counter()
     bounds: tuple = ()
     for q, answers in by_question.items():
@@ -131,8 +139,13 @@ async def _write_answers(tx: Tx, rows: list[tuple]) -> None:
         values = list(answers.values())
         for i in range(0, len(values), _CHUNK):
             chunk = values[i:i + _CHUNK]
-            written = await tx.fetchall(_INSERT_ANSWERS.format(", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))),
+            written = await tx.fetchall(_INSERT_ANSWERS.format(", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))),
                                         [v for row in chunk for v in row])
+            new = {user_id for user_id, _ in written}
+            retries = [(c, k, p, at, text, tries, q_, u, tries) for q_, u, c, k, p, at, text, tries in chunk
+                       if tries > 1 and u not in new]
+            if retries:
+                await tx.executemany(_RETRY_ANSWER, retries)
             if tz is not None:
                 for user_id, when in written:
                     if not bounds or not bounds[1] <= when < bounds[2]:  # (a batch's answers share a day)
@@ -143,10 +156,12 @@ async def _write_answers(tx: Tx, rows: list[tuple]) -> None:
 
 
 async def add_answers(db: Database, rows: list[tuple]) -> None:
-    """Answers (question_id, user_id, choice, correct, points, answered_at, text) in one transaction
-    (`text`: what was typed for a free-text question, else None). The caller refuses second answers
-    first; here a duplicate or a closed question is simply not written. Those written count in the
-    /stats quiz days (stats_quiz_days) in the same transaction."""
+    """Answers (question_id, user_id, choice, correct, points, answered_at, text, tries) in one
+    transaction (`text`: what was typed for a free-text question, else None; `tries`: the member's tries
+    at it so far, 1 for a choice, and may be left out for a first answer). The caller refuses second
+    answers and spent tries first; here a duplicate, a stale retry or a closed question is simply not
+    written. New answers count in the /stats quiz days (stats_quiz_days) in the same transaction; a
+    retry is the same answer."""
     async with db.transaction() as tx:
         await _write_answers(tx, rows)
 
@@ -156,7 +171,7 @@ async def claim_close(tx: Tx, question_id: int) -> bool:
                             (question_id,)) == 1
 
 
-_ANSWERS = ("SELECT user_id, choice, correct, points, answered_at, text FROM quiz_answers WHERE question_id = ?"
+_ANSWERS = ("SELECT user_id, choice, correct, points, answered_at, text, tries FROM quiz_answers WHERE question_id = ?"
             " ORDER BY answered_at, user_id")
 
 

@@ -68,7 +68,8 @@ def _typed(components: list[dict]) -> str:
 
 
 class QuizTextButton(discord.ui.DynamicItem[discord.ui.Button], template=r"kizuna:quiz:text:(?P<question_id>\d+)"):
-    """Persistent: the question is in the id; open, and not yet answered by this member -> the modal."""
+    """Persistent: the question is in the id; open, and this member may still try (not right yet, tries
+    left: the service decides) -> the modal."""
 
     def __init__(self, question_id: int) -> None:
         super().__init__(discord.ui.Button(label="answer", custom_id=text_custom_id(question_id)))
@@ -117,8 +118,8 @@ class QuizCog(commands.GroupCog, group_name="quiz", group_description="Quizzes")
             receipt = await self.app.participation.quiz.answer_text(
                 interaction.guild_id, int(match["question_id"]), interaction.user.id,
                 _typed((interaction.data or {}).get("components") or []))
-            await respond(interaction, self.app.t("participation.quiz_typed_recorded",
-                                                  answer=discord.utils.escape_markdown(receipt.label)))
+            await respond(interaction, self.app.t(receipt.reply, answer=discord.utils.escape_markdown(receipt.label),
+                                                  left=receipt.tries_left))
         except Exception as error:  # a listener's errors would only be logged: the member is told
             await report_error(interaction, error)
 

@@ -1,6 +1,13 @@
 """Quizzes: a run of questions from a bank, one answer per member per question, a timer that closes each
 question, the reveal, points with a speed bonus, and the final results.
 
+Answering: a choice question takes one click per member. A typed (free-text) question takes tries until
+one is right, up to `participation.quiz.typed_tries` (`typed_try`): a wrong try may be followed by
+another until the question closes, a right one locks in. The member's one answer row holds their last
+try and how many they used, so the points (taking part; right: the right answer and the speed bonus of
+the moment it came, halved for each wrong try before it) are written once at the close, and a restart
+remembers the tries.
+
 The database is the state machine (question: pending -> open -> closed -> revealed; run: running ->
 finished). `_advance(run)` reads it and does whatever is due, so a timer, a restart or a second call
 all converge on the same result; every post has an outbox dedupe key and every award a ledger key.
@@ -20,7 +27,7 @@ from bot.db import quizzes as repo
 from bot.db.connection import to_db_time
 from bot.errors import UserError
 from bot.services.messages import Block, Button, Card, OutMessage, Target
-from bot.services.text import answer_key
+from bot.services.text import answer_key, typed_answer_in
 
 from .ledger import Ledger
 
@@ -62,6 +69,17 @@ class AnswerReceipt:
     question_id: int
     choice: int
     label: str
+    correct: bool = False  # (told at once for a typed answer only; a choice is revealed at the close)
+    tries: int = 1         # tries used on this question, this one included
+    tries_left: int = 0    # typed: how many more may follow (0 once right, or when none are left)
+
+    @property
+    def reply(self) -> str:
+        """The catalogue key of the member's reply to a typed answer: right (locked in), wrong with
+        tries left, or wrong and the last try."""
+        if self.correct:
+            return "participation.quiz_typed_right"
+        return "participation.quiz_typed_wrong_retry" if self.tries_left else "participation.quiz_typed_wrong_last"
 
 
 @dataclass(frozen=True)
@@ -81,7 +99,8 @@ class _OpenQuestion:
     choices: tuple[str, ...]
     speed_bonus: int
     accepted: frozenset[str]  # a free-text question: the answer_key of each accepted answer (else empty)
-    answered: set[int]  # who answered already (loaded from the DB; the UNIQUE index is the backstop)
+    tries: dict[int, int]  # member -> tries used (loaded from the DB; the UNIQUE index is the backstop)
+    right: set[int]        # members whose (typed) answer is right: locked in
     position: int = 0
     text: str = ""
 
@@ -201,17 +220,22 @@ class QuizService:
         return AnswerReceipt(question_id, choice, f"{LETTERS[choice]}. {q.choices[choice]}")
 
     async def answer_text(self, guild_id: int, question_id: int, user_id: int, text: str) -> AnswerReceipt:
-        """A typed answer to a free-text question: right when its `answer_key` is one of the accepted
-        answers'. One answer per member, scored (speed bonus included) exactly like a choice."""
+        """A typed answer to a free-text question: right when it matches one of the accepted answers
+        (`answer_matches`). A wrong one may be followed by another while tries are left (`typed_try`);
+        the member's answer is their last try, scored (speed bonus included) exactly like a choice."""
         text = " ".join((text or "").split())[:MAX_TYPED]
-        if not answer_key(text):
+        key = answer_key(text)
+        if not key:
             raise UserError("participation.quiz_empty_answer")
         q = await self._answerable(guild_id, question_id, user_id, typed=True)
-        await self._record(q, question_id, user_id, TYPED, answer_key(text) in q.accepted, text)
-        return AnswerReceipt(question_id, TYPED, text)
+        correct = typed_answer_in(key, q.accepted)
+        tries = await self._record(q, question_id, user_id, TYPED, correct, text)
+        return AnswerReceipt(question_id, TYPED, text, correct, tries,
+                             0 if correct else max(0, self.settings.typed_tries - tries))
 
     async def answer_prompt(self, guild_id: int, question_id: int, user_id: int) -> AnswerPrompt:
-        """Before the answer modal opens: a closed question or a second answer is refused at once."""
+        """Before the answer modal opens: a closed question, a right answer already given or no try
+        left is refused at once."""
         q = await self._answerable(guild_id, question_id, user_id, typed=True)
         return AnswerPrompt(question_id, q.position, q.text)
 
@@ -221,22 +245,37 @@ class QuizService:
             q = await self._load_open(question_id)
         if q is None or q.guild_id != guild_id or self.app.clock.now() >= q.closes_at or bool(q.accepted) != typed:
             raise UserError("participation.quiz_closed")
-        if user_id in q.answered:
-            raise UserError("participation.quiz_already_answered")
+        if not typed and user_id in q.tries:
+            raise UserError("participation.quiz_already_answered")  # a choice: one click
+        refusal = typed_try(q.tries.get(user_id, 0), user_id in q.right, self.settings.typed_tries) if typed else None
+        if refusal is not None:
+            raise UserError(refusal, tries=self.settings.typed_tries)
         return q
 
     async def _record(self, q: _OpenQuestion, question_id: int, user_id: int, choice: int, correct: bool,
-                      text: str | None) -> None:
+                      text: str | None) -> int:
+        """Write the member's try (their answer row: a retry replaces a wrong one); returns the tries
+        used. The bonus is the one of this moment, halved for each wrong try before it: a retry never
+        scores more than an answer right at once would have, and guessing does not pay."""
         now = self.app.clock.now()
-        q.answered.add(user_id)  # before any await: a double click is refused at once
+        tries = q.tries[user_id] = q.tries.get(user_id, 0) + 1  # before any await: a double click is refused
+        if correct:
+            q.right.add(user_id)
         points = self.ledger.points_for("quiz_answer", None)
         if correct:
-            points += self.ledger.points_for("quiz_correct", None) + speed_bonus(q, now)
+            points += self.ledger.points_for("quiz_correct", None) + speed_bonus(q, now, tries - 1)
         try:
-            await self._writer.write((question_id, user_id, choice, int(correct), points, now, text))
+            await self._writer.write((question_id, user_id, choice, int(correct), points, now, text, tries))
         except BaseException:
-            q.answered.discard(user_id)
+            if q.tries.get(user_id) == tries:
+                if tries > 1:
+                    q.tries[user_id] = tries - 1
+                else:
+                    q.tries.pop(user_id, None)
+            if correct:
+                q.right.discard(user_id)
             raise
+        return tries
 
     async def _load_open(self, question_id: int) -> _OpenQuestion | None:
         """A question not in the cache is normally closed; look once, one caller at a time."""
@@ -250,9 +289,11 @@ class QuizService:
 
     async def _cache(self, row: dict) -> _OpenQuestion:
         snap = json.loads(row["snapshot"])
-        answered = {a["user_id"] for a in await repo.answers(self.app.db, row["id"])}
+        answers = await repo.answers(self.app.db, row["id"])
         q = _OpenQuestion(row["guild_id"], row["opened_at"], row["closes_at"], snap["answer"], tuple(snap["choices"]),
-                          row["speed_bonus"], frozenset(answer_key(a) for a in snap.get("answers") or ()), answered,
+                          row["speed_bonus"], frozenset(answer_key(a) for a in snap.get("answers") or ()),
+                          {a["user_id"]: a["tries"] for a in answers},
+                          {a["user_id"] for a in answers if a["correct"] and a["choice"] == TYPED},
                           row["position"], snap["question"])
         self._open[row["id"]] = q
         return q
@@ -369,8 +410,8 @@ class QuizService:
         lines = [snap["question"], ""] + ([self.app.t("participation.quiz_type_hint")] if typed else
                                           [f"**{LETTERS[i]}.** {c}" for i, c in enumerate(snap["choices"])])
         lines += ["", self.app.t("participation.quiz_closed") if closed else
-                  self.app.t("participation.quiz_closes_typed" if typed else "participation.quiz_closes",
-                             when=f"<t:{int(question['closes_at'].timestamp())}:R>")]
+                  self.app.t(self._closes_key(typed), when=f"<t:{int(question['closes_at'].timestamp())}:R>",
+                             tries=self.settings.typed_tries)]
         embed: dict[str, Any] = {
             "title": self.app.t("participation.quiz_question_title", bank=(bank.name if bank else "") or run["bank"],
                                 number=question["position"], total=total),
@@ -386,6 +427,14 @@ class QuizService:
                               style="primary", disabled=closed),)
         return OutMessage(embeds=(embed,), buttons=buttons, as_persona=True,
                           replaces=self._question_key(run, question) if closed else None)
+
+    def _closes_key(self, typed: bool) -> str:
+        """The question's closing line: a choice is one click; a typed answer has one try or several."""
+        if not typed:
+            return "participation.quiz_closes"
+        if self.settings.typed_tries == 1:
+            return "participation.quiz_closes_typed"
+        return "participation.quiz_closes_typed_retry"
 
     async def _post_question(self, run: dict, question: dict, total: int) -> None:
         await self.app.outbox.post(run["guild_id"], Target.channel(run["channel"]),
@@ -460,10 +509,22 @@ class QuizService:
                 "open": next((q | {"snapshot": json.loads(q["snapshot"])} for q in questions if q["status"] == "open"), None)}
 
 
-def speed_bonus(q: _OpenQuestion, now: datetime) -> int:
-    """`max` for an instant answer, falling linearly to 0 at the close."""
+def typed_try(tries: int, right: bool, limit: int) -> str | None:
+    """May a member try (again) at a typed question, having used `tries` of `limit`? None when they may,
+    else the catalogue key of why not: a right answer is locked in; a wrong one leaves the next try."""
+    if right:
+        return "participation.quiz_already_right"
+    if tries >= limit:
+        return "participation.quiz_no_tries_left"
+    return None
+
+
+def speed_bonus(q: _OpenQuestion, now: datetime, wrong_tries: int = 0) -> int:
+    """`max` for an instant answer, falling linearly to 0 at the close; halved for each wrong typed try
+    before the right one, so firing off guesses does not pay better than knowing (a typo fixed at
+    once still earns half)."""
     span = (q.closes_at - q.opened_at).total_seconds()
     if q.speed_bonus <= 0 or span <= 0:
         return 0
     left = max(0.0, (q.closes_at - now).total_seconds())
-    return round(q.speed_bonus * min(1.0, left / span))
+    return round(q.speed_bonus * min(1.0, left / span) / 2 ** wrong_tries)
