@@ -222,6 +222,7 @@ class App:
         """`read_only`: an existing, up-to-date database opened for reading (stats, export, preview);
         raises DatabaseUnavailable rather than creating or migrating one."""
         from bot.db.connection import open_database_readonly
+        from bot.db.leader import fence_for
 
         clock = clock or SystemClock()
         path = database_path(config, db_path)
@@ -230,6 +231,7 @@ class App:
         scheduler = KizunaScheduler(clock, real=real_scheduler)
         try:
             outbox = Outbox(db, clock, outbox_settings)
+            outbox.fence = fence_for(db)  # a PostgreSQL leader proves it still leads before each send
             return cls(config, db, clock, scheduler, outbox)
         except BaseException:
             await db.close()  # the writer lock and aiosqlite's thread go with it: the process can exit
