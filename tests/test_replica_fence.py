@@ -250,7 +250,10 @@ async def test_the_fence_costs_no_round_trip_while_claims_keep_coming(replicas):
     plain = Outbox(a.db, FakeClock(T0), OutboxSettings(pace=False))
     plain.sender = ReplicaSender(discord, "A")
     unfenced = await drain(plain, "plain")
-    assert len(fenced) == len(unfenced) and sum("leader_term" in sql for sql in fenced) > 0
+    # besides: the look for rows a deposed leader left 'sending', once per ORPHANS_EVERY
+    orphans = [sql for sql in fenced if "claimed_term <" in sql]
+    assert len(orphans) == 1
+    assert len(fenced) - 1 == len(unfenced) and sum("leader_term" in sql for sql in fenced) > 0
     assert len(discord.posts) == 2 * len(targets)
 
 
@@ -274,6 +277,27 @@ async def test_a_leader_that_was_only_slow_sends_after_one_shared_check(replicas
     del a.db._call
     assert [sql for sql in seen if "leader_term" in sql] == ["SELECT term FROM leader_term WHERE slot = 1"]
     assert len(a.sender.requests) == 6 and a.leadership.lost is None
+
+
+async def test_a_row_a_deposed_leader_claimed_after_its_successor_started_is_taken_back(replicas):
+    """A froze between its claim statement and its commit; the commit landed after B's start-up
+    recovery, leaving the row 'sending' under A's term. B takes it back within ORPHANS_EVERY and
+    sends it once (looking first: A might have sent it)."""
+    a, b, discord = replicas
+    target, message = MESSAGES["persona post"]
+    await a.lead()
+    await a.outbox.post(GUILD, target, message, dedupe_key="digest:4")
+    await _server_drops_lock_session(a, b)
+    await b.lead()
+    assert await b.outbox.recover() == []
+    old_term = a.leadership.term
+    assert b.leadership.term == old_term + 1
+    await b.db.execute("UPDATE outbox SET status = 'sending', attempts = 1, claimed_term = ? WHERE dedupe_key = ?",
+                       (old_term, "digest:4"))  # A's late commit
+    assert await b.outbox.drain() == 1  # its first drain looks at once
+    assert [(who, content) for who, _, content in discord.posts] == [("B", message.content)]
+    assert b.sender.requests == ["find channel:lounge", "send channel:lounge the weekly digest"]
+    assert await _status(b.db, "digest:4") == ("sent", 2)
 
 
 async def test_on_sqlite_nothing_is_fenced(tmp_path):

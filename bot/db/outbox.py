@@ -21,7 +21,7 @@ _SENT = "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, error =
 _FENCED_CLAIM = (
     "WITH fence AS (SELECT term FROM leader_term WHERE slot = 1),"
     " claimed AS (UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
-    " claimed_at = COALESCE(claimed_at, ?) WHERE id = ? AND status = 'pending'"
+    " claimed_at = COALESCE(claimed_at, ?), claimed_term = ? WHERE id = ? AND status = 'pending'"
     f" AND (SELECT term FROM fence) = ? RETURNING {_ROW})"
     " SELECT (SELECT term FROM fence) AS fence_term, claimed.* FROM (SELECT 1 AS one) AS one"
     " LEFT JOIN claimed ON TRUE"
@@ -101,7 +101,7 @@ async def journal(db: Database, ops: list[tuple], now: datetime, *, term: int | 
                 if term is None:
                     found = await tx.fetchone(_CLAIM, (stamp, op[1]))
                 else:
-                    fenced = await tx.fetchone(_FENCED_CLAIM, (stamp, op[1], term))
+                    fenced = await tx.fetchone(_FENCED_CLAIM, (stamp, term, op[1], term))
                     if fenced[0] != term:
                         seen.append(fenced[0])
                         results.append(None)
@@ -183,6 +183,17 @@ async def recover_interrupted(db: Database) -> list[dict]:
         rows = await tx.fetchall("SELECT id, dedupe_key, target_kind, target FROM outbox WHERE status = 'sending'")
         if rows:
             await tx.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending'")
+    return [dict(r) for r in rows]
+
+
+async def recover_orphans(db: Database, term: int) -> list[dict]:
+    """Rows still 'sending' under a leader term older than `term` go back to 'pending' (PostgreSQL
+    replicas): a deposed leader claimed them and committed after its successor's start-up recovery;
+    it will never send them (its fence stops it). Like `recover_interrupted`, their attempt count
+    makes the outbox check they did not go out before sending them. Returns them."""
+    rows = await db.fetchall(
+        "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND claimed_term < ?"
+        " RETURNING id, dedupe_key, target_kind, target", (term,))
     return [dict(r) for r in rows]
 
 

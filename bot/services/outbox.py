@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 # past few minutes"; after this the bot looks in the channel for the message instead.
 NONCE_TRUST = timedelta(minutes=2)
 NONCE_LENGTH = 24  # Discord allows 25 characters
+# How often (seconds) a PostgreSQL leader takes back rows a deposed leader left 'sending' (recover_orphans)
+ORPHANS_EVERY = 30.0
 
 # why a message could not be delivered (Undeliverable.cause); each has a core.outbox_cause_* text
 CAUSES = ("too_large", "invalid_form", "missing_permission", "unknown_channel", "unknown_user", "dms_closed",
@@ -166,6 +168,7 @@ class Outbox:
         self._journal_task: asyncio.Task | None = None
         self._unrecorded: list[asyncio.Future] = []  # sent marks queued in this drain
         self.fence: Fence | None = None  # a PostgreSQL leader's proof that it still leads (App.open)
+        self._orphans_checked: float | None = None  # when (the fence's monotonic clock) it last looked
         pace = self.settings.pace
         self.pacing = (not isinstance(clock, FakeClock)) if pace is None else pace
 
@@ -229,9 +232,27 @@ class Outbox:
                      len(rows))
         return rows
 
+    async def _take_back_orphans(self) -> None:
+        """Every ORPHANS_EVERY seconds, a leader takes back the rows a deposed leader left 'sending' (see
+        bot/db/outbox.py recover_orphans): one statement, only with a fence (PostgreSQL replicas)."""
+        fence = self.fence
+        if fence.lost is not None:
+            raise fence.lost
+        now = fence.monotonic()
+        term = fence.leadership.term
+        if term is None or (self._orphans_checked is not None and now - self._orphans_checked < ORPHANS_EVERY):
+            return
+        self._orphans_checked = now
+        rows = await repo.recover_orphans(self.db, term)
+        if rows:
+            log.warning("outbox: %d message(s) a deposed leader had claimed are back in the queue: %s",
+                        len(rows), ", ".join(r["dedupe_key"] for r in rows))
+
     async def drain(self) -> int:
         """Send everything due now; returns how many were handled. Tests and the harness call this."""
         total = 0
+        if self.fence is not None and self.sender is not None:
+            await self._take_back_orphans()
         while self.sender is not None:
             if self.fence is not None and self.fence.lost is not None:
                 raise self.fence.lost  # deposed: not even a look at the queue

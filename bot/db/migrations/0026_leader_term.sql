@@ -9,3 +9,8 @@ CREATE TABLE leader_term (
     node TEXT,                           -- replica_nodes.node of the leader that raised it
     since TEXT                           -- when it did
 );
+
+-- The leader term under which a PostgreSQL leader claimed an outbox row. A row still 'sending' under an
+-- older term belongs to a deposed leader (one frozen between its claim and its commit, which committed
+-- after its successor's start-up recovery): the leader takes it back (Outbox.drain, every 30 s).
+ALTER TABLE outbox ADD COLUMN claimed_term BIGINT;
