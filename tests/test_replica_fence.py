@@ -10,7 +10,7 @@ and runs the outbox; then A resumes. Each replica has its own sender, counting i
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -20,9 +20,6 @@ from bot.db.leader import FENCE_FRESH, Fenced, Leadership, LeadershipLost, fence
 from bot.db.transfer import parse_target
 from bot.services.messages import OutMessage, Sent, Target
 from bot.services.outbox import Outbox, OutboxSettings
-from tests.pg_community import pg_community  # noqa: F401
-
-pytestmark = pytest.mark.sqlite_only("starts two replicas of one community on its own PostgreSQL database")
 
 T0 = datetime(2026, 12, 10, 11, 0, tzinfo=timezone.utc)
 GUILD = 1
@@ -114,10 +111,11 @@ class Replica:
 
 
 @pytest.fixture
-async def replicas(pg_community):
+async def replicas(postgres_database):
+    """Two replicas of one community: a migrated database on the session's PostgreSQL server."""
     discord = Discord()
-    a = await Replica("A", discord).open(pg_community)
-    b = await Replica("B", discord).open(pg_community)
+    a = await Replica("A", discord).open(postgres_database)
+    b = await Replica("B", discord).open(postgres_database)
     try:
         yield a, b, discord
     finally:
@@ -300,6 +298,40 @@ async def test_a_row_a_deposed_leader_claimed_after_its_successor_started_is_tak
     assert await _status(b.db, "digest:4") == ("sent", 2)
 
 
+class EventsPort:
+    """Discord's scheduled events, as the live-events service reaches them: counts the creations."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+
+    async def create_event(self, guild_id, *, name, **kwargs) -> int:
+        self.created.append(name)
+        return 9000 + len(self.created)
+
+
+async def test_a_deposed_leader_creates_no_discord_event(replicas):
+    """The other write that reaches Discord outside the outbox and is not idempotent: creating a
+    scheduled event (an AMA's, a schedule's `event:`). A deposed leader creates none."""
+    from types import SimpleNamespace
+
+    from bot.services.live_events import LiveEventsService
+
+    a, b, discord = replicas
+    await a.lead()
+    port = EventsPort()
+    app = SimpleNamespace(db=a.db, clock=FakeClock(T0), outbox=a.outbox, scheduled_events_port=port)
+    live = LiveEventsService(app)
+    a.monotonic.now += FROZEN
+    await _server_drops_lock_session(a, b)
+    await b.lead()
+    (outcome,) = await asyncio.gather(live.create(
+        GUILD, source="ama:1", name="Ask the designers", description="", starts_at=T0 + timedelta(days=1),
+        ends_at=T0 + timedelta(days=1, hours=1), remind_before=None), return_exceptions=True)
+    assert port.created == []
+    assert isinstance(outcome, Fenced)
+
+
+@pytest.mark.sqlite_only("SQLite's own behaviour: one process per database, nothing to fence")
 async def test_on_sqlite_nothing_is_fenced(tmp_path):
     db = await open_database(tmp_path / "k.db")
     try:

@@ -483,13 +483,15 @@ class Outbox:
                     return found
         if self._sender_takes_nonce:
             nonce = nonce_for(row)
-            await self._confirm()  # nothing but the sender's own work from here to Discord
+            await self.confirm_leading()  # nothing but the sender's own work from here to Discord
             return await self.sender.send(row["guild_id"], target, message, nonce=nonce)
-        await self._confirm()
+        await self.confirm_leading()
         return await self.sender.send(row["guild_id"], target, message)
 
-    async def _confirm(self) -> None:
-        """A leader's proof that it still leads, right before a request to Discord (see Fence)."""
+    async def confirm_leading(self) -> None:
+        """Right before a request to Discord that must not be made twice: return only if this process
+        still leads its community (PostgreSQL replicas, bot/db/leader.py Fence; LeadershipLost
+        otherwise). Without a fence (SQLite, tests) it returns at once."""
         if self.fence is not None:
             await self.fence.confirm()
 
@@ -546,7 +548,7 @@ class Outbox:
             return None
         persona = OutMessage.from_json(original["payload"]).as_persona
         target, edited = Target(original["target_kind"], original["target"]), replace(message, as_persona=persona)
-        await self._confirm()
+        await self.confirm_leading()
         return await edit(row["guild_id"], target, original["message_id"], edited)
 
     def start(self, poll_seconds: float = 1.0) -> None:
