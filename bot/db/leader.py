@@ -69,9 +69,9 @@ SERVER_GIVES_UP_MS = (KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT) * 1
 # checks that a target is empty
 RUNTIME_TABLES = frozenset({"replica_nodes", "leader_term"})
 
-# How long (this process's monotonic clock) a proof of leadership is good for a send: far below the ~9 s
-# a server needs at the least to free the lock of a frozen leader (keepalives, counted from its last
-# heartbeat) and the time a standby then needs to take over and start; see `Fence`.
+# How long (this process's monotonic clock) a proof of leadership is good for a send (see `Fence`). A new
+# leader waits as long after raising the term before it recovers or sends anything (`settle`), so any
+# proof its predecessor took before the raise has expired by then. Small beside a takeover (seconds).
 FENCE_FRESH = 0.2
 
 
@@ -357,15 +357,19 @@ class Fence:
     server's whole lock table under all its partition locks, on every claim), it cannot be fooled by a
     backend pid reused after the old session died, and it keeps working through a connection pooler.
 
-    The window that remains. A request leaves at most FENCE_FRESH of this process's monotonic time
-    after the start of a statement in which the database confirmed its term, and a new leader sends
-    nothing until FENCE_FRESH after raising the term: so a deposed leader whose clock runs cannot send
-    beside its successor. Not covered: (1) a freeze the monotonic clock does not count (a paused VM
-    whose clocks the hypervisor holds still) inside those FENCE_FRESH after a proof, and (2) a freeze
-    inside the sender after `confirm()` returned (discord.py's route lock and rate-limit waits, a
-    persona's webhook lookup) — nothing short of Discord checking the term could close that one.
-    A freeze lets the lock go only when the server drops the session (about 11 s of silence: a VM pause,
-    a network cut) or an operator ends it; a SIGSTOPped process's kernel keeps answering keepalives.
+    The window that remains. `confirm()` is the last thing the outbox does before the sender's call:
+    a request leaves at most FENCE_FRESH (0.2 s) of this process's monotonic time after the start of a
+    statement in which the database confirmed its term, and a new leader recovers and sends nothing
+    until FENCE_FRESH after raising the term; so a deposed leader whose clock counted its freeze makes
+    no request once its successor may be sending. Not covered: (1) a freeze its monotonic clock does
+    not count (a VM whose clocks the hypervisor holds still while paused) landing in those 0.2 s after
+    a proof; (2) a freeze inside the sender after `confirm()` returned (discord.py's route lock and
+    rate-limit waits, a persona's webhook lookup, the socket write): only Discord checking the term
+    could close that one. A frozen leader loses its lock only when the server drops its session (about
+    11 s of silence: a VM pause, a network cut) or an operator ends it; a SIGSTOPped process's kernel
+    keeps answering keepalives, so its lock stays until it resumes. A leader frozen between a claim
+    statement and its COMMIT leaves that row 'sending' under its old term: the new leader takes it
+    back (bot/db/outbox.py `recover_orphans`, every 30 s) and checks it did not go out before sending.
     """
 
     def __init__(self, leadership: "Leadership", db: Any, *, fresh: float = FENCE_FRESH,
