@@ -16,7 +16,8 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.db.connection import open_database
-from bot.db.leader import FENCE_FRESH, Fenced, Leadership, LeadershipLost, fence_for, leading
+from bot.db.leader import FENCE_FRESH, Fenced, Leadership, LeadershipLost, fence_for
+from bot.leading import leading
 from bot.db.transfer import parse_target
 from bot.services.messages import OutMessage, Sent, Target
 from bot.services.outbox import Outbox, OutboxSettings
@@ -94,7 +95,7 @@ class Replica:
         assert await self.leadership.try_lead(), f"{self.name} could not take the lead"
         token = leading.set(self.leadership)  # as run_leading does for the bot's task
         try:
-            fence = fence_for(self.db)  # what App.open gives its outbox
+            fence = fence_for(self.db, leading.get())  # what App.open gives its outbox
         finally:
             leading.reset(token)
         assert fence is not None
@@ -337,7 +338,7 @@ async def test_on_sqlite_nothing_is_fenced(tmp_path):
     try:
         token = leading.set(object())  # even under a lead (there is none on SQLite)
         try:
-            assert fence_for(db) is None
+            assert fence_for(db, leading.get()) is None
         finally:
             leading.reset(token)
     finally:

@@ -48,7 +48,8 @@ async def run_leading(leadership, main: Awaitable[int]) -> int:
     (LOST_EXIT) without closing anything: a standby may already be taking over, and stopping at once
     is the only way not to send beside it (fencing; see bot/db/leader.py). The lead is lost when the
     heartbeat's check fails or when the outbox's fence finds another leader's term (it wakes `watch`)."""
-    from bot.db.leader import LeadershipLost, leading
+    from bot.db.leader import LeadershipLost
+    from bot.leading import leading
 
     token = leading.set(leadership)  # the bot's App fences its outbox with it (bot/db/leader.py Fence)
     try:

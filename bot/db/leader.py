@@ -32,7 +32,6 @@ session holds it). On SQLite there is one process per database (the writer lock,
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import os
 import time
@@ -87,10 +86,6 @@ class Fenced(LeadershipLost):
         super().__init__(message)
         self.term, self.seen = term, seen
 
-
-# The Leadership of the task that runs the bot under the lead (`bot.cli._replica.run_leading` sets it for
-# the bot's task; tasks it starts inherit it). `App.open` reads it through `fence_for` to fence its outbox.
-leading: contextvars.ContextVar["Leadership | None"] = contextvars.ContextVar("kizuna_leading", default=None)
 
 
 def community_key(schema: str) -> int:
@@ -441,13 +436,14 @@ class Fence:
         self.proven(started)
 
 
-def fence_for(db: Any) -> Fence | None:
-    """The fence for an App's outbox on `db`: when this task runs the bot under the lead of that
-    database's community on PostgreSQL (`leading`); None otherwise (SQLite: one process per database)."""
-    leadership = leading.get()
+def fence_for(db: Any, leadership: "Leadership | None") -> Fence | None:
+    """The fence for an App's outbox on `db` when the bot runs under `leadership` (bot/leading.py) of
+    that database's community on PostgreSQL; None otherwise (SQLite: one process per database)."""
     if leadership is None or getattr(db, "dialect", "sqlite") != "postgresql":
         return None
-    if getattr(db, "schema", None) != leadership.schema:
+    if getattr(db, "schema", None) != leadership.schema:  # not the community it leads: nothing to prove
+        log.warning("leading schema %s but the App opened schema %s: its outbox is not fenced",
+                    leadership.schema, getattr(db, "schema", None))
         return None
     return Fence(leadership, db)
 
