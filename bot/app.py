@@ -222,6 +222,8 @@ class App:
         """`read_only`: an existing, up-to-date database opened for reading (stats, export, preview);
         raises DatabaseUnavailable rather than creating or migrating one."""
         from bot.db.connection import open_database_readonly
+        from bot.db.leader import fence_for
+        from bot.leading import leading
 
         clock = clock or SystemClock()
         path = database_path(config, db_path)
@@ -230,6 +232,7 @@ class App:
         scheduler = KizunaScheduler(clock, real=real_scheduler)
         try:
             outbox = Outbox(db, clock, outbox_settings)
+            outbox.fence = fence_for(db, leading.get())  # a PostgreSQL leader proves it leads before each send
             return cls(config, db, clock, scheduler, outbox)
         except BaseException:
             await db.close()  # the writer lock and aiosqlite's thread go with it: the process can exit

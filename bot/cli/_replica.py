@@ -46,10 +46,16 @@ async def lead(target, *, poll: float | None = None, on_standby=None):
 async def run_leading(leadership, main: Awaitable[int]) -> int:
     """Run `main` (the bot) while this process leads. The moment the lead is lost the process exits
     (LOST_EXIT) without closing anything: a standby may already be taking over, and stopping at once
-    is the only way not to send beside it (fencing; see bot/db/leader.py)."""
+    is the only way not to send beside it (fencing; see bot/db/leader.py). The lead is lost when the
+    heartbeat's check fails or when the outbox's fence finds another leader's term (it wakes `watch`)."""
     from bot.db.leader import LeadershipLost
+    from bot.leading import leading
 
-    work = asyncio.ensure_future(main)
+    token = leading.set(leadership)  # the bot's App fences its outbox with it (bot/db/leader.py Fence)
+    try:
+        work = asyncio.ensure_future(main)  # the task keeps a copy of this context
+    finally:
+        leading.reset(token)
     watch = asyncio.ensure_future(leadership.watch())
     done, _ = await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
     if watch in done:

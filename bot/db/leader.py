@@ -17,6 +17,13 @@ lock every `HEARTBEAT` seconds with a `TIMEOUT`; a failed or slow check ends its
 a silent session only after its TCP keepalives (`KEEPALIVE_*`, about 11 s), so the old leader has
 stopped (after at most HEARTBEAT + TIMEOUT = 7 s) before the lock can pass on.
 
+Fencing the outbox (a leader frozen *after* it claimed a row: a VM pause, SIGSTOP, a stalled event loop).
+The checks above cannot stop a process that is not running. So every leader raises the community's
+`leader_term` (migration 0026) on its lock session the moment it takes the lock, before its App
+recovers anything, and the outbox of a PostgreSQL leader proves it is still the leader in the database
+before a claimed row reaches Discord (`Fence`, below): a deposed leader claims nothing and sends
+nothing, and exits as on LeadershipLost.
+
 Each process also keeps a row in `replica_nodes` (host, pid, command, role, since, last heartbeat): what
 `python -m bot status` shows. The rows only describe; the lock decides (status asks `pg_locks` which
 session holds it). On SQLite there is one process per database (the writer lock, writer_lock.py):
@@ -27,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -58,11 +66,26 @@ SERVER_GIVES_UP_MS = (KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT) * 1
 # Tables that describe the processes running on a store, not the community: `db copy` leaves them out
 # (a copy on another server would show processes that never ran there) and does not count them when it
 # checks that a target is empty
-RUNTIME_TABLES = frozenset({"replica_nodes"})
+RUNTIME_TABLES = frozenset({"replica_nodes", "leader_term"})
+
+# How long (this process's monotonic clock) a proof of leadership is good for a send (see `Fence`). A new
+# leader waits as long after raising the term before it recovers or sends anything (`settle`), so any
+# proof its predecessor took before the raise has expired by then. Small beside a takeover (seconds).
+FENCE_FRESH = 0.2
 
 
 class LeadershipLost(RuntimeError):
     """The leader's lock session ended or stopped answering: this process must stop leading now."""
+
+
+class Fenced(LeadershipLost):
+    """The database shows another leader's term: this process was deposed (it was frozen or cut off
+    while a standby took over). It must not claim or send anything more."""
+
+    def __init__(self, message: str, *, term: int | None = None, seen: int | None = None) -> None:
+        super().__init__(message)
+        self.term, self.seen = term, seen
+
 
 
 def community_key(schema: str) -> int:
@@ -98,6 +121,13 @@ SELECT count(*) FROM pg_locks
 WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND objsubid = 2 AND granted
   AND pid = pg_backend_pid()
 """
+# a new leader's term: on its lock session, so only a session that holds the lock can raise it
+_RAISE_TERM = """
+INSERT INTO leader_term (slot, term, node, since) VALUES (1, 1, $1, $2)
+ON CONFLICT (slot) DO UPDATE SET term = leader_term.term + 1, node = excluded.node, since = excluded.since
+RETURNING term
+"""
+_TERM_SQL = "SELECT term FROM leader_term WHERE slot = 1"
 _UPSERT_NODE = """
 INSERT INTO replica_nodes (node, host, pid, command, started_at, role, leader_since, seen_at, session_pid)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -124,17 +154,22 @@ class Leadership:
     process leads; `await watch()` then returns only by raising LeadershipLost; `release()` ends it."""
 
     def __init__(self, conn: Any, schema: str, *, poll: float = POLL, heartbeat: float = HEARTBEAT,
-                 timeout: float = TIMEOUT) -> None:
+                 timeout: float = TIMEOUT, settle: float = FENCE_FRESH) -> None:
         self.conn = conn
         self.schema = schema
         self.key = community_key(schema)
         self.poll, self.heartbeat, self.timeout = poll, heartbeat, timeout
+        self.settle = settle  # after raising the term: the old leader's last proof has expired (Fence)
         me = this_process()
         self.host, self.pid, self.command = me["host"], int(me["pid"]), me["command"]
         self.started_at = _now()
         self.node = f"{self.host}:{self.pid}:{self.started_at:%Y%m%dT%H%M%S%f}"
         self.leader_since: datetime | None = None
         self.session_pid: int | None = None
+        self.term: int | None = None  # the leader_term this process raised when it took the lead
+        self.lost: LeadershipLost | None = None  # set by `lose` (the outbox's fence): watch raises it
+        self._lost_event: asyncio.Event | None = None
+        self._session = asyncio.Lock()  # one statement at a time on the lock session (asyncpg's rule)
 
     @classmethod
     async def connect(cls, dsn: str, schema: str, **kwargs: Any) -> "Leadership":
@@ -151,10 +186,15 @@ class Leadership:
         """Take the lead if nobody holds it (never waits). True when this process now leads."""
         if self.leading:
             return True
-        took = await self.conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", LOCK_CLASS, self.key,
-                                        timeout=self.timeout)
+        async with self._session:
+            took = await self.conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", LOCK_CLASS, self.key,
+                                            timeout=self.timeout)
         if took:
             self.leader_since = _now()
+            # before anything else: the old leader is fenced, and whatever it proved before the raise
+            # is too old to send on once this returns (its sends need a proof younger than FENCE_FRESH)
+            if await self._raise_term(missing_ok=True) is not None and self.settle:
+                await asyncio.sleep(self.settle)
             await self._forget_old()
             log.info("leading community %s (lock %d/%d, session %s)", self.schema, LOCK_CLASS, self.key,
                      self.session_pid)
@@ -176,14 +216,62 @@ class Leadership:
     async def leader_row(self) -> dict | None:
         """The row of the process that leads now (None: nobody, or a leader without a row yet)."""
         try:
-            return (await leader_report(self.conn, self.schema)).get("leader")
+            async with self._session:
+                return (await leader_report(self.conn, self.schema)).get("leader")
         except Exception:  # a fresh database without the table yet: nothing to say
             return None
 
+    async def _raise_term(self, *, missing_ok: bool = False) -> int | None:
+        """Raise the community's leader_term on the lock session (a statement that runs there proves
+        the lock is still held: it goes with the session) and keep it as this process's term. With
+        `missing_ok`, a database whose tables the App has not made yet gives None (`term_now` raises
+        it once they exist); any other failure is LeadershipLost."""
+        import asyncpg
+
+        try:
+            async with self._session:
+                self.term = await self.conn.fetchval(_RAISE_TERM, self.node, _text_time(_now()), timeout=self.timeout)
+        except asyncpg.UndefinedTableError:
+            if missing_ok:
+                return None
+            raise LeadershipLost(f"{self.schema} has no leader_term table: the database is not migrated")
+        except Exception as exc:
+            raise LeadershipLost(f"the leader's lock session for {self.schema} stopped answering: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+        log.info("leader term %s of community %s", self.term, self.schema)
+        return self.term
+
+    async def term_now(self) -> int:
+        """This process's term, raised now if the tables did not exist when it took the lead."""
+        if self.term is None:
+            await self._raise_term()
+        return self.term
+
+    def lose(self, exc: LeadershipLost) -> None:
+        """The outbox's fence found this process deposed: `watch` raises `exc` at once."""
+        if self.lost is None:
+            self.lost = exc
+        if self._lost_event is not None:
+            self._lost_event.set()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep between heartbeats, woken at once by `lose`."""
+        if self._lost_event is None:
+            self._lost_event = asyncio.Event()
+        if self.lost is None:
+            try:
+                await asyncio.wait_for(self._lost_event.wait(), seconds)
+            except asyncio.TimeoutError:
+                pass
+        if self.lost is not None:
+            raise self.lost
+
     async def check(self) -> None:
         """Raise LeadershipLost unless this session still holds the lock and answers within TIMEOUT."""
+        if self.lost is not None:
+            raise self.lost
         try:
-            mine = await asyncio.wait_for(self.conn.fetchval(_MINE_SQL, LOCK_CLASS, self.key), self.timeout)
+            mine = await asyncio.wait_for(self._fetchval(_MINE_SQL, LOCK_CLASS, self.key), self.timeout)
         except Exception as exc:  # the connection broke, the server went away, or it is too slow
             raise LeadershipLost(f"the leader's lock session for {self.schema} stopped answering: "
                                  f"{type(exc).__name__}: {exc}") from exc
@@ -197,13 +285,19 @@ class Leadership:
             await self.check()
             noted = await self._note()
             # a new community's tables appear once the leader's App has migrated: note it soon after
-            await asyncio.sleep(self.heartbeat if noted else min(self.heartbeat, 0.2))
+            await self._pause(self.heartbeat if noted else min(self.heartbeat, 0.2))
+
+    async def _fetchval(self, sql: str, *args: Any) -> Any:
+        async with self._session:
+            return await self.conn.fetchval(sql, *args)
 
     async def _forget_old(self) -> None:
         """The new leader clears rows of processes not heard from for a week (each start adds one)."""
         try:
-            await self.conn.execute("DELETE FROM replica_nodes WHERE seen_at < $1",
-                                    _text_time(_now() - timedelta(seconds=FORGET_AFTER_SECONDS)), timeout=self.timeout)
+            async with self._session:
+                await self.conn.execute("DELETE FROM replica_nodes WHERE seen_at < $1",
+                                        _text_time(_now() - timedelta(seconds=FORGET_AFTER_SECONDS)),
+                                        timeout=self.timeout)
         except Exception as exc:  # no table yet: nothing to clear
             log.debug("could not clear old replica rows: %s", exc)
 
@@ -212,10 +306,11 @@ class Leadership:
         yet has no `replica_nodes`; the next heartbeat writes it). True when written."""
         role = role or ("leader" if self.leading else "standby")
         try:
-            await self.conn.execute(
-                _UPSERT_NODE, self.node, self.host, self.pid, self.command, _text_time(self.started_at), role,
-                _text_time(self.leader_since) if self.leader_since else None, _text_time(_now()),
-                self.session_pid, timeout=self.timeout)
+            async with self._session:
+                await self.conn.execute(
+                    _UPSERT_NODE, self.node, self.host, self.pid, self.command, _text_time(self.started_at), role,
+                    _text_time(self.leader_since) if self.leader_since else None, _text_time(_now()),
+                    self.session_pid, timeout=self.timeout)
             return True
         except Exception as exc:
             if not self.conn.is_closed():
@@ -231,6 +326,126 @@ class Leadership:
             await self._note("stopped")
         finally:
             await self.conn.close()  # the session ends: PostgreSQL frees its advisory locks at once
+
+
+class Fence:
+    """A leader's proof, in the database, that it still leads, taken before its outbox hands a claimed
+    row to Discord (issue 18): a leader that was frozen (a VM pause) or cut off while a standby took
+    over must not send what it had claimed. Persona (webhook) posts and forum posts carry no nonce, so
+    nothing on Discord's side would turn such a second copy away.
+
+    How. Each leader raises the community's `leader_term` (migration 0026) on its lock session when it
+    takes the lock (only a session holding the lock can run that statement), then waits FENCE_FRESH
+    before its App recovers or sends anything. The outbox claims rows in statements that compare that
+    term with this process's own (bot/db/outbox.py `journal`: the comparison is part of the claim
+    statement, so it costs no round trip at all); each claim that finds its own term proves the lead as
+    of the moment it was sent (`proven_at`: this process's monotonic clock, read before the statement
+    left). Just before each request to Discord (`confirm()`: a post, a webhook post, an edit) a proof
+    younger than FENCE_FRESH lets the request through; an older one (the process was frozen or slow
+    since its last claim) is renewed with one SELECT of the term, shared by every send waiting at that
+    moment (so at most one extra round trip per FENCE_FRESH, none while claims keep coming). Another
+    leader's term trips the fence: every later claim and send raises `Fenced` without asking the
+    database, and `Leadership.watch` raises it at once, so `run` exits (LOST_EXIT) as on LeadershipLost.
+
+    Why a term rather than asking pg_locks whether the lock session's backend still holds the lock: the
+    term is one row read by primary key in the claim statement itself (pg_lock_status() copies the
+    server's whole lock table under all its partition locks, on every claim), it cannot be fooled by a
+    backend pid reused after the old session died, and it keeps working through a connection pooler.
+
+    The window that remains. `confirm()` is the last thing the outbox does before the sender's call:
+    a request leaves at most FENCE_FRESH (0.2 s) of this process's monotonic time after the start of a
+    statement in which the database confirmed its term, and a new leader recovers and sends nothing
+    until FENCE_FRESH after raising the term; so a deposed leader whose clock counted its freeze makes
+    no request once its successor may be sending. Not covered: (1) a freeze its monotonic clock does
+    not count (a VM whose clocks the hypervisor holds still while paused) landing in those 0.2 s after
+    a proof; (2) a freeze inside the sender after `confirm()` returned (discord.py's route lock and
+    rate-limit waits, a persona's webhook lookup, the socket write): only Discord checking the term
+    could close that one. A frozen leader loses its lock only when the server drops its session (about
+    11 s of silence: a VM pause, a network cut) or an operator ends it; a SIGSTOPped process's kernel
+    keeps answering keepalives, so its lock stays until it resumes. A leader frozen between a claim
+    statement and its COMMIT leaves that row 'sending' under its old term: the new leader takes it
+    back (bot/db/outbox.py `recover_orphans`, every 30 s) and checks it did not go out before sending.
+    """
+
+    def __init__(self, leadership: "Leadership", db: Any, *, fresh: float = FENCE_FRESH,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.leadership = leadership
+        self.db = db
+        self.fresh = fresh
+        self.monotonic = monotonic
+        self.proven_at: float | None = None
+        self._renewal: asyncio.Future | None = None
+
+    @property
+    def lost(self) -> LeadershipLost | None:
+        return self.leadership.lost
+
+    def _raise_if_lost(self) -> None:
+        if self.leadership.lost is not None:
+            raise self.leadership.lost
+
+    async def claim_term(self) -> tuple[int, float]:
+        """The term to claim under and the moment (monotonic) before the claim statement leaves; pass
+        the moment to `proven` once a claim found the term its own, or call `deposed`."""
+        self._raise_if_lost()
+        started = self.monotonic()
+        try:
+            return await self.leadership.term_now(), started
+        except LeadershipLost as exc:
+            raise self.trip(exc) from None
+
+    def proven(self, started: float) -> None:
+        if self.proven_at is None or started > self.proven_at:
+            self.proven_at = started
+
+    def deposed(self, term: int, seen: int | None) -> LeadershipLost:
+        return self.trip(Fenced(f"community {self.leadership.schema} has another leader now (leader term "
+                                f"{seen}, this process's {term}): this process sends nothing more",
+                                term=term, seen=seen))
+
+    def trip(self, exc: LeadershipLost) -> LeadershipLost:
+        """This process leads no more: say so once, wake `watch`; returns what every caller raises."""
+        if self.leadership.lost is None:
+            log.critical("%s", exc)
+        self.leadership.lose(exc)
+        return self.leadership.lost
+
+    async def confirm(self) -> None:
+        """Return only if this process still leads: called right before a request to Discord (see the
+        class doc for the window). Raises LeadershipLost (Fenced) otherwise."""
+        self._raise_if_lost()
+        if self.proven_at is not None and self.monotonic() - self.proven_at <= self.fresh:
+            return
+        if self._renewal is None or self._renewal.done():
+            self._renewal = asyncio.ensure_future(self._renew())
+        await asyncio.shield(self._renewal)
+        self._raise_if_lost()
+
+    async def _renew(self) -> None:
+        started = self.monotonic()
+        try:
+            term = await self.leadership.term_now()
+            seen = await self.db.fetchval(_TERM_SQL)
+        except LeadershipLost as exc:
+            raise self.trip(exc) from None
+        except Exception as exc:  # cannot tell: a leader that cannot prove it leads sends nothing
+            raise self.trip(LeadershipLost(f"the leader term of {self.leadership.schema} could not be checked: "
+                                           f"{type(exc).__name__}: {exc}")) from exc
+        if seen != term:
+            raise self.deposed(term, seen)
+        self.proven(started)
+
+
+def fence_for(db: Any, leadership: "Leadership | None") -> Fence | None:
+    """The fence for an App's outbox on `db` when the bot runs under `leadership` (bot/leading.py) of
+    that database's community on PostgreSQL; None otherwise (SQLite: one process per database)."""
+    if leadership is None or getattr(db, "dialect", "sqlite") != "postgresql":
+        return None
+    if getattr(db, "schema", None) != leadership.schema:  # not the community it leads: nothing to prove
+        log.warning("leading schema %s but the App opened schema %s: its outbox is not fenced",
+                    leadership.schema, getattr(db, "schema", None))
+        return None
+    return Fence(leadership, db)
 
 
 async def leader_report(conn: Any, schema: str, *, now: datetime | None = None) -> dict:

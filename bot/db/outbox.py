@@ -9,11 +9,23 @@ from __future__ import annotations
 from datetime import datetime
 
 from .connection import Database, Tx, from_db_time, to_db_time
+from .leader import Fenced
 
 _ROW = "id, dedupe_key, guild_id, target_kind, target, payload, attempts, claimed_at, created_at"
 _CLAIM = ("UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = COALESCE(claimed_at, ?)"
           f" WHERE id = ? AND status = 'pending' RETURNING {_ROW}")
 _SENT = "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, error = NULL WHERE id = ?"
+# A leader's claim on PostgreSQL (bot/db/leader.py Fence): the row is claimed only while the community's
+# leader term is still the claiming process's own, and the statement returns the term it found (one row
+# always), so a deposed leader learns it from the claim itself, with no round trip of its own.
+_FENCED_CLAIM = (
+    "WITH fence AS (SELECT term FROM leader_term WHERE slot = 1),"
+    " claimed AS (UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
+    " claimed_at = COALESCE(claimed_at, ?), claimed_term = ? WHERE id = ? AND status = 'pending'"
+    f" AND (SELECT term FROM fence) = ? RETURNING {_ROW})"
+    " SELECT (SELECT term FROM fence) AS fence_term, claimed.* FROM (SELECT 1 AS one) AS one"
+    " LEFT JOIN claimed ON TRUE"
+)
 
 
 async def enqueue(db: Database, *, dedupe_key: str, guild_id: int, target_kind: str, target: str,
@@ -68,23 +80,39 @@ def _journal_in_thread(conn, ops: list[tuple], stamp: str) -> list[dict | None]:
     return results
 
 
-async def journal(db: Database, ops: list[tuple], now: datetime) -> list[dict | None]:
+async def journal(db: Database, ops: list[tuple], now: datetime, *, term: int | None = None) -> list[dict | None]:
     """Several claims (("claim", id) -> the claimed row or None, as `claim`) and sent marks
     (("sent", id, message_id), as `mark_sent`) in ONE transaction, in order: the outbox commits what
     its parallel senders need at the same moment together (a group commit; bench/bench_schedules.py
-    measures it)."""
+    measures it).
+
+    `term` (PostgreSQL, a leader's outbox): claim only while the community's leader term is this one
+    (in the claim statement itself). If another term is found, no row is claimed, the sent marks are
+    committed all the same (those messages did go out) and `Fenced` is raised after the commit."""
     stamp = to_db_time(now)
     if db.dialect == "sqlite":  # the whole journal in one hand-off to the database thread
+        assert term is None, "SQLite has one process per database: nothing to fence"
         return await db.transact_in_thread(_journal_in_thread, ops, stamp)
     results: list[dict | None] = []
+    seen: list = []  # the terms found by fenced claims that were not ours
     async with db.transaction() as tx:
         for op in ops:
             if op[0] == "claim":
-                found = await tx.fetchone(_CLAIM, (stamp, op[1]))
+                if term is None:
+                    found = await tx.fetchone(_CLAIM, (stamp, op[1]))
+                else:
+                    fenced = await tx.fetchone(_FENCED_CLAIM, (stamp, term, op[1], term))
+                    if fenced[0] != term:
+                        seen.append(fenced[0])
+                        results.append(None)
+                        continue
+                    found = None if fenced[1] is None else tuple(fenced)[1:]
                 results.append(dict(zip(_ROW.split(", "), found)) if found is not None else None)
             else:
                 await tx.execute(_SENT, (stamp, op[2], op[1]))
                 results.append(None)
+    if seen:
+        raise Fenced(f"the leader term is {seen[0]}, not {term}: claimed nothing", term=term, seen=seen[0])
     return results
 
 
@@ -155,6 +183,17 @@ async def recover_interrupted(db: Database) -> list[dict]:
         rows = await tx.fetchall("SELECT id, dedupe_key, target_kind, target FROM outbox WHERE status = 'sending'")
         if rows:
             await tx.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending'")
+    return [dict(r) for r in rows]
+
+
+async def recover_orphans(db: Database, term: int) -> list[dict]:
+    """Rows still 'sending' under a leader term older than `term` go back to 'pending' (PostgreSQL
+    replicas): a deposed leader claimed them and committed after its successor's start-up recovery;
+    it will never send them (its fence stops it). Like `recover_interrupted`, their attempt count
+    makes the outbox check they did not go out before sending them. Returns them."""
+    rows = await db.fetchall(
+        "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND claimed_term < ?"
+        " RETURNING id, dedupe_key, target_kind, target", (term,))
     return [dict(r) for r in rows]
 
 

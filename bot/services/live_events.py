@@ -132,6 +132,8 @@ class LiveEventsService:
     async def _create_on_discord(self, event: LiveEvent) -> LiveEvent:
         if self.port is None:
             return event
+        # not made twice by a replica that lost the lead meanwhile (it raises LeadershipLost)
+        await self.app.outbox.confirm_leading()
         try:
             discord_id = await self.port.create_event(
                 event.guild_id, name=event.name, description=event.description, start=event.starts_at,

@@ -12,6 +12,11 @@ posting again). A row that was tried before is resent under the same nonce while
 attempts are first looked for in the target channel or DM (`Sender.find`). Only when the bot cannot
 look is the row marked 'unknown' and reported.
 
+A replica that lost the lead sends nothing (PostgreSQL): with a `fence` (bot/db/leader.py `Fence`, set
+by `App.open` for a leader) every claim checks the community's leader term in the claim statement, and
+every request to Discord is preceded by `Fence.confirm()`; a deposed leader raises LeadershipLost
+(`Fenced`) from there and its worker stops. Without a fence (SQLite, tests) nothing changes.
+
 Failures: 4xx other than 429 are permanent (no retry; the cause is kept for the mod-log notice);
 429 waits `retry_after` (the whole outbox for a global limit); 5xx, timeouts and network errors are
 retried with backoff.
@@ -37,6 +42,7 @@ from bot.clock import Clock, FakeClock
 from bot.db import Database
 from bot.db import outbox as repo
 from bot.db.connection import from_db_time
+from bot.db.leader import Fence, Fenced, LeadershipLost
 
 from .messages import OutMessage, Sent, Target
 
@@ -46,6 +52,8 @@ log = logging.getLogger(__name__)
 # past few minutes"; after this the bot looks in the channel for the message instead.
 NONCE_TRUST = timedelta(minutes=2)
 NONCE_LENGTH = 24  # Discord allows 25 characters
+# How often (seconds) a PostgreSQL leader takes back rows a deposed leader left 'sending' (recover_orphans)
+ORPHANS_EVERY = 30.0
 
 # why a message could not be delivered (Undeliverable.cause); each has a core.outbox_cause_* text
 CAUSES = ("too_large", "invalid_form", "missing_permission", "unknown_channel", "unknown_user", "dms_closed",
@@ -159,6 +167,8 @@ class Outbox:
         self._journal_ops: list[tuple[tuple, asyncio.Future]] = []
         self._journal_task: asyncio.Task | None = None
         self._unrecorded: list[asyncio.Future] = []  # sent marks queued in this drain
+        self.fence: Fence | None = None  # a PostgreSQL leader's proof that it still leads (App.open)
+        self._orphans_checked: float | None = None  # when (the fence's monotonic clock) it last looked
         pace = self.settings.pace
         self.pacing = (not isinstance(clock, FakeClock)) if pace is None else pace
 
@@ -222,10 +232,30 @@ class Outbox:
                      len(rows))
         return rows
 
+    async def _take_back_orphans(self) -> None:
+        """Every ORPHANS_EVERY seconds, a leader takes back the rows a deposed leader left 'sending' (see
+        bot/db/outbox.py recover_orphans): one statement, only with a fence (PostgreSQL replicas)."""
+        fence = self.fence
+        if fence.lost is not None:
+            raise fence.lost
+        now = fence.monotonic()
+        term = fence.leadership.term
+        if term is None or (self._orphans_checked is not None and now - self._orphans_checked < ORPHANS_EVERY):
+            return
+        self._orphans_checked = now
+        rows = await repo.recover_orphans(self.db, term)
+        if rows:
+            log.warning("outbox: %d message(s) a deposed leader had claimed are back in the queue: %s",
+                        len(rows), ", ".join(r["dedupe_key"] for r in rows))
+
     async def drain(self) -> int:
         """Send everything due now; returns how many were handled. Tests and the harness call this."""
         total = 0
+        if self.fence is not None and self.sender is not None:
+            await self._take_back_orphans()
         while self.sender is not None:
+            if self.fence is not None and self.fence.lost is not None:
+                raise self.fence.lost  # deposed: not even a look at the queue
             if self._held_until is not None and self.clock.now() < self._held_until:
                 return total  # a global rate limit
             rows = await repo.due(self.db, self.clock.now(), self.settings.batch)
@@ -293,13 +323,29 @@ class Outbox:
         await asyncio.sleep(0)  # the other senders queue theirs
         while self._journal_ops:
             batch, self._journal_ops = self._journal_ops, []
+            term = started = None
+            if self.fence is not None and any(op[0] == "claim" for op, _ in batch):
+                try:  # a leader claims under its term, checked in the claim statement itself
+                    term, started = await self.fence.claim_term()
+                except LeadershipLost as exc:  # deposed: no claim; what went out is still recorded
+                    batch = _refuse_claims(batch, exc)
+                    if not batch:
+                        continue
             try:
-                results = await repo.journal(self.db, [op for op, _ in batch], self.clock.now())
+                results = await repo.journal(self.db, [op for op, _ in batch], self.clock.now(), term=term)
+            except Fenced as exc:  # another leader's term: nothing claimed, the sent marks committed
+                refused = self.fence.deposed(exc.term, exc.seen)
+                for _, future in _refuse_claims(batch, refused):
+                    if not future.done():
+                        future.set_result(None)
+                continue
             except Exception as exc:
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
                 continue
+            if started is not None:
+                self.fence.proven(started)
             for (_, future), result in zip(batch, results):
                 if not future.done():
                     future.set_result(result)
@@ -373,6 +419,8 @@ class Outbox:
         message = OutMessage.from_json(row["payload"])
         try:
             sent = await (self._replace(row, message) if message.replaces else self._deliver(row, message))
+        except LeadershipLost:  # deposed (a fence): the row is the new leader's now; touch nothing
+            raise
         except Undeliverable as exc:
             await repo.mark_failed(self.db, row["id"], str(exc), exc.cause)
             await self._failed(row | {"failure": exc.cause, "field": exc.field}, message, str(exc))
@@ -434,8 +482,18 @@ class Outbox:
                              row["id"], row["dedupe_key"])
                     return found
         if self._sender_takes_nonce:
-            return await self.sender.send(row["guild_id"], target, message, nonce=nonce_for(row))
+            nonce = nonce_for(row)
+            await self.confirm_leading()  # nothing but the sender's own work from here to Discord
+            return await self.sender.send(row["guild_id"], target, message, nonce=nonce)
+        await self.confirm_leading()
         return await self.sender.send(row["guild_id"], target, message)
+
+    async def confirm_leading(self) -> None:
+        """Right before a request to Discord that must not be made twice: return only if this process
+        still leads its community (PostgreSQL replicas, bot/db/leader.py Fence; LeadershipLost
+        otherwise). Without a fence (SQLite, tests) it returns at once."""
+        if self.fence is not None:
+            await self.fence.confirm()
 
     async def _look_for(self, row: dict, target: Target, message: OutMessage, since: datetime) -> Sent | None:
         find = getattr(self.sender, "find", None)
@@ -489,8 +547,9 @@ class Outbox:
             await repo.mark_failed(self.db, row["id"], f"nothing to edit: {why}")
             return None
         persona = OutMessage.from_json(original["payload"]).as_persona
-        return await edit(row["guild_id"], Target(original["target_kind"], original["target"]),
-                          original["message_id"], replace(message, as_persona=persona))
+        target, edited = Target(original["target_kind"], original["target"]), replace(message, as_persona=persona)
+        await self.confirm_leading()
+        return await edit(row["guild_id"], target, original["message_id"], edited)
 
     def start(self, poll_seconds: float = 1.0) -> None:
         """Run the worker in the background (production); tests call `drain()` instead."""
@@ -498,6 +557,8 @@ class Outbox:
             while True:
                 try:
                     await self.drain()
+                except LeadershipLost:  # deposed: this process stops sending for good
+                    raise
                 except Exception:
                     log.exception("outbox worker error")
                 self._wake.clear()
@@ -539,6 +600,14 @@ def failure_notice(t: Callable[..., str], row: dict, error: str) -> str:
     field = f" ({row['field']})" if row.get("field") else ""
     reason = t(f"core.outbox_cause_{cause}", field=field, error=error[:300])
     return t("core.outbox_failed", source=source, where=where, reason=reason)
+
+
+def _refuse_claims(batch: list[tuple[tuple, asyncio.Future]], exc: BaseException) -> list[tuple[tuple, asyncio.Future]]:
+    """Fail the claims of a journal batch with `exc`; returns the rest (the sent marks)."""
+    for op, future in batch:
+        if op[0] == "claim" and not future.done():
+            future.set_exception(exc)
+    return [(op, future) for op, future in batch if op[0] != "claim"]
 
 
 def _target_key(row: dict) -> str:

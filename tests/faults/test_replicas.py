@@ -110,10 +110,11 @@ async def _figures(url: str) -> dict:
                                   " ON k.claim_id = c.id WHERE c.status = 'claimed'")
         ledger = await conn.fetch("SELECT occurrence, status FROM schedule_ledger WHERE schedule_id = 'tick'")
         unsent = await conn.fetchval("SELECT count(*) FROM outbox WHERE status <> 'sent'")
+        term = await conn.fetchval("SELECT term FROM leader_term WHERE slot = 1")  # raised by each leader
     finally:
         await conn.close()
     return {"stock": stock, "remaining": remaining, "limit": limit, "claims": [tuple(c) for c in claims],
-            "ledger": [tuple(r) for r in ledger], "unsent": unsent}
+            "ledger": [tuple(r) for r in ledger], "unsent": unsent, "term": term}
 
 
 def figures(files: dict) -> dict:
@@ -142,7 +143,7 @@ def figures(files: dict) -> dict:
         "doubled_dms": sum(n - 1 for n in dm_codes.values() if n > 1) + sum(n for k, n in dm_codes.items()
                                                                           if k not in owed),
         "told": len(told), "told_not_committed": sum(1 for t in told if t not in committed),
-        "unsent": db["unsent"],
+        "unsent": db["unsent"], "term": db["term"],
     }
 
 
@@ -184,6 +185,7 @@ def test_a_standby_takes_over_a_leader_killed_9_mid_burst_and_every_post_and_cla
     assert fig["doubled_posts"] == 0
     assert fig["granted"] == fig["stock"] and fig["remaining"] == 0 and fig["over_limit"] == 0
     assert fig["lost_dms"] == fig["doubled_dms"] == fig["told_not_committed"] == fig["unsent"] == 0
+    assert fig["term"] == 2  # each leader's outbox claimed under its own term (the fence, bot/db/leader.py)
 
 
 def test_status_names_the_leader_and_its_standbys_and_a_leader_cut_off_from_its_lock_stops(files, capsys):
