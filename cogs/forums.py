@@ -9,8 +9,12 @@ from __future__ import annotations
 import discord
 from discord.ext import commands
 
-from bot.services.forum import resync
+import logging
+
+from bot.services.forum import SeenPost, catch_up, resync
 from bot.checks import is_staff
+
+log = logging.getLogger(__name__)
 
 
 class ForumEvents(commands.Cog):
@@ -33,10 +37,33 @@ class ForumEvents(commands.Cog):
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        """After a start the posts' tags follow the database again (an edit may have been lost)."""
+        """After a start: posts members opened while the bot was away are caught up, then the posts' tags
+        follow the database again (an edit may have been lost)."""
         guild = self.bot.community_guild
         if guild is not None:
+            await catch_up(self.app, guild.id, await self._members_posts(guild))
             await resync(self.app, guild.id)
+
+    async def _members_posts(self, guild: discord.Guild) -> list[SeenPost]:
+        """Members' posts in the help and feedback forums among the guild's active threads (one request;
+        Discord does not replay the THREAD_CREATEs a stopped bot missed). A failure is logged and the
+        next start looks again."""
+        try:
+            threads = await guild.active_threads()
+        except discord.HTTPException as exc:
+            log.warning("could not list the active threads to catch up on forum posts: %s", exc)
+            return []
+        seen = []
+        for thread in threads:
+            feature = self._forum_key(thread)
+            if feature is None or thread.owner_id in (None, self.bot.user.id):
+                continue
+            starter = thread.starter_message
+            seen.append(SeenPost(feature, thread.id, thread.owner_id, thread.name,
+                                 tuple(t.name for t in thread.applied_tags),
+                                 discord.utils.snowflake_time(thread.id),  # a post's id is its creation time
+                                 starter.content if starter else ""))
+        return seen
 
     @commands.Cog.listener()
     async def on_thread_create(self, thread: discord.Thread) -> None:

@@ -23,13 +23,26 @@ def _post(row) -> dict[str, Any] | None:
 
 
 async def insert_post(tx: Tx, *, guild_id: int, thread_id: int | None, asker_id: int, title: str, details: str,
-                      topic: str | None, source: str, now: datetime) -> dict[str, Any] | None:
-    """A new question; None if the post is already known (a THREAD_CREATE delivered twice)."""
+                      topic: str | None, source: str, now: datetime,
+                      asked_at: datetime | None = None) -> dict[str, Any] | None:
+    """A new question; None if the post is already known (a THREAD_CREATE delivered twice, or the scan at
+    start and the live event both). `asked_at`: when the member asked, if before `now` (a post opened
+    while the bot was away); its activity starts `now`."""
     return _post(await tx.fetchone(
         "INSERT INTO help_posts (guild_id, thread_id, asker_id, title, details, topic, source, asked_at,"
         " last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         f" ON CONFLICT (thread_id) DO NOTHING RETURNING {_COLUMNS}",
-        (guild_id, thread_id, asker_id, title, details, topic, source, to_db_time(now), to_db_time(now))))
+        (guild_id, thread_id, asker_id, title, details, topic, source, to_db_time(asked_at or now),
+         to_db_time(now))))
+
+
+async def known_threads(db: Database, thread_ids: list[int]) -> set[int]:
+    """Which of these posts are questions already (the scan at start skips them)."""
+    if not thread_ids:
+        return set()
+    marks = ", ".join("?" for _ in thread_ids)
+    rows = await db.fetchall(f"SELECT thread_id FROM help_posts WHERE thread_id IN ({marks})", tuple(thread_ids))
+    return {int(r["thread_id"]) for r in rows}
 
 
 async def set_thread(tx: Tx, post_id: int, thread_id: int) -> None:

@@ -28,6 +28,7 @@ from .world import (FORUM, LOADING, PRIVATE_THREAD, PUBLIC_THREAD, TEXT, FakeCha
 from .world import (ACTIVE, CANCELED, COMPLETED, EXTERNAL_EVENT, SCHEDULED, STAGE, STAGE_EVENT, VOICE,
                     FakePoll, FakeScheduledEvent)
 from .world import COMPONENTS_V2  # issue 20
+from .world import iso  # thread members
 
 if TYPE_CHECKING:
     from .harness import Harness
@@ -1015,6 +1016,22 @@ class FakeDiscord:
         if "message" in body:  # forum posts
             self.new_message(thread, self.world.bot_user_id, body["message"], req.files, may_mention_everyone=False)
         return thread.payload()
+
+    @route("GET", "/guilds/{guild_id}/threads/active")
+    async def active_threads(self, req: Request, guild_id: str) -> dict:
+        """Every thread not archived that the bot can see, newest first, with the bot's own thread
+        memberships (what a start reads to catch up on posts opened while it was away)."""
+        if int(guild_id) != self.world.guild_id:
+            raise missing_access()
+        threads = sorted((c for c in self.world.channels.values()
+                          if c.is_thread and not c.deleted and not c.archived and self.bot_perms(c.id).view_channel),
+                         key=lambda c: c.id, reverse=True)
+        return {"threads": [c.payload() for c in threads], "has_more": False,
+                "members": [self.thread_member(c) for c in threads if self.world.bot_user_id in c.thread_members]}
+
+    def thread_member(self, thread: FakeChannel) -> dict:
+        return {"id": str(thread.id), "user_id": str(self.world.bot_user_id), "join_timestamp": iso(self.world.now()),
+                "flags": 0}
 
     # --- forums (type 15): posts are threads whose starter message shares their id ------------------------
     MAX_FORUM_TAGS = 20  # Discord: a forum has at most 20 tags, a post carries at most 5

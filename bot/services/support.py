@@ -264,8 +264,10 @@ class SupportService:
             dedupe_key=f"help:queue:{post.id}")
 
     async def opened_in_forum(self, guild_id: int, *, thread_id: int, asker_id: int, title: str,
-                              tags: list[str]) -> HelpPost | None:
-        """A member opened a post in the forum itself: it becomes a question (once per post)."""
+                              tags: list[str], at: datetime | None = None) -> HelpPost | None:
+        """A member opened a post in the forum itself: it becomes a question (once per post). `at`: when
+        they opened it, for a post found at start (opened while the bot was away): the escalation and
+        the response times count from then, the inactivity close from now (the team only now hears of it)."""
         if not self.enabled:
             return None
         names = {t.name: t.key for t in self.settings.topics}
@@ -273,7 +275,8 @@ class SupportService:
         now = self.app.clock.now()
         async with self.app.db.transaction() as tx:
             row = await repo.insert_post(tx, guild_id=guild_id, thread_id=thread_id, asker_id=asker_id,
-                                         title=title[:TITLE_MAX], details="", topic=topic, source="forum", now=now)
+                                         title=title[:TITLE_MAX], details="", topic=topic, source="forum", now=now,
+                                         asked_at=min(at, now) if at is not None else None)
             if row is None:
                 return None
             post = HelpPost.from_row(row)
@@ -321,6 +324,10 @@ class SupportService:
         if rows:
             log.warning("queued the staff-queue notice of %d help post(s) a crash left without it", len(rows))
         return len(rows)
+
+    async def known_posts(self, post_ids: list[int]) -> set[int]:
+        """Which of these forum posts are questions already (for the scan at start)."""
+        return await repo.known_threads(self.app.db, post_ids)
 
     # --- what happens in a post --------------------------------------------------------------------
     async def message_in_post(self, guild_id: int, *, thread_id: int, author_id: int, is_staff: bool,
