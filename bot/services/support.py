@@ -338,30 +338,30 @@ class SupportService:
             return None
         now = at or self.app.clock.now()
         is_asker = author_id == post.asker_id
-        result = await repo.record_reply(self.app.db, post.id, by_staff=is_staff, author_id=author_id,
-                                         is_asker=is_asker, now=now)
+        async with self.app.db.transaction() as tx:  # the answer and the helper's points: both or neither
+            result = await repo.record_reply(tx, post.id, by_staff=is_staff, author_id=author_id,
+                                             is_asker=is_asker, now=now)
+            awarded = result is not None and not is_asker and await self._award_in(tx, guild_id, author_id, post.id)
         if result is None:
             return None
         row, before = result
         post = HelpPost.from_row(row)
         if post.state != before:
             await self._sync_tags(post)
-        if not is_asker:
-            await self._award(guild_id, author_id, post.id)
+        if awarded:
+            await self.app.events.emit("points.changed", guild_id=guild_id, user_id=author_id)
         self._arm(post)
         return post
 
-    async def _award(self, guild_id: int, user_id: int, post_id: int) -> None:
-        """Answering someone else's question is participation (once per member per post)."""
-        if self.settings.answer_points <= 0:
-            return
-        try:
-            await self.app.participation.award(guild_id, user_id, "help_answer", ref=f"help:{post_id}",
-                                               points=self.settings.answer_points)
-        except UserError:
-            pass
-        except Exception:
-            log.exception("participation award for help post #%s failed", post_id)
+    async def _award_in(self, tx, guild_id: int, user_id: int, post_id: int) -> bool:
+        """Answering someone else's question is participation (once per member per post), written in the
+        transaction that records the answer, so a crash keeps both or neither. True when new (the caller
+        emits points.changed after committing)."""
+        points = self.settings.answer_points
+        if points <= 0:
+            return False
+        return await self.app.participation.ledger.award_in(tx, guild_id, user_id, "help_answer", f"help:{post_id}",
+                                                            points, self.app.clock.now())
 
     async def solve(self, guild_id: int, post_id: int, *, actor_id: int, is_staff: bool,
                     answer_text: str | None = None, answer_author_id: int | None = None) -> HelpPost:
@@ -373,17 +373,20 @@ class SupportService:
             raise UserError("support.already_solved", id=post.id)
         if post.state == "closed":
             raise UserError("support.already_closed", id=post.id)
-        row = await repo.mark_solved(self.app.db, post.id, by=actor_id, now=self.app.clock.now(),
-                                     answer_text=(answer_text or "").strip()[:ANSWER_MAX] or None,
-                                     answer_author_id=answer_author_id)
+        async with self.app.db.transaction() as tx:  # solved, and the answer's author's points: both or neither
+            row = await repo.mark_solved(tx, post.id, by=actor_id, now=self.app.clock.now(),
+                                         answer_text=(answer_text or "").strip()[:ANSWER_MAX] or None,
+                                         answer_author_id=answer_author_id)
+            helper = row["answer_author_id"] if row is not None else None
+            awarded = bool(helper) and helper != row["asker_id"] and await self._award_in(tx, guild_id, helper, post.id)
         if row is None:
             raise UserError("support.already_solved", id=post.id)
         post = HelpPost.from_row(row)
         self.app.scheduler.remove_prefix(f"help:escalate:{post.id}")
         self.app.scheduler.remove_job(f"help:close:{post.id}")
         await self._sync_tags(post)
-        if post.answer_author_id and post.answer_author_id != post.asker_id:
-            await self._award(guild_id, post.answer_author_id, post.id)
+        if awarded:
+            await self.app.events.emit("points.changed", guild_id=guild_id, user_id=helper)
         return post
 
     # --- tags --------------------------------------------------------------------------------------
