@@ -11,10 +11,12 @@ from discord.ext import commands
 
 import logging
 
-from bot.services.forum import SeenPost, catch_up, resync
+from bot.services.forum import CATCH_UP_WINDOW, SeenPost, catch_up, resync
 from bot.checks import is_staff
 
 log = logging.getLogger(__name__)
+
+ARCHIVED_PAGE = 100  # archived posts looked at per forum at start: one request (Discord's largest page)
 
 
 class ForumEvents(commands.Cog):
@@ -22,18 +24,23 @@ class ForumEvents(commands.Cog):
         self.bot = bot
         self.app = bot.app
 
+    def _forums(self, guild: discord.Guild) -> dict[str, discord.ForumChannel]:
+        """"help" and "feedback" -> that feature's forum, where it has one."""
+        c = self.app.config.community
+        out = {}
+        for feature, key in (("help", c.help.channel), ("feedback", c.feedback.channel)):
+            if key is None or not c.channels.get(key) or not c.channels[key].forum:
+                continue
+            forum = self.bot.resolve_channel(guild, key)
+            if isinstance(forum, discord.ForumChannel):
+                out[feature] = forum
+        return out
+
     def _forum_key(self, thread: discord.abc.GuildChannel | discord.Thread | None) -> str | None:
         """"help" or "feedback" when `thread` is a post in that feature's forum."""
         if not isinstance(thread, discord.Thread) or not isinstance(thread.parent, discord.ForumChannel):
             return None
-        c = self.app.config.community
-        for feature, key in (("help", c.help.channel), ("feedback", c.feedback.channel)):
-            if key is None or not c.channels.get(key) or not c.channels[key].forum:
-                continue
-            forum = self.bot.resolve_channel(thread.guild, key)
-            if forum is not None and forum.id == thread.parent.id:
-                return feature
-        return None
+        return next((f for f, forum in self._forums(thread.guild).items() if forum.id == thread.parent.id), None)
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
@@ -45,16 +52,27 @@ class ForumEvents(commands.Cog):
             await resync(self.app, guild.id)
 
     async def _members_posts(self, guild: discord.Guild) -> list[SeenPost]:
-        """Members' posts in the help and feedback forums among the guild's active threads (one request;
-        Discord does not replay the THREAD_CREATEs a stopped bot missed). A failure is logged and the
-        next start looks again."""
+        """Members' posts in the help and feedback forums (Discord does not replay the THREAD_CREATEs a
+        stopped bot missed): the guild's active threads (one request), and each forum's most recently
+        archived posts (one request each: a post archived during a long outage). A failure is logged and
+        the next start looks again."""
+        threads: dict[int, discord.Thread] = {}
         try:
-            threads = await guild.active_threads()
+            threads.update((t.id, t) for t in await guild.active_threads())
         except discord.HTTPException as exc:
             log.warning("could not list the active threads to catch up on forum posts: %s", exc)
             return []
+        cutoff = self.app.clock.now() - CATCH_UP_WINDOW
+        for forum in self._forums(guild).values():
+            try:
+                async for thread in forum.archived_threads(limit=ARCHIVED_PAGE):  # newest archived first
+                    if thread.archive_timestamp < cutoff:
+                        break
+                    threads.setdefault(thread.id, thread)
+            except discord.HTTPException as exc:
+                log.warning("could not list #%s's archived posts to catch up on them: %s", forum.name, exc)
         seen = []
-        for thread in threads:
+        for thread in threads.values():
             feature = self._forum_key(thread)
             if feature is None or thread.owner_id in (None, self.bot.user.id):
                 continue

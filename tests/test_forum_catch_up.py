@@ -163,3 +163,38 @@ async def test_a_help_post_quiet_for_longer_than_the_close_time_while_away_is_no
     assert post.locked
     stored = await g.app.support.by_thread(post.id)
     assert stored.state == "closed" and stored.asked_at + timedelta(days=4) <= stored.last_activity_at
+
+
+ARCHIVED = "/channels/{channel_id}/threads/archived/public"
+
+
+@pytest.mark.parametrize("forum", ["help", "feedback"])
+async def test_a_post_opened_and_archived_while_the_bot_was_down_is_still_caught_up(forum_g, forum):
+    g = forum_g
+    mark = len(g.requests)
+    async with g.bot_stopped():
+        post = await g.forum_post(forum, "Weekend question", "Asked on Friday night.", user="bob", tags=[])
+        await g.advance(days=1)
+        await g.archive_post(post)  # a day without activity: Discord archives it
+        await g.advance(days=1)
+    assert len([r for r in g.requests[mark:] if r.method == "GET" and r.path == ARCHIVED]) == 2  # one per forum
+    if forum == "help":
+        assert len(welcomes(post)) == 1 and len(queue_notices(g, "Weekend question")) == 1
+        assert (await g.app.support.by_thread(post.id)).state == "open"
+    else:
+        assert len(cards(g, post)) == 1
+        assert (await g.app.feedback.get(g.world.guild_id, 1)).post_message_id == post.id
+    assert not post.archived  # the bot's message in it brought it back, as on Discord
+    await g.restart()
+    assert len(welcomes(post) if forum == "help" else cards(g, post)) == 1
+
+
+async def test_posts_archived_before_the_catch_up_window_are_left_alone(harness):
+    g = await harness()
+    async with g.bot_stopped():
+        old = await g.forum_post(HELP, "From long ago", "Before the bot watched this forum", user="bob", tags=[])
+        await g.archive_post(old)
+        await g.advance(days=8)
+        recent = await g.forum_post(HELP, "Just now", "While the bot was down", user="carol", tags=[])
+    assert not welcomes(old) and old.archived
+    assert len(welcomes(recent)) == 1

@@ -696,6 +696,17 @@ class Harness:
         await self.settle()
         return post
 
+    async def archive_post(self, post) -> None:
+        """Discord archives a post (nothing happened in it for its auto-archive time): THREAD_UPDATE
+        (lost if the bot is down). It leaves the active threads for the archived ones."""
+        ch = self.world.channel(post)
+        if not ch.is_thread:
+            raise HarnessError(f"#{ch.name} is not a thread")
+        self.fake.set_archived(ch, True)
+        self.world.version += 1
+        self.emit_later("THREAD_UPDATE", ch.payload())
+        await self.settle()
+
     async def set_post_tags(self, post, tags: Iterable[str], *, user) -> None:
         """A member (the post's owner, or one with Manage Threads) changes a post's tags by hand."""
         uid = self.user_id(user)
