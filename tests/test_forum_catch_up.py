@@ -198,3 +198,20 @@ async def test_posts_archived_before_the_catch_up_window_are_left_alone(harness)
         recent = await g.forum_post(HELP, "Just now", "While the bot was down", user="carol", tags=[])
     assert not welcomes(old) and old.archived
     assert len(welcomes(recent)) == 1
+
+
+@pytest.mark.parametrize("when", ["live", "while the bot was down"])
+async def test_a_members_post_is_welcomed_with_the_faq_entries_that_match_its_title(harness, when):
+    g = await harness()
+    if when == "live":
+        post = await g.forum_post(HELP, "How long does shipping take to Europe?", "Ordered Monday", user="bob",
+                                  tags=["Orders & shipping"])
+    else:
+        async with g.bot_stopped():
+            post = await g.forum_post(HELP, "How long does shipping take to Europe?", "Ordered Monday", user="bob",
+                                      tags=["Orders & shipping"])
+    [welcome] = welcomes(post)
+    assert "these might already answer it" in welcome.content
+    assert "How long does shipping take?" in welcome.content and "overseas 7-14 days" in welcome.content
+    other = await g.forum_post(HELP, "Matcha whisk broke", "Bamboo snapped", user="carol", tags=["Brewing"])
+    assert "might already answer" not in welcomes(other)[0].content  # nothing matches: the plain welcome

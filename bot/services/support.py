@@ -272,6 +272,7 @@ class SupportService:
             return None
         names = {t.name: t.key for t in self.settings.topics}
         topic = next((names[n] for n in tags if n in names), None)
+        found = await self.search(guild_id, title)  # what may answer it already, as /help ask shows
         now = self.app.clock.now()
         async with self.app.db.transaction() as tx:
             row = await repo.insert_post(tx, guild_id=guild_id, thread_id=thread_id, asker_id=asker_id,
@@ -283,13 +284,24 @@ class SupportService:
             await self._queue_notice(tx, post)
             await self.app.outbox.post_in(
                 tx, guild_id, Target.channel_id(thread_id),
-                OutMessage(content=self.app.t("support.welcome", asker=f"<@{asker_id}>")[:2000],
-                           buttons=self.buttons(post.id)),
+                OutMessage(content=self.welcome_text(asker_id, found)[:2000], buttons=self.buttons(post.id)),
                 dedupe_key=f"help:welcome:{post.id}")
         self.app.outbox.wake()
         await self._sync_tags(post)
         self._arm(post)
         return post
+
+    def welcome_text(self, asker_id: int, found: list[Suggestion]) -> str:
+        """The welcome in a member's own post, with the FAQ entries and solved posts that match its title."""
+        text = self.app.t("support.welcome", asker=f"<@{asker_id}>")
+        if found:
+            text += "\n\n" + self.app.t("support.welcome_suggestions") + "\n\n" + self.suggestions_text(found)
+        return text
+
+    def suggestions_text(self, found: list[Suggestion]) -> str:
+        t = self.app.t
+        return "\n\n".join(t("support.suggestion_faq", question=s.title, answer=s.text[:600]) if s.kind == "faq"
+                            else t("support.suggestion_post", title=relay(s.title), link=s.text) for s in found)
 
     async def _on_sent(self, row: dict, sent: Sent) -> None:
         match = POST_KEY.fullmatch(row.get("dedupe_key", ""))
