@@ -215,3 +215,13 @@ async def test_a_members_post_is_welcomed_with_the_faq_entries_that_match_its_ti
     assert "How long does shipping take?" in welcome.content and "overseas 7-14 days" in welcome.content
     other = await g.forum_post(HELP, "Matcha whisk broke", "Bamboo snapped", user="carol", tags=["Brewing"])
     assert "might already answer" not in welcomes(other)[0].content  # nothing matches: the plain welcome
+
+
+async def test_a_post_whose_event_was_lost_with_an_invalidated_session_is_caught_up_at_the_new_ready(harness):
+    g = await harness()
+    g.disconnect()
+    post = await g.forum_post(HELP, "Lost in the gap", "Posted while the gateway was away", user="bob",
+                              tags=["Brewing"])
+    await g.resume(replay=False)  # the session could not resume: Discord drops the held THREAD_CREATE
+    assert len(welcomes(post)) == 1 and post.tags == ["Brewing", "Open"]
+    assert len(queue_notices(g, "Lost in the gap")) == 1
