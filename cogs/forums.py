@@ -6,10 +6,10 @@ A member's new post is a THREAD_CREATE; messages in posts and reactions on a pos
 of a member's message is who wrote it and when (and its text only where Discord shares it)."""
 from __future__ import annotations
 
+import logging
+
 import discord
 from discord.ext import commands
-
-import logging
 
 from bot.services.forum import CATCH_UP_WINDOW, SeenPost, catch_up, resync
 from bot.checks import is_staff
@@ -56,6 +56,9 @@ class ForumEvents(commands.Cog):
         stopped bot missed): the guild's active threads (one request), and each forum's most recently
         archived posts (one request each: a post archived during a long outage). A failure is logged and
         the next start looks again."""
+        forums = self._forums(guild)
+        if not forums:
+            return []
         threads: dict[int, discord.Thread] = {}
         try:
             threads.update((t.id, t) for t in await guild.active_threads())
@@ -63,7 +66,7 @@ class ForumEvents(commands.Cog):
             log.warning("could not list the active threads to catch up on forum posts: %s", exc)
             return []
         cutoff = self.app.clock.now() - CATCH_UP_WINDOW
-        for forum in self._forums(guild).values():
+        for forum in forums.values():
             try:
                 async for thread in forum.archived_threads(limit=ARCHIVED_PAGE):  # newest archived first
                     if thread.archive_timestamp < cutoff:

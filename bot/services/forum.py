@@ -4,7 +4,9 @@ A forum's tags are derived from the config: `/setup` creates them, the offline h
 `check` refuses what Discord would (at most 20 tags a forum, names of 1-20 characters, no two alike).
 A post is opened through the outbox (an `OutMessage` with `thread_name` and `tags`, sent to a forum
 channel key); later its tags, archived and locked flags move through `app.forum` (`ForumPort`), by tag
-*name*: the port maps names to the forum's tag ids.
+*name*: the port maps names to the forum's tag ids. After a start, `catch_up` gives the members' posts
+opened while the bot was away (cogs/forums.py lists them from Discord) what a live post gets, once, and
+`resync` puts every post's tags right.
 """
 from __future__ import annotations
 

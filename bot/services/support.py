@@ -11,7 +11,8 @@ kept in `help_posts` and shown as the post's state tag (bot/services/forum.py):
 A post with no answer from the team after `help.escalate_after` is escalated to the mod-log. Both
 timers are re-armed from the database at start and claim their row with a conditional UPDATE, so each
 happens once whatever restarts or repeats. Answers to someone else's question earn participation
-points. A solved post can be promoted to an entry of faq.yaml (`promote`), and any post turned into a
+points, written in the transaction that records the answer (a crash keeps both or neither). Posts
+opened while the bot was away are caught up at start (bot/services/forum.py `catch_up`). A solved post can be promoted to an entry of faq.yaml (`promote`), and any post turned into a
 feedback item (`to_feedback`). Figures (first response and time to solved, median and p90, unanswered,
 by topic) are in `figures`, for /stats and its digest.
 """
