@@ -192,6 +192,9 @@ class DiscordSender:
             raise ConnectionError(f"guild {guild_id} not available yet")
         if target.kind == "channel_id":
             channel = guild.get_channel_or_thread(int(target.value))
+            if channel is None:  # a post Discord archived is not in the cache: ask for it (sending unarchives it)
+                with _outbox_errors():
+                    channel = await self.bot.fetch_channel(int(target.value))
         else:
             channel = self.bot.resolve_channel(guild, target.value)
         if channel is None:

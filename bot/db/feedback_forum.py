@@ -14,6 +14,16 @@ async def feedback_item_by_post(db: Database | Tx, post_id: int) -> int | None:
                              (post_id, post_id))
 
 
+async def items_of_posts(db: Database, post_ids: list[int]) -> set[int]:
+    """Which of these forum posts are feedback items already (the scan at start skips them)."""
+    if not post_ids:
+        return set()
+    marks = ", ".join("?" for _ in post_ids)
+    rows = await db.fetchall(f"SELECT post_message_id FROM feedback_items WHERE post_message_id IN ({marks})"
+                             " AND post_message_id = post_channel_id", tuple(post_ids))
+    return {int(r["post_message_id"]) for r in rows}
+
+
 async def add_feedback_reply(db: Database, *, item_id: int, message_id: int, author_id: int, content: str,
                              now: datetime) -> bool:
     row = await db.fetchone(

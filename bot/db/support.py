@@ -23,13 +23,26 @@ def _post(row) -> dict[str, Any] | None:
 
 
 async def insert_post(tx: Tx, *, guild_id: int, thread_id: int | None, asker_id: int, title: str, details: str,
-                      topic: str | None, source: str, now: datetime) -> dict[str, Any] | None:
-    """A new question; None if the post is already known (a THREAD_CREATE delivered twice)."""
+                      topic: str | None, source: str, now: datetime,
+                      asked_at: datetime | None = None) -> dict[str, Any] | None:
+    """A new question; None if the post is already known (a THREAD_CREATE delivered twice, or the scan at
+    start and the live event both). `asked_at`: when the member asked, if before `now` (a post opened
+    while the bot was away); its activity starts `now`."""
     return _post(await tx.fetchone(
         "INSERT INTO help_posts (guild_id, thread_id, asker_id, title, details, topic, source, asked_at,"
         " last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         f" ON CONFLICT (thread_id) DO NOTHING RETURNING {_COLUMNS}",
-        (guild_id, thread_id, asker_id, title, details, topic, source, to_db_time(now), to_db_time(now))))
+        (guild_id, thread_id, asker_id, title, details, topic, source, to_db_time(asked_at or now),
+         to_db_time(now))))
+
+
+async def known_threads(db: Database, thread_ids: list[int]) -> set[int]:
+    """Which of these posts are questions already (the scan at start skips them)."""
+    if not thread_ids:
+        return set()
+    marks = ", ".join("?" for _ in thread_ids)
+    rows = await db.fetchall(f"SELECT thread_id FROM help_posts WHERE thread_id IN ({marks})", tuple(thread_ids))
+    return {int(r["thread_id"]) for r in rows}
 
 
 async def set_thread(tx: Tx, post_id: int, thread_id: int) -> None:
@@ -78,36 +91,37 @@ async def posts_to_resync(db: Database, guild_id: int, since: datetime) -> list[
     return [_post(r) for r in rows]
 
 
-async def record_reply(db: Database, post_id: int, *, by_staff: bool, author_id: int, is_asker: bool,
+async def record_reply(tx: Tx, post_id: int, *, by_staff: bool, author_id: int, is_asker: bool,
                        now: datetime) -> tuple[dict[str, Any], str] | None:
     """A message in the post: activity; the team's first answer; the asker reopening an answered or
-    solved post. Returns (the post after, its state before), or None for a closed or unknown post."""
-    async with db.transaction() as tx:
-        before = await tx.fetchone("SELECT state FROM help_posts WHERE id = ?", (post_id,))
-        if before is None or before["state"] == "closed":
-            return None
-        state = before["state"]
-        if is_asker and state in ("answered", "solved"):
-            new_state = "open"
-        elif by_staff and not is_asker and state == "open":
-            new_state = "answered"
-        else:
-            new_state = state
-        row = await tx.fetchone(
-            "UPDATE help_posts SET last_activity_at = ?, state = ?,"
-            " solved_at = CASE WHEN ? = 'open' THEN NULL ELSE solved_at END,"
-            " first_response_at = CASE WHEN ? = 1 AND first_response_at IS NULL THEN ? ELSE first_response_at END,"
-            " first_responder_id = CASE WHEN ? = 1 AND first_responder_id IS NULL THEN ? ELSE first_responder_id END"
-            f" WHERE id = ? RETURNING {_COLUMNS}",
-            (to_db_time(now), new_state, new_state, int(by_staff and not is_asker), to_db_time(now),
-             int(by_staff and not is_asker), author_id, post_id))
-        return _post(row), state
+    solved post. Returns (the post after, its state before), or None for a closed or unknown post.
+    Inside the caller's transaction (which also writes a helper's points)."""
+    before = await tx.fetchone("SELECT state FROM help_posts WHERE id = ?", (post_id,))
+    if before is None or before["state"] == "closed":
+        return None
+    state = before["state"]
+    if is_asker and state in ("answered", "solved"):
+        new_state = "open"
+    elif by_staff and not is_asker and state == "open":
+        new_state = "answered"
+    else:
+        new_state = state
+    row = await tx.fetchone(
+        "UPDATE help_posts SET last_activity_at = ?, state = ?,"
+        " solved_at = CASE WHEN ? = 'open' THEN NULL ELSE solved_at END,"
+        " first_response_at = CASE WHEN ? = 1 AND first_response_at IS NULL THEN ? ELSE first_response_at END,"
+        " first_responder_id = CASE WHEN ? = 1 AND first_responder_id IS NULL THEN ? ELSE first_responder_id END"
+        f" WHERE id = ? RETURNING {_COLUMNS}",
+        (to_db_time(now), new_state, new_state, int(by_staff and not is_asker), to_db_time(now),
+         int(by_staff and not is_asker), author_id, post_id))
+    return _post(row), state
 
 
-async def mark_solved(db: Database, post_id: int, *, by: int, now: datetime, answer_text: str | None,
+async def mark_solved(tx: Tx, post_id: int, *, by: int, now: datetime, answer_text: str | None,
                       answer_author_id: int | None) -> dict[str, Any] | None:
-    """None when the post is already solved or closed."""
-    return _post(await db.fetchone(
+    """None when the post is already solved or closed (inside the caller's transaction, which also
+    writes the answer's author's points)."""
+    return _post(await tx.fetchone(
         "UPDATE help_posts SET state = 'solved', solved_at = ?, solved_by = ?, last_activity_at = ?,"
         " answer_text = COALESCE(?, answer_text), answer_author_id = COALESCE(?, answer_author_id)"
         f" WHERE id = ? AND state IN ('open', 'answered') RETURNING {_COLUMNS}",

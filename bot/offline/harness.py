@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 import tempfile
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -156,6 +156,7 @@ class Harness:
         self._closed = False
         self._settle_lock: asyncio.Lock | None = None
         self._gateway_held: list[tuple[str, dict[str, Any]]] | None = None  # events held while disconnected
+        self._stopped = False  # the bot is down (stop_bot): members still act, no event reaches anyone
         self._seed(users if users is not None else DEFAULT_USERS)
 
     @classmethod
@@ -222,10 +223,32 @@ class Harness:
 
     async def restart(self) -> None:
         """Close the bot (app, DB, scheduler) and start a new KizunaBot on the same DB, world and clock."""
+        await self.stop_bot()
+        await self.start_bot()
+
+    async def stop_bot(self) -> None:
+        """The bot goes down (a deploy, a crash handled cleanly). Until `start_bot`, members may still post,
+        say and react in the world; no gateway event reaches anyone and Discord never replays them to the
+        next session, which sees only the world as it then is (READY, REST). `advance` only moves the clock."""
         await self.settle()
         await self.bot.close()
         self.modals.clear()
+        self._stopped = True
+
+    async def start_bot(self) -> None:
+        """A new KizunaBot on the same DB, world and clock (after `stop_bot`)."""
+        self._stopped = False
         await self._start_bot()
+
+    @asynccontextmanager
+    async def bot_stopped(self):
+        """`async with g.bot_stopped(): ...`: what the block does happens while the bot is down; it starts
+        again at the end."""
+        await self.stop_bot()
+        try:
+            yield self
+        finally:
+            await self.start_bot()
 
     async def close(self, *, check: bool = True) -> None:
         if self._closed:
@@ -396,6 +419,8 @@ class Harness:
 
     # --- gateway ---------------------------------------------------------------------------------------
     def deliver(self, event: str, payload: dict[str, Any]) -> None:
+        if self._stopped:  # no session: the event is gone for good
+            return
         if self._gateway_held is not None:  # disconnected: Discord keeps the session's events
             self._gateway_held.append((event, payload))
             return
@@ -449,6 +474,8 @@ class Harness:
     async def settle(self) -> None:
         """Wait until everything the last step started is done, and the outbox is drained."""
         async_context.set(self.adapter)
+        if self._stopped:
+            return
         if self._settle_lock is None:
             self._settle_lock = asyncio.Lock()
         # steps may run concurrently (asyncio.gather of two clicks): one settles at a time, or each
@@ -668,6 +695,17 @@ class Harness:
         self.deliver("MESSAGE_CREATE", payload)
         await self.settle()
         return post
+
+    async def archive_post(self, post) -> None:
+        """Discord archives a post (nothing happened in it for its auto-archive time): THREAD_UPDATE
+        (lost if the bot is down). It leaves the active threads for the archived ones."""
+        ch = self.world.channel(post)
+        if not ch.is_thread:
+            raise HarnessError(f"#{ch.name} is not a thread")
+        self.fake.set_archived(ch, True)
+        self.world.version += 1
+        self.emit_later("THREAD_UPDATE", ch.payload())
+        await self.settle()
 
     async def set_post_tags(self, post, tags: Iterable[str], *, user) -> None:
         """A member (the post's owner, or one with Manage Threads) changes a post's tags by hand."""
@@ -1379,6 +1417,9 @@ class Harness:
         await self.advance_to(self.clock.now() + (delta if delta is not None else timedelta(**kwargs)))
 
     async def advance_to(self, when: datetime) -> None:
+        if self._stopped:  # nothing runs while the bot is down
+            self.clock.set(max(when, self.clock.now()))
+            return
         scheduler = self.bot.app.scheduler
         await self.settle()
         while True:

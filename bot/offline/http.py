@@ -28,6 +28,7 @@ from .world import (FORUM, LOADING, PRIVATE_THREAD, PUBLIC_THREAD, TEXT, FakeCha
 from .world import (ACTIVE, CANCELED, COMPLETED, EXTERNAL_EVENT, SCHEDULED, STAGE, STAGE_EVENT, VOICE,
                     FakePoll, FakeScheduledEvent)
 from .world import COMPONENTS_V2  # issue 20
+from .world import iso  # thread members
 
 if TYPE_CHECKING:
     from .harness import Harness
@@ -409,6 +410,9 @@ class FakeDiscord:
             raise error(400, 50008, "Cannot send messages in a non-text channel")
         if channel.is_thread:
             self.need(p.send_messages_in_threads and not channel.locked)
+            if channel.archived:  # Discord: a message in an archived (unlocked) thread unarchives it
+                self.set_archived(channel, False)
+                self.channel_event(channel, "UPDATE")
         else:
             self.need(p.send_messages)
         if body.get("embeds"):
@@ -909,15 +913,24 @@ class FakeDiscord:
         self.channel_event(channel, "CREATE")
         return channel.payload()
 
+    @route("GET", "/channels/{channel_id}")
+    async def get_channel(self, req: Request, channel_id: str) -> dict:
+        """A channel or thread by id (discord.py's fetch_channel: a post archived out of the cache)."""
+        channel = self.channel_or_404(channel_id)
+        if not channel.is_dm and not self.bot_perms(channel.id).view_channel:
+            raise missing_access()
+        return channel.payload()
+
     @route("PATCH", "/channels/{channel_id}")
     async def edit_channel(self, req: Request, channel_id: str) -> dict:
         channel = self.channel_or_404(channel_id)
         body = req.json or {}
         if channel.is_thread:
             self.need(self.bot_perms(channel.id).manage_threads or channel.owner_id == self.world.bot_user_id)
-            for key in ("archived", "locked"):
-                if key in body and body[key] is not None:
-                    setattr(channel, key, bool(body[key]))
+            if body.get("archived") is not None:
+                self.set_archived(channel, bool(body["archived"]))
+            if body.get("locked") is not None:
+                channel.locked = bool(body["locked"])
             if body.get("applied_tags") is not None:
                 self.apply_tags(channel, body["applied_tags"])
         elif channel.is_forum and body.get("available_tags") is not None:
@@ -1015,6 +1028,46 @@ class FakeDiscord:
         if "message" in body:  # forum posts
             self.new_message(thread, self.world.bot_user_id, body["message"], req.files, may_mention_everyone=False)
         return thread.payload()
+
+    @route("GET", "/guilds/{guild_id}/threads/active")
+    async def active_threads(self, req: Request, guild_id: str) -> dict:
+        """Every thread not archived that the bot can see, newest first, with the bot's own thread
+        memberships (what a start reads to catch up on posts opened while it was away)."""
+        if int(guild_id) != self.world.guild_id:
+            raise missing_access()
+        threads = sorted((c for c in self.world.channels.values()
+                          if c.is_thread and not c.deleted and not c.archived and self.bot_perms(c.id).view_channel),
+                         key=lambda c: c.id, reverse=True)
+        return {"threads": [c.payload() for c in threads], "has_more": False,
+                "members": [self.thread_member(c) for c in threads if self.world.bot_user_id in c.thread_members]}
+
+    @route("GET", "/channels/{channel_id}/threads/archived/public")
+    async def archived_public_threads(self, req: Request, channel_id: str) -> dict:
+        """A channel's (or forum's) archived public threads, the most recently archived first; `before`
+        (an ISO time) and `limit` (2-100, default 50) page through them."""
+        channel = self.channel_or_404(channel_id)
+        p = self.bot_perms(channel.id)
+        if not p.view_channel:
+            raise missing_access()
+        self.need(p.read_message_history)
+        limit = int(req.params.get("limit") or 50)
+        if not 2 <= limit <= 100:
+            raise invalid_form_body({"limit": {"_errors": [{"code": "NUMBER_TYPE_MAX", "message": "2 to 100"}]}})
+        before = datetime.fromisoformat(req.params["before"]) if req.params.get("before") else None
+        threads = sorted((c for c in channel.threads if c.type == PUBLIC_THREAD and c.archived and not c.deleted
+                          and (before is None or (c.archived_at or self.world.now()) < before)),
+                         key=lambda c: (c.archived_at or self.world.now(), c.id), reverse=True)
+        page = threads[:limit]
+        return {"threads": [c.payload() for c in page], "has_more": len(threads) > limit,
+                "members": [self.thread_member(c) for c in page if self.world.bot_user_id in c.thread_members]}
+
+    def set_archived(self, thread: FakeChannel, archived: bool) -> None:
+        if archived != thread.archived:
+            thread.archived, thread.archived_at = archived, (self.world.now() if archived else None)
+
+    def thread_member(self, thread: FakeChannel) -> dict:
+        return {"id": str(thread.id), "user_id": str(self.world.bot_user_id), "join_timestamp": iso(self.world.now()),
+                "flags": 0}
 
     # --- forums (type 15): posts are threads whose starter message shares their id ------------------------
     MAX_FORUM_TAGS = 20  # Discord: a forum has at most 20 tags, a post carries at most 5

@@ -138,6 +138,7 @@ class FakeChannel:
     recipient_id: int | None = None  # DMs
     starter_message_id: int | None = None
     archived: bool = False
+    archived_at: datetime | None = None  # threads: when it was archived (the archived-threads list's order)
     locked: bool = False
     deleted: bool = False
     thread_members: set[int] = field(default_factory=set)
@@ -213,7 +214,8 @@ class FakeChannel:
             data.update({"owner_id": str(self.owner_id) if self.owner_id else None, "message_count": 0,
                          "member_count": len(self.thread_members), "total_message_sent": 0,
                          "thread_metadata": {"archived": self.archived, "locked": self.locked,
-                                             "auto_archive_duration": 1440, "archive_timestamp": iso(w.now()),
+                                             "auto_archive_duration": 1440,
+                                             "archive_timestamp": iso(self.archived_at or w.now()),
                                              "invitable": True, "create_timestamp": iso(w.now())}})
             if self.is_forum_post:
                 data["applied_tags"] = [str(t) for t in self.applied_tags]

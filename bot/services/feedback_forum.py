@@ -82,6 +82,10 @@ class FeedbackForum:
         by_name = {name: key for key, name in self._tags()[0].items()}
         return next((by_name[n] for n in tags if n in by_name), None)
 
+    async def known_posts(self, post_ids: list[int]) -> set[int]:
+        """Which of these forum posts are feedback items already (for the scan at start)."""
+        return await repo.items_of_posts(self.app.db, post_ids)
+
     async def item_of_post(self, post_id: int) -> int | None:
         return await repo.feedback_item_by_post(self.app.db, post_id)
 

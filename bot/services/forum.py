@@ -4,19 +4,27 @@ A forum's tags are derived from the config: `/setup` creates them, the offline h
 `check` refuses what Discord would (at most 20 tags a forum, names of 1-20 characters, no two alike).
 A post is opened through the outbox (an `OutMessage` with `thread_name` and `tags`, sent to a forum
 channel key); later its tags, archived and locked flags move through `app.forum` (`ForumPort`), by tag
-*name*: the port maps names to the forum's tag ids.
+*name*: the port maps names to the forum's tag ids. After a start, `catch_up` gives the members' posts
+opened while the bot was away (cogs/forums.py lists them from Discord) what a live post gets, once, and
+`resync` puts every post's tags right.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Iterable, Iterator, Protocol
 
 from bot.config.support import FORUM_TAG_MAX, TAG_NAME_MAX
 
+log = logging.getLogger(__name__)
+
 HELP_STATES = ("open", "answered", "solved", "closed")
 # after a start, posts still in play and those whose state changed this recently have their tags put right
 RESYNC_WINDOW = timedelta(days=7)
+# at start, members' posts opened this recently that no feature knows are caught up (older ones, e.g. in
+# a forum that existed before Kizuna watched it, are left alone)
+CATCH_UP_WINDOW = RESYNC_WINDOW
 FEEDBACK_STATUSES = ("new", "under_review", "planned", "done", "declined")
 
 
@@ -150,3 +158,44 @@ async def resync(app, guild_id: int) -> int:
             await apply_tags(app.forum, plan)
             count += 1
     return count
+
+
+# --- posts opened while the bot was away: found at start, handled as if seen live, once --------------------
+@dataclass(frozen=True)
+class SeenPost:
+    """A member's post in the help or feedback forum, as listed at start (Discord's active threads)."""
+    feature: str  # "help" | "feedback": whose forum it is in
+    post_id: int
+    owner_id: int
+    title: str
+    tags: tuple[str, ...]
+    created_at: datetime
+    text: str = ""  # the starter message's text, where Discord shares it
+
+
+async def catch_up(app, guild_id: int, posts: Iterable[SeenPost]) -> int:
+    """Every post no feature knows yet gets what a live post gets (a question, a feedback item) through
+    the same `opened_in_forum`. Exactly once: those take their post by id in one transaction (a second
+    start, or the live event racing this scan, finds it taken). Returns how many were new."""
+    posts = list(posts)
+    cutoff = app.clock.now() - CATCH_UP_WINDOW
+    owners = {"help": app.support, "feedback": app.feedback.forum}
+    new = 0
+    for feature, owner in owners.items():
+        if not owner.enabled:
+            continue
+        mine = sorted((p for p in posts if p.feature == feature and p.created_at >= cutoff), key=lambda p: p.post_id)
+        known: set[int] = set()
+        for i in range(0, len(mine), 200):  # keeps each IN (...) list short
+            known |= await owner.known_posts([p.post_id for p in mine[i:i + 200]])
+        for post in (p for p in mine if p.post_id not in known):
+            if feature == "help":
+                done = await app.support.opened_in_forum(guild_id, thread_id=post.post_id, asker_id=post.owner_id,
+                                                         title=post.title, tags=list(post.tags), at=post.created_at)
+            else:
+                done = await app.feedback.opened_in_forum(guild_id, post_id=post.post_id, author_id=post.owner_id,
+                                                          title=post.title, tags=post.tags, text=post.text)
+            new += done is not None
+    if new:
+        log.info("caught up on %d forum post(s) opened while the bot was away", new)
+    return new

@@ -11,7 +11,8 @@ kept in `help_posts` and shown as the post's state tag (bot/services/forum.py):
 A post with no answer from the team after `help.escalate_after` is escalated to the mod-log. Both
 timers are re-armed from the database at start and claim their row with a conditional UPDATE, so each
 happens once whatever restarts or repeats. Answers to someone else's question earn participation
-points. A solved post can be promoted to an entry of faq.yaml (`promote`), and any post turned into a
+points, written in the transaction that records the answer (a crash keeps both or neither). Posts
+opened while the bot was away are caught up at start (bot/services/forum.py `catch_up`). A solved post can be promoted to an entry of faq.yaml (`promote`), and any post turned into a
 feedback item (`to_feedback`). Figures (first response and time to solved, median and p90, unanswered,
 by topic) are in `figures`, for /stats and its digest.
 """
@@ -264,29 +265,44 @@ class SupportService:
             dedupe_key=f"help:queue:{post.id}")
 
     async def opened_in_forum(self, guild_id: int, *, thread_id: int, asker_id: int, title: str,
-                              tags: list[str]) -> HelpPost | None:
-        """A member opened a post in the forum itself: it becomes a question (once per post)."""
+                              tags: list[str], at: datetime | None = None) -> HelpPost | None:
+        """A member opened a post in the forum itself: it becomes a question (once per post). `at`: when
+        they opened it, for a post found at start (opened while the bot was away): the escalation and
+        the response times count from then, the inactivity close from now (the team only now hears of it)."""
         if not self.enabled:
             return None
         names = {t.name: t.key for t in self.settings.topics}
         topic = next((names[n] for n in tags if n in names), None)
+        found = await self.search(guild_id, title)  # what may answer it already, as /help ask shows
         now = self.app.clock.now()
         async with self.app.db.transaction() as tx:
             row = await repo.insert_post(tx, guild_id=guild_id, thread_id=thread_id, asker_id=asker_id,
-                                         title=title[:TITLE_MAX], details="", topic=topic, source="forum", now=now)
+                                         title=title[:TITLE_MAX], details="", topic=topic, source="forum", now=now,
+                                         asked_at=min(at, now) if at is not None else None)
             if row is None:
                 return None
             post = HelpPost.from_row(row)
             await self._queue_notice(tx, post)
             await self.app.outbox.post_in(
                 tx, guild_id, Target.channel_id(thread_id),
-                OutMessage(content=self.app.t("support.welcome", asker=f"<@{asker_id}>")[:2000],
-                           buttons=self.buttons(post.id)),
+                OutMessage(content=self.welcome_text(asker_id, found)[:2000], buttons=self.buttons(post.id)),
                 dedupe_key=f"help:welcome:{post.id}")
         self.app.outbox.wake()
         await self._sync_tags(post)
         self._arm(post)
         return post
+
+    def welcome_text(self, asker_id: int, found: list[Suggestion]) -> str:
+        """The welcome in a member's own post, with the FAQ entries and solved posts that match its title."""
+        text = self.app.t("support.welcome", asker=f"<@{asker_id}>")
+        if found:
+            text += "\n\n" + self.app.t("support.welcome_suggestions") + "\n\n" + self.suggestions_text(found)
+        return text
+
+    def suggestions_text(self, found: list[Suggestion]) -> str:
+        t = self.app.t
+        return "\n\n".join(t("support.suggestion_faq", question=s.title, answer=s.text[:600]) if s.kind == "faq"
+                            else t("support.suggestion_post", title=relay(s.title), link=s.text) for s in found)
 
     async def _on_sent(self, row: dict, sent: Sent) -> None:
         match = POST_KEY.fullmatch(row.get("dedupe_key", ""))
@@ -322,6 +338,10 @@ class SupportService:
             log.warning("queued the staff-queue notice of %d help post(s) a crash left without it", len(rows))
         return len(rows)
 
+    async def known_posts(self, post_ids: list[int]) -> set[int]:
+        """Which of these forum posts are questions already (for the scan at start)."""
+        return await repo.known_threads(self.app.db, post_ids)
+
     # --- what happens in a post --------------------------------------------------------------------
     async def message_in_post(self, guild_id: int, *, thread_id: int, author_id: int, is_staff: bool,
                               at: datetime | None = None) -> HelpPost | None:
@@ -331,30 +351,30 @@ class SupportService:
             return None
         now = at or self.app.clock.now()
         is_asker = author_id == post.asker_id
-        result = await repo.record_reply(self.app.db, post.id, by_staff=is_staff, author_id=author_id,
-                                         is_asker=is_asker, now=now)
+        async with self.app.db.transaction() as tx:  # the answer and the helper's points: both or neither
+            result = await repo.record_reply(tx, post.id, by_staff=is_staff, author_id=author_id,
+                                             is_asker=is_asker, now=now)
+            awarded = result is not None and not is_asker and await self._award_in(tx, guild_id, author_id, post.id)
         if result is None:
             return None
         row, before = result
         post = HelpPost.from_row(row)
         if post.state != before:
             await self._sync_tags(post)
-        if not is_asker:
-            await self._award(guild_id, author_id, post.id)
+        if awarded:
+            await self.app.events.emit("points.changed", guild_id=guild_id, user_id=author_id)
         self._arm(post)
         return post
 
-    async def _award(self, guild_id: int, user_id: int, post_id: int) -> None:
-        """Answering someone else's question is participation (once per member per post)."""
-        if self.settings.answer_points <= 0:
-            return
-        try:
-            await self.app.participation.award(guild_id, user_id, "help_answer", ref=f"help:{post_id}",
-                                               points=self.settings.answer_points)
-        except UserError:
-            pass
-        except Exception:
-            log.exception("participation award for help post #%s failed", post_id)
+    async def _award_in(self, tx, guild_id: int, user_id: int, post_id: int) -> bool:
+        """Answering someone else's question is participation (once per member per post), written in the
+        transaction that records the answer, so a crash keeps both or neither. True when new (the caller
+        emits points.changed after committing)."""
+        points = self.settings.answer_points
+        if points <= 0:
+            return False
+        return await self.app.participation.ledger.award_in(tx, guild_id, user_id, "help_answer", f"help:{post_id}",
+                                                            points, self.app.clock.now())
 
     async def solve(self, guild_id: int, post_id: int, *, actor_id: int, is_staff: bool,
                     answer_text: str | None = None, answer_author_id: int | None = None) -> HelpPost:
@@ -366,17 +386,20 @@ class SupportService:
             raise UserError("support.already_solved", id=post.id)
         if post.state == "closed":
             raise UserError("support.already_closed", id=post.id)
-        row = await repo.mark_solved(self.app.db, post.id, by=actor_id, now=self.app.clock.now(),
-                                     answer_text=(answer_text or "").strip()[:ANSWER_MAX] or None,
-                                     answer_author_id=answer_author_id)
+        async with self.app.db.transaction() as tx:  # solved, and the answer's author's points: both or neither
+            row = await repo.mark_solved(tx, post.id, by=actor_id, now=self.app.clock.now(),
+                                         answer_text=(answer_text or "").strip()[:ANSWER_MAX] or None,
+                                         answer_author_id=answer_author_id)
+            helper = row["answer_author_id"] if row is not None else None
+            awarded = bool(helper) and helper != row["asker_id"] and await self._award_in(tx, guild_id, helper, post.id)
         if row is None:
             raise UserError("support.already_solved", id=post.id)
         post = HelpPost.from_row(row)
         self.app.scheduler.remove_prefix(f"help:escalate:{post.id}")
         self.app.scheduler.remove_job(f"help:close:{post.id}")
         await self._sync_tags(post)
-        if post.answer_author_id and post.answer_author_id != post.asker_id:
-            await self._award(guild_id, post.answer_author_id, post.id)
+        if awarded:
+            await self.app.events.emit("points.changed", guild_id=guild_id, user_id=helper)
         return post
 
     # --- tags --------------------------------------------------------------------------------------
