@@ -88,6 +88,11 @@ class DashboardGuild(BenchGuild):
     async def channel_names(self, guild_id, channel_ids):
         return {c: f"channel-{c - 1_000}" for c in channel_ids}
 
+    async def member_standing(self, guild_id, user_id):  # the dashboard's door, at every request
+        from bot.services.ports import MemberStanding
+
+        return MemberStanding(True, frozenset({"member"}), manages_server=True)
+
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

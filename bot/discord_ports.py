@@ -13,6 +13,7 @@ import discord
 
 from bot.services.messages import OutMessage, Sent, Target
 from bot.services.outbox import RateLimited, Undeliverable
+from bot.services.ports import MemberStanding
 from bot.ui import message_kwargs
 
 if TYPE_CHECKING:
@@ -329,6 +330,24 @@ class DiscordGuildPort:
             return None
         # the claim path asks this for every click of a burst: no sorting, no Role lists
         return {key for key, role_id in self.bot.role_ids(guild).items() if member.get_role(role_id) is not None}
+
+    async def member_standing(self, guild_id: int, user_id: int) -> MemberStanding | None:
+        guild, member = self._member(guild_id, user_id)
+        if guild is None:
+            return None
+        if member is None and not guild.chunked:  # the roster is still arriving after a connect: ask Discord
+            try:
+                member = await guild.fetch_member(user_id)
+            except discord.NotFound:
+                member = None
+            except discord.HTTPException as exc:
+                log.warning("could not look up member %s: %s", user_id, exc)
+                return None
+        if member is None:
+            return MemberStanding(present=False)
+        keys = frozenset(key for key, role_id in self.bot.role_ids(guild).items() if member.get_role(role_id))
+        # guild_permissions: every permission for the owner and for Administrator
+        return MemberStanding(True, keys, member.guild_permissions.manage_guild)
 
     async def members_with_role(self, guild_id: int, role_key: str) -> list[int]:
         guild = self.bot.get_guild(guild_id)

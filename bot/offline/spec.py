@@ -97,6 +97,8 @@ class Spec:
             # Discord takes a snowflake as a JSON string or integer (discord.py sends integers, e.g.
             # recipient_id); the document only describes the string form.
             schemas = document.get("components", {}).get("schemas", {})
+            # Discord's answers carry snowflakes as strings only: answers are checked on the strict form
+            answers = dict(document, components=dict(document.get("components", {}), schemas=dict(schemas)))
             if "SnowflakeType" in schemas:
                 schemas["SnowflakeType"] = {"anyOf": [schemas["SnowflakeType"],
                                                       {"type": "integer", "minimum": 0}]}
@@ -105,6 +107,8 @@ class Spec:
 
             self.registry = Registry().with_resource(
                 SPEC_URI, Resource.from_contents(document, default_specification=DRAFT202012))
+            self.answers_registry = Registry().with_resource(
+                SPEC_URI, Resource.from_contents(answers, default_specification=DRAFT202012))
             for path in document.get("paths", {}):
                 self._index[tuple(_segments(path))].append(path)
 
@@ -172,6 +176,56 @@ class Spec:
                     out.append(f"{leaf.json_path}: {_describe(leaf)}")
         out.extend(discord_limits(method, template, body))
         return list(dict.fromkeys(out))
+
+
+    # --- answers (the fakes that answer for Discord: bot/offline/oauth.py) -----------------------------
+    def response_problems(self, method: str, template: str, status: int, body: Any) -> list[str]:
+        """What is wrong with an answer (status and JSON body) to `method template`, by the operation's
+        responses: the exact status, else its class (4XX), else `default`; a status the operation does
+        not list, or an operation the document does not have, is a problem too."""
+        if self.document is None:
+            return []
+        path = self.operation_path(method, template)
+        if path is None:
+            return [f"{method} {template} is not in Discord's API"]
+        responses = self.document["paths"][path][method.lower()].get("responses", {})
+        key = next((k for k in (str(status), f"{status // 100}XX", "default") if k in responses), None)
+        if key is None:
+            return [f"{status} is not an answer {method} {path} gives ({', '.join(responses)})"]
+        pointer = _pointer("paths", path, method.lower(), "responses", key)
+        answer = responses[key]
+        if "$ref" in answer:  # e.g. #/components/responses/ClientErrorResponse
+            pointer = answer["$ref"].removeprefix("#/")
+            answer = self.document
+            for part in pointer.split("/"):
+                answer = answer[part.replace("~1", "/").replace("~0", "~")]
+        content = answer.get("content") or {}
+        if "application/json" not in content:
+            return [] if body is None else [f"{status} answers of {method} {path} have no JSON body"]
+        from jsonschema import Draft202012Validator
+
+        validator = Draft202012Validator({"$ref": f"{SPEC_URI}#/{pointer}/content/application~1json/schema"},
+                                         registry=self.answers_registry)
+        out = [f"{leaf.json_path}: {_describe(leaf)}"
+               for error in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+               for leaf in _leaves(error)]
+        return list(dict.fromkeys(out))
+
+    def oauth_scopes_needed(self, method: str, template: str) -> list[set[str]] | None:
+        """The OAuth2 scope sets any one of which lets a bearer token call the operation (its `security`);
+        None when no OAuth2 token may call it at all."""
+        path = self.operation_path(method, template) if self.document else None
+        if path is None:
+            return None
+        options = [set(s["OAuth2"]) for s in self.document["paths"][path][method.lower()].get("security", [])
+                   if "OAuth2" in s]
+        return options or None
+
+    def oauth_flow(self, name: str = "authorizationCode") -> dict[str, Any]:
+        """The document's OAuth2 flow: authorizationUrl, tokenUrl and the scopes Discord knows."""
+        if self.document is None:
+            return {}
+        return self.document["components"]["securitySchemes"]["OAuth2"]["flows"][name]
 
 
 @lru_cache(maxsize=4)

@@ -2,7 +2,16 @@
 harness uses the same implementation against its fake Discord; service tests may use fakes."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class MemberStanding:
+    """Someone's place on the server right now, as the bot's own view of it (the gateway) has it."""
+    present: bool  # on the server (False: left, kicked or banned)
+    role_keys: frozenset[str] = frozenset()  # the configured roles they hold
+    manages_server: bool = False  # Manage Server, Administrator or the owner
 
 
 class GuildPort(Protocol):
@@ -15,6 +24,10 @@ class GuildPort(Protocol):
         """Configured role keys the member holds, or None if not in the guild."""
 
     async def members_with_role(self, guild_id: int, role_key: str) -> list[int]: ...
+
+    async def member_standing(self, guild_id: int, user_id: int) -> MemberStanding | None:
+        """Where the person stands on the server now (the dashboard asks at every request), from the
+        gateway's member cache; None when the server cannot be read (the bot is not connected)."""
 
     async def member_count(self, guild_id: int, role_key: str | None = None) -> int | None:
         """How many on the server hold the role (everyone, without a key) right now, from the guild's

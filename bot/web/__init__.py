@@ -3,7 +3,9 @@
     _server.py   Dashboard: the aiohttp app, sign-in (Discord OAuth2), sessions, CSRF, language
     _pages.py    the pages: calendar, drops, feedback, members, health, config, audit — each calls the
                  services the slash commands call (bot/services); no SQL and no rules here
-    _oauth.py    Discord's OAuth2 code flow and who may enter (the moderator role, or Manage Server)
+    _oauth.py    Discord's OAuth2 code flow: who the person is, and their way in at sign-in
+    _access.py   who may enter (the moderator role, or Manage Server), asked again at every request
+                 from the bot's view of the server (GuildPort.member_standing): access follows Discord
     _session.py  signed HttpOnly SameSite cookies and CSRF tokens
     _render.py   a message as members will see it (from the dry run's payload)
     _charts.py   server-drawn SVG charts

@@ -12,6 +12,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from ._access import way_in
+
 DISCORD_API = "https://discord.com/api/v10"
 DISCORD_AUTHORIZE = "https://discord.com/oauth2/authorize"
 SCOPES = "identify guilds guilds.members.read"
@@ -33,13 +35,17 @@ class Identity:
     permissions: int  # in the community's server, as Discord computed them
     role_ids: tuple[int, ...]
 
+    def way_in(self, moderator_role_id: int | None) -> str | None:
+        """How they get in (bot/web/_access.py, the rule every request asks again): Manage Server (or the
+        owner, or Administrator), else the configured moderator role; None: not at all."""
+        if not self.in_guild:
+            return None
+        return way_in(manages_server=self.owner or bool(self.permissions & (ADMINISTRATOR | MANAGE_GUILD)),
+                      moderator=moderator_role_id is not None and moderator_role_id in self.role_ids)
+
     def may_enter(self, moderator_role_id: int | None) -> bool:
         """Only moderators (the configured role) and members with Manage Server (or the owner)."""
-        if not self.in_guild:
-            return False
-        if self.owner or self.permissions & (ADMINISTRATOR | MANAGE_GUILD):
-            return True
-        return moderator_role_id is not None and moderator_role_id in self.role_ids
+        return self.way_in(moderator_role_id) is not None
 
 
 class DiscordOAuth:

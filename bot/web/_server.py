@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.services.catalogue import Catalogue
 
+from ._access import EXPLANATION, NOT_ALLOWED, UNKNOWN, standing_verdict
 from ._oauth import DiscordOAuth, OAuthError
 from ._session import (LANG_COOKIE, SESSION_COOKIE, STATE_COOKIE, Session, Signer, new_csrf, same_token)
 
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 PUBLIC = ("/login", "/auth/callback", "/static/", "/signed-out", "/favicon.ico")
+ANY_SESSION = ("/logout", "/lang/")  # a signed-in person whose access ended may still sign out, switch language
+ACCESS_ENDED = "dashboard.access_ended"  # the audit action of a refusal (bot/web/_access.py)
 LANGUAGES = ("en", "ja")
 STATE_SECONDS = 600
 APP_KEY = web.AppKey("dashboard", object)
@@ -45,6 +48,7 @@ class Dashboard:
         self.templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                             autoescape=True, trim_blocks=True, lstrip_blocks=True)
         self._catalogues: dict[tuple[str, int], Catalogue] = {}
+        self._refused: dict[int, str] = {}  # user id -> why their access ended (audited once per change)
         self.web_app = self._build()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -113,7 +117,8 @@ class Dashboard:
                 return web.Response(status=401, text="Sign in first.")
             raise web.HTTPFound("/login?next=" + quote(request.path_qs, safe=""))
         request[SESSION] = session
-        if request.method not in ("GET", "HEAD"):
+        writing = request.method not in ("GET", "HEAD")
+        if writing:
             sent = request.headers.get("X-CSRF-Token")
             if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 sent = (await request.post()).get("csrf")
@@ -121,11 +126,41 @@ class Dashboard:
                 log.warning("refused a %s %s without the CSRF token (user %s)", request.method, request.path,
                             session.user_id)
                 return web.Response(status=403, text=self.catalogue(request).t("web.csrf_refused"))
-            response = await handler(request)
+        if not request.path.startswith(ANY_SESSION):
+            refusal = await self._door(request, session)
+            if refusal is not None:
+                return refusal
+        response = await handler(request)
+        if writing and self.after_write is not None:
+            await self.after_write()
+        return response
+
+    async def _door(self, request: web.Request, session: Session) -> web.Response | None:
+        """Is the person still a moderator (or still has Manage Server) on the server, as the bot sees
+        it now? None: go on; else the page saying why not. Each refusal is audited once (again only after
+        access came back and went again), not at every click."""
+        verdict = await standing_verdict(self.app, session)
+        if verdict.via is not None:
+            self._refused.pop(session.user_id, None)
+            return None
+        reason = verdict.refused or NOT_ALLOWED
+        if reason != UNKNOWN and self._refused.get(session.user_id) != reason:
+            self._refused[session.user_id] = reason
+            log.warning("dashboard access ended for user %s (%s; signed in by %s)", session.user_id, reason,
+                        session.via or "?")
+            await self.app.audit.record(self.app.guild_id or 0, session.user_id, ACCESS_ENDED, reason,
+                                        f"{request.method} {request.path}")
             if self.after_write is not None:
-                await self.after_write()
-            return response
-        return await handler(request)
+                await self.after_write()  # offline: the mod-log line goes out
+        elif reason == UNKNOWN:
+            log.warning("dashboard: cannot check user %s against the server (not connected?)", session.user_id)
+        catalogue = self.catalogue(request)
+        response = self.render(request, "message.html", status=verdict.status, refused=True,
+                               title="web.refused_title" if reason == UNKNOWN else "web.access_ended_title",
+                               text=catalogue.t(f"web.{EXPLANATION[reason]}"))
+        if request.headers.get("HX-Request"):
+            response.headers["HX-Refresh"] = "true"  # htmx does not swap a 403 in: reload into this page
+        return response
 
     # --- language -----------------------------------------------------------------------------------
     def language(self, request: web.Request) -> str:
@@ -204,14 +239,16 @@ class Dashboard:
         except OAuthError as exc:
             return self.render(request, "message.html", status=502, title="web.refused_title",
                                text=self.catalogue(request).t("web.sign_in_failed", reason=str(exc)))
-        if not identity.may_enter(self.moderator_role_id()):
+        via = identity.way_in(self.moderator_role_id())
+        if via is None:
             log.warning("dashboard sign-in refused for user %s (not a moderator)", identity.user_id)
             response = self.render(request, "message.html", status=403, title="web.refused_title",
                                    text=self.catalogue(request).t("web.refused"))
             response.del_cookie(STATE_COOKIE, path="/auth")
             return response
         session = Session(identity.user_id, identity.name, identity.avatar_url, new_csrf(),
-                          now + self.settings.session_hours * 3600)
+                          now + self.settings.session_hours * 3600, via)
+        self._refused.pop(identity.user_id, None)
         response = web.HTTPFound(str(data.get("next") or "/"))
         response.set_cookie(SESSION_COOKIE, self.signer.session_token(session), httponly=True, samesite="Lax",
                             secure=self._secure(), max_age=self.settings.session_hours * 3600)

@@ -30,6 +30,7 @@ class Session:
     avatar: str | None
     csrf: str
     exp: float  # POSIX seconds, on the app's clock
+    via: str = ""  # how they got in (bot/web/_access.py: moderator_role | manage_server); "" in older cookies
 
 
 def load_secret(db_path: str | Path) -> bytes:
@@ -77,7 +78,7 @@ class Signer:
             return None
         try:
             session = Session(int(data["user_id"]), str(data["name"]), data.get("avatar"), str(data["csrf"]),
-                              float(data["exp"]))
+                              float(data["exp"]), str(data.get("via") or ""))
         except (KeyError, TypeError, ValueError):
             return None
         return session if session.exp > now else None
