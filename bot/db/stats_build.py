@@ -99,8 +99,10 @@ async def pending(db: Database, tables: set[str], guild_id: int) -> bool:
     return can_build(tables) and await _next_work(db, tables, guild_id) is not None
 
 
-async def step(db: Database, tables: set[str], guild_id: int, now: datetime, rows: int = CHUNK_ROWS) -> bool:
-    """Take the next step, in one short transaction; False when there was nothing left to do."""
+async def step(db: Database, tables: set[str], guild_id: int, now: datetime, rows: int | None = None) -> bool:
+    """Take the next step, in one short transaction (chunks of `rows` source rows, CHUNK_ROWS by
+    default); False when there was nothing left to do."""
+    rows = rows or CHUNK_ROWS
     if not can_build(tables) or await _next_work(db, tables, guild_id) is None:
         return False
     async with db.transaction() as tx:
