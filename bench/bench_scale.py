@@ -5,6 +5,8 @@
     python bench/bench_scale.py --db /tmp/scale.db --keep    # build once, reuse with --reuse
 
 Builds the database (generated, not stored) with one plain sqlite3 connection in bulk, then times:
+the first start's warm-up on it (the stats rollups built from a year of rows, as after an upgrade: the
+longest writer hold and a trivial write's latency meanwhile, target no hold over 100 ms);
 service level (the call the cog makes) of /me, /leaderboard (each period) and /stats (each period);
 the same commands end to end through the offline harness (slash payload in -> reply out); the daily
 tier review; a quiz question closing with 1,000 answerers; a trivial query issued while a slow report

@@ -22,7 +22,6 @@ from tests.test_stats_windows import GUILD, assert_reports_equal_recount, figure
 
 ROLLUPS = ("stats_member_days", "stats_member_days_state", "stats_member_days_build", "stats_days", "stats_windows",
            "stats_window_state", "stats_quiz_days", "stats_quiz_state")
-TZS = ["Asia/Tokyo", "America/New_York"]
 
 
 async def never_built(tmp_path, tz: str, seed, steps: int = 30) -> tuple[App, random.Random, list[int]]:
@@ -102,8 +101,7 @@ async def assert_reports_correct_while_building(app: App) -> None:
         assert figures(report) == await recount(app, report.first_day, report.last_day), period
 
 
-@pytest.mark.parametrize("seed_no", range(3))
-@pytest.mark.parametrize("tz", TZS)
+@pytest.mark.parametrize("tz,seed_no", [("Asia/Tokyo", 0), ("America/New_York", 1), ("America/New_York", 2)])
 async def test_a_build_cut_short_at_random_steps_and_restarted_equals_a_fresh_recount(tmp_path, monkeypatch, tz,
                                                                                         seed_no):
     by_hand(monkeypatch)
@@ -129,8 +127,7 @@ async def test_a_build_cut_short_at_random_steps_and_restarted_equals_a_fresh_re
         await app.close()
 
 
-@pytest.mark.parametrize("seed_no", range(2))
-@pytest.mark.parametrize("tz", TZS)
+@pytest.mark.parametrize("tz,seed_no", [("Asia/Tokyo", 0), ("America/New_York", 1)])
 async def test_writes_during_the_build_are_counted_once(tmp_path, monkeypatch, tz, seed_no):
     """Message counts, awards, quiz answers (some dated up to 30 hours back, some near a midnight) written
     between every step of the build, days passing and the windows asked to move meanwhile, a restart

@@ -225,8 +225,12 @@ class StatsService:
                 await asyncio.sleep(0)  # the writer, to whoever waits for it, between steps
             log.info("stats rollups of guild %s built", guild_id)
 
+        def finished(t: asyncio.Task) -> None:
+            if not t.cancelled() and t.exception() is not None:
+                log.error("building the stats rollups of guild %s failed", guild_id, exc_info=t.exception())
+
         task = asyncio.get_running_loop().create_task(build())
-        task.add_done_callback(_log_failure)
+        task.add_done_callback(finished)
         self._builds[guild_id] = task
 
     async def start(self) -> None:
