@@ -16,9 +16,10 @@ import pytest
 
 from bot.app import App
 from bot.db import stats_build
+from bot.db.connection import to_db_time
 from bot.services import stats as stats_service
 
-from tests.test_stats_windows import GUILD, assert_reports_equal_recount, figures, open_app, recount, write_some
+from tests.test_stats_windows import GUILD, USERS, assert_reports_equal_recount, figures, open_app, recount, write_some
 
 ROLLUPS = ("stats_member_days", "stats_member_days_state", "stats_member_days_build", "stats_days", "stats_windows",
            "stats_window_state", "stats_quiz_days", "stats_quiz_state")
@@ -162,9 +163,18 @@ async def test_a_restarted_bot_finishes_the_build_in_the_background(tmp_path, mo
         app = await reopen(app, tmp_path)
     try:
         assert await app.stats.rollups_building(GUILD)
+        # the health page's retention by join cohort reads the raw rows while the member-days are built
+        for i, user in enumerate(USERS):
+            await app.db.execute("INSERT INTO members (guild_id, user_id, status, via, joined_at) VALUES"
+                                 " (?, ?, 'member', 'open', ?)",
+                                 (GUILD, user, to_db_time(app.clock.now() - timedelta(days=2 * i + 1))))
+        while_building = await app.stats._compute_health(GUILD, "month")
         await app.stats.start()  # (what App.start runs for it) the build goes on by itself
         await app.stats.rollups_settled()
         assert not await app.stats.rollups_building(GUILD)
+        built = await app.stats._compute_health(GUILD, "month")
+        assert built["cohorts"] == while_building["cohorts"]
+        assert any(any(r for r in c["rates"] if r) for c in built["cohorts"])
         await assert_rollups_equal_raw(app)
         await assert_reports_equal_recount(app)
     finally:
