@@ -187,6 +187,7 @@ async def test_the_first_report_on_a_never_built_database_writes_in_small_transa
     transaction (a minute of the writer at 100,000 members): now no transaction of the build changes
     more than a few chunks' worth of rows, however long the history."""
     monkeypatch.setattr(stats_build, "CHUNK_ROWS", 5)
+    monkeypatch.setattr(stats_service, "STEP_SECONDS", 0)  # (the background steps' chunks: not grown)
     app, _, _ = await never_built(tmp_path, "Asia/Tokyo", "small", steps=60)
     # (the answers of questions still open are counted in one go when the quiz days' fill starts: a
     # community has one or two open, the generated history leaves dozens)
