@@ -15,9 +15,9 @@ What is built, and why each is exact with writes going on:
   the activity rows, in (day, user) order, then the ledger rows, in id order, each chunk with ON CONFLICT
   DO NOTHING, and adds to a day's count only the (member, day) rows it really inserted (RETURNING).
   Done: stats_member_days_state holds the guild.
-- the kept windows (stats_windows, stats_window_state): a window holds the activity rows of days >=
-  first_day and the ledger rows at >= start_at, and the writes add a row to it exactly when its key is
-  at or past those (bot/db/participation.py). The builder moves first_day and start_at a chunk at a time
+- the kept windows (stats_windows, stats_window_state): a window holds the activity rows from
+  (first_day, first_user) on, in (day, member) order, and the ledger rows at >= start_at, and the writes
+  add a row to it exactly when its key is at or past those (bot/db/participation.py). The builder moves first_day and start_at a chunk at a time
   to the targets the report asks for: back in time, adding the rows it passes (a window built from
   nothing starts at the far future), or forward, subtracting them (the days that left the window).
   A write lands either before a chunk (the chunk reads it) or after (its key is then past the cursor
@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .connection import Database, Tx, from_db_time, to_db_time
 
-CHUNK_ROWS = 4000  # source rows per step: ~10-40 ms of the writer at 100,000 members (bench/bench_scale.py)
+CHUNK_ROWS = 1000  # source rows per step (inline; the background sizes its own): tens of ms of the writer
 FAR_DAY = "9999-12-31"  # a window's cursors before its build: nothing counted yet
 FAR_AT = "9999-12-31T00:00:00.000000Z"
 _QUIZ_TABLES = frozenset({"quiz_answers", "quiz_questions", "quiz_runs"})
@@ -79,15 +79,15 @@ async def _next_work(r, tables: set[str], guild_id: int) -> tuple | None:
     if quiz is not None and quiz[2] is not None:
         return ("quiz_fill",)
     windows = await r.fetchall(
-        "SELECT window_days, first_day, start_at, target_first_day, target_start_at, time_zone FROM stats_window_state"
-        " WHERE guild_id = ? ORDER BY window_days", (guild_id,))
+        "SELECT window_days, first_day, start_at, target_first_day, target_start_at, time_zone, first_user"
+        " FROM stats_window_state WHERE guild_id = ? ORDER BY window_days", (guild_id,))
     if not windows:
         return None
     zone, need = min(w[5] for w in windows), min(w[3] for w in windows)
     if quiz is None or quiz[0] != zone or need < quiz[1]:
         return ("quiz_start", zone, need)
     for w in windows:
-        if (w[1], w[2]) != (w[3], w[4]):
+        if (w[1], w[2], int(w[6])) != (w[3], w[4], 0):
             return ("window", int(w[0]))
     if need > quiz[1]:
         return ("quiz_trim", need)
@@ -130,7 +130,7 @@ async def guilds_pending(db: Database, tables: set[str]) -> list[int]:
         return []
     rows = await db.fetchall(
         "SELECT guild_id FROM stats_member_days_build UNION SELECT guild_id FROM stats_window_state"
-        " WHERE first_day <> target_first_day OR start_at <> target_start_at"
+        " WHERE first_day <> target_first_day OR first_user <> 0 OR start_at <> target_start_at"
         " UNION SELECT guild_id FROM stats_quiz_state WHERE fill_at IS NOT NULL")
     return sorted(int(r[0]) for r in rows)
 
@@ -149,7 +149,7 @@ async def _member_days_step(tx: Tx, tables: set[str], guild_id: int, now: dateti
         return
     day, user, activity_done, ledger_id = progress[0], int(progress[1]), int(progress[2]), int(progress[3])
     if not activity_done:
-        after = "guild_id = :guild AND messages > 0 AND (day > :day OR (day = :day AND user_id > :user))"
+        after = "guild_id = :guild AND messages > 0 AND day >= :day AND (day > :day OR (day = :day AND user_id > :user))"
         params = {"guild": guild_id, "day": day, "user": user, "skip": rows - 1}
         last = await tx.fetchone(f"SELECT day, user_id FROM activity_daily WHERE {after}"
                                  " ORDER BY day, user_id LIMIT 1 OFFSET :skip", params)
@@ -230,7 +230,8 @@ async def window_ready(db: Database, guild_id: int, window_days: int, first_day:
     return await db.fetchval(
         "SELECT 1 FROM stats_window_state s JOIN stats_quiz_state q ON q.guild_id = s.guild_id"
         " WHERE s.guild_id = ? AND s.window_days = ? AND s.first_day = ? AND s.start_at = ?"
-        " AND s.target_first_day = s.first_day AND s.target_start_at = s.start_at AND s.time_zone = ?"
+        " AND s.first_user = 0 AND s.target_first_day = s.first_day AND s.target_start_at = s.start_at"
+        " AND s.time_zone = ?"
         " AND q.time_zone = s.time_zone AND q.first_day <= s.first_day AND q.fill_at IS NULL",
         (guild_id, window_days, first_day, start_at, time_zone)) is not None
 
@@ -238,16 +239,17 @@ async def window_ready(db: Database, guild_id: int, window_days: int, first_day:
 _LEDGER_CHUNK = ("SELECT user_id, 0 AS m, COUNT(*) AS p, SUM(points) AS pts,"
                  " SUM(CASE WHEN action = 'prompt_answer' THEN 1 ELSE 0 END) AS pr FROM participation_ledger"
                  " WHERE guild_id = :guild AND at >= :lo AND at < :hi GROUP BY user_id")
-_ACTIVITY_CHUNK = ("SELECT user_id, SUM(messages) AS m, 0 AS p, 0 AS pts, 0 AS pr FROM activity_daily"
-                   " WHERE guild_id = :guild AND day >= :lo AND day < :hi AND messages > 0 GROUP BY user_id")
+_ACTIVITY_CHUNK = ("SELECT user_id, SUM(messages) AS m, 0 AS p, 0 AS pts, 0 AS pr FROM activity_daily WHERE"
+                   " guild_id = :guild AND messages > 0 AND day >= :lo_day AND day <= :hi_day"
+                   " AND (day > :lo_day OR user_id >= :lo_user) AND (day < :hi_day OR user_id < :hi_user)"
+                   " GROUP BY user_id")
 
 
 async def _boundary(tx: Tx, table: str, column: str, guild_id: int, lo: str, hi: str, rows: int, *,
                     down: bool) -> str:
     """Where a chunk of about `rows` rows of [lo, hi) ends: going down, the chunk is [result, hi) (the
     `rows`-th newest key, all rows of that key in); going up, [lo, result) (never empty)."""
-    extra = " AND messages > 0" if table == "activity_daily" else ""
-    where = f"guild_id = ? AND {column} >= ? AND {column} < ?{extra}"
+    where = f"guild_id = ? AND {column} >= ? AND {column} < ?"
     if down:
         key = await tx.fetchval(f"SELECT {column} FROM {table} WHERE {where} ORDER BY {column} DESC"
                                 " LIMIT 1 OFFSET ?", (guild_id, lo, hi, rows - 1))
@@ -258,31 +260,56 @@ async def _boundary(tx: Tx, table: str, column: str, guild_id: int, lo: str, hi:
         return hi
     if key == lo:  # more than `rows` rows share the first key: the chunk is that key's rows
         key = await tx.fetchval(f"SELECT MIN({column}) FROM {table} WHERE guild_id = ? AND {column} > ?"
-                                f" AND {column} < ?{extra}", (guild_id, lo, hi))
+                                f" AND {column} < ?", (guild_id, lo, hi))
         return hi if key is None else key
     return key
 
 
 async def _window_step(tx: Tx, guild_id: int, window_days: int, rows: int) -> None:
-    """Move one cursor of the window one chunk toward its target: the ledger's (start_at) first."""
-    first_day, start_at, target_day, target_at = await tx.fetchone(
-        "SELECT first_day, start_at, target_first_day, target_start_at FROM stats_window_state"
+    """Move one cursor of the window one chunk toward its target: the ledger's (start_at) first, then the
+    activity's ((first_day, first_user): a day's rows a chunk of members at a time)."""
+    first_day, first_user, start_at, target_day, target_at = await tx.fetchone(
+        "SELECT first_day, first_user, start_at, target_first_day, target_start_at FROM stats_window_state"
         " WHERE guild_id = ? AND window_days = ?", (guild_id, window_days))
     if start_at != target_at:
-        table, column, chunk, cursor, target, field = ("participation_ledger", "at", _LEDGER_CHUNK, start_at,
-                                                       target_at, "start_at")
-    else:
-        table, column, chunk, cursor, target, field = ("activity_daily", "day", _ACTIVITY_CHUNK, first_day,
-                                                       target_day, "first_day")
-    if target < cursor:  # back in time: the rows of [new cursor, cursor) come in
-        lo = await _boundary(tx, table, column, guild_id, target, cursor, rows, down=True)
+        if target_at < start_at:  # back in time: the rows of [new cursor, cursor) come in
+            lo = await _boundary(tx, "participation_ledger", "at", guild_id, target_at, start_at, rows, down=True)
+            hi, sign = start_at, 1
+        else:  # forward: the rows of [cursor, new cursor) leave
+            hi = await _boundary(tx, "participation_ledger", "at", guild_id, start_at, target_at, rows, down=False)
+            lo, sign = start_at, -1
+        await _apply_chunk(tx, guild_id, window_days, _LEDGER_CHUNK, {"guild": guild_id, "lo": lo, "hi": hi}, sign)
+        await tx.execute("UPDATE stats_window_state SET start_at = ? WHERE guild_id = ? AND window_days = ?",
+                         (lo if sign > 0 else hi, guild_id, window_days))
+        return
+    cursor, target = (first_day, int(first_user)), (target_day, 0)
+    if target < cursor:
+        lo = await _activity_boundary(tx, guild_id, target, cursor, rows, down=True)
         hi, sign = cursor, 1
-    else:  # forward: the rows of [cursor, new cursor) leave
-        hi = await _boundary(tx, table, column, guild_id, cursor, target, rows, down=False)
+    else:
+        hi = await _activity_boundary(tx, guild_id, cursor, target, rows, down=False)
         lo, sign = cursor, -1
-    await _apply_chunk(tx, guild_id, window_days, chunk, {"guild": guild_id, "lo": lo, "hi": hi}, sign)
-    await tx.execute(f"UPDATE stats_window_state SET {field} = ? WHERE guild_id = ? AND window_days = ?",
-                     (lo if sign > 0 else hi, guild_id, window_days))
+    await _apply_chunk(tx, guild_id, window_days, _ACTIVITY_CHUNK,
+                       {"guild": guild_id, "lo_day": lo[0], "lo_user": lo[1], "hi_day": hi[0], "hi_user": hi[1]}, sign)
+    await tx.execute("UPDATE stats_window_state SET first_day = ?, first_user = ? WHERE guild_id = ? AND window_days = ?",
+                     (*(lo if sign > 0 else hi), guild_id, window_days))
+
+
+# activity rows with (day, user_id) in [(lo_day, lo_user), (hi_day, hi_user)), on the (guild_id, day, user_id) index
+_ACTIVITY_KEYS = ("guild_id = :guild AND messages > 0 AND day >= :lo_day AND day <= :hi_day"
+                  " AND (day > :lo_day OR user_id >= :lo_user) AND (day < :hi_day OR user_id < :hi_user)")
+
+
+async def _activity_boundary(tx: Tx, guild_id: int, lo: tuple, hi: tuple, rows: int, *, down: bool) -> tuple:
+    """The activity chunk's other end: going down [result, hi) holds `rows` rows, going up [lo, result)."""
+    params = {"guild": guild_id, "lo_day": lo[0], "lo_user": lo[1], "hi_day": hi[0], "hi_user": hi[1],
+              "skip": rows - 1 if down else rows}
+    order = "DESC" if down else "ASC"
+    key = await tx.fetchone(f"SELECT day, user_id FROM activity_daily WHERE {_ACTIVITY_KEYS}"
+                            f" ORDER BY day {order}, user_id {order} LIMIT 1 OFFSET :skip", params)
+    if key is None:
+        return lo if down else hi
+    return (key[0], int(key[1]))
 
 
 def _flag(expr: str) -> str:

@@ -19,6 +19,9 @@ CREATE TABLE stats_member_days_build (
 -- rows at >= start_at (the writes keep it so), and the builder moves first_day and start_at a step at a
 -- time to these targets, adding or subtracting the rows it passes. A window is read only when it is
 -- there (first_day = target_first_day and start_at = target_start_at).
+-- On first_day itself the activity rows of members >= first_user are in (0: the whole day), so a day's
+-- rows are built a chunk of members at a time.
+ALTER TABLE stats_window_state ADD COLUMN first_user BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE stats_window_state ADD COLUMN target_first_day TEXT NOT NULL DEFAULT '';
 ALTER TABLE stats_window_state ADD COLUMN target_start_at TEXT NOT NULL DEFAULT '';
 UPDATE stats_window_state SET target_first_day = first_day, target_start_at = start_at;
