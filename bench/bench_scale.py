@@ -5,6 +5,8 @@
     python bench/bench_scale.py --db /tmp/scale.db --keep    # build once, reuse with --reuse
 
 Builds the database (generated, not stored) with one plain sqlite3 connection in bulk, then times:
+the first start's warm-up on it (the stats rollups built from a year of rows, as after an upgrade: the
+longest writer hold and a trivial write's latency meanwhile, target no hold over 100 ms);
 service level (the call the cog makes) of /me, /leaderboard (each period) and /stats (each period);
 the same commands end to end through the offline harness (slash payload in -> reply out); the daily
 tier review; a quiz question closing with 1,000 answerers; a trivial query issued while a slow report
@@ -23,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -338,6 +341,95 @@ async def quiz_close(path: Path, members: int, answerers: int, args) -> None:
     await app.close()
 
 
+class WriterMeter:
+    """How long each write transaction holds the writer (from BEGIN to COMMIT's return), wrapped around
+    `db.transaction` and `db.transact_in_thread` of one open database."""
+
+    def __init__(self, db) -> None:
+        self.holds: list[float] = []
+        original_tx, original_thread = db.transaction, db.transact_in_thread
+        meter = self
+
+        @asynccontextmanager
+        async def transaction():
+            cm = original_tx()
+            tx = await cm.__aenter__()
+            t = time.perf_counter()
+            try:
+                yield tx
+            except BaseException as exc:
+                if not await cm.__aexit__(type(exc), exc, exc.__traceback__):
+                    raise
+            else:
+                await cm.__aexit__(None, None, None)
+            finally:
+                meter.holds.append(time.perf_counter() - t)
+
+        async def transact_in_thread(fn, *args):
+            t = time.perf_counter()
+            try:
+                return await original_thread(fn, *args)
+            finally:
+                meter.holds.append(time.perf_counter() - t)  # (includes the wait for the lock: an upper bound)
+
+        db.transaction, db.transact_in_thread = transaction, transact_in_thread
+
+
+async def warm_up(path: Path, members: int, args) -> None:
+    """The first start on a database whose stats rollups were never built (an upgrade, or this bulk
+    load): /stats week, month and quarter asked at once, as the bot's start does for the health page,
+    and the rollups built until done, while a trivial write (a member's name) is made every 20 ms. Prints
+    the longest writer hold and the trivial write's latency meanwhile (target: no hold over 100 ms)."""
+    app = await App.open(CONFIG, db_path=path, clock=FakeClock(T_END), real_scheduler=False)
+    app.guild = BenchGuild(members)
+    await app.start()
+    meter = WriterMeter(app.db)
+    writes: list[float] = []
+    stop = asyncio.Event()
+
+    async def trivial_writes() -> None:
+        i = 0
+        while not stop.is_set():
+            t = time.perf_counter()
+            await app.db.execute("INSERT INTO member_names (guild_id, user_id, name, seen_at) VALUES (?, ?, ?, ?)"
+                                 " ON CONFLICT (guild_id, user_id) DO UPDATE SET name = excluded.name",
+                                 (GUILD, BASE_USER + i % members, f"w{i}", ts(T_END)))
+            writes.append((time.perf_counter() - t) * 1000)
+            i += 1
+            await asyncio.sleep(0.02)
+
+    print("warm-up on a database whose stats rollups were never built (first /stats of each period, then the"
+          " rollups built until done), a trivial write every 20 ms meanwhile:", flush=True)
+    writer = asyncio.get_running_loop().create_task(trivial_writes())
+    t = time.perf_counter()
+    try:
+        with StallMeter() as stalls:
+            for period in ("week", "month", "quarter"):
+                t1 = time.perf_counter()
+                await app.stats.report(GUILD, period)
+                print(f"  first /stats {period:<8} answered in {time.perf_counter() - t1:7.2f} s", flush=True)
+            settled = getattr(app.stats, "rollups_settled", None)
+            if settled is not None:
+                await settled()
+            built = time.perf_counter() - t
+            for period in ("week", "month", "quarter"):
+                t1 = time.perf_counter()
+                await app.stats.report(GUILD, period)
+                print(f"  then /stats {period:<8} in {1000 * (time.perf_counter() - t1):7.1f} ms", flush=True)
+    finally:
+        stop.set()
+        await writer
+    holds = sorted(meter.holds)
+    worst = holds[-1] * 1000 if holds else 0.0
+    print(f"  rollups built in {built:.1f} s; {len(holds):,} write transactions, longest writer hold"
+          f" {worst:.1f} ms{' OK' if worst <= 100 else ' FAIL'} (p99 {holds[int(len(holds) * 0.99)] * 1000:.1f} ms)")
+    w = sorted(writes)
+    print(f"  trivial write meanwhile: {len(w):,} writes, median {statistics.median(w):.1f} ms,"
+          f" p99 {w[int(len(w) * 0.99)]:.1f} ms, max {w[-1]:.1f} ms; event-loop stall max {stalls.worst * 1000:.1f} ms",
+          flush=True)
+    await app.close()
+
+
 async def end_to_end(path: Path) -> None:
     from bot.offline import Harness
 
@@ -392,7 +484,7 @@ async def main() -> int:
     parser.add_argument("--activity-per-day", type=int, default=None, help="(member, day) activity rows a day")
     parser.add_argument("--db", type=Path, default=None, help="where to build (default: a temporary folder)")
     parser.add_argument("--reuse", action="store_true", help="use the database at --db as it is")
-    parser.add_argument("--skip", default="", help="comma list of parts to skip: service,quiz,e2e")
+    parser.add_argument("--skip", default="", help="comma list of parts to skip: warmup,service,quiz,e2e")
     parser.add_argument("--review-limit", type=float, default=600.0,
                         help="skip the daily review when its estimate exceeds this many seconds")
     parser.add_argument("--review-runs", type=int, default=RUNS)
@@ -408,6 +500,9 @@ async def main() -> int:
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
             await build(path, args.members, args.days, ledger, activity)
         work = Path(folder) / "work.db"
+        if "warmup" not in skip:
+            _copy(path, work)
+            await warm_up(work, args.members, args)
         if "service" not in skip:
             _copy(path, work)
             await service_level(work, args.members, args)

@@ -39,8 +39,8 @@ _LEDGER_TO_STATS_WINDOWS = (
 # A day's messages, likewise.
 _MESSAGES_TO_STATS_WINDOWS = (
     "INSERT INTO stats_windows (guild_id, window_days, user_id, messages, parts, points, prompts, score)"
-    " SELECT s.guild_id, s.window_days, ?, ?, 0, 0, 0, ? FROM stats_window_state s"
-    " WHERE s.guild_id = ? AND s.first_day <= ?"
+    " SELECT s.guild_id, s.window_days, ?, ?, 0, 0, 0, ? FROM stats_window_state s"  # (day, member) from the window's
+    " WHERE s.guild_id = ? AND (s.first_day < ? OR (s.first_day = ? AND s.first_user <= ?))"  # first (migration 0029)
     " ON CONFLICT (guild_id, window_days, user_id) DO UPDATE SET"
     " messages = stats_windows.messages + excluded.messages, score = stats_windows.score + excluded.score"
     " RETURNING window_days, messages, parts, prompts"
@@ -91,7 +91,8 @@ def _stats_for_activity(conn, rows: list[tuple[int, int, str, int]]) -> None:
             continue
         if conn.execute(_ACTIVE_DAY, (guild_id, day, user_id)).fetchone() is not None:
             conn.execute(_COUNT_DAY, (guild_id, day))
-        changed = conn.execute(_MESSAGES_TO_STATS_WINDOWS, (user_id, messages, messages, guild_id, day)).fetchall()
+        changed = conn.execute(_MESSAGES_TO_STATS_WINDOWS,
+                               (user_id, messages, messages, guild_id, day, day, user_id)).fetchall()
         conn.executemany(_STATS_WINDOW_TOTALS, _stats_window_totals(guild_id, changed, messages, 0, 0))
 
 
@@ -102,7 +103,7 @@ async def _stats_for_activity_async(tx: Tx, rows: list[tuple[int, int, str, int]
             continue
         if await tx.fetchone(_ACTIVE_DAY, (guild_id, day, user_id)) is not None:
             await tx.execute(_COUNT_DAY, (guild_id, day))
-        changed = await tx.fetchall(_MESSAGES_TO_STATS_WINDOWS, (user_id, messages, messages, guild_id, day))
+        changed = await tx.fetchall(_MESSAGES_TO_STATS_WINDOWS, (user_id, messages, messages, guild_id, day, day, user_id))
         await tx.executemany(_STATS_WINDOW_TOTALS,
                              _stats_window_totals(guild_id, [tuple(r) for r in changed], messages, 0, 0))
 

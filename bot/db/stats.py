@@ -8,12 +8,12 @@
 - feedback_items (feedback): status
 - member_names (stats): display names the bot saw, for the command line (written here)
 - stats_member_days (stats): members active on each local day, kept on write by bot/db/participation.py
-  (migration 0013); built here at a guild's first read when the migration found no rows for it
+  (migration 0013); built in steps by bot/db/stats_build.py when the migration found no rows for a guild
 - stats_days, stats_windows, stats_window_state (stats, migration 0020): the number of those per day, and
   per-member sums over the week and month ending today, kept on write by bot/db/participation.py and
-  moved (or built) here when a report reads them
+  moved (or built) in steps by bot/db/stats_build.py (migration 0029) when a report asks for them
 - stats_quiz_days (stats, migration 0023): quiz answers per member per local day (the windows' time zone),
-  kept by bot/db/quizzes.add_answers, counted again from the answers when a window is built
+  kept by bot/db/quizzes.add_answers, counted again from the answers by bot/db/stats_build.py
 
 A table that does not exist (a feature not installed) counts as zero: `existing_tables` is read once.
 Day bounds are local dates ('YYYY-MM-DD', inclusive); time bounds are UTC text, [start, end).
@@ -21,11 +21,9 @@ Day bounds are local dates ('YYYY-MM-DD', inclusive); time bounds are UTC text, 
 from __future__ import annotations
 
 import json
-import sqlite3
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
 
-from .connection import Database, from_db_time, to_db_time
+from .connection import Database, to_db_time
 
 
 async def existing_tables(db: Database) -> set[str]:
@@ -114,34 +112,11 @@ def _flag(column: str) -> str:
 
 async def member_days_ready(db: Database, tables: set[str], guild_id: int, now: datetime) -> bool:
     """Whether `stats_member_days` holds this guild's active days: kept on write, and built once from
-    the activity and ledger rows at the first read (rows from before the table, or loaded in bulk).
-    False when it cannot be (a read-only database where it was never built): read the rows then."""
-    if "stats_member_days" not in tables:
+    the activity and ledger rows in steps (bot/db/stats_build.py; rows from before the table, or loaded
+    in bulk). False while that build runs, or where it never ran (a read-only database): read the rows."""
+    if "stats_member_days" not in tables or "stats_member_days_state" not in tables:
         return False
-    state = "SELECT 1 FROM stats_member_days_state WHERE guild_id = ?"
-    if await db.fetchval(state, (guild_id,)) is not None:
-        return True
-    try:
-        async with db.transaction() as tx:
-            if await tx.fetchval(state, (guild_id,)) is not None:
-                return True
-            if "activity_daily" in tables:
-                await tx.execute(
-                    "INSERT INTO stats_member_days (guild_id, day, user_id) SELECT guild_id, day, user_id"
-                    " FROM activity_daily WHERE guild_id = ? AND messages > 0 ON CONFLICT DO NOTHING", (guild_id,))
-            if "participation_ledger" in tables:
-                await tx.execute(
-                    "INSERT INTO stats_member_days (guild_id, day, user_id) SELECT DISTINCT guild_id, day, user_id"
-                    " FROM participation_ledger WHERE guild_id = ? ON CONFLICT DO NOTHING", (guild_id,))
-            if "stats_days" in tables:  # the per-day counts, from the rows just built
-                await tx.execute("DELETE FROM stats_days WHERE guild_id = ?", (guild_id,))
-                await tx.execute("INSERT INTO stats_days (guild_id, day, active) SELECT guild_id, day, COUNT(*)"
-                                 " FROM stats_member_days WHERE guild_id = ? GROUP BY guild_id, day", (guild_id,))
-            await tx.execute("INSERT INTO stats_member_days_state (guild_id, built_at) VALUES (?, ?)",
-                             (guild_id, to_db_time(now)))
-        return True
-    except sqlite3.OperationalError:  # a read-only database (the command line): nothing can be written
-        return False
+    return await db.fetchval("SELECT 1 FROM stats_member_days_state WHERE guild_id = ?", (guild_id,)) is not None
 
 
 async def _active_per_day(db: Database, tables: set[str], cte: str, params: dict) -> dict[str, int]:
@@ -206,148 +181,13 @@ async def activity(db: Database, tables: set[str], guild_id: int, days: list[tup
 # --- kept windows (migration 0020) -----------------------------------------------------------------
 # A window holds, per member, the sums of the activity rows of days >= first_day and the ledger rows at
 # >= start_at (first_day's local midnight): the writes add to it (bot/db/participation.py), and moving it
-# to a later first day subtracts the days that left it. A report for the `window_days` days ending today
-# then reads a few hundred thousand rows less: one row per member active in the window.
-
-_WINDOW_NEEDS = frozenset({"stats_windows", "stats_window_state", "stats_days", "activity_daily",
-                           "participation_ledger", "stats_quiz_days"})
-_QUIZ_TABLES = frozenset({"quiz_answers", "quiz_questions", "quiz_runs"})
-_WINDOW_STATE = ("SELECT first_day, start_at, time_zone FROM stats_window_state"
-                 " WHERE guild_id = ? AND window_days = ?")
-
-
-async def keep_window(db: Database, tables: set[str], guild_id: int, window_days: int, first_day: str,
-                      start: datetime, time_zone: str) -> bool:
-    """Bring a kept window to start at `first_day` (local date; `start` its midnight in UTC): subtract the
-    days that left it, or build it from the rows when it is not kept yet, was kept in another time zone,
-    went back (a clock set back) or is a whole window behind. False when it cannot be kept (a table
-    missing, or a read-only database): read the rows then."""
-    if not _WINDOW_NEEDS <= tables:
-        return False
-    try:
-        tz = ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):  # (the config's zone name: not expected)
-        return False
-    start_at = to_db_time(start)
-    wanted = (first_day, start_at, time_zone)
-    row = await db.fetchone(_WINDOW_STATE, (guild_id, window_days))
-    if row is not None and tuple(row) == wanted:
-        return True  # (a read: the writer is not asked for a window already in place)
-    try:
-        async with db.transaction() as tx:
-            row = await tx.fetchone(_WINDOW_STATE, (guild_id, window_days))
-            current = None if row is None else tuple(row)
-            if current == wanted:
-                return True
-            if (current is None or current[2] != time_zone or first_day < current[0]
-                    or _days_between(current[0], first_day) >= window_days):
-                # the quiz days are the guild's, in one time zone: another window kept in another zone is
-                # built again when read, and this one's days are counted again from the answers
-                await tx.execute("DELETE FROM stats_windows WHERE guild_id = ? AND window_days IN (SELECT window_days"
-                                 " FROM stats_window_state WHERE guild_id = ? AND window_days <> ? AND time_zone <> ?)",
-                                 (guild_id, guild_id, window_days, time_zone))
-                await tx.execute("DELETE FROM stats_window_state WHERE guild_id = ? AND window_days <> ?"
-                                 " AND time_zone <> ?", (guild_id, window_days, time_zone))
-                await _build_window(tx, guild_id, window_days, first_day, start_at)
-                await _build_quiz_days(tx, tables, guild_id, first_day, start_at, tz)
-            else:
-                await _subtract_days(tx, guild_id, window_days, current[0], current[1], first_day, start_at)
-            # the totals, summed once over the moved window's rows (the writes keep them from here on)
-            totals = await tx.fetchone(_WINDOW_TOTALS, {"guild": guild_id, "window": window_days})
-            await tx.execute(
-                "INSERT INTO stats_window_state (guild_id, window_days, first_day, start_at, time_zone, active,"
-                " posters, participants, messages, prompt_answers, prompt_people) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (guild_id, window_days) DO UPDATE SET first_day = excluded.first_day,"
-                " start_at = excluded.start_at, time_zone = excluded.time_zone, active = excluded.active,"
-                " posters = excluded.posters, participants = excluded.participants, messages = excluded.messages,"
-                " prompt_answers = excluded.prompt_answers, prompt_people = excluded.prompt_people",
-                (guild_id, window_days, first_day, start_at, time_zone, *(int(v or 0) for v in totals)))
-            # quiz days no kept window holds any more
-            await tx.execute("DELETE FROM stats_quiz_days WHERE guild_id = ? AND day < (SELECT MIN(first_day)"
-                             " FROM stats_window_state WHERE guild_id = ?)", (guild_id, guild_id))
-        return True
-    except sqlite3.OperationalError:  # a read-only database (the command line): nothing can be written
-        return False
-
-
-_WINDOW_TOTALS = ("SELECT COUNT(*), " + _flag("messages") + ", " + _flag("parts") + ", COALESCE(SUM(messages), 0),"
-                  " COALESCE(SUM(prompts), 0), " + _flag("prompts") +
-                  " FROM stats_windows WHERE guild_id = :guild AND window_days = :window")
-
-
-def _days_between(first: str, last: str) -> int:
-    return (date.fromisoformat(last) - date.fromisoformat(first)).days
-
-
-def _window_rows(bounded: bool) -> str:
-    """The activity and ledger rows from :first / :start on (before :until / :end when `bounded`),
-    as (user_id, messages, ledger rows, points, prompt answers)."""
-    return ("SELECT user_id, messages AS m, 0 AS p, 0 AS pts, 0 AS pr FROM activity_daily"
-            " WHERE guild_id = :guild AND day >= :first" + (" AND day < :until" if bounded else "") +
-            " AND messages > 0 UNION ALL SELECT user_id, 0, 1, points, CASE WHEN action = 'prompt_answer' THEN 1"
-            " ELSE 0 END FROM participation_ledger WHERE guild_id = :guild AND at >= :start" +
-            (" AND at < :end" if bounded else ""))
-
-
-async def _build_window(tx, guild_id: int, window_days: int, first_day: str, start_at: str) -> None:
-    await tx.execute("DELETE FROM stats_windows WHERE guild_id = ? AND window_days = ?", (guild_id, window_days))
-    await tx.execute(
-        "INSERT INTO stats_windows (guild_id, window_days, user_id, messages, parts, points, prompts, score)"
-        " SELECT :guild, :window, user_id, SUM(m), SUM(p), SUM(pts), SUM(pr), SUM(m) + SUM(p)"
-        f" FROM ({_window_rows(False)}) AS rows_in GROUP BY user_id",
-        {"guild": guild_id, "window": window_days, "first": first_day, "start": start_at})
-
-
-async def _build_quiz_days(tx, tables: set[str], guild_id: int, first_day: str, start_at: str, tz) -> None:
-    """Count the guild's quiz answers from first_day on again, per member per local day in `tz`: the
-    days' UTC bounds come as a VALUES table, from first_day to the day of the last answer."""
-    await tx.execute("DELETE FROM stats_quiz_days WHERE guild_id = ? AND day >= ?", (guild_id, first_day))
-    if not _QUIZ_TABLES <= tables:
-        return
-    last_at = await tx.fetchval(
-        "SELECT MAX(qa.answered_at) FROM quiz_answers qa JOIN quiz_questions qq ON qq.id = qa.question_id"
-        " JOIN quiz_runs r ON r.id = qq.run_id WHERE r.guild_id = ? AND qa.answered_at >= ?", (guild_id, start_at))
-    if last_at is None:
-        return
-    day, last = date.fromisoformat(first_day), from_db_time(last_at).astimezone(tz).date()
-    bounds = []
-    while day <= last:
-        following = day + timedelta(days=1)
-        bounds.append((day.isoformat(), _midnight(day, tz), _midnight(following, tz)))
-        day = following
-    for i in range(0, len(bounds), 100):
-        cte, params = _days_cte(bounds[i:i + 100], cast=True)
-        await tx.execute(
-            cte + " INSERT INTO stats_quiz_days (guild_id, day, user_id, answers)"
-            " SELECT r.guild_id, d.day, qa.user_id, COUNT(*) FROM days d CROSS JOIN quiz_answers qa"
-            " CROSS JOIN quiz_questions qq CROSS JOIN quiz_runs r"  # (SQLite: this order, each day a range of
-            " WHERE qa.answered_at >= d.day_start AND qa.answered_at < d.day_end"  # the answers' time index)
-            " AND qq.id = qa.question_id AND r.id = qq.run_id AND r.guild_id = :guild"
-            " GROUP BY r.guild_id, d.day, qa.user_id", params | {"guild": guild_id})
-
-
-def _midnight(day: date, tz) -> str:
-    return to_db_time(datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc))
-
-
-async def _subtract_days(tx, guild_id: int, window_days: int, old_first: str, old_start: str, first_day: str,
-                         start_at: str) -> None:
-    gone = await tx.fetchall(
-        f"SELECT user_id, SUM(m), SUM(p), SUM(pts), SUM(pr) FROM ({_window_rows(True)}) AS rows_out GROUP BY user_id",
-        {"guild": guild_id, "first": old_first, "until": first_day, "start": old_start, "end": start_at})
-    key = (guild_id, window_days)
-    await tx.executemany(
-        "UPDATE stats_windows SET messages = messages - ?, parts = parts - ?, points = points - ?,"
-        " prompts = prompts - ?, score = score - ? - ? WHERE guild_id = ? AND window_days = ? AND user_id = ?",
-        [(m, p, pts, pr, m, p, *key, user) for user, m, p, pts, pr in gone])
-    await tx.executemany(
-        "DELETE FROM stats_windows WHERE guild_id = ? AND window_days = ? AND user_id = ? AND messages <= 0"
-        " AND parts <= 0", [(*key, r[0]) for r in gone])
-
+# to a later first day subtracts the days that left it (bot/db/stats_build.py, in steps). A report for the
+# `window_days` days ending today then reads a few hundred thousand rows less: one row per member active
+# in the window.
 
 async def window_activity(db: Database, tables: set[str], guild_id: int, window_days: int,
                           days: list[tuple[str, datetime, datetime]], top: int) -> dict | None:
-    """`activity` for the kept window of `window_days` days (keep_window first) whose last day is the
+    """`activity` for the kept window of `window_days` days (stats_build.window_ready first) whose last day is the
     last of `days`: the same figures, from one row per active member and one count per day. None when a
     row lies after the period (a clock set back): the window holds it, the period does not."""
     bounds = [(d, to_db_time(s), to_db_time(e)) for d, s, e in days]
@@ -500,6 +340,11 @@ async def cohort_activity(db: Database, tables: set[str], guild_id: int, weeks: 
     cohort's active days, not every member's active day of the period (10x less for a quarter)."""
     if not weeks or not {"members", "stats_member_days"} <= tables:
         return {}, {}
+    if await member_days_ready(db, tables, guild_id, end):
+        days = "stats_member_days"
+    else:  # (being built: the same (member, day) rows, from the activity and ledger rows by member)
+        days = ("(SELECT guild_id, user_id, day FROM activity_daily WHERE messages > 0 UNION ALL"
+                " SELECT guild_id, user_id, day FROM participation_ledger)")
     join_case = "CASE " + " ".join("WHEN m.joined_at < ? THEN ?" for _ in weeks[1:]) + f" ELSE {len(weeks) - 1} END" \
         if len(weeks) > 1 else "0"
     day_case = "CASE " + " ".join("WHEN d.day < ? THEN ?" for _ in weeks[1:]) + f" ELSE {len(weeks) - 1} END" \
@@ -511,7 +356,7 @@ async def cohort_activity(db: Database, tables: set[str], guild_id: int, weeks: 
     cohort_params = [*join_params, guild_id, to_db_time(weeks[0][0]), to_db_time(end)]
     sizes = await db.fetchall(f"SELECT w, COUNT(*) FROM ({cohort}) c GROUP BY w", cohort_params)
     active = await db.fetchall(
-        f"SELECT c.w, {day_case} AS dw, COUNT(DISTINCT c.user_id) FROM ({cohort}) c CROSS JOIN stats_member_days d"
+        f"SELECT c.w, {day_case} AS dw, COUNT(DISTINCT c.user_id) FROM ({cohort}) c CROSS JOIN {days} d"
         " WHERE d.guild_id = ? AND d.user_id = c.user_id AND d.day >= ? AND d.day <= ? GROUP BY c.w, dw", (*day_params, *cohort_params, guild_id, weeks[0][1], last_day))
     return {int(r[0]): int(r[1]) for r in sizes}, {(int(r[0]), int(r[1])): int(r[2]) for r in active}
 

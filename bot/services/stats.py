@@ -25,13 +25,17 @@ import asyncio
 import base64
 import io
 import logging
+import sqlite3
 import threading
+import time as time_module
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 
 from bot.config.actions import StatsDigestParams
 from bot.db import stats as repo
+from bot.db import stats_build
+from bot.db.connection import to_db_time
 from bot.errors import UserError
 
 from .messages import OutMessage, Target
@@ -43,6 +47,11 @@ HEALTH_FRESH = timedelta(minutes=5)  # how long the dashboard's health numbers a
 CHART_SIZE = (1000, 500)  # pixels (width, height)
 CHART_DPI = 100
 CHART_CACHE = 8  # rendered charts kept by their inputs (a few KiB each)
+# Steps of the rollups' build a report takes itself before it reads the raw rows and leaves the rest to
+# the background: a small community's build (or a day's move of the windows) is done within them, so its
+# report reads the rollups at once; a large one's first report is not held up by it.
+INLINE_STEPS = 8
+STEP_SECONDS = 0.03  # what a background build step aims to hold the writer for (bench/bench_scale.py: < 100 ms)
 TOP_CONTRIBUTORS = 5
 MEMBER_ROLE = "member"  # the role key that makes a community member (bot/services/membership/_roster.py)
 FEEDBACK_STATUSES = ("new", "under_review", "planned", "done", "declined")
@@ -119,6 +128,7 @@ class StatsService:
         self._health_tasks: dict[tuple[int, str], asyncio.Task] = {}  # the computations under way
         self._health_warm: asyncio.Task | None = None
         self._charts: dict[tuple, bytes] = {}  # chart_key -> PNG, least recently used first
+        self._builds: dict[int, asyncio.Task] = {}  # guild -> the rollups' build going on in the background
         app.actions.register("stats.digest", self.digest)
 
     async def tables(self) -> set[str]:
@@ -147,13 +157,15 @@ class StatsService:
         # aggregated in SQL on the read connections: the loop only sees a few dozen numbers
         day_list = [first_day + timedelta(days=i) for i in range(n)]
         bounds = [(d.isoformat(), self._utc_midnight(d), self._utc_midnight(d + timedelta(days=1))) for d in day_list]
+        tz = self.app.config.timezone
+        window = (guild_id, n, first, to_db_time(start), getattr(tz, "key", str(tz)))
+        await self._advance_rollups(guild_id, window if last_day == self.today() else None)
         kept = await repo.member_days_ready(db, tables, guild_id, self.app.clock.now())
         done = None
-        if kept and last_day == self.today():
+        if kept and last_day == self.today() and stats_build.can_build(tables) \
+                and await stats_build.window_ready(db, *window):
             # the period ending today: the kept week / month window (one row per active member)
-            tz = self.app.config.timezone
-            if await repo.keep_window(db, tables, guild_id, n, first, start, getattr(tz, "key", str(tz))):
-                done = await repo.window_activity(db, tables, guild_id, n, bounds, TOP_CONTRIBUTORS)
+            done = await repo.window_activity(db, tables, guild_id, n, bounds, TOP_CONTRIBUTORS)
         if done is None:  # another last day (the digest), or rows after the period: read the rows
             done = await repo.activity(db, tables, guild_id, bounds, TOP_CONTRIBUTORS, member_days=kept)
         events = await repo.events_per_day(db, tables, guild_id, bounds)
@@ -181,6 +193,74 @@ class StatsService:
             feedback=await repo.feedback_by_status(db, tables, guild_id, start, end),
             top=top, days=days, members_source=source,
         )
+
+    # --- the rollups' build (bot/db/stats_build.py) -------------------------------------------------------
+    async def _advance_rollups(self, guild_id: int, window: tuple | None) -> None:
+        """Ask for the window the report reads (when it ends today), then take up to INLINE_STEPS of the
+        build's steps here, and leave any more to a background task (one per guild). Each step is one short
+        transaction, and the writer is yielded between them. A read-only database builds nothing."""
+        tables = await self.tables()
+        if not stats_build.can_build(tables):
+            return
+        try:
+            if window is not None and not await stats_build.window_aimed(self.db, *window):
+                await stats_build.aim_window(self.db, *window)
+            task = self._builds.get(guild_id)
+            if task is not None and not task.done():
+                return  # (the background build goes on; the report reads the raw rows meanwhile)
+            for _ in range(INLINE_STEPS):
+                if not await stats_build.step(self.db, tables, guild_id, self.app.clock.now()):
+                    return
+                await asyncio.sleep(0)  # (writes waiting for the writer go first)
+        except sqlite3.OperationalError:  # a read-only database (the command line): read the raw rows
+            return
+        self._build_in_background(guild_id)
+
+    def _build_in_background(self, guild_id: int) -> None:
+        task = self._builds.get(guild_id)
+        if task is not None and not task.done():
+            return
+
+        async def build() -> None:
+            tables = await self.tables()
+            rows = stats_build.CHUNK_ROWS
+            while True:
+                t = time_module.perf_counter()
+                if not await stats_build.step(self.db, tables, guild_id, self.app.clock.now(), rows):
+                    break
+                # chunks sized to the machine: about STEP_SECONDS of the writer each (at most twice the
+                # last one's rows, never under a tenth of CHUNK_ROWS); the outcome does not depend on it
+                took = max(time_module.perf_counter() - t, 1e-4)
+                rows = int(min(rows * 2, max(1, stats_build.CHUNK_ROWS // 10, rows * STEP_SECONDS / took),
+                               stats_build.CHUNK_ROWS * 8))
+                await asyncio.sleep(0)  # the writer, to whoever waits for it, between steps
+            log.info("stats rollups of guild %s built", guild_id)
+
+        def finished(t: asyncio.Task) -> None:
+            if not t.cancelled() and t.exception() is not None:
+                log.error("building the stats rollups of guild %s failed", guild_id, exc_info=t.exception())
+
+        task = asyncio.get_running_loop().create_task(build())
+        task.add_done_callback(finished)
+        self._builds[guild_id] = task
+
+    async def start(self) -> None:
+        """A build cut short (a stop, a crash) goes on from where its last step left it."""
+        tables = await self.tables()
+        try:
+            for guild_id in await stats_build.guilds_pending(self.db, tables):
+                self._build_in_background(guild_id)
+        except sqlite3.OperationalError:
+            pass
+
+    async def rollups_settled(self) -> None:
+        """Wait for the builds going on in the background (tests, and the bench)."""
+        while any(not t.done() for t in self._builds.values()):
+            await asyncio.gather(*self._builds.values(), return_exceptions=True)
+
+    async def rollups_building(self, guild_id: int) -> bool:
+        """Whether the guild's rollups have steps left (its reports read the raw rows meanwhile)."""
+        return await stats_build.pending(self.db, await self.tables(), guild_id)
 
     async def _member_count(self, guild_id: int, tables: set[str], end: datetime) -> tuple[int, str]:
         guild = self.app.guild
@@ -367,10 +447,11 @@ class StatsService:
         return task
 
     async def stop(self) -> None:
-        for task in [*self._health_tasks.values(), *([self._health_warm] if self._health_warm else [])]:
-            task.cancel()
-        await asyncio.gather(*self._health_tasks.values(), *([self._health_warm] if self._health_warm else []),
-                             return_exceptions=True)
+        tasks = [*self._health_tasks.values(), *([self._health_warm] if self._health_warm else []),
+                 *self._builds.values()]
+        for task in tasks:
+            task.cancel()  # (a build stopped between steps goes on at the next start)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _compute_health(self, guild_id: int, period: str) -> dict[str, Any]:
         now, today = self.app.clock.now(), self.today()

@@ -16,13 +16,6 @@ CREATE TABLE stats_member_days_state (
     built_at TEXT NOT NULL
 );
 
--- The active days of an existing database, built here (not at the first /stats, where it would hold
--- the writer for seconds on a large community).
-INSERT INTO stats_member_days (guild_id, day, user_id)
-SELECT guild_id, day, user_id FROM activity_daily WHERE messages > 0
-ON CONFLICT (guild_id, day, user_id) DO NOTHING;
-INSERT INTO stats_member_days (guild_id, day, user_id)
-SELECT DISTINCT guild_id, day, user_id FROM participation_ledger WHERE guild_id IS NOT NULL
-ON CONFLICT (guild_id, day, user_id) DO NOTHING;
-INSERT INTO stats_member_days_state (guild_id, built_at)
-SELECT guild_id, 'migration 0013' FROM activity_daily UNION SELECT guild_id, 'migration 0013' FROM participation_ledger;
+-- The active days of an existing database are built after the migrations, in short steps while the
+-- bot runs (bot/db/stats_build.py, migration 0029): built here, in one transaction, they held start-up
+-- (and the writer) for a minute on a large community.
