@@ -1,9 +1,15 @@
 """The click path end to end: gateway payload in -> interaction reply request out.
 
-    python bench/bench_clicks.py                    # all three parts, 3 runs each
+    python bench/bench_clicks.py                    # all parts, 3 runs each
     python bench/bench_clicks.py --only harness     # just the harness's `g.click` latency
+    python bench/bench_clicks.py --only burst --gateway-rate 13000   # part 3 paced at a given rate
     python bench/bench_clicks.py --runs 1 --clicks 5000
 
+0. The gateway's ceiling: 20,000 claim-click INTERACTION_CREATE frames (the harness's payloads, with
+   tokens as long as Discord's) sent over a loopback websocket by a child process, zlib-stream
+   compressed as Discord sends them to discord.py, and read by discord.py's own `DiscordWebSocket.poll_event`
+   (aiohttp receive with the heartbeat timeout, inflate, JSON, dispatch) with a no-op parser: the most
+   clicks a second one gateway connection can hand the bot on this machine, before any bot work.
 1. `g.click` at 1,000 and 10,000 members: what one click costs a test or the playground, spec check on
    (target < 2 ms at 10,000 members).
 2. 20,000 simultaneous claim clicks from 10,000 members at stock 5,000: every INTERACTION_CREATE payload
@@ -11,7 +17,11 @@
    interaction callback request reaches the (offline) HTTP layer. The spec check is off for this part
    (it is the harness's cost, not the bot's). Targets: last reply < 1.5 s, >= 15,000 clicks/s.
 3. A 200,000-claim burst from 100,000 members at stock 50,000 through the drops service (the
-   `bench_drops.py` burst, scaled): p99 < 600 ms and exactly `stock` granted.
+   `bench_drops.py` burst, scaled), target p99 < 600 ms and exactly `stock` granted, three ways:
+   every claim's task created in ONE gather (latency from each task's first step: the first steps of
+   200,000 tasks take ~2 s on their own, so this shape cannot meet the target with one task per claim,
+   whatever the database does), and claims arriving at the gateway ceiling of part 0 and at twice it
+   (latency from each claim's arrival), which is how clicks can reach a bot on one gateway connection.
 
 Each part prints min / median / max over the runs.
 """
