@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any, Protocol
+from typing import Any, Awaitable, Protocol
 
 import discord
 from discord.enums import ComponentType, InteractionResponseType, InteractionType
@@ -147,10 +147,11 @@ class FastClicks:
             self._bodies[text] = body
         return body
 
-    async def _reply(self, data: dict[str, Any], text: str) -> None:
-        """What `interaction.response.send_message(text, ephemeral=True)` sends, without the objects."""
+    def _reply(self, data: dict[str, Any], text: str) -> Awaitable[Any]:
+        """What `interaction.response.send_message(text, ephemeral=True)` sends, without the objects: the
+        request, to await (a plain function returning it: one coroutine less per click)."""
         # speed: once per click of a burst; the body is shared between replies (adapters only serialise it)
         http = self.bot._connection.http
         route = _webhook_internals.Route("POST", _CALLBACK, webhook_id=int(data["id"]), webhook_token=data["token"])
-        await _webhook_internals.async_context.get().request(
+        return _webhook_internals.async_context.get().request(
             route, http._HTTPClient__session, payload=self._body(text), proxy=http.proxy, proxy_auth=http.proxy_auth)
