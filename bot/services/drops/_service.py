@@ -247,17 +247,23 @@ class DropsService:
         spec = run.spec
         if spec is None:
             raise UserError("drops.gone")
-        if run.first_come and run.status == "open":
-            # the first-come claim, the path a burst takes 20,000 times (bench/bench_drops.py): no
-            # clock and no database on the way in (the writer checks the time once per batch)
-            start = self._window(run, await self.member_rank(guild_id, user_id))
-            held = self.writer.held(run.id, user_id)
+        if run.status == "open" and run.mode == "first_come":  # run.first_come (spec is not None here)
+            # the first-come claim, the path a burst takes 200,000 times (bench/bench_clicks.py): no
+            # clock and no database on the way in (the writer checks the time once per batch).
+            # speed: member_rank and _window's passing case inlined (one coroutine less per claim)
+            guild = self.app.guild
+            rank = None if guild is None else self.tier_ranks.rank_of(await guild.member_role_keys(guild_id, user_id))
+            start = run.starts.get(VISITOR_RANK if rank is None else rank)
+            if start is None or run.status != "open":  # closed meanwhile, or not this member's drop
+                start = self._window(run, rank)  # raises: the member-facing reason
+            writer = self.writer
+            held = writer.held(run.id, user_id)
             if held is not None and held >= run.limit:
                 self._refuse_held(run, start, held)
-            decided = self.writer.decide_now(run.id, user_id, start, run.closes_at)  # sold out: no queue
+            decided = writer.decide_now(run.id, user_id, start, run.closes_at)  # sold out: no queue
             if decided is not None:
                 return self._claim_result(run, decided, start)
-            return self._claim_result(run, await self.writer.submit(run.id, user_id, start, run.closes_at), start)
+            return self._claim_result(run, await writer.submit(run.id, user_id, start, run.closes_at), start)
         if spec.campaign:
             tickets = await self.raffles.campaign_tickets(run, self.app.clock.now())
             return ClaimResult("entries", run.id, spec.item, tickets=tickets.get(user_id, 0))
