@@ -617,6 +617,7 @@ class World:
             position = max((r.position for r in self.roles.values()), default=0) + 1
         role = FakeRole(role_id or self.new_id(), name, permissions, position, color or 0, key)
         self.roles[role.id] = role
+        self.version += 1  # the permission cache
         return role
 
     def add_channel(self, name: str, *, key: str | None = None, type: int = TEXT, topic: str = "",
@@ -626,6 +627,7 @@ class World:
         c = FakeChannel(self, channel_id or self.new_id(), name, type=type, key=key, topic=topic, position=position,
                         parent_id=parent_id, owner_id=owner_id)
         self.channels[c.id] = c
+        self.version += 1  # the permission cache
         return c
 
     def add_member(self, user: FakeUser, role_ids: list[int]) -> FakeMember:
