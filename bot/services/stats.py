@@ -51,7 +51,7 @@ CHART_CACHE = 8  # rendered charts kept by their inputs (a few KiB each)
 # the background: a small community's build (or a day's move of the windows) is done within them, so its
 # report reads the rollups at once; a large one's first report is not held up by it.
 INLINE_STEPS = 8
-STEP_SECONDS = 0.03  # what a background build step aims to hold the writer for (bench/bench_scale.py: < 100 ms)
+STEP_SECONDS = 0.025  # what a background build step aims to hold the writer for (bench/bench_scale.py: < 100 ms)
 TOP_CONTRIBUTORS = 5
 MEMBER_ROLE = "member"  # the role key that makes a community member (bot/services/membership/_roster.py)
 FEEDBACK_STATUSES = ("new", "under_review", "planned", "done", "declined")
@@ -229,10 +229,10 @@ class StatsService:
                 if not await stats_build.step(self.db, tables, guild_id, self.app.clock.now(), rows):
                     break
                 # chunks sized to the machine: about STEP_SECONDS of the writer each (at most twice the
-                # last one's rows, never under a tenth of CHUNK_ROWS); the outcome does not depend on it
+                # last one's rows, between a tenth of CHUNK_ROWS and 3x); the outcome does not depend on it
                 took = max(time_module.perf_counter() - t, 1e-4)
                 rows = int(min(rows * 2, max(1, stats_build.CHUNK_ROWS // 10, rows * STEP_SECONDS / took),
-                               stats_build.CHUNK_ROWS * 8))
+                               stats_build.CHUNK_ROWS * 3))
                 await asyncio.sleep(0)  # the writer, to whoever waits for it, between steps
             log.info("stats rollups of guild %s built", guild_id)
 
