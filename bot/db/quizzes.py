@@ -83,7 +83,7 @@ async def open_question(db: Database, question_id: int, opened_at: datetime, clo
 
 # The question's guild, whether it takes answers, and the time zone its /stats windows are kept in (none:
 # no window kept yet; the window's days are then filled from the answers when it is built,
-# bot/db/stats.keep_window).
+# bot/db/stats_build.py).
 _QUESTION_ZONE = (
     "SELECT r.guild_id, q.status, (SELECT MIN(s.time_zone) FROM stats_window_state s WHERE s.guild_id = r.guild_id)"
     " FROM quiz_questions q JOIN quiz_runs r ON r.id = q.run_id WHERE q.id = ?"
