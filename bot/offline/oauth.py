@@ -206,8 +206,10 @@ class FakeDiscordOAuth:
         return self._token_answer(200, self._token_body(token, grant))
 
     def _caller(self, request: web.Request, operation: str) -> tuple[int | None, web.Response | None]:
-        """The user behind the bearer token, once the call is one the document lets that token make."""
+        """The user behind the bearer token, once the call is one the document lets that token make
+        (the call is recorded in `requests` first, as every fake endpoint does)."""
         method = request.method
+        self.requests.append(f"{method} /api{operation}")
         needed = self.spec.oauth_scopes_needed(method, operation) if self.spec.available else [set()]
         if needed is None:
             self._violation(method, operation, ["no OAuth2 token may call this operation (its security)"])
@@ -235,7 +237,6 @@ class FakeDiscordOAuth:
         return {p["name"] for p in params if p.get("in") == "query"}
 
     async def me(self, request: web.Request) -> web.Response:
-        self.requests.append("GET /api/users/@me")
         operation = "/users/@me"
         user_id, refused = self._caller(request, operation)
         if refused is not None:
@@ -243,7 +244,6 @@ class FakeDiscordOAuth:
         return self._answer("GET", operation, 200, self._me_body(user_id))
 
     async def guilds(self, request: web.Request) -> web.Response:
-        self.requests.append("GET /api/users/@me/guilds")
         operation = "/users/@me/guilds"
         user_id, refused = self._caller(request, operation)
         if refused is not None:
@@ -252,7 +252,6 @@ class FakeDiscordOAuth:
         return self._answer("GET", operation, 200, body)
 
     async def member(self, request: web.Request) -> web.Response:
-        self.requests.append("GET /api/users/@me/guilds/{guild_id}/member")
         operation = "/users/@me/guilds/{guild_id}/member"
         user_id, refused = self._caller(request, operation)
         if refused is not None:
