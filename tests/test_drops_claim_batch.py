@@ -125,13 +125,22 @@ async def test_queued_claims_of_a_sold_out_run_that_write_nothing_do_not_wait_fo
     first = await writer.write_batch([(run, 1), (run, 2), (run, 3)], NOW)
     assert [(o.status, o.waitlisted) for o in first] == [("granted", False), ("granted", False), ("sold_out", True)]
     gate = asyncio.Event()
-    write = writer._write_batch
+    if backend == "postgresql":  # the batch's statement (the pipelined writer plans outside `_write_batch`)
+        statement = repo.write_batch_pg
 
-    async def held_back(requests, now):
-        await gate.wait()
-        return await write(requests, now)
+        async def held_back_statement(conn, runs, stamp):
+            await gate.wait()
+            return await statement(conn, runs, stamp)
 
-    monkeypatch.setattr(writer, "_write_batch", held_back)
+        monkeypatch.setattr(repo, "write_batch_pg", held_back_statement)
+    else:
+        write = writer._write_batch
+
+        async def held_back(requests, now):
+            await gate.wait()
+            return await write(requests, now)
+
+        monkeypatch.setattr(writer, "_write_batch", held_back)
     members = [1, 3, 4, 4, 5, 2]  # holds it, waits, joins, waits (by 4's join), joins, holds it
     futures = [writer.submit(run, m, NOW) for m in members]
     for _ in range(5):

@@ -212,6 +212,12 @@ SELECT CASE WHEN (SELECT COUNT(*) FROM ins) = cardinality($1::bigint[])
 """
 
 
+async def prepare_batch_pg(conn) -> None:
+    """Run the batch statement once with no rows (it writes nothing and returns 1): asyncpg keeps it
+    prepared on the connection, so a burst's first batch does not wait for it to be parsed and planned."""
+    await conn.fetchval(_WRITE_BATCH_PG, [], [], [], "", [], [])
+
+
 async def claim_facts_pg(conn, run_ids: Sequence[int]) -> dict[int, tuple[bool, int, int, bool]]:
     """claim_facts on the raw asyncpg connection."""
     return {r[0]: (r[1] == "open", r[2], r[3], bool(r[4])) for r in await conn.fetch(_FACTS_PG, list(run_ids))}

@@ -100,6 +100,7 @@ class DropsService:
 
     # --- start-up and shut-down ------------------------------------------------------------------------
     async def start(self) -> None:
+        await self.writer.warm()
         for row in await repo.runs(self.app.db):
             run = self._remember(row)
             if run.status == "open" and run.closes_at is not None:
