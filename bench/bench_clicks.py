@@ -18,7 +18,7 @@
    (it is the harness's cost, not the bot's). Targets: last reply < 1.5 s, >= 15,000 clicks/s.
 3. A 200,000-claim burst from 100,000 members at stock 50,000 through the drops service (the
    `bench_drops.py` burst, scaled), target p99 < 600 ms and exactly `stock` granted, three ways:
-   every claim's task created in ONE gather (latency from each task's first step: the first steps of
+   every claim's task created in ONE loop turn (latency from each task's first step: the first steps of
    200,000 tasks take ~2 s on their own, so this shape cannot meet the target with one task per claim,
    whatever the database does), and claims arriving at the gateway ceiling of part 0 and at twice it
    (latency from each claim's arrival), which is how clicks can reach a bot on one gateway connection.
@@ -240,7 +240,7 @@ async def simultaneous(members: int, clicks: int, stock: int) -> tuple[float, fl
 # --- 3. the 200,000-claim burst --------------------------------------------------------------------------
 async def big_burst(claims: int, members: int, stock: int, rate: float | None = None
                     ) -> tuple[float, float, float, dict]:
-    """(s, p99 ms, claims/s, stock check). rate None: every claim's task created in one gather, latency
+    """(s, p99 ms, claims/s, stock check). rate None: every claim's task created in one loop turn, latency
     from its task's first step; else claims arriving at `rate` a second, latency from each one's arrival."""
     with tempfile.TemporaryDirectory() as folder:
         app = await bench_drops.open_app(Path(folder) / "bench.db", stock)
@@ -317,7 +317,7 @@ def main() -> int:
     if args.only in (None, "burst"):
         print(f"{args.burst_claims:,}-claim burst, {args.burst_members:,} members, stock {args.burst_stock:,}"
               f" (drops service; target p99 < 600 ms, exact stock):")
-        shapes = [(None, "all created in ONE gather, latency from each task's first step (below the asyncio"
+        shapes = [(None, "all created in ONE loop turn, latency from each task's first step (below the asyncio"
                          " floor: the first steps of all the tasks run before any answer)")]
         shapes += [(ceiling * k, f"arriving at {label} ({ceiling * k:,.0f} claims/s), latency from each claim's"
                                  " arrival") for k, label in ((1, "the gateway ceiling"), (2, "2x the gateway ceiling"))]
