@@ -67,38 +67,51 @@ class _Cursor:
         self.joined: set[int] = set()  # plan.joins, for lookups
 
 
+class Planner:
+    """`plan_claims` fed in pieces: each `decide` call continues where the last one stopped, so a batch
+    taken from a queue a slice at a time is decided once, in arrival order. `plans` is what the claims
+    decided so far write, per run."""
+
+    def __init__(self, facts: Mapping[int, RunFacts], holdings: Mapping[int, Holdings]) -> None:
+        self.plans = {run_id: RunPlan() for run_id in facts}
+        self._cursors = {run_id: _Cursor(facts[run_id], holdings[run_id], self.plans[run_id]) for run_id in facts}
+
+    def decide(self, requests: Sequence[tuple[int, int]]) -> list[ClaimOutcome]:
+        cursors = self._cursors
+        outcomes: list[ClaimOutcome] = []
+        for run_id, user_id in requests:
+            run = cursors.get(run_id)
+            if run is None:
+                outcomes.append(MISSING)
+                continue
+            has = run.plan.held.get(user_id)
+            if has is None:
+                has = run.before.get(user_id, 0)
+            if not run.open:
+                outcomes.append(ClaimOutcome("closed", None, has))
+            elif has >= run.limit:
+                outcomes.append(ClaimOutcome("limit", None, has))
+            elif run.left <= 0:
+                if not run.waitlist:
+                    outcomes.append(ClaimOutcome("sold_out", None, has))
+                elif user_id in run.waiting or user_id in run.joined:
+                    outcomes.append(ClaimOutcome("sold_out", None, has, True, True))
+                else:
+                    run.plan.joins.append(user_id)
+                    run.joined.add(user_id)
+                    outcomes.append(ClaimOutcome("sold_out", None, has, True))
+            else:
+                has += 1
+                run.left -= 1
+                run.plan.held[user_id] = has
+                run.plan.grants.append((user_id, has))
+                outcomes.append(ClaimOutcome("granted", has, has))
+        return outcomes
+
+
 def plan_claims(requests: Sequence[tuple[int, int]], facts: Mapping[int, RunFacts],
                 holdings: Mapping[int, Holdings]) -> ClaimPlan:
     """Decide `requests` ((run id, member) in arrival order) one at a time from `facts` and
     `holdings` (which are only read). A run absent from `facts` is `missing`."""
-    plans = {run_id: RunPlan() for run_id in facts}
-    cursors = {run_id: _Cursor(facts[run_id], holdings[run_id], plans[run_id]) for run_id in facts}
-    outcomes: list[ClaimOutcome] = []
-    for run_id, user_id in requests:
-        run = cursors.get(run_id)
-        if run is None:
-            outcomes.append(MISSING)
-            continue
-        has = run.plan.held.get(user_id)
-        if has is None:
-            has = run.before.get(user_id, 0)
-        if not run.open:
-            outcomes.append(ClaimOutcome("closed", None, has))
-        elif has >= run.limit:
-            outcomes.append(ClaimOutcome("limit", None, has))
-        elif run.left <= 0:
-            if not run.waitlist:
-                outcomes.append(ClaimOutcome("sold_out", None, has))
-            elif user_id in run.waiting or user_id in run.joined:
-                outcomes.append(ClaimOutcome("sold_out", None, has, True, True))
-            else:
-                run.plan.joins.append(user_id)
-                run.joined.add(user_id)
-                outcomes.append(ClaimOutcome("sold_out", None, has, True))
-        else:
-            has += 1
-            run.left -= 1
-            run.plan.held[user_id] = has
-            run.plan.grants.append((user_id, has))
-            outcomes.append(ClaimOutcome("granted", has, has))
-    return ClaimPlan(outcomes, plans)
+    planner = Planner(facts, holdings)
+    return ClaimPlan(planner.decide(requests), planner.plans)

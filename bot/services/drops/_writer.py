@@ -20,9 +20,10 @@ A run with no stock left (or closed) as committed is *settled*: a claim whose pl
 nothing (sold out, already waiting, at the limit, closed) can no longer be changed by any claim queued
 or in flight, so the planner answers it from memory, inline from the claim path (`decide_now`),
 without queueing it or a transaction. On PostgreSQL, where the plan runs on the loop anyway, claims
-queued before their run settled are answered the same way when their batch is taken (`_answer_settled`),
-so a batch holds only claims that write and the others wait for no round trip. (On SQLite that was
-measured slower on the 200,000-claim burst: the plan then runs on the loop instead of the database thread.)
+queued before their run settled are answered the same way when their batch is planned (`_plan_from`,
+one pass over the claims), so a batch holds only claims that write and the others wait for no round
+trip. (On SQLite that was measured slower on the 200,000-claim burst: the plan then runs on the loop
+instead of the database thread.)
 
 A run the service has just opened is known from its opening (`opened`: nothing held), so the first
 batch of a burst reads nothing before it plans.
@@ -47,7 +48,7 @@ from typing import AsyncIterator, Callable, Sequence
 from bot.db import drops as repo
 from bot.db.connection import to_db_time
 
-from ._planner import ClaimOutcome, ClaimPlan, Holdings, RunFacts, plan_claims
+from ._planner import ClaimOutcome, ClaimPlan, Holdings, Planner, RunFacts, plan_claims
 
 log = logging.getLogger(__name__)
 
@@ -248,44 +249,51 @@ class ClaimWriter:
 
     def _plan_from(self, states: dict[int, tuple[RunFacts, Holdings]]) -> _Planned | None:
         """Take the next batch from the queue and plan it from `states` (what is committed, or what the
-        batch in flight leaves): up to `max_batch` claims that the statement decides, with the claims of
-        settled runs that write nothing answered from `states` (`known`). None, with nothing taken, when
-        a run of the next claims is not in `states` (it is read from the database first)."""
-        if not self._queue:
-            return None
-        head = self._queue[: self.max_batch]
-        if any(claim.run_id not in states for claim in head):
+        batch in flight leaves): up to `max_batch` claims that the statement decides, each claim decided
+        once, in arrival order. A claim of a run settled in `states` whose answer writes nothing is
+        answered from `states` (`known`) instead, so the batch fills with claims that write; an answer
+        that rests on a join planned earlier in this batch ("already waiting", not yet committed) stays
+        with the batch. None, with nothing taken, when a run of the next claims is not in `states` (it
+        is read from the database first)."""
+        queue = self._queue
+        if not queue or any(claim.run_id not in states for claim in queue[: self.max_batch]):
             return None
         outside_started = self._outside_started
         now = self.clock.now()
+        planner = Planner({r: s[0] for r, s in states.items()}, {r: s[1] for r, s in states.items()})
+        settled = {run_id: state[1].waiting for run_id, state in states.items() if _is_settled(state[0])}
         taken: list[PendingClaim] = []
         due: list[PendingClaim] = []
+        outcomes: list[ClaimOutcome] = []
         known: list[tuple[PendingClaim, ClaimOutcome]] = []
-        while self._queue and len(due) < self.max_batch:
+        while queue and len(due) < self.max_batch:
             take = self.max_batch - len(due)
-            if any(claim.run_id not in states for claim in self._queue[:take]):
+            if any(claim.run_id not in states for claim in queue[:take]):
                 break
-            batch = self._answer_untimely(self._queue[:take], now)
-            del self._queue[:take]
-            taken.extend(batch)
-            kept, answers = self._split_settled(batch, states)
-            due.extend(kept)
-            known.extend(answers)
-        plan = plan_claims([(c.run_id, c.user_id) for c in due], {r: s[0] for r, s in states.items()},
-                           {r: s[1] for r, s in states.items()})
+            piece = self._answer_untimely(queue[:take], now)
+            del queue[:take]
+            taken.extend(piece)
+            for claim, outcome in zip(piece, planner.decide([(c.run_id, c.user_id) for c in piece])):
+                waiting = settled.get(claim.run_id)
+                if (waiting is not None and not _writes(outcome)
+                        and (not outcome.already_waiting or claim.user_id in waiting)):
+                    known.append((claim, outcome))
+                else:
+                    due.append(claim)
+                    outcomes.append(outcome)
         after = {}
-        for run_id, changes in plan.runs.items():
+        for run_id, state in states.items():
+            changes = planner.plans[run_id]
             if not changes.grants and not changes.joins:
-                after[run_id] = states[run_id]
+                after[run_id] = state
                 continue
-            facts, holdings = states[run_id]
+            facts, holdings = state
             held = dict(holdings.held)
             held.update(changes.held)
             after[run_id] = (facts._replace(remaining=facts.remaining - changes.granted),
                              Holdings(held, holdings.waiting | set(changes.joins)))
-        for run_id, state in states.items():
-            after.setdefault(run_id, state)
-        return _Planned(taken, due, known, plan, after, outside_started, to_db_time(now))
+        return _Planned(taken, due, known, ClaimPlan(outcomes, planner.plans), after, outside_started,
+                        to_db_time(now))
 
     def _still_valid(self, planned: _Planned) -> bool:
         """Whether a plan made ahead still rests on what is committed: no write outside the writer began
@@ -326,48 +334,14 @@ class ClaimWriter:
 
     def _next_batch(self) -> list[PendingClaim]:
         """Up to `max_batch` queued claims, in arrival order, after answering those made outside their
-        window. On PostgreSQL, claims of a settled run whose answer writes nothing are answered here
-        as well, from memory (`_answer_settled`), so the batch is filled with claims that write and
-        those answers wait for no round trip. (On SQLite the plan runs in the database thread, beside
-        the loop: answering there is cheaper for the loop, see the module doc.)"""
+        window (the plain path: SQLite, and PostgreSQL when a run must be read first)."""
         due: list[PendingClaim] = []
         now = self.clock.now()
         while self._queue and len(due) < self.max_batch:
             take = self.max_batch - len(due)
-            batch = self._answer_untimely(self._queue[:take], now)
+            due.extend(self._answer_untimely(self._queue[:take], now))
             del self._queue[:take]
-            due.extend(self._answer_settled(batch) if self.db.dialect != "sqlite" else batch)
         return due
-
-    def _answer_settled(self, batch: list[PendingClaim]) -> list[PendingClaim]:
-        """`_split_settled` against the state as committed, the answers given at once."""
-        kept, answers = self._split_settled(batch, self._committed_states())
-        for claim, outcome in answers:
-            claim.future.done() or claim.future.set_result(outcome)
-        return kept
-
-    @staticmethod
-    def _split_settled(batch: list[PendingClaim], states: dict[int, tuple[RunFacts, Holdings]]
-                       ) -> tuple[list[PendingClaim], list[tuple[PendingClaim, ClaimOutcome]]]:
-        """`decide_now` for claims already queued (made before their run was settled): a claim of a
-        settled run whose planned answer writes nothing is answered now; the others are returned, in
-        order. The plan is made for the whole slice against the state AS COMMITTED, so an answer
-        that rests on a join planned earlier in the slice ("already waiting", not yet committed) is
-        not given here: that claim stays queued and the batch answers it after COMMIT."""
-        settled = {run_id for run_id in {claim.run_id for claim in batch}
-                   if run_id in states and _is_settled(states[run_id][0])}
-        if not settled:
-            return batch, []
-        answers: dict[int, ClaimOutcome] = {}  # index in batch -> answer from memory
-        for run_id in settled:
-            indexes = [i for i, claim in enumerate(batch) if claim.run_id == run_id]
-            facts, holdings = states[run_id]
-            plan = plan_claims([(run_id, batch[i].user_id) for i in indexes], {run_id: facts}, {run_id: holdings})
-            for i, outcome in zip(indexes, plan.outcomes):
-                if not _writes(outcome) and (not outcome.already_waiting or batch[i].user_id in holdings.waiting):
-                    answers[i] = outcome
-        return ([claim for i, claim in enumerate(batch) if i not in answers],
-                [(batch[i], outcome) for i, outcome in sorted(answers.items())])
 
     async def _write_due(self, due: list[PendingClaim]) -> None:
         try:
