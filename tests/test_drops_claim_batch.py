@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import datetime, timezone
 
 import pytest
 
@@ -14,9 +13,7 @@ from bot.clock import FakeClock
 from bot.db import drops as repo
 from bot.db import open_database
 from bot.services.drops import ClaimOutcome, ClaimWriter
-from tests.drops_reference import reference
-
-NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+from tests.drops_reference import NOW, database_agrees, open_drop, reference
 
 
 @pytest.fixture
@@ -30,13 +27,6 @@ async def db(tmp_path):
 def writer(db):
     return ClaimWriter(db, FakeClock(NOW))
 
-
-async def open_drop(db, key: str, *, stock: int, limit: int, waitlist: bool) -> int:
-    row, how = await repo.open_run(db, guild_id=1, key=key, occurrence="t", mode="first_come", stock=stock,
-                                   limit=limit, waitlist=waitlist, opens_at=NOW, closes_at=None, now=NOW,
-                                   by=1, codes=())
-    assert how == "opened"
-    return row["id"]
 
 
 async def test_batches_answer_like_one_claim_at_a_time_and_the_database_agrees(db, writer):
@@ -59,17 +49,7 @@ async def test_batches_answer_like_one_claim_at_a_time_and_the_database_agrees(d
     assert seen == {"granted", "limit", "sold_out", "closed", "missing"}  # every answer was exercised
     assert model[a]["remaining"] == 0 and model[b]["remaining"] == 0  # both ran out along the way
 
-    # the database holds exactly what was answered
-    rows = await db.fetchall("SELECT drop_id, user_id, COUNT(*), MAX(slot) FROM drop_claims"
-                             " WHERE status = 'claimed' GROUP BY drop_id, user_id")
-    assert {(r[0], r[1]): r[2] for r in rows} == held
-    assert all(r[2] == r[3] for r in rows)  # slots 1..n
-    listed = await db.fetchall("SELECT drop_id, user_id FROM drop_waitlist WHERE status = 'waiting'")
-    assert {(r[0], r[1]) for r in listed} == {(d, u) for d, users in waiting.items() for u in users}
-    for drop_id in (a, b, c):
-        check = await repo.stock_check(db, drop_id)
-        assert check["remaining"] + check["held"] == check["stock"] and check["over_limit"] == 0
-
+    await database_agrees(db, (a, b, c), held, waiting)  # the database holds exactly what was answered
 
 async def test_holdings_in_memory_follow_other_writers(db, writer):
     """A claim released outside the batch (through `outside_write`) frees the member's slot for the

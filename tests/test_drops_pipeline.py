@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import datetime, timezone
 
 import pytest
 
@@ -18,9 +17,7 @@ from bot.db import drops as repo
 from bot.db import open_database
 from bot.services.drops import ClaimOutcome, ClaimWriter
 from bot.services.drops._planner import RunFacts
-from tests.drops_reference import reference
-
-NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+from tests.drops_reference import NOW, database_agrees, open_drop, reference
 
 
 @pytest.fixture
@@ -29,13 +26,6 @@ async def db(tmp_path):
     yield database
     await database.close()
 
-
-async def open_drop(db, key: str, *, stock: int, limit: int, waitlist: bool) -> int:
-    row, how = await repo.open_run(db, guild_id=1, key=key, occurrence="t", mode="first_come", stock=stock,
-                                   limit=limit, waitlist=waitlist, opens_at=NOW, closes_at=None, now=NOW,
-                                   by=1, codes=())
-    assert how == "opened"
-    return row["id"]
 
 
 async def answers(futures) -> list:
@@ -46,18 +36,6 @@ async def answers(futures) -> list:
         except Exception as exc:  # noqa: BLE001 - the test compares what each claimer was told
             out.append(exc)
     return out
-
-
-async def database_agrees(db, runs: dict[int, dict], held: dict, waiting: dict) -> None:
-    rows = await db.fetchall("SELECT drop_id, user_id, COUNT(*), MAX(slot) FROM drop_claims"
-                             " WHERE status = 'claimed' GROUP BY drop_id, user_id")
-    assert {(r[0], r[1]): r[2] for r in rows} == held
-    assert all(r[2] == r[3] for r in rows)  # slots 1..n
-    listed = await db.fetchall("SELECT drop_id, user_id FROM drop_waitlist WHERE status = 'waiting'")
-    assert {(r[0], r[1]) for r in listed} == {(d, u) for d, users in waiting.items() for u in users}
-    for drop_id in runs:
-        check = await repo.stock_check(db, drop_id)
-        assert check["remaining"] + check["held"] == check["stock"] and check["over_limit"] == 0
 
 
 class Gate:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -15,9 +15,7 @@ from bot.clock import FakeClock
 from bot.db import drops as repo
 from bot.db import open_database
 from bot.services.drops import ClaimOutcome, ClaimWriter
-from tests.drops_reference import reference
-
-NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+from tests.drops_reference import NOW, open_drop, reference
 
 
 @pytest.fixture
@@ -45,13 +43,6 @@ def transactions(monkeypatch):
         monkeypatch.setattr(repo, name, counted)
     return count
 
-
-async def open_drop(db, key: str, *, stock: int, limit: int = 1, waitlist: bool = False) -> int:
-    row, how = await repo.open_run(db, guild_id=1, key=key, occurrence="t", mode="first_come", stock=stock,
-                                   limit=limit, waitlist=waitlist, opens_at=NOW, closes_at=None, now=NOW,
-                                   by=1, codes=())
-    assert how == "opened"
-    return row["id"]
 
 
 async def claim_all(writer, requests, start=NOW, closes_at=None):
