@@ -311,3 +311,18 @@ async def test_after_a_restart_the_state_tags_follow_the_database_again(harness)
     await g.set_post_tags(post, ["Account & roles"], user="mod")  # the state tag lost (by hand, or a crash)
     await g.restart()
     assert post.tags == ["Account & roles", "Answered"]
+
+
+async def test_a_solved_posts_title_is_listed_as_member_text_never_as_a_link(harness):
+    """/help search lists solved posts with the same renderer as the welcome in a new post
+    (SupportService.suggestions_text): the title is relayed, so a masked link in it stays text."""
+    from bot.services.safety import relay
+
+    g = await harness()
+    title = "Role for [collab card](https://evil.example) holders"
+    post = await g.forum_post(HELP, title, "I hold the card but have no role", user="bob", tags=["Account & roles"])
+    await g.say(post, "Link your card on the website, the role follows within an hour.", user="mod")
+    await g.slash("/help solved", user="bob", where=post)
+    found = await g.slash("/help search", user="alice", query="collab card role")
+    assert "[collab card](https://evil.example)" not in found.content
+    assert f"Solved before: **{relay(title)}**" in found.content and f"<#{post.id}>" in found.content

@@ -300,6 +300,8 @@ class SupportService:
         return text
 
     def suggestions_text(self, found: list[Suggestion]) -> str:
+        """FAQ entries and solved posts, as listed everywhere: the welcome in a member's post, /help search
+        and the suggestions shown before a question is posted. Post titles are member text, relayed."""
         t = self.app.t
         return "\n\n".join(t("support.suggestion_faq", question=s.title, answer=s.text[:600]) if s.kind == "faq"
                             else t("support.suggestion_post", title=relay(s.title), link=s.text) for s in found)

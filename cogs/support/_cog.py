@@ -11,7 +11,7 @@ from bot.checks import is_moderator
 from bot.errors import UserError
 from bot.tree import respond
 
-from ._views import AskModal, PromoteModal, SolvedButton, mark_solved, suggestions_text
+from ._views import AskModal, PromoteModal, SolvedButton, mark_solved
 
 
 @app_commands.guild_only()
@@ -65,7 +65,7 @@ class HelpCog(commands.GroupCog, group_name="help", group_description="Ask the t
         if not found:
             await respond(interaction, t("support.search_none", query=discord.utils.escape_markdown(query)))
             return
-        text = t("support.search_intro", query=discord.utils.escape_markdown(query)) + "\n\n" + suggestions_text(self.app, found)
+        text = t("support.search_intro", query=discord.utils.escape_markdown(query)) + "\n\n" + self.app.support.suggestions_text(found)
         await respond(interaction, text[:2000])
 
     # --- the team -----------------------------------------------------------------------------------

@@ -10,17 +10,6 @@ from bot.tree import respond
 from bot.ui import KizunaModal, KizunaView, guarded
 
 
-def suggestions_text(app, suggestions) -> str:
-    t = app.t
-    lines = []
-    for s in suggestions:
-        if s.kind == "faq":
-            lines.append(t("support.suggestion_faq", question=s.title, answer=s.text[:600]))
-        else:
-            lines.append(t("support.suggestion_post", title=discord.utils.escape_markdown(s.title), link=s.text))
-    return "\n\n".join(lines)
-
-
 async def post_question(interaction: discord.Interaction, app, draft: dict) -> None:
     post = await app.support.ask(interaction.guild_id, interaction.user.id, **draft)
     await app.outbox.drain()  # the post goes out now, so the reply can point at it
@@ -56,7 +45,7 @@ class AskModal(KizunaModal):
         if not suggestions:
             await post_question(interaction, self.app, draft)
             return
-        text = self.app.t("support.suggestions_intro") + "\n\n" + suggestions_text(self.app, suggestions)
+        text = self.app.t("support.suggestions_intro") + "\n\n" + self.app.support.suggestions_text(suggestions)
         await respond(interaction, text[:2000], view=PostAnywayView(self.app, draft))
 
 
