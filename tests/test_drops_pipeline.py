@@ -227,3 +227,52 @@ async def test_the_batch_statement_is_prepared_before_the_first_burst(db, backen
         ["granted", "granted", "sold_out"]
     if backend == "postgresql":
         assert await prepared() == 1  # the same statement, not a second one
+
+
+async def test_a_claimer_already_answered_is_not_planned_again_when_a_release_overtakes_the_batch(db, backend):
+    """The run is sold out; member 1 holds its unit. A batch is planned: member 1's claim is answered
+    from memory ("you hold it already") and member 2 joins the waitlist. Before that batch's statement
+    gets the writer lock, member 1's release begins (it queues for the lock behind something else). The
+    batch is dropped and planned again after the release; member 1, already told, must not be planned
+    again (they would be granted the freed unit without being told). What everyone is told is what the
+    database holds."""
+    run = await open_drop(db, "a", stock=1, limit=1, waitlist=True)
+    writer = ClaimWriter(db, FakeClock(NOW))
+    assert [o.status for o in await writer.write_batch([(run, 1)], NOW)] == ["granted"]
+    other = await open_drop(db, "b", stock=1, limit=1, waitlist=False)
+    holding, go_on = asyncio.Event(), asyncio.Event()
+
+    async def hold_the_lock():  # an unrelated write that keeps the writer lock for a while
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE drops SET remaining = remaining WHERE id = ?", (other,))
+            holding.set()
+            await go_on.wait()
+
+    async def release():
+        async with writer.outside_write(run):
+            return await repo.release(db, run, 1, by=1, now=NOW, promote=False)
+
+    holder = asyncio.ensure_future(hold_the_lock())
+    await holding.wait()
+    futures = [writer.submit(run, m, NOW) for m in (1, 2)]
+    await settle()
+    releasing = asyncio.ensure_future(release())
+    await settle()
+    go_on.set()
+    await holder
+    assert (await releasing).released_claim is not None
+    told = await answers(futures)
+    await writer.wait_idle()
+    held = {r[0]: r[1] for r in await db.fetchall(
+        "SELECT user_id, COUNT(*) FROM drop_claims WHERE drop_id = ? AND status = 'claimed' GROUP BY user_id", (run,))}
+    waiting = {r[0] for r in await db.fetchall(
+        "SELECT user_id FROM drop_waitlist WHERE drop_id = ? AND status = 'waiting'", (run,))}
+    for member, outcome in zip((1, 2), told):
+        if outcome.status == "granted":
+            assert held.get(member) == 1, (member, outcome, held)
+        elif outcome.status == "limit":  # told before the release: they held it then, and nothing since
+            assert member not in held, (member, outcome, held)
+        else:
+            assert outcome.waitlisted and member in waiting and member not in held, (member, outcome, held)
+    check = await repo.stock_check(db, run)
+    assert check["remaining"] + check["held"] == check["stock"] and check["over_limit"] == 0

@@ -222,12 +222,12 @@ class ClaimWriter:
                     self._facts.clear()
                     await self._write_due(batch.due)  # read again, planned again, written
                     continue
-                except _Overtaken:
+                except _Overtaken:  # a write outside began since it was planned: the plain path waits it out
                     if ahead is not None:
                         self._put_back(ahead)
                         ahead = None
                     self._put_back(batch)
-                    continue
+                    return
                 except Exception as exc:
                     log.exception("claim batch of %d failed", len(batch.due))
                     if ahead is not None:
@@ -301,9 +301,10 @@ class ClaimWriter:
         return not self._outside_active and self._outside_started == planned.outside_started
 
     def _put_back(self, planned: _Planned) -> None:
-        """A plan made ahead is dropped: its claims go back to the head of the queue, in order (none of
-        them was answered: `known` answers are told only once their state is committed)."""
-        self._queue[:0] = planned.taken
+        """A planned batch is dropped: its claims not answered yet go back to the head of the queue, in
+        order. (A batch's `known` answers are told once the state they rest on is committed, before its
+        statement is sent: those claimers have their answer, and must not be planned again.)"""
+        self._queue[:0] = [claim for claim in planned.taken if not claim.future.done()]
 
     def _tell_known(self, planned: _Planned) -> None:
         for claim, outcome in planned.known:
