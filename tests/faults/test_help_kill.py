@@ -5,14 +5,12 @@ The process (help_child.py) asks with /help ask and dies at the point named by K
 the timers fire as they would (the clock moved past their deadlines). Prints each case's figures."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from tests.faults.kill import run_child
 from tests.test_submission_atomic import T0, open_app
 
 CHILD = Path(__file__).with_name("help_child.py")
@@ -23,11 +21,7 @@ OWED = {"ask": ("help:post:1", "help:queue:1"),
 
 
 def kill_child(db: Path, kind: str) -> int:
-    proc = subprocess.run([sys.executable, str(CHILD), str(db), kind], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "PYTHONHASHSEED": "0"})
-    assert "ready" in proc.stdout, proc.stderr[-2000:]
-    assert "survived" not in proc.stdout, f"the kill point of {kind} was never reached"
-    return proc.returncode
+    return run_child(CHILD, db, kind, never_reached=f"the kill point of {kind} was never reached").returncode
 
 
 @pytest.mark.parametrize("kind", list(OWED))

@@ -5,15 +5,13 @@ its points are both there or both not, and doing it again (a replayed event, the
 leaves exactly one award. Prints each case's figures."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.errors import UserError
+from tests.faults.kill import run_child
 from tests.test_submission_atomic import ALICE, BOB, GUILD, T0, open_app
 
 CHILD = Path(__file__).with_name("help_points_child.py")
@@ -23,11 +21,7 @@ THREAD = 501
 
 
 def kill_child(db: Path, kind: str) -> int:
-    proc = subprocess.run([sys.executable, str(CHILD), str(db), kind], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "PYTHONHASHSEED": "0"})
-    assert "ready" in proc.stdout, proc.stderr[-2000:]
-    assert "survived" not in proc.stdout, f"the kill point of {kind} was never reached"
-    return proc.returncode
+    return run_child(CHILD, db, kind, never_reached=f"the kill point of {kind} was never reached").returncode
 
 
 async def act(app, action: str, post_id: int) -> None:

@@ -3,14 +3,12 @@ then a restart that finishes it: the rollups hold exactly what a fresh count of 
 every /stats figure equals that count (nothing lost, nothing counted twice)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.app import App
+from tests.faults.kill import run_child
 from tests.test_stats_build import (GUILD, assert_reports_correct_while_building, assert_rollups_equal_raw, by_hand,
                                     never_built, step)
 from tests.test_stats_windows import assert_reports_equal_recount
@@ -28,11 +26,8 @@ async def test_kill_9_in_the_middle_of_a_build_step_then_a_restart_equals_a_fres
     await assert_reports_correct_while_building(app)  # (asks for the week and the month)
     config_dir, clock, config = tmp_path / "config", app.clock, app.config
     await app.close()
-    proc = subprocess.run([sys.executable, str(CHILD), str(tmp_path / "k.db"), str(config_dir),
-                           clock.now().isoformat(), str(kill_at)],
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONHASHSEED": "0"})
-    assert "ready" in proc.stdout, proc.stderr[-2000:]
-    assert "survived" not in proc.stdout, f"the build finished before statement {kill_at}"
+    proc = run_child(CHILD, tmp_path / "k.db", config_dir, clock.now().isoformat(), kill_at, timeout=120,
+                     never_reached=f"the build finished before statement {kill_at}")
     assert proc.returncode == -9, proc.stderr[-2000:]
 
     app = await App.open(config, db_path=tmp_path / "k.db", clock=clock, real_scheduler=False)  # the restart

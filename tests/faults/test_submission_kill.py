@@ -7,14 +7,12 @@ after its commit, and an older version's way of dying (row committed alone: the 
 Prints the ledger of each case."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from tests.faults.kill import run_child
 from tests.test_submission_atomic import expected_posts, missing_posts, open_app
 
 pytestmark = pytest.mark.sqlite_only("a child process killed while writing a SQLite file")
@@ -25,11 +23,7 @@ POINTS = ("in-transaction", "after-commit", "old-version")
 
 
 def kill_child(db: Path, kind: str, point: str) -> int:
-    proc = subprocess.run([sys.executable, str(CHILD), str(db), kind, point], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "PYTHONHASHSEED": "0"})
-    assert "ready" in proc.stdout, proc.stderr[-2000:]
-    assert "survived" not in proc.stdout, f"the kill point {point} was never reached"
-    return proc.returncode
+    return run_child(CHILD, db, kind, point, never_reached=f"the kill point {point} was never reached").returncode
 
 
 @pytest.mark.parametrize("point", POINTS)
