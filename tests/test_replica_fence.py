@@ -129,6 +129,17 @@ async def _server_drops_lock_session(replica: Replica, other: Replica) -> None:
     assert await other.db.fetchval("SELECT pg_terminate_backend(?, 30000)", (replica.leadership.session_pid,))
 
 
+async def _deposed_with_a_post_pending(a: Replica, b: Replica, dedupe_key: str) -> OutMessage:
+    """A leads and queues a persona post (returned); before A sends anything the server ends A's lock
+    session and B takes over."""
+    target, message = MESSAGES["persona post"]
+    await a.lead()
+    await a.outbox.post(GUILD, target, message, dedupe_key=dedupe_key)
+    await _server_drops_lock_session(a, b)
+    await b.lead()
+    return message
+
+
 def _frozen_after_claim(outbox: Outbox) -> tuple[asyncio.Future, asyncio.Event]:
     """A's outbox stops right after its claim committed, before the send: (claimed row, resume)."""
     claimed: asyncio.Future = asyncio.get_running_loop().create_future()
@@ -186,11 +197,7 @@ async def test_a_leader_frozen_after_its_claim_sends_nothing_once_a_standby_took
 async def test_a_deposed_leader_claims_nothing_and_its_successor_sends_the_row(replicas):
     """A was cut off before its claim: its claim statement finds B's term and claims nothing."""
     a, b, discord = replicas
-    target, message = MESSAGES["persona post"]
-    await a.lead()
-    await a.outbox.post(GUILD, target, message, dedupe_key="digest:2")
-    await _server_drops_lock_session(a, b)
-    await b.lead()
+    message = await _deposed_with_a_post_pending(a, b, "digest:2")
     (outcome,) = await asyncio.gather(a.outbox.drain(), return_exceptions=True)
     assert a.sender.requests == [] and await _status(a.db, "digest:2") == ("pending", 0)
     assert isinstance(outcome, Fenced)
@@ -283,11 +290,7 @@ async def test_a_row_a_deposed_leader_claimed_after_its_successor_started_is_tak
     recovery, leaving the row 'sending' under A's term. B takes it back within ORPHANS_EVERY and
     sends it once (looking first: A might have sent it)."""
     a, b, discord = replicas
-    target, message = MESSAGES["persona post"]
-    await a.lead()
-    await a.outbox.post(GUILD, target, message, dedupe_key="digest:4")
-    await _server_drops_lock_session(a, b)
-    await b.lead()
+    message = await _deposed_with_a_post_pending(a, b, "digest:4")
     assert await b.outbox.recover() == []
     old_term = a.leadership.term
     assert b.leadership.term == old_term + 1
