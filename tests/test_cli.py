@@ -48,7 +48,7 @@ def test_bot_process_settings_are_applied_and_reversible():
 
 def test_discord_py_reads_the_gateway_with_orjson():
     """orjson is a dependency so that discord.py parses gateway frames with it (bench/bench_clicks.py
-    part 0: about 23,000 claim frames a second instead of 13,000 with the standard library); snowflakes
+    part 0: about 26,000 claim frames a second instead of 13,000 with the standard library); snowflakes
     come back as the same integers."""
     import discord.utils
     import orjson
